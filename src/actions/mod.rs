@@ -1,0 +1,1 @@
+//! User intent → action plan (pure preview) → dry-run → confirmation → execution → audit.

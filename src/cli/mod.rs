@@ -1,0 +1,85 @@
+//! Command-line entry: parse, then hand each command to the folder that owns it.
+
+pub mod args;
+
+use std::io::Write;
+
+use clap::CommandFactory;
+use color_eyre::Result;
+
+pub use args::{Cli, Command};
+use args::{ConfigAction, GlobalArgs};
+
+use crate::cluster::connect::{ConnectOptions, Connection};
+use crate::config::paths::Paths;
+use crate::exit::{self, Exit};
+
+/// Runs one invocation and returns its exit status.
+pub async fn run(cli: Cli) -> Result<Exit> {
+    let paths = Paths::from_env();
+    match cli.command {
+        None => Err(exit::usage("the interactive cockpit is not built yet; try `status`")),
+        Some(Command::Config { action: ConfigAction::Paths }) => {
+            print_paths(&paths)?;
+            Ok(Exit::Ok)
+        }
+        Some(Command::Completions { shell }) => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "kubectl-cockpit", &mut std::io::stdout());
+            Ok(Exit::Ok)
+        }
+        Some(Command::Man) => {
+            let cmd = Cli::command().name("kubectl-cockpit").bin_name("kubectl-cockpit");
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(Exit::Ok)
+        }
+        Some(other) => Err(exit::usage(format!("{} is not available yet", command_name(&other)))),
+    }
+}
+
+fn command_name(cmd: &Command) -> &'static str {
+    match cmd {
+        Command::Status { .. } => "status",
+        Command::Budget { .. } => "budget",
+        Command::Gate { .. } => "gate",
+        Command::Lint { .. } => "lint",
+        Command::Scale(_) => "scale",
+        Command::Rollout { .. } => "rollout",
+        Command::Runbook { .. } => "runbook",
+        Command::Sim { .. } => "sim",
+        Command::Config { .. } => "config",
+        Command::Completions { .. } => "completions",
+        Command::Man => "man",
+    }
+}
+
+fn print_paths(paths: &Paths) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "config   {}", paths.config_dir.display())?;
+    writeln!(out, "themes   {}", paths.themes().display())?;
+    writeln!(out, "keymaps  {}", paths.keymaps().display())?;
+    writeln!(out, "profiles {}", paths.profiles().display())?;
+    writeln!(out, "runbooks {}", paths.runbooks().display())?;
+    writeln!(out, "data     {}", paths.data_dir.display())?;
+    writeln!(out, "audit    {}", paths.audit_log().display())?;
+    Ok(())
+}
+
+/// The connection options the global flags describe.
+pub fn connect_options(global: &GlobalArgs) -> ConnectOptions {
+    ConnectOptions {
+        kubeconfig: global.kubeconfig.clone(),
+        inline_kubeconfig: None,
+        context: global.context.clone(),
+        namespace: global.namespace.clone(),
+        all_namespaces: global.all_namespaces,
+        request_timeout: global.request_timeout,
+        as_user: global.as_user.clone(),
+        as_groups: global.as_group.clone(),
+    }
+}
+
+/// Connects to the cluster the flags point at.
+pub async fn connect(global: &GlobalArgs) -> Result<Connection> {
+    crate::cluster::connect::connect(&connect_options(global)).await
+}

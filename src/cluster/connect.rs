@@ -1,0 +1,220 @@
+//! Kubeconfig handling like kubectl's: `--kubeconfig`, else `$KUBECONFIG` (a list, merged),
+//! else `~/.kube/config`, else in-cluster; `--context`; the namespace from the context;
+//! impersonation; exec credential plugins (kube-rs runs them); `--request-timeout`.
+//!
+//! Every failure here is the operator's to fix, so it becomes one line with exit code 3.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use color_eyre::Result;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use crate::exit;
+
+/// What the operator asked for on the command line.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    pub kubeconfig: Option<PathBuf>,
+    /// An in-memory kubeconfig (the built-in simulated cluster); wins over files.
+    pub inline_kubeconfig: Option<Kubeconfig>,
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+    pub request_timeout: Option<Duration>,
+    pub as_user: Option<String>,
+    pub as_groups: Vec<String>,
+}
+
+/// A client and what the cockpit shows about where it points.
+#[derive(Clone)]
+pub struct Connection {
+    pub client: kube::Client,
+    pub context: String,
+    /// The namespace in scope; with `all_namespaces` it is only the default for actions.
+    pub namespace: String,
+    pub all_namespaces: bool,
+    pub server_url: String,
+    pub user: Option<String>,
+    pub request_timeout: Duration,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("context", &self.context)
+            .field("namespace", &self.namespace)
+            .field("server_url", &self.server_url)
+            .finish()
+    }
+}
+
+/// Used when `--request-timeout` is not given: long enough for a slow VPN, short enough
+/// that a black-holed address does not hang the terminal for minutes.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Connection {
+    /// The namespace a list or watch is scoped to: `None` means all namespaces.
+    pub fn scope(&self) -> Option<&str> {
+        if self.all_namespaces { None } else { Some(&self.namespace) }
+    }
+}
+
+/// Loads the kubeconfig the way kubectl does and returns the merged config plus a hint of
+/// where it came from (for error messages).
+fn load_kubeconfig(opts: &ConnectOptions) -> Result<Option<(Kubeconfig, String)>> {
+    if let Some(inline) = &opts.inline_kubeconfig {
+        return Ok(Some((inline.clone(), "built-in simulated cluster".into())));
+    }
+    if let Some(path) = &opts.kubeconfig {
+        let kc = Kubeconfig::read_from(path)
+            .map_err(|e| exit::cluster(format!("cannot read kubeconfig {}: {}", path.display(), one_line(&e))))?;
+        return Ok(Some((kc, path.display().to_string())));
+    }
+    if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        let paths: Vec<PathBuf> = std::env::split_paths(&list).filter(|p| p.exists()).collect();
+        if paths.is_empty() {
+            return Ok(None);
+        }
+        let mut merged: Option<Kubeconfig> = None;
+        for path in &paths {
+            let kc = Kubeconfig::read_from(path)
+                .map_err(|e| exit::cluster(format!("cannot read kubeconfig {}: {}", path.display(), one_line(&e))))?;
+            merged = Some(match merged {
+                None => kc,
+                // kubectl's rule: the first file to set a value wins.
+                Some(m) => {
+                    m.merge(kc).map_err(|e| exit::cluster(format!("cannot merge $KUBECONFIG: {}", one_line(&e))))?
+                }
+            });
+        }
+        let hint = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":");
+        return Ok(merged.map(|m| (m, hint)));
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    if let Some(path) = home.map(|h| h.join(".kube").join("config")).filter(|p| p.exists()) {
+        let kc = Kubeconfig::read_from(&path)
+            .map_err(|e| exit::cluster(format!("cannot read kubeconfig {}: {}", path.display(), one_line(&e))))?;
+        return Ok(Some((kc, path.display().to_string())));
+    }
+    Ok(None)
+}
+
+/// Builds the client config without touching the network.
+pub async fn client_config(opts: &ConnectOptions) -> Result<(kube::Config, String)> {
+    let (mut config, context) = match load_kubeconfig(opts)? {
+        Some((kc, source)) => {
+            let context = opts.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
+            if context.is_empty() {
+                return Err(exit::cluster(format!("kubeconfig {source} has no current context; pass --context NAME")));
+            }
+            if !kc.contexts.iter().any(|c| c.name == context) {
+                let known: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+                return Err(exit::cluster(format!(
+                    "context \"{context}\" not found in kubeconfig {source} (contexts: {})",
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                )));
+            }
+            let options = KubeConfigOptions { context: Some(context.clone()), ..Default::default() };
+            let config = kube::Config::from_custom_kubeconfig(kc, &options)
+                .await
+                .map_err(|e| exit::cluster(format!("kubeconfig {source}, context \"{context}\": {}", one_line(&e))))?;
+            (config, context)
+        }
+        None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => {
+            let config = kube::Config::incluster()
+                .map_err(|e| exit::cluster(format!("in-cluster configuration: {}", one_line(&e))))?;
+            (config, "in-cluster".to_string())
+        }
+        None => {
+            return Err(exit::cluster(
+                "no kubeconfig found (looked at $KUBECONFIG and ~/.kube/config); pass --kubeconfig PATH, \
+                 or try the built-in simulated cluster with --demo",
+            ));
+        }
+    };
+    if let Some(user) = &opts.as_user {
+        config.auth_info.impersonate = Some(user.clone());
+    }
+    if !opts.as_groups.is_empty() {
+        config.auth_info.impersonate_groups = Some(opts.as_groups.clone());
+    }
+    let timeout = effective_timeout(opts.request_timeout);
+    config.connect_timeout = Some(timeout);
+    // Watches are long-lived reads: no read timeout, or every quiet watch would be cut.
+    config.read_timeout = None;
+    if let Some(ns) = &opts.namespace {
+        config.default_namespace = ns.clone();
+    }
+    Ok((config, context))
+}
+
+fn effective_timeout(requested: Option<Duration>) -> Duration {
+    match requested {
+        Some(d) if d.is_zero() => Duration::from_secs(24 * 3600),
+        Some(d) => d,
+        None => DEFAULT_TIMEOUT,
+    }
+}
+
+/// Connects and checks the server answers (`GET /version`) within the timeout, so an
+/// unreachable cluster is one clear line before any screen is drawn.
+pub async fn connect(opts: &ConnectOptions) -> Result<Connection> {
+    let (config, context) = client_config(opts).await?;
+    let server_url = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    let namespace = config.default_namespace.clone();
+    let user = opts.as_user.clone();
+    let timeout = effective_timeout(opts.request_timeout);
+    let client = kube::Client::try_from(config)
+        .map_err(|e| exit::cluster(format!("cannot use {server_url} (context \"{context}\"): {}", one_line(&e))))?;
+    match tokio::time::timeout(timeout, client.apiserver_version()).await {
+        Err(_) => {
+            return Err(exit::cluster(format!(
+                "cannot reach {server_url} (context \"{context}\"): no answer within {}",
+                crate::config::duration::format_duration(timeout)
+            )));
+        }
+        Ok(Err(e)) => {
+            return Err(exit::cluster(format!(
+                "cannot reach {server_url} (context \"{context}\"): {}",
+                describe_kube_error(&e)
+            )));
+        }
+        Ok(Ok(_)) => {}
+    }
+    Ok(Connection {
+        client,
+        context,
+        namespace,
+        all_namespaces: opts.all_namespaces,
+        server_url,
+        user,
+        request_timeout: timeout,
+    })
+}
+
+/// A kube error as one line an operator understands, with the innermost cause.
+pub fn describe_kube_error(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => match status.code {
+            401 => "unauthorized: the credentials were rejected (401)".to_string(),
+            403 => format!("forbidden: {}", status.message),
+            code => format!("{} ({code})", status.message),
+        },
+        other => one_line(other),
+    }
+}
+
+/// An error and its causes on one line, deepest cause last, without repeats.
+pub fn one_line(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ").replace('\n', " ")
+}

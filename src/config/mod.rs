@@ -1,0 +1,7 @@
+//! Files on disk → resolved settings: where config lives, themes, keymaps, profiles.
+//! Problems are reported with file and line; a bad file never stops the cockpit from
+//! starting on the defaults.
+
+pub mod diagnostic;
+pub mod duration;
+pub mod paths;
