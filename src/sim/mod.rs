@@ -14,3 +14,4 @@ pub mod logs;
 pub mod resources;
 pub mod spec;
 pub mod store;
+pub mod world;
