@@ -2,3 +2,4 @@
 //! mutations. It never reads UI state; callers pass what it needs.
 
 pub mod connect;
+pub mod watch;

@@ -1,0 +1,491 @@
+//! Watch-driven cluster state: one kube-runtime watcher per resource kind, each feeding a
+//! [`Collection`] (the objects as last seen, trimmed) and a health record. After the
+//! initial list the cockpit makes no request except these open watches.
+//!
+//! - Backoff: kube-runtime's default backoff on every error; the stream keeps going.
+//! - A malformed object cannot kill a watch: objects are read through `DeserializeGuard`
+//!   and the bad ones are counted and skipped.
+//! - A relist (after 410 Gone or a restart) is applied atomically at `InitDone`, so the
+//!   screen keeps showing the old data until the new list is complete — never a wipe.
+//! - A kind the user may not list stops its watcher and is reported as `NoAccess`, with
+//!   the missing permission, instead of retrying forever.
+//! - Every change bumps a `pulse` counter (a `watch` channel), so a burst of events
+//!   coalesces into one model rebuild.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex, RwLock};
+
+use futures::StreamExt;
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Event as CoreEvent, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::Resource;
+use kube::api::Api;
+use kube::core::DeserializeGuard;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use serde::de::DeserializeOwned;
+use tokio::sync::watch as latest;
+use tokio::task::JoinHandle;
+
+use super::connect::describe_kube_error;
+
+/// The kinds the services model needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceKind {
+    Deployments,
+    StatefulSets,
+    ReplicaSets,
+    Pods,
+    PodDisruptionBudgets,
+    HorizontalPodAutoscalers,
+    PersistentVolumeClaims,
+    Events,
+}
+
+impl ResourceKind {
+    pub const ALL: [ResourceKind; 8] = [
+        ResourceKind::Deployments,
+        ResourceKind::StatefulSets,
+        ResourceKind::ReplicaSets,
+        ResourceKind::Pods,
+        ResourceKind::PodDisruptionBudgets,
+        ResourceKind::HorizontalPodAutoscalers,
+        ResourceKind::PersistentVolumeClaims,
+        ResourceKind::Events,
+    ];
+
+    /// The plural resource name, as RBAC and kubectl spell it.
+    pub fn plural(self) -> &'static str {
+        match self {
+            ResourceKind::Deployments => "deployments",
+            ResourceKind::StatefulSets => "statefulsets",
+            ResourceKind::ReplicaSets => "replicasets",
+            ResourceKind::Pods => "pods",
+            ResourceKind::PodDisruptionBudgets => "poddisruptionbudgets",
+            ResourceKind::HorizontalPodAutoscalers => "horizontalpodautoscalers",
+            ResourceKind::PersistentVolumeClaims => "persistentvolumeclaims",
+            ResourceKind::Events => "events",
+        }
+    }
+}
+
+/// How a watch is doing, as the status line reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchHealth {
+    /// Initial list in progress.
+    Syncing { since: Timestamp },
+    /// Listed and watching.
+    Live { since: Timestamp },
+    /// Errors since `since`; data shown is what was last seen.
+    Reconnecting { since: Timestamp, error: String },
+    /// RBAC forbids listing: `permission` reads like `list poddisruptionbudgets in ns shop`.
+    NoAccess { permission: String },
+}
+
+impl WatchHealth {
+    pub fn is_synced(&self) -> bool {
+        matches!(self, WatchHealth::Live { .. } | WatchHealth::NoAccess { .. })
+    }
+}
+
+/// Objects of one kind as last seen, keyed by namespace/name.
+pub struct Collection<K> {
+    inner: RwLock<CollectionInner<K>>,
+}
+
+struct CollectionInner<K> {
+    live: BTreeMap<(String, String), Arc<K>>,
+    /// A relist in progress: replaces `live` at `InitDone`.
+    relisting: Option<BTreeMap<(String, String), Arc<K>>>,
+    malformed: usize,
+}
+
+impl<K> Default for Collection<K> {
+    fn default() -> Self {
+        Collection { inner: RwLock::new(CollectionInner { live: BTreeMap::new(), relisting: None, malformed: 0 }) }
+    }
+}
+
+fn key_of<K: Resource>(obj: &K) -> (String, String) {
+    (obj.meta().namespace.clone().unwrap_or_default(), obj.meta().name.clone().unwrap_or_default())
+}
+
+impl<K: Resource> Collection<K> {
+    /// The current objects, cheap to take (shared pointers), in namespace/name order.
+    pub fn snapshot(&self) -> Vec<Arc<K>> {
+        self.read().live.values().cloned().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().live.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Objects skipped because they could not be decoded.
+    pub fn malformed(&self) -> usize {
+        self.read().malformed
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, CollectionInner<K>> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, CollectionInner<K>> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies one watcher event; returns whether the visible objects changed.
+    fn apply(&self, event: Event<K>) -> bool {
+        let mut inner = self.write();
+        match event {
+            Event::Init => {
+                inner.relisting = Some(BTreeMap::new());
+                false
+            }
+            Event::InitApply(obj) => {
+                let key = key_of(&obj);
+                inner.relisting.get_or_insert_with(BTreeMap::new).insert(key, Arc::new(obj));
+                false
+            }
+            Event::InitDone => {
+                if let Some(fresh) = inner.relisting.take() {
+                    inner.live = fresh;
+                }
+                true
+            }
+            Event::Apply(obj) => {
+                let key = key_of(&obj);
+                inner.live.insert(key, Arc::new(obj));
+                true
+            }
+            Event::Delete(obj) => inner.live.remove(&key_of(&obj)).is_some(),
+        }
+    }
+}
+
+/// Strips what the model never reads before an object is stored, so memory stays small
+/// on big clusters: managed fields and the last-applied annotation (often the largest
+/// part of an object).
+pub fn trim_metadata<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
+    }
+}
+
+/// Per-kind trimming beyond metadata.
+pub trait Trim {
+    fn trim(&mut self) {}
+}
+impl Trim for Deployment {}
+impl Trim for StatefulSet {}
+impl Trim for ReplicaSet {}
+impl Trim for PodDisruptionBudget {}
+impl Trim for HorizontalPodAutoscaler {}
+impl Trim for PersistentVolumeClaim {}
+impl Trim for CoreEvent {}
+impl Trim for Pod {
+    fn trim(&mut self) {
+        // Image IDs and container IDs are long and never shown.
+        if let Some(status) = self.status.as_mut() {
+            for cs in status.container_statuses.iter_mut().flatten() {
+                cs.image_id = String::new();
+                cs.container_id = None;
+            }
+        }
+    }
+}
+
+/// Called for every pod the watch delivers (the readiness history records transitions).
+pub type PodObserver = Arc<dyn Fn(&Pod, Option<&Pod>) + Send + Sync>;
+
+/// The open watches of one context/namespace scope.
+pub struct Watches {
+    pub generation: u64,
+    pub deployments: Arc<Collection<Deployment>>,
+    pub statefulsets: Arc<Collection<StatefulSet>>,
+    pub replicasets: Arc<Collection<ReplicaSet>>,
+    pub pods: Arc<Collection<Pod>>,
+    pub pdbs: Arc<Collection<PodDisruptionBudget>>,
+    pub hpas: Arc<Collection<HorizontalPodAutoscaler>>,
+    pub pvcs: Arc<Collection<PersistentVolumeClaim>>,
+    pub events: Arc<Collection<CoreEvent>>,
+    health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
+    pulse: latest::Sender<u64>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Watches {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Watches {
+    /// Opens a watch per kind in `namespace` (`None`: all namespaces).
+    pub fn start(client: kube::Client, namespace: Option<&str>, generation: u64, on_pod: Option<PodObserver>) -> Self {
+        let (pulse, _) = latest::channel(0u64);
+        let now = Timestamp::now();
+        let health = Arc::new(Mutex::new(
+            ResourceKind::ALL.iter().map(|k| (*k, WatchHealth::Syncing { since: now })).collect::<BTreeMap<_, _>>(),
+        ));
+        let mut w = Watches {
+            generation,
+            deployments: Default::default(),
+            statefulsets: Default::default(),
+            replicasets: Default::default(),
+            pods: Default::default(),
+            pdbs: Default::default(),
+            hpas: Default::default(),
+            pvcs: Default::default(),
+            events: Default::default(),
+            health,
+            pulse,
+            tasks: Vec::new(),
+        };
+        let ctx = WatchContext {
+            client,
+            namespace: namespace.map(str::to_string),
+            health: w.health.clone(),
+            pulse: w.pulse.clone(),
+        };
+        w.tasks = vec![
+            ctx.spawn(ResourceKind::Deployments, w.deployments.clone(), None),
+            ctx.spawn(ResourceKind::StatefulSets, w.statefulsets.clone(), None),
+            ctx.spawn(ResourceKind::ReplicaSets, w.replicasets.clone(), None),
+            ctx.spawn(ResourceKind::Pods, w.pods.clone(), on_pod),
+            ctx.spawn(ResourceKind::PodDisruptionBudgets, w.pdbs.clone(), None),
+            ctx.spawn(ResourceKind::HorizontalPodAutoscalers, w.hpas.clone(), None),
+            ctx.spawn(ResourceKind::PersistentVolumeClaims, w.pvcs.clone(), None),
+            ctx.spawn(ResourceKind::Events, w.events.clone(), None),
+        ];
+        w
+    }
+
+    /// A receiver that changes whenever any collection or health record changes.
+    pub fn subscribe(&self) -> latest::Receiver<u64> {
+        self.pulse.subscribe()
+    }
+
+    pub fn health(&self) -> BTreeMap<ResourceKind, WatchHealth> {
+        self.health.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn all_synced(&self) -> bool {
+        self.health().values().all(WatchHealth::is_synced)
+    }
+
+    /// Waits until every watch has listed (or is known to be forbidden), or `timeout`.
+    /// Returns the health of the ones still not synced.
+    pub async fn wait_synced(&self, timeout: std::time::Duration) -> Vec<(ResourceKind, WatchHealth)> {
+        let mut rx = self.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.all_synced() {
+                return Vec::new();
+            }
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                return self.health().into_iter().filter(|(_, h)| !h.is_synced()).collect();
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+struct WatchContext {
+    client: kube::Client,
+    namespace: Option<String>,
+    health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
+    pulse: latest::Sender<u64>,
+}
+
+impl WatchContext {
+    fn set_health(&self, kind: ResourceKind, health: WatchHealth) {
+        let mut map = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(&kind) != Some(&health) {
+            map.insert(kind, health);
+            drop(map);
+            self.bump();
+        }
+    }
+
+    fn bump(&self) {
+        self.pulse.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn spawn<K>(
+        &self,
+        kind: ResourceKind,
+        collection: Arc<Collection<K>>,
+        on_pod: Option<PodObserver>,
+    ) -> JoinHandle<()>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Trim
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static
+            + AsPod,
+    {
+        let ctx = self.clone();
+        tokio::spawn(async move { ctx.run(kind, collection, on_pod).await })
+    }
+
+    async fn run<K>(self, kind: ResourceKind, collection: Arc<Collection<K>>, on_pod: Option<PodObserver>)
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Trim
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static
+            + AsPod,
+    {
+        let api: Api<DeserializeGuard<K>> = match &self.namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        };
+        let mut stream = watcher::watcher(api, watcher::Config::default()).default_backoff().boxed();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(event) => {
+                    let Some(event) = self.decode(event, &collection) else { continue };
+                    if let (Some(observe), Some(pod)) = (&on_pod, event_object(&event).and_then(AsPod::as_pod)) {
+                        let previous = collection.read().live.get(&key_of(pod)).cloned();
+                        observe(pod, previous.as_deref().and_then(AsPod::as_pod));
+                    }
+                    let settled = matches!(event, Event::InitDone | Event::Apply(_) | Event::Delete(_));
+                    if collection.apply(event) {
+                        self.bump();
+                    }
+                    if settled {
+                        self.mark_live(kind);
+                    }
+                }
+                Err(error) => {
+                    if let Some(permission) = self.forbidden(kind, &error) {
+                        self.set_health(kind, WatchHealth::NoAccess { permission });
+                        // Retrying a forbidden list forever would be polling: stop here.
+                        return;
+                    }
+                    let since = match self.current(kind) {
+                        Some(WatchHealth::Reconnecting { since, .. }) => since,
+                        _ => Timestamp::now(),
+                    };
+                    self.set_health(kind, WatchHealth::Reconnecting { since, error: describe_watch_error(&error) });
+                }
+            }
+        }
+    }
+
+    fn current(&self, kind: ResourceKind) -> Option<WatchHealth> {
+        self.health.lock().unwrap_or_else(|p| p.into_inner()).get(&kind).cloned()
+    }
+
+    fn mark_live(&self, kind: ResourceKind) {
+        if !matches!(self.current(kind), Some(WatchHealth::Live { .. })) {
+            self.set_health(kind, WatchHealth::Live { since: Timestamp::now() });
+        }
+    }
+
+    /// Unwraps guarded objects, trimming good ones and counting (and dropping) bad ones.
+    fn decode<K>(&self, event: Event<DeserializeGuard<K>>, collection: &Collection<K>) -> Option<Event<K>>
+    where
+        K: Resource + Trim,
+    {
+        let mut bad = 0usize;
+        let mut take = |guard: DeserializeGuard<K>| match guard.0 {
+            Ok(mut obj) => {
+                trim_metadata(&mut obj);
+                obj.trim();
+                Some(obj)
+            }
+            Err(_) => {
+                bad += 1;
+                None
+            }
+        };
+        let decoded = match event {
+            Event::Init => Some(Event::Init),
+            Event::InitDone => Some(Event::InitDone),
+            Event::InitApply(g) => take(g).map(Event::InitApply),
+            Event::Apply(g) => take(g).map(Event::Apply),
+            Event::Delete(g) => take(g).map(Event::Delete),
+        };
+        if bad > 0 {
+            collection.write().malformed += bad;
+        }
+        decoded
+    }
+
+    fn forbidden(&self, kind: ResourceKind, error: &watcher::Error) -> Option<String> {
+        let forbidden = match error {
+            watcher::Error::InitialListFailed(e)
+            | watcher::Error::WatchStartFailed(e)
+            | watcher::Error::WatchFailed(e) => {
+                matches!(e, kube::Error::Api(s) if s.code == 403)
+            }
+            watcher::Error::WatchError(status) => status.code == 403,
+            _ => false,
+        };
+        forbidden.then(|| match &self.namespace {
+            Some(ns) => format!("list {} in ns {ns}", kind.plural()),
+            None => format!("list {} in all namespaces", kind.plural()),
+        })
+    }
+}
+
+fn describe_watch_error(error: &watcher::Error) -> String {
+    match error {
+        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
+            describe_kube_error(e)
+        }
+        watcher::Error::WatchError(status) => format!("{} ({})", status.message, status.code),
+        other => other.to_string(),
+    }
+}
+
+fn event_object<K>(event: &Event<K>) -> Option<&K> {
+    match event {
+        Event::Apply(o) | Event::InitApply(o) | Event::Delete(o) => Some(o),
+        _ => None,
+    }
+}
+
+/// Lets the generic watch loop hand pods to the readiness observer without a second
+/// code path: only `Pod` answers `Some`.
+pub trait AsPod {
+    fn as_pod(&self) -> Option<&Pod> {
+        None
+    }
+}
+impl AsPod for Pod {
+    fn as_pod(&self) -> Option<&Pod> {
+        Some(self)
+    }
+}
+impl AsPod for Deployment {}
+impl AsPod for StatefulSet {}
+impl AsPod for ReplicaSet {}
+impl AsPod for PodDisruptionBudget {}
+impl AsPod for HorizontalPodAutoscaler {}
+impl AsPod for PersistentVolumeClaim {}
+impl AsPod for CoreEvent {}
