@@ -24,7 +24,7 @@ use toml::de::{DeTable, DeValue};
 use super::commands::{COMMANDS, Command, Mode, closest};
 use super::diagnostic::Diagnostic;
 use super::paths::{Paths, files_in};
-use super::source::{self, Origin, SourceFile, entries_in_file_order, quote_key, type_name};
+use super::source::{self, Origin, SourceFile, entries_in_file_order, quote_key, selector_label, type_name};
 
 pub const DEFAULT_KEYMAP: &str = "default";
 
@@ -382,7 +382,7 @@ pub fn load_keymap(selector: Option<&str>, paths: &Paths) -> (Keymap, Vec<Diagno
         None => {
             let builtins: Vec<&str> = BUILTIN_KEYMAPS.iter().map(|(n, _)| *n).collect();
             diagnostics.push(Diagnostic::error(
-                paths.keymaps().join(format!("{selector}.toml")),
+                selector_label(selector, &paths.keymaps()),
                 format!(
                     "unknown keymap {selector:?}: expected a built-in ({}), a file {selector}.toml in {}, or a path",
                     builtins.join(", "),
@@ -394,7 +394,7 @@ pub fn load_keymap(selector: Option<&str>, paths: &Paths) -> (Keymap, Vec<Diagno
     };
     let keymap = keymap.unwrap_or_else(|| {
         diagnostics.push(Diagnostic::warning(
-            PathBuf::from(selector),
+            selector_label(selector, &paths.keymaps()),
             format!("keymap {selector:?} not used; using the built-in keymap {DEFAULT_KEYMAP:?}"),
         ));
         Keymap::builtin(DEFAULT_KEYMAP).expect("the default keymap is compiled in")

@@ -32,6 +32,12 @@ pub(crate) fn looks_like_path(selector: &str) -> bool {
     selector.contains('/') || selector.contains('\\') || selector.ends_with(".toml")
 }
 
+/// The file a selector stands for, to label problems with it: the path itself, or where a
+/// user file of that name would be.
+pub(crate) fn selector_label(selector: &str, user_dir: &Path) -> PathBuf {
+    if looks_like_path(selector) { PathBuf::from(selector) } else { user_dir.join(format!("{selector}.toml")) }
+}
+
 /// Finds `selector` (a name or a path). A name is looked up in `user_dir` first, unless
 /// `skip_user` (a user file that builds on the built-in of its own name), then among `builtins`.
 pub(crate) fn locate(

@@ -42,7 +42,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::commands::closest;
 use super::diagnostic::Diagnostic;
 use super::paths::{Paths, files_in};
-use super::source::{self, Origin, SourceFile, entries_in_file_order, quote_key, type_name};
+use super::source::{self, Origin, SourceFile, entries_in_file_order, quote_key, selector_label, type_name};
 
 /// Every key the UI styles with. Each shipped theme defines all of them (directly or through
 /// `inherits`); `config check` warns about a theme that does not.
@@ -255,7 +255,7 @@ pub fn load_theme(selector: Option<&str>, paths: &Paths, env: &TerminalColors) -
     };
     let theme = theme.unwrap_or_else(|| {
         diagnostics.push(Diagnostic::warning(
-            paths.themes().join(format!("{selector}.toml")),
+            selector_label(selector, &paths.themes()),
             format!("theme {selector:?} not used; using the built-in theme {fallback:?}"),
         ));
         Theme::builtin(fallback, env).expect("the fallback themes are compiled in")
@@ -266,7 +266,7 @@ pub fn load_theme(selector: Option<&str>, paths: &Paths, env: &TerminalColors) -
 fn unknown_theme(selector: &str, paths: &Paths) -> Diagnostic {
     let builtins: Vec<&str> = BUILTIN_THEMES.iter().map(|(n, _)| *n).collect();
     Diagnostic::error(
-        paths.themes().join(format!("{selector}.toml")),
+        selector_label(selector, &paths.themes()),
         format!(
             "unknown theme {selector:?}: expected a built-in ({}), a file {selector}.toml in {}, or a path",
             builtins.join(", "),
@@ -284,13 +284,20 @@ pub(crate) fn check_origin(origin: Origin, paths: &Paths) -> Vec<Diagnostic> {
         Origin::User(path) => path.clone(),
     };
     let env = TerminalColors { no_color: false, truecolor: true };
-    if let Some(theme) = load_origin(origin, paths, &env, &mut diagnostics) {
-        for key in theme.missing_keys() {
-            diagnostics.push(
-                Diagnostic::warning(&label, "not defined by this theme nor by any theme it inherits")
-                    .in_field(quote_key(key)),
-            );
+    match load_chain(origin, paths, &mut diagnostics) {
+        Ok(layers) => {
+            let theme = resolve(&layers, &env, Chain::Complete, &mut diagnostics);
+            for key in theme.missing_keys() {
+                diagnostics.push(
+                    Diagnostic::warning(&label, "not defined by this theme nor by any theme it inherits")
+                        .in_field(quote_key(key)),
+                );
+            }
         }
+        Err(partial) if !partial.is_empty() => {
+            resolve(&partial, &env, Chain::Broken, &mut diagnostics);
+        }
+        Err(_) => {}
     }
     diagnostics
 }
@@ -311,8 +318,8 @@ pub(crate) fn check_all(paths: &Paths, explicit: Option<&str>) -> (usize, Vec<Di
 }
 
 fn load_origin(origin: Origin, paths: &Paths, env: &TerminalColors, out: &mut Vec<Diagnostic>) -> Option<Theme> {
-    let layers = load_chain(origin, paths, out)?;
-    Some(resolve(&layers, env, out))
+    let layers = load_chain(origin, paths, out).ok()?;
+    Some(resolve(&layers, env, Chain::Complete, out))
 }
 
 /// One file of an inheritance chain, parsed.
@@ -348,19 +355,25 @@ struct StyleEntry {
 
 /// Reads the theme at `origin` and every theme it inherits, leaf first. `None` (with a
 /// diagnostic) when the chain cannot be used as a whole.
-fn load_chain(origin: Origin, paths: &Paths, out: &mut Vec<Diagnostic>) -> Option<Vec<Layer>> {
+/// `Err` carries the layers read before the chain broke, so `config check` can still
+/// report their bad entries in the same run.
+fn load_chain(origin: Origin, paths: &Paths, out: &mut Vec<Diagnostic>) -> Result<Vec<Layer>, Vec<Layer>> {
     let mut layers: Vec<Layer> = Vec::new();
     let mut next = Some(origin);
     while let Some(origin) = next {
         if layers.iter().any(|l| l.source.origin == origin) {
             out.push(cycle_diagnostic(&layers, &origin));
-            return None;
+            return Err(layers);
         }
-        let layer = read_layer(origin, out)?;
-        next = parent_of(&layer, paths, out)?;
+        let Some(layer) = read_layer(origin, out) else { return Err(layers) };
+        let parent = parent_of(&layer, paths, out);
         layers.push(layer);
+        match parent {
+            Some(parent) => next = parent,
+            None => return Err(layers),
+        }
     }
-    Some(layers)
+    Ok(layers)
 }
 
 fn read_layer(origin: Origin, out: &mut Vec<Diagnostic>) -> Option<Layer> {
@@ -573,7 +586,15 @@ fn warn_duplicates(source: &SourceFile, file: &ThemeFile, out: &mut Vec<Diagnost
 }
 
 /// Merges the chain (leaf wins, bad entries fall back to the parent's) and resolves colours.
-fn resolve(layers: &[Layer], env: &TerminalColors, out: &mut Vec<Diagnostic>) -> Theme {
+/// Whether every parent was read. In a broken chain the parents' palette is unknown, so a
+/// name that could be one of its entries is not reported as a bad colour.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chain {
+    Complete,
+    Broken,
+}
+
+fn resolve(layers: &[Layer], env: &TerminalColors, chain: Chain, out: &mut Vec<Diagnostic>) -> Theme {
     let palette = resolve_palette(layers, out);
     let mut styles = HashMap::new();
     // Candidates leaf first, later lines first; a bad one leaves the key to the next.
@@ -582,7 +603,7 @@ fn resolve(layers: &[Layer], env: &TerminalColors, out: &mut Vec<Diagnostic>) ->
             if styles.contains_key(&entry.key) {
                 continue;
             }
-            if let Some(style) = resolve_entry(layer, entry, &palette, env, out) {
+            if let Some(style) = resolve_entry(layer, entry, &palette, env, chain, out) {
                 styles.insert(entry.key.clone(), style);
             }
         }
@@ -624,6 +645,7 @@ fn resolve_entry(
     entry: &StyleEntry,
     palette: &HashMap<String, Option<Color>>,
     env: &TerminalColors,
+    chain: Chain,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Style> {
     let mut style = Style::default();
@@ -633,6 +655,7 @@ fn resolve_entry(
             Some(None) => None,
             None => match parse_colour(spec.get_ref()) {
                 Some(c) => Some(env.adapt(c)),
+                None if chain == Chain::Broken && could_be_palette_name(spec.get_ref()) => None,
                 None => {
                     out.push(layer.source.error(
                         spec.span(),
@@ -663,6 +686,10 @@ fn resolve_entry(
         style = style.add_modifier(*modifier);
     }
     Some(style)
+}
+
+fn could_be_palette_name(text: &str) -> bool {
+    !text.is_empty() && !text.starts_with('#') && !text.contains('.')
 }
 
 /// A literal colour (not a palette name).

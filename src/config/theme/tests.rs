@@ -337,3 +337,24 @@ fn a_path_selector_loads_that_file() {
     assert_eq!(theme.style("ui"), Theme::builtin("light", &TRUECOLOR).unwrap().style("ui"));
     assert!(Path::new(theme.source()).ends_with("elsewhere.toml"));
 }
+
+#[test]
+fn check_reports_bad_entries_even_when_the_chain_is_broken() {
+    let folder = UserFolder::new();
+    let path = folder.theme("lost", "inherits = \"nope\"\n\"ui.text\" = \"accent\"\n\"ui.title\" = \"#12\"\n");
+    let diagnostics = check_origin(Origin::User(path.clone()), &folder.paths);
+    let found: Vec<(Option<usize>, Option<&str>)> = diagnostics.iter().map(|d| (d.line, d.field.as_deref())).collect();
+    // "accent" may be the unknown parent's palette entry: not reported; "#12" is wrong anywhere.
+    assert_eq!(found, vec![(Some(1), Some("inherits")), (Some(3), Some("\"ui.title\".fg"))], "{diagnostics:#?}");
+}
+
+#[test]
+fn styles_written_after_the_palette_header_get_a_hint() {
+    let folder = UserFolder::new();
+    folder.theme("late", "[palette]\naccent = \"red\"\n\"ui.text\" = \"blue\"\n");
+    let (theme, diagnostics) = load_theme(Some("late"), &folder.paths, &TRUECOLOR);
+    assert_eq!(errors(&diagnostics).len(), 1, "{diagnostics:#?}");
+    assert_eq!(diagnostics[0].line, Some(3));
+    assert!(diagnostics[0].message.contains("put styles first"), "{}", diagnostics[0]);
+    assert_eq!(theme.style("ui.title").fg, Some(Color::Red), "the palette entry before it still counts");
+}
