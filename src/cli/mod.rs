@@ -11,6 +11,7 @@ pub use args::{Cli, Command};
 use args::{ConfigAction, GlobalArgs};
 
 use crate::cluster::connect::{ConnectOptions, Connection};
+use crate::config::check::CheckContext;
 use crate::config::paths::Paths;
 use crate::exit::{self, Exit};
 
@@ -22,6 +23,15 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Config { action: ConfigAction::Paths }) => {
             print_paths(&paths)?;
             Ok(Exit::Ok)
+        }
+        Some(Command::Config { action: ConfigAction::Check }) => {
+            let ctx = CheckContext {
+                paths: &paths,
+                theme: cli.global.theme.as_deref(),
+                keymap: cli.global.keymap.as_deref(),
+                profile: cli.global.profile.as_deref(),
+            };
+            Ok(crate::config::check::run(&ctx, &mut std::io::stdout().lock())?)
         }
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();

@@ -2,6 +2,11 @@
 //! Problems are reported with file and line; a bad file never stops the cockpit from
 //! starting on the defaults.
 
+pub mod check;
+pub mod commands;
 pub mod diagnostic;
 pub mod duration;
+pub mod keymap;
 pub mod paths;
+mod source;
+pub mod theme;
