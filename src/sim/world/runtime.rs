@@ -191,10 +191,12 @@ impl World {
         match change.key.resource {
             "pods" => self.on_pod_change(change.kind, key, obj),
             "replicasets" => {
+                // The ReplicaSet first: its status must reflect a scale-down before the
+                // deployment decides how much more it may scale down.
+                self.enqueue(Task::ReplicaSet(key));
                 if let Some(owner) = owner_of(obj, "Deployment") {
                     self.enqueue(Task::Deployment(owner));
                 }
-                self.enqueue(Task::ReplicaSet(key));
             }
             "deployments" => self.enqueue(Task::Deployment(key)),
             "statefulsets" => self.enqueue(Task::StatefulSet(key)),
