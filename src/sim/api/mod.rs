@@ -9,6 +9,7 @@ pub mod admin;
 pub mod discovery;
 pub mod patch;
 pub mod podlogs;
+pub mod protobuf;
 pub mod route;
 pub mod selectors;
 pub mod subresources;
@@ -87,6 +88,9 @@ impl ApiRequest {
             return Err(ApiError::bad_request("the request body is empty"));
         }
         let content_type = self.header("content-type");
+        if protobuf::is_protobuf(content_type) {
+            return Err(ApiError::unsupported_media_type(content_type));
+        }
         if content_type.contains("yaml") {
             let text = std::str::from_utf8(&self.body).map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
             return serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));

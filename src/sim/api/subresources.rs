@@ -9,6 +9,7 @@ use http::Response;
 use serde_json::{Value, json};
 
 use super::patch::{self, PatchKind};
+use super::protobuf;
 use super::route::{Target, Verb};
 use super::tables::format_label_selector;
 use super::validate::{invalid, replicas_error};
@@ -111,9 +112,18 @@ fn with_status_of(target: &Target, old: &Value, wanted: &Value) -> Result<Value,
     Ok(next)
 }
 
+/// A review from JSON or, as kubectl's typed client sends it, protobuf.
+fn review_body(req: &ApiRequest, kind: &str) -> Result<Value, ApiError> {
+    if protobuf::is_protobuf(req.header("content-type")) {
+        protobuf::decode_review(kind, &req.body)
+    } else {
+        req.json_body()
+    }
+}
+
 /// `POST selfsubjectaccessreviews`: may I do this?
 pub fn access_review(state: &Arc<ApiState>, req: &ApiRequest, who: &Identity) -> Result<Response<Body>, ApiError> {
-    let mut review = req.json_body()?;
+    let mut review = review_body(req, "SelfSubjectAccessReview")?;
     let allowed = match review.pointer("/spec/resourceAttributes") {
         Some(attrs) => {
             let text = |f: &str| attrs.get(f).and_then(Value::as_str).unwrap_or("");
@@ -140,7 +150,7 @@ pub fn access_review(state: &Arc<ApiState>, req: &ApiRequest, who: &Identity) ->
 
 /// `POST selfsubjectrulesreviews`: what may I do in this namespace?
 pub fn rules_review(state: &Arc<ApiState>, req: &ApiRequest, who: &Identity) -> Result<Response<Body>, ApiError> {
-    let mut review = req.json_body()?;
+    let mut review = review_body(req, "SelfSubjectRulesReview")?;
     let namespace = review.pointer("/spec/namespace").and_then(Value::as_str).unwrap_or("").to_string();
     review["status"] = state.auth.rules_review(who, &namespace);
     review["apiVersion"] = json!("authorization.k8s.io/v1");
