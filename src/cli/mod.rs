@@ -8,7 +8,7 @@ use clap::CommandFactory;
 use color_eyre::Result;
 
 pub use args::{Cli, Command};
-use args::{ConfigAction, GlobalArgs};
+use args::{ConfigAction, GlobalArgs, SimAction, SimServeArgs};
 
 use crate::cluster::connect::{ConnectOptions, Connection};
 use crate::config::check::CheckContext;
@@ -43,6 +43,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
             Ok(Exit::Ok)
         }
+        Some(Command::Sim { action: SimAction::Serve(args) }) => sim_serve(args).await,
         Some(other) => Err(exit::usage(format!("{} is not available yet", command_name(&other)))),
     }
 }
@@ -61,6 +62,43 @@ fn command_name(cmd: &Command) -> &'static str {
         Command::Completions { .. } => "completions",
         Command::Man => "man",
     }
+}
+
+/// `sim serve`: run the simulated cluster until SIGINT, SIGTERM or SIGHUP.
+async fn sim_serve(args: SimServeArgs) -> Result<Exit> {
+    let opts = crate::sim::SimOptions {
+        scenario: args.scenario,
+        manifests: args.manifests,
+        pods: args.pods,
+        addr: args.addr,
+        ..Default::default()
+    };
+    let sim = crate::sim::start(opts).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "simulated cluster listening on {}", sim.url())?;
+        if let Some(path) = &args.kubeconfig_out {
+            sim.write_kubeconfig(path)?;
+            writeln!(out, "kubeconfig written to {} (context {})", path.display(), crate::sim::kubeconfig::CONTEXT)?;
+        }
+        out.flush()?;
+    }
+    wait_for_termination().await?;
+    drop(sim);
+    Ok(Exit::Ok)
+}
+
+async fn wait_for_termination() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+        _ = hangup.recv() => {}
+    }
+    Ok(())
 }
 
 fn print_paths(paths: &Paths) -> Result<()> {
