@@ -58,6 +58,9 @@ pub struct SimOptions {
     pub extra_users: Vec<UserSpec>,
     /// Bookmark period for watches; default [`DEFAULT_BOOKMARK_INTERVAL`].
     pub bookmark_interval: Option<Duration>,
+    /// Serve the API over an empty store with no controllers (tests of the API half seed
+    /// objects themselves and must not race a controller over them).
+    pub api_only: bool,
 }
 
 impl SimOptions {
@@ -107,7 +110,9 @@ pub async fn start_with(mut scenario: Scenario, opts: SimOptions) -> Result<Runn
     let logs = Arc::new(LogStore::default());
     let faults = Arc::new(Faults::new(store.clone()));
     let ctx = WorldContext { store: store.clone(), logs: logs.clone(), faults: faults.clone() };
-    world::seed(&scenario, &ctx).wrap_err_with(|| format!("seeding scenario {}", scenario.name))?;
+    if !opts.api_only {
+        world::seed(&scenario, &ctx).wrap_err_with(|| format!("seeding scenario {}", scenario.name))?;
+    }
     let wanted = opts.addr.clone().unwrap_or_else(|| "127.0.0.1:0".into());
     let listener =
         tokio::net::TcpListener::bind(&wanted).await.wrap_err_with(|| format!("listening on {wanted}"))?;
@@ -123,7 +128,10 @@ pub async fn start_with(mut scenario: Scenario, opts: SimOptions) -> Result<Runn
     });
     let server = server::spawn(listener, state.clone());
     let name = scenario.name.clone();
-    let world = tokio::spawn(world::run(scenario, ctx));
+    let world = match opts.api_only {
+        true => tokio::spawn(std::future::pending()),
+        false => tokio::spawn(world::run(scenario, ctx)),
+    };
     Ok(RunningSim { addr, scenario: name, state, server, world })
 }
 

@@ -339,6 +339,9 @@ impl Store {
     pub fn expire_history(&self) {
         let mut state = self.lock();
         state.history.clear();
+        // etcd's revision is cluster-wide and keeps moving; a compaction therefore leaves
+        // every version a client holds behind, which is what makes its next watch a 410.
+        state.rv += 1;
         state.oldest_resumable = state.rv;
     }
 

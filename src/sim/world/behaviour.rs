@@ -176,12 +176,20 @@ impl Template {
     pub fn parse(text: &str) -> Result<Template, String> {
         let mut pieces = Vec::new();
         let mut rest = text;
+        let mut literal = String::new();
         while let Some(open) = rest.find('{') {
+            // JSON log lines are full of braces: only `{` + a lowercase name opens a placeholder.
+            if !rest[open + 1..].starts_with(|c: char| c.is_ascii_lowercase()) {
+                literal.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+                continue;
+            }
+            literal.push_str(&rest[..open]);
             let Some(close) = rest[open..].find('}') else {
                 return Err(format!("unclosed placeholder in {text:?}: expected one of {PLACEHOLDERS}"));
             };
-            if open > 0 {
-                pieces.push(Piece::Text(rest[..open].to_string()));
+            if !literal.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut literal)));
             }
             let inner = &rest[open + 1..open + close];
             pieces.push(parse_placeholder(inner).ok_or_else(|| {
@@ -189,8 +197,9 @@ impl Template {
             })?);
             rest = &rest[open + close + 1..];
         }
-        if !rest.is_empty() {
-            pieces.push(Piece::Text(rest.to_string()));
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            pieces.push(Piece::Text(literal));
         }
         Ok(Template(pieces))
     }
@@ -366,6 +375,11 @@ mod tests {
         let cx = LineContext { pod: "p", namespace: "n", container: "c", node: "x", ip: "1", counter: 7 };
         assert_eq!(t.render(&cx), "[p] took 5ms #7 a");
         assert!(Template::parse("{podname}").unwrap_err().contains("unknown placeholder {podname}"));
+        let json = Template::parse(r#"{"status":{int:200-200},"x":{}}"#).unwrap();
+        assert_eq!(
+            json.0,
+            vec![Piece::Text(r#"{"status":"#.into()), Piece::Int(200, 200), Piece::Text(r#","x":{}}"#.into())]
+        );
         assert!(Template::parse("{int:9-1}").is_err());
     }
 }
