@@ -127,7 +127,31 @@ pub fn connect_options(global: &GlobalArgs) -> ConnectOptions {
     }
 }
 
-/// Connects to the cluster the flags point at.
-pub async fn connect(global: &GlobalArgs) -> Result<Connection> {
-    crate::cluster::connect::connect(&connect_options(global)).await
+/// The cluster a command talks to. With `--demo` it is a simulated cluster started in
+/// this process; it lives as long as this value.
+pub struct Target {
+    pub connection: Connection,
+    pub demo: Option<crate::sim::RunningSim>,
+}
+
+/// Connects to the cluster the flags point at. `--demo` starts the built-in simulated
+/// cluster on an ephemeral loopback port and connects to it over HTTP like to any other
+/// cluster; without `-n` it shows all namespaces, since the demo spreads services over several.
+pub async fn connect(global: &GlobalArgs) -> Result<Target> {
+    let mut opts = connect_options(global);
+    let demo = if global.demo {
+        let sim = crate::sim::start(crate::sim::SimOptions {
+            scenario: global.demo_scenario.clone(),
+            ..Default::default()
+        })
+        .await?;
+        opts.inline_kubeconfig = Some(sim.kubeconfig());
+        opts.kubeconfig = None;
+        opts.all_namespaces |= global.namespace.is_none();
+        Some(sim)
+    } else {
+        None
+    };
+    let connection = crate::cluster::connect::connect(&opts).await?;
+    Ok(Target { connection, demo })
 }

@@ -1,0 +1,250 @@
+//! What the cockpit knows about one service (a Deployment or StatefulSet and everything
+//! that belongs to it). These structs are the single source of every number the overview,
+//! the detail view and `status` show; they are built by [`super::services::build`].
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// A Deployment or a StatefulSet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+}
+
+impl WorkloadKind {
+    /// The short name kubectl accepts (`deploy/api`, `sts/redis`).
+    pub fn short(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "deploy",
+            WorkloadKind::StatefulSet => "sts",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::StatefulSet => "StatefulSet",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceKey {
+    pub namespace: String,
+    pub name: String,
+    pub kind: WorkloadKind,
+}
+
+/// How urgently a row wants attention; the overview sorts problems first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable id for scripts, e.g. `pdb-blocks-disruptions`.
+    pub id: &'static str,
+    pub severity: Severity,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Replicas {
+    pub desired: i32,
+    pub ready: i32,
+    pub updated: i32,
+    pub available: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HpaSummary {
+    #[serde(skip)]
+    pub name: String,
+    pub min: i32,
+    pub max: i32,
+    pub current: i32,
+    pub desired: i32,
+    /// Metric targets in words (`cpu 70%`), for the detail view.
+    #[serde(skip)]
+    pub targets: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RolloutState {
+    Complete,
+    Progressing,
+    Stalled,
+    Paused,
+}
+
+impl RolloutState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RolloutState::Complete => "complete",
+            RolloutState::Progressing => "progressing",
+            RolloutState::Stalled => "stalled",
+            RolloutState::Paused => "paused",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rollout {
+    pub state: RolloutState,
+    /// Deployment revision annotation, or StatefulSet controller revision number.
+    pub revision: Option<i64>,
+    /// As `kubectl rollout status` would say it (`2 of 3 updated replicas are available`).
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeKind {
+    Startup,
+    Readiness,
+    Liveness,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProbeSummary {
+    pub container: String,
+    pub probe: ProbeKind,
+    /// `HTTP GET /health/ready :3006`, `TCP :5432`, `exec pg_isready`, `gRPC :9090`.
+    pub handler: String,
+    pub initial_delay_s: i32,
+    pub period_s: i32,
+    pub timeout_s: i32,
+    pub failure_threshold: i32,
+    /// Startup: failureThreshold x periodSeconds (+ initial delay); readiness/liveness:
+    /// time from the first failed check to the verdict.
+    pub grace_s: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodRow {
+    pub name: String,
+    pub phase: String,
+    pub ready: bool,
+    /// Ready containers / all containers.
+    pub containers_ready: (usize, usize),
+    pub restarts: i32,
+    /// Waiting or terminated reason worth showing (`CrashLoopBackOff`, `OOMKilled`).
+    pub reason: Option<String>,
+    pub node: Option<String>,
+    pub created: Option<Timestamp>,
+    /// Readiness transitions in the flapping window.
+    pub flaps: usize,
+    /// Which revision the pod belongs to is current (false: old ReplicaSet / revision).
+    pub updated: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PodsSummary {
+    pub total: usize,
+    pub ready: usize,
+    pub restarts: i32,
+    /// Pods with at least `FLAPPING_TRANSITIONS` readiness transitions in the window.
+    pub flapping: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PdbHeadroom {
+    pub name: String,
+    pub min_available: Option<String>,
+    pub max_unavailable: Option<String>,
+    pub current_healthy: i32,
+    pub desired_healthy: i32,
+    pub disruptions_allowed: i32,
+    #[serde(skip)]
+    pub expected_pods: i32,
+    /// The arithmetic in words: `minAvailable 2 of 3 healthy → 1 voluntary disruption allowed`.
+    #[serde(skip)]
+    pub explanation: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    pub warning: bool,
+    pub reason: String,
+    /// Sanitised: event messages come from the cluster and are untrusted.
+    pub message: String,
+    pub count: i32,
+    pub last_seen: Option<Timestamp>,
+    /// `pod/api-7d9-abc`, `deploy/api`.
+    pub object: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revision {
+    pub revision: i64,
+    pub images: Vec<String>,
+    pub change_cause: Option<String>,
+    pub created: Option<Timestamp>,
+    pub replicas: i32,
+    pub current: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvValue {
+    Literal(String),
+    /// Never fetched, never shown.
+    FromSecret { secret: String, key: String },
+    FromConfigMap { config_map: String, key: String },
+    FromField(String),
+    FromResource(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvVar {
+    pub container: String,
+    pub name: String,
+    pub value: EnvValue,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceFlags {
+    /// Why it must not run twice (annotation, profile, or 1 replica + minAvailable 0).
+    pub singleton: Option<String>,
+    /// `Flux` or `Argo CD`: changes made here will be reverted by the GitOps controller.
+    pub gitops: Option<String>,
+    /// A ReadWriteOnce volume is mounted: a surge pod on another node cannot start.
+    pub rwo_volume: Option<String>,
+}
+
+/// Everything about one service at one moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Service {
+    pub key: ServiceKey,
+    pub created: Option<Timestamp>,
+    pub replicas: Replicas,
+    pub hpa: Option<HpaSummary>,
+    pub rollout: Rollout,
+    pub probes: Vec<ProbeSummary>,
+    pub pods: Vec<PodRow>,
+    pub pods_summary: PodsSummary,
+    /// The PDB that governs the service (the most restrictive when several match).
+    pub pdb: Option<PdbHeadroom>,
+    pub events: Vec<EventRow>,
+    pub revisions: Vec<Revision>,
+    pub env: Vec<EnvVar>,
+    pub flags: ServiceFlags,
+    pub findings: Vec<Finding>,
+}
+
+impl Service {
+    /// The worst finding, for problems-first ordering and row colour.
+    pub fn severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// Readiness transitions are counted over this window (ten minutes, as the issue says).
+pub const FLAPPING_WINDOW_S: i64 = 600;
+/// This many readiness transitions within the window count as flapping.
+pub const FLAPPING_TRANSITIONS: usize = 3;
