@@ -74,12 +74,17 @@ impl Sim {
     /// Runs kubectl, expects failure, returns stderr.
     fn fails(&self, args: &[&str]) -> String {
         let out = self.kubectl(args);
-        assert!(!out.status.success(), "kubectl {args:?} unexpectedly succeeded: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} unexpectedly succeeded: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8(out.stderr).unwrap()
     }
 
     fn spawn(&self, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
-        let mut child = self.command(&self.kubeconfig, args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child =
+            self.command(&self.kubeconfig, args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -189,7 +194,15 @@ fn running_pod(ns: &str, name: &str, app: &str, containers: &[&str]) -> Value {
 /// A deployment with two owned ReplicaSets (revisions 1 and 2), a PDB, an HPA, a
 /// statefulset and pods, as the world's controllers would leave them.
 fn seed_workloads(s: &Sim) {
-    let d = s.create("deployments", deployment("prod", "api", 3, json!({"replicas": 3, "readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2})));
+    let d = s.create(
+        "deployments",
+        deployment(
+            "prod",
+            "api",
+            3,
+            json!({"replicas": 3, "readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2}),
+        ),
+    );
     let uid = d["metadata"]["uid"].as_str().unwrap().to_string();
     for (rev, image, replicas) in [("1", "api:1", 0), ("2", "api:2", 3)] {
         let hash = format!("hash{rev}");
@@ -250,14 +263,21 @@ fn get_workloads_across_namespaces_prints_server_side_tables() {
     seed_workloads(&s);
     let out = s.ok(&["get", "deploy,sts,rs,pods,pdb,hpa", "-A"]);
     let header = |needle: &str| {
-        let line = out.lines().find(|l| l.starts_with("NAMESPACE") && l.contains(needle)).unwrap_or_else(|| panic!("{out}"));
+        let line =
+            out.lines().find(|l| l.starts_with("NAMESPACE") && l.contains(needle)).unwrap_or_else(|| panic!("{out}"));
         columns(line)
     };
     assert_eq!(header("UP-TO-DATE"), ["NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
     assert_eq!(header("DESIRED"), ["NAMESPACE", "NAME", "DESIRED", "CURRENT", "READY", "AGE"]);
     assert_eq!(header("RESTARTS"), ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
-    assert_eq!(header("MIN AVAILABLE"), ["NAMESPACE", "NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"]);
-    assert_eq!(header("REFERENCE"), ["NAMESPACE", "NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]);
+    assert_eq!(
+        header("MIN AVAILABLE"),
+        ["NAMESPACE", "NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"]
+    );
+    assert_eq!(
+        header("REFERENCE"),
+        ["NAMESPACE", "NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]
+    );
 
     let deploy = columns(lines_with(&out, "deployment.apps/api")[0]);
     assert_eq!(deploy[..5], ["prod", "deployment.apps/api", "2/3", "3", "2"]);
@@ -327,7 +347,10 @@ fn describe_pod_shows_spec_status_and_its_events() {
                "reason": "Pulled", "message": "not about this pod", "type": "Normal"}),
     );
     let out = s.ok(&["describe", "pod", "api-hash2-bbbbb", "-n", "prod"]);
-    assert!(out.contains("Name:             api-hash2-bbbbb") || out.contains("Name:         api-hash2-bbbbb"), "{out}");
+    assert!(
+        out.contains("Name:             api-hash2-bbbbb") || out.contains("Name:         api-hash2-bbbbb"),
+        "{out}"
+    );
     assert!(out.contains("node-1"), "{out}");
     assert!(out.contains("CrashLoopBackOff"), "{out}");
     assert!(out.contains("Restart Count:  4"), "{out}");
@@ -393,7 +416,17 @@ fn scale_goes_through_the_scale_subresource_and_dry_run_changes_nothing() {
     assert_eq!((scale["kind"].as_str(), scale["spec"]["replicas"].as_i64()), (Some("Scale"), Some(5)));
     assert_eq!(scale["status"]["selector"], "app=api");
 
-    let err = s.fails(&["patch", "deploy", "api", "-n", "prod", "--subresource=scale", "--type=merge", "-p", r#"{"spec":{"replicas":-1}}"#]);
+    let err = s.fails(&[
+        "patch",
+        "deploy",
+        "api",
+        "-n",
+        "prod",
+        "--subresource=scale",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"replicas":-1}}"#,
+    ]);
     assert!(err.contains("spec.replicas: Invalid value: -1: must be greater than or equal to 0"), "{err}");
     assert_eq!(s.get("deployments", "prod", "api")["spec"]["replicas"], 5);
 }
@@ -423,7 +456,8 @@ fn rollout_pause_resume_restart_undo_and_history() {
     assert!(restarted.as_str().is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok()), "{restarted}");
 
     let history = s.ok(&["rollout", "history", "deploy/api", "-n", "prod"]);
-    let revisions: Vec<&str> = history.lines().filter_map(|l| l.split_whitespace().next()).filter(|w| w.parse::<u32>().is_ok()).collect();
+    let revisions: Vec<&str> =
+        history.lines().filter_map(|l| l.split_whitespace().next()).filter(|w| w.parse::<u32>().is_ok()).collect();
     assert_eq!(revisions, ["1", "2"], "{history}");
 
     let out = s.ok(&["rollout", "undo", "deploy/api", "-n", "prod"]);
@@ -486,7 +520,12 @@ fn auth_can_i_agrees_with_enforcement() {
     let deny = String::from_utf8(s.kubectl_as(&viewer, &["delete", "pod", "redis-0", "-n", "prod"]).stderr).unwrap();
     assert!(deny.contains(r#"pods "redis-0" is forbidden: User "viewer" cannot delete resource "pods" in API group "" in the namespace "prod""#), "{deny}");
     let deny = String::from_utf8(s.kubectl_as(&deployer, &["get", "pods", "-A"]).stderr).unwrap();
-    assert!(deny.contains(r#"pods is forbidden: User "deployer" cannot list resource "pods" in API group "" at the cluster scope"#), "{deny}");
+    assert!(
+        deny.contains(
+            r#"pods is forbidden: User "deployer" cannot list resource "pods" in API group "" at the cluster scope"#
+        ),
+        "{deny}"
+    );
     let out = s.kubectl_as(&deployer, &["scale", "deploy", "api", "-n", "prod", "--replicas=4"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(s.kubectl_as(&viewer, &["get", "pods", "-n", "prod"]).status.success());
@@ -514,7 +553,10 @@ fn stale_update_conflicts() {
     edited["spec"]["replicas"] = json!(9);
     let file = s.file("stale.json", &edited.to_string());
     let err = s.fails(&["replace", "-f", &file]);
-    assert!(err.contains(r#"Operation cannot be fulfilled on deployments.apps "api": the object has been modified"#), "{err}");
+    assert!(
+        err.contains(r#"Operation cannot be fulfilled on deployments.apps "api": the object has been modified"#),
+        "{err}"
+    );
     assert_eq!(s.get("deployments", "prod", "api")["spec"]["replicas"], 4);
 }
 
@@ -576,11 +618,18 @@ fn raw_watch_protocol_bookmarks_timeout_and_expiry() {
 
     let rv = s.store().current_rv();
     s.modify("pods", "prod", "web-1", |p| p["metadata"]["labels"]["v"] = json!("2"));
-    let resumed = s.ok(&["get", "--raw", &format!("/api/v1/namespaces/prod/pods?watch=1&resourceVersion={rv}&timeoutSeconds=1")]);
+    let resumed =
+        s.ok(&["get", "--raw", &format!("/api/v1/namespaces/prod/pods?watch=1&resourceVersion={rv}&timeoutSeconds=1")]);
     let first: Value = serde_json::from_str(resumed.lines().next().unwrap()).unwrap();
-    assert_eq!((first["type"].as_str(), first["object"]["metadata"]["labels"]["v"].as_str()), (Some("MODIFIED"), Some("2")));
+    assert_eq!(
+        (first["type"].as_str(), first["object"]["metadata"]["labels"]["v"].as_str()),
+        (Some("MODIFIED"), Some("2"))
+    );
 
-    let filtered = format!("/api/v1/namespaces/prod/pods?watch=1&resourceVersion={}&labelSelector=v%3D2&timeoutSeconds=1", s.store().current_rv());
+    let filtered = format!(
+        "/api/v1/namespaces/prod/pods?watch=1&resourceVersion={}&labelSelector=v%3D2&timeoutSeconds=1",
+        s.store().current_rv()
+    );
     let (mut child, rx) = s.spawn(&["get", "--raw", &filtered]);
     std::thread::sleep(Duration::from_millis(200));
     s.modify("pods", "prod", "web-1", |p| p["metadata"]["labels"]["v"] = json!("3"));
@@ -612,7 +661,8 @@ fn admin_endpoint_injects_faults_and_reports_metrics() {
     let _ = s.kubectl(&["get", "pods", "-n", "prod"]);
     s.ok(&["get", "pods", "-n", "prod"]);
     let metrics: Value = serde_json::from_str(&s.ok(&["get", "--raw", "/sim/metrics"])).unwrap();
-    let pod_lists = metrics["by"].as_array().unwrap().iter().find(|b| b["verb"] == "list" && b["resource"] == "pods").cloned();
+    let pod_lists =
+        metrics["by"].as_array().unwrap().iter().find(|b| b["verb"] == "list" && b["resource"] == "pods").cloned();
     assert!(pod_lists.as_ref().is_some_and(|b| b["count"].as_u64().unwrap() >= 2), "{metrics}");
     let after: Value = serde_json::from_str(&s.ok(&["get", "--raw", "/sim/faults"])).unwrap();
     assert!(after.get("fail_next").is_none_or(Value::is_null), "the injected failures were used up: {after}");
@@ -624,8 +674,8 @@ mod watcher_faults {
     use super::*;
     use futures::StreamExt;
     use k8s_openapi::api::core::v1::Pod;
-    use kube::runtime::watcher::{self, Event};
     use kube::runtime::WatchStreamExt;
+    use kube::runtime::watcher::{self, Event};
     use tokio::sync::mpsc as tmpsc;
 
     /// What the watcher reported: `init` for a (re)list, or the name of an applied pod.
@@ -707,7 +757,13 @@ mod watcher_faults {
         let s = Sim::start();
         let mut rx = synced(&s);
         let watches = |s: &Sim| {
-            s.metrics()["by"].as_array().unwrap().iter().filter(|b| b["verb"] == "watch").map(|b| b["count"].as_u64().unwrap()).sum::<u64>()
+            s.metrics()["by"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|b| b["verb"] == "watch")
+                .map(|b| b["count"].as_u64().unwrap())
+                .sum::<u64>()
         };
         let before = watches(&s);
         s.sim().faults().inject(FaultSpec::FailNext { count: 5, code: 503 });
@@ -726,7 +782,10 @@ mod watcher_faults {
         wait_for("the old watch to close", || s.metrics()["watches_open"] == 0);
         add_pod(&s, "after-restart");
         expect(&s, &mut rx, Seen::Applied("after-restart".into()));
-        assert!(s.ok(&["get", "pods", "-n", "prod", "-o", "name"]).contains("pod/after-restart"), "kubectl reconnects too");
+        assert!(
+            s.ok(&["get", "pods", "-n", "prod", "-o", "name"]).contains("pod/after-restart"),
+            "kubectl reconnects too"
+        );
     }
 
     #[test]

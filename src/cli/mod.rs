@@ -19,7 +19,7 @@ use crate::exit::{self, Exit};
 pub async fn run(cli: Cli) -> Result<Exit> {
     let paths = Paths::from_env();
     match cli.command {
-        None => Err(exit::usage("the interactive cockpit is not built yet; try `status`")),
+        None => interactive(&cli.global, &paths).await,
         Some(Command::Config { action: ConfigAction::Paths }) => {
             print_paths(&paths)?;
             Ok(Exit::Ok)
@@ -46,6 +46,34 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Sim { action: SimAction::Serve(args) }) => sim_serve(args).await,
         Some(other) => Err(exit::usage(format!("{} is not available yet", command_name(&other)))),
     }
+}
+
+/// The interactive cockpit. Everything that can fail with a one-line error (kubeconfig,
+/// connection) happens before the terminal is taken over.
+async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
+    use crate::config::keymap::load_keymap;
+    use crate::config::theme::{TerminalColors, load_theme};
+    let (theme, theme_problems) = load_theme(global.theme.as_deref(), paths, &TerminalColors::from_env());
+    let (keymap, keymap_problems) = load_keymap(global.keymap.as_deref(), paths);
+    let target = connect(global).await?;
+    let session = crate::cluster::session::start(target.connection.clone(), target.options.clone());
+    let view = session.views.borrow().clone();
+    let mut app = crate::ui::app::App::new(theme, keymap, view, global.read_only);
+    let problems: Vec<String> = theme_problems.iter().chain(&keymap_problems).map(ToString::to_string).collect();
+    if let Some(first) = problems.first() {
+        let more = if problems.len() > 1 {
+            format!(" (+{} more; run `config check`)", problems.len() - 1)
+        } else {
+            String::new()
+        };
+        app.report_error(format!("{first}{more}"));
+    }
+    let ending = crate::ui::runtime::run(app, session, global.max_fps).await?;
+    drop(target);
+    if let crate::ui::runtime::Ending::Signal(name) = ending {
+        eprintln!("kubectl-cockpit: stopped by {name}");
+    }
+    Ok(Exit::Ok)
 }
 
 fn command_name(cmd: &Command) -> &'static str {
@@ -131,6 +159,8 @@ pub fn connect_options(global: &GlobalArgs) -> ConnectOptions {
 /// this process; it lives as long as this value.
 pub struct Target {
     pub connection: Connection,
+    /// The options the connection was made with (context switches reuse them).
+    pub options: ConnectOptions,
     pub demo: Option<crate::sim::RunningSim>,
 }
 
@@ -140,11 +170,9 @@ pub struct Target {
 pub async fn connect(global: &GlobalArgs) -> Result<Target> {
     let mut opts = connect_options(global);
     let demo = if global.demo {
-        let sim = crate::sim::start(crate::sim::SimOptions {
-            scenario: global.demo_scenario.clone(),
-            ..Default::default()
-        })
-        .await?;
+        let sim =
+            crate::sim::start(crate::sim::SimOptions { scenario: global.demo_scenario.clone(), ..Default::default() })
+                .await?;
         opts.inline_kubeconfig = Some(sim.kubeconfig());
         opts.kubeconfig = None;
         opts.all_namespaces |= global.namespace.is_none();
@@ -153,5 +181,5 @@ pub async fn connect(global: &GlobalArgs) -> Result<Target> {
         None
     };
     let connection = crate::cluster::connect::connect(&opts).await?;
-    Ok(Target { connection, demo })
+    Ok(Target { connection, options: opts, demo })
 }

@@ -100,6 +100,14 @@ fn load_kubeconfig(opts: &ConnectOptions) -> Result<Option<(Kubeconfig, String)>
     Ok(None)
 }
 
+/// The contexts of the kubeconfig the options point at (for the context switcher).
+pub fn context_names(opts: &ConnectOptions) -> Vec<String> {
+    match load_kubeconfig(opts) {
+        Ok(Some((kc, _))) => kc.contexts.iter().map(|c| c.name.clone()).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Builds the client config without touching the network.
 pub async fn client_config(opts: &ConnectOptions) -> Result<(kube::Config, String)> {
     let (mut config, context) = match load_kubeconfig(opts)? {

@@ -2,4 +2,5 @@
 //! mutations. It never reads UI state; callers pass what it needs.
 
 pub mod connect;
+pub mod session;
 pub mod watch;

@@ -37,6 +37,11 @@ pub fn sanitize(text: &str, sgr: Sgr) -> Cow<'_, str> {
     Cow::Owned(strip(text, sgr))
 }
 
+/// Owned safe text without colours: for names, messages and anything drawn in a cell.
+pub fn clean(text: &str) -> String {
+    sanitize(text, Sgr::Strip).into_owned()
+}
+
 fn needs_attention(c: char) -> bool {
     (c.is_control() && c != '\t') || is_bidi_control(c)
 }

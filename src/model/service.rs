@@ -194,8 +194,14 @@ pub struct Revision {
 pub enum EnvValue {
     Literal(String),
     /// Never fetched, never shown.
-    FromSecret { secret: String, key: String },
-    FromConfigMap { config_map: String, key: String },
+    FromSecret {
+        secret: String,
+        key: String,
+    },
+    FromConfigMap {
+        config_map: String,
+        key: String,
+    },
     FromField(String),
     FromResource(String),
 }

@@ -35,7 +35,11 @@ pub struct Identity {
 
 impl Identity {
     pub fn admin() -> Self {
-        Identity { name: "admin".into(), groups: vec![MASTERS.into(), "system:authenticated".into()], rules: Vec::new() }
+        Identity {
+            name: "admin".into(),
+            groups: vec![MASTERS.into(), "system:authenticated".into()],
+            rules: Vec::new(),
+        }
     }
 
     pub fn is_superuser(&self) -> bool {
@@ -107,12 +111,8 @@ impl Auth {
 
     fn impersonate(&self, caller: Identity, headers: &HeaderMap) -> Result<Identity, ApiError> {
         let user = headers.get("impersonate-user").and_then(|v| v.to_str().ok()).map(String::from);
-        let groups: Vec<String> = headers
-            .get_all("impersonate-group")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(String::from)
-            .collect();
+        let groups: Vec<String> =
+            headers.get_all("impersonate-group").iter().filter_map(|v| v.to_str().ok()).map(String::from).collect();
         let Some(user) = user else {
             if groups.is_empty() {
                 return Ok(caller);
@@ -210,7 +210,8 @@ pub fn forbidden(who: &Identity, what: &Attributes, rt: &ResourceType, name: Opt
 fn rule_allows(rule: &RuleSpec, what: &Attributes) -> bool {
     let verb_ok = rule.verbs.iter().any(|v| v == "*" || v == what.verb);
     let resource_ok = rule.resources.iter().any(|r| resource_matches(r, what.resource, what.subresource));
-    let namespace_ok = rule.namespaces.is_empty() || (!what.namespace.is_empty() && rule.namespaces.iter().any(|n| n == what.namespace));
+    let namespace_ok = rule.namespaces.is_empty()
+        || (!what.namespace.is_empty() && rule.namespaces.iter().any(|n| n == what.namespace));
     verb_ok && resource_ok && namespace_ok
 }
 
@@ -253,8 +254,16 @@ mod tests {
             token: "t-viewer".into(),
             groups: vec![],
             rules: vec![
-                RuleSpec { verbs: vec!["get".into(), "list".into(), "watch".into()], resources: vec!["*".into()], namespaces: vec![] },
-                RuleSpec { verbs: vec!["patch".into()], resources: vec!["deployments/scale".into()], namespaces: vec!["prod".into()] },
+                RuleSpec {
+                    verbs: vec!["get".into(), "list".into(), "watch".into()],
+                    resources: vec!["*".into()],
+                    namespaces: vec![],
+                },
+                RuleSpec {
+                    verbs: vec!["patch".into()],
+                    resources: vec!["deployments/scale".into()],
+                    namespaces: vec!["prod".into()],
+                },
             ],
         }
     }

@@ -149,7 +149,9 @@ pub fn fault_from_json(v: &Value) -> Result<FaultSpec, String> {
     let count = || -> Result<u32, String> {
         match v.get("count") {
             None => Ok(1),
-            Some(c) => c.as_u64().and_then(|c| u32::try_from(c).ok()).ok_or_else(|| "count must be a whole number".into()),
+            Some(c) => {
+                c.as_u64().and_then(|c| u32::try_from(c).ok()).ok_or_else(|| "count must be a whole number".into())
+            }
         }
     };
     let millis = || -> Result<Duration, String> {
@@ -216,7 +218,10 @@ mod tests {
     #[test]
     fn admin_shapes_parse() {
         let p = |v: Value| fault_from_json(&v);
-        assert_eq!(p(json!({"fault": "fail_next", "count": 3, "code": 503})), Ok(FaultSpec::FailNext { count: 3, code: 503 }));
+        assert_eq!(
+            p(json!({"fault": "fail_next", "count": 3, "code": 503})),
+            Ok(FaultSpec::FailNext { count: 3, code: 503 })
+        );
         assert_eq!(
             p(json!({"fault": "hang", "count": 2, "duration_ms": 1500})),
             Ok(FaultSpec::Hang { count: 2, duration: Duration::from_millis(1500) })

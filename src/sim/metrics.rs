@@ -9,14 +9,17 @@
 //! `POST /sim/metrics/reset` zeroes the counters (open watches stay open and counted).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+/// Requests in total, and per (verb, resource).
+type Counts = (u64, BTreeMap<(String, String), u64>);
+
 #[derive(Default)]
 pub struct Metrics {
-    counts: Mutex<(u64, BTreeMap<(String, String), u64>)>,
+    counts: Mutex<Counts>,
     watches_open: Arc<AtomicI64>,
 }
 

@@ -114,8 +114,7 @@ pub async fn start_with(mut scenario: Scenario, opts: SimOptions) -> Result<Runn
         world::seed(&scenario, &ctx).wrap_err_with(|| format!("seeding scenario {}", scenario.name))?;
     }
     let wanted = opts.addr.clone().unwrap_or_else(|| "127.0.0.1:0".into());
-    let listener =
-        tokio::net::TcpListener::bind(&wanted).await.wrap_err_with(|| format!("listening on {wanted}"))?;
+    let listener = tokio::net::TcpListener::bind(&wanted).await.wrap_err_with(|| format!("listening on {wanted}"))?;
     let addr = listener.local_addr().wrap_err("reading the listening address")?;
     let state = Arc::new(ApiState {
         store,

@@ -1,3 +1,8 @@
 //! The interactive cockpit: terminal lifecycle, event loop, views and widgets. Draws from
 //! state; does no I/O and never awaits in drawing code.
+pub mod app;
+pub mod format;
+pub mod fuzzy;
+pub mod runtime;
 pub mod terminal;
+pub mod views;

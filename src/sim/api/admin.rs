@@ -30,7 +30,9 @@ pub fn handle(state: &ApiState, req: &ApiRequest) -> Response<Body> {
 fn inject(state: &ApiState, req: &ApiRequest) -> Response<Body> {
     let body: serde_json::Value = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
-        Err(e) => return error_response(&ApiError::bad_request(format!("POST /sim/faults expects a JSON object: {e}"))),
+        Err(e) => {
+            return error_response(&ApiError::bad_request(format!("POST /sim/faults expects a JSON object: {e}")));
+        }
     };
     match fault_from_json(&body) {
         Ok(fault) => {

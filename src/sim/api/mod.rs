@@ -93,7 +93,8 @@ impl ApiRequest {
         }
         if content_type.contains("yaml") {
             let text = std::str::from_utf8(&self.body).map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
-            return serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));
+            return serde_saphyr::from_str(text)
+                .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));
         }
         serde_json::from_slice(&self.body)
             .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))
@@ -304,7 +305,9 @@ async fn dispatch(
         (None, Verb::Create) if target.rt.plural == "selfsubjectaccessreviews" => {
             subresources::access_review(state, req, who)
         }
-        (None, Verb::Create) if target.rt.plural == "selfsubjectrulesreviews" => subresources::rules_review(state, req, who),
+        (None, Verb::Create) if target.rt.plural == "selfsubjectrulesreviews" => {
+            subresources::rules_review(state, req, who)
+        }
         (None, Verb::Get) => verbs::get(state, req, target),
         (None, Verb::List) => verbs::list(state, req, target),
         (None, Verb::Watch) => watch::watch(state, req, target),

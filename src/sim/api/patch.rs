@@ -46,8 +46,7 @@ pub fn parse_body(kind: PatchKind, body: &[u8]) -> Result<Value, ApiError> {
             serde_saphyr::from_str::<Value>(text)
                 .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
         }
-        _ => serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}"))),
+        _ => serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}"))),
     }
 }
 
@@ -90,10 +89,20 @@ enum ListStrategy {
 
 fn list_strategy(path: &[String], field: &str) -> ListStrategy {
     let parent = path.last().map(String::as_str).unwrap_or("");
-    let in_container = path.iter().rev().take(2).any(|p| matches!(p.as_str(), "containers" | "initContainers" | "ephemeralContainers"));
+    let in_container = path
+        .iter()
+        .rev()
+        .take(2)
+        .any(|p| matches!(p.as_str(), "containers" | "initContainers" | "ephemeralContainers"));
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets"
-        | "resourceClaims" | "schedulingGates" => ListStrategy::MergeByKey("name"),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "env"
+        | "imagePullSecrets"
+        | "resourceClaims"
+        | "schedulingGates" => ListStrategy::MergeByKey("name"),
         "volumeMounts" => ListStrategy::MergeByKey("mountPath"),
         "volumeDevices" => ListStrategy::MergeByKey("devicePath"),
         "ports" if in_container => ListStrategy::MergeByKey("containerPort"),
@@ -115,17 +124,21 @@ fn is_directive(key: &str) -> bool {
 /// A patch value with every directive removed, for places where it is stored as is.
 fn without_directives(v: &Value) -> Value {
     match v {
-        Value::Object(m) => {
-            Value::Object(m.iter().filter(|(k, _)| !is_directive(k)).map(|(k, v)| (k.clone(), without_directives(v))).collect())
-        }
-        Value::Array(a) => Value::Array(
-            a.iter().filter(|e| e.get("$patch").is_none()).map(without_directives).collect(),
+        Value::Object(m) => Value::Object(
+            m.iter().filter(|(k, _)| !is_directive(k)).map(|(k, v)| (k.clone(), without_directives(v))).collect(),
         ),
+        Value::Array(a) => {
+            Value::Array(a.iter().filter(|e| e.get("$patch").is_none()).map(without_directives).collect())
+        }
         other => other.clone(),
     }
 }
 
-fn strategic_merge_map(doc: &mut Map<String, Value>, patch: &Map<String, Value>, path: &mut Vec<String>) -> Result<(), ApiError> {
+fn strategic_merge_map(
+    doc: &mut Map<String, Value>,
+    patch: &Map<String, Value>,
+    path: &mut Vec<String>,
+) -> Result<(), ApiError> {
     match patch.get("$patch").and_then(Value::as_str) {
         Some("replace") => {
             *doc = match without_directives(&Value::Object(patch.clone())) {
@@ -202,7 +215,12 @@ fn merge_key_value<'a>(item: &'a Value, key: &str) -> Option<&'a Value> {
     item.as_object().and_then(|m| m.get(key))
 }
 
-fn merge_list(current: Option<Value>, patch: &[Value], strategy: ListStrategy, path: &mut Vec<String>) -> Result<Value, ApiError> {
+fn merge_list(
+    current: Option<Value>,
+    patch: &[Value],
+    strategy: ListStrategy,
+    path: &mut Vec<String>,
+) -> Result<Value, ApiError> {
     let replace_all = patch.iter().any(|e| e.get("$patch").and_then(Value::as_str) == Some("replace"));
     let mut items = match current {
         Some(Value::Array(a)) if !replace_all => a,
@@ -300,10 +318,13 @@ mod tests {
     #[test]
     fn set_image_changes_only_the_named_container() {
         let mut d = deployment();
-        strategic(&mut d, json!({"spec": {"template": {"spec": {
-            "$setElementOrder/containers": [{"name": "app"}, {"name": "sidecar"}],
-            "containers": [{"image": "app:2", "name": "app"}]
-        }}}}));
+        strategic(
+            &mut d,
+            json!({"spec": {"template": {"spec": {
+                "$setElementOrder/containers": [{"name": "app"}, {"name": "sidecar"}],
+                "containers": [{"image": "app:2", "name": "app"}]
+            }}}}),
+        );
         let containers = &d["spec"]["template"]["spec"]["containers"];
         assert_eq!(containers[0]["image"], "app:2");
         assert_eq!(containers[0]["env"][1]["value"], "2", "untouched fields stay");
@@ -314,10 +335,13 @@ mod tests {
     #[test]
     fn set_element_order_reorders_and_new_elements_append() {
         let mut d = deployment();
-        strategic(&mut d, json!({"spec": {"template": {"spec": {
-            "$setElementOrder/containers": [{"name": "sidecar"}, {"name": "app"}, {"name": "new"}],
-            "containers": [{"name": "new", "image": "new:1"}]
-        }}}}));
+        strategic(
+            &mut d,
+            json!({"spec": {"template": {"spec": {
+                "$setElementOrder/containers": [{"name": "sidecar"}, {"name": "app"}, {"name": "new"}],
+                "containers": [{"name": "new", "image": "new:1"}]
+            }}}}),
+        );
         let names: Vec<_> = d["spec"]["template"]["spec"]["containers"]
             .as_array()
             .unwrap()
@@ -330,8 +354,14 @@ mod tests {
     #[test]
     fn rollout_restart_pause_and_resume_shapes() {
         let mut d = deployment();
-        strategic(&mut d, json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"}}}}}));
-        assert_eq!(d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"], "2026-01-01T00:00:00Z");
+        strategic(
+            &mut d,
+            json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"}}}}}),
+        );
+        assert_eq!(
+            d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
+            "2026-01-01T00:00:00Z"
+        );
         assert_eq!(d["spec"]["template"]["metadata"]["labels"]["app"], "api");
         strategic(&mut d, json!({"spec": {"paused": true}}));
         assert_eq!(d["spec"]["paused"], true);
@@ -343,9 +373,12 @@ mod tests {
     #[test]
     fn env_merges_by_name_and_delete_directive_removes() {
         let mut d = deployment();
-        strategic(&mut d, json!({"spec": {"template": {"spec": {"containers": [
-            {"name": "app", "env": [{"name": "B", "value": "22"}, {"name": "C", "value": "3"}, {"name": "A", "$patch": "delete"}]}
-        ]}}}}));
+        strategic(
+            &mut d,
+            json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "app", "env": [{"name": "B", "value": "22"}, {"name": "C", "value": "3"}, {"name": "A", "$patch": "delete"}]}
+            ]}}}}),
+        );
         let env = &d["spec"]["template"]["spec"]["containers"][0]["env"];
         assert_eq!(env, &json!([{"name": "B", "value": "22"}, {"name": "C", "value": "3"}]));
     }
@@ -353,9 +386,12 @@ mod tests {
     #[test]
     fn ports_merge_by_container_port_and_mounts_by_path() {
         let mut d = deployment();
-        strategic(&mut d, json!({"spec": {"template": {"spec": {"containers": [{"name": "app",
+        strategic(
+            &mut d,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "app",
             "ports": [{"containerPort": 8080, "name": "web"}, {"containerPort": 9090}],
-            "volumeMounts": [{"mountPath": "/data", "readOnly": true}]}]}}}}));
+            "volumeMounts": [{"mountPath": "/data", "readOnly": true}]}]}}}}),
+        );
         let app = &d["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(app["ports"], json!([{"containerPort": 8080, "name": "web"}, {"containerPort": 9090}]));
         assert_eq!(app["volumeMounts"], json!([{"name": "data", "mountPath": "/data", "readOnly": true}]));
@@ -365,20 +401,32 @@ mod tests {
     fn replace_directive_on_map_and_list() {
         let mut d = deployment();
         // The shape of a statefulset rollback from a ControllerRevision.
-        strategic(&mut d, json!({"spec": {"template": {"$patch": "replace", "metadata": {"labels": {"app": "old"}},
-            "spec": {"containers": [{"name": "app", "image": "app:0"}]}}}}));
-        assert_eq!(d["spec"]["template"], json!({"metadata": {"labels": {"app": "old"}}, "spec": {"containers": [{"name": "app", "image": "app:0"}]}}));
-        strategic(&mut d, json!({"spec": {"template": {"spec": {"containers": [{"$patch": "replace"}, {"name": "only", "image": "o:1"}]}}}}));
+        strategic(
+            &mut d,
+            json!({"spec": {"template": {"$patch": "replace", "metadata": {"labels": {"app": "old"}},
+            "spec": {"containers": [{"name": "app", "image": "app:0"}]}}}}),
+        );
+        assert_eq!(
+            d["spec"]["template"],
+            json!({"metadata": {"labels": {"app": "old"}}, "spec": {"containers": [{"name": "app", "image": "app:0"}]}})
+        );
+        strategic(
+            &mut d,
+            json!({"spec": {"template": {"spec": {"containers": [{"$patch": "replace"}, {"name": "only", "image": "o:1"}]}}}}),
+        );
         assert_eq!(d["spec"]["template"]["spec"]["containers"], json!([{"name": "only", "image": "o:1"}]));
     }
 
     #[test]
     fn retain_keys_and_primitive_list_directives() {
         let mut d = json!({"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}, "metadata": {"finalizers": ["a", "b"]}});
-        strategic(&mut d, json!({
-            "spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}},
-            "metadata": {"finalizers": ["c"], "$deleteFromPrimitiveList/finalizers": ["a"]}
-        }));
+        strategic(
+            &mut d,
+            json!({
+                "spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}},
+                "metadata": {"finalizers": ["c"], "$deleteFromPrimitiveList/finalizers": ["a"]}
+            }),
+        );
         assert_eq!(d["spec"]["strategy"], json!({"type": "Recreate"}));
         assert_eq!(d["metadata"]["finalizers"], json!(["b", "c"]));
     }
@@ -393,7 +441,11 @@ mod tests {
     #[test]
     fn missing_merge_key_is_rejected() {
         let mut d = deployment();
-        let err = apply(PatchKind::Strategic, &mut d, &json!({"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}}));
+        let err = apply(
+            PatchKind::Strategic,
+            &mut d,
+            &json!({"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}}),
+        );
         assert_eq!(err.unwrap_err().code, 400);
     }
 
@@ -418,7 +470,10 @@ mod tests {
     #[test]
     fn content_types_map_to_patch_kinds() {
         assert_eq!(PatchKind::from_content_type("application/merge-patch+json").unwrap(), PatchKind::Merge);
-        assert_eq!(PatchKind::from_content_type("application/strategic-merge-patch+json; charset=utf-8").unwrap(), PatchKind::Strategic);
+        assert_eq!(
+            PatchKind::from_content_type("application/strategic-merge-patch+json; charset=utf-8").unwrap(),
+            PatchKind::Strategic
+        );
         assert_eq!(PatchKind::from_content_type("text/plain").unwrap_err().code, 415);
     }
 }

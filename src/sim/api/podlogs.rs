@@ -48,8 +48,10 @@ fn options(req: &ApiRequest, pod: &Value) -> Result<LogOptions, ApiError> {
         Some(c) => c.to_string(),
         None if containers.len() == 1 => containers[0].clone(),
         None => {
-            let mut message =
-                format!("a container name must be specified for pod {pod_name}, choose one of: [{}]", containers.join(" "));
+            let mut message = format!(
+                "a container name must be specified for pod {pod_name}, choose one of: [{}]",
+                containers.join(" ")
+            );
             if !init.is_empty() {
                 message.push_str(&format!(" or one of the init containers: [{}]", init.join(" ")));
             }
@@ -231,7 +233,15 @@ mod tests {
     }
 
     fn opts() -> LogOptions {
-        LogOptions { container: "c".into(), previous: false, since: None, tail: None, timestamps: false, limit_bytes: None, follow: false }
+        LogOptions {
+            container: "c".into(),
+            previous: false,
+            since: None,
+            tail: None,
+            timestamps: false,
+            limit_bytes: None,
+            follow: false,
+        }
     }
 
     #[test]

@@ -96,7 +96,15 @@ pub fn decode_review(kind: &str, body: &[u8]) -> Result<Value, ApiError> {
         _ => {
             let mut s = serde_json::Map::new();
             if let Some(attrs) = sub(spec, 1) {
-                let names = [(1, "namespace"), (2, "verb"), (3, "group"), (4, "version"), (5, "resource"), (6, "subresource"), (7, "name")];
+                let names = [
+                    (1, "namespace"),
+                    (2, "verb"),
+                    (3, "group"),
+                    (4, "version"),
+                    (5, "resource"),
+                    (6, "subresource"),
+                    (7, "name"),
+                ];
                 s.insert("resourceAttributes".into(), strings(attrs, &names));
             }
             if let Some(attrs) = sub(spec, 2) {
@@ -133,7 +141,10 @@ mod tests {
         body.extend(bytes_field(1, &bytes_field(2, b"SelfSubjectAccessReview")));
         body.extend(bytes_field(2, &raw));
         let review = decode_review("SelfSubjectAccessReview", &body).unwrap();
-        assert_eq!(review["spec"]["resourceAttributes"], json!({"namespace": "prod", "verb": "delete", "resource": "pods"}));
+        assert_eq!(
+            review["spec"]["resourceAttributes"],
+            json!({"namespace": "prod", "verb": "delete", "resource": "pods"})
+        );
     }
 
     #[test]

@@ -17,9 +17,15 @@ pub enum Route {
     /// `/apis/G`
     Group(String),
     /// `/api/v1`, `/apis/G/V`
-    Resources { group: String, version: String },
+    Resources {
+        group: String,
+        version: String,
+    },
     OpenApiV3Root,
-    OpenApiV3 { group: String, version: String },
+    OpenApiV3 {
+        group: String,
+        version: String,
+    },
     Resource(Target),
     NotFound,
 }
@@ -153,7 +159,10 @@ mod tests {
     #[test]
     fn namespaced_and_cluster_paths() {
         let t = target("/apis/apps/v1/namespaces/prod/deployments/api/scale");
-        assert_eq!((t.rt.plural, t.namespace.as_deref(), t.name.as_deref()), ("deployments", Some("prod"), Some("api")));
+        assert_eq!(
+            (t.rt.plural, t.namespace.as_deref(), t.name.as_deref()),
+            ("deployments", Some("prod"), Some("api"))
+        );
         assert_eq!(t.subresource.as_deref(), Some("scale"));
         let all = target("/api/v1/pods");
         assert_eq!((all.namespace, all.name), (None, None));

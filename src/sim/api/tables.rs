@@ -155,7 +155,13 @@ fn columns(plural: &str) -> Vec<Column> {
 }
 
 /// A Table of `objects`, as the API server answers `Accept: …;as=Table`.
-pub fn table(rt: &ResourceType, objects: &[&Value], resource_version: &str, include: IncludeObject, now: jiff::Timestamp) -> Value {
+pub fn table(
+    rt: &ResourceType,
+    objects: &[&Value],
+    resource_version: &str,
+    include: IncludeObject,
+    now: jiff::Timestamp,
+) -> Value {
     let column_definitions: Vec<Value> = columns(rt.plural)
         .iter()
         .map(|c| {
@@ -250,7 +256,9 @@ fn cells(plural: &str, o: &Value, now: jiff::Timestamp) -> Vec<Value> {
                 .pointer("/spec/template/spec/nodeSelector")
                 .and_then(Value::as_object)
                 .filter(|m| !m.is_empty())
-                .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
+                .map(|m| {
+                    m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(",")
+                })
                 .unwrap_or_else(|| "<none>".into());
             vec![
                 name,
@@ -303,13 +311,16 @@ fn cells(plural: &str, o: &Value, now: jiff::Timestamp) -> Vec<Value> {
                 .map(|r| {
                     let group = str_at(r, "/apiVersion").split('/').next().unwrap_or("").to_string();
                     let kind = str_at(r, "/kind").to_lowercase();
-                    let qualified = if str_at(r, "/apiVersion").contains('/') { format!("{kind}.{group}") } else { kind };
+                    let qualified =
+                        if str_at(r, "/apiVersion").contains('/') { format!("{kind}.{group}") } else { kind };
                     format!("{qualified}/{}", str_at(r, "/name"))
                 })
                 .unwrap_or_else(|| "<none>".into());
             vec![name, json!(controller), json!(int_at(o, "/revision")), age]
         }
-        "serviceaccounts" => vec![name, json!(o.pointer("/secrets").and_then(Value::as_array).map_or(0, Vec::len)), age],
+        "serviceaccounts" => {
+            vec![name, json!(o.pointer("/secrets").and_then(Value::as_array).map_or(0, Vec::len)), age]
+        }
         _ => vec![name, age],
     }
 }
@@ -402,7 +413,8 @@ pub fn format_label_selector(selector: Option<&Value>) -> String {
     }
     for expr in sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
         let key = str_at(expr, "/key");
-        let values: Vec<&str> = expr.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let values: Vec<&str> =
+            expr.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
         parts.push(match str_at(expr, "/operator") {
             "In" => format!("{key} in ({})", values.join(",")),
             "NotIn" => format!("{key} notin ({})", values.join(",")),
@@ -424,7 +436,9 @@ fn containers_and_images(o: &Value) -> (String, String) {
 fn pod_cells(pod: &Value, now: jiff::Timestamp) -> Vec<Value> {
     let summary = pod_summary(pod);
     let restarts = match summary.last_restart {
-        Some(at) if summary.restarts != 0 => format!("{} ({} ago)", summary.restarts, human_duration(now.duration_since(at))),
+        Some(at) if summary.restarts != 0 => {
+            format!("{} ({} ago)", summary.restarts, human_duration(now.duration_since(at)))
+        }
         _ => summary.restarts.to_string(),
     };
     let ip = pod
@@ -602,7 +616,8 @@ fn service_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
     let external_ip = match kind {
         "ExternalName" => str_at(o, "/spec/externalName").to_string(),
         "LoadBalancer" => {
-            let ingress = o.pointer("/status/loadBalancer/ingress").and_then(Value::as_array).cloned().unwrap_or_default();
+            let ingress =
+                o.pointer("/status/loadBalancer/ingress").and_then(Value::as_array).cloned().unwrap_or_default();
             external.extend(ingress.iter().map(|i| {
                 let ip = str_at(i, "/ip");
                 if ip.is_empty() { str_at(i, "/hostname").to_string() } else { ip.to_string() }
@@ -715,12 +730,9 @@ fn event_cells(o: &Value, now: jiff::Timestamp) -> Vec<Value> {
 fn access_modes(modes: Option<&Value>) -> String {
     let modes: Vec<&str> = modes.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
     let mut short = Vec::new();
-    for (long, abbrev) in [
-        ("ReadWriteOnce", "RWO"),
-        ("ReadOnlyMany", "ROX"),
-        ("ReadWriteMany", "RWX"),
-        ("ReadWriteOncePod", "RWOP"),
-    ] {
+    for (long, abbrev) in
+        [("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"), ("ReadWriteOncePod", "RWOP")]
+    {
         if modes.contains(&long) {
             short.push(abbrev);
         }
@@ -854,7 +866,9 @@ fn hpa_targets(o: &Value) -> String {
                     .unwrap_or_else(|| "<auto>".into());
                 let cur = status
                     .and_then(|s| s.get(source))
-                    .and_then(|c| quantity(c.pointer("/current/averageValue")).or_else(|| quantity(c.pointer("/current/value"))))
+                    .and_then(|c| {
+                        quantity(c.pointer("/current/averageValue")).or_else(|| quantity(c.pointer("/current/value")))
+                    })
                     .unwrap_or_else(|| "<unknown>".into());
                 let averaged = kind != "Pods" && target.pointer("/target/averageValue").is_some();
                 if averaged { format!("{cur}/{tgt} (avg)") } else { format!("{cur}/{tgt}") }
@@ -928,7 +942,8 @@ mod tests {
         };
         assert_eq!(pod_summary(&waiting("ContainerCreating")).status, "ContainerCreating");
         assert_eq!(pod_summary(&waiting("CrashLoopBackOff")).status, "CrashLoopBackOff");
-        let pending = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Pending"}});
+        let pending =
+            json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Pending"}});
         assert_eq!(pod_summary(&pending).status, "Pending");
         let mut deleting = pending.clone();
         deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T12:00:00Z");
@@ -949,7 +964,16 @@ mod tests {
             "status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2}});
         assert_eq!(
             cells_of("deployments", d.clone()),
-            vec![json!("api"), json!("2/3"), json!(3), json!(2), json!("60s"), json!("app,proxy"), json!("api:2,envoy:1"), json!("app=api,tier=web")]
+            vec![
+                json!("api"),
+                json!("2/3"),
+                json!(3),
+                json!(2),
+                json!("60s"),
+                json!("app,proxy"),
+                json!("api:2,envoy:1"),
+                json!("app=api,tier=web")
+            ]
         );
         assert_eq!(headers("deployments")[..5], ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
         assert_eq!(cells_of("replicasets", d)[..4], [json!("api"), json!(3), json!(0), json!(2)]);
@@ -957,9 +981,11 @@ mod tests {
 
     #[test]
     fn pdb_and_hpa_columns() {
-        let pdb = json!({"metadata": {"name": "web"}, "spec": {"minAvailable": 2}, "status": {"disruptionsAllowed": 0}});
+        let pdb =
+            json!({"metadata": {"name": "web"}, "spec": {"minAvailable": 2}, "status": {"disruptionsAllowed": 0}});
         assert_eq!(cells_of("poddisruptionbudgets", pdb)[..4], [json!("web"), json!("2"), json!("N/A"), json!(0)]);
-        let pct = json!({"metadata": {"name": "w"}, "spec": {"maxUnavailable": "25%"}, "status": {"disruptionsAllowed": 1}});
+        let pct =
+            json!({"metadata": {"name": "w"}, "spec": {"maxUnavailable": "25%"}, "status": {"disruptionsAllowed": 1}});
         assert_eq!(cells_of("poddisruptionbudgets", pct)[1..4], [json!("N/A"), json!("25%"), json!(1)]);
         let hpa = json!({"metadata": {"name": "app"},
             "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "app"}, "minReplicas": 2, "maxReplicas": 10,
@@ -969,7 +995,10 @@ mod tests {
             cells_of("horizontalpodautoscalers", hpa)[..6],
             [json!("app"), json!("Deployment/app"), json!("cpu: 55%/80%"), json!("2"), json!(10), json!(4)]
         );
-        assert_eq!(headers("horizontalpodautoscalers"), ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]);
+        assert_eq!(
+            headers("horizontalpodautoscalers"),
+            ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]
+        );
     }
 
     #[test]
@@ -984,13 +1013,22 @@ mod tests {
     fn services_nodes_pvcs() {
         let svc = json!({"metadata": {"name": "web"}, "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.10",
             "ports": [{"port": 80, "protocol": "TCP"}, {"port": 443, "nodePort": 30443}], "selector": {"app": "web"}}});
-        assert_eq!(cells_of("services", svc)[..5], [json!("web"), json!("ClusterIP"), json!("10.96.0.10"), json!("<none>"), json!("80/TCP,443:30443/TCP")]);
+        assert_eq!(
+            cells_of("services", svc)[..5],
+            [json!("web"), json!("ClusterIP"), json!("10.96.0.10"), json!("<none>"), json!("80/TCP,443:30443/TCP")]
+        );
         let node = json!({"metadata": {"name": "n1", "labels": {"node-role.kubernetes.io/control-plane": ""}},
             "status": {"conditions": [{"type": "Ready", "status": "True"}], "nodeInfo": {"kubeletVersion": "v1.33.1"}}});
-        assert_eq!(cells_of("nodes", node)[..5], [json!("n1"), json!("Ready"), json!("control-plane"), json!("<unknown>"), json!("v1.33.1")]);
+        assert_eq!(
+            cells_of("nodes", node)[..5],
+            [json!("n1"), json!("Ready"), json!("control-plane"), json!("<unknown>"), json!("v1.33.1")]
+        );
         let pvc = json!({"metadata": {"name": "data"}, "spec": {"volumeName": "pv-1", "storageClassName": "standard"},
             "status": {"phase": "Bound", "capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"]}});
-        assert_eq!(cells_of("persistentvolumeclaims", pvc)[..6], [json!("data"), json!("Bound"), json!("pv-1"), json!("10Gi"), json!("RWO"), json!("standard")]);
+        assert_eq!(
+            cells_of("persistentvolumeclaims", pvc)[..6],
+            [json!("data"), json!("Bound"), json!("pv-1"), json!("10Gi"), json!("RWO"), json!("standard")]
+        );
     }
 
     #[test]

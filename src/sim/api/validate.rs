@@ -21,7 +21,11 @@ impl FieldError {
             Value::String(s) => format!("\"{s}\""),
             other => other.to_string(),
         };
-        FieldError { field: field.into(), reason: "FieldValueInvalid", detail: format!("Invalid value: {shown}: {why}") }
+        FieldError {
+            field: field.into(),
+            reason: "FieldValueInvalid",
+            detail: format!("Invalid value: {shown}: {why}"),
+        }
     }
 
     fn required(field: impl Into<String>) -> Self {
@@ -71,14 +75,14 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
     match rt.plural {
         "deployments" | "statefulsets" | "replicasets" | "daemonsets" => workload(rt.plural, obj, &mut errors),
         "pods" => containers("spec", obj.get("spec"), &mut errors),
-        "poddisruptionbudgets" => {
-            if obj.pointer("/spec/minAvailable").is_some() && obj.pointer("/spec/maxUnavailable").is_some() {
-                errors.push(FieldError::invalid(
-                    "spec",
-                    &json!("minAvailable and maxUnavailable"),
-                    "minAvailable and maxUnavailable cannot be both set",
-                ));
-            }
+        "poddisruptionbudgets"
+            if obj.pointer("/spec/minAvailable").is_some() && obj.pointer("/spec/maxUnavailable").is_some() =>
+        {
+            errors.push(FieldError::invalid(
+                "spec",
+                &json!("minAvailable and maxUnavailable"),
+                "minAvailable and maxUnavailable cannot be both set",
+            ));
         }
         "horizontalpodautoscalers" => {
             let max = obj.pointer("/spec/maxReplicas").and_then(Value::as_i64).unwrap_or(0);
@@ -86,7 +90,11 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
             if max < 1 {
                 errors.push(FieldError::invalid("spec.maxReplicas", &json!(max), "must be greater than or equal to 1"));
             } else if max < min {
-                errors.push(FieldError::invalid("spec.maxReplicas", &json!(max), "must be greater than or equal to `minReplicas`"));
+                errors.push(FieldError::invalid(
+                    "spec.maxReplicas",
+                    &json!(max),
+                    "must be greater than or equal to `minReplicas`",
+                ));
             }
         }
         _ => {}
@@ -113,12 +121,17 @@ fn workload(plural: &str, obj: &Value, errors: &mut Vec<FieldError>) {
         return;
     };
     let template_labels = obj.pointer("/spec/template/metadata/labels").and_then(Value::as_object);
-    let selects = selector.get("matchLabels").and_then(Value::as_object).is_none_or(|wanted| {
-        wanted.iter().all(|(k, v)| template_labels.and_then(|l| l.get(k)) == Some(v))
-    });
+    let selects = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .is_none_or(|wanted| wanted.iter().all(|(k, v)| template_labels.and_then(|l| l.get(k)) == Some(v)));
     if !selects {
         let shown = json!(template_labels.cloned().unwrap_or_default());
-        errors.push(FieldError::invalid("spec.template.metadata.labels", &shown, "`selector` does not match template `labels`"));
+        errors.push(FieldError::invalid(
+            "spec.template.metadata.labels",
+            &shown,
+            "`selector` does not match template `labels`",
+        ));
     }
     if plural != "daemonsets" || obj.pointer("/spec/template").is_some() {
         containers("spec.template.spec", obj.pointer("/spec/template/spec"), errors);
@@ -176,7 +189,9 @@ mod tests {
     #[test]
     fn bad_names_and_empty_pods() {
         let err = validate(resource("configmaps").unwrap(), &json!({"metadata": {"name": "Bad_Name"}})).unwrap_err();
-        assert!(err.message.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\""));
+        assert!(
+            err.message.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\"")
+        );
         let err = validate(resource("pods").unwrap(), &json!({"metadata": {"name": "p"}, "spec": {}})).unwrap_err();
         assert_eq!(err.message, "Pod \"p\" is invalid: spec.containers: Required value");
     }

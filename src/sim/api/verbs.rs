@@ -193,7 +193,10 @@ fn check_type(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
     if let Some(k) = obj.get("kind").and_then(Value::as_str)
         && k != rt.kind
     {
-        return Err(ApiError::bad_request(format!("the kind in the data ({k}) does not match the expected kind ({})", rt.kind)));
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({k}) does not match the expected kind ({})",
+            rt.kind
+        )));
     }
     Ok(())
 }
@@ -244,7 +247,11 @@ pub fn create(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Res
     let mut obj = body_object(req, target)?;
     create_defaults(target.rt, &mut obj);
     validate(target.rt, &obj)?;
-    let created = if req.dry_run() { Arc::new(dry_run_create(state, target.rt, obj)?) } else { state.store.create(target.rt, obj)? };
+    let created = if req.dry_run() {
+        Arc::new(dry_run_create(state, target.rt, obj)?)
+    } else {
+        state.store.create(target.rt, obj)?
+    };
     Ok(object_response(req, target, &created, 201))
 }
 
@@ -309,7 +316,13 @@ pub fn update(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Res
 
 /// Applies a parsed patch to a copy of `old`, keeping identity and (for the main
 /// resource) status; a resourceVersion in the patch is a precondition.
-pub fn patched(rt: &ResourceType, kind: PatchKind, body: &Value, old: &Value, keep_status: bool) -> Result<Value, ApiError> {
+pub fn patched(
+    rt: &ResourceType,
+    kind: PatchKind,
+    body: &Value,
+    old: &Value,
+    keep_status: bool,
+) -> Result<Value, ApiError> {
     let mut next = old.clone();
     patch::apply(kind, &mut next, body)?;
     let rv_before = old.pointer("/metadata/resourceVersion");
@@ -355,7 +368,9 @@ pub fn modify_or_preview(
 pub fn patch(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Response<Body>, ApiError> {
     let kind = PatchKind::from_content_type(req.header("content-type"))?;
     let body = patch::parse_body(kind, &req.body)?;
-    if kind == PatchKind::Apply && state.store.get(target.rt, target.namespace_or_empty(), target.name_or_empty()).is_none() {
+    if kind == PatchKind::Apply
+        && state.store.get(target.rt, target.namespace_or_empty(), target.name_or_empty()).is_none()
+    {
         // Server-side apply of a new object is a create.
         let mut obj = body;
         check_type(target.rt, &obj)?;
@@ -364,8 +379,11 @@ pub fn patch(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Resp
         }
         create_defaults(target.rt, &mut obj);
         validate(target.rt, &obj)?;
-        let created =
-            if req.dry_run() { Arc::new(dry_run_create(state, target.rt, obj)?) } else { state.store.create(target.rt, obj)? };
+        let created = if req.dry_run() {
+            Arc::new(dry_run_create(state, target.rt, obj)?)
+        } else {
+            state.store.create(target.rt, obj)?
+        };
         return Ok(object_response(req, target, &created, 201));
     }
     let keep = keeps_status(target.rt);
@@ -387,8 +405,8 @@ fn delete_options(req: &ApiRequest) -> Result<DeleteOptions, ApiError> {
         .get("gracePeriodSeconds")
         .and_then(Value::as_i64)
         .or_else(|| req.param("gracePeriodSeconds").and_then(|g| g.parse().ok()));
-    let dry_run = req.dry_run()
-        || body.get("dryRun").and_then(Value::as_array).is_some_and(|d| d.iter().any(|x| x == "All"));
+    let dry_run =
+        req.dry_run() || body.get("dryRun").and_then(Value::as_array).is_some_and(|d| d.iter().any(|x| x == "All"));
     Ok(DeleteOptions {
         grace,
         rv: body.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from),
@@ -404,7 +422,12 @@ pub fn delete(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Res
     Ok(object_response(req, target, &gone, 200))
 }
 
-fn delete_one(state: &ApiState, rt: &'static ResourceType, obj: &Value, opts: &DeleteOptions) -> Result<Arc<Value>, ApiError> {
+fn delete_one(
+    state: &ApiState,
+    rt: &'static ResourceType,
+    obj: &Value,
+    opts: &DeleteOptions,
+) -> Result<Arc<Value>, ApiError> {
     let (ns, name) = (obj_namespace(obj).to_string(), obj_name(obj).to_string());
     if let Some(uid) = &opts.uid {
         let actual = obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("");
@@ -447,9 +470,8 @@ fn delete_one(state: &ApiState, rt: &'static ResourceType, obj: &Value, opts: &D
 fn pod_grace(pod: &Value, requested: Option<i64>) -> Option<i64> {
     let scheduled = pod.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
     let finished = matches!(pod.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"));
-    let grace = requested
-        .or_else(|| pod.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64))
-        .unwrap_or(30);
+    let grace =
+        requested.or_else(|| pod.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64)).unwrap_or(30);
     let already = pod.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64);
     if grace <= 0 || !scheduled || finished {
         return None;
@@ -515,7 +537,8 @@ mod tests {
 
     #[test]
     fn scheduled_pods_get_a_grace_period_others_go_at_once() {
-        let pod = json!({"spec": {"nodeName": "n1", "terminationGracePeriodSeconds": 10}, "status": {"phase": "Running"}});
+        let pod =
+            json!({"spec": {"nodeName": "n1", "terminationGracePeriodSeconds": 10}, "status": {"phase": "Running"}});
         assert_eq!(pod_grace(&pod, None), Some(10));
         assert_eq!(pod_grace(&pod, Some(0)), None);
         assert_eq!(pod_grace(&json!({"spec": {}}), None), None);
@@ -527,7 +550,9 @@ mod tests {
     fn patch_keeps_status_and_checks_resource_version() {
         let rt = resource("deployments").unwrap();
         let old = json!({"metadata": {"name": "d", "resourceVersion": "5"}, "spec": {"replicas": 1, "selector": {}, "template": {"spec": {"containers": [{"name": "a", "image": "i"}]}}}, "status": {"replicas": 1}});
-        let next = patched(rt, PatchKind::Merge, &json!({"spec": {"replicas": 4}, "status": {"replicas": 9}}), &old, true).unwrap();
+        let next =
+            patched(rt, PatchKind::Merge, &json!({"spec": {"replicas": 4}, "status": {"replicas": 9}}), &old, true)
+                .unwrap();
         assert_eq!(next["spec"]["replicas"], 4);
         assert_eq!(next["status"]["replicas"], 1);
         let stale = patched(rt, PatchKind::Merge, &json!({"metadata": {"resourceVersion": "4"}}), &old, true);

@@ -70,7 +70,11 @@ pub fn watch(state: &Arc<ApiState>, req: &ApiRequest, target: &Target) -> Result
         output,
         bookmarks: req.flag("allowWatchBookmarks"),
         initial_end_marker: send_initial,
-        timeout: req.param("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).filter(|t| *t > 0).map(Duration::from_secs),
+        timeout: req
+            .param("timeoutSeconds")
+            .and_then(|t| t.parse::<u64>().ok())
+            .filter(|t| *t > 0)
+            .map(Duration::from_secs),
         initial,
         start,
     };
@@ -119,7 +123,12 @@ struct WatchStream {
 }
 
 impl WatchStream {
-    async fn run(&mut self, mut drops: tokio::sync::watch::Receiver<u64>, interval: Duration, store: &crate::sim::store::Store) {
+    async fn run(
+        &mut self,
+        mut drops: tokio::sync::watch::Receiver<u64>,
+        interval: Duration,
+        store: &crate::sim::store::Store,
+    ) {
         drops.mark_unchanged();
         let filtered = !self.plan.filter.is_empty();
         let initial = std::mem::take(&mut self.plan.initial);
@@ -219,9 +228,15 @@ impl WatchStream {
             metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
         let object = match self.plan.output {
-            Output::Plain => json!({"kind": self.plan.rt.kind, "apiVersion": self.plan.rt.api_version(), "metadata": metadata}),
-            Output::Metadata => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata}),
-            Output::Table(_) => json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": [], "rows": []}),
+            Output::Plain => {
+                json!({"kind": self.plan.rt.kind, "apiVersion": self.plan.rt.api_version(), "metadata": metadata})
+            }
+            Output::Metadata => {
+                json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata})
+            }
+            Output::Table(_) => {
+                json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": [], "rows": []})
+            }
         };
         self.tx.send(encode("BOOKMARK", &object)).await.is_ok()
     }

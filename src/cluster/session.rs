@@ -1,0 +1,232 @@
+//! The cluster session: owns the watches of the current scope (context + namespace),
+//! rebuilds the services model when they change and publishes it as the latest value.
+//! The UI sends intents (switch namespace or context); a switch drops the old watches, so
+//! a late answer for the old scope can never reach the screen, and every published view
+//! carries the generation it belongs to.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
+use tokio::sync::{mpsc, watch as latest};
+
+use super::connect::{ConnectOptions, Connection, context_names};
+use super::watch::{PodObserver, ResourceKind, WatchHealth, Watches};
+use crate::model::service::Service;
+use crate::model::services::{self, ClusterObjects, ReadinessHistory};
+
+/// Changes arriving within this window are folded into one rebuild: a rollout touching
+/// hundreds of pods costs a handful of rebuilds, not hundreds.
+const COALESCE: Duration = Duration::from_millis(50);
+
+/// What the cockpit shows about the cluster at one moment.
+#[derive(Clone, Debug)]
+pub struct ClusterView {
+    /// Increases with every switch of scope.
+    pub generation: u64,
+    pub context: String,
+    pub server_url: String,
+    /// `None`: all namespaces.
+    pub namespace: Option<String>,
+    pub services: Arc<Vec<Service>>,
+    pub health: BTreeMap<ResourceKind, WatchHealth>,
+    /// Namespaces seen in the current scope, for the namespace switcher.
+    pub namespaces: Vec<String>,
+    pub contexts: Vec<String>,
+    /// When the services were last rebuilt from fresh watch data.
+    pub built_at: Timestamp,
+    /// A switch that failed (e.g. the new context is unreachable); the old scope stays.
+    pub error: Option<String>,
+    /// The scope is still listing for the first time.
+    pub syncing: bool,
+}
+
+/// What the UI may ask of the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Intent {
+    /// `None`: all namespaces.
+    SwitchNamespace(Option<String>),
+    SwitchContext(String),
+}
+
+pub struct SessionHandle {
+    pub views: latest::Receiver<Arc<ClusterView>>,
+    pub intents: mpsc::Sender<Intent>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SessionHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts the session on an established connection.
+pub fn start(connection: Connection, options: ConnectOptions) -> SessionHandle {
+    let contexts = context_names(&options);
+    let scope = Scope { connection, namespace: None, generation: 1 };
+    let namespace = scope.connection.scope().map(str::to_string);
+    let scope = Scope { namespace, ..scope };
+    let first = Arc::new(empty_view(&scope, &contexts, None));
+    let (publish, views) = latest::channel(first);
+    let (intents, inbox) = mpsc::channel(8);
+    let task = tokio::spawn(run(scope, options, contexts, publish, inbox));
+    SessionHandle { views, intents, task }
+}
+
+struct Scope {
+    connection: Connection,
+    namespace: Option<String>,
+    generation: u64,
+}
+
+fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> ClusterView {
+    ClusterView {
+        generation: scope.generation,
+        context: scope.connection.context.clone(),
+        server_url: scope.connection.server_url.clone(),
+        namespace: scope.namespace.clone(),
+        services: Arc::new(Vec::new()),
+        health: ResourceKind::ALL.iter().map(|k| (*k, WatchHealth::Syncing { since: Timestamp::now() })).collect(),
+        namespaces: Vec::new(),
+        contexts: contexts.to_vec(),
+        built_at: Timestamp::now(),
+        error,
+        syncing: true,
+    }
+}
+
+async fn run(
+    mut scope: Scope,
+    options: ConnectOptions,
+    contexts: Vec<String>,
+    publish: latest::Sender<Arc<ClusterView>>,
+    mut inbox: mpsc::Receiver<Intent>,
+) {
+    let mut error = None;
+    loop {
+        let readiness = Arc::new(Mutex::new(ReadinessHistory::default()));
+        let watches = Watches::start(
+            scope.connection.client.clone(),
+            scope.namespace.as_deref(),
+            scope.generation,
+            Some(readiness_observer(readiness.clone())),
+        );
+        let mut pulse = watches.subscribe();
+        let _ = publish.send(Arc::new(empty_view(&scope, &contexts, error.take())));
+        let intent = loop {
+            tokio::select! {
+                changed = pulse.changed() => {
+                    if changed.is_err() {
+                        // Every watch task ended (cannot happen while `watches` lives).
+                        break inbox.recv().await;
+                    }
+                    tokio::time::sleep(COALESCE).await;
+                    pulse.borrow_and_update();
+                    let view = build_view(&scope, &watches, &readiness, &contexts, &publish);
+                    let _ = publish.send(Arc::new(view));
+                }
+                intent = inbox.recv() => break intent,
+            }
+        };
+        let Some(intent) = intent else { return };
+        drop(watches);
+        match switch(&scope, &options, intent).await {
+            Ok(next) => scope = next,
+            Err(message) => {
+                // Keep the scope we had; say why the switch did not happen.
+                error = Some(message);
+                scope.generation += 1;
+            }
+        }
+    }
+}
+
+/// The scope an intent asks for; a context switch connects first and fails cleanly.
+async fn switch(current: &Scope, options: &ConnectOptions, intent: Intent) -> Result<Scope, String> {
+    let generation = current.generation + 1;
+    match intent {
+        Intent::SwitchNamespace(namespace) => {
+            Ok(Scope { connection: current.connection.clone(), namespace, generation })
+        }
+        Intent::SwitchContext(context) => {
+            let opts = ConnectOptions {
+                context: Some(context.clone()),
+                // The new context's own default namespace, as kubectl would use.
+                namespace: None,
+                ..options.clone()
+            };
+            let connection =
+                super::connect::connect(&opts).await.map_err(|e| format!("switching to {context}: {e}"))?;
+            let namespace = connection.scope().map(str::to_string);
+            Ok(Scope { connection, namespace, generation })
+        }
+    }
+}
+
+fn build_view(
+    scope: &Scope,
+    watches: &Watches,
+    readiness: &Mutex<ReadinessHistory>,
+    contexts: &[String],
+    previous: &latest::Sender<Arc<ClusterView>>,
+) -> ClusterView {
+    let objects = ClusterObjects {
+        deployments: watches.deployments.snapshot(),
+        statefulsets: watches.statefulsets.snapshot(),
+        replicasets: watches.replicasets.snapshot(),
+        pods: watches.pods.snapshot(),
+        pdbs: watches.pdbs.snapshot(),
+        hpas: watches.hpas.snapshot(),
+        pvcs: watches.pvcs.snapshot(),
+        events: watches.events.snapshot(),
+    };
+    let now = Timestamp::now();
+    let history = readiness.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let built = services::build(&objects, &history, now);
+    let namespaces = known_namespaces(&objects, scope.namespace.as_deref());
+    let error = previous.borrow().error.clone().filter(|_| previous.borrow().generation == scope.generation);
+    ClusterView {
+        generation: scope.generation,
+        context: scope.connection.context.clone(),
+        server_url: scope.connection.server_url.clone(),
+        namespace: scope.namespace.clone(),
+        services: Arc::new(built),
+        health: watches.health(),
+        namespaces,
+        contexts: contexts.to_vec(),
+        built_at: now,
+        error,
+        syncing: !watches.all_synced(),
+    }
+}
+
+fn known_namespaces(objects: &ClusterObjects, current: Option<&str>) -> Vec<String> {
+    let mut names: BTreeSet<String> = objects.pods.iter().filter_map(|p| p.metadata.namespace.clone()).collect();
+    names.extend(objects.deployments.iter().filter_map(|d| d.metadata.namespace.clone()));
+    names.extend(objects.statefulsets.iter().filter_map(|s| s.metadata.namespace.clone()));
+    names.extend(current.map(str::to_string));
+    names.into_iter().collect()
+}
+
+/// Records readiness transitions as the pod watch delivers them (the model counts them
+/// to find flapping pods).
+fn readiness_observer(history: Arc<Mutex<ReadinessHistory>>) -> PodObserver {
+    Arc::new(move |pod: &Pod, previous: Option<&Pod>| {
+        let Some(previous) = previous else { return };
+        if is_ready(pod) != is_ready(previous) {
+            let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+            let name = pod.metadata.name.as_deref().unwrap_or_default();
+            history.lock().unwrap_or_else(|p| p.into_inner()).record(ns, name, Timestamp::now());
+        }
+    })
+}
+
+fn is_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}

@@ -1,0 +1,537 @@
+//! The application state and its update function: keys become commands (through the
+//! keymap), commands change view state or ask for effects (quit, a session intent). Drawing
+//! lives in `views/` and reads this state; nothing here does I/O.
+
+use std::sync::Arc;
+
+use crossterm::event::KeyEvent;
+use jiff::Timestamp;
+use ratatui::Frame;
+use ratatui_textarea::TextArea;
+
+use super::fuzzy;
+use crate::cluster::session::{ClusterView, Intent};
+use crate::config::commands::{COMMANDS, Command, Mode};
+use crate::config::keymap::{Keymap, Lookup};
+use crate::config::theme::Theme;
+use crate::model::service::{Service, ServiceKey};
+
+/// What the event loop must do for the app.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    Session(Intent),
+}
+
+/// A full-screen view on the navigation stack.
+#[derive(Debug)]
+pub enum Screen {
+    Overview,
+    Detail(DetailState),
+}
+
+#[derive(Debug)]
+pub struct DetailState {
+    pub key: ServiceKey,
+    pub scroll: usize,
+}
+
+/// Overview columns the operator can sort by, in the order `sort_next_column` cycles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortColumn {
+    Service,
+    Namespace,
+    Ready,
+    Rollout,
+    Pdb,
+    Age,
+}
+
+impl SortColumn {
+    const CYCLE: [SortColumn; 6] = [
+        SortColumn::Service,
+        SortColumn::Namespace,
+        SortColumn::Ready,
+        SortColumn::Rollout,
+        SortColumn::Pdb,
+        SortColumn::Age,
+    ];
+
+    fn next(self) -> SortColumn {
+        let at = Self::CYCLE.iter().position(|c| *c == self).unwrap_or(0);
+        Self::CYCLE[(at + 1) % Self::CYCLE.len()]
+    }
+
+    pub fn header(self) -> &'static str {
+        match self {
+            SortColumn::Service => "SERVICE",
+            SortColumn::Namespace => "NAMESPACE",
+            SortColumn::Ready => "READY",
+            SortColumn::Rollout => "ROLLOUT",
+            SortColumn::Pdb => "PDB",
+            SortColumn::Age => "AGE",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct OverviewState {
+    pub selected: usize,
+    pub filter: String,
+    pub sort: SortColumn,
+    pub reverse: bool,
+    pub problems_first: bool,
+}
+
+/// What a picker chooses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PickerKind {
+    Namespace,
+    Context,
+}
+
+/// A popup over the current screen; text-entry popups own the keyboard.
+pub enum Overlay {
+    Help { scroll: usize },
+    Palette { input: TextArea<'static>, selected: usize },
+    Picker { kind: PickerKind, input: TextArea<'static>, selected: usize },
+    Filter { input: TextArea<'static>, before: String },
+}
+
+/// A line for the status bar: what went wrong or what just happened.
+#[derive(Clone, Debug)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+    pub at: Timestamp,
+}
+
+/// Entry of the "all namespaces" choice in the namespace picker.
+pub const ALL_NAMESPACES: &str = "(all namespaces)";
+
+pub struct App {
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub view: Arc<ClusterView>,
+    pub screens: Vec<Screen>,
+    pub overview: OverviewState,
+    pub overlay: Option<Overlay>,
+    pub pending: Vec<KeyEvent>,
+    pub notice: Option<Notice>,
+    pub read_only: bool,
+    /// The generation a switch asked for; until it arrives the status line says so.
+    pub awaiting: Option<u64>,
+    /// Rows of the overview, in display order (filter and sort applied); rebuilt on change.
+    pub rows: Vec<usize>,
+    /// Row height of the last overview table drawn, for paging.
+    pub page: usize,
+}
+
+impl App {
+    pub fn new(theme: Theme, keymap: Keymap, view: Arc<ClusterView>, read_only: bool) -> App {
+        let mut app = App {
+            theme,
+            keymap,
+            view,
+            screens: vec![Screen::Overview],
+            overview: OverviewState {
+                selected: 0,
+                filter: String::new(),
+                sort: SortColumn::Service,
+                reverse: false,
+                problems_first: true,
+            },
+            overlay: None,
+            pending: Vec::new(),
+            notice: None,
+            read_only,
+            awaiting: None,
+            rows: Vec::new(),
+            page: 10,
+        };
+        app.refresh_rows();
+        app
+    }
+
+    pub fn screen(&self) -> &Screen {
+        self.screens.last().unwrap_or(&Screen::Overview)
+    }
+
+    /// The keymap mode of what has the keyboard now.
+    pub fn mode(&self) -> Mode {
+        match &self.overlay {
+            Some(Overlay::Palette { .. } | Overlay::Picker { .. }) => Mode::Palette,
+            Some(Overlay::Filter { .. }) => Mode::Input,
+            Some(Overlay::Help { .. }) | None => match self.screen() {
+                Screen::Overview => Mode::Overview,
+                Screen::Detail(_) => Mode::Detail,
+            },
+        }
+    }
+
+    /// The mode of the screen under any popup (what palette commands run against).
+    pub fn screen_mode(&self) -> Mode {
+        match self.screen() {
+            Screen::Overview => Mode::Overview,
+            Screen::Detail(_) => Mode::Detail,
+        }
+    }
+
+    pub fn say(&mut self, text: impl Into<String>, now: Timestamp) {
+        self.notice = Some(Notice { text: text.into(), error: false, at: now });
+    }
+
+    pub fn report_error(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice { text: text.into(), error: true, at: Timestamp::now() });
+    }
+
+    /// A new cluster view from the session. Selection follows the selected service, not
+    /// its row number, so rows moving under the cursor do not change what is selected.
+    pub fn set_view(&mut self, view: Arc<ClusterView>) {
+        let selected = self.selected_service().map(|s| s.key.clone());
+        if self.awaiting.is_some_and(|g| view.generation >= g) {
+            self.awaiting = None;
+        }
+        if let Some(error) = view.error.clone().filter(|_| view.generation != self.view.generation) {
+            self.report_error(error);
+        }
+        self.view = view;
+        self.refresh_rows();
+        if let Some(at) = selected.and_then(|key| self.rows.iter().position(|&i| self.view.services[i].key == key)) {
+            self.overview.selected = at;
+        }
+        self.clamp_selection();
+    }
+
+    /// Whether the clock changes what is on screen (ages, "reconnecting 12s").
+    pub fn clock_matters(&self) -> bool {
+        true
+    }
+
+    pub fn selected_service(&self) -> Option<&Service> {
+        self.rows.get(self.overview.selected).map(|&i| &self.view.services[i])
+    }
+
+    pub fn detail_service(&self) -> Option<&Service> {
+        match self.screen() {
+            Screen::Detail(d) => self.view.services.iter().find(|s| s.key == d.key),
+            Screen::Overview => None,
+        }
+    }
+
+    pub fn handle_paste(&mut self, text: &str) {
+        let line = text.lines().next().unwrap_or_default();
+        if let Some(input) = self.text_input() {
+            input.insert_str(line);
+            self.after_text_change();
+        }
+    }
+
+    fn text_input(&mut self) -> Option<&mut TextArea<'static>> {
+        match &mut self.overlay {
+            Some(Overlay::Palette { input, .. } | Overlay::Picker { input, .. } | Overlay::Filter { input, .. }) => {
+                Some(input)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent, now: Timestamp) -> Vec<Effect> {
+        let mode = self.mode();
+        let pending = std::mem::take(&mut self.pending);
+        match self.keymap.lookup(mode, &pending, key) {
+            Lookup::Pending(_) => {
+                self.pending = pending;
+                self.pending.push(key);
+                Vec::new()
+            }
+            Lookup::Command(command) => self.run(command, now),
+            Lookup::None if matches!(mode, Mode::Palette | Mode::Input) && pending.is_empty() => {
+                if let Some(input) = self.text_input() {
+                    input.input(key);
+                    self.after_text_change();
+                }
+                Vec::new()
+            }
+            Lookup::None => {
+                if matches!(self.overlay, Some(Overlay::Help { .. })) {
+                    self.overlay = None;
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Live effects of typing: the filter narrows the rows, the palette list resets.
+    fn after_text_change(&mut self) {
+        match &mut self.overlay {
+            Some(Overlay::Filter { input, .. }) => {
+                self.overview.filter = input.lines().first().cloned().unwrap_or_default();
+                self.refresh_rows();
+                self.overview.selected = 0;
+            }
+            Some(Overlay::Palette { selected, .. } | Overlay::Picker { selected, .. }) => *selected = 0,
+            _ => {}
+        }
+    }
+
+    /// Runs one command in the current context.
+    pub fn run(&mut self, command: Command, now: Timestamp) -> Vec<Effect> {
+        if self.overlay.is_some()
+            && let Some(effects) = self.run_in_overlay(command, now)
+        {
+            return effects;
+        }
+        match command {
+            Command::Quit => return vec![Effect::Quit],
+            Command::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Command::CommandPalette => {
+                self.overlay = Some(Overlay::Palette { input: text_input("command"), selected: 0 })
+            }
+            Command::Back | Command::Cancel => {
+                if self.screens.len() > 1 {
+                    self.screens.pop();
+                } else if !self.overview.filter.is_empty() {
+                    self.overview.filter.clear();
+                    self.refresh_rows();
+                }
+            }
+            Command::OpenOverview => self.screens.truncate(1),
+            Command::MoveUp => self.move_by(-1),
+            Command::MoveDown => self.move_by(1),
+            Command::PageUp => self.move_by(-(self.page.max(1) as isize)),
+            Command::PageDown => self.move_by(self.page.max(1) as isize),
+            Command::GoTop => self.move_by(isize::MIN / 2),
+            Command::GoBottom => self.move_by(isize::MAX / 2),
+            Command::OpenDetail | Command::Confirm => self.open_detail(),
+            Command::Filter => {
+                let mut input = text_input("filter");
+                input.insert_str(&self.overview.filter);
+                self.overlay = Some(Overlay::Filter { input, before: self.overview.filter.clone() });
+            }
+            Command::ClearFilter => {
+                self.overview.filter.clear();
+                self.refresh_rows();
+            }
+            Command::SortNextColumn => {
+                self.overview.sort = self.overview.sort.next();
+                self.refresh_rows();
+                self.say(format!("sorted by {}", self.overview.sort.header()), now);
+            }
+            Command::SortReverse => {
+                self.overview.reverse = !self.overview.reverse;
+                self.refresh_rows();
+            }
+            Command::ToggleProblemsFirst => {
+                self.overview.problems_first = !self.overview.problems_first;
+                self.refresh_rows();
+                let state = if self.overview.problems_first { "on" } else { "off" };
+                self.say(format!("problems first: {state}"), now);
+            }
+            Command::SwitchNamespace => self.open_picker(PickerKind::Namespace),
+            Command::SwitchContext => self.open_picker(PickerKind::Context),
+            Command::NoOp | Command::MoveLeft | Command::MoveRight => {}
+            Command::Scale
+            | Command::RolloutRestart
+            | Command::RolloutPause
+            | Command::RolloutResume
+            | Command::RolloutUndo
+            | Command::SetImage
+            | Command::HpaBounds
+                if self.read_only =>
+            {
+                self.report_error(format!("{}: the cockpit is read-only (--read-only)", command.name()));
+            }
+            other => self.say(format!("{}: not available yet", other.name()), now),
+        }
+        Vec::new()
+    }
+
+    /// Commands while a popup is open; `None` means the popup does not handle it.
+    fn run_in_overlay(&mut self, command: Command, now: Timestamp) -> Option<Vec<Effect>> {
+        let overlay = self.overlay.as_mut()?;
+        match (overlay, command) {
+            (Overlay::Help { scroll }, Command::MoveDown) => *scroll += 1,
+            (Overlay::Help { scroll }, Command::MoveUp) => *scroll = scroll.saturating_sub(1),
+            (Overlay::Help { scroll }, Command::PageDown) => *scroll += 10,
+            (Overlay::Help { scroll }, Command::PageUp) => *scroll = scroll.saturating_sub(10),
+            (Overlay::Help { .. }, Command::Quit | Command::Back | Command::Cancel | Command::Help) => {
+                self.overlay = None
+            }
+            (Overlay::Help { .. }, _) => return None,
+            (Overlay::Palette { selected, .. } | Overlay::Picker { selected, .. }, Command::MoveDown) => *selected += 1,
+            (Overlay::Palette { selected, .. } | Overlay::Picker { selected, .. }, Command::MoveUp) => {
+                *selected = selected.saturating_sub(1)
+            }
+            (Overlay::Palette { selected, .. } | Overlay::Picker { selected, .. }, Command::PageDown) => {
+                *selected += 10
+            }
+            (Overlay::Palette { selected, .. } | Overlay::Picker { selected, .. }, Command::PageUp) => {
+                *selected = selected.saturating_sub(10)
+            }
+            (Overlay::Palette { .. }, Command::Confirm) => {
+                let chosen = self.palette_choices().get(self.palette_selected()).map(|(c, _)| *c);
+                self.overlay = None;
+                return Some(chosen.map(|c| self.run(c, now)).unwrap_or_default());
+            }
+            (Overlay::Picker { kind, .. }, Command::Confirm) => {
+                let kind = *kind;
+                let chosen = self.picker_choices().get(self.picker_selected()).map(|(c, _)| c.clone());
+                let typed = self.typed_text();
+                self.overlay = None;
+                return Some(self.switch(kind, chosen.or(typed)));
+            }
+            (Overlay::Filter { .. }, Command::Confirm) => self.overlay = None,
+            (Overlay::Filter { before, .. }, Command::Cancel) => {
+                self.overview.filter = std::mem::take(before);
+                self.overlay = None;
+                self.refresh_rows();
+            }
+            (_, Command::Cancel | Command::Back) => self.overlay = None,
+            (_, Command::NoOp) => {}
+            // Anything else typed in a text popup is not a command there.
+            _ => {}
+        }
+        Some(Vec::new())
+    }
+
+    fn typed_text(&self) -> Option<String> {
+        match &self.overlay {
+            Some(Overlay::Picker { input, .. }) => {
+                input.lines().first().map(|l| l.trim().to_string()).filter(|l| !l.is_empty())
+            }
+            _ => None,
+        }
+    }
+
+    fn switch(&mut self, kind: PickerKind, choice: Option<String>) -> Vec<Effect> {
+        let Some(choice) = choice else { return Vec::new() };
+        let intent = match kind {
+            PickerKind::Namespace if choice == ALL_NAMESPACES => Intent::SwitchNamespace(None),
+            PickerKind::Namespace => Intent::SwitchNamespace(Some(choice)),
+            PickerKind::Context => Intent::SwitchContext(choice),
+        };
+        self.awaiting = Some(self.view.generation + 1);
+        self.screens.truncate(1);
+        self.overview.selected = 0;
+        vec![Effect::Session(intent)]
+    }
+
+    fn open_picker(&mut self, kind: PickerKind) {
+        let what = match kind {
+            PickerKind::Namespace => "namespace",
+            PickerKind::Context => "context",
+        };
+        self.overlay = Some(Overlay::Picker { kind, input: text_input(what), selected: 0 });
+    }
+
+    fn open_detail(&mut self) {
+        if let (Screen::Overview, Some(service)) = (self.screen(), self.selected_service()) {
+            let key = service.key.clone();
+            self.screens.push(Screen::Detail(DetailState { key, scroll: 0 }));
+        }
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        if let Some(Screen::Detail(d)) = self.screens.last_mut() {
+            d.scroll = d.scroll.saturating_add_signed(delta).min(10_000);
+            return;
+        }
+        self.overview.selected = self.overview.selected.saturating_add_signed(delta);
+        self.clamp_selection();
+    }
+
+    fn clamp_selection(&mut self) {
+        self.overview.selected = self.overview.selected.min(self.rows.len().saturating_sub(1));
+    }
+
+    /// Recomputes which services the overview shows and in which order.
+    pub fn refresh_rows(&mut self) {
+        let services = &self.view.services;
+        let filter = self.overview.filter.trim().to_lowercase();
+        let mut rows: Vec<usize> = (0..services.len())
+            .filter(|&i| {
+                filter.is_empty() || {
+                    let s = &services[i];
+                    format!("{}/{}", s.key.namespace, s.key.name).to_lowercase().contains(&filter)
+                }
+            })
+            .collect();
+        let sort = self.overview.sort;
+        rows.sort_by(|&a, &b| {
+            let (a, b) = (&services[a], &services[b]);
+            let mut order = sort_key(sort, a).cmp(&sort_key(sort, b));
+            if self.overview.reverse {
+                order = order.reverse();
+            }
+            let problems =
+                if self.overview.problems_first { b.severity().cmp(&a.severity()) } else { std::cmp::Ordering::Equal };
+            problems.then(order).then_with(|| a.key.cmp(&b.key))
+        });
+        self.rows = rows;
+    }
+
+    /// Commands the palette offers for its query, best first.
+    pub fn palette_choices(&self) -> Vec<(Command, fuzzy::Match)> {
+        let query = match &self.overlay {
+            Some(Overlay::Palette { input, .. }) => input.lines().first().cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let candidates: Vec<Command> = COMMANDS
+            .iter()
+            .map(|c| c.command)
+            .filter(|c| !matches!(c, Command::NoOp | Command::Confirm | Command::Cancel))
+            .collect();
+        fuzzy::rank(&query, &candidates, |c| c.name().to_string()).into_iter().map(|(c, m)| (*c, m)).collect()
+    }
+
+    pub fn palette_selected(&self) -> usize {
+        match &self.overlay {
+            Some(Overlay::Palette { selected, .. }) => (*selected).min(self.palette_choices().len().saturating_sub(1)),
+            _ => 0,
+        }
+    }
+
+    /// Namespaces or contexts the picker offers for its query, best first.
+    pub fn picker_choices(&self) -> Vec<(String, fuzzy::Match)> {
+        let Some(Overlay::Picker { kind, input, .. }) = &self.overlay else { return Vec::new() };
+        let query = input.lines().first().cloned().unwrap_or_default();
+        let candidates: Vec<String> = match kind {
+            PickerKind::Namespace => {
+                std::iter::once(ALL_NAMESPACES.to_string()).chain(self.view.namespaces.iter().cloned()).collect()
+            }
+            PickerKind::Context => self.view.contexts.clone(),
+        };
+        fuzzy::rank(&query, &candidates, String::clone).into_iter().map(|(c, m)| (c.clone(), m)).collect()
+    }
+
+    pub fn picker_selected(&self) -> usize {
+        match &self.overlay {
+            Some(Overlay::Picker { selected, .. }) => (*selected).min(self.picker_choices().len().saturating_sub(1)),
+            _ => 0,
+        }
+    }
+
+    pub fn draw(&mut self, frame: &mut Frame, now: Timestamp) {
+        super::views::draw(self, frame, now);
+    }
+}
+
+/// The value a column sorts by; text sorts alphabetically, numbers numerically.
+fn sort_key(column: SortColumn, s: &Service) -> (i64, String) {
+    match column {
+        SortColumn::Service => (0, s.key.name.clone()),
+        SortColumn::Namespace => (0, format!("{}/{}", s.key.namespace, s.key.name)),
+        SortColumn::Ready => (i64::from(s.replicas.ready) - i64::from(s.replicas.desired), String::new()),
+        SortColumn::Rollout => (s.rollout.state as i64, String::new()),
+        SortColumn::Pdb => (s.pdb.as_ref().map_or(i64::MAX, |p| i64::from(p.disruptions_allowed)), String::new()),
+        SortColumn::Age => (-s.created.map_or(0, |t| t.as_second()), String::new()),
+    }
+}
+
+fn text_input(placeholder: &str) -> TextArea<'static> {
+    let mut input = TextArea::default();
+    input.set_placeholder_text(placeholder);
+    input.set_cursor_line_style(ratatui::style::Style::default());
+    input
+}

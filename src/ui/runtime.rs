@@ -1,0 +1,109 @@
+//! The event loop: terminal input, model updates from the cluster session, signals and a
+//! slow clock become messages to the [`App`]; the screen is redrawn only when something
+//! changed (idle means no frames written) and never faster than the frame cap, so a burst
+//! of cluster changes cannot flood a slow SSH link.
+
+use std::time::Duration;
+
+use color_eyre::Result;
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::{Instant, sleep_until};
+
+use super::app::{App, Effect};
+use super::terminal::TerminalGuard;
+use crate::cluster::session::SessionHandle;
+
+/// How often time-dependent text (ages, "reconnecting 12 s") is refreshed when nothing
+/// else happens. A redraw that changes no cell writes no bytes.
+const CLOCK: Duration = Duration::from_secs(1);
+
+/// Why the loop ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ending {
+    Quit,
+    Signal(&'static str),
+    InputClosed,
+}
+
+pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32) -> Result<Ending> {
+    // Signals first: a SIGHUP during set-up must still restore the terminal.
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut guard = TerminalGuard::enter()?;
+    let mut input = EventStream::new();
+    let frame = Duration::from_secs(1) / max_fps.clamp(1, 240);
+    let mut last_draw = Instant::now() - frame;
+    let mut dirty = true;
+    let mut session_open = true;
+    let mut clock = tokio::time::interval(CLOCK);
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    let ending = loop {
+        let draw_at = dirty.then_some(last_draw + frame);
+        tokio::select! {
+            biased;
+            _ = hangup.recv() => break Ending::Signal("SIGHUP"),
+            _ = terminate.recv() => break Ending::Signal("SIGTERM"),
+            _ = interrupt.recv() => break Ending::Signal("SIGINT"),
+            event = input.next() => match event {
+                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                    let effects = app.handle_key(key, jiff::Timestamp::now());
+                    dirty = true;
+                    if apply_effects(&mut app, &session, effects) {
+                        break Ending::Quit;
+                    }
+                }
+                Some(Ok(TermEvent::Paste(text))) => {
+                    app.handle_paste(&text);
+                    dirty = true;
+                }
+                Some(Ok(TermEvent::Resize(_, _))) => {
+                    guard.terminal.autoresize()?;
+                    dirty = true;
+                }
+                Some(Ok(_)) => {}
+                // The terminal went away (e.g. SSH dropped before SIGHUP arrived).
+                Some(Err(_)) | None => break Ending::InputClosed,
+            },
+            changed = session.views.changed(), if session_open => {
+                if changed.is_err() {
+                    // The session ended; keep showing the last view.
+                    session_open = false;
+                    continue;
+                }
+                let view = session.views.borrow_and_update().clone();
+                app.set_view(view);
+                dirty = true;
+            }
+            _ = clock.tick() => {
+                dirty |= app.clock_matters();
+            }
+            _ = sleep_until(draw_at.unwrap_or_else(Instant::now)), if draw_at.is_some() => {
+                guard.terminal.draw(|f| app.draw(f, jiff::Timestamp::now()))?;
+                last_draw = Instant::now();
+                dirty = false;
+            }
+        }
+    };
+    drop(guard);
+    Ok(ending)
+}
+
+/// Performs what the app asked for; returns true when the app should end.
+fn apply_effects(app: &mut App, session: &SessionHandle, effects: Vec<Effect>) -> bool {
+    let mut quit = false;
+    for effect in effects {
+        match effect {
+            Effect::Quit => quit = true,
+            Effect::Session(intent) => {
+                if session.intents.try_send(intent).is_err() {
+                    app.report_error("the cluster session is busy; try again");
+                }
+            }
+        }
+    }
+    quit
+}

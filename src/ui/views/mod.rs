@@ -1,0 +1,41 @@
+//! Drawing: pure functions of the app state, the cluster view and the theme. Only the
+//! semantic theme keys are used, never raw colours.
+
+mod detail;
+mod overview;
+mod popups;
+mod statusline;
+
+pub use statusline::{Connectivity, connectivity};
+
+use jiff::Timestamp;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+
+use super::app::{App, Overlay, Screen};
+
+pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
+    let area = frame.area();
+    frame.render_widget(ratatui::widgets::Block::default().style(app.theme.style("ui.text")), area);
+    let filtering = matches!(app.overlay, Some(Overlay::Filter { .. }));
+    let [main, input, status] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(u16::from(filtering)), Constraint::Length(1)])
+            .areas(area);
+    match app.screen() {
+        Screen::Overview => overview::draw(app, frame, main, now),
+        Screen::Detail(_) => detail::draw(app, frame, main, now),
+    }
+    if let Some(Overlay::Filter { input: text, .. }) = &app.overlay {
+        popups::draw_filter(&app.theme, text, frame, input);
+    }
+    statusline::draw(app, frame, status, now);
+    match &app.overlay {
+        Some(Overlay::Help { scroll }) => popups::draw_help(app, *scroll, frame, main),
+        Some(Overlay::Palette { .. }) => popups::draw_palette(app, frame, main),
+        Some(Overlay::Picker { .. }) => popups::draw_picker(app, frame, main),
+        _ => {}
+    }
+    if !app.pending.is_empty() {
+        popups::draw_which_key(app, frame, main);
+    }
+}

@@ -1,0 +1,169 @@
+//! Popups over the current screen: help (generated from the active keymap), the command
+//! palette, the namespace/context picker, the which-key menu of a pending prefix, and the
+//! filter input line.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui_textarea::TextArea;
+
+use crate::config::keymap::Lookup;
+use crate::config::theme::Theme;
+use crate::model::sanitize::clean;
+use crate::ui::app::{App, Overlay, PickerKind};
+use crate::ui::fuzzy::Match;
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height }
+}
+
+fn popup_block<'a>(theme: &Theme, title: String) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, theme.style("ui.title")))
+        .border_style(theme.style("ui.border.focus"))
+        .style(theme.style("ui.popup"))
+}
+
+/// Every key of the current view, straight from the keymap (never hand-written).
+pub fn draw_help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let mode = app.mode();
+    let mut bindings = app.keymap.bindings(mode);
+    // This view's own keys first, then the ones that work everywhere.
+    bindings.sort_by_key(|b| b.from_global);
+    let mut lines: Vec<Line> = Vec::new();
+    let mut last_global = None;
+    for b in &bindings {
+        if last_global != Some(b.from_global) {
+            let title = if b.from_global { "everywhere" } else { mode.name() };
+            if last_global.is_some() {
+                lines.push(Line::default());
+            }
+            lines.push(Line::from(Span::styled(title.to_string(), theme.style("ui.header"))));
+            last_global = Some(b.from_global);
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>12}  ", b.keys), theme.style("ui.hint.key")),
+            Span::styled(format!("{:<22}", b.command.name()), theme.style("ui.text")),
+            Span::styled(b.description.to_string(), theme.style("ui.text.dim")),
+        ]));
+    }
+    let rect = centered(area, 92, area.height.saturating_sub(2).max(8));
+    let title = format!(" Keys: {} (keymap {}) ", mode.name(), app.keymap.name());
+    let scroll = scroll.min(lines.len().saturating_sub(1)) as u16;
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(popup_block(theme, title)).scroll((scroll, 0)), rect);
+}
+
+/// A list popup with a text input on top and fuzzy-highlighted choices.
+fn draw_choices(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    title: String,
+    input: &TextArea,
+    items: Vec<(String, String, Match)>,
+    selected: usize,
+) {
+    let theme = &app.theme;
+    let rect = centered(area, 72, 16);
+    frame.render_widget(Clear, rect);
+    let block = popup_block(theme, title);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [input_area, list_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    frame.render_widget(input, input_area);
+    let height = list_area.height as usize;
+    let offset = selected.saturating_sub(height.saturating_sub(1));
+    let lines: Vec<Line> = items
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, (name, description, m))| {
+            let base = if i == selected { theme.style("ui.selection") } else { theme.style("ui.text") };
+            let mut spans: Vec<Span> = name
+                .chars()
+                .enumerate()
+                .map(|(n, c)| {
+                    let style = if m.positions.contains(&n) { base.patch(theme.style("ui.match")) } else { base };
+                    Span::styled(c.to_string(), style)
+                })
+                .collect();
+            if !description.is_empty() {
+                let pad = 24usize.saturating_sub(name.chars().count());
+                spans.push(Span::styled(
+                    format!("{}{description}", " ".repeat(pad + 1)),
+                    base.patch(theme.style("ui.text.dim")),
+                ));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    if lines.is_empty() {
+        frame.render_widget(Line::from(Span::styled("no match", theme.style("ui.text.dim"))), list_area);
+    } else {
+        frame.render_widget(Paragraph::new(lines), list_area);
+    }
+}
+
+pub fn draw_palette(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(Overlay::Palette { input, .. }) = &app.overlay else { return };
+    let items = app
+        .palette_choices()
+        .into_iter()
+        .map(|(c, m)| {
+            let keys = app.keymap.keys_for(app.screen_mode(), c);
+            let keys = keys.first().map_or(String::new(), |k| format!(" [{k}]"));
+            (c.name().to_string(), format!("{}{keys}", c.description()), m)
+        })
+        .collect();
+    draw_choices(app, frame, area, " Command ".into(), input, items, app.palette_selected());
+}
+
+pub fn draw_picker(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(Overlay::Picker { kind, input, .. }) = &app.overlay else { return };
+    let title = match kind {
+        PickerKind::Namespace => " Namespace (type a name, enter switches) ",
+        PickerKind::Context => " Context (enter switches) ",
+    };
+    let items = app.picker_choices().into_iter().map(|(c, m)| (clean(&c), String::new(), m)).collect();
+    draw_choices(app, frame, area, title.into(), input, items, app.picker_selected());
+}
+
+pub fn draw_filter(theme: &Theme, input: &TextArea, frame: &mut Frame, area: Rect) {
+    let [label, field] = Layout::horizontal([Constraint::Length(8), Constraint::Min(1)]).areas(area);
+    frame.render_widget(Span::styled(" filter:", theme.style("ui.hint.key")), label);
+    frame.render_widget(input, field);
+}
+
+/// After a prefix key: what can follow it.
+pub fn draw_which_key(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let (last, before) = app.pending.split_last().expect("a pending key");
+    let Lookup::Pending(menu) = app.keymap.lookup(app.mode(), before, *last) else { return };
+    let bindings = menu.bindings();
+    let lines: Vec<Line> = bindings
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!(" {:>6}  ", b.keys), theme.style("ui.hint.key")),
+                Span::styled(b.description.to_string(), theme.style("ui.text")),
+            ])
+        })
+        .collect();
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let rect = Rect {
+        x: area.x + area.width.saturating_sub(52),
+        y: area.y + area.height - height,
+        width: 52.min(area.width),
+        height,
+    };
+    frame.render_widget(Clear, rect);
+    let title = format!(" {} ", menu.name().unwrap_or("more"));
+    frame.render_widget(Paragraph::new(lines).block(popup_block(theme, title)), rect);
+}

@@ -1,0 +1,129 @@
+//! The status line: where the cockpit points, how fresh its data is, read-only badge and
+//! the last notice, with the two keys a newcomer needs on the right.
+
+use jiff::Timestamp;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use crate::cluster::session::ClusterView;
+use crate::cluster::watch::WatchHealth;
+use crate::config::commands::Command;
+use crate::model::sanitize::clean;
+use crate::ui::app::App;
+use crate::ui::format::duration;
+
+/// After this long without a working watch, the data on screen is called stale.
+const STALE_AFTER_S: i64 = 30;
+
+/// How current the data on screen is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Connectivity {
+    Syncing,
+    Live,
+    Reconnecting { for_s: i64 },
+    Stale { for_s: i64 },
+}
+
+impl Connectivity {
+    pub fn label(&self) -> String {
+        match self {
+            Connectivity::Syncing => "syncing".into(),
+            Connectivity::Live => "live".into(),
+            Connectivity::Reconnecting { for_s } => format!("reconnecting {}", duration(*for_s)),
+            Connectivity::Stale { for_s } => format!("stale {}", duration(*for_s)),
+        }
+    }
+
+    fn style_key(&self) -> &'static str {
+        match self {
+            Connectivity::Syncing => "state.info",
+            Connectivity::Live => "state.ok",
+            Connectivity::Reconnecting { .. } => "state.warn",
+            Connectivity::Stale { .. } => "state.stale",
+        }
+    }
+}
+
+/// The worst of the watches: one broken watch makes the whole screen suspect.
+pub fn connectivity(view: &ClusterView, now: Timestamp) -> Connectivity {
+    let broken_since = view
+        .health
+        .values()
+        .filter_map(|h| match h {
+            WatchHealth::Reconnecting { since, .. } => Some(*since),
+            _ => None,
+        })
+        .min();
+    if let Some(since) = broken_since {
+        let for_s = (now.as_second() - since.as_second()).max(0);
+        return if for_s >= STALE_AFTER_S {
+            Connectivity::Stale { for_s }
+        } else {
+            Connectivity::Reconnecting { for_s }
+        };
+    }
+    if view.health.values().any(|h| matches!(h, WatchHealth::Syncing { .. })) {
+        return Connectivity::Syncing;
+    }
+    Connectivity::Live
+}
+
+/// The permissions the user lacks, as the API names them.
+pub fn missing_permissions(view: &ClusterView) -> Vec<&str> {
+    view.health
+        .values()
+        .filter_map(|h| match h {
+            WatchHealth::NoAccess { permission } => Some(permission.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
+    let theme = &app.theme;
+    let view = &app.view;
+    let bar = theme.style("ui.statusline");
+    let sep = Span::styled(" │ ", bar);
+    let mut left = vec![
+        Span::styled(format!(" {}", clean(&view.context)), bar),
+        sep.clone(),
+        Span::styled(view.namespace.clone().map_or("all namespaces".into(), |n| format!("ns {}", clean(&n))), bar),
+        sep.clone(),
+    ];
+    let health = connectivity(view, now);
+    let health_text = if app.awaiting.is_some() { "switching…".to_string() } else { health.label() };
+    left.push(Span::styled(health_text, bar.patch(theme.style(health.style_key()))));
+    let missing = missing_permissions(view);
+    if !missing.is_empty() {
+        left.push(sep.clone());
+        left.push(Span::styled(format!("no access: {}", missing.join(", ")), bar.patch(theme.style("state.warn"))));
+    }
+    if app.read_only {
+        left.push(Span::styled(" ", bar));
+        left.push(Span::styled(" READ-ONLY ", theme.style("ui.statusline.badge")));
+    }
+    if let Some(notice) = &app.notice {
+        left.push(sep);
+        let style = if notice.error { theme.style("ui.error") } else { bar };
+        left.push(Span::styled(clean(&notice.text), style));
+    }
+    let hints = hint(app, Command::Help, "help") + &hint(app, Command::CommandPalette, "commands");
+    let hints_width = hints.chars().count() as u16;
+    let line = Line::from(left).style(bar);
+    let used = line.width() as u16;
+    frame.render_widget(line, area);
+    // The hints give way to anything the operator needs to read.
+    if area.width >= used + hints_width + 2 {
+        let right = Rect { x: area.x + area.width - hints_width, width: hints_width, ..area };
+        frame.render_widget(Line::from(Span::styled(hints, theme.style("ui.hint"))).style(bar), right);
+    }
+}
+
+/// `? help ` from the active keymap, so a remapped key is what the hint shows.
+fn hint(app: &App, command: Command, label: &str) -> String {
+    match app.keymap.keys_for(app.mode(), command).first() {
+        Some(key) => format!("{key} {label}  "),
+        None => String::new(),
+    }
+}

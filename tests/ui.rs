@@ -1,0 +1,134 @@
+//! The real binary in a pseudo-terminal on the built-in simulated cluster (`--demo`),
+//! read through a VT100 screen parser, as an operator would see it.
+
+mod support;
+
+use std::time::Duration;
+
+use support::pty::{Pty, isolated_env};
+
+fn cockpit(args: &[&str], cols: u16, rows: u16) -> (Pty, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let env = isolated_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    (Pty::spawn(args, &env, cols, rows), dir)
+}
+
+/// Waits until the demo's services are listed.
+fn wait_for_services(pty: &Pty) {
+    pty.wait_until("the demo services", |s| s.contains("soundspan-backend") && s.contains("live"));
+}
+
+#[test]
+fn q_quits_and_restores_the_terminal() {
+    let (mut pty, _dir) = cockpit(&["--demo"], 80, 24);
+    wait_for_services(&pty);
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+    pty.terminal_restored().unwrap();
+}
+
+#[test]
+fn sighup_ends_it_promptly_and_restores_the_terminal() {
+    let (mut pty, _dir) = cockpit(&["--demo"], 80, 24);
+    wait_for_services(&pty);
+    pty.signal(libc::SIGHUP);
+    pty.wait_exit(Duration::from_secs(5));
+    pty.terminal_restored().unwrap();
+}
+
+#[test]
+fn sigterm_ends_it_and_restores_the_terminal() {
+    let (mut pty, _dir) = cockpit(&["--demo"], 80, 24);
+    wait_for_services(&pty);
+    pty.signal(libc::SIGTERM);
+    pty.wait_exit(Duration::from_secs(5));
+    pty.terminal_restored().unwrap();
+}
+
+#[test]
+fn overview_detail_filter_and_back_at_80x24() {
+    let (mut pty, _dir) = cockpit(&["--demo"], 80, 24);
+    wait_for_services(&pty);
+    let screen = pty.screen_text();
+    for header in ["SERVICE", "READY", "ROLLOUT", "PROBES", "PDB"] {
+        assert!(screen.contains(header), "{header} fits at 80x24:\n{screen}");
+    }
+    assert!(screen.contains("cockpit-sim"), "status line names the context:\n{screen}");
+
+    pty.send("/");
+    pty.send("frontend");
+    pty.wait_until("the filter narrows the rows", |s| {
+        s.contains("soundspan-frontend") && !s.contains("soundspan-backend ")
+    });
+    pty.send("\r");
+    pty.send("\r");
+    pty.wait_until("the detail view", |s| s.contains("deploy soundspan/soundspan-frontend") && s.contains("PODS"));
+    pty.send("\x1b");
+    pty.wait_until("back on the overview", |s| s.contains("filter \"frontend\""));
+    pty.send("\x7f");
+    pty.wait_until("the filter cleared", |s| s.contains("soundspan-backend"));
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+    pty.terminal_restored().unwrap();
+}
+
+#[test]
+fn help_lists_the_keys_of_the_active_keymap() {
+    let (mut pty, _dir) = cockpit(&["--demo"], 100, 40);
+    wait_for_services(&pty);
+    pty.send("?");
+    pty.wait_until("the help overlay", |s| s.contains("Keys: overview (keymap default)"));
+    let screen = pty.screen_text();
+    assert!(screen.contains("open_detail"), "{screen}");
+    assert!(screen.contains("Filter the rows"), "{screen}");
+    pty.send("\x1b");
+    pty.wait_until("help closed", |s| !s.contains("Keys: overview"));
+
+    let (mut vim, _dir) = cockpit(&["--demo", "--keymap", "vim"], 100, 40);
+    wait_for_services(&vim);
+    vim.send("?");
+    vim.wait_until("the vim help overlay", |s| s.contains("(keymap vim)"));
+    let screen = vim.screen_text();
+    assert!(screen.contains(" j  move_down"), "{screen}");
+    vim.send("q");
+    vim.wait_until("help closed by q", |s| !s.contains("(keymap vim)"));
+    vim.send("q");
+    assert_eq!(vim.wait_exit(Duration::from_secs(10)), 0);
+}
+
+#[test]
+fn command_palette_runs_a_command_by_fuzzy_name() {
+    let (mut pty, _dir) = cockpit(&["--demo"], 100, 30);
+    wait_for_services(&pty);
+    pty.send(":");
+    pty.wait_until("the palette", |s| s.contains("Command") && s.contains("command_palette"));
+    pty.send("hlp");
+    pty.wait_until("help ranked first", |s| s.contains("help") && !s.contains("open_overview"));
+    pty.send("\r");
+    pty.wait_until("help opened from the palette", |s| s.contains("Keys: overview"));
+}
+
+#[test]
+fn namespace_switcher_rescopes_the_overview() {
+    let (mut pty, _dir) = cockpit(&["--demo"], 100, 30);
+    wait_for_services(&pty);
+    pty.send(" n");
+    pty.wait_until("the namespace picker", |s| s.contains("Namespace (type a name"));
+    pty.send("soundspan");
+    pty.send("\r");
+    pty.wait_until("scoped to soundspan", |s| {
+        s.contains("ns soundspan") && s.contains("soundspan-backend") && s.contains("live")
+    });
+    let screen = pty.screen_text();
+    assert!(!screen.contains("NAMESPACE"), "one namespace: no NAMESPACE column\n{screen}");
+}
+
+#[test]
+fn read_only_shows_a_badge_and_refuses_mutations() {
+    let (mut pty, _dir) = cockpit(&["--demo", "--read-only"], 100, 30);
+    wait_for_services(&pty);
+    assert!(pty.screen_text().contains("READ-ONLY"));
+    pty.send("s");
+    pty.wait_until("scale refused", |s| s.contains("read-only"));
+}
