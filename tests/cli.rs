@@ -105,3 +105,85 @@ mod config_check {
         assert!(has_line(&out, &theme, 1, "error: \"ui.title\": expected a colour"), "{out}");
     }
 }
+
+mod connection_errors {
+    use super::*;
+
+    fn run(dir: &ConfigDir, kubeconfig: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+            .args(args)
+            .env("KUBECTL_COCKPIT_CONFIG", dir.dir.path())
+            .env("KUBECONFIG", kubeconfig)
+            .env("HOME", dir.dir.path())
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .output()
+            .unwrap()
+    }
+
+    fn one_error_line(out: &Output) -> String {
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(stderr.lines().count(), 1, "exactly one line, no backtrace: {stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        stderr
+    }
+
+    #[test]
+    fn no_kubeconfig_is_exit_3_and_suggests_demo() {
+        let dir = ConfigDir::new();
+        let out = run(&dir, "", &[]);
+        assert_eq!(out.status.code(), Some(3));
+        let line = one_error_line(&out);
+        assert!(line.contains("no kubeconfig found") && line.contains("--demo"), "{line}");
+    }
+
+    #[test]
+    fn unreachable_server_is_exit_3_with_url_within_the_timeout() {
+        let dir = ConfigDir::new();
+        // A port nobody listens on: connection refused, at once.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let kc = dir.write(
+            "kc.yaml",
+            &format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'http://127.0.0.1:{port}'}}\n\
+                 users:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: prod\n  context: {{cluster: c, user: u}}\n\
+                 current-context: prod\n"
+            ),
+        );
+        let out = run(&dir, kc.to_str().unwrap(), &["--request-timeout", "3s"]);
+        assert_eq!(out.status.code(), Some(3));
+        let line = one_error_line(&out);
+        assert!(line.contains(&format!("http://127.0.0.1:{port}")) && line.contains("prod"), "{line}");
+
+        let out = run(&dir, kc.to_str().unwrap(), &["--context", "staging"]);
+        assert_eq!(out.status.code(), Some(3));
+        let line = one_error_line(&out);
+        assert!(line.contains("context \"staging\" not found") && line.contains("prod"), "{line}");
+    }
+}
+
+mod kubectl_plugin {
+    use super::*;
+
+    /// A PATH where `kubectl-cockpit` is found, as after `cargo install`.
+    fn path_with_plugin(dir: &Path) -> String {
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kubectl-cockpit"), bin.join("kubectl-cockpit")).unwrap();
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
+    }
+
+    #[test]
+    fn kubectl_finds_the_plugin_and_runs_its_help() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_with_plugin(dir.path());
+        let list = Command::new("kubectl").args(["plugin", "list"]).env("PATH", &path).output().unwrap();
+        let listed = String::from_utf8_lossy(&list.stdout);
+        assert!(listed.contains("kubectl-cockpit"), "{listed}");
+        let help = Command::new("kubectl").args(["cockpit", "--help"]).env("PATH", &path).output().unwrap();
+        assert!(help.status.success(), "{}", String::from_utf8_lossy(&help.stderr));
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(text.contains("kubectl cockpit") && text.contains("--demo") && text.contains("--all-namespaces"), "{text}");
+    }
+}

@@ -132,3 +132,19 @@ fn read_only_shows_a_badge_and_refuses_mutations() {
     pty.send("s");
     pty.wait_until("scale refused", |s| s.contains("read-only"));
 }
+
+#[test]
+fn a_broken_theme_falls_back_to_the_default_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let themes = dir.path().join("config").join("themes");
+    std::fs::create_dir_all(&themes).unwrap();
+    std::fs::write(themes.join("mine.toml"), "inherits = \"dark\"\n[palette]\nbg = \"#12345\"\n").unwrap();
+    let env = isolated_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut pty = Pty::spawn(&["--demo", "--theme", "mine"], &env, 120, 30);
+    wait_for_services(&pty);
+    let screen = pty.screen_text();
+    assert!(screen.contains("mine.toml:3"), "the warning names file and line:\n{screen}");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}
