@@ -184,6 +184,9 @@ mod kubectl_plugin {
         let help = Command::new("kubectl").args(["cockpit", "--help"]).env("PATH", &path).output().unwrap();
         assert!(help.status.success(), "{}", String::from_utf8_lossy(&help.stderr));
         let text = String::from_utf8_lossy(&help.stdout);
-        assert!(text.contains("kubectl cockpit") && text.contains("--demo") && text.contains("--all-namespaces"), "{text}");
+        assert!(
+            text.contains("kubectl cockpit") && text.contains("--demo") && text.contains("--all-namespaces"),
+            "{text}"
+        );
     }
 }

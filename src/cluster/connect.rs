@@ -151,6 +151,10 @@ pub async fn client_config(opts: &ConnectOptions) -> Result<(kube::Config, Strin
     config.connect_timeout = Some(timeout);
     // Watches are long-lived reads: no read timeout, or every quiet watch would be cut.
     config.read_timeout = None;
+    // kube retries 429/503/504 itself for minutes by default, invisibly. The watchers have
+    // their own backoff, and an operator must see an outage as it happens (watch health),
+    // so failures are surfaced instead.
+    config.default_retry = false;
     if let Some(ns) = &opts.namespace {
         config.default_namespace = ns.clone();
     }

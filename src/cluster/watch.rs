@@ -2,7 +2,8 @@
 //! [`Collection`] (the objects as last seen, trimmed) and a health record. After the
 //! initial list the cockpit makes no request except these open watches.
 //!
-//! - Backoff: kube-runtime's default backoff on every error; the stream keeps going.
+//! - Backoff: a failed watch is restarted (with a relist) after an exponential backoff;
+//!   the relist completing is what proves the API is back.
 //! - A malformed object cannot kill a watch: objects are read through `DeserializeGuard`
 //!   and the bad ones are counted and skipped.
 //! - A relist (after 410 Gone or a restart) is applied atomically at `InitDone`, so the
@@ -25,13 +26,45 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Resource;
 use kube::api::Api;
 use kube::core::DeserializeGuard;
-use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch as latest;
 use tokio::task::JoinHandle;
 
 use super::connect::describe_kube_error;
+
+/// Why a watcher stopped.
+enum Stop {
+    Forbidden,
+    Failed,
+}
+
+/// Exponential backoff with jitter between reconnect attempts: quick after a blip, at most
+/// every 30 s during an outage, so many cockpits do not hammer a recovering API server.
+struct Backoff {
+    next: std::time::Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { next: Self::FIRST }
+    }
+}
+
+impl Backoff {
+    const FIRST: std::time::Duration = std::time::Duration::from_millis(500);
+    const MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+    fn next_delay(&mut self) -> std::time::Duration {
+        let delay = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        delay.mul_f64(0.8 + fastrand::f64() * 0.4)
+    }
+
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
 
 /// The kinds the services model needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -363,12 +396,44 @@ impl WatchContext {
             Some(ns) => Api::namespaced(self.client.clone(), ns),
             None => Api::all(self.client.clone()),
         };
-        let mut stream = watcher::watcher(api, watcher::Config::default()).default_backoff().boxed();
+        let mut retry = Backoff::default();
+        loop {
+            match self.watch_until_error(kind, api.clone(), &collection, on_pod.as_ref(), &mut retry).await {
+                Stop::Forbidden => return,
+                Stop::Failed => tokio::time::sleep(retry.next_delay()).await,
+            }
+        }
+    }
+
+    /// Lists, then watches, until the watch fails. A failure ends this watcher and the
+    /// caller starts a fresh one (a relist) after a backoff: the relist's completion is the
+    /// proof that the API is back, even for a kind that never changes. A 410 is not a
+    /// failure: kube-runtime relists by itself.
+    async fn watch_until_error<K>(
+        &self,
+        kind: ResourceKind,
+        api: Api<DeserializeGuard<K>>,
+        collection: &Arc<Collection<K>>,
+        on_pod: Option<&PodObserver>,
+        retry: &mut Backoff,
+    ) -> Stop
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Trim
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static
+            + AsPod,
+    {
+        let mut stream = watcher::watcher(api, watcher::Config::default()).boxed();
         while let Some(item) = stream.next().await {
             match item {
                 Ok(event) => {
-                    let Some(event) = self.decode(event, &collection) else { continue };
-                    if let (Some(observe), Some(pod)) = (&on_pod, event_object(&event).and_then(AsPod::as_pod)) {
+                    let Some(event) = self.decode(event, collection) else { continue };
+                    if let (Some(observe), Some(pod)) = (on_pod, event_object(&event).and_then(AsPod::as_pod)) {
                         let previous = collection.read().live.get(&key_of(pod)).cloned();
                         observe(pod, previous.as_deref().and_then(AsPod::as_pod));
                     }
@@ -377,23 +442,27 @@ impl WatchContext {
                         self.bump();
                     }
                     if settled {
+                        retry.reset();
                         self.mark_live(kind);
                     }
                 }
+                Err(watcher::Error::WatchError(status)) if status.code == 410 => continue,
                 Err(error) => {
                     if let Some(permission) = self.forbidden(kind, &error) {
                         self.set_health(kind, WatchHealth::NoAccess { permission });
                         // Retrying a forbidden list forever would be polling: stop here.
-                        return;
+                        return Stop::Forbidden;
                     }
                     let since = match self.current(kind) {
                         Some(WatchHealth::Reconnecting { since, .. }) => since,
                         _ => Timestamp::now(),
                     };
                     self.set_health(kind, WatchHealth::Reconnecting { since, error: describe_watch_error(&error) });
+                    return Stop::Failed;
                 }
             }
         }
+        Stop::Failed
     }
 
     fn current(&self, kind: ResourceKind) -> Option<WatchHealth> {

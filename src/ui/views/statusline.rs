@@ -14,7 +14,7 @@ use crate::ui::app::App;
 use crate::ui::format::duration;
 
 /// After this long without a working watch, the data on screen is called stale.
-const STALE_AFTER_S: i64 = 30;
+const STALE_AFTER_S: i64 = 10;
 
 /// How current the data on screen is.
 #[derive(Clone, Debug, PartialEq, Eq)]

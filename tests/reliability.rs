@@ -1,0 +1,174 @@
+//! The cockpit (real binary, in a pseudo-terminal) against a simulated cluster whose API
+//! misbehaves: dropped watches, expired resource versions, a restarted API server, an
+//! outage, and a user without access to PodDisruptionBudgets. The cockpit must recover
+//! without a restart, keep showing what it knew (marked stale), and never wipe the screen.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cockpit::sim::resources::resource;
+use cockpit::sim::spec::{FaultSpec, RuleSpec, UserSpec};
+use cockpit::sim::{RunningSim, SimOptions};
+use serde_json::{Value, json};
+use support::pty::{Pty, isolated_env};
+
+struct Rig {
+    sim: Option<RunningSim>,
+    rt: tokio::runtime::Runtime,
+    dir: tempfile::TempDir,
+}
+
+impl Rig {
+    fn start(opts: SimOptions) -> Rig {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let sim = rt.block_on(cockpit::sim::start(opts)).expect("simulator starts");
+        Rig { sim: Some(sim), rt, dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn sim(&self) -> &RunningSim {
+        self.sim.as_ref().unwrap()
+    }
+
+    fn kubeconfig(&self, user: Option<&str>) -> PathBuf {
+        let path = self.dir.path().join(format!("{}.json", user.unwrap_or("admin")));
+        let config = match user {
+            Some(u) => self.sim().kubeconfig_for_user(u).expect("known user"),
+            None => self.sim().kubeconfig(),
+        };
+        cockpit::sim::kubeconfig::write(&path, &config).unwrap();
+        path
+    }
+
+    fn cockpit(&self, kubeconfig: &PathBuf, extra: &[&str]) -> Pty {
+        let env = isolated_env(self.dir.path());
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut args = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Pty::spawn(&args, &env, 120, 40)
+    }
+
+    fn inject(&self, fault: FaultSpec) {
+        self.sim().faults().inject(fault);
+    }
+
+    /// A new Deployment, as if someone applied it (the world's controllers take it from there).
+    fn create_deployment(&self, ns: &str, name: &str) {
+        let labels = json!({"app": name});
+        let obj = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}}
+        });
+        self.sim().store().create(resource("deployments").unwrap(), obj).unwrap();
+    }
+
+    fn set_replicas(&self, ns: &str, name: &str, replicas: i64) {
+        self.sim()
+            .store()
+            .modify_with(resource("deployments").unwrap(), ns, name, |d: &mut Value| {
+                d["spec"]["replicas"] = json!(replicas)
+            })
+            .unwrap();
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        let _guard = self.rt.enter();
+        self.sim.take();
+    }
+}
+
+fn live_with(pty: &Pty, what: &str, needle: &str) {
+    pty.wait_until(what, |s| s.contains(needle) && s.contains("│ live"));
+}
+
+#[test]
+fn dropped_watches_and_expired_versions_relist_without_a_restart() {
+    let rig = Rig::start(SimOptions::default());
+    let kc = rig.kubeconfig(None);
+    let mut pty = rig.cockpit(&kc, &["-A"]);
+    live_with(&pty, "the demo services", "soundspan-backend");
+
+    rig.inject(FaultSpec::ExpireVersions);
+    rig.inject(FaultSpec::DropWatches);
+    rig.create_deployment("soundspan", "canary-after-expiry");
+    live_with(&pty, "the relisted state with the new deployment", "canary-after-expiry");
+    assert!(pty.screen_text().contains("soundspan-backend"), "nothing was wiped");
+
+    rig.inject(FaultSpec::RestartListener);
+    rig.create_deployment("soundspan", "canary-after-restart");
+    live_with(&pty, "the state after an API restart", "canary-after-restart");
+
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}
+
+#[test]
+fn an_outage_is_marked_stale_keeps_the_data_and_recovers() {
+    let rig = Rig::start(SimOptions::default());
+    let kc = rig.kubeconfig(None);
+    let mut pty = rig.cockpit(&kc, &["-A"]);
+    live_with(&pty, "the demo services", "soundspan-backend");
+
+    rig.inject(FaultSpec::FailNext { count: 1_000_000, code: 503 });
+    rig.inject(FaultSpec::DropWatches);
+    pty.wait_until("the outage noticed", |s| s.contains("reconnecting"));
+    pty.wait_until("the data called stale", |s| s.contains("stale"));
+    let screen = pty.screen_text();
+    assert!(
+        screen.contains("soundspan-backend") && screen.contains("soundspan-frontend"),
+        "stale data kept:\n{screen}"
+    );
+
+    rig.set_replicas("soundspan", "soundspan-frontend", 5);
+    rig.create_deployment("soundspan", "created-during-outage");
+    rig.inject(FaultSpec::Clear);
+    pty.wait_until("recovered with the changes made during the outage", |s| {
+        s.contains("│ live")
+            && s.contains("created-during-outage")
+            && s.lines().any(|l| l.contains("soundspan-frontend") && l.contains("/5"))
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}
+
+#[test]
+fn a_user_without_access_to_pdbs_gets_a_working_cockpit() {
+    let everything_but_pdbs = RuleSpec {
+        verbs: vec!["get".into(), "list".into(), "watch".into()],
+        resources: [
+            "deployments",
+            "statefulsets",
+            "replicasets",
+            "pods",
+            "horizontalpodautoscalers",
+            "persistentvolumeclaims",
+            "events",
+            "namespaces",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        namespaces: vec![],
+    };
+    let user =
+        UserSpec { name: "dev".into(), token: "dev-token".into(), groups: vec![], rules: vec![everything_but_pdbs] };
+    let rig = Rig::start(SimOptions { extra_users: vec![user], ..Default::default() });
+    let kc = rig.kubeconfig(Some("dev"));
+    let mut pty = rig.cockpit(&kc, &["-n", "soundspan"]);
+    pty.wait_until("the services with PDB marked no access", |s| {
+        s.contains("soundspan-backend") && s.contains("no access: list poddisruptionbudgets in ns soundspan")
+    });
+    let screen = pty.screen_text();
+    assert!(
+        screen.lines().any(|l| l.contains("soundspan-backend") && l.contains("no access")),
+        "PDB column:\n{screen}"
+    );
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}
