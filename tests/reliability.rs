@@ -41,7 +41,7 @@ impl Rig {
         path
     }
 
-    fn cockpit(&self, kubeconfig: &PathBuf, extra: &[&str]) -> Pty {
+    fn cockpit(&self, kubeconfig: &std::path::Path, extra: &[&str]) -> Pty {
         let env = isolated_env(self.dir.path());
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut args = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
