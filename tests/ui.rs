@@ -148,3 +148,15 @@ fn a_broken_theme_falls_back_to_the_default_with_a_warning() {
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn idle_writes_nothing_to_the_terminal() {
+    // A cluster where nothing happens: no frame may be written while nothing changes.
+    let (pty, _dir) = cockpit(&["--demo", "--demo-scenario", "clean"], 100, 30);
+    pty.wait_until("the empty cluster", |s| s.contains("No Deployments or StatefulSets") && s.contains("live"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let settled = pty.raw_output().len();
+    std::thread::sleep(Duration::from_secs(3));
+    let later = pty.raw_output();
+    assert_eq!(later.len(), settled, "bytes written while idle: {:?}", String::from_utf8_lossy(&later[settled..]));
+}

@@ -11,6 +11,11 @@ use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{Instant, sleep_until};
 
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+
 use super::app::{App, Effect};
 use super::terminal::TerminalGuard;
 use crate::cluster::session::SessionHandle;
@@ -37,6 +42,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32) -> Resu
     let frame = Duration::from_secs(1) / max_fps.clamp(1, 240);
     let mut last_draw = Instant::now() - frame;
     let mut dirty = true;
+    let mut screen = OffscreenFrame::default();
     let mut session_open = true;
     let mut clock = tokio::time::interval(CLOCK);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -62,6 +68,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32) -> Resu
                 }
                 Some(Ok(TermEvent::Resize(_, _))) => {
                     guard.terminal.autoresize()?;
+                    screen.forget();
                     dirty = true;
                 }
                 Some(Ok(_)) => {}
@@ -82,7 +89,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32) -> Resu
                 dirty |= app.clock_matters();
             }
             _ = sleep_until(draw_at.unwrap_or_else(Instant::now)), if draw_at.is_some() => {
-                guard.terminal.draw(|f| app.draw(f, jiff::Timestamp::now()))?;
+                screen.draw(&mut guard, &mut app)?;
                 last_draw = Instant::now();
                 dirty = false;
             }
@@ -90,6 +97,39 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32) -> Resu
     };
     drop(guard);
     Ok(ending)
+}
+
+/// Renders off-screen first and touches the terminal only when a cell differs from what
+/// it already shows. ratatui writes colour resets and cursor commands on every draw, even
+/// an identical one; this keeps an idle cockpit (and one whose cluster changes nothing
+/// visible) completely silent on the wire.
+#[derive(Default)]
+struct OffscreenFrame {
+    shown: Option<Buffer>,
+}
+
+impl OffscreenFrame {
+    fn draw(&mut self, guard: &mut TerminalGuard, app: &mut App) -> Result<()> {
+        let area: Rect = guard.terminal.size()?.into();
+        let mut next = Buffer::empty(area);
+        let mut shadow = Terminal::with_options(
+            TestBackend::new(area.width, area.height),
+            TerminalOptions { viewport: Viewport::Fixed(area) },
+        )?;
+        shadow.draw(|f| app.draw(f, jiff::Timestamp::now()))?;
+        next.merge(shadow.backend().buffer());
+        if self.shown.as_ref() == Some(&next) {
+            return Ok(());
+        }
+        guard.terminal.draw(|f| *f.buffer_mut() = next.clone())?;
+        self.shown = Some(next);
+        Ok(())
+    }
+
+    /// After a resize the terminal content is unknown: draw in full next time.
+    fn forget(&mut self) {
+        self.shown = None;
+    }
 }
 
 /// Performs what the app asked for; returns true when the app should end.
