@@ -172,3 +172,36 @@ fn a_user_without_access_to_pdbs_gets_a_working_cockpit() {
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn switching_context_rescopes_to_the_other_cluster() {
+    let alpha = Rig::start(SimOptions::default());
+    let beta = Rig::start(SimOptions::default());
+    alpha.create_deployment("soundspan", "only-in-alpha");
+    beta.create_deployment("soundspan", "only-in-beta");
+    let cluster = |name: &str, rig: &Rig| json!({"name": name, "cluster": {"server": rig.sim().url()}});
+    let context =
+        |name: &str| json!({"name": name, "context": {"cluster": name, "user": "u", "namespace": "soundspan"}});
+    let kubeconfig = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [cluster("alpha", &alpha), cluster("beta", &beta)],
+        "users": [{"name": "u", "user": {"token": "anything"}}],
+        "contexts": [context("alpha"), context("beta")],
+        "current-context": "alpha",
+    });
+    let path = alpha.dir.path().join("two-clusters.json");
+    std::fs::write(&path, kubeconfig.to_string()).unwrap();
+    let mut pty = alpha.cockpit(&path, &[]);
+    live_with(&pty, "the alpha cluster", "only-in-alpha");
+    assert!(pty.screen_text().contains(" alpha │ ns soundspan"));
+
+    pty.send(" c");
+    pty.wait_until("the context picker", |s| s.contains("Context (enter switches)") && s.contains("beta"));
+    pty.send("beta\r");
+    pty.wait_until("the beta cluster", |s| {
+        s.contains(" beta │ ns soundspan") && s.contains("only-in-beta") && s.contains("│ live")
+    });
+    assert!(!pty.screen_text().contains("only-in-alpha"), "nothing of the old context remains");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}
