@@ -35,6 +35,9 @@ pub struct Facts<'a> {
     pub surges: bool,
     pub visibility: Visibility,
     pub now: Timestamp,
+    /// `pod/<name>` and when it last became Ready, for pods that are Ready now: probe
+    /// failures before that were a start-up that has since succeeded.
+    pub ready_since: &'a [(String, Timestamp)],
 }
 
 /// Every finding of a service, worst first.
@@ -47,7 +50,7 @@ pub fn service_findings(s: &Service, facts: &Facts<'_>) -> Vec<Finding> {
     }
     not_ready(s, &mut out);
     if facts.visibility.events {
-        probe_failures(s, facts.now, &mut out);
+        probe_failures(s, facts, &mut out);
     }
     if facts.visibility.pdbs {
         budgets(s, facts.matching_pdbs, &mut out);
@@ -99,12 +102,15 @@ fn not_ready(s: &Service, out: &mut Vec<Finding>) {
     }
 }
 
-fn probe_failures(s: &Service, now: Timestamp, out: &mut Vec<Finding>) {
-    let since = now - SignedDuration::from_secs(FLAPPING_WINDOW_S);
+fn probe_failures(s: &Service, facts: &Facts<'_>, out: &mut Vec<Finding>) {
+    let since = facts.now - SignedDuration::from_secs(FLAPPING_WINDOW_S);
+    let recovered =
+        |object: &str, at: Timestamp| facts.ready_since.iter().any(|(o, ready)| o == object && *ready >= at);
     let recent: Vec<_> = s
         .events
         .iter()
-        .filter(|e| e.warning && e.reason == "Unhealthy" && e.last_seen.is_some_and(|t| t >= since))
+        .filter(|e| e.warning && e.reason == "Unhealthy")
+        .filter(|e| e.last_seen.is_some_and(|t| t >= since && !recovered(&e.object, t)))
         .collect();
     // Events are newest first, so the first is the last message.
     if let Some(last) = recent.first() {

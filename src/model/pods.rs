@@ -38,6 +38,13 @@ pub fn is_ready(pod: &Pod) -> bool {
     conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
 }
 
+/// When a Ready pod last became Ready (`None` when it is not Ready).
+pub fn ready_since(pod: &Pod) -> Option<Timestamp> {
+    let conditions = pod.status.as_ref()?.conditions.as_deref()?;
+    let ready = conditions.iter().find(|c| c.type_ == "Ready" && c.status == "True")?;
+    ready.last_transition_time.as_ref().map(|t| t.0)
+}
+
 /// Ready and not on its way out: what a PDB counts as healthy.
 pub fn is_healthy(pod: &Pod) -> bool {
     pod.metadata.deletion_timestamp.is_none() && is_ready(pod)

@@ -446,6 +446,11 @@ fn assemble<'a>(
         findings: Vec::new(),
     };
     let without_readiness = probes::containers_without_readiness(w.pod_spec);
+    let ready_since: Vec<(String, Timestamp)> = members
+        .pods
+        .iter()
+        .filter_map(|(p, _)| Some((format!("pod/{}", safe(p.metadata.name.as_deref()?)), pods::ready_since(p)?)))
+        .collect();
     let facts = Facts {
         matching_pdbs: &matching_pdbs,
         without_readiness: &without_readiness,
@@ -453,6 +458,7 @@ fn assemble<'a>(
         surges: w.surges,
         visibility,
         now,
+        ready_since: &ready_since,
     };
     service.findings = findings::service_findings(&service, &facts);
     service

@@ -197,6 +197,33 @@ fn stalled_rollout_with_unready_new_pods_and_probe_failures() {
 }
 
 #[test]
+fn probe_failures_of_a_start_that_succeeded_are_not_findings() {
+    let mut objects = ClusterObjects::default();
+    healthy(&mut objects, "honeydue", "api", 1);
+    let mut started = pod("honeydue", "api", 2, 0, true);
+    started["status"]["conditions"][0]["lastTransitionTime"] =
+        json!((now() - SignedDuration::from_secs(60)).to_string());
+    objects.pods = vec![obj(started)];
+    objects.pdbs.push(obj(pdb("honeydue", "api-pdb", "api", json!({"minAvailable": 0}))));
+    let event = |name: &str, ago: i64| {
+        obj(json!({
+            "metadata": {"name": name, "namespace": "honeydue"},
+            "involvedObject": {"kind": "Pod", "name": "api-h2-0", "namespace": "honeydue"},
+            "type": "Warning", "reason": "Unhealthy", "message": format!("Startup probe failed ({name})"),
+            "count": 5, "lastTimestamp": (now() - SignedDuration::from_secs(ago)).to_string(),
+        }))
+    };
+    objects.events.push(event("during-start", 90));
+    let services = build(&objects, &ReadinessHistory::default(), now());
+    assert!(!ids(find(&services, "api")).contains(&"probe-failures"));
+    objects.events.push(event("after-ready", 10));
+    let services = build(&objects, &ReadinessHistory::default(), now());
+    let finding = find(&services, "api").findings.iter().find(|f| f.id == "probe-failures").cloned().unwrap();
+    assert!(finding.message.starts_with("5 probe failure(s)"), "{}", finding.message);
+    assert!(finding.message.contains("after-ready"));
+}
+
+#[test]
 fn crashloop_and_flapping() {
     let mut objects = ClusterObjects::default();
     healthy(&mut objects, "app", "agg", 2);
