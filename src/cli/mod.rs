@@ -44,6 +44,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         Some(Command::Sim { action: SimAction::Serve(args) }) => sim_serve(args).await,
+        Some(Command::Status { output }) => status(&cli.global, output).await,
         Some(other) => Err(exit::usage(format!("{} is not available yet", command_name(&other)))),
     }
 }
@@ -90,6 +91,88 @@ fn command_name(cmd: &Command) -> &'static str {
         Command::Completions { .. } => "completions",
         Command::Man => "man",
     }
+}
+
+/// `status`: one synced look through the same watches and model as the cockpit, printed
+/// once. A kind the user may not list is a warning and a "no access" column, not a failure.
+async fn status(global: &GlobalArgs, output: args::StatusFormat) -> Result<Exit> {
+    use crate::cluster::watch::{ResourceKind, WatchHealth, Watches};
+    use crate::model::services::{self, ClusterObjects, ReadinessHistory, Visibility};
+    use crate::report::status::{StatusReport, json, table};
+
+    let target = connect(global).await?;
+    let conn = &target.connection;
+    let watches = Watches::start(conn.client.clone(), conn.scope(), 0, None);
+    let unsynced = watches.wait_synced(conn.request_timeout).await;
+    let workloads = [ResourceKind::Deployments, ResourceKind::StatefulSets];
+    if workloads.iter().all(|k| unsynced.iter().any(|(u, _)| u == k)) {
+        let why = unsynced.iter().find_map(|(_, h)| match h {
+            WatchHealth::Reconnecting { error, .. } => Some(error.clone()),
+            _ => None,
+        });
+        return Err(exit::cluster(format!(
+            "cannot list workloads from {} (context \"{}\"): {}",
+            conn.server_url,
+            conn.context,
+            why.unwrap_or_else(|| "no answer in time".into())
+        )));
+    }
+    let health = watches.health();
+    let mut no_access = Vec::new();
+    let mut visible = |kind: ResourceKind| match health.get(&kind) {
+        Some(WatchHealth::NoAccess { permission }) => {
+            eprintln!("warning: no access: {permission}");
+            no_access.push(permission.clone());
+            false
+        }
+        Some(h) if !h.is_synced() => {
+            eprintln!("warning: {} not listed in time; treated as unknown", kind.plural());
+            false
+        }
+        _ => true,
+    };
+    let visibility = Visibility {
+        replicasets: visible(ResourceKind::ReplicaSets),
+        pods: visible(ResourceKind::Pods),
+        pdbs: visible(ResourceKind::PodDisruptionBudgets),
+        hpas: visible(ResourceKind::HorizontalPodAutoscalers),
+        pvcs: visible(ResourceKind::PersistentVolumeClaims),
+        events: visible(ResourceKind::Events),
+    };
+    for kind in workloads {
+        visible(kind);
+    }
+    let objects = ClusterObjects {
+        deployments: watches.deployments.snapshot(),
+        statefulsets: watches.statefulsets.snapshot(),
+        replicasets: watches.replicasets.snapshot(),
+        pods: watches.pods.snapshot(),
+        pdbs: watches.pdbs.snapshot(),
+        hpas: watches.hpas.snapshot(),
+        pvcs: watches.pvcs.snapshot(),
+        events: watches.events.snapshot(),
+    };
+    let now = jiff::Timestamp::now();
+    let mut services = services::build_with(&objects, &ReadinessHistory::default(), now, visibility);
+    services::problems_first(&mut services);
+    let namespace_findings =
+        if visibility.pods && visibility.pdbs { services::namespace_findings(&objects) } else { Vec::new() };
+    let report = StatusReport {
+        context: &conn.context,
+        services: &services,
+        namespace_findings: &namespace_findings,
+        visibility,
+        no_access: &no_access,
+        now,
+    };
+    let mut out = std::io::stdout().lock();
+    match output {
+        args::StatusFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json(&report))?)?,
+        args::StatusFormat::Table => write!(out, "{}", table(&report, false))?,
+        args::StatusFormat::Wide => write!(out, "{}", table(&report, true))?,
+    }
+    out.flush()?;
+    Ok(Exit::Ok)
 }
 
 /// `sim serve`: run the simulated cluster until SIGINT, SIGTERM or SIGHUP.

@@ -1,5 +1,16 @@
 //! The domain model: plain structs and pure functions over cluster objects. It imports
 //! neither kube clients nor ratatui, and takes `now` as an argument.
+pub mod age;
+pub mod events;
+pub mod findings;
+pub mod flags;
+pub mod history;
+pub mod hpa;
+pub mod pdb;
+pub mod pods;
+pub mod probes;
+pub mod rollout;
 pub mod sanitize;
+pub mod selectors;
 pub mod service;
 pub mod services;

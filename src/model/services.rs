@@ -1,16 +1,23 @@
 //! From cluster objects to services: grouping (selector → pods, owner → ReplicaSets,
 //! PDB and HPA matching) and the per-service computations. Pure: `now` is passed in.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod, PodSpec};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::findings::{self, Facts, pdb_selects_nothing};
+use super::pdb::{self, Coverage, pdb_headroom};
+use super::sanitize::{Sgr, sanitize};
+use super::selectors::optional_selector_matches;
 use super::service::*;
+use super::{events, flags, history, hpa, pods, probes, rollout};
 
 /// The objects of one scope (a namespace or all), as the watches last saw them.
 #[derive(Clone, Debug, Default)]
@@ -56,35 +63,420 @@ impl ReadinessHistory {
     }
 }
 
-/// Every service in `objects`, in namespace/name order.
+/// Which kinds the user may list. A kind that is not visible produces no finding (an
+/// unreadable PDB list is not "no PDB"); `report` shows its column as "no access".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Visibility {
+    pub replicasets: bool,
+    pub pods: bool,
+    pub pdbs: bool,
+    pub hpas: bool,
+    pub pvcs: bool,
+    pub events: bool,
+}
+
+impl Visibility {
+    pub const ALL: Visibility =
+        Visibility { replicasets: true, pods: true, pdbs: true, hpas: true, pvcs: true, events: true };
+}
+
+impl Default for Visibility {
+    fn default() -> Self {
+        Visibility::ALL
+    }
+}
+
+/// A finding that belongs to a namespace rather than a service (`pdb-selects-nothing`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamespaceFinding {
+    pub namespace: String,
+    pub finding: Finding,
+}
+
+/// Every service in `objects`, in namespace/name order, with every kind visible.
 pub fn build(objects: &ClusterObjects, readiness: &ReadinessHistory, now: Timestamp) -> Vec<Service> {
-    let _ = (readiness, now);
-    let deployments = objects.deployments.iter().map(|d| skeleton(&d.metadata, WorkloadKind::Deployment));
-    let statefulsets = objects.statefulsets.iter().map(|s| skeleton(&s.metadata, WorkloadKind::StatefulSet));
-    let mut services: Vec<Service> = deployments.chain(statefulsets).collect();
+    build_with(objects, readiness, now, Visibility::ALL)
+}
+
+/// Every service in `objects`, in namespace/name order; kinds not in `visibility`
+/// raise no findings.
+pub fn build_with(
+    objects: &ClusterObjects,
+    readiness: &ReadinessHistory,
+    now: Timestamp,
+    visibility: Visibility,
+) -> Vec<Service> {
+    let index = Index::new(objects);
+    let workloads = workloads(objects);
+    let mut services: Vec<Service> =
+        workloads.iter().map(|w| assemble(w, &index, &workloads, readiness, now, visibility)).collect();
     services.sort_by(|a, b| a.key.cmp(&b.key));
     services
 }
 
-fn skeleton(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, kind: WorkloadKind) -> Service {
-    Service {
-        key: ServiceKey {
-            namespace: meta.namespace.clone().unwrap_or_default(),
-            name: meta.name.clone().unwrap_or_default(),
-            kind,
-        },
-        created: meta.creation_timestamp.as_ref().map(|t| t.0),
-        replicas: Replicas::default(),
-        hpa: None,
-        rollout: Rollout { state: RolloutState::Complete, revision: None, message: String::new() },
-        probes: Vec::new(),
-        pods: Vec::new(),
-        pods_summary: PodsSummary::default(),
-        pdb: None,
-        events: Vec::new(),
-        revisions: Vec::new(),
-        env: Vec::new(),
-        flags: ServiceFlags::default(),
-        findings: Vec::new(),
+/// The overview's default order: the worst finding first, then namespace/name.
+pub fn problems_first(services: &mut [Service]) {
+    services.sort_by(|a, b| b.severity().cmp(&a.severity()).then_with(|| a.key.cmp(&b.key)));
+}
+
+/// Findings that belong to no service: PDBs that select no pod and no workload.
+pub fn namespace_findings(objects: &ClusterObjects) -> Vec<NamespaceFinding> {
+    let index = Index::new(objects);
+    let workloads = workloads(objects);
+    let mut out = Vec::new();
+    for pdb in &objects.pdbs {
+        let ns = pdb.metadata.namespace.as_deref().unwrap_or("");
+        let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
+        let selects_pod = index.pods_in(ns).iter().any(|p| optional_selector_matches(selector, labels_of(&p.metadata)));
+        let selects_workload = workloads
+            .iter()
+            .filter(|w| w.namespace == ns)
+            .any(|w| optional_selector_matches(selector, w.template_labels));
+        if !selects_pod && !selects_workload {
+            let name = sanitize(pdb.metadata.name.as_deref().unwrap_or(""), Sgr::Strip);
+            out.push(NamespaceFinding { namespace: ns.to_string(), finding: pdb_selects_nothing(&name) });
+        }
+    }
+    out
+}
+
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+
+fn labels_of(meta: &ObjectMeta) -> &BTreeMap<String, String> {
+    meta.labels.as_ref().unwrap_or(&NO_LABELS)
+}
+
+fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
+    meta.owner_references.iter().flatten().find(|o| o.controller == Some(true)).map(|o| o.uid.as_str())
+}
+
+/// Lookups built once per model build, so grouping stays linear in the object count.
+struct Index<'a> {
+    pods_by_namespace: HashMap<&'a str, Vec<&'a Pod>>,
+    pods_by_owner: HashMap<&'a str, Vec<&'a Pod>>,
+    replicasets_by_owner: HashMap<&'a str, Vec<&'a ReplicaSet>>,
+    pdbs_by_namespace: HashMap<&'a str, Vec<&'a PodDisruptionBudget>>,
+    hpas_by_namespace: HashMap<&'a str, Vec<&'a HorizontalPodAutoscaler>>,
+    pvcs_by_namespace: HashMap<&'a str, Vec<&'a PersistentVolumeClaim>>,
+    events_by_object: HashMap<(&'a str, &'a str, &'a str), Vec<&'a Event>>,
+}
+
+fn namespace_of(meta: &ObjectMeta) -> &str {
+    meta.namespace.as_deref().unwrap_or("")
+}
+
+impl<'a> Index<'a> {
+    fn new(objects: &'a ClusterObjects) -> Self {
+        let mut index = Index {
+            pods_by_namespace: HashMap::new(),
+            pods_by_owner: HashMap::new(),
+            replicasets_by_owner: HashMap::new(),
+            pdbs_by_namespace: HashMap::new(),
+            hpas_by_namespace: HashMap::new(),
+            pvcs_by_namespace: HashMap::new(),
+            events_by_object: HashMap::new(),
+        };
+        for pod in &objects.pods {
+            index.pods_by_namespace.entry(namespace_of(&pod.metadata)).or_default().push(pod);
+            if let Some(owner) = controller_uid(&pod.metadata) {
+                index.pods_by_owner.entry(owner).or_default().push(pod);
+            }
+        }
+        for rs in &objects.replicasets {
+            if let Some(owner) = controller_uid(&rs.metadata) {
+                index.replicasets_by_owner.entry(owner).or_default().push(rs);
+            }
+        }
+        for pdb in &objects.pdbs {
+            index.pdbs_by_namespace.entry(namespace_of(&pdb.metadata)).or_default().push(pdb);
+        }
+        for hpa in &objects.hpas {
+            index.hpas_by_namespace.entry(namespace_of(&hpa.metadata)).or_default().push(hpa);
+        }
+        for pvc in &objects.pvcs {
+            index.pvcs_by_namespace.entry(namespace_of(&pvc.metadata)).or_default().push(pvc);
+        }
+        for event in &objects.events {
+            let involved = &event.involved_object;
+            let ns = involved.namespace.as_deref().unwrap_or_else(|| namespace_of(&event.metadata));
+            let key = (ns, involved.kind.as_deref().unwrap_or(""), involved.name.as_deref().unwrap_or(""));
+            index.events_by_object.entry(key).or_default().push(event);
+        }
+        index
+    }
+
+    fn pods_in(&self, ns: &str) -> &[&'a Pod] {
+        self.pods_by_namespace.get(ns).map_or(&[], Vec::as_slice)
     }
 }
+
+/// What the model reads from a Deployment or a StatefulSet, in one shape.
+struct Workload<'a> {
+    kind: WorkloadKind,
+    namespace: &'a str,
+    name: &'a str,
+    uid: Option<&'a str>,
+    meta: &'a ObjectMeta,
+    selector: Option<&'a LabelSelector>,
+    template_labels: &'a BTreeMap<String, String>,
+    pod_spec: Option<&'a PodSpec>,
+    replicas: Replicas,
+    rollout: Rollout,
+    claim_templates: &'a [PersistentVolumeClaim],
+    /// The pod label that names the revision a StatefulSet pod runs.
+    update_revision: Option<&'a str>,
+    surges: bool,
+}
+
+fn workloads(objects: &ClusterObjects) -> Vec<Workload<'_>> {
+    let deployments = objects.deployments.iter().map(|d| deployment_workload(d));
+    let statefulsets = objects.statefulsets.iter().map(|s| statefulset_workload(s));
+    deployments.chain(statefulsets).collect()
+}
+
+fn deployment_workload(d: &Deployment) -> Workload<'_> {
+    let spec = Some(&d.spec);
+    let status = d.status.as_ref();
+    let template = spec.map(|s| &s.template);
+    Workload {
+        kind: WorkloadKind::Deployment,
+        namespace: namespace_of(&d.metadata),
+        name: d.metadata.name.as_deref().unwrap_or(""),
+        uid: d.metadata.uid.as_deref(),
+        meta: &d.metadata,
+        selector: spec.map(|s| &s.selector),
+        template_labels: template.and_then(|t| t.metadata.as_ref()).map_or(&NO_LABELS, labels_of),
+        pod_spec: template.and_then(|t| t.spec.as_ref()),
+        replicas: Replicas {
+            desired: spec.and_then(|s| s.replicas).unwrap_or(1),
+            ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
+            updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
+            available: status.and_then(|s| s.available_replicas).unwrap_or(0),
+        },
+        rollout: rollout::deployment_rollout(d),
+        claim_templates: &[],
+        update_revision: None,
+        surges: deployment_surges(d),
+    }
+}
+
+/// A RollingUpdate (the default) with a non-zero maxSurge (default 25 %) starts a new
+/// pod before an old one stops.
+fn deployment_surges(d: &Deployment) -> bool {
+    let strategy = d.spec.strategy.as_ref();
+    if strategy.and_then(|s| s.type_.as_deref()) == Some("Recreate") {
+        return false;
+    }
+    let max_surge = strategy.and_then(|s| s.rolling_update.as_ref()).and_then(|r| r.max_surge.as_ref());
+    !matches!(max_surge, Some(IntOrString::Int(0))) && !matches!(max_surge, Some(IntOrString::String(s)) if s == "0%")
+}
+
+fn statefulset_workload(s: &StatefulSet) -> Workload<'_> {
+    let spec = Some(&s.spec);
+    let status = s.status.as_ref();
+    let template = spec.map(|s| &s.template);
+    Workload {
+        kind: WorkloadKind::StatefulSet,
+        namespace: namespace_of(&s.metadata),
+        name: s.metadata.name.as_deref().unwrap_or(""),
+        uid: s.metadata.uid.as_deref(),
+        meta: &s.metadata,
+        selector: spec.map(|s| &s.selector),
+        template_labels: template.and_then(|t| t.metadata.as_ref()).map_or(&NO_LABELS, labels_of),
+        pod_spec: template.and_then(|t| t.spec.as_ref()),
+        replicas: Replicas {
+            desired: spec.and_then(|s| s.replicas).unwrap_or(1),
+            ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
+            updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
+            available: status.and_then(|s| s.available_replicas).unwrap_or(0),
+        },
+        rollout: rollout::statefulset_rollout(s),
+        claim_templates: spec.and_then(|s| s.volume_claim_templates.as_deref()).unwrap_or_default(),
+        update_revision: status.and_then(|s| s.update_revision.as_deref()),
+        surges: false,
+    }
+}
+
+/// The pods of a workload and the ReplicaSets they come from, with whether each pod
+/// runs the current revision.
+struct Members<'a> {
+    replicasets: Vec<&'a ReplicaSet>,
+    pods: Vec<(&'a Pod, bool)>,
+}
+
+const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+const CONTROLLER_REVISION_HASH: &str = "controller-revision-hash";
+
+fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
+    let replicasets: Vec<&ReplicaSet> = match (w.kind, w.uid) {
+        (WorkloadKind::Deployment, Some(uid)) => index.replicasets_by_owner.get(uid).cloned().unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let owned: Vec<&Pod> = match w.kind {
+        WorkloadKind::Deployment => replicasets
+            .iter()
+            .filter_map(|rs| rs.metadata.uid.as_deref())
+            .flat_map(|uid| index.pods_by_owner.get(uid).into_iter().flatten().copied())
+            .collect(),
+        WorkloadKind::StatefulSet => w.uid.and_then(|uid| index.pods_by_owner.get(uid)).cloned().unwrap_or_default(),
+    };
+    // Without owner links (no access to ReplicaSets, or objects trimmed elsewhere), the
+    // selector still finds the pods.
+    let pods = if owned.is_empty() {
+        index
+            .pods_in(w.namespace)
+            .iter()
+            .copied()
+            .filter(|p| optional_selector_matches(w.selector, labels_of(&p.metadata)))
+            .collect()
+    } else {
+        owned
+    };
+    let current = current_replicaset(w, &replicasets);
+    let current_hash = current.and_then(|rs| labels_of(&rs.metadata).get(POD_TEMPLATE_HASH));
+    let pods = pods
+        .into_iter()
+        .map(|pod| {
+            let labels = labels_of(&pod.metadata);
+            let updated = match w.kind {
+                WorkloadKind::Deployment => current_hash.is_none_or(|h| labels.get(POD_TEMPLATE_HASH) == Some(h)),
+                WorkloadKind::StatefulSet => w
+                    .update_revision
+                    .is_none_or(|r| labels.get(CONTROLLER_REVISION_HASH).map(String::as_str) == Some(r)),
+            };
+            (pod, updated)
+        })
+        .collect();
+    Members { replicasets, pods }
+}
+
+/// The ReplicaSet with the Deployment's revision, else the newest one.
+fn current_replicaset<'a>(w: &Workload<'a>, replicasets: &[&'a ReplicaSet]) -> Option<&'a ReplicaSet> {
+    let revision_of = |rs: &&ReplicaSet| rollout::revision_annotation(rs.metadata.annotations.as_ref());
+    w.rollout
+        .revision
+        .and_then(|r| replicasets.iter().find(|rs| revision_of(rs) == Some(r)))
+        .or_else(|| replicasets.iter().max_by_key(|rs| revision_of(rs)))
+        .copied()
+}
+
+/// Every PDB of the namespace that selects the workload's pods (or, with no pods,
+/// its pod template), with its headroom.
+fn matching_budgets<'a>(
+    w: &Workload<'a>,
+    pods: &[(&Pod, bool)],
+    index: &Index<'a>,
+    all: &[Workload<'a>],
+) -> Vec<PdbHeadroom> {
+    let candidates = index.pdbs_by_namespace.get(w.namespace).map_or(&[][..], Vec::as_slice);
+    candidates
+        .iter()
+        .filter(|pdb| {
+            let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
+            optional_selector_matches(selector, w.template_labels)
+                || pods.iter().any(|(p, _)| optional_selector_matches(selector, labels_of(&p.metadata)))
+        })
+        .map(|pdb| pdb_headroom(pdb, coverage(pdb, w.namespace, index, all)))
+        .collect()
+}
+
+/// The pods and controller scale a PDB covers, for when it has no status yet.
+fn coverage(pdb: &PodDisruptionBudget, ns: &str, index: &Index<'_>, all: &[Workload<'_>]) -> Coverage {
+    let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
+    let selected: Vec<&Pod> = index
+        .pods_in(ns)
+        .iter()
+        .copied()
+        .filter(|p| optional_selector_matches(selector, labels_of(&p.metadata)))
+        .collect();
+    let scale = all
+        .iter()
+        .filter(|w| w.namespace == ns && optional_selector_matches(selector, w.template_labels))
+        .map(|w| w.replicas.desired)
+        .sum();
+    Coverage {
+        selected_pods: selected.len() as i32,
+        healthy_pods: selected.iter().filter(|p| pods::is_healthy(p)).count() as i32,
+        controller_scale: scale,
+    }
+}
+
+fn assemble<'a>(
+    w: &Workload<'a>,
+    index: &Index<'a>,
+    all: &[Workload<'a>],
+    readiness: &ReadinessHistory,
+    now: Timestamp,
+    visibility: Visibility,
+) -> Service {
+    let members = members(w, index);
+    let pod_rows: Vec<PodRow> =
+        members.pods.iter().map(|(p, updated)| pods::pod_row(p, *updated, readiness, now)).collect();
+    let budgets = matching_budgets(w, &members.pods, index, all);
+    let matching_pdbs: Vec<String> = budgets.iter().map(|b| b.name.clone()).collect();
+    let pdb = pdb::most_restrictive(budgets);
+    let pvcs = index.pvcs_by_namespace.get(w.namespace).map_or(&[][..], Vec::as_slice);
+    let hpa = index
+        .hpas_by_namespace
+        .get(w.namespace)
+        .into_iter()
+        .flatten()
+        .filter(|h| hpa::targets(h, w.kind, w.name))
+        .min_by_key(|h| h.metadata.name.clone())
+        .map(|h| hpa::hpa_summary(h));
+    let gitops = flags::gitops(w.meta);
+    let mut service = Service {
+        key: ServiceKey { namespace: safe(w.namespace), name: safe(w.name), kind: w.kind },
+        created: w.meta.creation_timestamp.as_ref().map(|t| t.0),
+        replicas: w.replicas,
+        hpa,
+        rollout: w.rollout.clone(),
+        probes: probes::probe_summaries(w.pod_spec),
+        pods_summary: pods::summarize(&pod_rows),
+        pods: pod_rows,
+        flags: ServiceFlags {
+            singleton: flags::singleton_reason(w.meta, w.replicas.desired, pdb.as_ref()),
+            gitops: gitops.as_ref().map(|(manager, _)| manager.clone()),
+            rwo_volume: flags::rwo_volume(w.pod_spec, w.claim_templates, pvcs),
+        },
+        pdb,
+        events: events::newest_first(service_events(w, &members, index)),
+        revisions: history::revisions(&members.replicasets, w.rollout.revision),
+        env: history::env_vars(w.pod_spec),
+        findings: Vec::new(),
+    };
+    let without_readiness = probes::containers_without_readiness(w.pod_spec);
+    let ready_since: Vec<(String, Timestamp)> = members
+        .pods
+        .iter()
+        .filter_map(|(p, _)| Some((format!("pod/{}", safe(p.metadata.name.as_deref()?)), pods::ready_since(p)?)))
+        .collect();
+    let facts = Facts {
+        matching_pdbs: &matching_pdbs,
+        without_readiness: &without_readiness,
+        gitops_detail: gitops.as_ref().map(|(_, detail)| detail.as_str()),
+        surges: w.surges,
+        visibility,
+        now,
+        ready_since: &ready_since,
+    };
+    service.findings = findings::service_findings(&service, &facts);
+    service
+}
+
+fn service_events<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>) -> Vec<&'a Event> {
+    let mut objects: Vec<(&str, &str)> = vec![(w.kind.as_str(), w.name)];
+    objects.extend(members.replicasets.iter().map(|rs| ("ReplicaSet", rs.metadata.name.as_deref().unwrap_or(""))));
+    objects.extend(members.pods.iter().map(|(p, _)| ("Pod", p.metadata.name.as_deref().unwrap_or(""))));
+    objects
+        .into_iter()
+        .flat_map(|(kind, name)| index.events_by_object.get(&(w.namespace, kind, name)).into_iter().flatten().copied())
+        .collect()
+}
+
+fn safe(text: &str) -> String {
+    sanitize(text, Sgr::Strip).into_owned()
+}
+
+#[cfg(test)]
+mod tests;

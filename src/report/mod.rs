@@ -1,2 +1,4 @@
 //! Headless renderings of the model (`status`, `budget`, `gate`, `lint`): tables for
 //! people, JSON for scripts. Same numbers as the cockpit: one source of truth.
+
+pub mod status;

@@ -1,0 +1,192 @@
+//! What deserves the operator's attention about a service, as findings with stable ids
+//! (scripts match on them) and severities (the overview sorts by them):
+//!
+//! | id | severity |
+//! |---|---|
+//! | `rollout-stalled` | error |
+//! | `crashloop` | error |
+//! | `pods-not-ready` | error when none is ready, else warning |
+//! | `pdb-overlap` | error (the eviction API refuses pods with two budgets) |
+//! | `pods-flapping`, `probe-failures`, `pdb-blocks-disruptions`, `no-pdb` | warning |
+//! | `no-readiness-probe` | warning for a container with ports, else info |
+//! | `rwo-volume` | warning for a surging rolling update, else info |
+//! | `singleton`, `gitops-managed` | info |
+//! | `pdb-selects-nothing` | warning, per namespace (see [`pdb_selects_nothing`]) |
+//!
+//! Findings that depend on a kind the user may not list are not raised at all: "no
+//! access" must never read as "none".
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::pdb::blocks_every_disruption;
+use super::service::{FLAPPING_TRANSITIONS, FLAPPING_WINDOW_S, Finding, RolloutState, Service, Severity};
+use super::services::Visibility;
+
+/// What the findings need beyond the [`Service`] itself.
+#[derive(Clone, Debug)]
+pub struct Facts<'a> {
+    /// Names of every PDB that selects the service's pods.
+    pub matching_pdbs: &'a [String],
+    /// Containers without a readiness probe, and whether they declare ports.
+    pub without_readiness: &'a [(String, bool)],
+    /// Where the GitOps controller takes the workload from, in words.
+    pub gitops_detail: Option<&'a str>,
+    /// A rolling update that starts a surge pod before stopping an old one.
+    pub surges: bool,
+    pub visibility: Visibility,
+    pub now: Timestamp,
+    /// `pod/<name>` and when it last became Ready, for pods that are Ready now: probe
+    /// failures before that were a start-up that has since succeeded.
+    pub ready_since: &'a [(String, Timestamp)],
+}
+
+/// Every finding of a service, worst first.
+pub fn service_findings(s: &Service, facts: &Facts<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    rollout(s, &mut out);
+    if facts.visibility.pods {
+        crashloop(s, &mut out);
+        flapping(s, &mut out);
+    }
+    not_ready(s, &mut out);
+    if facts.visibility.events {
+        probe_failures(s, facts, &mut out);
+    }
+    if facts.visibility.pdbs {
+        budgets(s, facts.matching_pdbs, &mut out);
+    }
+    readiness_probes(facts.without_readiness, &mut out);
+    flags(s, facts, &mut out);
+    out.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(b.id)));
+    out
+}
+
+fn finding(id: &'static str, severity: Severity, message: String) -> Finding {
+    Finding { id, severity, message }
+}
+
+fn rollout(s: &Service, out: &mut Vec<Finding>) {
+    if s.rollout.state == RolloutState::Stalled {
+        out.push(finding("rollout-stalled", Severity::Error, s.rollout.message.clone()));
+    }
+}
+
+fn crashloop(s: &Service, out: &mut Vec<Finding>) {
+    let looping: Vec<_> = s.pods.iter().filter(|p| p.reason.as_deref() == Some("CrashLoopBackOff")).collect();
+    if let Some(first) = looping.first() {
+        let message =
+            format!("{} pod(s) in CrashLoopBackOff ({}: {} restarts)", looping.len(), first.name, first.restarts);
+        out.push(finding("crashloop", Severity::Error, message));
+    }
+}
+
+fn flapping(s: &Service, out: &mut Vec<Finding>) {
+    let flapping: Vec<_> = s.pods.iter().filter(|p| p.flaps >= FLAPPING_TRANSITIONS).collect();
+    if let Some(worst) = flapping.iter().max_by_key(|p| p.flaps) {
+        let message = format!(
+            "{} pod(s) changed readiness {FLAPPING_TRANSITIONS}+ times in {} min ({}: {} transitions)",
+            flapping.len(),
+            FLAPPING_WINDOW_S / 60,
+            worst.name,
+            worst.flaps
+        );
+        out.push(finding("pods-flapping", Severity::Warning, message));
+    }
+}
+
+fn not_ready(s: &Service, out: &mut Vec<Finding>) {
+    let r = s.replicas;
+    if r.desired > 0 && r.ready < r.desired {
+        let severity = if r.ready == 0 { Severity::Error } else { Severity::Warning };
+        out.push(finding("pods-not-ready", severity, format!("{} of {} pods ready", r.ready, r.desired)));
+    }
+}
+
+fn probe_failures(s: &Service, facts: &Facts<'_>, out: &mut Vec<Finding>) {
+    let since = facts.now - SignedDuration::from_secs(FLAPPING_WINDOW_S);
+    let recovered =
+        |object: &str, at: Timestamp| facts.ready_since.iter().any(|(o, ready)| o == object && *ready >= at);
+    let recent: Vec<_> = s
+        .events
+        .iter()
+        .filter(|e| e.warning && e.reason == "Unhealthy")
+        .filter(|e| e.last_seen.is_some_and(|t| t >= since && !recovered(&e.object, t)))
+        .collect();
+    // Events are newest first, so the first is the last message.
+    if let Some(last) = recent.first() {
+        let count: i32 = recent.iter().map(|e| e.count.max(1)).sum();
+        let message = format!(
+            "{count} probe failure(s) in the last {} min; last on {}: {}",
+            FLAPPING_WINDOW_S / 60,
+            last.object,
+            last.message
+        );
+        out.push(finding("probe-failures", Severity::Warning, message));
+    }
+}
+
+fn budgets(s: &Service, matching: &[String], out: &mut Vec<Finding>) {
+    if matching.len() > 1 {
+        let message = format!(
+            "pods are selected by {} PDBs ({}): the eviction API refuses to evict them, drains will fail",
+            matching.len(),
+            matching.join(", ")
+        );
+        out.push(finding("pdb-overlap", Severity::Error, message));
+    }
+    match &s.pdb {
+        Some(pdb) if blocks_every_disruption(pdb) => {
+            let message = format!("PDB {}: {}; node drains will wait forever", pdb.name, pdb.explanation);
+            out.push(finding("pdb-blocks-disruptions", Severity::Warning, message));
+        }
+        None if s.replicas.desired > 1 => {
+            let message = format!(
+                "{} replicas and no PodDisruptionBudget: a node drain may take them down at once",
+                s.replicas.desired
+            );
+            out.push(finding("no-pdb", Severity::Warning, message));
+        }
+        _ => {}
+    }
+}
+
+fn readiness_probes(without: &[(String, bool)], out: &mut Vec<Finding>) {
+    let serving: Vec<&str> = without.iter().filter(|(_, ports)| *ports).map(|(n, _)| n.as_str()).collect();
+    if !serving.is_empty() {
+        let message =
+            format!("no readiness probe on {} (serves ports): it gets traffic before it is ready", serving.join(", "));
+        out.push(finding("no-readiness-probe", Severity::Warning, message));
+    } else if !without.is_empty() {
+        let names: Vec<&str> = without.iter().map(|(n, _)| n.as_str()).collect();
+        let message = format!("no readiness probe on {}: ready means started", names.join(", "));
+        out.push(finding("no-readiness-probe", Severity::Info, message));
+    }
+}
+
+fn flags(s: &Service, facts: &Facts<'_>, out: &mut Vec<Finding>) {
+    if let Some(reason) = &s.flags.singleton {
+        let message = format!("singleton ({reason}): never run more than one replica");
+        out.push(finding("singleton", Severity::Info, message));
+    }
+    if let Some(manager) = &s.flags.gitops {
+        let source = facts.gitops_detail.unwrap_or(manager);
+        let message = format!("managed by {source}: manual changes will be reverted, change it in Git");
+        out.push(finding("gitops-managed", Severity::Info, message));
+    }
+    if let Some(volume) = &s.flags.rwo_volume {
+        let (severity, message) = if facts.surges {
+            (Severity::Warning, format!("mounts {volume}: a surge pod scheduled on another node cannot start"))
+        } else {
+            (Severity::Info, format!("mounts {volume}: pods cannot move between nodes while it is attached"))
+        };
+        out.push(finding("rwo-volume", severity, message));
+    }
+}
+
+/// A PDB in `namespace` that selects no pod and no workload: it protects nothing,
+/// usually a selector typo. Reported per namespace, not per service, since no service
+/// owns it (`status` prints these below the table).
+pub fn pdb_selects_nothing(pdb_name: &str) -> Finding {
+    let message = format!("PDB {pdb_name} selects no pods: it protects nothing (check its selector)");
+    finding("pdb-selects-nothing", Severity::Warning, message)
+}

@@ -1,0 +1,270 @@
+//! `status`: the service overview without a terminal UI. A table for people (`-o table`,
+//! `-o wide`) and JSON for scripts (`-o json`, field names fixed by CLI.md). Every number
+//! comes from the model's [`Service`] structs; nothing is recomputed here.
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::model::age::human_age;
+use crate::model::service::{ProbeKind, Service};
+use crate::model::services::{NamespaceFinding, Visibility};
+
+/// What a column shows for a kind the user may not list.
+pub const NO_ACCESS: &str = "no access";
+
+/// Everything one `status` run prints.
+#[derive(Clone, Debug)]
+pub struct StatusReport<'a> {
+    pub context: &'a str,
+    /// In display order (see `model::services::problems_first`).
+    pub services: &'a [Service],
+    pub namespace_findings: &'a [NamespaceFinding],
+    pub visibility: Visibility,
+    /// Missing permissions, as the watches reported them (`list poddisruptionbudgets in ns x`).
+    pub no_access: &'a [String],
+    pub now: Timestamp,
+}
+
+const HEADER: [&str; 11] =
+    ["NAMESPACE", "SERVICE", "KIND", "READY", "UP-TO-DATE", "AVAILABLE", "HPA", "ROLLOUT", "PROBES", "PDB", "AGE"];
+const WIDE_HEADER: [&str; 4] = ["REVISION", "RESTARTS", "FLAPPING", "FINDINGS"];
+
+/// The table, kubectl style: left-aligned columns three spaces apart, one row per service,
+/// then namespace findings as `namespace: message` lines.
+pub fn table(report: &StatusReport<'_>, wide: bool) -> String {
+    let mut rows: Vec<Vec<String>> = Vec::with_capacity(report.services.len() + 1);
+    let mut header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
+    if wide {
+        header.extend(WIDE_HEADER.iter().map(|h| h.to_string()));
+    }
+    rows.push(header);
+    rows.extend(report.services.iter().map(|s| row(s, report, wide)));
+    let mut out = align(&rows);
+    for nf in report.namespace_findings {
+        out.push_str(&format!("{}: {} [{}]\n", nf.namespace, nf.finding.message, nf.finding.id));
+    }
+    out
+}
+
+fn row(s: &Service, report: &StatusReport<'_>, wide: bool) -> Vec<String> {
+    let v = report.visibility;
+    let r = s.replicas;
+    let hpa = match &s.hpa {
+        _ if !v.hpas => NO_ACCESS.to_string(),
+        Some(h) => format!("{}-{} ({})", h.min, h.max, h.current),
+        None => "-".to_string(),
+    };
+    let pdb = match &s.pdb {
+        _ if !v.pdbs => NO_ACCESS.to_string(),
+        Some(p) => format!("{}/{}", p.disruptions_allowed, p.current_healthy),
+        None => "-".to_string(),
+    };
+    let mut cells = vec![
+        s.key.namespace.clone(),
+        s.key.name.clone(),
+        s.key.kind.short().to_string(),
+        format!("{}/{}", r.ready, r.desired),
+        r.updated.to_string(),
+        r.available.to_string(),
+        hpa,
+        s.rollout.state.as_str().to_string(),
+        probe_letters(s),
+        pdb,
+        s.created.map_or_else(|| "-".to_string(), |c| human_age(c, report.now)),
+    ];
+    if wide {
+        let pods = |n: String| if v.pods { n } else { NO_ACCESS.to_string() };
+        cells.push(s.rollout.revision.map_or_else(|| "-".to_string(), |r| r.to_string()));
+        cells.push(pods(s.pods_summary.restarts.to_string()));
+        cells.push(pods(s.pods_summary.flapping.to_string()));
+        let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
+        cells.push(if ids.is_empty() { "-".to_string() } else { ids.join(",") });
+    }
+    cells
+}
+
+/// `SRL`: which of startup, readiness and liveness probes any container has (`-` for none).
+pub fn probe_letters(s: &Service) -> String {
+    [(ProbeKind::Startup, 'S'), (ProbeKind::Readiness, 'R'), (ProbeKind::Liveness, 'L')]
+        .iter()
+        .map(|(kind, letter)| if s.probes.iter().any(|p| p.probe == *kind) { *letter } else { '-' })
+        .collect()
+}
+
+fn align(rows: &[Vec<String>]) -> String {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> =
+        (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            line.push_str(cell);
+            if c + 1 < columns {
+                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 3));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `{"context": …, "services": [...]}` with CLI.md's field names; a kind the user may not
+/// list makes its field `null`. Added beyond CLI.md: `namespace_findings`, `no_access`
+/// and `pdb.explanation`.
+pub fn json(report: &StatusReport<'_>) -> Value {
+    let services: Vec<Value> = report.services.iter().map(|s| service_json(s, report.visibility)).collect();
+    let namespace_findings: Vec<Value> = report
+        .namespace_findings
+        .iter()
+        .map(|nf| {
+            json!({"namespace": nf.namespace, "id": nf.finding.id, "severity": nf.finding.severity,
+                   "message": nf.finding.message})
+        })
+        .collect();
+    json!({
+        "context": report.context,
+        "services": services,
+        "namespace_findings": namespace_findings,
+        "no_access": report.no_access,
+    })
+}
+
+fn service_json(s: &Service, v: Visibility) -> Value {
+    let pdb = match &s.pdb {
+        Some(p) if v.pdbs => {
+            let mut value = json!(p);
+            value["explanation"] = json!(p.explanation);
+            value
+        }
+        _ => Value::Null,
+    };
+    json!({
+        "namespace": s.key.namespace,
+        "name": s.key.name,
+        "kind": s.key.kind.as_str(),
+        "replicas": s.replicas,
+        "hpa": if v.hpas { json!(s.hpa) } else { Value::Null },
+        "rollout": s.rollout,
+        "probes": s.probes,
+        "pods": if v.pods { json!(s.pods_summary) } else { Value::Null },
+        "pdb": pdb,
+        "budget": Value::Null,
+        "slo": Value::Null,
+        "findings": s.findings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::services::{ClusterObjects, ReadinessHistory, build};
+
+    fn now() -> Timestamp {
+        "2025-06-01T12:00:00Z".parse().unwrap()
+    }
+
+    fn world() -> Vec<Service> {
+        let mut objects = ClusterObjects::default();
+        objects.deployments.push(Arc::new(
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "api", "namespace": "honeydue", "uid": "u1", "generation": 1,
+                             "creationTimestamp": "2025-06-01T11:57:00Z",
+                             "annotations": {"deployment.kubernetes.io/revision": "4"}},
+                "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "api"}},
+                         "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "api",
+                            "startupProbe": {"httpGet": {"path": "/api/health/", "port": 8000}, "failureThreshold": 48, "periodSeconds": 5},
+                            "readinessProbe": {"httpGet": {"path": "/api/health/", "port": 8000}}}]}}},
+                "status": {"observedGeneration": 1, "replicas": 3, "readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2},
+            }))
+            .unwrap(),
+        ));
+        objects.pdbs.push(Arc::new(
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "api-pdb", "namespace": "honeydue"},
+                "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "api"}}},
+                "status": {"observedGeneration": 1, "currentHealthy": 2, "desiredHealthy": 2, "disruptionsAllowed": 0, "expectedPods": 3},
+            }))
+            .unwrap(),
+        ));
+        build(&objects, &ReadinessHistory::default(), now())
+    }
+
+    fn report<'a>(services: &'a [Service], visibility: Visibility) -> StatusReport<'a> {
+        StatusReport { context: "demo", services, namespace_findings: &[], visibility, no_access: &[], now: now() }
+    }
+
+    #[test]
+    fn table_rows_come_from_the_model() {
+        let services = world();
+        let text = table(&report(&services, Visibility::ALL), false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let header: Vec<&str> = lines[0].split_whitespace().collect();
+        assert_eq!(header, HEADER);
+        let cells: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(cells, ["honeydue", "api", "deploy", "2/3", "3", "2", "-", "progressing", "SR-", "0/2", "3m"]);
+    }
+
+    #[test]
+    fn wide_adds_revision_restarts_flapping_findings() {
+        let services = world();
+        let text = table(&report(&services, Visibility::ALL), true);
+        let cells: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(&cells[11..14], ["4", "0", "0"]);
+        assert!(cells[14].contains("pods-not-ready"), "{}", cells[14]);
+    }
+
+    #[test]
+    fn no_access_columns() {
+        let services = world();
+        let hidden = Visibility { pdbs: false, hpas: false, ..Visibility::ALL };
+        let text = table(&report(&services, hidden), false);
+        assert_eq!(text.lines().nth(1).unwrap().matches(NO_ACCESS).count(), 2);
+        let value = json(&report(&services, hidden));
+        assert!(value["services"][0]["pdb"].is_null());
+        assert!(value["services"][0]["hpa"].is_null());
+    }
+
+    #[test]
+    fn json_has_the_cli_md_shape() {
+        let services = world();
+        let value = json(&report(&services, Visibility::ALL));
+        assert_eq!(value["context"], "demo");
+        let s = &value["services"][0];
+        for key in [
+            "namespace",
+            "name",
+            "kind",
+            "replicas",
+            "hpa",
+            "rollout",
+            "probes",
+            "pods",
+            "pdb",
+            "budget",
+            "slo",
+            "findings",
+        ] {
+            assert!(s.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(s["kind"], "Deployment");
+        assert_eq!(s["replicas"], serde_json::json!({"desired": 3, "ready": 2, "updated": 3, "available": 2}));
+        assert_eq!(s["rollout"]["state"], "progressing");
+        assert_eq!(s["rollout"]["revision"], 4);
+        assert_eq!(s["probes"][0]["probe"], "startup");
+        assert_eq!(s["probes"][0]["grace_s"], 240);
+        assert_eq!(s["probes"][0]["handler"], "HTTP GET /api/health/ :8000");
+        assert_eq!(s["pdb"]["disruptions_allowed"], 0);
+        assert_eq!(s["pdb"]["min_available"], "2");
+        assert_eq!(s["pods"], serde_json::json!({"total": 0, "ready": 0, "restarts": 0, "flapping": 0}));
+        assert!(s["budget"].is_null() && s["slo"].is_null());
+        let finding = &s["findings"][0];
+        assert_eq!(finding["id"], "pods-not-ready");
+        assert_eq!(finding["severity"], "warning");
+        assert!(finding["message"].is_string());
+    }
+}
