@@ -97,7 +97,7 @@ fn command_name(cmd: &Command) -> &'static str {
 /// once. A kind the user may not list is a warning and a "no access" column, not a failure.
 async fn status(global: &GlobalArgs, output: args::StatusFormat) -> Result<Exit> {
     use crate::cluster::watch::{ResourceKind, WatchHealth, Watches};
-    use crate::model::services::{self, ClusterObjects, ReadinessHistory, Visibility};
+    use crate::model::services::{self, ReadinessHistory};
     use crate::report::status::{StatusReport, json, table};
 
     let target = connect(global).await?;
@@ -131,27 +131,11 @@ async fn status(global: &GlobalArgs, output: args::StatusFormat) -> Result<Exit>
         }
         _ => true,
     };
-    let visibility = Visibility {
-        replicasets: visible(ResourceKind::ReplicaSets),
-        pods: visible(ResourceKind::Pods),
-        pdbs: visible(ResourceKind::PodDisruptionBudgets),
-        hpas: visible(ResourceKind::HorizontalPodAutoscalers),
-        pvcs: visible(ResourceKind::PersistentVolumeClaims),
-        events: visible(ResourceKind::Events),
-    };
-    for kind in workloads {
+    for kind in ResourceKind::ALL {
         visible(kind);
     }
-    let objects = ClusterObjects {
-        deployments: watches.deployments.snapshot(),
-        statefulsets: watches.statefulsets.snapshot(),
-        replicasets: watches.replicasets.snapshot(),
-        pods: watches.pods.snapshot(),
-        pdbs: watches.pdbs.snapshot(),
-        hpas: watches.hpas.snapshot(),
-        pvcs: watches.pvcs.snapshot(),
-        events: watches.events.snapshot(),
-    };
+    let visibility = crate::cluster::watch::visibility(&health);
+    let objects = watches.objects();
     let now = jiff::Timestamp::now();
     let mut services = services::build_with(&objects, &ReadinessHistory::default(), now, visibility);
     services::problems_first(&mut services);

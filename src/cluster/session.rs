@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::{mpsc, watch as latest};
 
 use super::connect::{ConnectOptions, Connection, context_names};
-use super::watch::{PodObserver, ResourceKind, WatchHealth, Watches};
+use super::watch::{PodObserver, ResourceKind, WatchHealth, Watches, visibility};
 use crate::model::service::Service;
 use crate::model::services::{self, ClusterObjects, ReadinessHistory};
 
@@ -173,19 +173,12 @@ fn build_view(
     contexts: &[String],
     previous: &latest::Sender<Arc<ClusterView>>,
 ) -> ClusterView {
-    let objects = ClusterObjects {
-        deployments: watches.deployments.snapshot(),
-        statefulsets: watches.statefulsets.snapshot(),
-        replicasets: watches.replicasets.snapshot(),
-        pods: watches.pods.snapshot(),
-        pdbs: watches.pdbs.snapshot(),
-        hpas: watches.hpas.snapshot(),
-        pvcs: watches.pvcs.snapshot(),
-        events: watches.events.snapshot(),
-    };
+    let objects = watches.objects();
     let now = Timestamp::now();
     let history = readiness.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let built = services::build(&objects, &history, now);
+    let health = watches.health();
+    let mut built = services::build_with(&objects, &history, now, visibility(&health));
+    services::problems_first(&mut built);
     let namespaces = known_namespaces(&objects, scope.namespace.as_deref());
     let error = previous.borrow().error.clone().filter(|_| previous.borrow().generation == scope.generation);
     ClusterView {
@@ -194,7 +187,7 @@ fn build_view(
         server_url: scope.connection.server_url.clone(),
         namespace: scope.namespace.clone(),
         services: Arc::new(built),
-        health: watches.health(),
+        health,
         namespaces,
         contexts: contexts.to_vec(),
         built_at: now,

@@ -32,6 +32,23 @@ use tokio::sync::watch as latest;
 use tokio::task::JoinHandle;
 
 use super::connect::describe_kube_error;
+use crate::model::services::{ClusterObjects, Visibility};
+
+/// Which kinds the model may draw conclusions from: a kind that is forbidden or not yet
+/// listed is unknown, so "no PDB" is never claimed when the PDBs could not be read.
+pub fn visibility(health: &BTreeMap<ResourceKind, WatchHealth>) -> Visibility {
+    let known = |kind: ResourceKind| {
+        matches!(health.get(&kind), Some(WatchHealth::Live { .. } | WatchHealth::Reconnecting { .. }))
+    };
+    Visibility {
+        replicasets: known(ResourceKind::ReplicaSets),
+        pods: known(ResourceKind::Pods),
+        pdbs: known(ResourceKind::PodDisruptionBudgets),
+        hpas: known(ResourceKind::HorizontalPodAutoscalers),
+        pvcs: known(ResourceKind::PersistentVolumeClaims),
+        events: known(ResourceKind::Events),
+    }
+}
 
 /// Why a watcher stopped.
 enum Stop {
@@ -306,6 +323,20 @@ impl Watches {
             ctx.spawn(ResourceKind::Events, w.events.clone(), None),
         ];
         w
+    }
+
+    /// Every collection's current objects, as the model takes them.
+    pub fn objects(&self) -> ClusterObjects {
+        ClusterObjects {
+            deployments: self.deployments.snapshot(),
+            statefulsets: self.statefulsets.snapshot(),
+            replicasets: self.replicasets.snapshot(),
+            pods: self.pods.snapshot(),
+            pdbs: self.pdbs.snapshot(),
+            hpas: self.hpas.snapshot(),
+            pvcs: self.pvcs.snapshot(),
+            events: self.events.snapshot(),
+        }
     }
 
     /// A receiver that changes whenever any collection or health record changes.
