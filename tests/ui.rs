@@ -56,6 +56,13 @@ fn overview_detail_filter_and_back_at_80x24() {
     }
     assert!(screen.contains("cockpit-sim"), "status line names the context:\n{screen}");
 
+    // Problems first: the top row is a service with findings.
+    pty.wait_until("a problem in the demo", |s| s.contains("with problems"));
+    pty.send("\r");
+    pty.wait_until("the first row's detail with its findings", |s| s.contains("PODS") && s.contains("FINDINGS"));
+    pty.send("\x1b");
+    pty.wait_until("back on the overview", |s| s.contains("SERVICE"));
+
     pty.send("/");
     pty.send("frontend");
     pty.wait_until("the filter narrows the rows", |s| {

@@ -125,6 +125,9 @@ pub struct App {
     pub rows: Vec<usize>,
     /// Row height of the last overview table drawn, for paging.
     pub page: usize,
+    /// Once the operator has chosen a row, it stays selected as rows move; before that
+    /// the top row (the worst problem) is selected.
+    pub chose_row: bool,
 }
 
 impl App {
@@ -148,6 +151,7 @@ impl App {
             awaiting: None,
             rows: Vec::new(),
             page: 10,
+            chose_row: false,
         };
         app.refresh_rows();
         app
@@ -188,7 +192,7 @@ impl App {
     /// A new cluster view from the session. Selection follows the selected service, not
     /// its row number, so rows moving under the cursor do not change what is selected.
     pub fn set_view(&mut self, view: Arc<ClusterView>) {
-        let selected = self.selected_service().map(|s| s.key.clone());
+        let selected = self.selected_service().filter(|_| self.chose_row).map(|s| s.key.clone());
         if self.awaiting.is_some_and(|g| view.generation >= g) {
             self.awaiting = None;
         }
@@ -428,6 +432,7 @@ impl App {
     fn open_detail(&mut self) {
         if let (Screen::Overview, Some(service)) = (self.screen(), self.selected_service()) {
             let key = service.key.clone();
+            self.chose_row = true;
             self.screens.push(Screen::Detail(DetailState { key, scroll: 0 }));
         }
     }
@@ -438,6 +443,7 @@ impl App {
             return;
         }
         self.overview.selected = self.overview.selected.saturating_add_signed(delta);
+        self.chose_row = true;
         self.clamp_selection();
     }
 
@@ -534,4 +540,163 @@ fn text_input(placeholder: &str) -> TextArea<'static> {
     input.set_placeholder_text(placeholder);
     input.set_cursor_line_style(ratatui::style::Style::default());
     input
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    use super::*;
+    use crate::config::theme::TerminalColors;
+    use crate::model::service::*;
+
+    fn service(namespace: &str, name: &str, problem: Option<Severity>) -> Service {
+        Service {
+            key: ServiceKey { namespace: namespace.into(), name: name.into(), kind: WorkloadKind::Deployment },
+            created: None,
+            replicas: Replicas::default(),
+            hpa: None,
+            rollout: Rollout { state: RolloutState::Complete, revision: None, message: String::new() },
+            probes: vec![],
+            pods: vec![],
+            pods_summary: PodsSummary::default(),
+            pdb: None,
+            events: vec![],
+            revisions: vec![],
+            env: vec![],
+            flags: ServiceFlags::default(),
+            findings: problem
+                .map(|severity| Finding { id: "test", severity, message: "x".into() })
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    fn view(generation: u64, services: Vec<Service>) -> Arc<ClusterView> {
+        Arc::new(ClusterView {
+            generation,
+            context: "ctx".into(),
+            server_url: "http://127.0.0.1:1".into(),
+            namespace: None,
+            services: Arc::new(services),
+            health: BTreeMap::new(),
+            namespaces: vec!["a".into(), "b".into()],
+            contexts: vec!["ctx".into(), "other".into()],
+            built_at: Timestamp::now(),
+            error: None,
+            syncing: false,
+        })
+    }
+
+    fn app(services: Vec<Service>, read_only: bool) -> App {
+        let theme = Theme::builtin("dark", &TerminalColors::from_values(false, "")).unwrap();
+        App::new(theme, Keymap::builtin("default").unwrap(), view(1, services), read_only)
+    }
+
+    fn names(app: &App) -> Vec<&str> {
+        app.rows.iter().map(|&i| app.view.services[i].key.name.as_str()).collect()
+    }
+
+    fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+        app.handle_key(KeyEvent::new(code, KeyModifiers::NONE), Timestamp::now())
+    }
+
+    fn typed(app: &mut App, text: &str) {
+        for c in text.chars() {
+            key(app, KeyCode::Char(c));
+        }
+    }
+
+    #[test]
+    fn problems_come_first_and_the_toggle_restores_name_order() {
+        let mut app = app(
+            vec![
+                service("a", "alpha", None),
+                service("a", "beta", Some(Severity::Warning)),
+                service("b", "gamma", Some(Severity::Error)),
+            ],
+            false,
+        );
+        assert_eq!(names(&app), ["gamma", "beta", "alpha"]);
+        key(&mut app, KeyCode::Char('p'));
+        assert_eq!(names(&app), ["alpha", "beta", "gamma"]);
+        key(&mut app, KeyCode::Char('O'));
+        assert_eq!(names(&app), ["gamma", "beta", "alpha"], "reversed");
+    }
+
+    #[test]
+    fn filter_narrows_live_and_escape_restores_the_previous_filter() {
+        let mut app =
+            app(vec![service("a", "api", None), service("a", "web", None), service("b", "worker", None)], false);
+        key(&mut app, KeyCode::Char('/'));
+        typed(&mut app, "w");
+        assert_eq!(names(&app), ["web", "worker"]);
+        typed(&mut app, "e");
+        assert_eq!(names(&app), ["web"]);
+        key(&mut app, KeyCode::Esc);
+        assert_eq!(names(&app).len(), 3, "cancel restores the filter from before");
+        key(&mut app, KeyCode::Char('/'));
+        typed(&mut app, "b/");
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(names(&app), ["worker"], "the filter matches namespace/name");
+        key(&mut app, KeyCode::Backspace);
+        assert_eq!(names(&app).len(), 3);
+    }
+
+    #[test]
+    fn a_chosen_row_stays_selected_when_rows_move() {
+        let mut app = app(vec![service("a", "alpha", None), service("a", "beta", None)], false);
+        key(&mut app, KeyCode::Down);
+        assert_eq!(app.selected_service().unwrap().key.name, "beta");
+        app.set_view(view(
+            1,
+            vec![service("a", "alpha", None), service("a", "beta", None), service("a", "aaa", Some(Severity::Error))],
+        ));
+        assert_eq!(app.selected_service().unwrap().key.name, "beta");
+    }
+
+    #[test]
+    fn enter_opens_the_detail_and_escape_goes_back() {
+        let mut app = app(vec![service("a", "alpha", None)], false);
+        key(&mut app, KeyCode::Enter);
+        assert!(matches!(app.screen(), Screen::Detail(d) if d.key.name == "alpha"));
+        assert_eq!(app.mode(), Mode::Detail);
+        key(&mut app, KeyCode::Esc);
+        assert!(matches!(app.screen(), Screen::Overview));
+    }
+
+    #[test]
+    fn the_palette_runs_the_best_fuzzy_match() {
+        let mut app = app(vec![service("a", "alpha", None)], false);
+        key(&mut app, KeyCode::Char(':'));
+        assert_eq!(app.mode(), Mode::Palette);
+        typed(&mut app, "q");
+        assert_eq!(app.palette_choices()[0].0, Command::Quit, "q types into the palette, it does not quit");
+        assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::Quit]);
+    }
+
+    #[test]
+    fn switching_namespace_asks_the_session_and_waits_for_the_new_generation() {
+        let mut app = app(vec![service("a", "alpha", None)], false);
+        key(&mut app, KeyCode::Char(' '));
+        key(&mut app, KeyCode::Char('n'));
+        typed(&mut app, "b");
+        let effects = key(&mut app, KeyCode::Enter);
+        assert_eq!(effects, vec![Effect::Session(Intent::SwitchNamespace(Some("b".into())))]);
+        assert_eq!(app.awaiting, Some(2));
+        app.set_view(view(1, vec![]));
+        assert_eq!(app.awaiting, Some(2), "a late view of the old scope does not end the switch");
+        app.set_view(view(2, vec![]));
+        assert_eq!(app.awaiting, None);
+    }
+
+    #[test]
+    fn read_only_refuses_mutations_with_a_reason() {
+        let mut app = app(vec![service("a", "alpha", None)], true);
+        assert!(key(&mut app, KeyCode::Char('s')).is_empty());
+        let notice = app.notice.clone().unwrap();
+        assert!(notice.error && notice.text.contains("read-only"), "{notice:?}");
+    }
 }

@@ -124,7 +124,7 @@ fn findings<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
 
 fn pods<'a>(theme: &Theme, s: &Service, now: Timestamp, out: &mut Vec<Line<'a>>) {
     heading(theme, &format!("PODS {}/{} ready", s.pods_summary.ready, s.pods_summary.total), out);
-    let widths = [30, 10, 5, 8, 6, 14, 5];
+    let widths = [26, 10, 5, 8, 6, 12, 5];
     out.push(text(
         theme.style("ui.text.dim"),
         row(&strings(&["NAME", "PHASE", "READY", "RESTARTS", "AGE", "NODE", "FLAPS"]), &widths),

@@ -75,13 +75,15 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
     let hpa_access =
         !matches!(view.health.get(&ResourceKind::HorizontalPodAutoscalers), Some(WatchHealth::NoAccess { .. }));
     let stale = matches!(health, Connectivity::Stale { .. });
+    // Across namespaces, a name alone is ambiguous once the NAMESPACE column is gone.
+    let qualify = view.namespace.is_none() && !columns.contains(&0);
     let rows: Vec<Row> = app.rows[offset..]
         .iter()
         .take(body_height)
         .enumerate()
         .map(|(n, &i)| {
             let service = &view.services[i];
-            let cells = columns.iter().map(|&c| cell(theme, c, service, now, pdb_access, hpa_access));
+            let cells = columns.iter().map(|&c| cell(theme, c, service, now, pdb_access, hpa_access, qualify));
             let mut style = row_style(theme, service, stale);
             if offset + n == app.overview.selected {
                 style = style.patch(theme.style("ui.selection"));
@@ -145,10 +147,19 @@ fn row_style(theme: &Theme, service: &Service, stale: bool) -> Style {
     }
 }
 
-fn cell<'a>(theme: &Theme, column: usize, s: &Service, now: Timestamp, pdb_access: bool, hpa_access: bool) -> Cell<'a> {
+fn cell<'a>(
+    theme: &Theme,
+    column: usize,
+    s: &Service,
+    now: Timestamp,
+    pdb_access: bool,
+    hpa_access: bool,
+    qualify: bool,
+) -> Cell<'a> {
     let r = &s.replicas;
     match COLUMNS[column].header {
         "NAMESPACE" => Cell::from(clean(&s.key.namespace)),
+        "SERVICE" if qualify => Cell::from(clean(&format!("{}/{}", s.key.namespace, s.key.name))),
         "SERVICE" => Cell::from(clean(&s.key.name)),
         "KIND" => Cell::from(s.key.kind.short()),
         "READY" => Cell::from(format!("{}/{}", r.ready, r.desired)),
