@@ -1,1 +1,6 @@
 //! User intent → action plan (pure preview) → dry-run → confirmation → execution → audit.
+//! Plans are values built from the model; `cluster::mutate` executes them.
+
+pub mod audit;
+pub mod scale;
+pub mod target;

@@ -1,6 +1,8 @@
 //! Command-line entry: parse, then hand each command to the folder that owns it.
 
 pub mod args;
+mod scale;
+mod snapshot;
 
 use std::io::Write;
 
@@ -45,6 +47,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         }
         Some(Command::Sim { action: SimAction::Serve(args) }) => sim_serve(args).await,
         Some(Command::Status { output }) => status(&cli.global, output).await,
+        Some(Command::Scale(args)) => scale::run(&cli.global, args, &paths).await,
         Some(other) => Err(exit::usage(format!("{} is not available yet", command_name(&other)))),
     }
 }
@@ -96,58 +99,16 @@ fn command_name(cmd: &Command) -> &'static str {
 /// `status`: one synced look through the same watches and model as the cockpit, printed
 /// once. A kind the user may not list is a warning and a "no access" column, not a failure.
 async fn status(global: &GlobalArgs, output: args::StatusFormat) -> Result<Exit> {
-    use crate::cluster::watch::{ResourceKind, WatchHealth, Watches};
-    use crate::model::services::{self, ReadinessHistory};
     use crate::report::status::{StatusReport, json, table};
 
-    let target = connect(global).await?;
-    let conn = &target.connection;
-    let watches = Watches::start(conn.client.clone(), conn.scope(), 0, None);
-    let unsynced = watches.wait_synced(conn.request_timeout).await;
-    let workloads = [ResourceKind::Deployments, ResourceKind::StatefulSets];
-    if workloads.iter().all(|k| unsynced.iter().any(|(u, _)| u == k)) {
-        let why = unsynced.iter().find_map(|(_, h)| match h {
-            WatchHealth::Reconnecting { error, .. } => Some(error.clone()),
-            _ => None,
-        });
-        return Err(exit::cluster(format!(
-            "cannot list workloads from {} (context \"{}\"): {}",
-            conn.server_url,
-            conn.context,
-            why.unwrap_or_else(|| "no answer in time".into())
-        )));
-    }
-    let health = watches.health();
-    let mut no_access = Vec::new();
-    let mut visible = |kind: ResourceKind| match health.get(&kind) {
-        Some(WatchHealth::NoAccess { permission }) => {
-            eprintln!("warning: no access: {permission}");
-            no_access.push(permission.clone());
-            false
-        }
-        Some(h) if !h.is_synced() => {
-            eprintln!("warning: {} not listed in time; treated as unknown", kind.plural());
-            false
-        }
-        _ => true,
-    };
-    for kind in ResourceKind::ALL {
-        visible(kind);
-    }
-    let visibility = crate::cluster::watch::visibility(&health);
-    let objects = watches.objects();
-    let now = jiff::Timestamp::now();
-    let mut services = services::build_with(&objects, &ReadinessHistory::default(), now, visibility);
-    services::problems_first(&mut services);
-    let namespace_findings =
-        if visibility.pods && visibility.pdbs { services::namespace_findings(&objects) } else { Vec::new() };
+    let snap = snapshot::take(global, None).await?;
     let report = StatusReport {
-        context: &conn.context,
-        services: &services,
-        namespace_findings: &namespace_findings,
-        visibility,
-        no_access: &no_access,
-        now,
+        context: &snap.target.connection.context,
+        services: &snap.services,
+        namespace_findings: &snap.namespace_findings,
+        visibility: snap.visibility,
+        no_access: &snap.no_access,
+        now: snap.now,
     };
     let mut out = std::io::stdout().lock();
     match output {

@@ -2,5 +2,6 @@
 //! mutations. It never reads UI state; callers pass what it needs.
 
 pub mod connect;
+pub mod mutate;
 pub mod session;
 pub mod watch;

@@ -94,6 +94,27 @@ pub fn scaled_up(value: &IntOrString, total: i32) -> Option<i32> {
     }
 }
 
+/// The budget as it would be with `replicas` pods, all healthy: what a scale would do to
+/// the headroom (a scale-down can leave the budget allowing nothing, or unsatisfiable).
+pub fn headroom_if_scaled(current: &PdbHeadroom, replicas: i32) -> PdbHeadroom {
+    let parse = |text: &Option<String>| text.as_deref().map(int_or_percent_from_text);
+    let (min, max) = (parse(&current.min_available), parse(&current.max_unavailable));
+    let coverage = Coverage { selected_pods: replicas, healthy_pods: replicas, controller_scale: replicas };
+    let budget = budget_from_spec(min.as_ref(), max.as_ref(), coverage);
+    PdbHeadroom {
+        current_healthy: budget.current_healthy,
+        desired_healthy: budget.desired_healthy,
+        disruptions_allowed: budget.disruptions_allowed,
+        expected_pods: budget.expected,
+        explanation: explain(min.as_ref(), max.as_ref(), &budget),
+        ..current.clone()
+    }
+}
+
+fn int_or_percent_from_text(text: &str) -> IntOrString {
+    text.parse().map(IntOrString::Int).unwrap_or_else(|_| IntOrString::String(text.to_string()))
+}
+
 pub fn int_or_percent_text(value: &IntOrString) -> String {
     match value {
         IntOrString::Int(n) => n.to_string(),
@@ -250,5 +271,39 @@ mod tests {
         tight.name = "tight".into();
         assert_eq!(most_restrictive(vec![loose, tight]).unwrap().name, "tight");
         assert_eq!(most_restrictive(Vec::new()), None);
+    }
+}
+
+#[cfg(test)]
+mod scaling_tests {
+    use super::*;
+
+    fn headroom(min: Option<&str>, max: Option<&str>, replicas: i32) -> PdbHeadroom {
+        let base = PdbHeadroom {
+            name: "pdb".into(),
+            min_available: min.map(String::from),
+            max_unavailable: max.map(String::from),
+            current_healthy: 0,
+            desired_healthy: 0,
+            disruptions_allowed: 0,
+            expected_pods: 0,
+            explanation: String::new(),
+        };
+        headroom_if_scaled(&base, replicas)
+    }
+
+    #[test]
+    fn scaling_changes_the_headroom_as_the_disruption_controller_would() {
+        // The seeds' web: minAvailable 2 of 3 → 1 allowed; scaled to 2 → none.
+        assert_eq!(headroom(Some("2"), None, 3).disruptions_allowed, 1);
+        let down = headroom(Some("2"), None, 2);
+        assert_eq!(down.disruptions_allowed, 0);
+        assert!(down.explanation.contains("no voluntary disruption allowed"), "{}", down.explanation);
+        // Below minAvailable the budget cannot be met at all.
+        let below = headroom(Some("2"), None, 1);
+        assert_eq!((below.desired_healthy, below.disruptions_allowed), (2, 0));
+        // Percentages follow the replicas: 25% of 8 rounds up to 2.
+        assert_eq!(headroom(None, Some("25%"), 8).disruptions_allowed, 2);
+        assert_eq!(headroom(Some("50%"), None, 5).disruptions_allowed, 2);
     }
 }

@@ -227,6 +227,9 @@ pub struct ServiceFlags {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Service {
     pub key: ServiceKey,
+    /// The workload's resourceVersion: a change is sent with it as a precondition, so a
+    /// concurrent change between preview and execution is refused instead of overwritten.
+    pub resource_version: Option<String>,
     pub created: Option<Timestamp>,
     pub replicas: Replicas,
     pub hpa: Option<HpaSummary>,

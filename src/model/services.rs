@@ -427,6 +427,7 @@ fn assemble<'a>(
     let gitops = flags::gitops(w.meta);
     let mut service = Service {
         key: ServiceKey { namespace: safe(w.namespace), name: safe(w.name), kind: w.kind },
+        resource_version: w.meta.resource_version.clone(),
         created: w.meta.creation_timestamp.as_ref().map(|t| t.0),
         replicas: w.replicas,
         hpa,

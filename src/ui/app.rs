@@ -555,6 +555,7 @@ mod tests {
     fn service(namespace: &str, name: &str, problem: Option<Severity>) -> Service {
         Service {
             key: ServiceKey { namespace: namespace.into(), name: name.into(), kind: WorkloadKind::Deployment },
+            resource_version: Some("1".into()),
             created: None,
             replicas: Replicas::default(),
             hpa: None,

@@ -1,0 +1,323 @@
+//! Scaling a service: the plan (pure), with its impact preview and the guards that refuse
+//! or warn before anything is sent. The same plan serves the cockpit's wizard and the
+//! headless `scale` command.
+
+use crate::model::pdb::headroom_if_scaled;
+use crate::model::service::{Service, ServiceKey, Severity, WorkloadKind};
+
+/// One line of the impact preview.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviewLine {
+    pub label: &'static str,
+    pub text: String,
+    pub severity: Severity,
+}
+
+/// Whether a guard stops the change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Stops the change; `--force` (and typing the service name) overrides it.
+    Refuse,
+    /// Stops the change; nothing overrides it (it could not work).
+    Block,
+    /// Proceeds, but the operator should know.
+    Warn,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Guard {
+    pub id: &'static str,
+    pub verdict: Verdict,
+    pub message: String,
+    /// What to do instead.
+    pub alternative: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScalePlan {
+    pub service: ServiceKey,
+    pub resource_version: Option<String>,
+    pub from: i32,
+    pub to: i32,
+    pub force: bool,
+    pub preview: Vec<PreviewLine>,
+    pub guards: Vec<Guard>,
+    /// The same change as a kubectl command, to copy or to run by hand.
+    pub kubectl: String,
+}
+
+impl ScalePlan {
+    /// The guard that stops this plan, if any (a `Refuse` only without `--force`).
+    pub fn stopped_by(&self) -> Option<&Guard> {
+        self.guards.iter().find(|g| g.verdict == Verdict::Block || (g.verdict == Verdict::Refuse && !self.force))
+    }
+
+    /// A guard was overridden: the confirmation must be the typed service name.
+    pub fn overrides_a_guard(&self) -> bool {
+        self.force && self.guards.iter().any(|g| g.verdict == Verdict::Refuse)
+    }
+
+    pub fn describe(&self) -> String {
+        format!("scale {} from {} to {}", target_text(&self.service), self.from, self.to)
+    }
+}
+
+pub fn target_text(key: &ServiceKey) -> String {
+    format!("{}/{}/{}", key.namespace, key.kind.short(), key.name)
+}
+
+/// The plan for scaling `service` to `to` replicas.
+pub fn plan_scale(service: &Service, to: i32, force: bool) -> ScalePlan {
+    let from = service.replicas.desired;
+    let mut plan = ScalePlan {
+        service: service.key.clone(),
+        resource_version: service.resource_version.clone(),
+        from,
+        to,
+        force,
+        preview: Vec::new(),
+        guards: Vec::new(),
+        kubectl: kubectl_scale(&service.key, to),
+    };
+    plan.preview.push(replicas_line(service, to));
+    plan.preview.extend(pdb_line(service, to));
+    plan.preview.extend(hpa_line(service));
+    plan.guards = guards(service, to);
+    plan
+}
+
+fn kubectl_scale(key: &ServiceKey, to: i32) -> String {
+    let kind = match key.kind {
+        WorkloadKind::Deployment => "deployment",
+        WorkloadKind::StatefulSet => "statefulset",
+    };
+    format!("kubectl scale {kind}/{} -n {} --replicas={to}", key.name, key.namespace)
+}
+
+fn replicas_line(service: &Service, to: i32) -> PreviewLine {
+    let r = &service.replicas;
+    let how = match service.key.kind {
+        WorkloadKind::StatefulSet if to > r.desired => "pods start one at a time, in order",
+        WorkloadKind::StatefulSet => "the highest ordinals stop first",
+        WorkloadKind::Deployment if to > r.desired => "new pods start next to the running ones",
+        WorkloadKind::Deployment => "surplus pods are terminated",
+    };
+    PreviewLine {
+        label: "replicas",
+        text: format!("{} → {to} ({} ready now); {how}", r.desired, r.ready),
+        severity: Severity::Info,
+    }
+}
+
+fn pdb_line(service: &Service, to: i32) -> Option<PreviewLine> {
+    let pdb = service.pdb.as_ref()?;
+    let after = headroom_if_scaled(pdb, to);
+    let severity = if after.desired_healthy > to || (after.disruptions_allowed == 0 && to > 0) {
+        Severity::Warning
+    } else {
+        Severity::Info
+    };
+    Some(PreviewLine {
+        label: "disruption budget",
+        text: format!(
+            "{}: {} allowed now → {} after ({})",
+            pdb.name, pdb.disruptions_allowed, after.disruptions_allowed, after.explanation
+        ),
+        severity,
+    })
+}
+
+fn hpa_line(service: &Service) -> Option<PreviewLine> {
+    let hpa = service.hpa.as_ref()?;
+    Some(PreviewLine {
+        label: "autoscaler",
+        text: format!("{} keeps replicas between {} and {} (wants {} now)", hpa.name, hpa.min, hpa.max, hpa.desired),
+        severity: Severity::Warning,
+    })
+}
+
+fn guards(service: &Service, to: i32) -> Vec<Guard> {
+    let mut out = Vec::new();
+    let name = &service.key.name;
+    if to < 0 {
+        out.push(Guard {
+            id: "invalid-replicas",
+            verdict: Verdict::Block,
+            message: format!("{to} is not a replica count"),
+            alternative: None,
+        });
+        return out;
+    }
+    if let Some(hpa) = &service.hpa {
+        out.push(Guard {
+            id: "hpa-owns-replicas",
+            verdict: Verdict::Block,
+            message: format!(
+                "the autoscaler {} owns the replica count ({}..{}): it would undo this within seconds",
+                hpa.name, hpa.min, hpa.max
+            ),
+            alternative: Some(format!(
+                "change the autoscaler's bounds instead: kubectl patch hpa {} -n {} -p '{{\"spec\":{{\"minReplicas\":{to}}}}}'",
+                hpa.name, service.key.namespace
+            )),
+        });
+    }
+    if let Some(why) = service.flags.singleton.as_ref().filter(|_| to > 1) {
+        out.push(Guard {
+            id: "singleton",
+            verdict: Verdict::Refuse,
+            message: format!("{name} must run as a single replica ({why}): two copies would do its work twice"),
+            alternative: Some("keep 1 replica; scale to 0 and back to restart it".into()),
+        });
+    }
+    if let Some(volume) =
+        service.flags.rwo_volume.as_ref().filter(|_| to > 1 && service.key.kind == WorkloadKind::Deployment)
+    {
+        out.push(Guard {
+            id: "rwo-volume",
+            verdict: Verdict::Refuse,
+            message: format!(
+                "{name} mounts the ReadWriteOnce volume {volume}: a second pod on another node cannot attach it"
+            ),
+            alternative: Some(
+                "use a ReadWriteMany volume, share an existing claim, use emptyDir, or run without persistence".into(),
+            ),
+        });
+    }
+    if let Some(tool) = &service.flags.gitops {
+        let suspend = if tool.contains("Flux") {
+            "suspend it first: flux suspend kustomization <name> (or helmrelease)"
+        } else {
+            "disable auto-sync for the application in Argo CD first, or change the replicas in Git"
+        };
+        out.push(Guard {
+            id: "gitops-managed",
+            verdict: Verdict::Warn,
+            message: format!("{name} is managed by {tool}: the next reconcile reverts this change"),
+            alternative: Some(suspend.into()),
+        });
+    }
+    if let Some(pdb) = &service.pdb {
+        let after = headroom_if_scaled(pdb, to);
+        if to < service.replicas.desired && after.desired_healthy > to {
+            out.push(Guard {
+                id: "pdb-unsatisfiable",
+                verdict: Verdict::Warn,
+                message: format!(
+                    "{} needs {} healthy pods; with {to} it can never be met and every node drain will hang",
+                    pdb.name, after.desired_healthy
+                ),
+                alternative: Some(format!("lower the budget's minAvailable below {to} first")),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::service::*;
+
+    fn service(replicas: i32) -> Service {
+        Service {
+            key: ServiceKey { namespace: "shop".into(), name: "web".into(), kind: WorkloadKind::Deployment },
+            resource_version: Some("42".into()),
+            created: None,
+            replicas: Replicas { desired: replicas, ready: replicas, updated: replicas, available: replicas },
+            hpa: None,
+            rollout: Rollout { state: RolloutState::Complete, revision: Some(1), message: String::new() },
+            probes: vec![],
+            pods: vec![],
+            pods_summary: PodsSummary::default(),
+            pdb: None,
+            events: vec![],
+            revisions: vec![],
+            env: vec![],
+            flags: ServiceFlags::default(),
+            findings: vec![],
+        }
+    }
+
+    fn pdb(min: &str, replicas: i32) -> PdbHeadroom {
+        let allowed = (replicas - min.parse::<i32>().unwrap()).max(0);
+        PdbHeadroom {
+            name: "web-pdb".into(),
+            min_available: Some(min.into()),
+            max_unavailable: None,
+            current_healthy: replicas,
+            desired_healthy: min.parse().unwrap(),
+            disruptions_allowed: allowed,
+            expected_pods: replicas,
+            explanation: String::new(),
+        }
+    }
+
+    fn ids(plan: &ScalePlan) -> Vec<&str> {
+        plan.guards.iter().map(|g| g.id).collect()
+    }
+
+    #[test]
+    fn a_plain_scale_previews_replicas_and_the_kubectl_command() {
+        let plan = plan_scale(&service(3), 5, false);
+        assert_eq!((plan.from, plan.to), (3, 5));
+        assert!(plan.stopped_by().is_none());
+        assert!(plan.preview[0].text.starts_with("3 → 5"), "{:?}", plan.preview);
+        assert_eq!(plan.kubectl, "kubectl scale deployment/web -n shop --replicas=5");
+        assert_eq!(plan.resource_version.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn the_pdb_line_shows_the_headroom_after_the_change() {
+        let mut s = service(3);
+        s.pdb = Some(pdb("2", 3));
+        let down = plan_scale(&s, 2, false);
+        let line = down.preview.iter().find(|l| l.label == "disruption budget").unwrap();
+        assert!(line.text.contains("1 allowed now → 0 after"), "{}", line.text);
+        assert_eq!(line.severity, Severity::Warning);
+        let to_one = plan_scale(&s, 1, false);
+        assert_eq!(ids(&to_one), ["pdb-unsatisfiable"]);
+        assert!(to_one.stopped_by().is_none(), "a warning, not a refusal");
+        let up = plan_scale(&s, 5, false);
+        assert!(up.preview.iter().any(|l| l.text.contains("1 allowed now → 3 after")), "{:?}", up.preview);
+    }
+
+    #[test]
+    fn an_hpa_owned_service_is_redirected_to_the_hpa() {
+        let mut s = service(3);
+        s.hpa = Some(HpaSummary { name: "web".into(), min: 2, max: 10, current: 3, desired: 3, targets: vec![] });
+        let plan = plan_scale(&s, 6, true);
+        let guard = plan.stopped_by().expect("even --force cannot beat the HPA");
+        assert_eq!(guard.id, "hpa-owns-replicas");
+        assert!(guard.alternative.as_ref().unwrap().contains("kubectl patch hpa web"));
+    }
+
+    #[test]
+    fn singletons_and_rwo_volumes_refuse_unless_forced() {
+        let mut s = service(1);
+        s.flags.singleton = Some("annotation cockpit.dev/singleton".into());
+        let plan = plan_scale(&s, 2, false);
+        assert_eq!(plan.stopped_by().map(|g| g.id), Some("singleton"));
+        let forced = plan_scale(&s, 2, true);
+        assert!(forced.stopped_by().is_none() && forced.overrides_a_guard());
+        assert!(plan_scale(&s, 0, false).stopped_by().is_none(), "stopping a singleton is fine");
+
+        let mut s = service(1);
+        s.flags.rwo_volume = Some("data".into());
+        let plan = plan_scale(&s, 3, false);
+        let guard = plan.stopped_by().unwrap();
+        assert_eq!(guard.id, "rwo-volume");
+        assert!(guard.alternative.as_ref().unwrap().contains("ReadWriteMany"));
+    }
+
+    #[test]
+    fn gitops_is_a_warning_with_how_to_suspend() {
+        let mut s = service(2);
+        s.flags.gitops = Some("Flux".into());
+        let plan = plan_scale(&s, 3, false);
+        assert!(plan.stopped_by().is_none());
+        assert_eq!(ids(&plan), ["gitops-managed"]);
+        assert!(plan.guards[0].alternative.as_ref().unwrap().contains("flux suspend"));
+        assert_eq!(plan_scale(&s, -1, true).stopped_by().map(|g| g.id), Some("invalid-replicas"));
+    }
+}

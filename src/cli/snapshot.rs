@@ -1,0 +1,66 @@
+//! One synced look at the cluster for headless commands: the same watches and model as
+//! the cockpit, taken once. A kind the user may not list is a warning, not a failure.
+
+use color_eyre::Result;
+
+use super::args::GlobalArgs;
+use super::{Target, connect};
+use crate::cluster::watch::{ResourceKind, WatchHealth, Watches};
+use crate::exit;
+use crate::model::service::Service;
+use crate::model::services::{self, NamespaceFinding, ReadinessHistory, Visibility};
+
+pub struct Snapshot {
+    pub target: Target,
+    pub services: Vec<Service>,
+    pub namespace_findings: Vec<NamespaceFinding>,
+    pub visibility: Visibility,
+    pub no_access: Vec<String>,
+    pub now: jiff::Timestamp,
+}
+
+/// Lists everything in the flags' scope, or in `namespace` when given (a command about
+/// one service needs only its namespace).
+pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapshot> {
+    let target = connect(global).await?;
+    let conn = &target.connection;
+    let scope = namespace.or(conn.scope());
+    let watches = Watches::start(conn.client.clone(), scope, 0, None);
+    let unsynced = watches.wait_synced(conn.request_timeout).await;
+    let workloads = [ResourceKind::Deployments, ResourceKind::StatefulSets];
+    if workloads.iter().all(|k| unsynced.iter().any(|(u, _)| u == k)) {
+        let why = unsynced.iter().find_map(|(_, h)| match h {
+            WatchHealth::Reconnecting { error, .. } => Some(error.clone()),
+            _ => None,
+        });
+        return Err(exit::cluster(format!(
+            "cannot list workloads from {} (context \"{}\"): {}",
+            conn.server_url,
+            conn.context,
+            why.unwrap_or_else(|| "no answer in time".into())
+        )));
+    }
+    let health = watches.health();
+    let mut no_access = Vec::new();
+    for kind in ResourceKind::ALL {
+        match health.get(&kind) {
+            Some(WatchHealth::NoAccess { permission }) => {
+                eprintln!("warning: no access: {permission}");
+                no_access.push(permission.clone());
+            }
+            Some(h) if !h.is_synced() => {
+                eprintln!("warning: {} not listed in time; treated as unknown", kind.plural())
+            }
+            _ => {}
+        }
+    }
+    let visibility = crate::cluster::watch::visibility(&health);
+    let objects = watches.objects();
+    let now = jiff::Timestamp::now();
+    let mut services = services::build_with(&objects, &ReadinessHistory::default(), now, visibility);
+    services::problems_first(&mut services);
+    let namespace_findings =
+        if visibility.pods && visibility.pdbs { services::namespace_findings(&objects) } else { Vec::new() };
+    drop(watches);
+    Ok(Snapshot { target, services, namespace_findings, visibility, no_access, now })
+}

@@ -1,0 +1,140 @@
+//! Changes to the cluster, executed from plans (see `actions/`). Every change can be sent
+//! as a server-side dry-run first, carries the resourceVersion its preview was built on
+//! (a concurrent change is a conflict, never an overwrite), and failures come back as one
+//! line an operator understands.
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v1::{Scale, ScaleSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Api;
+use kube::api::PostParams;
+use kube::runtime::wait::{Condition, await_condition};
+
+use super::connect::describe_kube_error;
+use crate::model::service::{ServiceKey, WorkloadKind};
+
+/// Why a change did not happen.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MutationError {
+    /// Someone changed the object since the preview: nothing was applied.
+    Conflict(String),
+    /// RBAC said no.
+    Forbidden(String),
+    /// The server refused the value.
+    Invalid(String),
+    Other(String),
+}
+
+impl std::fmt::Display for MutationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MutationError::Conflict(m) => write!(f, "conflict: {m}"),
+            MutationError::Forbidden(m) => write!(f, "forbidden: {m}"),
+            MutationError::Invalid(m) => write!(f, "invalid: {m}"),
+            MutationError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+fn classify(e: kube::Error) -> MutationError {
+    match &e {
+        kube::Error::Api(s) if s.code == 409 => MutationError::Conflict(
+            "the service changed since the preview was built; nothing was applied — look again and retry".into(),
+        ),
+        kube::Error::Api(s) if s.code == 403 => MutationError::Forbidden(s.message.clone()),
+        kube::Error::Api(s) if s.code == 422 => MutationError::Invalid(s.message.clone()),
+        _ => MutationError::Other(describe_kube_error(&e)),
+    }
+}
+
+/// Sets the replicas through the `/scale` subresource. `resource_version` is the
+/// precondition (the workload's, which the scale subresource shares).
+pub async fn scale(
+    client: &kube::Client,
+    key: &ServiceKey,
+    replicas: i32,
+    resource_version: Option<&str>,
+    dry_run: bool,
+) -> Result<(), MutationError> {
+    let body = Scale {
+        metadata: ObjectMeta {
+            name: Some(key.name.clone()),
+            namespace: Some(key.namespace.clone()),
+            resource_version: resource_version.map(str::to_string),
+            ..Default::default()
+        },
+        spec: Some(ScaleSpec { replicas: Some(replicas) }),
+        status: None,
+    };
+    let params = PostParams { dry_run, field_manager: Some("kubectl-cockpit".into()) };
+    let result = match key.kind {
+        WorkloadKind::Deployment => {
+            Api::<Deployment>::namespaced(client.clone(), &key.namespace).replace_scale(&key.name, &params, &body).await
+        }
+        WorkloadKind::StatefulSet => {
+            Api::<StatefulSet>::namespaced(client.clone(), &key.namespace)
+                .replace_scale(&key.name, &params, &body)
+                .await
+        }
+    };
+    result.map(|_| ()).map_err(classify)
+}
+
+/// How a rollout being followed ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RolloutEnd {
+    Complete,
+    TimedOut,
+}
+
+/// Waits (on a watch, not by polling) until the workload has `replicas` updated, ready
+/// and available pods for its latest generation, or `timeout` passes.
+pub async fn await_rollout(
+    client: &kube::Client,
+    key: &ServiceKey,
+    timeout: Duration,
+) -> Result<RolloutEnd, MutationError> {
+    let done = match key.kind {
+        WorkloadKind::Deployment => {
+            let api = Api::<Deployment>::namespaced(client.clone(), &key.namespace);
+            tokio::time::timeout(timeout, await_condition(api, &key.name, deployment_rolled_out()))
+                .await
+                .map(|r| r.map(drop))
+        }
+        WorkloadKind::StatefulSet => {
+            let api = Api::<StatefulSet>::namespaced(client.clone(), &key.namespace);
+            tokio::time::timeout(timeout, await_condition(api, &key.name, statefulset_rolled_out()))
+                .await
+                .map(|r| r.map(drop))
+        }
+    };
+    match done {
+        Err(_) => Ok(RolloutEnd::TimedOut),
+        Ok(Ok(_)) => Ok(RolloutEnd::Complete),
+        Ok(Err(e)) => Err(MutationError::Other(e.to_string())),
+    }
+}
+
+fn deployment_rolled_out() -> impl Condition<Deployment> {
+    |d: Option<&Deployment>| {
+        let Some(d) = d else { return false };
+        let want = d.spec.replicas.unwrap_or(1);
+        let Some(s) = d.status.as_ref() else { return false };
+        s.observed_generation >= d.metadata.generation
+            && s.updated_replicas.unwrap_or(0) == want
+            && s.ready_replicas.unwrap_or(0) == want
+            && s.available_replicas.unwrap_or(0) == want
+            && s.replicas.unwrap_or(0) == want
+    }
+}
+
+fn statefulset_rolled_out() -> impl Condition<StatefulSet> {
+    |s: Option<&StatefulSet>| {
+        let Some(s) = s else { return false };
+        let want = s.spec.replicas.unwrap_or(1);
+        let Some(st) = s.status.as_ref() else { return false };
+        st.observed_generation >= s.metadata.generation && st.ready_replicas.unwrap_or(0) == want && st.replicas == want
+    }
+}
