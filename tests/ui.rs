@@ -167,3 +167,33 @@ fn idle_writes_nothing_to_the_terminal() {
     let later = pty.raw_output();
     assert_eq!(later.len(), settled, "bytes written while idle: {:?}", String::from_utf8_lossy(&later[settled..]));
 }
+
+#[test]
+fn the_scale_wizard_previews_dry_runs_confirms_and_follows_to_completion() {
+    let (mut pty, dir) = cockpit(&["--demo"], 110, 32);
+    wait_for_services(&pty);
+    pty.send("/soundspan/soundspan-frontend\r");
+    pty.wait_until("the frontend selected", |s| s.contains("Services 1 "));
+    pty.wait_until("the frontend settled", |s| {
+        s.lines().any(|l| l.contains("soundspan-frontend") && l.contains("2/2"))
+    });
+    pty.send("s");
+    pty.wait_until("the wizard", |s| s.contains("Scale soundspan/soundspan-frontend") && s.contains("replicas:"));
+    pty.send("\x7f3");
+    pty.wait_until("the live preview", |s| {
+        s.contains("2 → 3") && s.contains("disruption budget") && s.contains("--replicas=3")
+    });
+    pty.send("\r");
+    pty.wait_until("the server's dry-run answer", |s| s.contains("server dry-run: ok"));
+    pty.send("\r");
+    pty.wait_until("the rollout followed to its end", |s| s.contains("rolled out: 3 replicas ready"));
+    pty.send("\r");
+    pty.wait_until("the overview with 3 replicas", |s| {
+        s.lines().any(|l| l.contains("soundspan-frontend") && l.contains("3/3"))
+    });
+    let audit = std::fs::read_to_string(dir.path().join("data").join("audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("\"outcome\":\"applied\"") && audit.contains("soundspan/deploy/soundspan-frontend"),
+        "{audit}"
+    );
+}

@@ -2,5 +2,6 @@
 //! Plans are values built from the model; `cluster::mutate` executes them.
 
 pub mod audit;
+pub mod execute;
 pub mod scale;
 pub mod target;

@@ -72,7 +72,7 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
         };
         app.report_error(format!("{first}{more}"));
     }
-    let ending = crate::ui::runtime::run(app, session, global.max_fps).await?;
+    let ending = crate::ui::runtime::run(app, session, global.max_fps, paths.audit_log()).await?;
     drop(target);
     if let crate::ui::runtime::Ending::Signal(name) = ending {
         eprintln!("kubectl-cockpit: stopped by {name}");

@@ -3,22 +3,17 @@
 //! the audit entry, then the rollout followed to its end.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
 
 use color_eyre::Result;
-use serde_json::json;
 
 use super::args::{GlobalArgs, ScaleArgs};
 use super::snapshot;
-use crate::actions::audit::{self, AuditEntry};
-use crate::actions::scale::{ScalePlan, Verdict, plan_scale, target_text};
+use crate::actions::execute::{ExecContext, FOLLOW_FOR, dry_run_text};
+use crate::actions::scale::{ScalePlan, Verdict, plan_scale};
 use crate::actions::target::ServiceRef;
-use crate::cluster::mutate::{self, RolloutEnd};
+use crate::cluster::mutate::RolloutEnd;
 use crate::config::paths::Paths;
 use crate::exit::{self, Exit};
-
-/// How long the command follows the rollout before it says so and stops waiting.
-const FOLLOW_FOR: Duration = Duration::from_secs(300);
 
 pub async fn run(global: &GlobalArgs, args: ScaleArgs, paths: &Paths) -> Result<Exit> {
     if global.read_only {
@@ -30,53 +25,37 @@ pub async fn run(global: &GlobalArgs, args: ScaleArgs, paths: &Paths) -> Result<
     let service = wanted.resolve(&snap.services, &conn.namespace).map_err(exit::usage)?;
     let plan = plan_scale(service, args.replicas, args.force);
     print_plan(&plan)?;
-    let record = |dry_run: Option<String>, outcome: String| {
-        let entry = AuditEntry {
-            time: jiff::Timestamp::now().to_string(),
-            context: conn.context.clone(),
-            user: conn.user.clone(),
-            action: "scale".into(),
-            target: target_text(&plan.service),
-            before: json!({"replicas": plan.from}),
-            after: json!({"replicas": plan.to}),
-            dry_run,
-            outcome,
-        };
-        audit::append(&paths.audit_log(), &entry)
+    let exec = ExecContext {
+        client: conn.client.clone(),
+        context: conn.context.clone(),
+        user: conn.user.clone(),
+        audit_log: paths.audit_log(),
     };
     if let Some(guard) = plan.stopped_by() {
-        record(None, format!("refused: {}", guard.id))?;
+        exec.record(&plan, None, format!("refused: {}", guard.id))?;
         let hint = if guard.verdict == Verdict::Refuse { " (--force overrides it)" } else { "" };
         return Err(exit::refused(format!("{}{hint}", guard.message)));
     }
-    let dry = mutate::scale(&conn.client, &plan.service, plan.to, plan.resource_version.as_deref(), true).await;
-    let dry_text = match &dry {
-        Ok(()) => "ok".to_string(),
-        Err(e) => e.to_string(),
-    };
+    let dry = exec.dry_run(&plan).await;
+    let dry_text = dry_run_text(&dry);
     println!("server dry-run: {dry_text}");
     if let Err(e) = dry {
-        record(Some(dry_text), format!("refused: {e}"))?;
+        exec.record(&plan, Some(dry_text), format!("refused: {e}"))?;
         return Err(exit::refused(format!("the API server refused the change: {e}")));
     }
     if args.dry_run {
-        record(Some(dry_text), "dry-run".into())?;
+        exec.record(&plan, Some(dry_text), "dry-run")?;
         return Ok(Exit::Ok);
     }
     if !args.yes && !confirmed(&plan).await? {
-        record(Some(dry_text), "declined".into())?;
+        exec.record(&plan, Some(dry_text), "declined")?;
         return Err(exit::declined("not confirmed; nothing was changed (pass --yes to skip the question)"));
     }
-    let applied = mutate::scale(&conn.client, &plan.service, plan.to, plan.resource_version.as_deref(), false).await;
-    match applied {
-        Ok(()) => record(Some(dry_text), "applied".into())?,
-        Err(e) => {
-            record(Some(dry_text), format!("failed: {e}"))?;
-            return Err(exit::refused(format!("{} failed: {e}", plan.describe())));
-        }
+    if let Err(e) = exec.apply(&plan, &dry_text).await {
+        return Err(exit::refused(format!("{} failed: {e}", plan.describe())));
     }
     println!("applied: {}; following the rollout…", plan.describe());
-    match mutate::await_rollout(&conn.client, &plan.service, FOLLOW_FOR).await {
+    match exec.follow(&plan).await {
         Ok(RolloutEnd::Complete) => {
             println!("rolled out: {} replicas ready", plan.to);
             Ok(Exit::Ok)

@@ -53,6 +53,8 @@ pub enum Intent {
 
 pub struct SessionHandle {
     pub views: latest::Receiver<Arc<ClusterView>>,
+    /// The connection of the current scope (changes are made through it).
+    pub connection: latest::Receiver<Connection>,
     pub intents: mpsc::Sender<Intent>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -72,8 +74,9 @@ pub fn start(connection: Connection, options: ConnectOptions) -> SessionHandle {
     let first = Arc::new(empty_view(&scope, &contexts, None));
     let (publish, views) = latest::channel(first);
     let (intents, inbox) = mpsc::channel(8);
-    let task = tokio::spawn(run(scope, options, contexts, publish, inbox));
-    SessionHandle { views, intents, task }
+    let (connections, connection) = latest::channel(scope.connection.clone());
+    let task = tokio::spawn(run(scope, options, contexts, publish, connections, inbox));
+    SessionHandle { views, connection, intents, task }
 }
 
 struct Scope {
@@ -103,6 +106,7 @@ async fn run(
     options: ConnectOptions,
     contexts: Vec<String>,
     publish: latest::Sender<Arc<ClusterView>>,
+    connections: latest::Sender<Connection>,
     mut inbox: mpsc::Receiver<Intent>,
 ) {
     let mut error = None;
@@ -134,7 +138,10 @@ async fn run(
         let Some(intent) = intent else { return };
         drop(watches);
         match switch(&scope, &options, intent).await {
-            Ok(next) => scope = next,
+            Ok(next) => {
+                scope = next;
+                let _ = connections.send(scope.connection.clone());
+            }
             Err(message) => {
                 // Keep the scope we had; say why the switch did not happen.
                 error = Some(message);

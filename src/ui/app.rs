@@ -10,6 +10,7 @@ use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
 use super::fuzzy;
+use crate::actions::scale::{ScalePlan, Verdict, plan_scale};
 use crate::cluster::session::{ClusterView, Intent};
 use crate::config::commands::{COMMANDS, Command, Mode};
 use crate::config::keymap::{Keymap, Lookup};
@@ -21,6 +22,62 @@ use crate::model::service::{Service, ServiceKey};
 pub enum Effect {
     Quit,
     Session(Intent),
+    /// Run a change (or its dry-run) and report back with a [`JobEvent`].
+    Execute(Job),
+}
+
+/// A change to run, built from a plan the operator has seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Job {
+    ScaleDryRun(ScalePlan),
+    ScaleApply {
+        plan: ScalePlan,
+        dry_run: String,
+    },
+    /// An attempt that ends without a change (refused by a guard, declined): audited all the same.
+    Record {
+        plan: ScalePlan,
+        dry_run: Option<String>,
+        outcome: String,
+    },
+}
+
+/// What came of a job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobEvent {
+    DryRun { plan: ScalePlan, result: Result<(), String> },
+    Applied { plan: ScalePlan, result: Result<(), String> },
+    Followed { plan: ScalePlan, result: Result<bool, String> },
+}
+
+/// Where the scale wizard is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScaleStage {
+    /// Typing the replicas; the preview follows every keystroke.
+    Editing,
+    /// Waiting for the server's dry-run.
+    Checking(ScalePlan),
+    /// The dry-run passed; Enter applies (after typing the name when a guard is overridden).
+    Confirm {
+        plan: ScalePlan,
+        dry_run: String,
+    },
+    Applying(ScalePlan),
+    Following(ScalePlan),
+    Done {
+        plan: ScalePlan,
+        message: String,
+        ok: bool,
+    },
+}
+
+pub struct ScaleWizard {
+    pub key: ServiceKey,
+    pub input: TextArea<'static>,
+    /// The typed service name, when a guard is overridden.
+    pub confirm: TextArea<'static>,
+    pub stage: ScaleStage,
+    pub error: Option<String>,
 }
 
 /// A full-screen view on the navigation stack.
@@ -96,6 +153,7 @@ pub enum Overlay {
     Palette { input: TextArea<'static>, selected: usize },
     Picker { kind: PickerKind, input: TextArea<'static>, selected: usize },
     Filter { input: TextArea<'static>, before: String },
+    Scale(Box<ScaleWizard>),
 }
 
 /// A line for the status bar: what went wrong or what just happened.
@@ -165,7 +223,7 @@ impl App {
     pub fn mode(&self) -> Mode {
         match &self.overlay {
             Some(Overlay::Palette { .. } | Overlay::Picker { .. }) => Mode::Palette,
-            Some(Overlay::Filter { .. }) => Mode::Input,
+            Some(Overlay::Filter { .. } | Overlay::Scale(_)) => Mode::Input,
             Some(Overlay::Help { .. }) | None => match self.screen() {
                 Screen::Overview => Mode::Overview,
                 Screen::Detail(_) => Mode::Detail,
@@ -236,6 +294,11 @@ impl App {
             Some(Overlay::Palette { input, .. } | Overlay::Picker { input, .. } | Overlay::Filter { input, .. }) => {
                 Some(input)
             }
+            Some(Overlay::Scale(w)) => match w.stage {
+                ScaleStage::Editing => Some(&mut w.input),
+                ScaleStage::Confirm { .. } => Some(&mut w.confirm),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -346,6 +409,7 @@ impl App {
             {
                 self.report_error(format!("{}: the cockpit is read-only (--read-only)", command.name()));
             }
+            Command::Scale => self.open_scale_wizard(),
             other => self.say(format!("{}: not available yet", other.name()), now),
         }
         Vec::new()
@@ -385,6 +449,21 @@ impl App {
                 self.overlay = None;
                 return Some(self.switch(kind, chosen.or(typed)));
             }
+            (Overlay::Scale(_), Command::Confirm) => return Some(self.advance_scale()),
+            (Overlay::Scale(w), Command::Cancel | Command::Back) if matches!(w.stage, ScaleStage::Confirm { .. }) => {
+                let ScaleStage::Confirm { plan, dry_run } = w.stage.clone() else { unreachable!() };
+                self.overlay = None;
+                self.say("not confirmed; nothing was changed", now);
+                let record = Job::Record { plan, dry_run: Some(dry_run), outcome: "declined".into() };
+                return Some(vec![Effect::Execute(record)]);
+            }
+            (Overlay::Scale(w), Command::Cancel | Command::Back)
+                if matches!(w.stage, ScaleStage::Applying(_) | ScaleStage::Following(_)) =>
+            {
+                // The change is made; closing only stops watching it here.
+                self.overlay = None;
+                self.say("the change continues; its progress shows in the overview", now);
+            }
             (Overlay::Filter { .. }, Command::Confirm) => self.overlay = None,
             (Overlay::Filter { before, .. }, Command::Cancel) => {
                 self.overview.filter = std::mem::take(before);
@@ -397,6 +476,102 @@ impl App {
             _ => {}
         }
         Some(Vec::new())
+    }
+
+    fn open_scale_wizard(&mut self) {
+        let service = match self.screen() {
+            Screen::Detail(_) => self.detail_service(),
+            Screen::Overview => self.selected_service(),
+        };
+        let Some(service) = service else { return };
+        let mut input = text_input("replicas");
+        input.insert_str(service.replicas.desired.to_string());
+        let confirm = text_input(&service.key.name);
+        let key = service.key.clone();
+        self.overlay = Some(Overlay::Scale(Box::new(ScaleWizard {
+            key,
+            input,
+            confirm,
+            stage: ScaleStage::Editing,
+            error: None,
+        })));
+    }
+
+    /// The plan for what is typed now, from the current model (so the preview is live).
+    pub fn scale_plan(&self) -> Result<ScalePlan, String> {
+        let Some(Overlay::Scale(w)) = &self.overlay else { return Err("no scale in progress".into()) };
+        let service = self
+            .view
+            .services
+            .iter()
+            .find(|s| s.key == w.key)
+            .ok_or_else(|| format!("{} is gone from the cluster", w.key.name))?;
+        let typed = w.input.lines().first().map(|l| l.trim().to_string()).unwrap_or_default();
+        let to: i32 = typed.parse().map_err(|_| format!("\"{typed}\" is not a number of replicas"))?;
+        let plan = plan_scale(service, to, false);
+        // A refusal can be overridden in the cockpit by typing the service name.
+        let overridable = plan.stopped_by().is_some_and(|g| g.verdict == Verdict::Refuse);
+        Ok(if overridable { plan_scale(service, to, true) } else { plan })
+    }
+
+    /// Enter in the wizard: dry-run, then apply.
+    fn advance_scale(&mut self) -> Vec<Effect> {
+        let plan = self.scale_plan();
+        let Some(Overlay::Scale(w)) = &mut self.overlay else { return Vec::new() };
+        match &w.stage {
+            ScaleStage::Editing => match plan {
+                Err(e) => w.error = Some(e),
+                Ok(plan) => match plan.stopped_by() {
+                    Some(guard) => {
+                        w.error = Some(guard.message.clone());
+                        let outcome = format!("refused: {}", guard.id);
+                        return vec![Effect::Execute(Job::Record { plan, dry_run: None, outcome })];
+                    }
+                    None => {
+                        w.error = None;
+                        w.stage = ScaleStage::Checking(plan.clone());
+                        return vec![Effect::Execute(Job::ScaleDryRun(plan))];
+                    }
+                },
+            },
+            ScaleStage::Confirm { plan, dry_run } => {
+                let typed = w.confirm.lines().first().map(|l| l.trim().to_string()).unwrap_or_default();
+                if plan.overrides_a_guard() && typed != plan.service.name {
+                    w.error = Some(format!("type {} to override the guard", plan.service.name));
+                    return Vec::new();
+                }
+                let job = Job::ScaleApply { plan: plan.clone(), dry_run: dry_run.clone() };
+                w.stage = ScaleStage::Applying(plan.clone());
+                return vec![Effect::Execute(job)];
+            }
+            ScaleStage::Done { .. } => self.overlay = None,
+            ScaleStage::Checking(_) | ScaleStage::Applying(_) | ScaleStage::Following(_) => {}
+        }
+        Vec::new()
+    }
+
+    /// A job reported back. Results for a wizard that was closed are dropped (the audit
+    /// log has them).
+    pub fn on_job(&mut self, event: JobEvent) {
+        let Some(Overlay::Scale(w)) = &mut self.overlay else { return };
+        w.stage = match event {
+            JobEvent::DryRun { plan, result: Ok(()) } => ScaleStage::Confirm { plan, dry_run: "ok".into() },
+            JobEvent::DryRun { plan, result: Err(e) } => {
+                ScaleStage::Done { plan, message: format!("the API server refused it: {e}"), ok: false }
+            }
+            JobEvent::Applied { plan, result: Ok(()) } => ScaleStage::Following(plan),
+            JobEvent::Applied { plan, result: Err(e) } => {
+                ScaleStage::Done { plan, message: format!("failed: {e}"), ok: false }
+            }
+            JobEvent::Followed { plan, result: Ok(true) } => {
+                let message = format!("rolled out: {} replicas ready", plan.to);
+                ScaleStage::Done { plan, message, ok: true }
+            }
+            JobEvent::Followed { plan, result: Ok(false) } => {
+                ScaleStage::Done { plan, message: "not rolled out in time; the change stays applied".into(), ok: false }
+            }
+            JobEvent::Followed { plan, result: Err(e) } => ScaleStage::Done { plan, message: e, ok: false },
+        };
     }
 
     fn typed_text(&self) -> Option<String> {
@@ -699,5 +874,40 @@ mod tests {
         assert!(key(&mut app, KeyCode::Char('s')).is_empty());
         let notice = app.notice.clone().unwrap();
         assert!(notice.error && notice.text.contains("read-only"), "{notice:?}");
+    }
+
+    #[test]
+    fn the_scale_wizard_refuses_audits_and_wants_the_name_for_an_override() {
+        let mut singleton = service("a", "worker", None);
+        singleton.replicas.desired = 1;
+        singleton.flags.singleton = Some("annotation".into());
+        let mut app = app(vec![singleton], false);
+        key(&mut app, KeyCode::Char('s'));
+        assert_eq!(app.mode(), Mode::Input);
+        key(&mut app, KeyCode::Backspace);
+        typed(&mut app, "2");
+        let plan = app.scale_plan().unwrap();
+        assert!(plan.overrides_a_guard(), "a refusal becomes an override that needs the name");
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(matches!(&effects[..], [Effect::Execute(Job::ScaleDryRun(p))] if p.to == 2), "{effects:?}");
+        app.on_job(JobEvent::DryRun { plan: plan.clone(), result: Ok(()) });
+        assert!(key(&mut app, KeyCode::Enter).is_empty(), "no name typed: nothing happens");
+        typed(&mut app, "worker");
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(matches!(&effects[..], [Effect::Execute(Job::ScaleApply { .. })]), "{effects:?}");
+
+        let mut hpa = service("a", "api", None);
+        hpa.hpa = Some(HpaSummary { name: "api".into(), min: 2, max: 5, current: 2, desired: 2, targets: vec![] });
+        let mut app = self::app(vec![hpa], false);
+        key(&mut app, KeyCode::Char('s'));
+        typed(&mut app, "0");
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(
+            matches!(&effects[..], [Effect::Execute(Job::Record { outcome, .. })] if outcome == "refused: hpa-owns-replicas"),
+            "{effects:?}"
+        );
+        assert!(
+            matches!(&app.overlay, Some(Overlay::Scale(w)) if w.error.as_deref().unwrap_or("").contains("autoscaler"))
+        );
     }
 }

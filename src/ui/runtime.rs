@@ -16,8 +16,15 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
-use super::app::{App, Effect};
+use std::path::PathBuf;
+
+use tokio::sync::mpsc;
+
+use super::app::{App, Effect, Job, JobEvent};
 use super::terminal::TerminalGuard;
+use crate::actions::execute::{ExecContext, dry_run_text};
+use crate::cluster::connect::Connection;
+use crate::cluster::mutate::RolloutEnd;
 use crate::cluster::session::SessionHandle;
 
 /// How often time-dependent text (ages, "reconnecting 12 s") is refreshed when nothing
@@ -32,7 +39,9 @@ pub enum Ending {
     InputClosed,
 }
 
-pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32) -> Result<Ending> {
+pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, audit_log: PathBuf) -> Result<Ending> {
+    let (job_events, mut job_results) = mpsc::unbounded_channel();
+    let jobs = Jobs { events: job_events, audit_log };
     // Signals first: a SIGHUP during set-up must still restore the terminal.
     let mut hangup = signal(SignalKind::hangup())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -58,7 +67,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32) -> Resu
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(key, jiff::Timestamp::now());
                     dirty = true;
-                    if apply_effects(&mut app, &session, effects) {
+                    if apply_effects(&mut app, &session, &jobs, effects) {
                         break Ending::Quit;
                     }
                 }
@@ -83,6 +92,10 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32) -> Resu
                 }
                 let view = session.views.borrow_and_update().clone();
                 app.set_view(view);
+                dirty = true;
+            }
+            Some(event) = job_results.recv() => {
+                app.on_job(event);
                 dirty = true;
             }
             _ = clock.tick() => {
@@ -133,11 +146,12 @@ impl OffscreenFrame {
 }
 
 /// Performs what the app asked for; returns true when the app should end.
-fn apply_effects(app: &mut App, session: &SessionHandle, effects: Vec<Effect>) -> bool {
+fn apply_effects(app: &mut App, session: &SessionHandle, jobs: &Jobs, effects: Vec<Effect>) -> bool {
     let mut quit = false;
     for effect in effects {
         match effect {
             Effect::Quit => quit = true,
+            Effect::Execute(job) => jobs.spawn(job, session.connection.borrow().clone()),
             Effect::Session(intent) => {
                 if session.intents.try_send(intent).is_err() {
                     app.report_error("the cluster session is busy; try again");
@@ -146,4 +160,51 @@ fn apply_effects(app: &mut App, session: &SessionHandle, effects: Vec<Effect>) -
         }
     }
     quit
+}
+
+/// Runs changes off the event loop and reports back; the audit entry is written by the
+/// executor before the result reaches the screen.
+struct Jobs {
+    events: mpsc::UnboundedSender<JobEvent>,
+    audit_log: PathBuf,
+}
+
+impl Jobs {
+    fn spawn(&self, job: Job, connection: Connection) {
+        let exec = ExecContext {
+            client: connection.client.clone(),
+            context: connection.context.clone(),
+            user: connection.user.clone(),
+            audit_log: self.audit_log.clone(),
+        };
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            match job {
+                Job::ScaleDryRun(plan) => {
+                    let result = exec.dry_run(&plan).await;
+                    let text = dry_run_text(&result);
+                    if let Err(e) = &result {
+                        let _ = exec.record(&plan, Some(text), format!("refused: {e}"));
+                    }
+                    let _ = events.send(JobEvent::DryRun { plan, result: result.map_err(|e| e.to_string()) });
+                }
+                Job::Record { plan, dry_run, outcome } => {
+                    if let Err(e) = exec.record(&plan, dry_run, outcome) {
+                        let result = Err(format!("the audit log could not be written: {e}"));
+                        let _ = events.send(JobEvent::Applied { plan, result });
+                    }
+                }
+                Job::ScaleApply { plan, dry_run } => {
+                    let applied = exec.apply(&plan, &dry_run).await.map_err(|e| e.to_string());
+                    let ok = applied.is_ok();
+                    let _ = events.send(JobEvent::Applied { plan: plan.clone(), result: applied });
+                    if ok {
+                        let result =
+                            exec.follow(&plan).await.map(|end| end == RolloutEnd::Complete).map_err(|e| e.to_string());
+                        let _ = events.send(JobEvent::Followed { plan, result });
+                    }
+                }
+            }
+        });
+    }
 }
