@@ -204,3 +204,87 @@ fn a_read_only_user_gets_a_clear_rbac_message() {
     assert!(message.contains("forbidden") && message.contains("viewer"), "{message}");
     assert_eq!(rig.stored_replicas("soundspan", "soundspan-frontend").0, 2);
 }
+
+#[test]
+fn rollout_undo_restores_the_chosen_revisions_images_and_restart_pause_resume_work() {
+    let rig = Rig::start(SimOptions::default());
+    let (ns, name) = ("soundspan", "soundspan-frontend");
+    let image = |rig: &Rig| {
+        rig.kubectl(&["get", "deploy", name, "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}"])
+    };
+    let container =
+        rig.kubectl(&["get", "deploy", name, "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].name}"]);
+    let original = image(&rig);
+    rig.kubectl(&[
+        "set",
+        "image",
+        &format!("deploy/{name}"),
+        "-n",
+        ns,
+        &format!("{container}=registry.example/frontend:2.0"),
+    ]);
+    rig.kubectl(&["rollout", "status", &format!("deploy/{name}"), "-n", ns, "--timeout=60s"]);
+
+    let history = rig.cockpit(&["rollout", "history", &format!("{ns}/{name}")]);
+    assert_eq!(history.status.code(), Some(0), "{}", text(&history));
+    let listing = text(&history);
+    assert!(listing.contains("2 *") && listing.contains("frontend:2.0") && listing.contains(&original), "{listing}");
+
+    let dry = rig.cockpit(&["rollout", "undo", &format!("{ns}/{name}"), "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert!(
+        text(&dry).contains(&format!("registry.example/frontend:2.0 → {original}")),
+        "the image diff: {}",
+        text(&dry)
+    );
+    assert_eq!(image(&rig), "registry.example/frontend:2.0", "a dry-run changes nothing");
+
+    let undo = rig.cockpit(&["rollout", "undo", &format!("{ns}/{name}"), "--to-revision", "1", "--yes"]);
+    assert_eq!(undo.status.code(), Some(0), "{}", text(&undo));
+    assert!(text(&undo).contains("rolled out"), "{}", text(&undo));
+    assert_eq!(image(&rig), original, "revision 1's image is back");
+
+    let restart = rig.cockpit(&["rollout", "restart", &format!("{ns}/{name}"), "--yes"]);
+    assert_eq!(restart.status.code(), Some(0), "{}", text(&restart));
+    let stamp = rig.kubectl(&[
+        "get",
+        "deploy",
+        name,
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}",
+    ]);
+    assert!(!stamp.is_empty(), "restartedAt set");
+
+    let pause = rig.cockpit(&["rollout", "pause", &format!("{ns}/{name}"), "--yes"]);
+    assert_eq!(pause.status.code(), Some(0), "{}", text(&pause));
+    rig.wait_until("paused", || {
+        rig.kubectl(&["get", "deploy", name, "-n", ns, "-o", "jsonpath={.spec.paused}"]) == "true"
+    });
+    let again = rig.cockpit(&["rollout", "pause", &format!("{ns}/{name}"), "--yes"]);
+    assert_eq!(again.status.code(), Some(4), "already paused: {}", text(&again));
+    let resume = rig.cockpit(&["rollout", "resume", &format!("{ns}/{name}"), "--yes"]);
+    assert_eq!(resume.status.code(), Some(0), "{}", text(&resume));
+    assert_ne!(rig.kubectl(&["get", "deploy", name, "-n", ns, "-o", "jsonpath={.spec.paused}"]), "true");
+
+    let actions: Vec<(String, String)> = rig
+        .audit()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["outcome"].as_str().unwrap().to_string()))
+        .collect();
+    let expected = [
+        ("rollout undo", "dry-run"),
+        ("rollout undo", "applied"),
+        ("rollout restart", "applied"),
+        ("rollout pause", "applied"),
+        ("rollout pause", "refused: already-paused"),
+        ("rollout resume", "applied"),
+    ];
+    assert_eq!(actions, expected.map(|(a, o)| (a.to_string(), o.to_string())));
+    let undo_entry = &rig.audit()[1];
+    assert_eq!(
+        (undo_entry["before"]["revision"].as_i64(), undo_entry["after"]["revision"].as_i64()),
+        (Some(2), Some(1))
+    );
+}

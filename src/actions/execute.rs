@@ -8,8 +8,10 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::audit::{self, AuditEntry};
+use super::rollout::{RolloutChange, RolloutPlan};
 use super::scale::{ScalePlan, target_text};
 use crate::cluster::mutate::{self, MutationError, RolloutEnd};
+use crate::model::service::ServiceKey;
 
 /// How long a change is followed before the cockpit says it has not finished.
 pub const FOLLOW_FOR: Duration = Duration::from_secs(300);
@@ -26,18 +28,63 @@ pub struct ExecContext {
 impl ExecContext {
     /// Appends the audit entry for one attempt at `plan`.
     pub fn record(&self, plan: &ScalePlan, dry_run: Option<String>, outcome: impl Into<String>) -> std::io::Result<()> {
+        let (before, after) = (json!({"replicas": plan.from}), json!({"replicas": plan.to}));
+        self.record_attempt("scale", target_text(&plan.service), before, after, dry_run, outcome.into())
+    }
+
+    /// Appends the audit entry for one attempt at a rollout action.
+    pub fn record_rollout(
+        &self,
+        plan: &RolloutPlan,
+        dry_run: Option<String>,
+        outcome: impl Into<String>,
+    ) -> std::io::Result<()> {
+        let (before, after) = match plan.change {
+            Some(RolloutChange::Undo { from, to }) => (json!({"revision": from}), json!({"revision": to})),
+            _ => (json!(null), json!(null)),
+        };
+        let action = plan.change.map_or("rollout", RolloutChange::name);
+        self.record_attempt(action, target_text(&plan.service), before, after, dry_run, outcome.into())
+    }
+
+    fn record_attempt(
+        &self,
+        action: &str,
+        target: String,
+        before: serde_json::Value,
+        after: serde_json::Value,
+        dry_run: Option<String>,
+        outcome: String,
+    ) -> std::io::Result<()> {
         let entry = AuditEntry {
             time: jiff::Timestamp::now().to_string(),
             context: self.context.clone(),
             user: self.user.clone(),
-            action: "scale".into(),
-            target: target_text(&plan.service),
-            before: json!({"replicas": plan.from}),
-            after: json!({"replicas": plan.to}),
+            action: action.to_string(),
+            target,
+            before,
+            after,
             dry_run,
-            outcome: outcome.into(),
+            outcome,
         };
         audit::append(&self.audit_log, &entry)
+    }
+
+    /// Sends a rollout action (or its dry-run).
+    pub async fn rollout(&self, plan: &RolloutPlan, dry_run: bool) -> Result<(), MutationError> {
+        let (key, rv) = (&plan.service, plan.resource_version.as_deref());
+        match plan.change {
+            None => Err(MutationError::Invalid("nothing to do".into())),
+            Some(RolloutChange::Restart) => mutate::restart(&self.client, key, rv, dry_run).await,
+            Some(RolloutChange::Pause) => mutate::set_paused(&self.client, key, true, rv, dry_run).await,
+            Some(RolloutChange::Resume) => mutate::set_paused(&self.client, key, false, rv, dry_run).await,
+            Some(RolloutChange::Undo { to, .. }) => mutate::undo(&self.client, key, to, rv, dry_run).await,
+        }
+    }
+
+    /// Waits for a service's rollout to finish.
+    pub async fn follow_service(&self, key: &ServiceKey) -> Result<RolloutEnd, MutationError> {
+        mutate::await_rollout(&self.client, key, FOLLOW_FOR).await
     }
 
     /// The server's verdict on the change, without making it.
@@ -61,7 +108,7 @@ impl ExecContext {
     }
 
     pub async fn follow(&self, plan: &ScalePlan) -> Result<RolloutEnd, MutationError> {
-        mutate::await_rollout(&self.client, &plan.service, FOLLOW_FOR).await
+        self.follow_service(&plan.service).await
     }
 }
 

@@ -3,5 +3,6 @@
 
 pub mod audit;
 pub mod execute;
+pub mod rollout;
 pub mod scale;
 pub mod target;

@@ -1,6 +1,7 @@
 //! Command-line entry: parse, then hand each command to the folder that owns it.
 
 pub mod args;
+mod rollout;
 mod scale;
 mod snapshot;
 
@@ -48,6 +49,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Sim { action: SimAction::Serve(args) }) => sim_serve(args).await,
         Some(Command::Status { output }) => status(&cli.global, output).await,
         Some(Command::Scale(args)) => scale::run(&cli.global, args, &paths).await,
+        Some(Command::Rollout { action }) => rollout::run(&cli.global, action, &paths).await,
         Some(other) => Err(exit::usage(format!("{} is not available yet", command_name(&other)))),
     }
 }

@@ -9,7 +9,7 @@ use color_eyre::Result;
 use super::args::{GlobalArgs, ScaleArgs};
 use super::snapshot;
 use crate::actions::execute::{ExecContext, FOLLOW_FOR, dry_run_text};
-use crate::actions::scale::{ScalePlan, Verdict, plan_scale};
+use crate::actions::scale::{Guard, PreviewLine, ScalePlan, Verdict, plan_scale};
 use crate::actions::target::ServiceRef;
 use crate::cluster::mutate::RolloutEnd;
 use crate::config::paths::Paths;
@@ -72,15 +72,26 @@ pub async fn run(global: &GlobalArgs, args: ScaleArgs, paths: &Paths) -> Result<
 }
 
 fn print_plan(plan: &ScalePlan) -> std::io::Result<()> {
+    print_preview(&plan.describe(), &plan.preview, &plan.guards, plan.force, &plan.kubectl)
+}
+
+/// The preview as text: what changes, each guard with its alternative, the kubectl command.
+pub(super) fn print_preview(
+    title: &str,
+    preview: &[PreviewLine],
+    guards: &[Guard],
+    force: bool,
+    kubectl: &str,
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", plan.describe())?;
-    for line in &plan.preview {
+    writeln!(out, "{title}")?;
+    for line in preview {
         writeln!(out, "  {:<18} {}", line.label, line.text)?;
     }
-    for guard in &plan.guards {
+    for guard in guards {
         let tag = match guard.verdict {
             Verdict::Block => "blocked",
-            Verdict::Refuse if plan.force => "overridden",
+            Verdict::Refuse if force => "overridden",
             Verdict::Refuse => "refused",
             Verdict::Warn => "warning",
         };
@@ -89,23 +100,27 @@ fn print_plan(plan: &ScalePlan) -> std::io::Result<()> {
             writeln!(out, "  {:<18} {alternative}", "instead")?;
         }
     }
-    writeln!(out, "  {:<18} {}", "kubectl", plan.kubectl)?;
+    writeln!(out, "  {:<18} {kubectl}", "kubectl")?;
     out.flush()
 }
 
 /// Asks on the terminal; a plain `y` normally, the service name when a guard was
-/// overridden. Without a terminal there is nobody to ask: not confirmed.
+/// overridden.
 async fn confirmed(plan: &ScalePlan) -> Result<bool> {
+    let name = plan.service.name.clone();
+    if plan.overrides_a_guard() {
+        ask(format!("A guard is overridden. Type the service name ({name}) to {}: ", plan.describe()), Some(name)).await
+    } else {
+        ask(format!("{}? [y/N] ", plan.describe()), None).await
+    }
+}
+
+/// One question on the terminal: `y` (or, with `expected`, that exact text) confirms.
+/// Without a terminal there is nobody to ask: not confirmed.
+pub(super) async fn ask(question: String, expected: Option<String>) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Ok(false);
     }
-    let name = plan.service.name.clone();
-    let question = if plan.overrides_a_guard() {
-        format!("A guard is overridden. Type the service name ({name}) to {}: ", plan.describe())
-    } else {
-        format!("{}? [y/N] ", plan.describe())
-    };
-    let overridden = plan.overrides_a_guard();
     let answer = tokio::task::spawn_blocking(move || {
         eprint!("{question}");
         let _ = std::io::stderr().flush();
@@ -114,5 +129,8 @@ async fn confirmed(plan: &ScalePlan) -> Result<bool> {
     })
     .await??;
     let answer = answer.trim();
-    Ok(if overridden { answer == name } else { matches!(answer, "y" | "Y" | "yes") })
+    Ok(match expected {
+        Some(expected) => answer == expected,
+        None => matches!(answer, "y" | "Y" | "yes"),
+    })
 }

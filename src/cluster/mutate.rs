@@ -138,3 +138,99 @@ fn statefulset_rolled_out() -> impl Condition<StatefulSet> {
         st.observed_generation >= s.metadata.generation && st.ready_replicas.unwrap_or(0) == want && st.replicas == want
     }
 }
+
+/// A merge patch of the workload, with `resource_version` as its precondition.
+async fn patch_workload(
+    client: &kube::Client,
+    key: &ServiceKey,
+    mut patch: serde_json::Value,
+    resource_version: Option<&str>,
+    dry_run: bool,
+) -> Result<(), MutationError> {
+    use kube::api::{Patch, PatchParams};
+    if let Some(rv) = resource_version {
+        patch["metadata"]["resourceVersion"] = serde_json::json!(rv);
+    }
+    let params = PatchParams { dry_run, field_manager: Some("kubectl-cockpit".into()), ..Default::default() };
+    let result = match key.kind {
+        WorkloadKind::Deployment => Api::<Deployment>::namespaced(client.clone(), &key.namespace)
+            .patch(&key.name, &params, &Patch::Merge(&patch))
+            .await
+            .map(drop),
+        WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client.clone(), &key.namespace)
+            .patch(&key.name, &params, &Patch::Merge(&patch))
+            .await
+            .map(drop),
+    };
+    result.map_err(classify)
+}
+
+/// `rollout restart`: a new pod-template annotation, as kubectl sets it.
+pub async fn restart(
+    client: &kube::Client,
+    key: &ServiceKey,
+    rv: Option<&str>,
+    dry_run: bool,
+) -> Result<(), MutationError> {
+    let now = jiff::Timestamp::now().to_string();
+    let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}});
+    patch_workload(client, key, patch, rv, dry_run).await
+}
+
+/// `rollout pause` / `resume` (Deployments only).
+pub async fn set_paused(
+    client: &kube::Client,
+    key: &ServiceKey,
+    paused: bool,
+    rv: Option<&str>,
+    dry_run: bool,
+) -> Result<(), MutationError> {
+    patch_workload(client, key, serde_json::json!({"spec": {"paused": paused}}), rv, dry_run).await
+}
+
+/// `rollout undo`: the Deployment's template becomes the one recorded in the ReplicaSet of
+/// `revision` (as kubectl does it), minus the hash label the controller adds.
+pub async fn undo(
+    client: &kube::Client,
+    key: &ServiceKey,
+    revision: i64,
+    rv: Option<&str>,
+    dry_run: bool,
+) -> Result<(), MutationError> {
+    use k8s_openapi::api::apps::v1::ReplicaSet;
+    let deployment =
+        Api::<Deployment>::namespaced(client.clone(), &key.namespace).get(&key.name).await.map_err(classify)?;
+    let uid = deployment.metadata.uid.unwrap_or_default();
+    let replicasets = Api::<ReplicaSet>::namespaced(client.clone(), &key.namespace)
+        .list(&Default::default())
+        .await
+        .map_err(classify)?;
+    let wanted = revision.to_string();
+    let rs = replicasets
+        .items
+        .into_iter()
+        .filter(|rs| rs.metadata.owner_references.iter().flatten().any(|o| o.uid == uid))
+        .find(|rs| {
+            rs.metadata.annotations.as_ref().and_then(|a| a.get("deployment.kubernetes.io/revision")) == Some(&wanted)
+        })
+        .ok_or_else(|| MutationError::Invalid(format!("no ReplicaSet of {} has revision {revision}", key.name)))?;
+    let mut template = rs
+        .spec
+        .template
+        .ok_or_else(|| MutationError::Invalid(format!("the ReplicaSet of revision {revision} has no pod template")))?;
+    if let Some(labels) = template.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
+        labels.remove("pod-template-hash");
+    }
+    let mut template = serde_json::to_value(template).map_err(|e| MutationError::Other(e.to_string()))?;
+    // A merge patch keeps map keys it does not mention: clear the ones the target revision
+    // lacks (a later restartedAt, say), so the template becomes exactly the old one.
+    let current = serde_json::to_value(deployment.spec.template).unwrap_or_default();
+    for field in ["labels", "annotations"] {
+        for (k, _) in current["metadata"][field].as_object().into_iter().flatten() {
+            if template["metadata"][field].get(k).is_none() {
+                template["metadata"][field][k] = serde_json::Value::Null;
+            }
+        }
+    }
+    patch_workload(client, key, serde_json::json!({"spec": {"template": template}}), rv, dry_run).await
+}
