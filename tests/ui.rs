@@ -196,4 +196,11 @@ fn the_scale_wizard_previews_dry_runs_confirms_and_follows_to_completion() {
         audit.contains("\"outcome\":\"applied\"") && audit.contains("soundspan/deploy/soundspan-frontend"),
         "{audit}"
     );
+    pty.send(" a");
+    pty.wait_until("the audit trail in the cockpit", |s| {
+        s.contains("Audit trail · 1 attempts")
+            && s.lines().any(|l| {
+                l.contains("soundspan/deploy/soundspan-frontend") && l.contains("2 → 3") && l.contains("applied")
+            })
+    });
 }

@@ -10,6 +10,7 @@ use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
 use super::fuzzy;
+use crate::actions::audit::AuditEntry;
 use crate::actions::scale::{ScalePlan, Verdict, plan_scale};
 use crate::cluster::session::{ClusterView, Intent};
 use crate::config::commands::{COMMANDS, Command, Mode};
@@ -34,6 +35,8 @@ pub enum Job {
         plan: ScalePlan,
         dry_run: String,
     },
+    /// Read the audit trail for the audit screen.
+    LoadAudit,
     /// An attempt that ends without a change (refused by a guard, declined): audited all the same.
     Record {
         plan: ScalePlan,
@@ -48,6 +51,7 @@ pub enum JobEvent {
     DryRun { plan: ScalePlan, result: Result<(), String> },
     Applied { plan: ScalePlan, result: Result<(), String> },
     Followed { plan: ScalePlan, result: Result<bool, String> },
+    Audit(Result<Vec<AuditEntry>, String>),
 }
 
 /// Where the scale wizard is.
@@ -85,6 +89,10 @@ pub struct ScaleWizard {
 pub enum Screen {
     Overview,
     Detail(DetailState),
+    /// The audit trail, newest first.
+    Audit {
+        scroll: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -183,6 +191,8 @@ pub struct App {
     pub rows: Vec<usize>,
     /// Row height of the last overview table drawn, for paging.
     pub page: usize,
+    /// The audit trail as last read (for the audit screen).
+    pub audit: Vec<AuditEntry>,
     /// Once the operator has chosen a row, it stays selected as rows move; before that
     /// the top row (the worst problem) is selected.
     pub chose_row: bool,
@@ -210,6 +220,7 @@ impl App {
             rows: Vec::new(),
             page: 10,
             chose_row: false,
+            audit: Vec::new(),
         };
         app.refresh_rows();
         app
@@ -224,10 +235,7 @@ impl App {
         match &self.overlay {
             Some(Overlay::Palette { .. } | Overlay::Picker { .. }) => Mode::Palette,
             Some(Overlay::Filter { .. } | Overlay::Scale(_)) => Mode::Input,
-            Some(Overlay::Help { .. }) | None => match self.screen() {
-                Screen::Overview => Mode::Overview,
-                Screen::Detail(_) => Mode::Detail,
-            },
+            Some(Overlay::Help { .. }) | None => self.screen_mode(),
         }
     }
 
@@ -236,6 +244,7 @@ impl App {
         match self.screen() {
             Screen::Overview => Mode::Overview,
             Screen::Detail(_) => Mode::Detail,
+            Screen::Audit { .. } => Mode::Audit,
         }
     }
 
@@ -277,7 +286,7 @@ impl App {
     pub fn detail_service(&self) -> Option<&Service> {
         match self.screen() {
             Screen::Detail(d) => self.view.services.iter().find(|s| s.key == d.key),
-            Screen::Overview => None,
+            Screen::Overview | Screen::Audit { .. } => None,
         }
     }
 
@@ -410,6 +419,12 @@ impl App {
                 self.report_error(format!("{}: the cockpit is read-only (--read-only)", command.name()));
             }
             Command::Scale => self.open_scale_wizard(),
+            Command::OpenAudit => {
+                if !matches!(self.screen(), Screen::Audit { .. }) {
+                    self.screens.push(Screen::Audit { scroll: 0 });
+                }
+                return vec![Effect::Execute(Job::LoadAudit)];
+            }
             other => self.say(format!("{}: not available yet", other.name()), now),
         }
         Vec::new()
@@ -482,6 +497,7 @@ impl App {
         let service = match self.screen() {
             Screen::Detail(_) => self.detail_service(),
             Screen::Overview => self.selected_service(),
+            Screen::Audit { .. } => None,
         };
         let Some(service) = service else { return };
         let mut input = text_input("replicas");
@@ -553,6 +569,13 @@ impl App {
     /// A job reported back. Results for a wizard that was closed are dropped (the audit
     /// log has them).
     pub fn on_job(&mut self, event: JobEvent) {
+        if let JobEvent::Audit(entries) = event {
+            match entries {
+                Ok(entries) => self.audit = entries,
+                Err(e) => self.report_error(e),
+            }
+            return;
+        }
         let Some(Overlay::Scale(w)) = &mut self.overlay else { return };
         w.stage = match event {
             JobEvent::DryRun { plan, result: Ok(()) } => ScaleStage::Confirm { plan, dry_run: "ok".into() },
@@ -571,6 +594,7 @@ impl App {
                 ScaleStage::Done { plan, message: "not rolled out in time; the change stays applied".into(), ok: false }
             }
             JobEvent::Followed { plan, result: Err(e) } => ScaleStage::Done { plan, message: e, ok: false },
+            JobEvent::Audit(_) => return,
         };
     }
 
@@ -613,9 +637,12 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) {
-        if let Some(Screen::Detail(d)) = self.screens.last_mut() {
-            d.scroll = d.scroll.saturating_add_signed(delta).min(10_000);
-            return;
+        match self.screens.last_mut() {
+            Some(Screen::Detail(DetailState { scroll, .. }) | Screen::Audit { scroll }) => {
+                *scroll = scroll.saturating_add_signed(delta).min(10_000);
+                return;
+            }
+            _ => {}
         }
         self.overview.selected = self.overview.selected.saturating_add_signed(delta);
         self.chose_row = true;

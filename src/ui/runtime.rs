@@ -188,6 +188,12 @@ impl Jobs {
                     }
                     let _ = events.send(JobEvent::DryRun { plan, result: result.map_err(|e| e.to_string()) });
                 }
+                Job::LoadAudit => {
+                    let path = exec.audit_log.clone();
+                    let read = tokio::task::spawn_blocking(move || crate::actions::audit::read(&path)).await;
+                    let entries = read.map(|(entries, _bad)| entries).map_err(|e| e.to_string());
+                    let _ = events.send(JobEvent::Audit(entries));
+                }
                 Job::Record { plan, dry_run, outcome } => {
                     if let Err(e) = exec.record(&plan, dry_run, outcome) {
                         let result = Err(format!("the audit log could not be written: {e}"));

@@ -1,6 +1,7 @@
 //! Drawing: pure functions of the app state, the cluster view and the theme. Only the
 //! semantic theme keys are used, never raw colours.
 
+mod audit;
 mod detail;
 mod overview;
 mod popups;
@@ -24,6 +25,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
     match app.screen() {
         Screen::Overview => overview::draw(app, frame, main, now),
         Screen::Detail(_) => detail::draw(app, frame, main, now),
+        Screen::Audit { .. } => audit::draw(app, frame, main),
     }
     if let Some(Overlay::Filter { input: text, .. }) = &app.overlay {
         popups::draw_filter(&app.theme, text, frame, input);

@@ -1,0 +1,53 @@
+//! The audit trail: every attempted change, newest first, as the data dir records it.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::model::sanitize::clean;
+use crate::ui::app::{App, Screen};
+
+pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let Screen::Audit { scroll } = app.screen() else { return };
+    let title = format!(" Audit trail · {} attempts ", app.audit.len());
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(Span::styled(title, theme.style("ui.title")))
+        .border_style(theme.style("ui.border"));
+    let mut lines = vec![Line::from(Span::styled(
+        format!("{:<20} {:<16} {:<36} {:<18} OUTCOME", "TIME", "ACTION", "TARGET", "CHANGE"),
+        theme.style("ui.header"),
+    ))];
+    if app.audit.is_empty() {
+        lines.push(Line::from(Span::styled("no change has been attempted yet", theme.style("ui.text.dim"))));
+    }
+    for e in app.audit.iter().rev() {
+        let key = match e.outcome.as_str() {
+            "applied" => "state.ok",
+            "dry-run" | "declined" => "ui.text",
+            _ => "state.warn",
+        };
+        let change = match (&e.before, &e.after) {
+            (serde_json::Value::Null, serde_json::Value::Null) => String::new(),
+            (before, after) => format!("{} → {}", compact(before), compact(after)),
+        };
+        let time: String = e.time.chars().take(19).collect();
+        lines.push(Line::from(Span::styled(
+            format!("{time:<20} {:<16} {:<36} {change:<18} {}", clean(&e.action), clean(&e.target), clean(&e.outcome)),
+            theme.style(key),
+        )));
+    }
+    let scroll = (*scroll).min(lines.len().saturating_sub(1)) as u16;
+    app.page = area.height.saturating_sub(2).max(1) as usize;
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
+}
+
+/// `{"replicas": 3}` → `3`; anything else as compact JSON.
+fn compact(value: &serde_json::Value) -> String {
+    match value.as_object().filter(|o| o.len() == 1).and_then(|o| o.values().next()) {
+        Some(only) => only.to_string(),
+        None => value.to_string(),
+    }
+}
