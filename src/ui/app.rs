@@ -637,12 +637,9 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) {
-        match self.screens.last_mut() {
-            Some(Screen::Detail(DetailState { scroll, .. }) | Screen::Audit { scroll }) => {
-                *scroll = scroll.saturating_add_signed(delta).min(10_000);
-                return;
-            }
-            _ => {}
+        if let Some(Screen::Detail(DetailState { scroll, .. }) | Screen::Audit { scroll }) = self.screens.last_mut() {
+            *scroll = scroll.saturating_add_signed(delta).min(10_000);
+            return;
         }
         self.overview.selected = self.overview.selected.saturating_add_signed(delta);
         self.chose_row = true;
