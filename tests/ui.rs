@@ -204,3 +204,24 @@ fn the_scale_wizard_previews_dry_runs_confirms_and_follows_to_completion() {
             })
     });
 }
+
+#[test]
+fn rollout_restart_from_the_overview_goes_through_the_same_wizard() {
+    let (mut pty, _dir) = cockpit(&["--demo"], 110, 32);
+    wait_for_services(&pty);
+    pty.send("/soundspan/soundspan-frontend\r");
+    pty.wait_until("the frontend settled", |s| {
+        s.lines().any(|l| l.contains("soundspan-frontend") && l.contains("2/2"))
+    });
+    pty.send("r");
+    pty.wait_until("the rollout menu", |s| s.contains("rollout") && s.contains("Restart every pod"));
+    pty.send("r");
+    pty.wait_until("the restart preview", |s| {
+        s.contains("rollout restart soundspan/soundspan-frontend")
+            && s.contains("kubectl rollout restart deployment/soundspan-frontend")
+    });
+    pty.send("\r");
+    pty.wait_until("the dry-run", |s| s.contains("server dry-run: ok"));
+    pty.send("\r");
+    pty.wait_until("the restart rolled out", |s| s.contains("rolled out · Enter: close"));
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::ActionPlan;
 use super::audit::{self, AuditEntry};
 use super::rollout::{RolloutChange, RolloutPlan};
 use super::scale::{ScalePlan, target_text};
@@ -94,17 +95,7 @@ impl ExecContext {
 
     /// Makes the change and records the outcome (the dry-run's answer travels along).
     pub async fn apply(&self, plan: &ScalePlan, dry_run: &str) -> Result<(), MutationError> {
-        let result = mutate::scale(&self.client, &plan.service, plan.to, plan.resource_version.as_deref(), false).await;
-        let outcome = match &result {
-            Ok(()) => "applied".to_string(),
-            Err(e) => format!("failed: {e}"),
-        };
-        if let Err(e) = self.record(plan, Some(dry_run.to_string()), outcome) {
-            return Err(MutationError::Other(format!(
-                "the change was made but the audit log could not be written: {e}"
-            )));
-        }
-        result
+        self.apply_plan(&ActionPlan::Scale(plan.clone()), dry_run).await
     }
 
     pub async fn follow(&self, plan: &ScalePlan) -> Result<RolloutEnd, MutationError> {
@@ -117,5 +108,46 @@ pub fn dry_run_text(result: &Result<(), MutationError>) -> String {
     match result {
         Ok(()) => "ok".to_string(),
         Err(e) => e.to_string(),
+    }
+}
+
+impl ExecContext {
+    pub fn record_plan(
+        &self,
+        plan: &ActionPlan,
+        dry_run: Option<String>,
+        outcome: impl Into<String>,
+    ) -> std::io::Result<()> {
+        match plan {
+            ActionPlan::Scale(p) => self.record(p, dry_run, outcome),
+            ActionPlan::Rollout(p) => self.record_rollout(p, dry_run, outcome),
+        }
+    }
+
+    pub async fn dry_run_plan(&self, plan: &ActionPlan) -> Result<(), MutationError> {
+        match plan {
+            ActionPlan::Scale(p) => self.dry_run(p).await,
+            ActionPlan::Rollout(p) => self.rollout(p, true).await,
+        }
+    }
+
+    /// Makes the change and records the outcome before returning it.
+    pub async fn apply_plan(&self, plan: &ActionPlan, dry_run: &str) -> Result<(), MutationError> {
+        let result = match plan {
+            ActionPlan::Scale(p) => {
+                mutate::scale(&self.client, &p.service, p.to, p.resource_version.as_deref(), false).await
+            }
+            ActionPlan::Rollout(p) => self.rollout(p, false).await,
+        };
+        let outcome = match &result {
+            Ok(()) => "applied".to_string(),
+            Err(e) => format!("failed: {e}"),
+        };
+        if let Err(e) = self.record_plan(plan, Some(dry_run.to_string()), outcome) {
+            return Err(MutationError::Other(format!(
+                "the change was made but the audit log could not be written: {e}"
+            )));
+        }
+        result
     }
 }

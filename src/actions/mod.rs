@@ -6,3 +6,85 @@ pub mod execute;
 pub mod rollout;
 pub mod scale;
 pub mod target;
+
+use crate::model::service::ServiceKey;
+use rollout::RolloutPlan;
+use scale::{Guard, PreviewLine, ScalePlan, Verdict};
+
+/// Any plan the cockpit can preview, dry-run, confirm and execute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActionPlan {
+    Scale(ScalePlan),
+    Rollout(RolloutPlan),
+}
+
+impl ActionPlan {
+    pub fn service(&self) -> &ServiceKey {
+        match self {
+            ActionPlan::Scale(p) => &p.service,
+            ActionPlan::Rollout(p) => &p.service,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            ActionPlan::Scale(p) => p.describe(),
+            ActionPlan::Rollout(p) => p.describe(),
+        }
+    }
+
+    pub fn preview(&self) -> &[PreviewLine] {
+        match self {
+            ActionPlan::Scale(p) => &p.preview,
+            ActionPlan::Rollout(p) => &p.preview,
+        }
+    }
+
+    pub fn guards(&self) -> &[Guard] {
+        match self {
+            ActionPlan::Scale(p) => &p.guards,
+            ActionPlan::Rollout(p) => &p.guards,
+        }
+    }
+
+    pub fn kubectl(&self) -> &str {
+        match self {
+            ActionPlan::Scale(p) => &p.kubectl,
+            ActionPlan::Rollout(p) => &p.kubectl,
+        }
+    }
+
+    /// Refusals are overridden (only a scale can be forced).
+    pub fn force(&self) -> bool {
+        matches!(self, ActionPlan::Scale(p) if p.force)
+    }
+
+    pub fn overrides_a_guard(&self) -> bool {
+        matches!(self, ActionPlan::Scale(p) if p.overrides_a_guard())
+    }
+
+    pub fn stopped_by(&self) -> Option<&Guard> {
+        match self {
+            ActionPlan::Scale(p) => p.stopped_by(),
+            ActionPlan::Rollout(p) => p.stopped_by(),
+        }
+    }
+
+    /// Whether pods are replaced, so the change is worth following to its end.
+    pub fn rolls_pods(&self) -> bool {
+        match self {
+            ActionPlan::Scale(_) => true,
+            ActionPlan::Rollout(p) => p.change.is_some_and(|c| c.rolls_pods()),
+        }
+    }
+
+    /// The guards as the screen tags them.
+    pub fn guard_tag(&self, guard: &Guard) -> &'static str {
+        match guard.verdict {
+            Verdict::Block => "blocked",
+            Verdict::Refuse if self.force() => "override needed",
+            Verdict::Refuse => "refused",
+            Verdict::Warn => "warning",
+        }
+    }
+}

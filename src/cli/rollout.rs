@@ -8,6 +8,7 @@ use color_eyre::Result;
 use super::args::{GlobalArgs, RolloutAction, RolloutArgs};
 use super::scale::{ask, print_preview};
 use super::snapshot;
+use crate::actions::ActionPlan;
 use crate::actions::execute::{ExecContext, FOLLOW_FOR, dry_run_text};
 use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::actions::target::ServiceRef;
@@ -57,13 +58,7 @@ pub async fn run(global: &GlobalArgs, action: RolloutAction, paths: &Paths) -> R
         exec.record_rollout(&plan, Some(dry_text), "declined")?;
         return Err(exit::declined("not confirmed; nothing was changed (pass --yes to skip the question)"));
     }
-    let applied = exec.rollout(&plan, false).await;
-    let outcome = match &applied {
-        Ok(()) => "applied".to_string(),
-        Err(e) => format!("failed: {e}"),
-    };
-    exec.record_rollout(&plan, Some(dry_text), outcome)?;
-    if let Err(e) = applied {
+    if let Err(e) = exec.apply_plan(&ActionPlan::Rollout(plan.clone()), &dry_text).await {
         return Err(exit::refused(format!("{} failed: {e}", plan.describe())));
     }
     println!("applied: {}", plan.describe());

@@ -10,8 +10,10 @@ use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
 use super::fuzzy;
+use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
-use crate::actions::scale::{ScalePlan, Verdict, plan_scale};
+use crate::actions::rollout::{RolloutPlan, RolloutRequest, plan_rollout};
+use crate::actions::scale::{Verdict, plan_scale};
 use crate::cluster::session::{ClusterView, Intent};
 use crate::config::commands::{COMMANDS, Command, Mode};
 use crate::config::keymap::{Keymap, Lookup};
@@ -30,16 +32,16 @@ pub enum Effect {
 /// A change to run, built from a plan the operator has seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Job {
-    ScaleDryRun(ScalePlan),
-    ScaleApply {
-        plan: ScalePlan,
+    DryRun(ActionPlan),
+    Apply {
+        plan: ActionPlan,
         dry_run: String,
     },
     /// Read the audit trail for the audit screen.
     LoadAudit,
     /// An attempt that ends without a change (refused by a guard, declined): audited all the same.
     Record {
-        plan: ScalePlan,
+        plan: ActionPlan,
         dry_run: Option<String>,
         outcome: String,
     },
@@ -48,39 +50,43 @@ pub enum Job {
 /// What came of a job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobEvent {
-    DryRun { plan: ScalePlan, result: Result<(), String> },
-    Applied { plan: ScalePlan, result: Result<(), String> },
-    Followed { plan: ScalePlan, result: Result<bool, String> },
+    DryRun { plan: ActionPlan, result: Result<(), String> },
+    Applied { plan: ActionPlan, result: Result<(), String> },
+    Followed { plan: ActionPlan, result: Result<bool, String> },
     Audit(Result<Vec<AuditEntry>, String>),
 }
 
-/// Where the scale wizard is.
+/// Where the action wizard is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ScaleStage {
+pub enum ActionStage {
     /// Typing the replicas; the preview follows every keystroke.
     Editing,
     /// Waiting for the server's dry-run.
-    Checking(ScalePlan),
+    Checking(ActionPlan),
     /// The dry-run passed; Enter applies (after typing the name when a guard is overridden).
     Confirm {
-        plan: ScalePlan,
+        plan: ActionPlan,
         dry_run: String,
     },
-    Applying(ScalePlan),
-    Following(ScalePlan),
+    Applying(ActionPlan),
+    Following(ActionPlan),
     Done {
-        plan: ScalePlan,
+        plan: ActionPlan,
         message: String,
         ok: bool,
     },
 }
 
-pub struct ScaleWizard {
+/// A change being prepared: a scale (replicas typed, preview live) or a rollout action
+/// (its plan fixed when the wizard opened).
+pub struct ActionWizard {
     pub key: ServiceKey,
     pub input: TextArea<'static>,
+    /// Set for rollout actions; `None` for a scale.
+    pub rollout: Option<RolloutPlan>,
     /// The typed service name, when a guard is overridden.
     pub confirm: TextArea<'static>,
-    pub stage: ScaleStage,
+    pub stage: ActionStage,
     pub error: Option<String>,
 }
 
@@ -161,7 +167,7 @@ pub enum Overlay {
     Palette { input: TextArea<'static>, selected: usize },
     Picker { kind: PickerKind, input: TextArea<'static>, selected: usize },
     Filter { input: TextArea<'static>, before: String },
-    Scale(Box<ScaleWizard>),
+    Action(Box<ActionWizard>),
 }
 
 /// A line for the status bar: what went wrong or what just happened.
@@ -234,7 +240,7 @@ impl App {
     pub fn mode(&self) -> Mode {
         match &self.overlay {
             Some(Overlay::Palette { .. } | Overlay::Picker { .. }) => Mode::Palette,
-            Some(Overlay::Filter { .. } | Overlay::Scale(_)) => Mode::Input,
+            Some(Overlay::Filter { .. } | Overlay::Action(_)) => Mode::Input,
             Some(Overlay::Help { .. }) | None => self.screen_mode(),
         }
     }
@@ -303,9 +309,9 @@ impl App {
             Some(Overlay::Palette { input, .. } | Overlay::Picker { input, .. } | Overlay::Filter { input, .. }) => {
                 Some(input)
             }
-            Some(Overlay::Scale(w)) => match w.stage {
-                ScaleStage::Editing => Some(&mut w.input),
-                ScaleStage::Confirm { .. } => Some(&mut w.confirm),
+            Some(Overlay::Action(w)) => match w.stage {
+                ActionStage::Editing if w.rollout.is_none() => Some(&mut w.input),
+                ActionStage::Confirm { .. } => Some(&mut w.confirm),
                 _ => None,
             },
             _ => None,
@@ -419,6 +425,10 @@ impl App {
                 self.report_error(format!("{}: the cockpit is read-only (--read-only)", command.name()));
             }
             Command::Scale => self.open_scale_wizard(),
+            Command::RolloutRestart => self.open_rollout_wizard(RolloutRequest::Restart),
+            Command::RolloutPause => self.open_rollout_wizard(RolloutRequest::Pause),
+            Command::RolloutResume => self.open_rollout_wizard(RolloutRequest::Resume),
+            Command::RolloutUndo => self.open_rollout_wizard(RolloutRequest::Undo(None)),
             Command::OpenAudit => {
                 if !matches!(self.screen(), Screen::Audit { .. }) {
                     self.screens.push(Screen::Audit { scroll: 0 });
@@ -464,16 +474,16 @@ impl App {
                 self.overlay = None;
                 return Some(self.switch(kind, chosen.or(typed)));
             }
-            (Overlay::Scale(_), Command::Confirm) => return Some(self.advance_scale()),
-            (Overlay::Scale(w), Command::Cancel | Command::Back) if matches!(w.stage, ScaleStage::Confirm { .. }) => {
-                let ScaleStage::Confirm { plan, dry_run } = w.stage.clone() else { unreachable!() };
+            (Overlay::Action(_), Command::Confirm) => return Some(self.advance_scale()),
+            (Overlay::Action(w), Command::Cancel | Command::Back) if matches!(w.stage, ActionStage::Confirm { .. }) => {
+                let ActionStage::Confirm { plan, dry_run } = w.stage.clone() else { unreachable!() };
                 self.overlay = None;
                 self.say("not confirmed; nothing was changed", now);
                 let record = Job::Record { plan, dry_run: Some(dry_run), outcome: "declined".into() };
                 return Some(vec![Effect::Execute(record)]);
             }
-            (Overlay::Scale(w), Command::Cancel | Command::Back)
-                if matches!(w.stage, ScaleStage::Applying(_) | ScaleStage::Following(_)) =>
+            (Overlay::Action(w), Command::Cancel | Command::Back)
+                if matches!(w.stage, ActionStage::Applying(_) | ActionStage::Following(_)) =>
             {
                 // The change is made; closing only stops watching it here.
                 self.overlay = None;
@@ -493,29 +503,40 @@ impl App {
         Some(Vec::new())
     }
 
-    fn open_scale_wizard(&mut self) {
-        let service = match self.screen() {
+    /// The service an action applies to: the selected row, or the one in detail.
+    fn acted_on(&self) -> Option<&Service> {
+        match self.screen() {
             Screen::Detail(_) => self.detail_service(),
             Screen::Overview => self.selected_service(),
             Screen::Audit { .. } => None,
-        };
-        let Some(service) = service else { return };
+        }
+    }
+
+    fn open_scale_wizard(&mut self) {
+        let Some(service) = self.acted_on() else { return };
         let mut input = text_input("replicas");
         input.insert_str(service.replicas.desired.to_string());
-        let confirm = text_input(&service.key.name);
-        let key = service.key.clone();
-        self.overlay = Some(Overlay::Scale(Box::new(ScaleWizard {
-            key,
-            input,
-            confirm,
-            stage: ScaleStage::Editing,
-            error: None,
-        })));
+        self.open_wizard(service.key.clone(), input, None);
+    }
+
+    fn open_rollout_wizard(&mut self, request: RolloutRequest) {
+        let Some(service) = self.acted_on() else { return };
+        let plan = plan_rollout(service, request);
+        self.open_wizard(service.key.clone(), text_input(""), Some(plan));
+    }
+
+    fn open_wizard(&mut self, key: ServiceKey, input: TextArea<'static>, rollout: Option<RolloutPlan>) {
+        let confirm = text_input(&key.name);
+        let wizard = ActionWizard { key, input, rollout, confirm, stage: ActionStage::Editing, error: None };
+        self.overlay = Some(Overlay::Action(Box::new(wizard)));
     }
 
     /// The plan for what is typed now, from the current model (so the preview is live).
-    pub fn scale_plan(&self) -> Result<ScalePlan, String> {
-        let Some(Overlay::Scale(w)) = &self.overlay else { return Err("no scale in progress".into()) };
+    pub fn wizard_plan(&self) -> Result<ActionPlan, String> {
+        let Some(Overlay::Action(w)) = &self.overlay else { return Err("no change in progress".into()) };
+        if let Some(plan) = &w.rollout {
+            return Ok(ActionPlan::Rollout(plan.clone()));
+        }
         let service = self
             .view
             .services
@@ -527,15 +548,15 @@ impl App {
         let plan = plan_scale(service, to, false);
         // A refusal can be overridden in the cockpit by typing the service name.
         let overridable = plan.stopped_by().is_some_and(|g| g.verdict == Verdict::Refuse);
-        Ok(if overridable { plan_scale(service, to, true) } else { plan })
+        Ok(ActionPlan::Scale(if overridable { plan_scale(service, to, true) } else { plan }))
     }
 
     /// Enter in the wizard: dry-run, then apply.
     fn advance_scale(&mut self) -> Vec<Effect> {
-        let plan = self.scale_plan();
-        let Some(Overlay::Scale(w)) = &mut self.overlay else { return Vec::new() };
+        let plan = self.wizard_plan();
+        let Some(Overlay::Action(w)) = &mut self.overlay else { return Vec::new() };
         match &w.stage {
-            ScaleStage::Editing => match plan {
+            ActionStage::Editing => match plan {
                 Err(e) => w.error = Some(e),
                 Ok(plan) => match plan.stopped_by() {
                     Some(guard) => {
@@ -545,23 +566,23 @@ impl App {
                     }
                     None => {
                         w.error = None;
-                        w.stage = ScaleStage::Checking(plan.clone());
-                        return vec![Effect::Execute(Job::ScaleDryRun(plan))];
+                        w.stage = ActionStage::Checking(plan.clone());
+                        return vec![Effect::Execute(Job::DryRun(plan))];
                     }
                 },
             },
-            ScaleStage::Confirm { plan, dry_run } => {
+            ActionStage::Confirm { plan, dry_run } => {
                 let typed = w.confirm.lines().first().map(|l| l.trim().to_string()).unwrap_or_default();
-                if plan.overrides_a_guard() && typed != plan.service.name {
-                    w.error = Some(format!("type {} to override the guard", plan.service.name));
+                if plan.overrides_a_guard() && typed != plan.service().name {
+                    w.error = Some(format!("type {} to override the guard", plan.service().name));
                     return Vec::new();
                 }
-                let job = Job::ScaleApply { plan: plan.clone(), dry_run: dry_run.clone() };
-                w.stage = ScaleStage::Applying(plan.clone());
+                let job = Job::Apply { plan: plan.clone(), dry_run: dry_run.clone() };
+                w.stage = ActionStage::Applying(plan.clone());
                 return vec![Effect::Execute(job)];
             }
-            ScaleStage::Done { .. } => self.overlay = None,
-            ScaleStage::Checking(_) | ScaleStage::Applying(_) | ScaleStage::Following(_) => {}
+            ActionStage::Done { .. } => self.overlay = None,
+            ActionStage::Checking(_) | ActionStage::Applying(_) | ActionStage::Following(_) => {}
         }
         Vec::new()
     }
@@ -576,24 +597,33 @@ impl App {
             }
             return;
         }
-        let Some(Overlay::Scale(w)) = &mut self.overlay else { return };
+        let Some(Overlay::Action(w)) = &mut self.overlay else { return };
         w.stage = match event {
-            JobEvent::DryRun { plan, result: Ok(()) } => ScaleStage::Confirm { plan, dry_run: "ok".into() },
+            JobEvent::DryRun { plan, result: Ok(()) } => ActionStage::Confirm { plan, dry_run: "ok".into() },
             JobEvent::DryRun { plan, result: Err(e) } => {
-                ScaleStage::Done { plan, message: format!("the API server refused it: {e}"), ok: false }
+                ActionStage::Done { plan, message: format!("the API server refused it: {e}"), ok: false }
             }
-            JobEvent::Applied { plan, result: Ok(()) } => ScaleStage::Following(plan),
+            JobEvent::Applied { plan, result: Ok(()) } if !plan.rolls_pods() => {
+                let message = format!("done: {}", plan.describe());
+                ActionStage::Done { plan, message, ok: true }
+            }
+            JobEvent::Applied { plan, result: Ok(()) } => ActionStage::Following(plan),
             JobEvent::Applied { plan, result: Err(e) } => {
-                ScaleStage::Done { plan, message: format!("failed: {e}"), ok: false }
+                ActionStage::Done { plan, message: format!("failed: {e}"), ok: false }
             }
             JobEvent::Followed { plan, result: Ok(true) } => {
-                let message = format!("rolled out: {} replicas ready", plan.to);
-                ScaleStage::Done { plan, message, ok: true }
+                let message = match &plan {
+                    ActionPlan::Scale(p) => format!("rolled out: {} replicas ready", p.to),
+                    ActionPlan::Rollout(_) => "rolled out".to_string(),
+                };
+                ActionStage::Done { plan, message, ok: true }
             }
-            JobEvent::Followed { plan, result: Ok(false) } => {
-                ScaleStage::Done { plan, message: "not rolled out in time; the change stays applied".into(), ok: false }
-            }
-            JobEvent::Followed { plan, result: Err(e) } => ScaleStage::Done { plan, message: e, ok: false },
+            JobEvent::Followed { plan, result: Ok(false) } => ActionStage::Done {
+                plan,
+                message: "not rolled out in time; the change stays applied".into(),
+                ok: false,
+            },
+            JobEvent::Followed { plan, result: Err(e) } => ActionStage::Done { plan, message: e, ok: false },
             JobEvent::Audit(_) => return,
         };
     }
@@ -910,15 +940,18 @@ mod tests {
         assert_eq!(app.mode(), Mode::Input);
         key(&mut app, KeyCode::Backspace);
         typed(&mut app, "2");
-        let plan = app.scale_plan().unwrap();
+        let plan = app.wizard_plan().unwrap();
         assert!(plan.overrides_a_guard(), "a refusal becomes an override that needs the name");
         let effects = key(&mut app, KeyCode::Enter);
-        assert!(matches!(&effects[..], [Effect::Execute(Job::ScaleDryRun(p))] if p.to == 2), "{effects:?}");
+        assert!(
+            matches!(&effects[..], [Effect::Execute(Job::DryRun(ActionPlan::Scale(p)))] if p.to == 2),
+            "{effects:?}"
+        );
         app.on_job(JobEvent::DryRun { plan: plan.clone(), result: Ok(()) });
         assert!(key(&mut app, KeyCode::Enter).is_empty(), "no name typed: nothing happens");
         typed(&mut app, "worker");
         let effects = key(&mut app, KeyCode::Enter);
-        assert!(matches!(&effects[..], [Effect::Execute(Job::ScaleApply { .. })]), "{effects:?}");
+        assert!(matches!(&effects[..], [Effect::Execute(Job::Apply { .. })]), "{effects:?}");
 
         let mut hpa = service("a", "api", None);
         hpa.hpa = Some(HpaSummary { name: "api".into(), min: 2, max: 5, current: 2, desired: 2, targets: vec![] });
@@ -931,7 +964,7 @@ mod tests {
             "{effects:?}"
         );
         assert!(
-            matches!(&app.overlay, Some(Overlay::Scale(w)) if w.error.as_deref().unwrap_or("").contains("autoscaler"))
+            matches!(&app.overlay, Some(Overlay::Action(w)) if w.error.as_deref().unwrap_or("").contains("autoscaler"))
         );
     }
 }

@@ -180,11 +180,10 @@ impl Jobs {
         let events = self.events.clone();
         tokio::spawn(async move {
             match job {
-                Job::ScaleDryRun(plan) => {
-                    let result = exec.dry_run(&plan).await;
-                    let text = dry_run_text(&result);
+                Job::DryRun(plan) => {
+                    let result = exec.dry_run_plan(&plan).await;
                     if let Err(e) = &result {
-                        let _ = exec.record(&plan, Some(text), format!("refused: {e}"));
+                        let _ = exec.record_plan(&plan, Some(dry_run_text(&result)), format!("refused: {e}"));
                     }
                     let _ = events.send(JobEvent::DryRun { plan, result: result.map_err(|e| e.to_string()) });
                 }
@@ -195,18 +194,21 @@ impl Jobs {
                     let _ = events.send(JobEvent::Audit(entries));
                 }
                 Job::Record { plan, dry_run, outcome } => {
-                    if let Err(e) = exec.record(&plan, dry_run, outcome) {
+                    if let Err(e) = exec.record_plan(&plan, dry_run, outcome) {
                         let result = Err(format!("the audit log could not be written: {e}"));
                         let _ = events.send(JobEvent::Applied { plan, result });
                     }
                 }
-                Job::ScaleApply { plan, dry_run } => {
-                    let applied = exec.apply(&plan, &dry_run).await.map_err(|e| e.to_string());
-                    let ok = applied.is_ok();
+                Job::Apply { plan, dry_run } => {
+                    let applied = exec.apply_plan(&plan, &dry_run).await.map_err(|e| e.to_string());
+                    let follow = applied.is_ok() && plan.rolls_pods();
                     let _ = events.send(JobEvent::Applied { plan: plan.clone(), result: applied });
-                    if ok {
-                        let result =
-                            exec.follow(&plan).await.map(|end| end == RolloutEnd::Complete).map_err(|e| e.to_string());
+                    if follow {
+                        let result = exec
+                            .follow_service(plan.service())
+                            .await
+                            .map(|end| end == RolloutEnd::Complete)
+                            .map_err(|e| e.to_string());
                         let _ = events.send(JobEvent::Followed { plan, result });
                     }
                 }

@@ -35,7 +35,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
         Some(Overlay::Help { scroll }) => popups::draw_help(app, *scroll, frame, main),
         Some(Overlay::Palette { .. }) => popups::draw_palette(app, frame, main),
         Some(Overlay::Picker { .. }) => popups::draw_picker(app, frame, main),
-        Some(Overlay::Scale(_)) => popups::draw_scale(app, frame, main),
+        Some(Overlay::Action(_)) => popups::draw_action(app, frame, main),
         _ => {}
     }
     if !app.pending.is_empty() {

@@ -8,12 +8,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui_textarea::TextArea;
 
-use crate::actions::scale::{ScalePlan, Verdict};
+use crate::actions::ActionPlan;
+use crate::actions::scale::Verdict;
 use crate::config::keymap::Lookup;
 use crate::config::theme::Theme;
 use crate::model::sanitize::clean;
 use crate::model::service::Severity;
-use crate::ui::app::{App, Overlay, PickerKind, ScaleStage, ScaleWizard};
+use crate::ui::app::{ActionStage, ActionWizard, App, Overlay, PickerKind};
 use crate::ui::fuzzy::Match;
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -172,24 +173,30 @@ pub fn draw_which_key(app: &App, frame: &mut Frame, area: Rect) {
 
 /// The scale wizard: replicas input, the live impact preview and guards, the kubectl
 /// equivalent, and where the change is (dry-run, confirmation, progress, result).
-pub fn draw_scale(app: &App, frame: &mut Frame, area: Rect) {
-    let Some(Overlay::Scale(w)) = &app.overlay else { return };
+pub fn draw_action(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(Overlay::Action(w)) = &app.overlay else { return };
     let theme = &app.theme;
     let rect = centered(area, 96, 20);
     frame.render_widget(Clear, rect);
-    let title = format!(" Scale {}/{} ", clean(&w.key.namespace), clean(&w.key.name));
+    let what = match &w.rollout {
+        Some(plan) => plan.change.map_or("Rollout", |c| c.name()),
+        None => "Scale",
+    };
+    let title = format!(" {what} {}/{} ", clean(&w.key.namespace), clean(&w.key.name));
     let block = popup_block(theme, title);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let [input_area, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
-    let [label, field] = Layout::horizontal([Constraint::Length(10), Constraint::Min(1)]).areas(input_area);
-    frame.render_widget(Span::styled("replicas:", theme.style("ui.hint.key")), label);
-    frame.render_widget(&w.input, field);
+    if w.rollout.is_none() {
+        let [label, field] = Layout::horizontal([Constraint::Length(10), Constraint::Min(1)]).areas(input_area);
+        frame.render_widget(Span::styled("replicas:", theme.style("ui.hint.key")), label);
+        frame.render_widget(&w.input, field);
+    }
 
     let plan = match &w.stage {
-        ScaleStage::Editing => app.scale_plan(),
-        ScaleStage::Checking(p) | ScaleStage::Applying(p) | ScaleStage::Following(p) => Ok(p.clone()),
-        ScaleStage::Confirm { plan, .. } | ScaleStage::Done { plan, .. } => Ok(plan.clone()),
+        ActionStage::Editing => app.wizard_plan(),
+        ActionStage::Checking(p) | ActionStage::Applying(p) | ActionStage::Following(p) => Ok(p.clone()),
+        ActionStage::Confirm { plan, .. } | ActionStage::Done { plan, .. } => Ok(plan.clone()),
     };
     let mut lines: Vec<Line> = Vec::new();
     match &plan {
@@ -201,7 +208,7 @@ pub fn draw_scale(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(error) = &w.error {
         lines.push(Line::from(Span::styled(clean(error), theme.style("ui.error"))));
     }
-    let confirming = matches!(&w.stage, ScaleStage::Confirm { plan, .. } if plan.overrides_a_guard());
+    let confirming = matches!(&w.stage, ActionStage::Confirm { plan, .. } if plan.overrides_a_guard());
     let (text_area, confirm_area) = if confirming {
         let [t, c] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(body);
         (t, Some(c))
@@ -216,8 +223,8 @@ pub fn draw_scale(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn plan_lines(theme: &Theme, plan: &ScalePlan, lines: &mut Vec<Line>) {
-    for p in &plan.preview {
+fn plan_lines(theme: &Theme, plan: &ActionPlan, lines: &mut Vec<Line>) {
+    for p in plan.preview() {
         let style = match p.severity {
             Severity::Error => theme.style("state.error"),
             Severity::Warning => theme.style("state.warn"),
@@ -228,12 +235,13 @@ fn plan_lines(theme: &Theme, plan: &ScalePlan, lines: &mut Vec<Line>) {
             Span::styled(clean(&p.text), style),
         ]));
     }
-    for g in &plan.guards {
-        let (tag, key) = match g.verdict {
-            Verdict::Block => ("blocked", "state.error"),
-            Verdict::Refuse if plan.force => ("override needed", "state.warn"),
-            Verdict::Refuse => ("refused", "state.error"),
-            Verdict::Warn => ("warning", "state.warn"),
+    for g in plan.guards() {
+        let tag = plan.guard_tag(g);
+        let key = match g.verdict {
+            Verdict::Block => "state.error",
+            Verdict::Refuse if plan.force() => "state.warn",
+            Verdict::Refuse => "state.error",
+            Verdict::Warn => "state.warn",
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{tag:<18}"), theme.style(key)),
@@ -248,26 +256,26 @@ fn plan_lines(theme: &Theme, plan: &ScalePlan, lines: &mut Vec<Line>) {
     }
     lines.push(Line::from(vec![
         Span::styled(format!("{:<18}", "kubectl"), theme.style("ui.text.dim")),
-        Span::styled(clean(&plan.kubectl), theme.style("ui.text")),
+        Span::styled(clean(plan.kubectl()), theme.style("ui.text")),
     ]));
 }
 
-fn stage_line<'a>(app: &App, w: &ScaleWizard) -> Line<'a> {
+fn stage_line<'a>(app: &App, w: &ActionWizard) -> Line<'a> {
     let theme = &app.theme;
     let (text, key) = match &w.stage {
-        ScaleStage::Editing => ("Enter: ask the API server (dry-run) · Esc: cancel".to_string(), "ui.hint"),
-        ScaleStage::Checking(_) => ("server dry-run…".to_string(), "state.info"),
-        ScaleStage::Confirm { plan, dry_run } => {
+        ActionStage::Editing => ("Enter: ask the API server (dry-run) · Esc: cancel".to_string(), "ui.hint"),
+        ActionStage::Checking(_) => ("server dry-run…".to_string(), "state.info"),
+        ActionStage::Confirm { plan, dry_run } => {
             (format!("server dry-run: {dry_run} · Enter: {} · Esc: cancel", plan.describe()), "state.ok")
         }
-        ScaleStage::Applying(_) => ("applying…".to_string(), "state.info"),
-        ScaleStage::Following(plan) => {
-            let now = app.view.services.iter().find(|s| s.key == plan.service).map(|s| s.replicas);
+        ActionStage::Applying(_) => ("applying…".to_string(), "state.info"),
+        ActionStage::Following(plan) => {
+            let now = app.view.services.iter().find(|s| &s.key == plan.service()).map(|s| s.replicas);
             let progress =
-                now.map_or(String::new(), |r| format!(": {}/{} ready, {} up to date", r.ready, plan.to, r.updated));
+                now.map_or(String::new(), |r| format!(": {}/{} ready, {} up to date", r.ready, r.desired, r.updated));
             (format!("applied; following the rollout{progress} · Esc: close (the change continues)"), "state.info")
         }
-        ScaleStage::Done { message, ok, .. } => {
+        ActionStage::Done { message, ok, .. } => {
             (format!("{message} · Enter: close"), if *ok { "state.ok" } else { "state.error" })
         }
     };
