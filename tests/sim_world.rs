@@ -836,3 +836,22 @@ fn demo_has_a_connection_budget_above_seventy_percent() {
     assert_eq!(int(&hpa, "/status/desiredReplicas"), int(&d, "/spec/replicas"), "the HPA set the scale");
     assert!(int(&d, "/spec/replicas") <= int(&hpa, "/spec/maxReplicas"));
 }
+
+// ------------------------------------------------------------------------------------
+// Scale mode (`--pods N`)
+// ------------------------------------------------------------------------------------
+
+#[test]
+fn generated_large_cluster_serves_every_pod_settled() {
+    let scenario = world::load(&ScenarioSource::Large { pods: 300 }).expect("the generated cluster loads");
+    let s = Sim::start(scenario);
+    let out = s.ok(&["get", "pods", "-A", "--no-headers"]);
+    let rows: Vec<Vec<&str>> = out.lines().map(cells).collect();
+    assert_eq!(rows.len(), 300, "{out}");
+    assert!(rows.iter().all(|r| r[2] == "1/1" && r[3] == "Running"), "every pod settled:\n{out}");
+    for d in items(&s.json(&["get", "deployments", "-A"])) {
+        assert_eq!(int(&d, "/status/availableReplicas"), int(&d, "/spec/replicas"), "{}", name(&d));
+    }
+    let namespaces = items(&s.json(&["get", "namespaces"]));
+    assert!(namespaces.len() > 3, "the generated teams' namespaces exist");
+}
