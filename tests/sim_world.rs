@@ -341,6 +341,19 @@ fn describe_pod_reads_like_a_real_cluster() {
     ] {
         assert!(out.contains(expected), "describe lacks {expected:?}:\n{out}");
     }
+    // Events list in the order they happened, as their names carry the time.
+    let pod = s.pods("honeydue", "app.kubernetes.io/name=admin")[0].clone();
+    let selector = format!("involvedObject.name={}", name(&pod));
+    let events = items(&s.json(&["get", "events", "-n", "honeydue", "--field-selector", &selector]));
+    let reasons: Vec<&str> = events.iter().map(|e| text(e, "/reason")).collect();
+    let position = |r: &str| reasons.iter().position(|x| *x == r).unwrap_or_else(|| panic!("no {r} in {reasons:?}"));
+    assert!(
+        position("Scheduled") < position("Pulling")
+            && position("Pulling") < position("Pulled")
+            && position("Pulled") < position("Created")
+            && position("Created") < position("Started"),
+        "{reasons:?}"
+    );
 }
 
 // ------------------------------------------------------------------------------------
