@@ -3,6 +3,7 @@
 //! "(x12 over 2m)" like on a real cluster.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 
@@ -27,6 +28,16 @@ pub const VOLUMES: Source<'static> = Source { component: "persistentvolume-contr
 
 pub fn kubelet(node: &str) -> Source<'_> {
     Source { component: "kubelet", host: Some(node) }
+}
+
+/// The suffix of an event's name, as client-go's recorder makes it: the time in Unix
+/// nanoseconds, in hex. A list sorted by name then shows each object's events in the
+/// order they happened (`kubectl get events`), and no two events share a name.
+fn event_nanos() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = jiff::Timestamp::now().as_nanosecond().max(0) as u64;
+    let previous = LAST.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| Some(now.max(last + 1)));
+    now.max(previous.unwrap_or(0) + 1)
 }
 
 #[derive(Default)]
@@ -81,7 +92,7 @@ impl Recorder {
         if let Some(host) = source.host {
             source_obj["host"] = json!(host);
         }
-        let event_name = format!("{}.{:x}", name(involved), fastrand::u64(1 << 56..));
+        let event_name = format!("{}.{:x}", name(involved), event_nanos());
         let event = json!({
             "metadata": {"name": event_name, "namespace": ns},
             "involvedObject": involved_ref,

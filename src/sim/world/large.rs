@@ -119,6 +119,12 @@ impl Placement {
 pub fn seed(ctx: &WorldContext, pods: usize) -> color_eyre::Result<()> {
     let store = &ctx.store;
     let namespaces = namespace_names(pods);
+    // The store refuses objects in a namespace that does not exist, as an API server does.
+    for ns in &namespaces {
+        if store.get(rt("namespaces"), "", ns).is_none() {
+            store.create(rt("namespaces"), super::namespace_object(ns))?;
+        }
+    }
     let mut placement = Placement { nodes: pods.div_ceil(PODS_PER_NODE).max(3), next: 0 };
     let since = jiff::Timestamp::now()
         .checked_sub(jiff::SignedDuration::from_hours(26))
@@ -143,7 +149,6 @@ pub fn seed(ctx: &WorldContext, pods: usize) -> color_eyre::Result<()> {
         let ns = &namespaces[i % namespaces.len()];
         seed_statefulset(ctx, ns, &format!("db-{i}"), *replicas, &since, &mut placement)?;
     }
-    let _ = store;
     Ok(())
 }
 
