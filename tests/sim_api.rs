@@ -692,7 +692,10 @@ mod watcher_faults {
         let (tx, rx) = tmpsc::unbounded_channel();
         s.rt.spawn(async move {
             let options = kube::config::KubeConfigOptions::default();
-            let config_ = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.unwrap();
+            let mut config_ = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.unwrap();
+            // As the cockpit does: no hidden client retries, so the watcher's own backoff
+            // (what these tests measure) sees every failure.
+            config_.default_retry = false;
             let client = kube::Client::try_from(config_).unwrap();
             let api: kube::Api<Pod> = kube::Api::all(client);
             let mut events = watcher::watcher(api, config).default_backoff().boxed();
