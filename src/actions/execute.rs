@@ -28,13 +28,13 @@ pub struct ExecContext {
 
 impl ExecContext {
     /// Appends the audit entry for one attempt at `plan`.
-    pub fn record(&self, plan: &ScalePlan, dry_run: Option<String>, outcome: impl Into<String>) -> std::io::Result<()> {
+    fn record(&self, plan: &ScalePlan, dry_run: Option<String>, outcome: impl Into<String>) -> std::io::Result<()> {
         let (before, after) = (json!({"replicas": plan.from}), json!({"replicas": plan.to}));
         self.record_attempt("scale", target_text(&plan.service), before, after, dry_run, outcome.into())
     }
 
     /// Appends the audit entry for one attempt at a rollout action.
-    pub fn record_rollout(
+    fn record_rollout(
         &self,
         plan: &RolloutPlan,
         dry_run: Option<String>,
@@ -72,7 +72,7 @@ impl ExecContext {
     }
 
     /// Sends a rollout action (or its dry-run).
-    pub async fn rollout(&self, plan: &RolloutPlan, dry_run: bool) -> Result<(), MutationError> {
+    async fn rollout(&self, plan: &RolloutPlan, dry_run: bool) -> Result<(), MutationError> {
         let (key, rv) = (&plan.service, plan.resource_version.as_deref());
         match plan.change {
             None => Err(MutationError::Invalid("nothing to do".into())),
@@ -86,20 +86,6 @@ impl ExecContext {
     /// Waits for a service's rollout to finish.
     pub async fn follow_service(&self, key: &ServiceKey) -> Result<RolloutEnd, MutationError> {
         mutate::await_rollout(&self.client, key, FOLLOW_FOR).await
-    }
-
-    /// The server's verdict on the change, without making it.
-    pub async fn dry_run(&self, plan: &ScalePlan) -> Result<(), MutationError> {
-        mutate::scale(&self.client, &plan.service, plan.to, plan.resource_version.as_deref(), true).await
-    }
-
-    /// Makes the change and records the outcome (the dry-run's answer travels along).
-    pub async fn apply(&self, plan: &ScalePlan, dry_run: &str) -> Result<(), MutationError> {
-        self.apply_plan(&ActionPlan::Scale(plan.clone()), dry_run).await
-    }
-
-    pub async fn follow(&self, plan: &ScalePlan) -> Result<RolloutEnd, MutationError> {
-        self.follow_service(&plan.service).await
     }
 }
 
@@ -126,7 +112,9 @@ impl ExecContext {
 
     pub async fn dry_run_plan(&self, plan: &ActionPlan) -> Result<(), MutationError> {
         match plan {
-            ActionPlan::Scale(p) => self.dry_run(p).await,
+            ActionPlan::Scale(p) => {
+                mutate::scale(&self.client, &p.service, p.to, p.resource_version.as_deref(), true).await
+            }
             ActionPlan::Rollout(p) => self.rollout(p, true).await,
         }
     }

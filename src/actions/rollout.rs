@@ -200,33 +200,21 @@ mod tests {
     use crate::model::service::*;
 
     fn service(kind: WorkloadKind, revisions: &[(i64, &str)], current: i64) -> Service {
-        Service {
-            key: ServiceKey { namespace: "shop".into(), name: "api".into(), kind },
-            resource_version: Some("7".into()),
-            created: None,
-            replicas: Replicas { desired: 3, ready: 3, updated: 3, available: 3 },
-            hpa: None,
-            rollout: Rollout { state: RolloutState::Complete, revision: Some(current), message: String::new() },
-            probes: vec![],
-            pods: vec![],
-            pods_summary: PodsSummary::default(),
-            pdb: None,
-            events: vec![],
-            revisions: revisions
-                .iter()
-                .map(|(n, image)| Revision {
-                    revision: *n,
-                    images: vec![image.to_string()],
-                    change_cause: None,
-                    created: None,
-                    replicas: 0,
-                    current: *n == current,
-                })
-                .collect(),
-            env: vec![],
-            flags: ServiceFlags::default(),
-            findings: vec![],
-        }
+        let mut s = Service::example("shop", "api", 3);
+        s.key.kind = kind;
+        s.rollout.revision = Some(current);
+        s.revisions = revisions
+            .iter()
+            .map(|(n, image)| Revision {
+                revision: *n,
+                images: vec![image.to_string()],
+                change_cause: None,
+                created: None,
+                replicas: 0,
+                current: *n == current,
+            })
+            .collect();
+        s
     }
 
     #[test]

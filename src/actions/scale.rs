@@ -220,23 +220,7 @@ mod tests {
     use crate::model::service::*;
 
     fn service(replicas: i32) -> Service {
-        Service {
-            key: ServiceKey { namespace: "shop".into(), name: "web".into(), kind: WorkloadKind::Deployment },
-            resource_version: Some("42".into()),
-            created: None,
-            replicas: Replicas { desired: replicas, ready: replicas, updated: replicas, available: replicas },
-            hpa: None,
-            rollout: Rollout { state: RolloutState::Complete, revision: Some(1), message: String::new() },
-            probes: vec![],
-            pods: vec![],
-            pods_summary: PodsSummary::default(),
-            pdb: None,
-            events: vec![],
-            revisions: vec![],
-            env: vec![],
-            flags: ServiceFlags::default(),
-            findings: vec![],
-        }
+        Service::example("shop", "web", replicas)
     }
 
     fn pdb(min: &str, replicas: i32) -> PdbHeadroom {

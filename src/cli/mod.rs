@@ -1,6 +1,7 @@
 //! Command-line entry: parse, then hand each command to the folder that owns it.
 
 pub mod args;
+mod change;
 mod rollout;
 mod scale;
 mod snapshot;

@@ -257,6 +257,33 @@ impl Trim for Pod {
     }
 }
 
+/// What a kind needs to be watched into a [`Collection`].
+pub trait Watched:
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Trim
+    + Clone
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+    + AsPod
+{
+}
+
+impl<K> Watched for K where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Trim
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static
+        + AsPod
+{
+}
+
 /// Called for every pod the watch delivers (the readiness history records transitions).
 pub type PodObserver = Arc<dyn Fn(&Pod, Option<&Pod>) + Send + Sync>;
 
@@ -397,15 +424,7 @@ impl WatchContext {
         on_pod: Option<PodObserver>,
     ) -> JoinHandle<()>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Trim
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static
-            + AsPod,
+        K: Watched,
     {
         let ctx = self.clone();
         tokio::spawn(async move { ctx.run(kind, collection, on_pod).await })
@@ -413,15 +432,7 @@ impl WatchContext {
 
     async fn run<K>(self, kind: ResourceKind, collection: Arc<Collection<K>>, on_pod: Option<PodObserver>)
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Trim
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static
-            + AsPod,
+        K: Watched,
     {
         let api: Api<DeserializeGuard<K>> = match &self.namespace {
             Some(ns) => Api::namespaced(self.client.clone(), ns),
@@ -449,15 +460,7 @@ impl WatchContext {
         retry: &mut Backoff,
     ) -> Stop
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Trim
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static
-            + AsPod,
+        K: Watched,
     {
         let mut stream = watcher::watcher(api, watcher::Config::default()).boxed();
         while let Some(item) = stream.next().await {

@@ -257,3 +257,28 @@ impl Service {
 pub const FLAPPING_WINDOW_S: i64 = 600;
 /// This many readiness transitions within the window count as flapping.
 pub const FLAPPING_TRANSITIONS: usize = 3;
+
+#[cfg(test)]
+impl Service {
+    /// A settled Deployment with `replicas` ready pods and nothing else: tests change what
+    /// they are about.
+    pub fn example(namespace: &str, name: &str, replicas: i32) -> Service {
+        Service {
+            key: ServiceKey { namespace: namespace.into(), name: name.into(), kind: WorkloadKind::Deployment },
+            resource_version: Some("42".into()),
+            created: None,
+            replicas: Replicas { desired: replicas, ready: replicas, updated: replicas, available: replicas },
+            hpa: None,
+            rollout: Rollout { state: RolloutState::Complete, revision: Some(1), message: String::new() },
+            probes: vec![],
+            pods: vec![],
+            pods_summary: PodsSummary::default(),
+            pdb: None,
+            events: vec![],
+            revisions: vec![],
+            env: vec![],
+            flags: ServiceFlags::default(),
+            findings: vec![],
+        }
+    }
+}

@@ -782,26 +782,10 @@ mod tests {
     use crate::model::service::*;
 
     fn service(namespace: &str, name: &str, problem: Option<Severity>) -> Service {
-        Service {
-            key: ServiceKey { namespace: namespace.into(), name: name.into(), kind: WorkloadKind::Deployment },
-            resource_version: Some("1".into()),
-            created: None,
-            replicas: Replicas::default(),
-            hpa: None,
-            rollout: Rollout { state: RolloutState::Complete, revision: None, message: String::new() },
-            probes: vec![],
-            pods: vec![],
-            pods_summary: PodsSummary::default(),
-            pdb: None,
-            events: vec![],
-            revisions: vec![],
-            env: vec![],
-            flags: ServiceFlags::default(),
-            findings: problem
-                .map(|severity| Finding { id: "test", severity, message: "x".into() })
-                .into_iter()
-                .collect(),
-        }
+        let mut s = Service::example(namespace, name, 0);
+        s.findings =
+            problem.map(|severity| Finding { id: "test", severity, message: "x".into() }).into_iter().collect();
+        s
     }
 
     fn view(generation: u64, services: Vec<Service>) -> Arc<ClusterView> {

@@ -1,0 +1,131 @@
+//! The one headless path of every change (`scale`, `rollout …`): print the preview, stop
+//! on a guard, ask the server for a dry-run, confirm (unless `--yes`), apply with the
+//! precondition, record each attempt in the audit log, and follow the rollout.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use color_eyre::Result;
+
+use super::args::GlobalArgs;
+use super::snapshot::{self, Snapshot};
+use crate::actions::ActionPlan;
+use crate::actions::execute::{ExecContext, FOLLOW_FOR, dry_run_text};
+use crate::actions::scale::Verdict;
+use crate::actions::target::ServiceRef;
+use crate::cluster::mutate::RolloutEnd;
+use crate::config::paths::Paths;
+use crate::exit::{self, Exit};
+use crate::model::service::Service;
+
+/// `--dry-run` and `--yes`, as every change command has them.
+pub struct ChangeFlags {
+    pub dry_run: bool,
+    pub yes: bool,
+}
+
+/// The service a command names, from one synced look at its namespace.
+pub async fn find_service(global: &GlobalArgs, service: &str) -> Result<(Snapshot, Service)> {
+    let wanted = ServiceRef::parse(service).map_err(exit::usage)?;
+    let snap = snapshot::take(global, wanted.namespace.as_deref().or(global.namespace.as_deref())).await?;
+    let found = wanted.resolve(&snap.services, &snap.target.connection.namespace).map_err(exit::usage)?.clone();
+    Ok((snap, found))
+}
+
+pub async fn run(snap: &Snapshot, paths: &Paths, plan: ActionPlan, flags: ChangeFlags) -> Result<Exit> {
+    print_preview(&plan)?;
+    let conn = &snap.target.connection;
+    let exec = ExecContext {
+        client: conn.client.clone(),
+        context: conn.context.clone(),
+        user: conn.user.clone(),
+        audit_log: paths.audit_log(),
+    };
+    if let Some(guard) = plan.stopped_by() {
+        exec.record_plan(&plan, None, format!("refused: {}", guard.id))?;
+        let hint = if guard.verdict == Verdict::Refuse { " (--force overrides it)" } else { "" };
+        return Err(exit::refused(format!("{}{hint}", guard.message)));
+    }
+    let dry = exec.dry_run_plan(&plan).await;
+    let dry_text = dry_run_text(&dry);
+    println!("server dry-run: {dry_text}");
+    if let Err(e) = dry {
+        exec.record_plan(&plan, Some(dry_text), format!("refused: {e}"))?;
+        return Err(exit::refused(format!("the API server refused the change: {e}")));
+    }
+    if flags.dry_run {
+        exec.record_plan(&plan, Some(dry_text), "dry-run")?;
+        return Ok(Exit::Ok);
+    }
+    if !flags.yes && !confirmed(&plan).await? {
+        exec.record_plan(&plan, Some(dry_text), "declined")?;
+        return Err(exit::declined("not confirmed; nothing was changed (pass --yes to skip the question)"));
+    }
+    if let Err(e) = exec.apply_plan(&plan, &dry_text).await {
+        return Err(exit::refused(format!("{} failed: {e}", plan.describe())));
+    }
+    println!("applied: {}", plan.describe());
+    if !plan.rolls_pods() {
+        return Ok(Exit::Ok);
+    }
+    println!("following the rollout…");
+    match exec.follow_service(plan.service()).await {
+        Ok(RolloutEnd::Complete) => {
+            match &plan {
+                ActionPlan::Scale(p) => println!("rolled out: {} replicas ready", p.to),
+                ActionPlan::Rollout(_) => println!("rolled out"),
+            }
+            Ok(Exit::Ok)
+        }
+        Ok(RolloutEnd::TimedOut) => {
+            eprintln!("warning: not rolled out after {}s; the change stays applied", FOLLOW_FOR.as_secs());
+            Ok(Exit::Failed)
+        }
+        Err(e) => {
+            eprintln!("warning: stopped following the rollout: {e}; the change stays applied");
+            Ok(Exit::Failed)
+        }
+    }
+}
+
+/// The preview as text: what changes, each guard with its alternative, the kubectl command.
+fn print_preview(plan: &ActionPlan) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", plan.describe())?;
+    for line in plan.preview() {
+        writeln!(out, "  {:<18} {}", line.label, line.text)?;
+    }
+    for guard in plan.guards() {
+        let tag = if guard.verdict == Verdict::Refuse && plan.force() { "overridden" } else { plan.guard_tag(guard) };
+        writeln!(out, "  {tag:<18} {}", guard.message)?;
+        if let Some(alternative) = &guard.alternative {
+            writeln!(out, "  {:<18} {alternative}", "instead")?;
+        }
+    }
+    if !plan.kubectl().is_empty() {
+        writeln!(out, "  {:<18} {}", "kubectl", plan.kubectl())?;
+    }
+    out.flush()
+}
+
+/// Asks on the terminal: `y`, or the service name when a guard was overridden. Without a
+/// terminal there is nobody to ask: not confirmed.
+async fn confirmed(plan: &ActionPlan) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    let name = plan.service().name.clone();
+    let question = if plan.overrides_a_guard() {
+        format!("A guard is overridden. Type the service name ({name}) to {}: ", plan.describe())
+    } else {
+        format!("{}? [y/N] ", plan.describe())
+    };
+    let answer = tokio::task::spawn_blocking(move || {
+        eprint!("{question}");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    })
+    .await??;
+    let answer = answer.trim();
+    Ok(if plan.overrides_a_guard() { answer == name } else { matches!(answer, "y" | "Y" | "yes") })
+}
