@@ -205,3 +205,35 @@ fn switching_context_rescopes_to_the_other_cluster() {
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn a_read_only_user_is_told_what_permission_a_change_lacks_before_trying() {
+    let viewer = UserSpec {
+        name: "viewer".into(),
+        token: "viewer-token".into(),
+        groups: vec![],
+        rules: vec![RuleSpec {
+            verbs: vec!["get".into(), "list".into(), "watch".into()],
+            resources: vec!["*".into()],
+            namespaces: vec![],
+        }],
+    };
+    let rig = Rig::start(SimOptions { extra_users: vec![viewer], ..Default::default() });
+    let kc = rig.kubeconfig(Some("viewer"));
+    let mut pty = rig.cockpit(&kc, &["-n", "soundspan"]);
+    live_with(&pty, "the services", "soundspan-frontend");
+    pty.send("s");
+    pty.wait_until("the RBAC answer in the wizard", |s| {
+        s.contains("RBAC: you may not update deployments/scale in ns soundspan")
+    });
+    pty.send("\r");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!pty.screen_text().contains("server dry-run"), "nothing is sent without the permission");
+    pty.send("\x1b");
+    // Wait for the wizard to close: an ESC followed at once by a key reads as Alt+key.
+    pty.wait_until("the wizard closed", |s| !s.contains("RBAC: you may not"));
+    pty.send("rr");
+    pty.wait_until("the rollout wizard says so too", |s| {
+        s.contains("RBAC: you may not patch deployments in ns soundspan")
+    });
+}

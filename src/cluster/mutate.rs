@@ -234,3 +234,69 @@ pub async fn undo(
     }
     patch_workload(client, key, serde_json::json!({"spec": {"template": template}}), rv, dry_run).await
 }
+
+/// A permission a change needs, as RBAC names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Permission {
+    pub verb: &'static str,
+    pub resource: &'static str,
+    pub subresource: &'static str,
+}
+
+impl Permission {
+    /// `update deployments/scale in ns shop`, as the status line and wizard say it.
+    pub fn describe(&self, namespace: Option<&str>) -> String {
+        let resource = if self.subresource.is_empty() {
+            self.resource.to_string()
+        } else {
+            format!("{}/{}", self.resource, self.subresource)
+        };
+        match namespace {
+            Some(ns) => format!("{} {resource} in ns {ns}", self.verb),
+            None => format!("{} {resource} in all namespaces", self.verb),
+        }
+    }
+}
+
+/// What the cockpit's changes need: scale through the subresource, rollout actions as
+/// patches of the workload.
+pub const CHANGE_PERMISSIONS: [Permission; 4] = [
+    Permission { verb: "update", resource: "deployments", subresource: "scale" },
+    Permission { verb: "patch", resource: "deployments", subresource: "" },
+    Permission { verb: "update", resource: "statefulsets", subresource: "scale" },
+    Permission { verb: "patch", resource: "statefulsets", subresource: "" },
+];
+
+/// Asks the API server (SelfSubjectAccessReview) which of `CHANGE_PERMISSIONS` the user
+/// lacks in `namespace`. An unanswered review counts as allowed: the server-side dry-run
+/// still catches a refusal before anything changes.
+pub async fn missing_permissions(client: &kube::Client, namespace: Option<&str>) -> Vec<Permission> {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let mut missing = Vec::new();
+    for permission in CHANGE_PERMISSIONS {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    group: Some("apps".into()),
+                    namespace: namespace.map(str::to_string),
+                    resource: Some(permission.resource.into()),
+                    subresource: Some(permission.subresource.into()).filter(|s: &String| !s.is_empty()),
+                    verb: Some(permission.verb.into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = tokio::time::timeout(Duration::from_secs(5), api.create(&PostParams::default(), &review)).await;
+        if let Ok(Ok(done)) = answer
+            && done.status.is_some_and(|s| !s.allowed)
+        {
+            missing.push(permission);
+        }
+    }
+    missing
+}

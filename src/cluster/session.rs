@@ -13,6 +13,7 @@ use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::{mpsc, watch as latest};
 
 use super::connect::{ConnectOptions, Connection, context_names};
+use super::mutate::missing_permissions;
 use super::watch::{PodObserver, ResourceKind, WatchHealth, Watches, visibility};
 use crate::model::service::Service;
 use crate::model::services::{self, ClusterObjects, ReadinessHistory};
@@ -41,6 +42,8 @@ pub struct ClusterView {
     pub error: Option<String>,
     /// The scope is still listing for the first time.
     pub syncing: bool,
+    /// Changes RBAC does not allow here (`update deployments/scale in ns shop`).
+    pub denied: Vec<String>,
 }
 
 /// What the UI may ask of the session.
@@ -98,6 +101,7 @@ fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> Clus
         built_at: Timestamp::now(),
         error,
         syncing: true,
+        denied: Vec::new(),
     }
 }
 
@@ -120,8 +124,18 @@ async fn run(
         );
         let mut pulse = watches.subscribe();
         let _ = publish.send(Arc::new(empty_view(&scope, &contexts, error.take())));
+        let client = scope.connection.client.clone();
+        let namespace = scope.namespace.clone();
+        let mut permissions = std::pin::pin!(async move { missing_permissions(&client, namespace.as_deref()).await });
+        let mut denied: Option<Vec<String>> = None;
         let intent = loop {
             tokio::select! {
+                missing = &mut permissions, if denied.is_none() => {
+                    let ns = scope.namespace.as_deref();
+                    denied = Some(missing.iter().map(|p| p.describe(ns)).collect());
+                    let view = build_view(&scope, &watches, &readiness, &contexts, &publish, denied.as_deref());
+                    let _ = publish.send(Arc::new(view));
+                }
                 changed = pulse.changed() => {
                     if changed.is_err() {
                         // Every watch task ended (cannot happen while `watches` lives).
@@ -129,7 +143,7 @@ async fn run(
                     }
                     tokio::time::sleep(COALESCE).await;
                     pulse.borrow_and_update();
-                    let view = build_view(&scope, &watches, &readiness, &contexts, &publish);
+                    let view = build_view(&scope, &watches, &readiness, &contexts, &publish, denied.as_deref());
                     let _ = publish.send(Arc::new(view));
                 }
                 intent = inbox.recv() => break intent,
@@ -179,6 +193,7 @@ fn build_view(
     readiness: &Mutex<ReadinessHistory>,
     contexts: &[String],
     previous: &latest::Sender<Arc<ClusterView>>,
+    denied: Option<&[String]>,
 ) -> ClusterView {
     let objects = watches.objects();
     let now = Timestamp::now();
@@ -200,6 +215,7 @@ fn build_view(
         built_at: now,
         error,
         syncing: !watches.all_synced(),
+        denied: denied.unwrap_or_default().to_vec(),
     }
 }
 

@@ -14,11 +14,12 @@ use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
 use crate::actions::rollout::{RolloutPlan, RolloutRequest, plan_rollout};
 use crate::actions::scale::{Verdict, plan_scale};
+use crate::cluster::mutate::CHANGE_PERMISSIONS;
 use crate::cluster::session::{ClusterView, Intent};
 use crate::config::commands::{COMMANDS, Command, Mode};
 use crate::config::keymap::{Keymap, Lookup};
 use crate::config::theme::Theme;
-use crate::model::service::{Service, ServiceKey};
+use crate::model::service::{Service, ServiceKey, WorkloadKind};
 
 /// What the event loop must do for the app.
 #[derive(Debug, PartialEq, Eq)]
@@ -527,8 +528,22 @@ impl App {
 
     fn open_wizard(&mut self, key: ServiceKey, input: TextArea<'static>, rollout: Option<RolloutPlan>) {
         let confirm = text_input(&key.name);
-        let wizard = ActionWizard { key, input, rollout, confirm, stage: ActionStage::Editing, error: None };
+        let scale = rollout.is_none();
+        let error = self.denied(scale, key.kind).map(|d| format!("RBAC: you may not {d}"));
+        let wizard = ActionWizard { key, input, rollout, confirm, stage: ActionStage::Editing, error };
         self.overlay = Some(Overlay::Action(Box::new(wizard)));
+    }
+
+    /// The permission a change lacks here (from the session's access reviews), if any.
+    fn denied(&self, scale: bool, kind: WorkloadKind) -> Option<String> {
+        let resource = match kind {
+            WorkloadKind::Deployment => "deployments",
+            WorkloadKind::StatefulSet => "statefulsets",
+        };
+        let needed =
+            CHANGE_PERMISSIONS.iter().find(|p| p.resource == resource && (p.subresource == "scale") == scale)?;
+        let wanted = needed.describe(self.view.namespace.as_deref());
+        self.view.denied.iter().find(|d| **d == wanted).cloned()
     }
 
     /// The plan for what is typed now, from the current model (so the preview is live).
@@ -556,6 +571,7 @@ impl App {
         let plan = self.wizard_plan();
         let Some(Overlay::Action(w)) = &mut self.overlay else { return Vec::new() };
         match &w.stage {
+            ActionStage::Editing if w.error.as_deref().is_some_and(|e| e.starts_with("RBAC")) => {}
             ActionStage::Editing => match plan {
                 Err(e) => w.error = Some(e),
                 Ok(plan) => match plan.stopped_by() {
@@ -801,6 +817,7 @@ mod tests {
             built_at: Timestamp::now(),
             error: None,
             syncing: false,
+            denied: vec![],
         })
     }
 
