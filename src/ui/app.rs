@@ -108,23 +108,34 @@ pub struct DetailState {
     pub scroll: usize,
 }
 
-/// Overview columns the operator can sort by, in the order `sort_next_column` cycles.
+/// Overview columns the operator can sort by, in the order `sort_next_column` cycles
+/// (every column of the overview).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortColumn {
-    Service,
     Namespace,
+    Service,
+    Kind,
     Ready,
+    UpToDate,
+    Available,
+    Hpa,
     Rollout,
+    Probes,
     Pdb,
     Age,
 }
 
 impl SortColumn {
-    const CYCLE: [SortColumn; 6] = [
+    const CYCLE: [SortColumn; 11] = [
         SortColumn::Service,
         SortColumn::Namespace,
+        SortColumn::Kind,
         SortColumn::Ready,
+        SortColumn::UpToDate,
+        SortColumn::Available,
+        SortColumn::Hpa,
         SortColumn::Rollout,
+        SortColumn::Probes,
         SortColumn::Pdb,
         SortColumn::Age,
     ];
@@ -134,12 +145,18 @@ impl SortColumn {
         Self::CYCLE[(at + 1) % Self::CYCLE.len()]
     }
 
+    /// The header it sorts, as the overview prints it.
     pub fn header(self) -> &'static str {
         match self {
-            SortColumn::Service => "SERVICE",
             SortColumn::Namespace => "NAMESPACE",
+            SortColumn::Service => "SERVICE",
+            SortColumn::Kind => "KIND",
             SortColumn::Ready => "READY",
+            SortColumn::UpToDate => "UP-TO-DATE",
+            SortColumn::Available => "AVAILABLE",
+            SortColumn::Hpa => "HPA",
             SortColumn::Rollout => "ROLLOUT",
+            SortColumn::Probes => "PROBES",
             SortColumn::Pdb => "PDB",
             SortColumn::Age => "AGE",
         }
@@ -770,13 +787,21 @@ impl App {
 
 /// The value a column sorts by; text sorts alphabetically, numbers numerically.
 fn sort_key(column: SortColumn, s: &Service) -> (i64, String) {
+    let r = &s.replicas;
+    let number = |n: i64| (n, String::new());
     match column {
         SortColumn::Service => (0, s.key.name.clone()),
         SortColumn::Namespace => (0, format!("{}/{}", s.key.namespace, s.key.name)),
-        SortColumn::Ready => (i64::from(s.replicas.ready) - i64::from(s.replicas.desired), String::new()),
-        SortColumn::Rollout => (s.rollout.state as i64, String::new()),
-        SortColumn::Pdb => (s.pdb.as_ref().map_or(i64::MAX, |p| i64::from(p.disruptions_allowed)), String::new()),
-        SortColumn::Age => (-s.created.map_or(0, |t| t.as_second()), String::new()),
+        SortColumn::Kind => (0, s.key.kind.short().to_string()),
+        // Relative to desired, so the services missing the most pods come first.
+        SortColumn::Ready => number(i64::from(r.ready) - i64::from(r.desired)),
+        SortColumn::UpToDate => number(i64::from(r.updated) - i64::from(r.desired)),
+        SortColumn::Available => number(i64::from(r.available) - i64::from(r.desired)),
+        SortColumn::Hpa => number(s.hpa.as_ref().map_or(-1, |h| i64::from(h.max))),
+        SortColumn::Rollout => number(s.rollout.state as i64),
+        SortColumn::Probes => number(s.probes.len() as i64),
+        SortColumn::Pdb => number(s.pdb.as_ref().map_or(i64::MAX, |p| i64::from(p.disruptions_allowed))),
+        SortColumn::Age => number(-s.created.map_or(0, |t| t.as_second())),
     }
 }
 
