@@ -21,7 +21,7 @@ use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event as CoreEvent, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Container, Event as CoreEvent, PersistentVolumeClaim, Pod, PodSpec};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Resource;
 use kube::api::Api;
@@ -240,19 +240,42 @@ pub trait Trim {
 }
 impl Trim for Deployment {}
 impl Trim for StatefulSet {}
-impl Trim for ReplicaSet {}
 impl Trim for PodDisruptionBudget {}
 impl Trim for HorizontalPodAutoscaler {}
 impl Trim for PersistentVolumeClaim {}
 impl Trim for CoreEvent {}
 impl Trim for Pod {
+    /// The model reads a pod's status, its node and how many containers it has; the rest
+    /// of the spec (env, probes, volumes, affinity: most of a pod's size) is the
+    /// template's business and is read from the workload instead.
     fn trim(&mut self) {
-        // Image IDs and container IDs are long and never shown.
+        if let Some(spec) = self.spec.as_mut() {
+            let containers =
+                spec.containers.iter().map(|c| Container { name: c.name.clone(), ..Default::default() }).collect();
+            *spec = PodSpec { containers, node_name: spec.node_name.take(), ..Default::default() };
+        }
         if let Some(status) = self.status.as_mut() {
             for cs in status.container_statuses.iter_mut().flatten() {
                 cs.image_id = String::new();
                 cs.container_id = None;
+                cs.volume_mounts = None;
+                cs.resources = None;
+                cs.allocated_resources = None;
             }
+        }
+    }
+}
+
+impl Trim for ReplicaSet {
+    /// Revisions show a ReplicaSet's images; an undo reads the full template from the API.
+    fn trim(&mut self) {
+        if let Some(spec) = self.spec.template.as_mut().and_then(|t| t.spec.as_mut()) {
+            let containers = spec
+                .containers
+                .iter()
+                .map(|c| Container { name: c.name.clone(), image: c.image.clone(), ..Default::default() })
+                .collect();
+            *spec = PodSpec { containers, ..Default::default() };
         }
     }
 }
