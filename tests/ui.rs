@@ -225,3 +225,16 @@ fn rollout_restart_from_the_overview_goes_through_the_same_wizard() {
     pty.send("\r");
     pty.wait_until("the restart rolled out", |s| s.contains("rolled out · Enter: close"));
 }
+
+#[test]
+fn a_resize_redraws_for_the_new_width() {
+    let (pty, _dir) = cockpit(&["--demo"], 80, 24);
+    wait_for_services(&pty);
+    assert!(!pty.screen_text().contains("NAMESPACE"), "at 80 columns the namespace column gives way");
+    pty.resize(160, 40);
+    pty.wait_until("the wide layout", |s| s.contains("NAMESPACE") && s.contains("UP-TO-DATE") && s.contains("AGE"));
+    pty.resize(80, 24);
+    pty.wait_until("the narrow layout again", |s| {
+        !s.contains("NAMESPACE") && s.contains("soundspan/soundspan-backend")
+    });
+}

@@ -82,6 +82,12 @@ impl Pty {
         }
     }
 
+    /// Resizes the terminal, as a window resize would (the program gets SIGWINCH).
+    pub fn resize(&self, cols: u16, rows: u16) {
+        self.parser.lock().unwrap().set_size(rows.try_into().expect("rows > 0"), cols.try_into().expect("cols > 0"));
+        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("resize the pty");
+    }
+
     pub fn send(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).unwrap();
         self.writer.flush().unwrap();
