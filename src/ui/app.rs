@@ -545,9 +545,7 @@ impl App {
 
     fn open_wizard(&mut self, key: ServiceKey, input: TextArea<'static>, rollout: Option<RolloutPlan>) {
         let confirm = text_input(&key.name);
-        let scale = rollout.is_none();
-        let error = self.denied(scale, key.kind).map(|d| format!("RBAC: you may not {d}"));
-        let wizard = ActionWizard { key, input, rollout, confirm, stage: ActionStage::Editing, error };
+        let wizard = ActionWizard { key, input, rollout, confirm, stage: ActionStage::Editing, error: None };
         self.overlay = Some(Overlay::Action(Box::new(wizard)));
     }
 
@@ -561,6 +559,13 @@ impl App {
             CHANGE_PERMISSIONS.iter().find(|p| p.resource == resource && (p.subresource == "scale") == scale)?;
         let wanted = needed.describe(self.view.namespace.as_deref());
         self.view.denied.iter().find(|d| **d == wanted).cloned()
+    }
+
+    /// What RBAC forbids about the open wizard's change, as the access reviews (which may
+    /// land after the wizard opened) say.
+    pub fn wizard_denied(&self) -> Option<String> {
+        let Some(Overlay::Action(w)) = &self.overlay else { return None };
+        self.denied(w.rollout.is_none(), w.key.kind).map(|d| format!("RBAC: you may not {d}"))
     }
 
     /// The plan for what is typed now, from the current model (so the preview is live).
@@ -586,9 +591,10 @@ impl App {
     /// Enter in the wizard: dry-run, then apply.
     fn advance_scale(&mut self) -> Vec<Effect> {
         let plan = self.wizard_plan();
+        let denied = self.wizard_denied();
         let Some(Overlay::Action(w)) = &mut self.overlay else { return Vec::new() };
         match &w.stage {
-            ActionStage::Editing if w.error.as_deref().is_some_and(|e| e.starts_with("RBAC")) => {}
+            ActionStage::Editing if denied.is_some() => w.error = denied,
             ActionStage::Editing => match plan {
                 Err(e) => w.error = Some(e),
                 Ok(plan) => match plan.stopped_by() {

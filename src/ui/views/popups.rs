@@ -205,8 +205,8 @@ pub fn draw_action(app: &App, frame: &mut Frame, area: Rect) {
     }
     lines.push(Line::default());
     lines.push(stage_line(app, w));
-    if let Some(error) = &w.error {
-        lines.push(Line::from(Span::styled(clean(error), theme.style("ui.error"))));
+    if let Some(error) = w.error.clone().or_else(|| app.wizard_denied()) {
+        lines.push(Line::from(Span::styled(clean(&error), theme.style("ui.error"))));
     }
     let confirming = matches!(&w.stage, ActionStage::Confirm { plan, .. } if plan.overrides_a_guard());
     let (text_area, confirm_area) = if confirming {
