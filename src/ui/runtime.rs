@@ -118,24 +118,28 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, audit_l
 /// visible) completely silent on the wire.
 #[derive(Default)]
 struct OffscreenFrame {
+    /// Kept between frames; rebuilt only when the terminal's size changes.
+    shadow: Option<Terminal<TestBackend>>,
     shown: Option<Buffer>,
 }
 
 impl OffscreenFrame {
     fn draw(&mut self, guard: &mut TerminalGuard, app: &mut App) -> Result<()> {
         let area: Rect = guard.terminal.size()?.into();
-        let mut next = Buffer::empty(area);
-        let mut shadow = Terminal::with_options(
-            TestBackend::new(area.width, area.height),
-            TerminalOptions { viewport: Viewport::Fixed(area) },
-        )?;
+        let shadow = match &mut self.shadow {
+            Some(shadow) if shadow.backend().buffer().area == area => shadow,
+            stale => stale.insert(Terminal::with_options(
+                TestBackend::new(area.width, area.height),
+                TerminalOptions { viewport: Viewport::Fixed(area) },
+            )?),
+        };
         shadow.draw(|f| app.draw(f, jiff::Timestamp::now()))?;
-        next.merge(shadow.backend().buffer());
-        if self.shown.as_ref() == Some(&next) {
+        let next = shadow.backend().buffer();
+        if self.shown.as_ref() == Some(next) {
             return Ok(());
         }
-        guard.terminal.draw(|f| *f.buffer_mut() = next.clone())?;
-        self.shown = Some(next);
+        guard.terminal.draw(|f| f.buffer_mut().clone_from(next))?;
+        self.shown = Some(next.clone());
         Ok(())
     }
 
