@@ -609,7 +609,8 @@ fn statefulset_scales_up_in_order_with_its_claims() {
     loop {
         assert!(Instant::now() < until, "statewave-pg never reached 3 ready pods; saw {first_seen:?}");
         let (pods, _) = store.list(pods_rt, Some("statewave"));
-        let by_name: HashMap<&str, &Value> =
+        // Ordered by name, so pods that first appear in the same look are listed by ordinal.
+        let by_name: BTreeMap<&str, &Value> =
             pods.iter().filter(|p| name(p).starts_with("statewave-pg-")).map(|p| (name(p), p.as_ref())).collect();
         for ordinal in 1..3 {
             if by_name.contains_key(format!("statewave-pg-{ordinal}").as_str()) {
