@@ -1,11 +1,12 @@
 //! Guided actions end to end: the real binary's `scale` against the simulated cluster
 //! (controllers running), checked through the real `kubectl`, with the audit trail.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use cockpit::sim::spec::{RuleSpec, UserSpec};
 use cockpit::sim::{RunningSim, SimOptions};
 
 struct Rig {
@@ -185,17 +186,7 @@ fn a_concurrent_change_is_a_conflict_and_nothing_is_applied() {
 
 #[test]
 fn a_read_only_user_gets_a_clear_rbac_message() {
-    let viewer = UserSpec {
-        name: "viewer".into(),
-        token: "viewer-token".into(),
-        groups: vec![],
-        rules: vec![RuleSpec {
-            verbs: vec!["get".into(), "list".into(), "watch".into()],
-            resources: vec!["*".into()],
-            namespaces: vec![],
-        }],
-    };
-    let rig = Rig::start(SimOptions { extra_users: vec![viewer], ..Default::default() });
+    let rig = Rig::start(SimOptions { extra_users: vec![support::viewer()], ..Default::default() });
     let path = rig.dir.path().join("viewer.json");
     cockpit::sim::kubeconfig::write(&path, &rig.sim().kubeconfig_for_user("viewer").unwrap()).unwrap();
     let out = rig.cockpit_as(&path, &["scale", "soundspan/soundspan-frontend", "3", "--yes"]);

@@ -208,17 +208,7 @@ fn switching_context_rescopes_to_the_other_cluster() {
 
 #[test]
 fn a_read_only_user_is_told_what_permission_a_change_lacks_before_trying() {
-    let viewer = UserSpec {
-        name: "viewer".into(),
-        token: "viewer-token".into(),
-        groups: vec![],
-        rules: vec![RuleSpec {
-            verbs: vec!["get".into(), "list".into(), "watch".into()],
-            resources: vec!["*".into()],
-            namespaces: vec![],
-        }],
-    };
-    let rig = Rig::start(SimOptions { extra_users: vec![viewer], ..Default::default() });
+    let rig = Rig::start(SimOptions { extra_users: vec![support::viewer()], ..Default::default() });
     let kc = rig.kubeconfig(Some("viewer"));
     let mut pty = rig.cockpit(&kc, &["-n", "soundspan"]);
     live_with(&pty, "the services", "soundspan-frontend");
