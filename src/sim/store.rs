@@ -57,6 +57,9 @@ pub struct Change {
     pub kind: ChangeKind,
     pub key: ObjectKey,
     pub object: Arc<Value>,
+    /// What the object was before a modification: a filtered watch needs it to tell
+    /// "stopped matching" (DELETED) from "never matched", even when it replays history.
+    pub previous: Option<Arc<Value>>,
 }
 
 /// A watch opened at a resourceVersion: the changes since then, and the live feed after.
@@ -198,7 +201,7 @@ impl Store {
         set_type_meta(&mut obj, rt);
         let obj = Arc::new(obj);
         state.objects.insert(key.clone(), obj.clone());
-        self.record(&mut state, ChangeKind::Added, key, obj.clone());
+        self.record(&mut state, ChangeKind::Added, key, obj.clone(), None);
         Ok(obj)
     }
 
@@ -246,7 +249,7 @@ impl Store {
         set_type_meta(&mut obj, rt);
         let obj = Arc::new(obj);
         state.objects.insert(key.clone(), obj.clone());
-        self.record(&mut state, ChangeKind::Modified, key, obj.clone());
+        self.record(&mut state, ChangeKind::Modified, key, obj.clone(), Some(old));
         Ok(obj)
     }
 
@@ -315,7 +318,7 @@ impl Store {
         let mut gone = (*old).clone();
         ensure_object(&mut gone, "metadata").insert("resourceVersion".into(), json!(rv.to_string()));
         let gone = Arc::new(gone);
-        self.record(&mut state, ChangeKind::Deleted, key, gone.clone());
+        self.record(&mut state, ChangeKind::Deleted, key, gone.clone(), None);
         Ok(gone)
     }
 
@@ -345,8 +348,15 @@ impl Store {
         state.oldest_resumable = state.rv;
     }
 
-    fn record(&self, state: &mut State, kind: ChangeKind, key: ObjectKey, object: Arc<Value>) {
-        let change = Arc::new(Change { rv: state.rv, kind, key, object });
+    fn record(
+        &self,
+        state: &mut State,
+        kind: ChangeKind,
+        key: ObjectKey,
+        object: Arc<Value>,
+        previous: Option<Arc<Value>>,
+    ) {
+        let change = Arc::new(Change { rv: state.rv, kind, key, object, previous });
         state.history.push_back(change.clone());
         while state.history.len() > state.history_limit {
             if let Some(dropped) = state.history.pop_front() {

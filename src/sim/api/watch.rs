@@ -12,7 +12,6 @@
 //! - The stream ends at `timeoutSeconds`, on a `drop_watches` fault, when the client is
 //!   too slow to keep up (it re-watches from its last version), or when the client goes.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +27,7 @@ use super::verbs::Filter;
 use super::{ApiRequest, ApiState, Body, Output, full_body, negotiate, stream_body};
 use crate::sim::error::ApiError;
 use crate::sim::resources::ResourceType;
-use crate::sim::store::{Change, ChangeKind, WatchStart, obj_name, obj_namespace};
+use crate::sim::store::{Change, ChangeKind, WatchStart};
 
 struct WatchPlan {
     rt: &'static ResourceType,
@@ -82,11 +81,10 @@ pub fn watch(state: &Arc<ApiState>, req: &ApiRequest, target: &Target) -> Result
     let guard = state.metrics.watch_opened();
     let drops = state.faults.stream_drops();
     let interval = state.bookmark_interval;
-    let store = state.store.clone();
     tokio::spawn(async move {
         let _open = guard;
-        let mut stream = WatchStream { plan, tx, seen: HashSet::new(), last_rv: 0 };
-        stream.run(drops, interval, &store).await;
+        let mut stream = WatchStream { plan, tx, last_rv: 0 };
+        stream.run(drops, interval).await;
     });
     let mut resp = Response::new(stream_body(rx));
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -116,31 +114,14 @@ fn encode(kind: &str, object: &Value) -> Bytes {
 struct WatchStream {
     plan: WatchPlan,
     tx: mpsc::Sender<Bytes>,
-    /// Keys of objects the client knows, kept only for filtered watches (to turn
-    /// "stopped matching" into DELETED).
-    seen: HashSet<(String, String)>,
     last_rv: u64,
 }
 
 impl WatchStream {
-    async fn run(
-        &mut self,
-        mut drops: tokio::sync::watch::Receiver<u64>,
-        interval: Duration,
-        store: &crate::sim::store::Store,
-    ) {
+    async fn run(&mut self, mut drops: tokio::sync::watch::Receiver<u64>, interval: Duration) {
         drops.mark_unchanged();
-        let filtered = !self.plan.filter.is_empty();
         let initial = std::mem::take(&mut self.plan.initial);
-        if filtered && initial.is_empty() {
-            // A resumed filtered watch: the client knows what matches now.
-            let (now, _) = store.list(self.plan.rt, self.plan.namespace.as_deref());
-            self.seen = now.iter().filter(|o| self.plan.filter.matches(self.plan.rt, o)).map(|o| key_of(o)).collect();
-        }
         for obj in initial.iter().filter(|o| self.plan.filter.matches(self.plan.rt, o)) {
-            if filtered {
-                self.seen.insert(key_of(obj));
-            }
             if !self.send("ADDED", obj).await {
                 return;
             }
@@ -187,20 +168,17 @@ impl WatchStream {
             return true;
         }
         let obj = &change.object;
-        let matches = plan.filter.matches(plan.rt, obj);
         let kind = if plan.filter.is_empty() {
             Some(change.kind.as_watch_type())
         } else {
-            let key = key_of(obj);
-            match change.kind {
-                ChangeKind::Deleted => self.seen.remove(&key).then_some("DELETED").or(matches.then_some("DELETED")),
-                ChangeKind::Added if matches => {
-                    self.seen.insert(key);
-                    Some("ADDED")
-                }
-                ChangeKind::Added => None,
-                ChangeKind::Modified if matches => Some(if self.seen.insert(key) { "ADDED" } else { "MODIFIED" }),
-                ChangeKind::Modified => self.seen.remove(&key).then_some("DELETED"),
+            // As an API server does: compare the object before and after the change.
+            let matches = plan.filter.matches(plan.rt, obj);
+            let matched = change.previous.as_ref().is_some_and(|old| plan.filter.matches(plan.rt, old));
+            match (change.kind, matched, matches) {
+                (ChangeKind::Deleted, _, true) | (ChangeKind::Modified, true, false) => Some("DELETED"),
+                (ChangeKind::Added, _, true) | (ChangeKind::Modified, false, true) => Some("ADDED"),
+                (ChangeKind::Modified, true, true) => Some("MODIFIED"),
+                _ => None,
             }
         };
         match kind {
@@ -240,10 +218,6 @@ impl WatchStream {
         };
         self.tx.send(encode("BOOKMARK", &object)).await.is_ok()
     }
-}
-
-fn key_of(obj: &Value) -> (String, String) {
-    (obj_namespace(obj).to_string(), obj_name(obj).to_string())
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
