@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::diagnostic::Diagnostic;
 use super::paths::Paths;
-use super::{keymap, theme};
+use super::{keymap, profile, theme};
 use crate::exit::Exit;
 
 /// What a checker may look at: the config folders and the files named on the command line.
@@ -33,6 +33,7 @@ pub struct Checker {
 pub const CHECKERS: &[Checker] = &[
     Checker { kind: "themes", check: |ctx| theme::check_all(ctx.paths, ctx.theme) },
     Checker { kind: "keymaps", check: |ctx| keymap::check_all(ctx.paths, ctx.keymap) },
+    Checker { kind: "profiles", check: |ctx| profile::check_all(ctx.paths, ctx.profile) },
 ];
 
 /// What one checker found.

@@ -8,5 +8,6 @@ pub mod diagnostic;
 pub mod duration;
 pub mod keymap;
 pub mod paths;
+pub mod profile;
 mod source;
 pub mod theme;

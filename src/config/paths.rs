@@ -57,7 +57,7 @@ impl Paths {
 }
 
 /// Context names can contain `/` and `:` (EKS ARNs); keep them usable as file names.
-fn sanitize_file_name(name: &str) -> String {
+pub(crate) fn sanitize_file_name(name: &str) -> String {
     name.chars().map(|c| if c == '/' || c == '\\' || c == ':' { '_' } else { c }).collect()
 }
 

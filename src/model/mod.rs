@@ -1,6 +1,7 @@
 //! The domain model: plain structs and pure functions over cluster objects. It imports
 //! neither kube clients nor ratatui, and takes `now` as an argument.
 pub mod age;
+pub mod budget;
 pub mod events;
 pub mod findings;
 pub mod flags;
@@ -9,6 +10,7 @@ pub mod hpa;
 pub mod pdb;
 pub mod pods;
 pub mod probes;
+pub mod profile;
 pub mod rollout;
 pub mod sanitize;
 pub mod selectors;

@@ -29,6 +29,7 @@ pub fn pod_row(pod: &Pod, updated: bool, readiness: &ReadinessHistory, now: Time
         created: meta.creation_timestamp.as_ref().map(|t| t.0),
         flaps: readiness.transitions_since(namespace, name, since),
         updated,
+        ip: status.and_then(|s| s.pod_ip.as_deref()).map(safe),
     }
 }
 

@@ -5,6 +5,8 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::budget::{DatabaseHints, ServiceBudget};
+
 /// A Deployment or a StatefulSet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum WorkloadKind {
@@ -142,6 +144,8 @@ pub struct PodRow {
     pub flaps: usize,
     /// Which revision the pod belongs to is current (false: old ReplicaSet / revision).
     pub updated: bool,
+    /// The pod's IP, to attribute database connections to it.
+    pub ip: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -244,6 +248,11 @@ pub struct Service {
     pub env: Vec<EnvVar>,
     pub flags: ServiceFlags,
     pub findings: Vec<Finding>,
+    /// What the pod template says about databases (used or served).
+    pub database: DatabaseHints,
+    /// This service's line of its database's connection budget (needs every service, so
+    /// it is filled in by [`super::profile::apply`]).
+    pub budget: Option<ServiceBudget>,
 }
 
 impl Service {
@@ -279,6 +288,8 @@ impl Service {
             env: vec![],
             flags: ServiceFlags::default(),
             findings: vec![],
+            database: DatabaseHints::default(),
+            budget: None,
         }
     }
 }

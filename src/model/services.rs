@@ -17,7 +17,7 @@ use super::pdb::{self, Coverage, pdb_headroom};
 use super::sanitize::{Sgr, sanitize};
 use super::selectors::optional_selector_matches;
 use super::service::*;
-use super::{events, flags, history, hpa, pods, probes, rollout};
+use super::{budget, events, flags, history, hpa, pods, probes, rollout};
 
 /// The objects of one scope (a namespace or all), as the watches last saw them.
 #[derive(Clone, Debug, Default)]
@@ -146,6 +146,10 @@ fn labels_of(meta: &ObjectMeta) -> &BTreeMap<String, String> {
     meta.labels.as_ref().unwrap_or(&NO_LABELS)
 }
 
+fn annotations_of(meta: &ObjectMeta) -> &BTreeMap<String, String> {
+    meta.annotations.as_ref().unwrap_or(&NO_LABELS)
+}
+
 fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
     meta.owner_references.iter().flatten().find(|o| o.controller == Some(true)).map(|o| o.uid.as_str())
 }
@@ -219,6 +223,7 @@ struct Workload<'a> {
     meta: &'a ObjectMeta,
     selector: Option<&'a LabelSelector>,
     template_labels: &'a BTreeMap<String, String>,
+    template_annotations: &'a BTreeMap<String, String>,
     pod_spec: Option<&'a PodSpec>,
     replicas: Replicas,
     rollout: Rollout,
@@ -246,6 +251,7 @@ fn deployment_workload(d: &Deployment) -> Workload<'_> {
         meta: &d.metadata,
         selector: spec.map(|s| &s.selector),
         template_labels: template.and_then(|t| t.metadata.as_ref()).map_or(&NO_LABELS, labels_of),
+        template_annotations: template.and_then(|t| t.metadata.as_ref()).map_or(&NO_LABELS, annotations_of),
         pod_spec: template.and_then(|t| t.spec.as_ref()),
         replicas: Replicas {
             desired: spec.and_then(|s| s.replicas).unwrap_or(1),
@@ -283,6 +289,7 @@ fn statefulset_workload(s: &StatefulSet) -> Workload<'_> {
         meta: &s.metadata,
         selector: spec.map(|s| &s.selector),
         template_labels: template.and_then(|t| t.metadata.as_ref()).map_or(&NO_LABELS, labels_of),
+        template_annotations: template.and_then(|t| t.metadata.as_ref()).map_or(&NO_LABELS, annotations_of),
         pod_spec: template.and_then(|t| t.spec.as_ref()),
         replicas: Replicas {
             desired: spec.and_then(|s| s.replicas).unwrap_or(1),
@@ -445,6 +452,8 @@ fn assemble<'a>(
         revisions: history::revisions(&members.replicasets, w.rollout.revision),
         env: history::env_vars(w.pod_spec),
         findings: Vec::new(),
+        database: budget::database_hints(annotations_of(w.meta), w.template_annotations, w.template_labels, w.pod_spec),
+        budget: None,
     };
     let without_readiness = probes::containers_without_readiness(w.pod_spec);
     let ready_since: Vec<(String, Timestamp)> = members

@@ -1,0 +1,328 @@
+//! The cockpit profile (`--profile PATH`, `profiles/<context>.toml`, or the demo's built-in
+//! one): databases and the services that use them, singletons, and whether the context is
+//! production. Parsed into [`crate::model::profile::Profile`]; every problem names file,
+//! line and field. A profile with errors is not used at all: half a budget is worse than
+//! a budget that says "no profile".
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::diagnostic::{Diagnostic, builtin_path, line_of_offset};
+use super::paths::{Paths, files_in};
+use crate::model::budget::{BindingDecl, BudgetRules, DatabaseDecl};
+use crate::model::profile::{Profile, ServiceMatch, SingletonDecl, parse_selector};
+
+/// The demo scenario's profile, used with `--demo` unless `--profile` says otherwise.
+pub const DEMO_PROFILE: &str = include_str!("../../assets/profiles/demo.toml");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    #[serde(default)]
+    production: bool,
+    #[serde(default)]
+    databases: Vec<DatabaseEntry>,
+    #[serde(default)]
+    bindings: Vec<BindingEntry>,
+    #[serde(default)]
+    singletons: Vec<SingletonEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseEntry {
+    name: Spanned<String>,
+    namespace: Option<String>,
+    max_connections: Option<Spanned<u32>>,
+    reserved: Option<u32>,
+    headroom: Option<u32>,
+    warn_percent: Option<Spanned<u32>>,
+    pooler: Option<bool>,
+    url_env: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BindingEntry {
+    database: Spanned<String>,
+    service: Option<Spanned<String>>,
+    selector: Option<Spanned<String>>,
+    namespace: Option<String>,
+    pool: Option<u32>,
+    overflow: Option<u32>,
+    extra_per_pod: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SingletonEntry {
+    service: Option<Spanned<String>>,
+    selector: Option<Spanned<String>>,
+    namespace: Option<String>,
+    reason: Option<String>,
+}
+
+/// Which services an entry is about: `service = "ns/name"` or `selector = "k=v"` (with an
+/// optional `namespace`). Spelled out in each entry rather than flattened, because serde
+/// loses spans and unknown-field checks through `flatten`.
+struct TargetEntry {
+    service: Option<Spanned<String>>,
+    selector: Option<Spanned<String>>,
+    namespace: Option<String>,
+}
+
+/// A loaded profile and where it came from (`None`: no profile applies).
+#[derive(Clone, Debug, Default)]
+pub struct LoadedProfile {
+    pub profile: Profile,
+    pub file: Option<PathBuf>,
+}
+
+/// Which profile applies to a context: `--profile`, else `profiles/<context>.toml` when it
+/// exists, else the demo's built-in one under `--demo`.
+#[derive(Clone, Debug)]
+pub struct ProfileChoice {
+    pub explicit: Option<PathBuf>,
+    pub profiles_dir: PathBuf,
+    pub demo: bool,
+}
+
+impl ProfileChoice {
+    pub fn new(explicit: Option<&Path>, paths: &Paths, demo: bool) -> Self {
+        ProfileChoice { explicit: explicit.map(Path::to_path_buf), profiles_dir: paths.profiles(), demo }
+    }
+
+    /// Loads the profile for `context`. Problems come back with it; with any error the
+    /// profile is empty (the cockpit runs, and says why the budget is missing).
+    pub fn load(&self, context: &str) -> (LoadedProfile, Vec<Diagnostic>) {
+        let (label, text) = match self.source_for(context) {
+            Some(source) => source,
+            None => return (LoadedProfile::default(), Vec::new()),
+        };
+        let text = match text {
+            Ok(text) => text,
+            Err(problem) => return (LoadedProfile::default(), vec![problem]),
+        };
+        let (profile, problems) = parse(&text, &label);
+        match profile {
+            Some(profile) if !problems.iter().any(Diagnostic::is_error) => {
+                (LoadedProfile { profile, file: Some(label) }, problems)
+            }
+            _ => (LoadedProfile::default(), problems),
+        }
+    }
+
+    fn source_for(&self, context: &str) -> Option<(PathBuf, Result<String, Diagnostic>)> {
+        let path = match &self.explicit {
+            Some(path) => path.clone(),
+            None => {
+                let candidate = self.profiles_dir.join(format!("{}.toml", super::paths::sanitize_file_name(context)));
+                if candidate.is_file() {
+                    candidate
+                } else if self.demo {
+                    return Some((builtin_path("profile", "demo"), Ok(DEMO_PROFILE.to_string())));
+                } else {
+                    return None;
+                }
+            }
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Diagnostic::error(&path, format!("cannot read this profile: {e}")));
+        Some((path, text))
+    }
+}
+
+/// Parses a profile; `label` names the file in diagnostics.
+pub fn parse(text: &str, label: &Path) -> (Option<Profile>, Vec<Diagnostic>) {
+    let deserializer = match toml::de::Deserializer::parse(text) {
+        Ok(d) => d,
+        Err(e) => return (None, vec![toml_error(&e, text, label, None)]),
+    };
+    let file: ProfileFile = match serde_path_to_error::deserialize(deserializer) {
+        Ok(file) => file,
+        Err(e) => {
+            let path = e.path().to_string();
+            let field = (path != ".").then_some(path);
+            return (None, vec![toml_error(e.inner(), text, label, field)]);
+        }
+    };
+    let mut check = Checker { text, label, problems: Vec::new() };
+    let profile = check.profile(file);
+    (Some(profile), check.problems)
+}
+
+fn toml_error(e: &toml::de::Error, text: &str, label: &Path, field: Option<String>) -> Diagnostic {
+    // serde names Rust types; the operator wrote TOML.
+    let message = e.message().trim().replace("expected u32", "expected a whole number (0 or more)");
+    let diagnostic = Diagnostic::error(label, message).at_line(e.span().map(|s| line_of_offset(text, s.start)));
+    match field {
+        Some(field) => diagnostic.in_field(field),
+        None => diagnostic,
+    }
+}
+
+/// Checks what the TOML types cannot say (a binding names one target, a selector parses,
+/// names are unique) and builds the model's profile.
+struct Checker<'a> {
+    text: &'a str,
+    label: &'a Path,
+    problems: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, span: Range<usize>, field: String, message: impl Into<String>) {
+        let line = line_of_offset(self.text, span.start);
+        self.problems.push(Diagnostic::error(self.label, message).at_line(Some(line)).in_field(field));
+    }
+
+    fn warning(&mut self, span: Range<usize>, field: String, message: impl Into<String>) {
+        let line = line_of_offset(self.text, span.start);
+        self.problems.push(Diagnostic::warning(self.label, message).at_line(Some(line)).in_field(field));
+    }
+
+    fn profile(&mut self, file: ProfileFile) -> Profile {
+        let databases: Vec<DatabaseDecl> =
+            file.databases.into_iter().enumerate().map(|(i, d)| self.database(i, d)).collect();
+        let mut seen = BTreeSet::new();
+        for (i, d) in databases.iter().enumerate() {
+            if !seen.insert(d.name.clone()) {
+                let span = self.span_of_nth("[[databases]]", i);
+                self.error(span, format!("databases[{i}].name"), format!("database {:?} is declared twice", d.name));
+            }
+        }
+        let bindings = file.bindings.into_iter().enumerate().filter_map(|(i, b)| self.binding(i, b, &seen)).collect();
+        let singletons = file
+            .singletons
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let target = TargetEntry { service: s.service, selector: s.selector, namespace: s.namespace };
+                let services = self.target(&format!("singletons[{i}]"), target, i, "[[singletons]]")?;
+                Some(SingletonDecl { services, reason: s.reason.unwrap_or_else(|| "declared in the profile".into()) })
+            })
+            .collect();
+        Profile { production: file.production, budget: BudgetRules { databases, bindings }, singletons }
+    }
+
+    fn database(&mut self, i: usize, d: DatabaseEntry) -> DatabaseDecl {
+        let field = |name: &str| format!("databases[{i}].{name}");
+        if d.name.get_ref().trim().is_empty() {
+            self.error(d.name.span(), field("name"), "expected a database name");
+        }
+        if let Some(max) = &d.max_connections
+            && *max.get_ref() == 0
+        {
+            self.error(max.span(), field("max_connections"), "expected a number of connections above 0");
+        }
+        if let Some(warn) = &d.warn_percent
+            && !(1..=100).contains(warn.get_ref())
+        {
+            self.error(warn.span(), field("warn_percent"), "expected a percentage from 1 to 100");
+        }
+        if let Some(var) = &d.url_env {
+            self.env_name(var, field("url_env"));
+        }
+        DatabaseDecl {
+            name: d.name.into_inner(),
+            namespace: d.namespace,
+            max_connections: d.max_connections.map(Spanned::into_inner),
+            reserved: d.reserved,
+            headroom: d.headroom,
+            warn_percent: d.warn_percent.map(Spanned::into_inner),
+            pooler: d.pooler,
+            url_env: d.url_env.map(Spanned::into_inner),
+        }
+    }
+
+    fn env_name(&mut self, var: &Spanned<String>, field: String) {
+        let name = var.get_ref();
+        let valid = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            self.error(
+                var.span(),
+                field,
+                "expected the name of an environment variable that holds the URL (the URL itself, with its password, never goes in the file)",
+            );
+        }
+    }
+
+    fn binding(&mut self, i: usize, b: BindingEntry, declared: &BTreeSet<String>) -> Option<BindingDecl> {
+        let database = b.database.get_ref().clone();
+        if !declared.contains(&database) {
+            self.warning(
+                b.database.span(),
+                format!("bindings[{i}].database"),
+                format!("{database:?} is not among [[databases]]: its max_connections is detected or defaulted"),
+            );
+        }
+        let target = TargetEntry { service: b.service, selector: b.selector, namespace: b.namespace };
+        let services = self.target(&format!("bindings[{i}]"), target, i, "[[bindings]]")?;
+        Some(BindingDecl { database, services, pool: b.pool, overflow: b.overflow, extra_per_pod: b.extra_per_pod })
+    }
+
+    fn target(&mut self, at: &str, t: TargetEntry, i: usize, header: &str) -> Option<ServiceMatch> {
+        match (t.service, t.selector) {
+            (Some(service), None) => {
+                let text = service.get_ref().trim();
+                let (namespace, name) = match text.split_once('/') {
+                    Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
+                    None => (t.namespace.clone(), text.to_string()),
+                };
+                if name.is_empty() || name.contains('/') || namespace.as_deref() == Some("") {
+                    self.error(service.span(), format!("{at}.service"), "expected NAME or NAMESPACE/NAME");
+                    return None;
+                }
+                Some(ServiceMatch::Named { namespace, name })
+            }
+            (None, Some(selector)) => match parse_selector(selector.get_ref()) {
+                Ok(requirements) => Some(ServiceMatch::Selector { namespace: t.namespace, requirements }),
+                Err(e) => {
+                    self.error(selector.span(), format!("{at}.selector"), e);
+                    None
+                }
+            },
+            (Some(service), Some(_)) => {
+                self.error(service.span(), at.to_string(), "expected either service or selector, not both");
+                None
+            }
+            (None, None) => {
+                let span = self.span_of_nth(header, i);
+                self.error(span, at.to_string(), "expected service = \"NAMESPACE/NAME\" or selector = \"key=value\"");
+                None
+            }
+        }
+    }
+
+    /// Where the `i`-th `[[header]]` table starts, for problems about a whole entry.
+    fn span_of_nth(&self, header: &str, i: usize) -> Range<usize> {
+        let start = self.text.match_indices(header).nth(i).map_or(0, |(at, _)| at);
+        start..start
+    }
+}
+
+/// `config check`: every profile in the profiles folder, `--profile`, and the built-in one.
+pub fn check_all(paths: &Paths, explicit: Option<&Path>) -> (usize, Vec<Diagnostic>) {
+    let mut diagnostics = parse(DEMO_PROFILE, &builtin_path("profile", "demo")).1;
+    let mut files = files_in(&paths.profiles(), &["toml"]);
+    if let Some(path) = explicit
+        && !files.iter().any(|f| f == path)
+    {
+        files.push(path.to_path_buf());
+    }
+    for file in &files {
+        match std::fs::read_to_string(file) {
+            Ok(text) => diagnostics.extend(parse(&text, file).1),
+            Err(e) => diagnostics.push(Diagnostic::error(file, format!("cannot read this profile: {e}"))),
+        }
+    }
+    (files.len() + 1, diagnostics)
+}
+
+#[cfg(test)]
+mod tests;

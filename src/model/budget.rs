@@ -1,0 +1,569 @@
+//! The connection budget: every replica opens its own database pool, so scaling out can
+//! exhaust a database long before CPU runs out. The seeds' rule:
+//! `required = replicas x (pool_size + max_overflow) + headroom`, judged against the
+//! connections the server actually lets applications use (`max_connections` minus the
+//! reserved ones), with a transaction-mode pooler advised past about 70 %.
+//!
+//! Inputs are the profile's declarations ([`BudgetRules`]) and what the pod templates say
+//! ([`DatabaseHints`], env vars); every number carries its [`Source`] so the screen can say
+//! where it came from.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use k8s_openapi::api::core::v1::PodSpec;
+use serde::Serialize;
+
+use super::sanitize::clean;
+
+use super::profile::{ServiceMatch, covers};
+use super::service::{EnvValue, EnvVar, Service, ServiceKey};
+
+pub const DB_ANNOTATION: &str = "cockpit.dev/db";
+pub const DB_POOL_ANNOTATION: &str = "cockpit.dev/db-pool";
+pub const MAX_CONNECTIONS_ANNOTATION: &str = "cockpit.dev/max-connections";
+
+/// PostgreSQL's own defaults, used when nothing says otherwise.
+const DEFAULT_MAX_CONNECTIONS: u32 = 100;
+const DEFAULT_RESERVED: u32 = 3;
+/// The seeds' "~15" spare connections for migrations, consoles and cron jobs.
+const DEFAULT_HEADROOM: u32 = 15;
+/// Past this share of usable connections the seeds advise a transaction-mode pooler.
+pub const DEFAULT_WARN_PERCENT: u32 = 70;
+/// SQLAlchemy's QueuePool defaults (pool_size 5, max_overflow 10): the most common
+/// client in the seeds, and a pessimistic guess for others.
+const DEFAULT_POOL: u32 = 5;
+const DEFAULT_OVERFLOW: u32 = 10;
+
+/// Where a number on screen came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Profile,
+    /// The annotation's name.
+    Annotation(&'static str),
+    /// The env var's name.
+    Env(String),
+    /// A `-c max_connections=N` style server argument.
+    Args,
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Profile => f.write_str("profile"),
+            Source::Annotation(name) => write!(f, "annotation {name}"),
+            Source::Env(name) => write!(f, "env {name}"),
+            Source::Args => f.write_str("server args"),
+            Source::Default => f.write_str("default"),
+        }
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+fn sourced<T>(value: T, source: Source) -> Sourced<T> {
+    Sourced { value, source }
+}
+
+/// What a pod template says about databases, read by the services model.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseHints {
+    /// `cockpit.dev/db` on the workload or its pod template: the database its pods use.
+    pub uses: Option<String>,
+    /// `cockpit.dev/db-pool` as written (`"10+5"`).
+    pub pool_annotation: Option<String>,
+    /// For a workload that is itself a database server: its max_connections.
+    pub serves: Option<Sourced<u32>>,
+    /// Pod template labels, for profile bindings by selector.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Reads the annotations and server arguments that say which database a workload uses
+/// or which one it is. Annotations on the pod template win over the workload's.
+pub fn database_hints(
+    workload_annotations: &BTreeMap<String, String>,
+    template_annotations: &BTreeMap<String, String>,
+    template_labels: &BTreeMap<String, String>,
+    pod_spec: Option<&PodSpec>,
+) -> DatabaseHints {
+    let annotation =
+        |name: &str| template_annotations.get(name).or_else(|| workload_annotations.get(name)).map(|v| clean(v.trim()));
+    let from_annotation = annotation(MAX_CONNECTIONS_ANNOTATION)
+        .and_then(|v| v.parse().ok())
+        .map(|n| sourced(n, Source::Annotation(MAX_CONNECTIONS_ANNOTATION)));
+    let from_args = pod_spec
+        .into_iter()
+        .flat_map(|spec| &spec.containers)
+        .find_map(|c| max_connections_from_args(c.command.iter().chain(&c.args).flatten().map(String::as_str)))
+        .map(|n| sourced(n, Source::Args));
+    DatabaseHints {
+        uses: annotation(DB_ANNOTATION).filter(|v| !v.is_empty()),
+        pool_annotation: annotation(DB_POOL_ANNOTATION),
+        serves: from_annotation.or(from_args),
+        labels: template_labels.clone(),
+    }
+}
+
+/// A database as the profile declares it; anything left out is detected or defaulted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseDecl {
+    pub name: String,
+    /// Where the server runs, when it runs in the cluster (to find its workload).
+    pub namespace: Option<String>,
+    pub max_connections: Option<u32>,
+    pub reserved: Option<u32>,
+    pub headroom: Option<u32>,
+    pub warn_percent: Option<u32>,
+    /// A transaction-mode pooler (PgBouncer) sits in front.
+    pub pooler: Option<bool>,
+    /// Environment variable holding a connection string for live measurement.
+    pub url_env: Option<String>,
+}
+
+/// A profile binding: these services use that database with these pools.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BindingDecl {
+    pub database: String,
+    pub services: ServiceMatch,
+    pub pool: Option<u32>,
+    pub overflow: Option<u32>,
+    /// Connections per pod beyond the main pool (worker processes x their pool).
+    pub extra_per_pod: Option<u32>,
+}
+
+/// The profile's budget sections.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BudgetRules {
+    pub databases: Vec<DatabaseDecl>,
+    pub bindings: Vec<BindingDecl>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetState {
+    Ok,
+    Warn,
+    Over,
+}
+
+impl BudgetState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetState::Ok => "ok",
+            BudgetState::Warn => "warn",
+            BudgetState::Over => "over",
+        }
+    }
+}
+
+/// One service's share of a database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceUse {
+    pub key: ServiceKey,
+    pub replicas: u32,
+    /// The HPA's maxReplicas, when an HPA drives the service.
+    pub hpa_max: Option<u32>,
+    pub pool: Sourced<u32>,
+    pub overflow: Sourced<u32>,
+    pub extra: Sourced<u32>,
+}
+
+impl ServiceUse {
+    pub fn per_replica(&self) -> u32 {
+        self.pool.value + self.overflow.value + self.extra.value
+    }
+
+    pub fn connections(&self) -> u32 {
+        self.replicas * self.per_replica()
+    }
+
+    /// The worst case: every replica the HPA may add opens its full pool.
+    pub fn connections_at_hpa_max(&self) -> u32 {
+        self.hpa_max.unwrap_or(0).max(self.replicas) * self.per_replica()
+    }
+
+    /// Where the per-replica number came from, in one word or two.
+    pub fn source(&self) -> String {
+        let mut sources: Vec<String> = Vec::new();
+        for s in [&self.pool.source, &self.overflow.source] {
+            let label = match s {
+                Source::Env(_) => "env".to_string(),
+                other => other.to_string(),
+            };
+            if !sources.contains(&label) {
+                sources.push(label);
+            }
+        }
+        sources.join("+")
+    }
+}
+
+/// What a PostgreSQL server reported, attributed to services where possible.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Measured {
+    /// Nobody asked (no connection string configured).
+    NotConfigured,
+    Unavailable(String),
+    Connections {
+        max_connections: u32,
+        reserved: u32,
+        connections: u32,
+        by_service: BTreeMap<String, u32>,
+    },
+}
+
+/// One database's budget.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseBudget {
+    pub name: String,
+    pub max_connections: Sourced<u32>,
+    pub reserved: Sourced<u32>,
+    pub headroom: Sourced<u32>,
+    pub warn_percent: u32,
+    pub pooler: bool,
+    pub url_env: Option<String>,
+    pub services: Vec<ServiceUse>,
+    pub measured: Measured,
+}
+
+impl DatabaseBudget {
+    /// Connections applications may open: max_connections minus superuser/replication slots.
+    pub fn usable(&self) -> u32 {
+        self.max_connections.value.saturating_sub(self.reserved.value)
+    }
+
+    pub fn required(&self) -> u32 {
+        self.services.iter().map(ServiceUse::connections).sum::<u32>() + self.headroom.value
+    }
+
+    pub fn required_at_hpa_max(&self) -> u32 {
+        self.services.iter().map(ServiceUse::connections_at_hpa_max).sum::<u32>() + self.headroom.value
+    }
+
+    pub fn percent(&self) -> f64 {
+        percent_of(self.required(), self.usable())
+    }
+
+    pub fn percent_at_hpa_max(&self) -> f64 {
+        percent_of(self.required_at_hpa_max(), self.usable())
+    }
+
+    pub fn state(&self) -> BudgetState {
+        self.judge(self.percent())
+    }
+
+    pub fn state_at_hpa_max(&self) -> BudgetState {
+        self.judge(self.percent_at_hpa_max())
+    }
+
+    fn judge(&self, percent: f64) -> BudgetState {
+        if percent >= 100.0 {
+            BudgetState::Over
+        } else if percent >= f64::from(self.warn_percent) {
+            BudgetState::Warn
+        } else {
+            BudgetState::Ok
+        }
+    }
+
+    /// The budget as it would be with `replicas` replicas of `key` (a scale preview).
+    pub fn if_scaled(&self, key: &ServiceKey, replicas: u32) -> DatabaseBudget {
+        let mut after = self.clone();
+        for used in after.services.iter_mut().filter(|u| &u.key == key) {
+            used.replicas = replicas;
+        }
+        after
+    }
+
+    /// The arithmetic with the actual numbers:
+    /// `statewave 4 x (10 + 5) + headroom 15 = 75 of 97 usable (100 max - 3 reserved) = 77 %`.
+    pub fn formula(&self, at_hpa_max: bool) -> String {
+        let terms: Vec<String> = self
+            .services
+            .iter()
+            .map(|u| {
+                let replicas = if at_hpa_max { u.hpa_max.unwrap_or(0).max(u.replicas) } else { u.replicas };
+                let mut parts = format!("{} + {}", u.pool.value, u.overflow.value);
+                if u.extra.value > 0 {
+                    parts.push_str(&format!(" + {}", u.extra.value));
+                }
+                format!("{} {replicas} x ({parts})", u.key.name)
+            })
+            .collect();
+        let (required, percent) = if at_hpa_max {
+            (self.required_at_hpa_max(), self.percent_at_hpa_max())
+        } else {
+            (self.required(), self.percent())
+        };
+        let sum = if terms.is_empty() { "no services".to_string() } else { terms.join(" + ") };
+        format!(
+            "{sum} + headroom {} = {required} of {} usable ({} max - {} reserved) = {}",
+            self.headroom.value,
+            self.usable(),
+            self.max_connections.value,
+            self.reserved.value,
+            format_percent(percent)
+        )
+    }
+
+    /// What to do about a warn or over state, in the seeds' words.
+    pub fn advice(&self, state: BudgetState) -> Option<String> {
+        match (state, self.pooler) {
+            (BudgetState::Ok, _) => None,
+            (_, false) => Some(format!(
+                "past {} % of usable connections: put a transaction-mode pooler (PgBouncer) in front instead of raising max_connections",
+                self.warn_percent
+            )),
+            (BudgetState::Warn, true) => {
+                Some("near the pooler's server-side limit: check its default_pool_size against max_connections".into())
+            }
+            (BudgetState::Over, true) => {
+                Some("over max_connections behind a pooler: lower per-pod pools or the pooler's pool size".into())
+            }
+        }
+    }
+
+    pub fn uses(&self, key: &ServiceKey) -> Option<&ServiceUse> {
+        self.services.iter().find(|u| &u.key == key)
+    }
+}
+
+fn percent_of(required: u32, usable: u32) -> f64 {
+    if usable == 0 {
+        return if required == 0 { 0.0 } else { f64::INFINITY };
+    }
+    (f64::from(required) * 1000.0 / f64::from(usable)).round() / 10.0
+}
+
+/// `77 %`, `149 %`, `∞ %` (a database that allows no application connections at all).
+pub fn format_percent(percent: f64) -> String {
+    if percent.is_finite() { format!("{} %", percent.round()) } else { "∞ %".into() }
+}
+
+/// The budget of every database some service uses or the profile declares.
+pub fn databases(rules: &BudgetRules, services: &[Service]) -> Vec<DatabaseBudget> {
+    let mut budgets: Vec<DatabaseBudget> = rules.databases.iter().map(|d| declared(d, services)).collect();
+    for service in services {
+        let Some((database, binding)) = database_of(rules, service) else { continue };
+        let index = match budgets.iter().position(|b| b.name == database) {
+            Some(i) => i,
+            None => {
+                let decl = DatabaseDecl {
+                    name: database.clone(),
+                    namespace: Some(service.key.namespace.clone()),
+                    ..Default::default()
+                };
+                budgets.push(declared(&decl, services));
+                budgets.len() - 1
+            }
+        };
+        budgets[index].services.push(service_use(service, binding));
+    }
+    for budget in &mut budgets {
+        budget.services.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    budgets
+}
+
+/// A database with what the profile says, completed from the server's workload
+/// (its annotation or arguments) and PostgreSQL's defaults.
+fn declared(decl: &DatabaseDecl, services: &[Service]) -> DatabaseBudget {
+    let server = services.iter().find(|s| {
+        s.key.name == decl.name
+            && decl.namespace.as_ref().is_none_or(|ns| *ns == s.key.namespace)
+            && s.database.serves.is_some()
+    });
+    let max_connections = match (decl.max_connections, server.and_then(|s| s.database.serves.clone())) {
+        (Some(n), _) => sourced(n, Source::Profile),
+        (None, Some(detected)) => detected,
+        (None, None) => sourced(DEFAULT_MAX_CONNECTIONS, Source::Default),
+    };
+    DatabaseBudget {
+        name: decl.name.clone(),
+        max_connections,
+        reserved: or_default(decl.reserved, DEFAULT_RESERVED),
+        headroom: or_default(decl.headroom, DEFAULT_HEADROOM),
+        warn_percent: decl.warn_percent.unwrap_or(DEFAULT_WARN_PERCENT),
+        pooler: decl.pooler.unwrap_or(false),
+        url_env: decl.url_env.clone(),
+        services: Vec::new(),
+        measured: Measured::NotConfigured,
+    }
+}
+
+fn or_default(declared: Option<u32>, default: u32) -> Sourced<u32> {
+    match declared {
+        Some(n) => sourced(n, Source::Profile),
+        None => sourced(default, Source::Default),
+    }
+}
+
+/// The database a service uses: the first profile binding that covers it, else its
+/// `cockpit.dev/db` annotation.
+fn database_of<'r>(rules: &'r BudgetRules, service: &Service) -> Option<(String, Option<&'r BindingDecl>)> {
+    if let Some(binding) = rules.bindings.iter().find(|b| covers(&b.services, service)) {
+        return Some((binding.database.clone(), Some(binding)));
+    }
+    service.database.uses.clone().map(|db| (db, None))
+}
+
+fn service_use(service: &Service, binding: Option<&BindingDecl>) -> ServiceUse {
+    let env = pool_env(&service.env);
+    let annotation = service.database.pool_annotation.as_deref().and_then(parse_pool_annotation);
+    let pick = |profile: Option<u32>, annotated: Option<u32>, from_env: Option<(u32, String)>, default: u32| {
+        if let Some(n) = profile {
+            sourced(n, Source::Profile)
+        } else if let Some(n) = annotated {
+            sourced(n, Source::Annotation(DB_POOL_ANNOTATION))
+        } else if let Some((n, var)) = from_env {
+            sourced(n, Source::Env(var))
+        } else {
+            sourced(default, Source::Default)
+        }
+    };
+    ServiceUse {
+        key: service.key.clone(),
+        replicas: u32::try_from(service.replicas.desired).unwrap_or(0),
+        hpa_max: service.hpa.as_ref().and_then(|h| u32::try_from(h.max).ok()),
+        pool: pick(binding.and_then(|b| b.pool), annotation.map(|a| a.0), env.pool, DEFAULT_POOL),
+        overflow: pick(binding.and_then(|b| b.overflow), annotation.map(|a| a.1), env.overflow, DEFAULT_OVERFLOW),
+        extra: match binding.and_then(|b| b.extra_per_pod) {
+            Some(n) => sourced(n, Source::Profile),
+            None => sourced(0, Source::Default),
+        },
+    }
+}
+
+/// `"10+5"` → (10, 5); `"10"` → (10, 0).
+pub fn parse_pool_annotation(text: &str) -> Option<(u32, u32)> {
+    let (pool, overflow) = text.split_once('+').unwrap_or((text, "0"));
+    Some((pool.trim().parse().ok()?, overflow.trim().parse().ok()?))
+}
+
+/// Pool settings found in literal env vars of the pod template.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct PoolEnv {
+    pool: Option<(u32, String)>,
+    overflow: Option<(u32, String)>,
+}
+
+/// Reads the names frameworks use for pool sizes: `*_POOL_SIZE`, `DB_POOL`,
+/// `DATABASE_POOL_MAX`, `*_MAX_OVERFLOW`, `*_POOL_OVERFLOW`. Values from ConfigMaps or
+/// Secrets are not read (the cockpit never fetches Secrets).
+fn pool_env(env: &[EnvVar]) -> PoolEnv {
+    let mut found = PoolEnv::default();
+    for var in env {
+        let EnvValue::Literal(value) = &var.value else { continue };
+        let Ok(n) = value.trim().parse::<u32>() else { continue };
+        let name = var.name.to_ascii_uppercase();
+        let slot = if is_overflow_var(&name) {
+            &mut found.overflow
+        } else if is_pool_var(&name) {
+            &mut found.pool
+        } else {
+            continue;
+        };
+        slot.get_or_insert((n, var.name.clone()));
+    }
+    found
+}
+
+fn is_overflow_var(name: &str) -> bool {
+    name.ends_with("MAX_OVERFLOW") || name.ends_with("POOL_OVERFLOW")
+}
+
+fn is_pool_var(name: &str) -> bool {
+    let pooled = name.contains("DB") || name.contains("DATABASE") || name.contains("PG") || name.contains("SQL");
+    name.ends_with("POOL_SIZE")
+        || name.ends_with("POOL_MAX")
+        || name.ends_with("MAX_POOL_SIZE")
+        || (pooled && (name.ends_with("_POOL") || name.ends_with("POOL_MAX_SIZE") || name.ends_with("MAX_CONNS")))
+}
+
+/// A server's `max_connections` from its container arguments (`-c max_connections=200`,
+/// `--max_connections=200`).
+pub fn max_connections_from_args<'a>(args: impl IntoIterator<Item = &'a str>) -> Option<u32> {
+    args.into_iter().find_map(|arg| {
+        let (key, value) = arg.split_once('=')?;
+        (key.trim_start_matches('-').replace('-', "_") == "max_connections").then(|| value.trim().parse().ok())?
+    })
+}
+
+/// One group of client connections a server reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConnections {
+    pub application_name: String,
+    pub client_addr: Option<String>,
+    pub count: u32,
+}
+
+/// Attributes measured connections to the database's services: by application_name
+/// (the service name, or a pod name of it), else by the client address of one of its pods.
+/// What matches no service is counted as `other`.
+pub fn attribute(
+    clients: &[ClientConnections],
+    budget: &DatabaseBudget,
+    services: &[Service],
+) -> BTreeMap<String, u32> {
+    let mine: Vec<&Service> = services.iter().filter(|s| budget.uses(&s.key).is_some()).collect();
+    let mut by_service = BTreeMap::new();
+    for client in clients {
+        let owner = mine.iter().find(|s| {
+            let app = client.application_name.as_str();
+            let by_name = !app.is_empty() && (app == s.key.name || s.pods.iter().any(|p| p.name == app));
+            let by_addr =
+                client.client_addr.as_deref().is_some_and(|a| s.pods.iter().any(|p| p.ip.as_deref() == Some(a)));
+            by_name || by_addr
+        });
+        let name = owner.map_or_else(|| "other".to_string(), |s| s.key.name.clone());
+        *by_service.entry(name).or_insert(0) += client.count;
+    }
+    by_service
+}
+
+/// Adds the service-level summary (`budget` in `status -o json`, the BUDGET column) to
+/// every service that uses a database.
+pub fn attach(services: &mut [Service], budgets: &[DatabaseBudget]) {
+    for service in services {
+        service.budget = budgets.iter().find_map(|b| {
+            let used = b.uses(&service.key)?;
+            Some(ServiceBudget {
+                database: b.name.clone(),
+                per_replica: used.per_replica(),
+                current: used.connections(),
+                at_hpa_max: used.connections_at_hpa_max(),
+                max_connections: b.max_connections.value,
+                percent: b.percent(),
+                state: b.state(),
+            })
+        });
+    }
+}
+
+/// A service's line of its database's budget. `current` and `at_hpa_max` are this
+/// service's own connections; `percent` and `state` are the whole database's.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceBudget {
+    pub database: String,
+    pub per_replica: u32,
+    pub current: u32,
+    pub at_hpa_max: u32,
+    pub max_connections: u32,
+    pub percent: f64,
+    #[serde(skip)]
+    pub state: BudgetState,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,282 @@
+use super::*;
+use crate::model::profile::parse_selector;
+use crate::model::service::{HpaSummary, PodRow, Service};
+
+fn env(name: &str, value: &str) -> EnvVar {
+    EnvVar { container: "app".into(), name: name.into(), value: EnvValue::Literal(value.into()) }
+}
+
+fn user(ns: &str, name: &str, replicas: i32, db: &str) -> Service {
+    let mut s = Service::example(ns, name, replicas);
+    s.database.uses = Some(db.into());
+    s
+}
+
+fn with_hpa_max(mut s: Service, max: i32) -> Service {
+    s.hpa = Some(HpaSummary { name: s.key.name.clone(), min: 1, max, current: 1, desired: 1, targets: vec![] });
+    s
+}
+
+fn declared_db(name: &str, max: u32, reserved: u32, headroom: u32) -> DatabaseDecl {
+    DatabaseDecl {
+        name: name.into(),
+        max_connections: Some(max),
+        reserved: Some(reserved),
+        headroom: Some(headroom),
+        ..Default::default()
+    }
+}
+
+fn rules(databases: Vec<DatabaseDecl>, bindings: Vec<BindingDecl>) -> BudgetRules {
+    BudgetRules { databases, bindings }
+}
+
+fn bind(db: &str, ns: &str, name: &str, pool: u32, overflow: u32) -> BindingDecl {
+    BindingDecl {
+        database: db.into(),
+        services: ServiceMatch::Named { namespace: Some(ns.into()), name: name.into() },
+        pool: Some(pool),
+        overflow: Some(overflow),
+        extra_per_pod: None,
+    }
+}
+
+#[test]
+fn the_seeds_example_two_to_five_replicas_moves_the_need_from_45_to_90() {
+    let r = rules(vec![declared_db("pg", 200, 0, 15)], vec![bind("pg", "sw", "statewave", 10, 5)]);
+    let two = databases(&r, &[user("sw", "statewave", 2, "pg")]);
+    assert_eq!(two[0].services[0].per_replica(), 15);
+    assert_eq!(two[0].required(), 45);
+    let key = two[0].services[0].key.clone();
+    assert_eq!(two[0].if_scaled(&key, 5).required(), 90);
+    assert_eq!(two[0].required(), 45, "a preview leaves the budget it was made from alone");
+}
+
+#[test]
+fn percent_is_of_usable_connections_and_states_follow_the_thresholds() {
+    let r = rules(vec![declared_db("pg", 100, 3, 15)], vec![bind("pg", "sw", "statewave", 10, 5)]);
+    let budget = |replicas| databases(&r, &[user("sw", "statewave", replicas, "pg")]).remove(0);
+    let four = budget(4);
+    assert_eq!((four.required(), four.usable()), (75, 97));
+    assert_eq!(four.percent(), 77.3);
+    assert_eq!(four.state(), BudgetState::Warn);
+    assert!(four.advice(BudgetState::Warn).unwrap().contains("transaction-mode pooler"));
+    assert_eq!(budget(3).percent(), 61.9);
+    assert_eq!(budget(3).state(), BudgetState::Ok);
+    assert_eq!(budget(3).advice(BudgetState::Ok), None);
+    // 6 x 15 + 15 = 105 of 97
+    assert_eq!(budget(6).state(), BudgetState::Over);
+    let mut warn_at_60 = r.clone();
+    warn_at_60.databases[0].warn_percent = Some(60);
+    assert_eq!(databases(&warn_at_60, &[user("sw", "statewave", 3, "pg")])[0].state(), BudgetState::Warn);
+}
+
+#[test]
+fn exactly_at_the_threshold_and_at_100_percent() {
+    // 7 x 10 + 0 = 70 of 100
+    let r = rules(vec![declared_db("pg", 100, 0, 0)], vec![bind("pg", "a", "api", 10, 0)]);
+    assert_eq!(databases(&r, &[user("a", "api", 7, "pg")])[0].state(), BudgetState::Warn);
+    assert_eq!(databases(&r, &[user("a", "api", 10, "pg")])[0].state(), BudgetState::Over);
+    assert_eq!(databases(&r, &[user("a", "api", 6, "pg")])[0].state(), BudgetState::Ok);
+}
+
+#[test]
+fn hpa_max_is_the_worst_case() {
+    let r = rules(vec![declared_db("pg", 100, 3, 15)], vec![bind("pg", "sw", "statewave", 10, 5)]);
+    let b = databases(&r, &[with_hpa_max(user("sw", "statewave", 4, "pg"), 5)]).remove(0);
+    assert_eq!((b.required(), b.required_at_hpa_max()), (75, 90));
+    assert_eq!(b.percent_at_hpa_max(), 92.8);
+    assert_eq!(b.state_at_hpa_max(), BudgetState::Warn);
+    // An HPA whose max is below the current replicas does not lower the worst case.
+    let b = databases(&r, &[with_hpa_max(user("sw", "statewave", 4, "pg"), 2)]).remove(0);
+    assert_eq!(b.required_at_hpa_max(), 75);
+}
+
+#[test]
+fn the_formula_shows_the_numbers() {
+    let r = rules(vec![declared_db("pg", 100, 3, 15)], vec![bind("pg", "sw", "statewave", 10, 5)]);
+    let b = databases(&r, &[with_hpa_max(user("sw", "statewave", 4, "pg"), 5)]).remove(0);
+    assert_eq!(
+        b.formula(false),
+        "statewave 4 x (10 + 5) + headroom 15 = 75 of 97 usable (100 max - 3 reserved) = 77 %"
+    );
+    assert_eq!(b.formula(true), "statewave 5 x (10 + 5) + headroom 15 = 90 of 97 usable (100 max - 3 reserved) = 93 %");
+}
+
+#[test]
+fn every_number_says_where_it_came_from() {
+    // Profile beats annotation beats env beats default, number by number.
+    let mut svc = user("sw", "statewave", 2, "pg");
+    svc.env = vec![env("STATEWAVE_DATABASE_POOL_SIZE", "10"), env("STATEWAVE_DATABASE_POOL_MAX_OVERFLOW", "5")];
+    let from_env = databases(&BudgetRules::default(), std::slice::from_ref(&svc)).remove(0);
+    let used = &from_env.services[0];
+    assert_eq!(used.pool, Sourced { value: 10, source: Source::Env("STATEWAVE_DATABASE_POOL_SIZE".into()) });
+    assert_eq!(used.overflow, Sourced { value: 5, source: Source::Env("STATEWAVE_DATABASE_POOL_MAX_OVERFLOW".into()) });
+    assert_eq!(used.source(), "env");
+    assert_eq!(from_env.max_connections, Sourced { value: 100, source: Source::Default });
+    assert_eq!(from_env.reserved.source, Source::Default);
+    assert_eq!(from_env.headroom, Sourced { value: 15, source: Source::Default });
+
+    svc.database.pool_annotation = Some("20+0".into());
+    let annotated = databases(&BudgetRules::default(), std::slice::from_ref(&svc)).remove(0);
+    assert_eq!(annotated.services[0].pool, Sourced { value: 20, source: Source::Annotation(DB_POOL_ANNOTATION) });
+    assert_eq!(annotated.services[0].overflow.value, 0);
+
+    let mut binding = bind("pg", "sw", "statewave", 7, 0);
+    binding.overflow = None;
+    let profiled = databases(&rules(vec![], vec![binding]), std::slice::from_ref(&svc)).remove(0);
+    assert_eq!(profiled.services[0].pool, Sourced { value: 7, source: Source::Profile });
+    assert_eq!(profiled.services[0].overflow.source, Source::Annotation(DB_POOL_ANNOTATION), "the profile left it out");
+    assert_eq!(profiled.services[0].source(), "profile+annotation cockpit.dev/db-pool");
+
+    svc.database.pool_annotation = None;
+    svc.env.clear();
+    let defaulted = databases(&BudgetRules::default(), &[svc]).remove(0);
+    assert_eq!(defaulted.services[0].per_replica(), 15);
+    assert_eq!(defaulted.services[0].source(), "default");
+}
+
+#[test]
+fn the_servers_max_connections_comes_from_its_workload() {
+    let mut server = Service::example("sw", "statewave-pg", 1);
+    server.database.serves = Some(Sourced { value: 200, source: Source::Annotation(MAX_CONNECTIONS_ANNOTATION) });
+    let b = databases(&BudgetRules::default(), &[user("sw", "api", 1, "statewave-pg"), server.clone()]);
+    assert_eq!(b.len(), 1, "the server itself uses no budget");
+    assert_eq!(b[0].max_connections, Sourced { value: 200, source: Source::Annotation(MAX_CONNECTIONS_ANNOTATION) });
+    // A server of the same name in another namespace is another database.
+    let b = databases(&BudgetRules::default(), &[user("other", "api", 1, "statewave-pg"), server]);
+    assert_eq!(b[0].max_connections.source, Source::Default);
+}
+
+#[test]
+fn hints_read_annotations_and_server_args() {
+    let spec: PodSpec = serde_json::from_value(serde_json::json!({
+        "containers": [{"name": "postgres", "args": ["-c", "max_connections=250", "-c", "shared_buffers=1GB"]}]
+    }))
+    .unwrap();
+    let none = BTreeMap::new();
+    let hints = database_hints(&none, &none, &none, Some(&spec));
+    assert_eq!(hints.serves, Some(Sourced { value: 250, source: Source::Args }));
+    let workload: BTreeMap<String, String> =
+        [(MAX_CONNECTIONS_ANNOTATION.to_string(), "100".to_string()), (DB_ANNOTATION.into(), "outer".into())].into();
+    let template: BTreeMap<String, String> =
+        [(DB_ANNOTATION.to_string(), "inner".to_string()), (DB_POOL_ANNOTATION.into(), "10+5".into())].into();
+    let hints = database_hints(&workload, &template, &none, Some(&spec));
+    assert_eq!(hints.serves.map(|s| s.value), Some(100), "the annotation wins over the arguments");
+    assert_eq!(hints.uses.as_deref(), Some("inner"), "the pod template's annotation wins");
+    assert_eq!(hints.pool_annotation.as_deref(), Some("10+5"));
+}
+
+#[test]
+fn pool_env_names() {
+    let found = pool_env(&[
+        env("DB_POOL", "8"),
+        env("SQLALCHEMY_MAX_OVERFLOW", "4"),
+        env("THREAD_POOL_SIZE_HINT", "99"),
+        env("HTTP_POOL", "50"),
+        env("DATABASE_POOL_SIZE", "not a number"),
+    ]);
+    assert_eq!(found.pool, Some((8, "DB_POOL".into())));
+    assert_eq!(found.overflow, Some((4, "SQLALCHEMY_MAX_OVERFLOW".into())));
+    assert_eq!(pool_env(&[env("HTTP_POOL", "50")]), PoolEnv::default(), "not a database pool");
+    let secret = EnvVar {
+        container: "app".into(),
+        name: "DB_POOL_SIZE".into(),
+        value: EnvValue::FromSecret { secret: "s".into(), key: "k".into() },
+    };
+    assert_eq!(pool_env(&[secret]), PoolEnv::default(), "secrets are never read");
+}
+
+#[test]
+fn pool_annotation_and_server_args_parse() {
+    assert_eq!(parse_pool_annotation("10+5"), Some((10, 5)));
+    assert_eq!(parse_pool_annotation(" 12 "), Some((12, 0)));
+    assert_eq!(parse_pool_annotation("ten"), None);
+    assert_eq!(max_connections_from_args(["-c", "max_connections=300"]), Some(300));
+    assert_eq!(max_connections_from_args(["--max-connections=40"]), Some(40));
+    assert_eq!(max_connections_from_args(["postgres", "-c", "shared_buffers=1GB"]), None);
+}
+
+#[test]
+fn bindings_by_selector_and_namespace() {
+    let mut api = user("shop", "api", 2, "ignored");
+    api.database.labels = [("tier".to_string(), "backend".to_string())].into();
+    let web = user("shop", "web", 2, "web-db");
+    let binding = BindingDecl {
+        database: "shop-pg".into(),
+        services: ServiceMatch::Selector {
+            namespace: Some("shop".into()),
+            requirements: parse_selector("tier=backend").unwrap(),
+        },
+        pool: Some(4),
+        overflow: Some(0),
+        extra_per_pod: Some(2),
+    };
+    let b = databases(&rules(vec![], vec![binding]), &[api, web]);
+    let shop = b.iter().find(|d| d.name == "shop-pg").unwrap();
+    assert_eq!(shop.services.len(), 1);
+    assert_eq!(shop.services[0].per_replica(), 6, "pool 4 + extra 2 per pod");
+    assert!(b.iter().any(|d| d.name == "web-db"), "the annotation still counts for the rest");
+}
+
+#[test]
+fn declared_databases_show_even_without_users() {
+    let b = databases(&rules(vec![declared_db("spare", 50, 3, 5)], vec![]), &[]);
+    assert_eq!((b.len(), b[0].required(), b[0].state()), (1, 5, BudgetState::Ok));
+}
+
+#[test]
+fn zero_usable_connections_is_over_not_a_panic() {
+    let b = databases(&rules(vec![declared_db("pg", 3, 3, 0)], vec![]), &[user("a", "api", 1, "pg")]).remove(0);
+    assert!(b.percent().is_infinite());
+    assert_eq!(b.state(), BudgetState::Over);
+    assert_eq!(format_percent(b.percent()), "∞ %");
+}
+
+#[test]
+fn measured_connections_are_attributed_by_name_and_address() {
+    let mut api = user("sw", "statewave", 2, "pg");
+    api.pods = vec![pod("statewave-abc", "10.0.0.5"), pod("statewave-def", "10.0.0.6")];
+    let worker = user("sw", "worker", 1, "pg");
+    let services = vec![api, worker];
+    let budget = databases(&BudgetRules::default(), &services).remove(0);
+    let clients = [
+        ClientConnections { application_name: "statewave".into(), client_addr: Some("10.9.9.9".into()), count: 3 },
+        ClientConnections { application_name: String::new(), client_addr: Some("10.0.0.6".into()), count: 2 },
+        ClientConnections { application_name: "worker".into(), client_addr: None, count: 1 },
+        ClientConnections { application_name: "psql".into(), client_addr: Some("10.1.1.1".into()), count: 1 },
+    ];
+    let by = attribute(&clients, &budget, &services);
+    assert_eq!(by, [("other".to_string(), 1), ("statewave".into(), 5), ("worker".into(), 1)].into());
+}
+
+#[test]
+fn attach_gives_each_user_its_line() {
+    let r = rules(vec![declared_db("pg", 100, 3, 15)], vec![bind("pg", "sw", "statewave", 10, 5)]);
+    let mut services = vec![with_hpa_max(user("sw", "statewave", 4, "pg"), 5), Service::example("sw", "other", 1)];
+    let budgets = databases(&r, &services);
+    attach(&mut services, &budgets);
+    let line = services[0].budget.clone().unwrap();
+    assert_eq!(
+        (line.database.as_str(), line.per_replica, line.current, line.at_hpa_max, line.max_connections, line.percent),
+        ("pg", 15, 60, 75, 100, 77.3)
+    );
+    assert_eq!(line.state, BudgetState::Warn);
+    assert_eq!(services[1].budget, None);
+}
+
+fn pod(name: &str, ip: &str) -> PodRow {
+    PodRow {
+        name: name.into(),
+        phase: "Running".into(),
+        ready: true,
+        containers_ready: (1, 1),
+        restarts: 0,
+        reason: None,
+        node: None,
+        created: None,
+        flaps: 0,
+        updated: true,
+        ip: Some(ip.into()),
+    }
+}
