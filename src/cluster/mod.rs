@@ -1,7 +1,9 @@
 //! The only code that talks to the Kubernetes API: connection, watches, log streams,
-//! mutations. It never reads UI state; callers pass what it needs.
+//! mutations; and, for the connection budget, to a PostgreSQL server (read-only).
+//! It never reads UI state; callers pass what it needs.
 
 pub mod connect;
 pub mod mutate;
+pub mod postgres;
 pub mod session;
 pub mod watch;

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod postgres;
 pub mod pty;
 
 use cockpit::sim::spec::{RuleSpec, UserSpec};
