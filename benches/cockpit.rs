@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use cockpit::cluster::connect::{ConnectOptions, connect};
 use cockpit::cluster::session;
 use cockpit::config::keymap::Keymap;
+use cockpit::config::profile::ProfileChoice;
 use cockpit::config::theme::{TerminalColors, Theme};
 use cockpit::ui::app::App;
 use ratatui::Terminal;
@@ -61,7 +62,9 @@ fn main() {
         let options = ConnectOptions { inline_kubeconfig: Some(admin), all_namespaces: true, ..Default::default() };
         let start = Instant::now();
         let connection = connect(&options).await.unwrap();
-        let mut handle = session::start(connection, options);
+        // No profile: the large scenario declares no databases.
+        let profiles = ProfileChoice { explicit: None, profiles_dir: "/nonexistent".into(), demo: false };
+        let mut handle = session::start(connection, options, profiles);
         let view = loop {
             handle.views.changed().await.unwrap();
             let view = handle.views.borrow_and_update().clone();

@@ -49,6 +49,9 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         }
         Some(Command::Sim { action: SimAction::Serve(args) }) => sim_serve(args).await,
         Some(Command::Status { output }) => status(&cli.global, output).await,
+        Some(Command::Budget { output, at_hpa_max, pg_url_env }) => {
+            budget(&cli.global, output, at_hpa_max, pg_url_env.as_deref()).await
+        }
         Some(Command::Scale(args)) => scale::run(&cli.global, args, &paths).await,
         Some(Command::Rollout { action }) => rollout::run(&cli.global, action, &paths).await,
         Some(other) => Err(exit::usage(format!("{} is not available yet", command_name(&other)))),
@@ -63,7 +66,8 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
     let (theme, theme_problems) = load_theme(global.theme.as_deref(), paths, &TerminalColors::from_env());
     let (keymap, keymap_problems) = load_keymap(global.keymap.as_deref(), paths);
     let target = connect(global).await?;
-    let session = crate::cluster::session::start(target.connection.clone(), target.options.clone());
+    let session =
+        crate::cluster::session::start(target.connection.clone(), target.options.clone(), profiles(global, paths));
     let view = session.views.borrow().clone();
     let mut app = crate::ui::app::App::new(theme, keymap, view, global.read_only);
     let problems: Vec<String> = theme_problems.iter().chain(&keymap_problems).map(ToString::to_string).collect();
@@ -123,6 +127,33 @@ async fn status(global: &GlobalArgs, output: args::StatusFormat) -> Result<Exit>
     Ok(Exit::Ok)
 }
 
+/// `budget`: the connection budget per database, measured live where a connection string
+/// is configured. Exit 1 when a database is over 100 % (at HPA max with `--at-hpa-max`);
+/// 2 when the profile has errors (a budget without it would be wrong, not partial).
+async fn budget(global: &GlobalArgs, output: args::Format, at_hpa_max: bool, pg_url_env: Option<&str>) -> Result<Exit> {
+    use crate::model::budget::BudgetState;
+    use crate::report::budget::{json, table, worst};
+
+    let mut snap = snapshot::take(global, None).await?;
+    if snap.profile_failed {
+        return Err(exit::usage("the profile has errors (above); fix it or pass another with --profile"));
+    }
+    let unmeasured = snap.budgets.iter().filter(|b| b.url_env.is_none()).count();
+    if pg_url_env.is_some() && unmeasured > 1 {
+        return Err(exit::usage(format!(
+            "--pg-url-env is ambiguous: {unmeasured} databases have no url_env; set url_env per database in the profile"
+        )));
+    }
+    crate::cluster::measure::measure_all(&mut snap.budgets, &snap.services, pg_url_env).await;
+    let mut out = std::io::stdout().lock();
+    match output {
+        args::Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json(&snap.budgets))?)?,
+        args::Format::Table => write!(out, "{}", table(&snap.budgets, at_hpa_max))?,
+    }
+    out.flush()?;
+    Ok(if worst(&snap.budgets, at_hpa_max) == BudgetState::Over { Exit::Failed } else { Exit::Ok })
+}
+
 /// `sim serve`: run the simulated cluster until SIGINT, SIGTERM or SIGHUP.
 async fn sim_serve(args: SimServeArgs) -> Result<Exit> {
     let opts = crate::sim::SimOptions {
@@ -170,6 +201,11 @@ fn print_paths(paths: &Paths) -> Result<()> {
     writeln!(out, "data     {}", paths.data_dir.display())?;
     writeln!(out, "audit    {}", paths.audit_log().display())?;
     Ok(())
+}
+
+/// Which profile applies: `--profile`, `profiles/<context>.toml`, or the demo's own.
+pub fn profiles(global: &GlobalArgs, paths: &Paths) -> crate::config::profile::ProfileChoice {
+    crate::config::profile::ProfileChoice::new(global.profile.as_deref(), paths, global.demo)
 }
 
 /// The connection options the global flags describe.

@@ -6,13 +6,19 @@ use color_eyre::Result;
 use super::args::GlobalArgs;
 use super::{Target, connect};
 use crate::cluster::watch::{ResourceKind, WatchHealth, Watches};
+use crate::config::paths::Paths;
 use crate::exit;
+use crate::model::budget::DatabaseBudget;
 use crate::model::service::Service;
 use crate::model::services::{self, NamespaceFinding, ReadinessHistory, Visibility};
 
 pub struct Snapshot {
     pub target: Target,
     pub services: Vec<Service>,
+    /// The connection budget of every database in scope (from the profile and manifests).
+    pub budgets: Vec<DatabaseBudget>,
+    /// The profile had errors and was not used (already reported on stderr).
+    pub profile_failed: bool,
     pub namespace_findings: Vec<NamespaceFinding>,
     pub visibility: Visibility,
     pub no_access: Vec<String>,
@@ -58,9 +64,15 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
     let objects = watches.objects();
     let now = jiff::Timestamp::now();
     let mut services = services::build_with(&objects, &ReadinessHistory::default(), now, visibility);
+    let (loaded, problems) = super::profiles(global, &Paths::from_env()).load(&target.connection.context);
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    let profile_failed = problems.iter().any(|p| p.is_error());
+    let budgets = crate::model::profile::apply(&mut services, &loaded.profile, scope);
     services::problems_first(&mut services);
     let namespace_findings =
         if visibility.pods && visibility.pdbs { services::namespace_findings(&objects) } else { Vec::new() };
     drop(watches);
-    Ok(Snapshot { target, services, namespace_findings, visibility, no_access, now })
+    Ok(Snapshot { target, services, budgets, profile_failed, namespace_findings, visibility, no_access, now })
 }

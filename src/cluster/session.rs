@@ -5,6 +5,7 @@
 //! carries the generation it belongs to.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +16,9 @@ use tokio::sync::{mpsc, watch as latest};
 use super::connect::{ConnectOptions, Connection, context_names};
 use super::mutate::missing_permissions;
 use super::watch::{PodObserver, ResourceKind, WatchHealth, Watches, visibility};
+use crate::config::profile::ProfileChoice;
+use crate::model::budget::DatabaseBudget;
+use crate::model::profile::{self, Profile};
 use crate::model::service::Service;
 use crate::model::services::{self, ClusterObjects, ReadinessHistory};
 
@@ -44,6 +48,18 @@ pub struct ClusterView {
     pub syncing: bool,
     /// Changes RBAC does not allow here (`update deployments/scale in ns shop`).
     pub denied: Vec<String>,
+    /// The connection budget of every database the services in scope use.
+    pub budgets: Arc<Vec<DatabaseBudget>>,
+    /// The profile in use for this context, and its first problem (a profile with errors
+    /// is not used; the cockpit says so instead of showing half a budget).
+    pub profile: ProfileStatus,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileStatus {
+    pub file: Option<PathBuf>,
+    pub problem: Option<String>,
+    pub production: bool,
 }
 
 /// What the UI may ask of the session.
@@ -69,16 +85,16 @@ impl Drop for SessionHandle {
 }
 
 /// Starts the session on an established connection.
-pub fn start(connection: Connection, options: ConnectOptions) -> SessionHandle {
+pub fn start(connection: Connection, options: ConnectOptions, profiles: ProfileChoice) -> SessionHandle {
     let contexts = context_names(&options);
-    let scope = Scope { connection, namespace: None, generation: 1 };
-    let namespace = scope.connection.scope().map(str::to_string);
-    let scope = Scope { namespace, ..scope };
+    let namespace = connection.scope().map(str::to_string);
+    let (profile, profile_status) = load_profile(&profiles, &connection.context);
+    let scope = Scope { connection, namespace, generation: 1, profile, profile_status };
     let first = Arc::new(empty_view(&scope, &contexts, None));
     let (publish, views) = latest::channel(first);
     let (intents, inbox) = mpsc::channel(8);
     let (connections, connection) = latest::channel(scope.connection.clone());
-    let task = tokio::spawn(run(scope, options, contexts, publish, connections, inbox));
+    let task = tokio::spawn(run(scope, options, profiles, contexts, publish, connections, inbox));
     SessionHandle { views, connection, intents, task }
 }
 
@@ -86,6 +102,19 @@ struct Scope {
     connection: Connection,
     namespace: Option<String>,
     generation: u64,
+    profile: Arc<Profile>,
+    profile_status: ProfileStatus,
+}
+
+/// The profile for a context (profiles follow the context: `profiles/<context>.toml`).
+fn load_profile(profiles: &ProfileChoice, context: &str) -> (Arc<Profile>, ProfileStatus) {
+    let (loaded, problems) = profiles.load(context);
+    let problem = problems.first().map(|first| match problems.len() {
+        1 => first.to_string(),
+        n => format!("{first} (+{} more; run `config check`)", n - 1),
+    });
+    let status = ProfileStatus { file: loaded.file, problem, production: loaded.profile.production };
+    (Arc::new(loaded.profile), status)
 }
 
 fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> ClusterView {
@@ -102,12 +131,15 @@ fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> Clus
         error,
         syncing: true,
         denied: Vec::new(),
+        budgets: Arc::new(Vec::new()),
+        profile: scope.profile_status.clone(),
     }
 }
 
 async fn run(
     mut scope: Scope,
     options: ConnectOptions,
+    profiles: ProfileChoice,
     contexts: Vec<String>,
     publish: latest::Sender<Arc<ClusterView>>,
     connections: latest::Sender<Connection>,
@@ -151,7 +183,7 @@ async fn run(
         };
         let Some(intent) = intent else { return };
         drop(watches);
-        match switch(&scope, &options, intent).await {
+        match switch(&scope, &options, &profiles, intent).await {
             Ok(next) => {
                 scope = next;
                 let _ = connections.send(scope.connection.clone());
@@ -166,12 +198,21 @@ async fn run(
 }
 
 /// The scope an intent asks for; a context switch connects first and fails cleanly.
-async fn switch(current: &Scope, options: &ConnectOptions, intent: Intent) -> Result<Scope, String> {
+async fn switch(
+    current: &Scope,
+    options: &ConnectOptions,
+    profiles: &ProfileChoice,
+    intent: Intent,
+) -> Result<Scope, String> {
     let generation = current.generation + 1;
     match intent {
-        Intent::SwitchNamespace(namespace) => {
-            Ok(Scope { connection: current.connection.clone(), namespace, generation })
-        }
+        Intent::SwitchNamespace(namespace) => Ok(Scope {
+            connection: current.connection.clone(),
+            namespace,
+            generation,
+            profile: current.profile.clone(),
+            profile_status: current.profile_status.clone(),
+        }),
         Intent::SwitchContext(context) => {
             let opts = ConnectOptions {
                 context: Some(context.clone()),
@@ -182,7 +223,8 @@ async fn switch(current: &Scope, options: &ConnectOptions, intent: Intent) -> Re
             let connection =
                 super::connect::connect(&opts).await.map_err(|e| format!("switching to {context}: {e}"))?;
             let namespace = connection.scope().map(str::to_string);
-            Ok(Scope { connection, namespace, generation })
+            let (profile, profile_status) = load_profile(profiles, &connection.context);
+            Ok(Scope { connection, namespace, generation, profile, profile_status })
         }
     }
 }
@@ -200,6 +242,7 @@ fn build_view(
     let history = readiness.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let health = watches.health();
     let mut built = services::build_with(&objects, &history, now, visibility(&health));
+    let budgets = profile::apply(&mut built, &scope.profile, scope.namespace.as_deref());
     services::problems_first(&mut built);
     let namespaces = known_namespaces(&objects, scope.namespace.as_deref());
     let error = previous.borrow().error.clone().filter(|_| previous.borrow().generation == scope.generation);
@@ -216,6 +259,8 @@ fn build_view(
         error,
         syncing: !watches.all_synced(),
         denied: denied.unwrap_or_default().to_vec(),
+        budgets: Arc::new(budgets),
+        profile: scope.profile_status.clone(),
     }
 }
 

@@ -69,7 +69,11 @@ impl CheckReport {
 
     /// `config check: 5 themes, 3 keymaps checked; 1 error, 2 warnings`.
     pub fn summary(&self) -> String {
-        let checked: Vec<String> = self.sections.iter().map(|s| format!("{} {}", s.files, s.kind)).collect();
+        let checked: Vec<String> = self
+            .sections
+            .iter()
+            .map(|s| format!("{} {}", s.files, if s.files == 1 { s.kind.trim_end_matches('s') } else { s.kind }))
+            .collect();
         let problems = match (self.errors(), self.warnings()) {
             (0, 0) => "no problems".to_string(),
             (errors, warnings) => {
@@ -144,7 +148,10 @@ mod tests {
         let (_dir, paths) = folder_with(None, None);
         let (exit, out) = check(&paths);
         let builtins = (theme::BUILTIN_THEMES.len(), keymap::BUILTIN_KEYMAPS.len());
-        assert_eq!(out, format!("config check: {} themes, {} keymaps checked; no problems\n", builtins.0, builtins.1));
+        assert_eq!(
+            out,
+            format!("config check: {} themes, {} keymaps, 1 profile checked; no problems\n", builtins.0, builtins.1)
+        );
         assert_eq!(exit, Exit::Ok);
     }
 
@@ -167,6 +174,6 @@ mod tests {
         assert_eq!(lines.len(), 3, "{out}");
         assert!(lines[0].contains("themes/mine.toml:1: error: \"ui.text\".fg:"), "{out}");
         assert!(lines[1].contains("keymaps/mine.toml:2: error: logs.q: unknown command \"quiet\""), "{out}");
-        assert!(lines[2].ends_with("7 themes, 4 keymaps checked; 2 errors, 0 warnings"), "{out}");
+        assert!(lines[2].ends_with("7 themes, 4 keymaps, 1 profile checked; 2 errors, 0 warnings"), "{out}");
     }
 }

@@ -145,14 +145,20 @@ pub fn parse(text: &str, label: &Path) -> (Option<Profile>, Vec<Diagnostic>) {
     let file: ProfileFile = match serde_path_to_error::deserialize(deserializer) {
         Ok(file) => file,
         Err(e) => {
-            let path = e.path().to_string();
-            let field = (path != ".").then_some(path);
+            let field = field_path(&e.path().to_string());
             return (None, vec![toml_error(e.inner(), text, label, field)]);
         }
     };
     let mut check = Checker { text, label, problems: Vec::new() };
     let profile = check.profile(file);
     (Some(profile), check.problems)
+}
+
+/// The path serde_path_to_error reports, without the private segments `Spanned` adds.
+fn field_path(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('.').filter(|s| !s.starts_with("$__")).collect();
+    let path = segments.join(".").replace(".[", "[");
+    (!path.is_empty() && path != ".").then_some(path)
 }
 
 fn toml_error(e: &toml::de::Error, text: &str, label: &Path, field: Option<String>) -> Diagnostic {

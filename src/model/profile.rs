@@ -96,10 +96,18 @@ pub fn apply_singletons(services: &mut [Service], singletons: &[SingletonDecl]) 
 }
 
 /// Applies the profile to freshly built services: singletons, then the connection budget
-/// of every database (which needs all services at once). Returns the budgets.
-pub fn apply(services: &mut [Service], profile: &Profile) -> Vec<DatabaseBudget> {
+/// of every database (which needs all services at once). Returns the budgets of the
+/// databases that matter in `namespace` (all of them for all namespaces): used by a
+/// service in scope, or declared there.
+pub fn apply(services: &mut [Service], profile: &Profile, namespace: Option<&str>) -> Vec<DatabaseBudget> {
     apply_singletons(services, &profile.singletons);
-    let budgets = budget::databases(&profile.budget, services);
+    let mut budgets = budget::databases(&profile.budget, services);
     budget::attach(services, &budgets);
+    if let Some(ns) = namespace {
+        let declared_here = |b: &DatabaseBudget| {
+            profile.budget.databases.iter().any(|d| d.name == b.name && d.namespace.as_deref() == Some(ns))
+        };
+        budgets.retain(|b| !b.services.is_empty() || declared_here(b));
+    }
     budgets
 }

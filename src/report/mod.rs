@@ -1,4 +1,5 @@
 //! Headless renderings of the model (`status`, `budget`, `gate`, `lint`): tables for
 //! people, JSON for scripts. Same numbers as the cockpit: one source of truth.
 
+pub mod budget;
 pub mod status;

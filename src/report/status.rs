@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::model::age::human_age;
+use crate::model::budget::format_percent;
 use crate::model::service::{ProbeKind, Service};
 use crate::model::services::{NamespaceFinding, Visibility};
 
@@ -27,7 +28,7 @@ pub struct StatusReport<'a> {
 
 const HEADER: [&str; 11] =
     ["NAMESPACE", "SERVICE", "KIND", "READY", "UP-TO-DATE", "AVAILABLE", "HPA", "ROLLOUT", "PROBES", "PDB", "AGE"];
-const WIDE_HEADER: [&str; 4] = ["REVISION", "RESTARTS", "FLAPPING", "FINDINGS"];
+const WIDE_HEADER: [&str; 5] = ["REVISION", "RESTARTS", "FLAPPING", "BUDGET", "FINDINGS"];
 
 /// The table, kubectl style: left-aligned columns three spaces apart, one row per service,
 /// then namespace findings as `namespace: message` lines.
@@ -77,6 +78,10 @@ fn row(s: &Service, report: &StatusReport<'_>, wide: bool) -> Vec<String> {
         cells.push(s.rollout.revision.map_or_else(|| "-".to_string(), |r| r.to_string()));
         cells.push(pods(s.pods_summary.restarts.to_string()));
         cells.push(pods(s.pods_summary.flapping.to_string()));
+        cells.push(s.budget.as_ref().map_or_else(
+            || "-".to_string(),
+            |b| format!("{}:{}", b.database, format_percent(b.percent).replace(' ', "")),
+        ));
         let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
         cells.push(if ids.is_empty() { "-".to_string() } else { ids.join(",") });
     }
@@ -150,7 +155,7 @@ fn service_json(s: &Service, v: Visibility) -> Value {
         "probes": s.probes,
         "pods": if v.pods { json!(s.pods_summary) } else { Value::Null },
         "pdb": pdb,
-        "budget": Value::Null,
+        "budget": s.budget,
         "slo": Value::Null,
         "findings": s.findings,
     })
@@ -214,8 +219,8 @@ mod tests {
         let services = world();
         let text = table(&report(&services, Visibility::ALL), true);
         let cells: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
-        assert_eq!(&cells[11..14], ["4", "0", "0"]);
-        assert!(cells[14].contains("pods-not-ready"), "{}", cells[14]);
+        assert_eq!(&cells[11..15], ["4", "0", "0", "-"]);
+        assert!(cells[15].contains("pods-not-ready"), "{}", cells[15]);
     }
 
     #[test]

@@ -849,6 +849,8 @@ mod tests {
             error: None,
             syncing: false,
             denied: vec![],
+            budgets: Arc::new(vec![]),
+            profile: Default::default(),
         })
     }
 

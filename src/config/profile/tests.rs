@@ -143,3 +143,9 @@ fn a_profile_with_errors_is_not_used_and_warnings_do_not_stop_it() {
     let missing = ProfileChoice::new(Some(Path::new("/nonexistent/p.toml")), &paths, true).load("dev");
     assert!(missing.1[0].to_string().contains("cannot read this profile"));
 }
+
+#[test]
+fn a_wrong_type_in_a_spanned_field_names_the_plain_field() {
+    let found = problems("[[databases]]\nname = \"pg\"\nmax_connections = \"lots\"\n");
+    assert!(found[0].starts_with("p.toml:3: error: databases[0].max_connections: invalid type"), "{found:?}");
+}

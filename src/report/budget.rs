@@ -1,0 +1,153 @@
+//! `budget`: the connection budget per database, as a table for people and JSON for
+//! scripts (field names fixed by CLI.md). Every number comes from
+//! [`crate::model::budget::DatabaseBudget`]; nothing is recomputed here.
+
+use serde_json::{Value, json};
+
+use crate::model::budget::{BudgetState, DatabaseBudget, Measured, format_percent};
+
+/// The worst state among `budgets` (at HPA max when asked): what the exit code follows.
+pub fn worst(budgets: &[DatabaseBudget], at_hpa_max: bool) -> BudgetState {
+    budgets.iter().map(|b| if at_hpa_max { b.state_at_hpa_max() } else { b.state() }).max().unwrap_or(BudgetState::Ok)
+}
+
+/// One block per database: the totals line, a line per service, where the limits came
+/// from, the formula, advice when past the threshold, and the measurement.
+pub fn table(budgets: &[DatabaseBudget], at_hpa_max: bool) -> String {
+    if budgets.is_empty() {
+        return "no database found: declare databases in a profile (--profile, profiles/<context>.toml) \
+                or annotate pod templates with cockpit.dev/db\n"
+            .into();
+    }
+    let mut out = String::new();
+    for b in budgets {
+        let state = if at_hpa_max { b.state_at_hpa_max() } else { b.state() };
+        out.push_str(&format!(
+            "{}  now {} ({})  at HPA max {} ({})  of {} usable  [{}]\n",
+            b.name,
+            b.required(),
+            format_percent(b.percent()),
+            b.required_at_hpa_max(),
+            format_percent(b.percent_at_hpa_max()),
+            b.usable(),
+            state.as_str()
+        ));
+        for u in &b.services {
+            let hpa =
+                u.hpa_max.map_or_else(String::new, |max| format!(", at HPA max {max}: {}", u.connections_at_hpa_max()));
+            out.push_str(&format!(
+                "  {}/{}  {} x {} = {}{hpa}  (pool {} + overflow {}{}; {})\n",
+                u.key.namespace,
+                u.key.name,
+                u.replicas,
+                u.per_replica(),
+                u.connections(),
+                u.pool.value,
+                u.overflow.value,
+                if u.extra.value > 0 { format!(" + extra {}", u.extra.value) } else { String::new() },
+                u.source()
+            ));
+        }
+        out.push_str(&format!(
+            "  max_connections {} ({}), reserved {} ({}), headroom {} ({}), warn at {} %{}\n",
+            b.max_connections.value,
+            b.max_connections.source,
+            b.reserved.value,
+            b.reserved.source,
+            b.headroom.value,
+            b.headroom.source,
+            b.warn_percent,
+            if b.pooler { ", pooler in front" } else { "" }
+        ));
+        out.push_str(&format!("  {}\n", b.formula(at_hpa_max)));
+        if let Some(advice) = b.advice(state) {
+            out.push_str(&format!("  {}: {advice}\n", state.as_str()));
+        }
+        if let Some(line) = measured_line(b) {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out
+}
+
+/// The measurement in words (`None` when no connection string is configured).
+pub fn measured_line(b: &DatabaseBudget) -> Option<String> {
+    match &b.measured {
+        Measured::NotConfigured => None,
+        Measured::Unavailable(cause) => Some(format!("measurement unavailable: {cause}")),
+        Measured::Connections { max_connections, reserved, connections, by_service } => {
+            let parts: Vec<String> = by_service.iter().map(|(s, n)| format!("{s} {n}")).collect();
+            Some(format!(
+                "measured: {connections} connections of max_connections {max_connections} ({reserved} reserved){}{}",
+                if parts.is_empty() { "" } else { ": " },
+                parts.join(", ")
+            ))
+        }
+    }
+}
+
+/// `{"databases": [...]}` with CLI.md's field names. Added beyond CLI.md: `usable`,
+/// `warn_percent`, `pooler`, `state_at_hpa_max`, `formula`, `sources`, per service
+/// `hpa_max` and `extra`, and `measured.error` when the measurement failed.
+pub fn json(budgets: &[DatabaseBudget]) -> Value {
+    let databases: Vec<Value> = budgets.iter().map(database_json).collect();
+    json!({ "databases": databases })
+}
+
+fn database_json(b: &DatabaseBudget) -> Value {
+    let services: Vec<Value> = b
+        .services
+        .iter()
+        .map(|u| {
+            json!({
+                "namespace": u.key.namespace,
+                "name": u.key.name,
+                "replicas": u.replicas,
+                "hpa_max": u.hpa_max,
+                "pool": u.pool.value,
+                "overflow": u.overflow.value,
+                "extra": u.extra.value,
+                "per_replica": u.per_replica(),
+                "source": u.source(),
+            })
+        })
+        .collect();
+    let measured = match &b.measured {
+        Measured::NotConfigured => Value::Null,
+        Measured::Unavailable(cause) => json!({"connections": null, "by_service": {}, "error": cause}),
+        Measured::Connections { max_connections, reserved, connections, by_service } => json!({
+            "connections": connections,
+            "by_service": by_service,
+            "max_connections": max_connections,
+            "reserved": reserved,
+        }),
+    };
+    json!({
+        "name": b.name,
+        "max_connections": b.max_connections.value,
+        "reserved": b.reserved.value,
+        "headroom": b.headroom.value,
+        "usable": b.usable(),
+        "current": b.required(),
+        "at_hpa_max": b.required_at_hpa_max(),
+        "percent": finite(b.percent()),
+        "percent_at_hpa_max": finite(b.percent_at_hpa_max()),
+        "state": b.state(),
+        "state_at_hpa_max": b.state_at_hpa_max(),
+        "warn_percent": b.warn_percent,
+        "pooler": b.pooler,
+        "formula": b.formula(false),
+        "sources": {
+            "max_connections": b.max_connections.source,
+            "reserved": b.reserved.source,
+            "headroom": b.headroom.source,
+        },
+        "measured": measured,
+        "services": services,
+    })
+}
+
+/// JSON has no infinity: a database with no usable connections reports `null`.
+fn finite(percent: f64) -> Value {
+    if percent.is_finite() { json!(percent) } else { Value::Null }
+}
