@@ -238,3 +238,32 @@ fn a_resize_redraws_for_the_new_width() {
         !s.contains("NAMESPACE") && s.contains("soundspan/soundspan-backend")
     });
 }
+
+#[test]
+fn the_budget_view_shows_each_database_and_highlights_the_one_past_its_threshold() {
+    let (mut pty, _dir) = cockpit(&["--demo"], 120, 40);
+    wait_for_services(&pty);
+    // The overview's BUDGET column: statewave's database is past 70 %.
+    pty.wait_for("BUDGET");
+    pty.send(" b");
+    pty.wait_until("the budget screen", |s| s.contains("Connection budget") && s.contains("honeydue-pg"));
+    let screen = pty.screen_text();
+    assert!(screen.contains("statewave-pg [WARN]"), "{screen}");
+    assert!(screen.contains("forge-pg [OK]"), "{screen}");
+    assert!(
+        screen.contains("statewave 4 x (10 + 5) + headroom 15")
+            || screen.contains("statewave 5 x (10 + 5) + headroom 15"),
+        "{screen}"
+    );
+    assert!(screen.contains("pool 10 (env STATEWAVE_DATABASE_POOL_SIZE)"), "where the number came from:\n{screen}");
+    assert!(screen.contains("max_connections 100 (annotation cockpit.dev/max-connections)"), "{screen}");
+    assert!(screen.contains("put a transaction-mode pooler (PgBouncer) in front"), "{screen}");
+    assert!(screen.contains("measurement unavailable: environment variable HONEYDUE_PG_URL is not set"), "{screen}");
+    assert!(screen.contains("at HPA max 145 (150 %) over"), "forge-pg's worst case:\n{screen}");
+    let warn = pty.fg_of("statewave-pg [WARN]");
+    let ok = pty.fg_of("forge-pg [OK]");
+    assert!(warn.is_some() && warn != ok, "the database past its threshold is highlighted: {warn:?} vs {ok:?}");
+    assert_ne!(warn, Some(vt100::Color::Default));
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}

@@ -1,11 +1,11 @@
 //! Live measurement of a database's connections, for the budget: reads the connection
-//! string from the environment variable the profile names (never from a file), asks the
-//! server, and attributes its clients to the services in the budget.
+//! string from the environment variable the profile names (never from a file) and asks
+//! the server. Attribution to services is the model's ([`ServerReading::measured`]).
 
 use std::time::Duration;
 
 use super::postgres;
-use crate::model::budget::{ClientConnections, DatabaseBudget, Measured, attribute};
+use crate::model::budget::{ClientConnections, DatabaseBudget, Measured, ServerReading};
 use crate::model::service::Service;
 
 /// Long enough for a server across a VPN, short enough never to hold up the cockpit.
@@ -17,39 +17,40 @@ pub fn url_env<'a>(budget: &'a DatabaseBudget, fallback: Option<&'a str>) -> Opt
     budget.url_env.as_deref().or(fallback)
 }
 
-/// Measures one database; a failure is a [`Measured::Unavailable`] with its cause.
-pub async fn measure_database(budget: &DatabaseBudget, services: &[Service], env_name: Option<&str>) -> Measured {
-    let Some(name) = env_name else { return Measured::NotConfigured };
-    let Ok(url) = std::env::var(name) else {
-        return Measured::Unavailable(format!("environment variable {name} is not set"));
-    };
-    match postgres::measure(&url, MEASURE_TIMEOUT).await {
-        Ok(m) => {
-            let clients: Vec<ClientConnections> = m
-                .clients
-                .iter()
-                .map(|c| ClientConnections {
-                    application_name: c.application_name.clone(),
-                    client_addr: c.client_addr.clone(),
-                    count: c.count,
-                })
-                .collect();
-            Measured::Connections {
-                max_connections: m.max_connections,
-                reserved: m.superuser_reserved + m.reserved_connections,
-                connections: m.total,
-                by_service: attribute(&clients, budget, services),
-            }
-        }
-        Err(e) => Measured::Unavailable(e.to_string()),
-    }
+/// Reads the server whose URL is in the environment variable `env_name`.
+pub async fn read_server(env_name: &str) -> Result<ServerReading, String> {
+    let url = std::env::var(env_name).map_err(|_| format!("environment variable {env_name} is not set"))?;
+    let m = postgres::measure(&url, MEASURE_TIMEOUT).await.map_err(|e| e.to_string())?;
+    Ok(ServerReading {
+        max_connections: m.max_connections,
+        reserved: m.superuser_reserved + m.reserved_connections,
+        connections: m.total + m.hidden,
+        clients: m
+            .clients
+            .iter()
+            .map(|c| ClientConnections {
+                application_name: c.application_name.clone(),
+                client_addr: c.client_addr.clone(),
+                count: c.count,
+            })
+            .collect(),
+    })
 }
 
 /// Measures every database that has a connection string, concurrently.
 pub async fn measure_all(budgets: &mut [DatabaseBudget], services: &[Service], fallback: Option<&str>) {
-    let results =
-        futures::future::join_all(budgets.iter().map(|b| measure_database(b, services, url_env(b, fallback)))).await;
-    for (budget, measured) in budgets.iter_mut().zip(results) {
-        budget.measured = measured;
+    let readings = futures::future::join_all(budgets.iter().map(|b| async move {
+        match url_env(b, fallback) {
+            Some(name) => Some(read_server(name).await),
+            None => None,
+        }
+    }))
+    .await;
+    for (budget, reading) in budgets.iter_mut().zip(readings) {
+        budget.measured = match reading {
+            None => Measured::NotConfigured,
+            Some(Ok(reading)) => reading.measured(budget, services),
+            Some(Err(cause)) => Measured::Unavailable(cause),
+        };
     }
 }

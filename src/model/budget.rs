@@ -508,6 +508,28 @@ pub struct ClientConnections {
     pub count: u32,
 }
 
+/// What a database server reported, before it is attributed to services.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerReading {
+    pub max_connections: u32,
+    /// Superuser and `reserved_connections` slots together.
+    pub reserved: u32,
+    pub connections: u32,
+    pub clients: Vec<ClientConnections>,
+}
+
+impl ServerReading {
+    /// The reading as the budget shows it, attributed to the database's services.
+    pub fn measured(&self, budget: &DatabaseBudget, services: &[Service]) -> Measured {
+        Measured::Connections {
+            max_connections: self.max_connections,
+            reserved: self.reserved,
+            connections: self.connections,
+            by_service: attribute(&self.clients, budget, services),
+        }
+    }
+}
+
 /// Attributes measured connections to the database's services: by application_name
 /// (the service name, or a pod name of it), else by the client address of one of its pods.
 /// What matches no service is counted as `other`.

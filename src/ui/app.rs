@@ -2,6 +2,7 @@
 //! keymap), commands change view state or ask for effects (quit, a session intent). Drawing
 //! lives in `views/` and reads this state; nothing here does I/O.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crossterm::event::KeyEvent;
@@ -19,6 +20,7 @@ use crate::cluster::session::{ClusterView, Intent};
 use crate::config::commands::{COMMANDS, Command, Mode};
 use crate::config::keymap::{Keymap, Lookup};
 use crate::config::theme::Theme;
+use crate::model::budget::ServerReading;
 use crate::model::service::{Service, ServiceKey, WorkloadKind};
 
 /// What the event loop must do for the app.
@@ -40,6 +42,8 @@ pub enum Job {
     },
     /// Read the audit trail for the audit screen.
     LoadAudit,
+    /// Ask each database server for its connections: (database, env var with its URL).
+    Measure(Vec<(String, String)>),
     /// An attempt that ends without a change (refused by a guard, declined): audited all the same.
     Record {
         plan: ActionPlan,
@@ -51,10 +55,21 @@ pub enum Job {
 /// What came of a job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobEvent {
-    DryRun { plan: ActionPlan, result: Result<(), String> },
-    Applied { plan: ActionPlan, result: Result<(), String> },
-    Followed { plan: ActionPlan, result: Result<bool, String> },
+    DryRun {
+        plan: ActionPlan,
+        result: Result<(), String>,
+    },
+    Applied {
+        plan: ActionPlan,
+        result: Result<(), String>,
+    },
+    Followed {
+        plan: ActionPlan,
+        result: Result<bool, String>,
+    },
     Audit(Result<Vec<AuditEntry>, String>),
+    /// Per database: what its server reported, or why it could not be asked.
+    Measured(Vec<(String, Result<ServerReading, String>)>),
 }
 
 /// Where the action wizard is.
@@ -100,6 +115,10 @@ pub enum Screen {
     Audit {
         scroll: usize,
     },
+    /// The connection budget of every database in scope.
+    Budget {
+        scroll: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -122,11 +141,12 @@ pub enum SortColumn {
     Rollout,
     Probes,
     Pdb,
+    Budget,
     Age,
 }
 
 impl SortColumn {
-    const CYCLE: [SortColumn; 11] = [
+    const CYCLE: [SortColumn; 12] = [
         SortColumn::Service,
         SortColumn::Namespace,
         SortColumn::Kind,
@@ -137,6 +157,7 @@ impl SortColumn {
         SortColumn::Rollout,
         SortColumn::Probes,
         SortColumn::Pdb,
+        SortColumn::Budget,
         SortColumn::Age,
     ];
 
@@ -158,6 +179,7 @@ impl SortColumn {
             SortColumn::Rollout => "ROLLOUT",
             SortColumn::Probes => "PROBES",
             SortColumn::Pdb => "PDB",
+            SortColumn::Budget => "BUDGET",
             SortColumn::Age => "AGE",
         }
     }
@@ -220,6 +242,11 @@ pub struct App {
     /// Once the operator has chosen a row, it stays selected as rows move; before that
     /// the top row (the worst problem) is selected.
     pub chose_row: bool,
+    /// The last live reading of each database server (by database name), taken when the
+    /// budget screen opens; attributed to services when drawn, so it follows the pods.
+    pub readings: BTreeMap<String, Result<ServerReading, String>>,
+    /// A measurement is under way.
+    pub measuring: bool,
 }
 
 impl App {
@@ -245,6 +272,8 @@ impl App {
             page: 10,
             chose_row: false,
             audit: Vec::new(),
+            readings: BTreeMap::new(),
+            measuring: false,
         };
         app.refresh_rows();
         app
@@ -269,6 +298,7 @@ impl App {
             Screen::Overview => Mode::Overview,
             Screen::Detail(_) => Mode::Detail,
             Screen::Audit { .. } => Mode::Audit,
+            Screen::Budget { .. } => Mode::Budget,
         }
     }
 
@@ -310,7 +340,7 @@ impl App {
     pub fn detail_service(&self) -> Option<&Service> {
         match self.screen() {
             Screen::Detail(d) => self.view.services.iter().find(|s| s.key == d.key),
-            Screen::Overview | Screen::Audit { .. } => None,
+            Screen::Overview | Screen::Audit { .. } | Screen::Budget { .. } => None,
         }
     }
 
@@ -447,6 +477,7 @@ impl App {
             Command::RolloutPause => self.open_rollout_wizard(RolloutRequest::Pause),
             Command::RolloutResume => self.open_rollout_wizard(RolloutRequest::Resume),
             Command::RolloutUndo => self.open_rollout_wizard(RolloutRequest::Undo(None)),
+            Command::OpenBudget => return self.open_budget(),
             Command::OpenAudit => {
                 if !matches!(self.screen(), Screen::Audit { .. }) {
                     self.screens.push(Screen::Audit { scroll: 0 });
@@ -526,7 +557,7 @@ impl App {
         match self.screen() {
             Screen::Detail(_) => self.detail_service(),
             Screen::Overview => self.selected_service(),
-            Screen::Audit { .. } => None,
+            Screen::Audit { .. } | Screen::Budget { .. } => None,
         }
     }
 
@@ -626,9 +657,29 @@ impl App {
         Vec::new()
     }
 
+    /// Opens the budget screen and measures every database with a connection string
+    /// (again, when it is already open: the key doubles as "measure now").
+    fn open_budget(&mut self) -> Vec<Effect> {
+        if !matches!(self.screen(), Screen::Budget { .. }) {
+            self.screens.push(Screen::Budget { scroll: 0 });
+        }
+        let servers: Vec<(String, String)> =
+            self.view.budgets.iter().filter_map(|b| Some((b.name.clone(), b.url_env.clone()?))).collect();
+        if servers.is_empty() || self.measuring {
+            return Vec::new();
+        }
+        self.measuring = true;
+        vec![Effect::Execute(Job::Measure(servers))]
+    }
+
     /// A job reported back. Results for a wizard that was closed are dropped (the audit
     /// log has them).
     pub fn on_job(&mut self, event: JobEvent) {
+        if let JobEvent::Measured(readings) = event {
+            self.measuring = false;
+            self.readings.extend(readings);
+            return;
+        }
         if let JobEvent::Audit(entries) = event {
             match entries {
                 Ok(entries) => self.audit = entries,
@@ -663,7 +714,7 @@ impl App {
                 ok: false,
             },
             JobEvent::Followed { plan, result: Err(e) } => ActionStage::Done { plan, message: e, ok: false },
-            JobEvent::Audit(_) => return,
+            JobEvent::Audit(_) | JobEvent::Measured(_) => return,
         };
     }
 
@@ -706,7 +757,9 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) {
-        if let Some(Screen::Detail(DetailState { scroll, .. }) | Screen::Audit { scroll }) = self.screens.last_mut() {
+        if let Some(Screen::Detail(DetailState { scroll, .. }) | Screen::Audit { scroll } | Screen::Budget { scroll }) =
+            self.screens.last_mut()
+        {
             *scroll = scroll.saturating_add_signed(delta).min(10_000);
             return;
         }
@@ -807,6 +860,8 @@ fn sort_key(column: SortColumn, s: &Service) -> (i64, String) {
         SortColumn::Rollout => number(s.rollout.state as i64),
         SortColumn::Probes => number(s.probes.len() as i64),
         SortColumn::Pdb => number(s.pdb.as_ref().map_or(i64::MAX, |p| i64::from(p.disruptions_allowed))),
+        // The fullest database first (tenths of a percent; no database last).
+        SortColumn::Budget => number(s.budget.as_ref().map_or(1, |b| -(b.percent * 10.0) as i64)),
         SortColumn::Age => number(-s.created.map_or(0, |t| t.as_second())),
     }
 }

@@ -191,6 +191,15 @@ impl Jobs {
                     }
                     let _ = events.send(JobEvent::DryRun { plan, result: result.map_err(|e| e.to_string()) });
                 }
+                Job::Measure(servers) => {
+                    let readings = futures::future::join_all(
+                        servers
+                            .into_iter()
+                            .map(|(db, env)| async move { (db, crate::cluster::measure::read_server(&env).await) }),
+                    )
+                    .await;
+                    let _ = events.send(JobEvent::Measured(readings));
+                }
                 Job::LoadAudit => {
                     let path = exec.audit_log.clone();
                     let read = tokio::task::spawn_blocking(move || crate::actions::audit::read(&path)).await;

@@ -63,6 +63,19 @@ impl Pty {
         self.parser.lock().unwrap().screen().contents()
     }
 
+    /// The foreground colour of the first cell of the first place `needle` is on screen.
+    pub fn fg_of(&self, needle: &str) -> Option<vt100::Color> {
+        let parser = self.parser.lock().unwrap();
+        let screen = parser.screen();
+        let (rows, cols) = screen.size();
+        let (rows, cols): (u16, u16) = (rows.into(), cols.into());
+        (0..rows).find_map(|row| {
+            let text = screen.contents_between(row, 0, row, cols);
+            let col = text.find(needle).map(|byte| text[..byte].chars().count())?;
+            screen.cell(row, col as u16).map(|c| c.fgcolor())
+        })
+    }
+
     /// Waits until the screen shows `needle`; panics with the screen if it never does.
     pub fn wait_for(&self, needle: &str) {
         self.wait_until(&format!("screen shows {needle:?}"), |s| s.contains(needle));

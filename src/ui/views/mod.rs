@@ -2,6 +2,7 @@
 //! semantic theme keys are used, never raw colours.
 
 mod audit;
+mod budget;
 mod detail;
 mod overview;
 mod popups;
@@ -26,6 +27,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
         Screen::Overview => overview::draw(app, frame, main, now),
         Screen::Detail(_) => detail::draw(app, frame, main, now),
         Screen::Audit { .. } => audit::draw(app, frame, main),
+        Screen::Budget { .. } => budget::draw(app, frame, main),
     }
     if let Some(Overlay::Filter { input: text, .. }) = &app.overlay {
         popups::draw_filter(&app.theme, text, frame, input);

@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 use super::statusline::{Connectivity, connectivity, missing_permissions};
 use crate::cluster::watch::{ResourceKind, WatchHealth};
 use crate::config::theme::Theme;
+use crate::model::budget::{BudgetState, format_percent};
 use crate::model::sanitize::clean;
 use crate::model::service::{ProbeKind, RolloutState, Service, Severity};
 use crate::ui::app::App;
@@ -23,7 +24,7 @@ struct Column {
     priority: u8,
 }
 
-const COLUMNS: [Column; 11] = [
+const COLUMNS: [Column; 12] = [
     Column { header: "NAMESPACE", width: 14, priority: 4 },
     Column { header: "SERVICE", width: 24, priority: 0 },
     Column { header: "KIND", width: 6, priority: 6 },
@@ -34,6 +35,7 @@ const COLUMNS: [Column; 11] = [
     Column { header: "ROLLOUT", width: 11, priority: 1 },
     Column { header: "PROBES", width: 6, priority: 1 },
     Column { header: "PDB", width: 9, priority: 1 },
+    Column { header: "BUDGET", width: 7, priority: 2 },
     Column { header: "AGE", width: 6, priority: 5 },
 ];
 
@@ -177,6 +179,7 @@ fn cell<'a>(
             Some(p) => format!("{}/{}", p.disruptions_allowed, p.current_healthy),
             None => "-".to_string(),
         }),
+        "BUDGET" => budget_cell(theme, s),
         "AGE" => Cell::from(age(s.created, now)),
         _ => Cell::from(""),
     }
@@ -191,6 +194,17 @@ fn rollout_cell<'a>(theme: &Theme, s: &Service) -> Cell<'a> {
         RolloutState::Paused => ("paused".to_string(), "state.warn"),
     };
     Cell::from(Span::styled(text, theme.style(key)))
+}
+
+/// The service's database's use, coloured by its state; `-` when it uses none.
+fn budget_cell<'a>(theme: &Theme, s: &Service) -> Cell<'a> {
+    let Some(b) = &s.budget else { return Cell::from(Span::styled("-", theme.style("ui.text.dim"))) };
+    let key = match b.state {
+        BudgetState::Ok => "state.ok",
+        BudgetState::Warn => "state.warn",
+        BudgetState::Over => "state.error",
+    };
+    Cell::from(Span::styled(format_percent(b.percent).replace(' ', ""), theme.style(key)))
 }
 
 /// `S R L`: which probes exist, coloured by how the pods are doing; `-` for a missing one.
