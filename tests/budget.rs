@@ -223,3 +223,16 @@ fn a_real_postgres_is_measured_and_its_clients_attributed_to_services() {
     assert!(!table.contains("not-the-password") && !String::from_utf8_lossy(&out.stderr).contains("not-the-password"));
     drop(held);
 }
+
+#[test]
+fn the_scale_preview_shows_the_budget_after_the_change() {
+    let demo = Demo::start();
+    let out = demo.cockpit(&["--profile", DEMO_PROFILE, "scale", "statewave/statewave", "6", "--dry-run"], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // 6 x (10 + 5) + 15 = 105 of 97 usable, whatever the HPA has done so far.
+    assert!(stdout.contains("connection budget"), "{stdout}");
+    assert!(stdout.contains("→ 105 of 97 usable"), "{stdout}");
+    assert!(stdout.contains("too many connections"), "the guard explains what goes wrong:\n{stdout}");
+    // The HPA owns the replicas, so nothing is sent either way.
+    assert_eq!(out.status.code(), Some(4), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -63,6 +63,12 @@ impl ActionPlan {
         matches!(self, ActionPlan::Scale(p) if p.overrides_a_guard())
     }
 
+    /// A change that overrides a guard, or any change in a context the profile marks as
+    /// production, is confirmed by typing the service name rather than a key.
+    pub fn needs_typed_name(&self, production: bool) -> bool {
+        self.overrides_a_guard() || production
+    }
+
     pub fn stopped_by(&self) -> Option<&Guard> {
         match self {
             ActionPlan::Scale(p) => p.stopped_by(),

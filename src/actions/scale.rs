@@ -2,6 +2,7 @@
 //! or warn before anything is sent. The same plan serves the cockpit's wizard and the
 //! headless `scale` command.
 
+use crate::model::budget::{BudgetState, DatabaseBudget, format_percent};
 use crate::model::pdb::headroom_if_scaled;
 use crate::model::service::{Service, ServiceKey, Severity, WorkloadKind};
 
@@ -67,7 +68,7 @@ pub fn target_text(key: &ServiceKey) -> String {
 }
 
 /// The plan for scaling `service` to `to` replicas.
-pub fn plan_scale(service: &Service, to: i32, force: bool) -> ScalePlan {
+pub fn plan_scale(service: &Service, to: i32, force: bool, budget: Option<&DatabaseBudget>) -> ScalePlan {
     let from = service.replicas.desired;
     let mut plan = ScalePlan {
         service: service.key.clone(),
@@ -82,8 +83,52 @@ pub fn plan_scale(service: &Service, to: i32, force: bool) -> ScalePlan {
     plan.preview.push(replicas_line(service, to));
     plan.preview.extend(pdb_line(service, to));
     plan.preview.extend(hpa_line(service));
+    plan.preview.extend(budget.and_then(|b| budget_line(b, service, to)));
     plan.guards = guards(service, to);
+    plan.guards.extend(budget.and_then(|b| budget_guard(b, service, to)));
     plan
+}
+
+/// The service's database before and after: `statewave-pg 75 → 90 of 97 usable (77 % → 93 %)`.
+fn budget_line(budget: &DatabaseBudget, service: &Service, to: i32) -> Option<PreviewLine> {
+    let used = budget.uses(&service.key)?;
+    let after = budget.if_scaled(&service.key, u32::try_from(to).ok()?);
+    let severity = match after.state() {
+        BudgetState::Ok => Severity::Info,
+        BudgetState::Warn => Severity::Warning,
+        BudgetState::Over => Severity::Error,
+    };
+    Some(PreviewLine {
+        label: "connection budget",
+        text: format!(
+            "{}: {} → {} of {} usable ({} → {}; {} per replica)",
+            budget.name,
+            budget.required(),
+            after.required(),
+            budget.usable(),
+            format_percent(budget.percent()),
+            format_percent(after.percent()),
+            used.per_replica()
+        ),
+        severity,
+    })
+}
+
+/// Past 100 % the new pods fail to connect ("too many connections") and take others down
+/// with them; the plan says so before anything is sent.
+fn budget_guard(budget: &DatabaseBudget, service: &Service, to: i32) -> Option<Guard> {
+    let after = budget.if_scaled(&service.key, u32::try_from(to).ok()?);
+    (to > service.replicas.desired && after.state() == BudgetState::Over).then(|| Guard {
+        id: "db-budget-exceeded",
+        verdict: Verdict::Warn,
+        message: format!(
+            "{} would need {} connections of {} usable: new pods will fail with \"too many connections\"",
+            budget.name,
+            after.required(),
+            budget.usable()
+        ),
+        alternative: after.advice(BudgetState::Over),
+    })
 }
 
 fn kubectl_scale(key: &ServiceKey, to: i32) -> String {
@@ -243,7 +288,7 @@ mod tests {
 
     #[test]
     fn a_plain_scale_previews_replicas_and_the_kubectl_command() {
-        let plan = plan_scale(&service(3), 5, false);
+        let plan = plan_scale(&service(3), 5, false, None);
         assert_eq!((plan.from, plan.to), (3, 5));
         assert!(plan.stopped_by().is_none());
         assert!(plan.preview[0].text.starts_with("3 → 5"), "{:?}", plan.preview);
@@ -255,14 +300,14 @@ mod tests {
     fn the_pdb_line_shows_the_headroom_after_the_change() {
         let mut s = service(3);
         s.pdb = Some(pdb("2", 3));
-        let down = plan_scale(&s, 2, false);
+        let down = plan_scale(&s, 2, false, None);
         let line = down.preview.iter().find(|l| l.label == "disruption budget").unwrap();
         assert!(line.text.contains("1 allowed now → 0 after"), "{}", line.text);
         assert_eq!(line.severity, Severity::Warning);
-        let to_one = plan_scale(&s, 1, false);
+        let to_one = plan_scale(&s, 1, false, None);
         assert_eq!(ids(&to_one), ["pdb-unsatisfiable"]);
         assert!(to_one.stopped_by().is_none(), "a warning, not a refusal");
-        let up = plan_scale(&s, 5, false);
+        let up = plan_scale(&s, 5, false, None);
         assert!(up.preview.iter().any(|l| l.text.contains("1 allowed now → 3 after")), "{:?}", up.preview);
     }
 
@@ -270,7 +315,7 @@ mod tests {
     fn an_hpa_owned_service_is_redirected_to_the_hpa() {
         let mut s = service(3);
         s.hpa = Some(HpaSummary { name: "web".into(), min: 2, max: 10, current: 3, desired: 3, targets: vec![] });
-        let plan = plan_scale(&s, 6, true);
+        let plan = plan_scale(&s, 6, true, None);
         let guard = plan.stopped_by().expect("even --force cannot beat the HPA");
         assert_eq!(guard.id, "hpa-owns-replicas");
         assert!(guard.alternative.as_ref().unwrap().contains("kubectl patch hpa web"));
@@ -280,15 +325,15 @@ mod tests {
     fn singletons_and_rwo_volumes_refuse_unless_forced() {
         let mut s = service(1);
         s.flags.singleton = Some("annotation cockpit.dev/singleton".into());
-        let plan = plan_scale(&s, 2, false);
+        let plan = plan_scale(&s, 2, false, None);
         assert_eq!(plan.stopped_by().map(|g| g.id), Some("singleton"));
-        let forced = plan_scale(&s, 2, true);
+        let forced = plan_scale(&s, 2, true, None);
         assert!(forced.stopped_by().is_none() && forced.overrides_a_guard());
-        assert!(plan_scale(&s, 0, false).stopped_by().is_none(), "stopping a singleton is fine");
+        assert!(plan_scale(&s, 0, false, None).stopped_by().is_none(), "stopping a singleton is fine");
 
         let mut s = service(1);
         s.flags.rwo_volume = Some("data".into());
-        let plan = plan_scale(&s, 3, false);
+        let plan = plan_scale(&s, 3, false, None);
         let guard = plan.stopped_by().unwrap();
         assert_eq!(guard.id, "rwo-volume");
         assert!(guard.alternative.as_ref().unwrap().contains("ReadWriteMany"));
@@ -298,10 +343,46 @@ mod tests {
     fn gitops_is_a_warning_with_how_to_suspend() {
         let mut s = service(2);
         s.flags.gitops = Some("Flux".into());
-        let plan = plan_scale(&s, 3, false);
+        let plan = plan_scale(&s, 3, false, None);
         assert!(plan.stopped_by().is_none());
         assert_eq!(ids(&plan), ["gitops-managed"]);
         assert!(plan.guards[0].alternative.as_ref().unwrap().contains("flux suspend"));
-        assert_eq!(plan_scale(&s, -1, true).stopped_by().map(|g| g.id), Some("invalid-replicas"));
+        assert_eq!(plan_scale(&s, -1, true, None).stopped_by().map(|g| g.id), Some("invalid-replicas"));
+    }
+
+    #[test]
+    fn the_preview_shows_the_database_before_and_after_and_warns_past_100_percent() {
+        use crate::model::budget::{BindingDecl, BudgetRules, DatabaseDecl, databases};
+        use crate::model::profile::ServiceMatch;
+        let mut s = service(4);
+        s.database.uses = Some("pg".into());
+        let rules = BudgetRules {
+            databases: vec![DatabaseDecl {
+                name: "pg".into(),
+                max_connections: Some(100),
+                reserved: Some(3),
+                headroom: Some(15),
+                ..Default::default()
+            }],
+            bindings: vec![BindingDecl {
+                database: "pg".into(),
+                services: ServiceMatch::Named { namespace: None, name: "web".into() },
+                pool: Some(10),
+                overflow: Some(5),
+                extra_per_pod: None,
+            }],
+        };
+        let budget = databases(&rules, std::slice::from_ref(&s)).remove(0);
+        let plan = plan_scale(&s, 5, false, Some(&budget));
+        let line = plan.preview.iter().find(|l| l.label == "connection budget").unwrap();
+        assert_eq!(line.text, "pg: 75 → 90 of 97 usable (77 % → 93 %; 15 per replica)");
+        assert_eq!(line.severity, Severity::Warning);
+        assert!(ids(&plan).is_empty(), "93 % warns in the preview but is no guard");
+        let plan = plan_scale(&s, 6, false, Some(&budget));
+        assert_eq!(plan.preview.iter().find(|l| l.label == "connection budget").unwrap().severity, Severity::Error);
+        assert_eq!(ids(&plan), ["db-budget-exceeded"]);
+        assert!(plan.guards[0].message.contains("105 connections of 97 usable"), "{}", plan.guards[0].message);
+        assert!(plan.stopped_by().is_none(), "a warning: the operator decides");
+        assert!(ids(&plan_scale(&s, 2, false, Some(&budget))).is_empty(), "scaling down never trips it");
     }
 }

@@ -56,7 +56,7 @@ pub async fn run(snap: &Snapshot, paths: &Paths, plan: ActionPlan, flags: Change
         exec.record_plan(&plan, Some(dry_text), "dry-run")?;
         return Ok(Exit::Ok);
     }
-    if !flags.yes && !confirmed(&plan).await? {
+    if !flags.yes && !confirmed(&plan, snap.production).await? {
         exec.record_plan(&plan, Some(dry_text), "declined")?;
         return Err(exit::declined("not confirmed; nothing was changed (pass --yes to skip the question)"));
     }
@@ -109,13 +109,16 @@ fn print_preview(plan: &ActionPlan) -> std::io::Result<()> {
 
 /// Asks on the terminal: `y`, or the service name when a guard was overridden. Without a
 /// terminal there is nobody to ask: not confirmed.
-async fn confirmed(plan: &ActionPlan) -> Result<bool> {
+async fn confirmed(plan: &ActionPlan, production: bool) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Ok(false);
     }
     let name = plan.service().name.clone();
+    let typed = plan.needs_typed_name(production);
     let question = if plan.overrides_a_guard() {
         format!("A guard is overridden. Type the service name ({name}) to {}: ", plan.describe())
+    } else if typed {
+        format!("This context is production. Type the service name ({name}) to {}: ", plan.describe())
     } else {
         format!("{}? [y/N] ", plan.describe())
     };
@@ -127,5 +130,5 @@ async fn confirmed(plan: &ActionPlan) -> Result<bool> {
     })
     .await??;
     let answer = answer.trim();
-    Ok(if plan.overrides_a_guard() { answer == name } else { matches!(answer, "y" | "Y" | "yes") })
+    Ok(if typed { answer == name } else { matches!(answer, "y" | "Y" | "yes") })
 }

@@ -19,6 +19,8 @@ pub struct Snapshot {
     pub budgets: Vec<DatabaseBudget>,
     /// The profile had errors and was not used (already reported on stderr).
     pub profile_failed: bool,
+    /// The profile marks this context as production.
+    pub production: bool,
     pub namespace_findings: Vec<NamespaceFinding>,
     pub visibility: Visibility,
     pub no_access: Vec<String>,
@@ -69,10 +71,21 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
         eprintln!("{problem}");
     }
     let profile_failed = problems.iter().any(|p| p.is_error());
+    let production = loaded.profile.production;
     let budgets = crate::model::profile::apply(&mut services, &loaded.profile, scope);
     services::problems_first(&mut services);
     let namespace_findings =
         if visibility.pods && visibility.pdbs { services::namespace_findings(&objects) } else { Vec::new() };
     drop(watches);
-    Ok(Snapshot { target, services, budgets, profile_failed, namespace_findings, visibility, no_access, now })
+    Ok(Snapshot {
+        target,
+        services,
+        budgets,
+        profile_failed,
+        production,
+        namespace_findings,
+        visibility,
+        no_access,
+        now,
+    })
 }

@@ -339,6 +339,11 @@ impl DatabaseBudget {
     }
 }
 
+/// The budget of the database `key` uses, if any.
+pub fn budget_of<'a>(budgets: &'a [DatabaseBudget], key: &ServiceKey) -> Option<&'a DatabaseBudget> {
+    budgets.iter().find(|b| b.uses(key).is_some())
+}
+
 fn percent_of(required: u32, usable: u32) -> f64 {
     if usable == 0 {
         return if required == 0 { 0.0 } else { f64::INFINITY };

@@ -20,7 +20,7 @@ use crate::cluster::session::{ClusterView, Intent};
 use crate::config::commands::{COMMANDS, Command, Mode};
 use crate::config::keymap::{Keymap, Lookup};
 use crate::config::theme::Theme;
-use crate::model::budget::ServerReading;
+use crate::model::budget::{ServerReading, budget_of};
 use crate::model::service::{Service, ServiceKey, WorkloadKind};
 
 /// What the event loop must do for the app.
@@ -613,10 +613,11 @@ impl App {
             .ok_or_else(|| format!("{} is gone from the cluster", w.key.name))?;
         let typed = w.input.lines().first().map(|l| l.trim().to_string()).unwrap_or_default();
         let to: i32 = typed.parse().map_err(|_| format!("\"{typed}\" is not a number of replicas"))?;
-        let plan = plan_scale(service, to, false);
+        let budget = budget_of(&self.view.budgets, &service.key);
+        let plan = plan_scale(service, to, false, budget);
         // A refusal can be overridden in the cockpit by typing the service name.
         let overridable = plan.stopped_by().is_some_and(|g| g.verdict == Verdict::Refuse);
-        Ok(ActionPlan::Scale(if overridable { plan_scale(service, to, true) } else { plan }))
+        Ok(ActionPlan::Scale(if overridable { plan_scale(service, to, true, budget) } else { plan }))
     }
 
     /// Enter in the wizard: dry-run, then apply.
@@ -643,8 +644,9 @@ impl App {
             },
             ActionStage::Confirm { plan, dry_run } => {
                 let typed = w.confirm.lines().first().map(|l| l.trim().to_string()).unwrap_or_default();
-                if plan.overrides_a_guard() && typed != plan.service().name {
-                    w.error = Some(format!("type {} to override the guard", plan.service().name));
+                if plan.needs_typed_name(self.view.profile.production) && typed != plan.service().name {
+                    let why = if plan.overrides_a_guard() { "override the guard" } else { "change production" };
+                    w.error = Some(format!("type {} to {why}", plan.service().name));
                     return Vec::new();
                 }
                 let job = Job::Apply { plan: plan.clone(), dry_run: dry_run.clone() };
@@ -1017,6 +1019,27 @@ mod tests {
         assert!(key(&mut app, KeyCode::Char('s')).is_empty());
         let notice = app.notice.clone().unwrap();
         assert!(notice.error && notice.text.contains("read-only"), "{notice:?}");
+    }
+
+    #[test]
+    fn a_production_context_wants_the_name_for_every_change() {
+        let mut app = app(vec![service("a", "api", None)], false);
+        let mut production = (*view(1, vec![service("a", "api", None)])).clone();
+        production.profile.production = true;
+        app.set_view(Arc::new(production));
+        key(&mut app, KeyCode::Char('s'));
+        key(&mut app, KeyCode::Backspace);
+        typed(&mut app, "4");
+        let plan = app.wizard_plan().unwrap();
+        assert!(!plan.overrides_a_guard());
+        key(&mut app, KeyCode::Enter);
+        app.on_job(JobEvent::DryRun { plan, result: Ok(()) });
+        assert!(key(&mut app, KeyCode::Enter).is_empty(), "no name typed: nothing happens");
+        let Some(Overlay::Action(w)) = &app.overlay else { panic!("the wizard stays open") };
+        assert_eq!(w.error.as_deref(), Some("type api to change production"));
+        typed(&mut app, "api");
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(matches!(&effects[..], [Effect::Execute(Job::Apply { .. })]), "{effects:?}");
     }
 
     #[test]

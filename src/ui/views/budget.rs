@@ -69,7 +69,7 @@ fn state_style(theme: &Theme, state: BudgetState) -> Style {
     }
 }
 
-fn database_lines(theme: &Theme, b: &DatabaseBudget, bar_width: usize, lines: &mut Vec<Line<'static>>) {
+pub(super) fn database_lines(theme: &Theme, b: &DatabaseBudget, bar_width: usize, lines: &mut Vec<Line<'static>>) {
     let state = b.state();
     let style = state_style(theme, state);
     let at_max = b.state_at_hpa_max();

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::config::theme::Theme;
+use crate::model::budget::{DatabaseBudget, budget_of};
 use crate::model::sanitize::clean;
 use crate::model::service::{EnvValue, Service, Severity};
 use crate::ui::app::{App, Screen};
@@ -27,7 +28,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
     };
     let title = format!(" {} {}/{} ", service.key.kind.short(), service.key.namespace, service.key.name);
     let block = block.title(Span::styled(clean(&title), theme.style("ui.title")));
-    let lines = lines(theme, service, now);
+    let lines = lines(theme, service, budget_of(&app.view.budgets, &service.key), now);
     let inner_height = area.height.saturating_sub(1) as usize;
     let max_scroll = lines.len().saturating_sub(inner_height);
     let scroll = state.scroll.min(max_scroll);
@@ -39,7 +40,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
     frame.render_widget(paragraph, area);
 }
 
-fn lines<'a>(theme: &Theme, s: &Service, now: Timestamp) -> Vec<Line<'a>> {
+fn lines(theme: &Theme, s: &Service, budget: Option<&DatabaseBudget>, now: Timestamp) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     summary(theme, s, &mut out);
     findings(theme, s, &mut out);
@@ -47,6 +48,10 @@ fn lines<'a>(theme: &Theme, s: &Service, now: Timestamp) -> Vec<Line<'a>> {
     probes(theme, s, &mut out);
     pdb(theme, s, &mut out);
     hpa(theme, s, &mut out);
+    if let Some(budget) = budget {
+        heading(theme, "CONNECTION BUDGET", &mut out);
+        super::budget::database_lines(theme, budget, 60, &mut out);
+    }
     events(theme, s, now, &mut out);
     revisions(theme, s, now, &mut out);
     env(theme, s, &mut out);

@@ -208,7 +208,8 @@ pub fn draw_action(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(error) = w.error.clone().or_else(|| app.wizard_denied()) {
         lines.push(Line::from(Span::styled(clean(&error), theme.style("ui.error"))));
     }
-    let confirming = matches!(&w.stage, ActionStage::Confirm { plan, .. } if plan.overrides_a_guard());
+    let production = app.view.profile.production;
+    let confirming = matches!(&w.stage, ActionStage::Confirm { plan, .. } if plan.needs_typed_name(production));
     let (text_area, confirm_area) = if confirming {
         let [t, c] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(body);
         (t, Some(c))
