@@ -267,3 +267,25 @@ fn the_budget_view_shows_each_database_and_highlights_the_one_past_its_threshold
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn the_budget_screen_measures_a_real_postgres_when_it_opens() {
+    use support::postgres::{MONITOR, MONITOR_PASSWORD, PgServer};
+    let pg = PgServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = isolated_env(dir.path());
+    env.push(("HONEYDUE_PG_URL".into(), pg.url_for(MONITOR, MONITOR_PASSWORD, None)));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // A psql session of the worker's, held open while the cockpit measures.
+    let held = pg.psql_background("worker");
+    let mut pty = Pty::spawn(&["--demo"], &env, 120, 40);
+    wait_for_services(&pty);
+    pty.send(" b");
+    pty.wait_until("the measurement", |s| s.contains("measured: 1 connections of max_connections 40"));
+    let screen = pty.screen_text();
+    assert!(screen.contains("honeydue/worker  1 × 7 = 7") && screen.contains("measured 1"), "{screen}");
+    assert!(!screen.contains(MONITOR_PASSWORD));
+    drop(held);
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}

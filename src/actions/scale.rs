@@ -370,6 +370,7 @@ mod tests {
                 pool: Some(10),
                 overflow: Some(5),
                 extra_per_pod: None,
+                url_env: None,
             }],
         };
         let budget = databases(&rules, std::slice::from_ref(&s)).remove(0);

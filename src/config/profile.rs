@@ -55,6 +55,7 @@ struct BindingEntry {
     pool: Option<u32>,
     overflow: Option<u32>,
     extra_per_pod: Option<u32>,
+    url_env: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -267,9 +268,19 @@ impl Checker<'_> {
                 format!("{database:?} is not among [[databases]]: its max_connections is detected or defaulted"),
             );
         }
+        if let Some(var) = &b.url_env {
+            self.env_name(var, format!("bindings[{i}].url_env"));
+        }
         let target = TargetEntry { service: b.service, selector: b.selector, namespace: b.namespace };
         let services = self.target(&format!("bindings[{i}]"), target, i, "[[bindings]]")?;
-        Some(BindingDecl { database, services, pool: b.pool, overflow: b.overflow, extra_per_pod: b.extra_per_pod })
+        Some(BindingDecl {
+            database,
+            services,
+            pool: b.pool,
+            overflow: b.overflow,
+            extra_per_pod: b.extra_per_pod,
+            url_env: b.url_env.map(Spanned::into_inner),
+        })
     }
 
     fn target(&mut self, at: &str, t: TargetEntry, i: usize, header: &str) -> Option<ServiceMatch> {

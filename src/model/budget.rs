@@ -140,6 +140,8 @@ pub struct BindingDecl {
     pub overflow: Option<u32>,
     /// Connections per pod beyond the main pool (worker processes x their pool).
     pub extra_per_pod: Option<u32>,
+    /// Live access for the binding's database, when the database entry names none.
+    pub url_env: Option<String>,
 }
 
 /// The profile's budget sections.
@@ -232,6 +234,8 @@ pub struct DatabaseBudget {
     pub headroom: Sourced<u32>,
     pub warn_percent: u32,
     pub pooler: bool,
+    /// The profile said whether a pooler is in front (detection does not overrule it).
+    pub pooler_declared: bool,
     pub url_env: Option<String>,
     pub services: Vec<ServiceUse>,
     pub measured: Measured,
@@ -317,6 +321,22 @@ impl DatabaseBudget {
         )
     }
 
+    /// The limits and where each came from:
+    /// `max_connections 100 (profile) · reserved 3 (default) · headroom 15 (profile) · warn at 70 %`.
+    pub fn limits(&self) -> String {
+        format!(
+            "max_connections {} ({}) · reserved {} ({}) · headroom {} ({}) · warn at {} %{}",
+            self.max_connections.value,
+            self.max_connections.source,
+            self.reserved.value,
+            self.reserved.source,
+            self.headroom.value,
+            self.headroom.source,
+            self.warn_percent,
+            if self.pooler { " · pooler in front" } else { "" }
+        )
+    }
+
     /// What to do about a warn or over state, in the seeds' words.
     pub fn advice(&self, state: BudgetState) -> Option<String> {
         match (state, self.pooler) {
@@ -373,7 +393,15 @@ pub fn databases(rules: &BudgetRules, services: &[Service]) -> Vec<DatabaseBudge
                 budgets.len() - 1
             }
         };
-        budgets[index].services.push(service_use(service, binding));
+        let budget = &mut budgets[index];
+        budget.services.push(service_use(service, binding));
+        if budget.url_env.is_none() {
+            budget.url_env = binding.and_then(|b| b.url_env.clone());
+        }
+        // A PgBouncer the pods talk to is a pooler in front, unless the profile says otherwise.
+        if !budget.pooler_declared && service.env.iter().any(|v| v.name.to_ascii_uppercase().starts_with("PGBOUNCER")) {
+            budget.pooler = true;
+        }
     }
     for budget in &mut budgets {
         budget.services.sort_by(|a, b| a.key.cmp(&b.key));
@@ -401,6 +429,7 @@ fn declared(decl: &DatabaseDecl, services: &[Service]) -> DatabaseBudget {
         headroom: or_default(decl.headroom, DEFAULT_HEADROOM),
         warn_percent: decl.warn_percent.unwrap_or(DEFAULT_WARN_PERCENT),
         pooler: decl.pooler.unwrap_or(false),
+        pooler_declared: decl.pooler.is_some(),
         url_env: decl.url_env.clone(),
         services: Vec::new(),
         measured: Measured::NotConfigured,

@@ -48,17 +48,7 @@ pub fn table(budgets: &[DatabaseBudget], at_hpa_max: bool) -> String {
                 u.source()
             ));
         }
-        out.push_str(&format!(
-            "  max_connections {} ({}), reserved {} ({}), headroom {} ({}), warn at {} %{}\n",
-            b.max_connections.value,
-            b.max_connections.source,
-            b.reserved.value,
-            b.reserved.source,
-            b.headroom.value,
-            b.headroom.source,
-            b.warn_percent,
-            if b.pooler { ", pooler in front" } else { "" }
-        ));
+        out.push_str(&format!("  {}\n", b.limits()));
         out.push_str(&format!("  {}\n", b.formula(at_hpa_max)));
         if let Some(advice) = b.advice(state) {
             out.push_str(&format!("  {}: {advice}\n", state.as_str()));

@@ -134,6 +134,29 @@ impl PgServer {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// A psql session as `application_name`, held open (sleeping in a query) until dropped.
+    pub fn psql_background(&self, application_name: &str) -> HeldSession {
+        let child = Command::new(self.client_bin("psql"))
+            .arg("-h")
+            .arg(&self.socket_dir)
+            .args(["-p", &self.port.to_string(), "-U", SUPERUSER, "-d", "postgres", "-X", "-q"])
+            .args(["-c", "SELECT pg_sleep(600)"])
+            .env("PGAPPNAME", application_name)
+            .env_remove("PGPASSWORD")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run psql");
+        let session = HeldSession(child);
+        let wanted = format!("SELECT count(*) FROM pg_stat_activity WHERE application_name = '{application_name}'");
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.psql(&wanted) != "1" {
+            assert!(std::time::Instant::now() < until, "the psql session of {application_name} never showed up");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        session
+    }
+
     fn create_roles(&self) {
         self.psql(&format!(
             "CREATE ROLE {MONITOR} LOGIN PASSWORD '{MONITOR_PASSWORD}' IN ROLE pg_monitor; \
@@ -145,6 +168,16 @@ impl PgServer {
     fn client_bin(&self, name: &str) -> PathBuf {
         let beside = self.bin.join(name);
         if beside.exists() { beside } else { PathBuf::from(name) }
+    }
+}
+
+/// A client session that ends when this is dropped.
+pub struct HeldSession(std::process::Child);
+
+impl Drop for HeldSession {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

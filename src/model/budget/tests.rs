@@ -38,6 +38,7 @@ fn bind(db: &str, ns: &str, name: &str, pool: u32, overflow: u32) -> BindingDecl
         pool: Some(pool),
         overflow: Some(overflow),
         extra_per_pod: None,
+        url_env: None,
     }
 }
 
@@ -211,12 +212,14 @@ fn bindings_by_selector_and_namespace() {
         pool: Some(4),
         overflow: Some(0),
         extra_per_pod: Some(2),
+        url_env: Some("SHOP_PG_URL".into()),
     };
     let b = databases(&rules(vec![], vec![binding]), &[api, web]);
     let shop = b.iter().find(|d| d.name == "shop-pg").unwrap();
     assert_eq!(shop.services.len(), 1);
     assert_eq!(shop.services[0].per_replica(), 6, "pool 4 + extra 2 per pod");
     assert!(b.iter().any(|d| d.name == "web-db"), "the annotation still counts for the rest");
+    assert_eq!(shop.url_env.as_deref(), Some("SHOP_PG_URL"), "a binding's url_env serves its database");
 }
 
 #[test]
@@ -279,4 +282,15 @@ fn pod(name: &str, ip: &str) -> PodRow {
         updated: true,
         ip: Some(ip.into()),
     }
+}
+
+#[test]
+fn pods_that_talk_to_pgbouncer_mean_a_pooler_in_front() {
+    let mut api = user("a", "api", 8, "pg");
+    api.env = vec![env("PGBOUNCER_HOST", "pgbouncer.db")];
+    let b = databases(&BudgetRules::default(), std::slice::from_ref(&api)).remove(0);
+    assert!(b.pooler);
+    assert!(b.advice(BudgetState::Warn).unwrap().contains("pooler's"), "different advice behind a pooler");
+    let declared = rules(vec![DatabaseDecl { pooler: Some(false), ..declared_db("pg", 100, 3, 15) }], vec![]);
+    assert!(!databases(&declared, &[api])[0].pooler, "the profile's word wins");
 }

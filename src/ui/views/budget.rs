@@ -91,9 +91,16 @@ pub(super) fn database_lines(theme: &Theme, b: &DatabaseBudget, bar_width: usize
         ),
     ]));
     lines.push(bar(theme, b, bar_width));
+    let measured_by = |name: &str| match &b.measured {
+        Measured::Connections { by_service, .. } => Some(by_service.get(name).copied().unwrap_or(0)),
+        _ => None,
+    };
     for u in &b.services {
-        let hpa =
+        let mut hpa =
             u.hpa_max.map_or_else(String::new, |max| format!(" · HPA max {max} → {}", u.connections_at_hpa_max()));
+        if let Some(n) = measured_by(&u.key.name) {
+            hpa.push_str(&format!(" · measured {n}"));
+        }
         let extra = if u.extra.value > 0 { format!(" + extra {}", u.extra.value) } else { String::new() };
         lines.push(Line::from(Span::styled(
             clean(&format!(
@@ -111,20 +118,7 @@ pub(super) fn database_lines(theme: &Theme, b: &DatabaseBudget, bar_width: usize
             theme.style("ui.text"),
         )));
     }
-    lines.push(Line::from(Span::styled(
-        format!(
-            "  max_connections {} ({}) · reserved {} ({}) · headroom {} ({}) · warn at {} %{}",
-            b.max_connections.value,
-            b.max_connections.source,
-            b.reserved.value,
-            b.reserved.source,
-            b.headroom.value,
-            b.headroom.source,
-            b.warn_percent,
-            if b.pooler { " · pooler in front" } else { "" }
-        ),
-        theme.style("ui.text.dim"),
-    )));
+    lines.push(Line::from(Span::styled(format!("  {}", clean(&b.limits())), theme.style("ui.text.dim"))));
     lines.push(Line::from(Span::styled(format!("  {}", clean(&b.formula(false))), theme.style("ui.text.dim"))));
     if let Some(advice) = b.advice(state).or_else(|| b.advice(at_max).map(|a| format!("at HPA max: {a}"))) {
         lines.push(Line::from(Span::styled(format!("  {advice}"), state_style(theme, state.max(at_max)))));

@@ -35,7 +35,7 @@ const COLUMNS: [Column; 12] = [
     Column { header: "ROLLOUT", width: 11, priority: 1 },
     Column { header: "PROBES", width: 6, priority: 1 },
     Column { header: "PDB", width: 9, priority: 1 },
-    Column { header: "BUDGET", width: 7, priority: 2 },
+    Column { header: "BUDGET", width: 7, priority: 3 },
     Column { header: "AGE", width: 6, priority: 5 },
 ];
 
