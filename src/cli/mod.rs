@@ -49,6 +49,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         }
         Some(Command::Sim { action: SimAction::Serve(args) }) => sim_serve(args).await,
         Some(Command::Status { output }) => status(&cli.global, output).await,
+        Some(Command::Lint { output }) => lint(&cli.global, output).await,
         Some(Command::Budget { output, at_hpa_max, pg_url_env }) => {
             budget(&cli.global, output, at_hpa_max, pg_url_env.as_deref()).await
         }
@@ -152,6 +153,25 @@ async fn budget(global: &GlobalArgs, output: args::Format, at_hpa_max: bool, pg_
     }
     out.flush()?;
     Ok(if worst(&snap.budgets, at_hpa_max) == BudgetState::Over { Exit::Failed } else { Exit::Ok })
+}
+
+/// `lint`: the preflight findings of every service in scope. Exit 1 when any error-level
+/// finding remains (after the profile's overrides), 2 when the profile has errors.
+async fn lint(global: &GlobalArgs, output: args::Format) -> Result<Exit> {
+    use crate::report::lint::{collect, has_errors, json, table};
+
+    let snap = snapshot::take(global, None).await?;
+    if snap.profile_failed {
+        return Err(exit::usage("the profile has errors (above); fix it or pass another with --profile"));
+    }
+    let found = collect(&snap.services, &snap.namespace_findings);
+    let mut out = std::io::stdout().lock();
+    match output {
+        args::Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json(&found))?)?,
+        args::Format::Table => write!(out, "{}", table(&found))?,
+    }
+    out.flush()?;
+    Ok(if has_errors(&found) { Exit::Failed } else { Exit::Ok })
 }
 
 /// `sim serve`: run the simulated cluster until SIGINT, SIGTERM or SIGHUP.

@@ -14,7 +14,9 @@ use toml::Spanned;
 use super::diagnostic::{Diagnostic, builtin_path, line_of_offset};
 use super::paths::{Paths, files_in};
 use crate::model::budget::{BindingDecl, BudgetRules, DatabaseDecl};
+use crate::model::lint::{self, LintRule};
 use crate::model::profile::{Profile, ServiceMatch, SingletonDecl, parse_selector};
+use crate::model::service::Severity;
 
 /// The demo scenario's profile, used with `--demo` unless `--profile` says otherwise.
 pub const DEMO_PROFILE: &str = include_str!("../../assets/profiles/demo.toml");
@@ -30,6 +32,19 @@ struct ProfileFile {
     bindings: Vec<BindingEntry>,
     #[serde(default)]
     singletons: Vec<SingletonEntry>,
+    #[serde(default)]
+    lint: Vec<LintEntry>,
+}
+
+/// `[[lint]] check = "image-unpinned", severity = "off"`, optionally for some services.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LintEntry {
+    check: Spanned<String>,
+    severity: Spanned<String>,
+    service: Option<Spanned<String>>,
+    selector: Option<Spanned<String>>,
+    namespace: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -212,7 +227,8 @@ impl Checker<'_> {
                 Some(SingletonDecl { services, reason: s.reason.unwrap_or_else(|| "declared in the profile".into()) })
             })
             .collect();
-        Profile { production: file.production, budget: BudgetRules { databases, bindings }, singletons }
+        let lint = file.lint.into_iter().enumerate().filter_map(|(i, l)| self.lint_rule(i, l)).collect();
+        Profile { production: file.production, budget: BudgetRules { databases, bindings }, singletons, lint }
     }
 
     fn database(&mut self, i: usize, d: DatabaseEntry) -> DatabaseDecl {
@@ -281,6 +297,42 @@ impl Checker<'_> {
             extra_per_pod: b.extra_per_pod,
             url_env: b.url_env.map(Spanned::into_inner),
         })
+    }
+
+    fn lint_rule(&mut self, i: usize, l: LintEntry) -> Option<LintRule> {
+        let at = format!("lint[{i}]");
+        let id = l.check.get_ref().as_str();
+        if lint::check(id).is_none() {
+            let known: Vec<&str> = lint::CHECKS.iter().map(|c| c.id).collect();
+            let hint = match super::commands::closest(id, known.iter().copied()) {
+                Some(close) => format!("; did you mean {close:?}?"),
+                None => format!(" (known: {})", known.join(", ")),
+            };
+            self.error(l.check.span(), format!("{at}.check"), format!("unknown check {id:?}{hint}"));
+            return None;
+        }
+        let severity = match l.severity.get_ref().as_str() {
+            "off" => None,
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            other => {
+                let message = format!("expected \"off\", \"info\", \"warning\" or \"error\", got {other:?}");
+                self.error(l.severity.span(), format!("{at}.severity"), message);
+                return None;
+            }
+        };
+        let services = match (&l.service, &l.selector, &l.namespace) {
+            (None, None, None) => None,
+            (None, None, Some(ns)) => {
+                Some(ServiceMatch::Selector { namespace: Some(ns.clone()), requirements: Vec::new() })
+            }
+            _ => {
+                let target = TargetEntry { service: l.service, selector: l.selector, namespace: l.namespace };
+                Some(self.target(&at, target, i, "[[lint]]")?)
+            }
+        };
+        Some(LintRule { check: id.to_string(), severity, services })
     }
 
     fn target(&mut self, at: &str, t: TargetEntry, i: usize, header: &str) -> Option<ServiceMatch> {

@@ -8,17 +8,17 @@
 //! | `pods-not-ready` | error when none is ready, else warning |
 //! | `pdb-overlap` | error (the eviction API refuses pods with two budgets) |
 //! | `pods-flapping`, `probe-failures`, `pdb-blocks-disruptions`, `no-pdb` | warning |
-//! | `no-readiness-probe` | warning for a container with ports, else info |
 //! | `rwo-volume` | warning for a surging rolling update, else info |
 //! | `singleton`, `gitops-managed` | info |
 //! | `pdb-selects-nothing` | warning, per namespace (see [`pdb_selects_nothing`]) |
 //!
 //! Findings that depend on a kind the user may not list are not raised at all: "no
-//! access" must never read as "none".
+//! access" must never read as "none". The checks of the manifests themselves (probes,
+//! resources, security, images) are in [`super::lint`].
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::pdb::blocks_every_disruption;
+use super::pdb::{blocks_every_disruption, headroom_if_scaled};
 use super::service::{FLAPPING_TRANSITIONS, FLAPPING_WINDOW_S, Finding, RolloutState, Service, Severity};
 use super::services::Visibility;
 
@@ -27,8 +27,6 @@ use super::services::Visibility;
 pub struct Facts<'a> {
     /// Names of every PDB that selects the service's pods.
     pub matching_pdbs: &'a [String],
-    /// Containers without a readiness probe, and whether they declare ports.
-    pub without_readiness: &'a [(String, bool)],
     /// Where the GitOps controller takes the workload from, in words.
     pub gitops_detail: Option<&'a str>,
     /// A rolling update that starts a surge pod before stopping an old one.
@@ -55,7 +53,6 @@ pub fn service_findings(s: &Service, facts: &Facts<'_>) -> Vec<Finding> {
     if facts.visibility.pdbs {
         budgets(s, facts.matching_pdbs, &mut out);
     }
-    readiness_probes(facts.without_readiness, &mut out);
     flags(s, facts, &mut out);
     out.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(b.id)));
     out
@@ -134,7 +131,10 @@ fn budgets(s: &Service, matching: &[String], out: &mut Vec<Finding>) {
         );
         out.push(finding("pdb-overlap", Severity::Error, message));
     }
-    match &s.pdb {
+    // Judged by the spec with every pod healthy: a budget at zero only because pods are
+    // failing now is the rollout's problem, not the budget's.
+    let healthy = s.pdb.as_ref().map(|pdb| headroom_if_scaled(pdb, s.replicas.desired));
+    match &healthy {
         Some(pdb) if blocks_every_disruption(pdb) => {
             let message = format!("PDB {}: {}; node drains will wait forever", pdb.name, pdb.explanation);
             out.push(finding("pdb-blocks-disruptions", Severity::Warning, message));
@@ -147,19 +147,6 @@ fn budgets(s: &Service, matching: &[String], out: &mut Vec<Finding>) {
             out.push(finding("no-pdb", Severity::Warning, message));
         }
         _ => {}
-    }
-}
-
-fn readiness_probes(without: &[(String, bool)], out: &mut Vec<Finding>) {
-    let serving: Vec<&str> = without.iter().filter(|(_, ports)| *ports).map(|(n, _)| n.as_str()).collect();
-    if !serving.is_empty() {
-        let message =
-            format!("no readiness probe on {} (serves ports): it gets traffic before it is ready", serving.join(", "));
-        out.push(finding("no-readiness-probe", Severity::Warning, message));
-    } else if !without.is_empty() {
-        let names: Vec<&str> = without.iter().map(|(n, _)| n.as_str()).collect();
-        let message = format!("no readiness probe on {}: ready means started", names.join(", "));
-        out.push(finding("no-readiness-probe", Severity::Info, message));
     }
 }
 

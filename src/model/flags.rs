@@ -67,17 +67,24 @@ pub fn rwo_volume(
     claim_templates: &[PersistentVolumeClaim],
     pvcs: &[&PersistentVolumeClaim],
 ) -> Option<String> {
-    let claimed = spec.and_then(|s| s.volumes.as_ref()).into_iter().flatten().filter_map(|v| {
+    let claimed = shared_rwo_claim(spec, pvcs);
+    claimed.or_else(|| {
+        claim_templates.iter().find_map(|t| {
+            let mode = single_node_mode(t)?;
+            Some(format!("volumeClaimTemplate {} ({mode})", safe(t.metadata.name.as_deref().unwrap_or(""))))
+        })
+    })
+}
+
+/// A single-node claim that every pod of the workload mounts (unlike a StatefulSet's
+/// per-pod volumeClaimTemplates): replicas on two nodes cannot both attach it.
+pub fn shared_rwo_claim(spec: Option<&PodSpec>, pvcs: &[&PersistentVolumeClaim]) -> Option<String> {
+    spec.and_then(|s| s.volumes.as_ref()).into_iter().flatten().find_map(|v| {
         let claim = &v.persistent_volume_claim.as_ref()?.claim_name;
         let pvc = pvcs.iter().find(|p| p.metadata.name.as_deref() == Some(claim.as_str()))?;
         let mode = single_node_mode(pvc)?;
         Some(format!("PVC {} ({mode})", safe(claim)))
-    });
-    let templated = claim_templates.iter().filter_map(|t| {
-        let mode = single_node_mode(t)?;
-        Some(format!("volumeClaimTemplate {} ({mode})", safe(t.metadata.name.as_deref().unwrap_or(""))))
-    });
-    claimed.chain(templated).next()
+    })
 }
 
 fn single_node_mode(pvc: &PersistentVolumeClaim) -> Option<&'static str> {

@@ -7,6 +7,7 @@ pub mod findings;
 pub mod flags;
 pub mod history;
 pub mod hpa;
+pub mod lint;
 pub mod pdb;
 pub mod pods;
 pub mod probes;

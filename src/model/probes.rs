@@ -89,19 +89,6 @@ fn port(port: &IntOrString) -> String {
     }
 }
 
-/// Containers that serve traffic (declare ports) yet have no readiness probe: they get
-/// traffic the moment they start.
-pub fn containers_without_readiness(spec: Option<&PodSpec>) -> Vec<(String, bool)> {
-    spec.map(|s| {
-        s.containers
-            .iter()
-            .filter(|c| c.readiness_probe.is_none())
-            .map(|c| (sanitize(&c.name, Sgr::Strip).into_owned(), c.ports.as_ref().is_some_and(|p| !p.is_empty())))
-            .collect()
-    })
-    .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,15 +155,5 @@ mod tests {
         assert!(p.handler.ends_with(super::super::sanitize::CUT_MARKER));
         assert!(p.handler.chars().count() <= MAX_HANDLER_CHARS + super::super::sanitize::CUT_MARKER.chars().count());
         assert_eq!(p.container, "a");
-    }
-
-    #[test]
-    fn missing_readiness_on_serving_containers() {
-        let s = spec(json!({"containers": [
-            {"name": "web", "ports": [{"containerPort": 80}]},
-            {"name": "worker"},
-            {"name": "ok", "readinessProbe": {"tcpSocket": {"port": 1}}},
-        ]}));
-        assert_eq!(containers_without_readiness(Some(&s)), [("web".to_string(), true), ("worker".to_string(), false)]);
     }
 }

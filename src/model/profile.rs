@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::budget::{self, BudgetRules, DatabaseBudget};
+use super::lint::{self, LintRule};
 use super::service::Service;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -13,6 +14,8 @@ pub struct Profile {
     pub production: bool,
     pub budget: BudgetRules,
     pub singletons: Vec<SingletonDecl>,
+    /// Preflight checks switched off or given another severity.
+    pub lint: Vec<LintRule>,
 }
 
 /// A service that must never run twice, and why.
@@ -103,6 +106,8 @@ pub fn apply(services: &mut [Service], profile: &Profile, namespace: Option<&str
     apply_singletons(services, &profile.singletons);
     let mut budgets = budget::databases(&profile.budget, services);
     budget::attach(services, &budgets);
+    lint::profile_checks(services, &budgets);
+    lint::apply_rules(services, &profile.lint);
     if let Some(ns) = namespace {
         let declared_here = |b: &DatabaseBudget| {
             profile.budget.databases.iter().any(|d| d.name == b.name && d.namespace.as_deref() == Some(ns))

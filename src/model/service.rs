@@ -247,7 +247,11 @@ pub struct Service {
     pub revisions: Vec<Revision>,
     pub env: Vec<EnvVar>,
     pub flags: ServiceFlags,
+    /// What needs attention now (rollout, pods, budgets): colours and orders the overview.
     pub findings: Vec<Finding>,
+    /// Preflight checks of the manifests (`lint`): guidelines the workload breaks, whether
+    /// or not anything is wrong right now. Kept apart so they do not drown live problems.
+    pub preflight: Vec<Finding>,
     /// What the pod template says about databases (used or served).
     pub database: DatabaseHints,
     /// This service's line of its database's connection budget (needs every service, so
@@ -259,6 +263,15 @@ impl Service {
     /// The worst finding, for problems-first ordering and row colour.
     pub fn severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// Every preflight finding: the checks of the manifests, and the live findings that are
+    /// also guidelines (a missing or blocking PDB), worst first.
+    pub fn lint_findings(&self) -> Vec<&Finding> {
+        let mut all: Vec<&Finding> =
+            self.findings.iter().filter(|f| super::lint::is_preflight(f)).chain(&self.preflight).collect();
+        all.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(b.id)));
+        all
     }
 }
 
@@ -288,6 +301,7 @@ impl Service {
             env: vec![],
             flags: ServiceFlags::default(),
             findings: vec![],
+            preflight: vec![],
             database: DatabaseHints::default(),
             budget: None,
         }

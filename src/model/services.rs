@@ -17,7 +17,7 @@ use super::pdb::{self, Coverage, pdb_headroom};
 use super::sanitize::{Sgr, sanitize};
 use super::selectors::optional_selector_matches;
 use super::service::*;
-use super::{budget, events, flags, history, hpa, pods, probes, rollout};
+use super::{budget, events, flags, history, hpa, lint, pods, probes, rollout};
 
 /// The objects of one scope (a namespace or all), as the watches last saw them.
 #[derive(Clone, Debug, Default)]
@@ -231,6 +231,9 @@ struct Workload<'a> {
     /// The pod label that names the revision a StatefulSet pod runs.
     update_revision: Option<&'a str>,
     surges: bool,
+    /// A RollingUpdate Deployment's maxUnavailable (`None`: the default 25 %).
+    max_unavailable: Option<&'a IntOrString>,
+    rolling: bool,
 }
 
 fn workloads(objects: &ClusterObjects) -> Vec<Workload<'_>> {
@@ -263,6 +266,13 @@ fn deployment_workload(d: &Deployment) -> Workload<'_> {
         claim_templates: &[],
         update_revision: None,
         surges: deployment_surges(d),
+        max_unavailable: d
+            .spec
+            .strategy
+            .as_ref()
+            .and_then(|s| s.rolling_update.as_ref())
+            .and_then(|r| r.max_unavailable.as_ref()),
+        rolling: d.spec.strategy.as_ref().and_then(|s| s.type_.as_deref()) != Some("Recreate"),
     }
 }
 
@@ -301,6 +311,8 @@ fn statefulset_workload(s: &StatefulSet) -> Workload<'_> {
         claim_templates: spec.and_then(|s| s.volume_claim_templates.as_deref()).unwrap_or_default(),
         update_revision: status.and_then(|s| s.update_revision.as_deref()),
         surges: false,
+        max_unavailable: None,
+        rolling: false,
     }
 }
 
@@ -452,10 +464,10 @@ fn assemble<'a>(
         revisions: history::revisions(&members.replicasets, w.rollout.revision),
         env: history::env_vars(w.pod_spec),
         findings: Vec::new(),
+        preflight: Vec::new(),
         database: budget::database_hints(annotations_of(w.meta), w.template_annotations, w.template_labels, w.pod_spec),
         budget: None,
     };
-    let without_readiness = probes::containers_without_readiness(w.pod_spec);
     let ready_since: Vec<(String, Timestamp)> = members
         .pods
         .iter()
@@ -463,7 +475,6 @@ fn assemble<'a>(
         .collect();
     let facts = Facts {
         matching_pdbs: &matching_pdbs,
-        without_readiness: &without_readiness,
         gitops_detail: gitops.as_ref().map(|(_, detail)| detail.as_str()),
         surges: w.surges,
         visibility,
@@ -471,6 +482,15 @@ fn assemble<'a>(
         ready_since: &ready_since,
     };
     service.findings = findings::service_findings(&service, &facts);
+    service.preflight = lint::workload_checks(&lint::WorkloadFacts {
+        kind: w.kind,
+        replicas: w.replicas.desired,
+        hpa_max: service.hpa.as_ref().map(|h| h.max),
+        pod_spec: w.pod_spec,
+        max_unavailable: w.max_unavailable,
+        rolling: w.rolling,
+        shared_rwo_claim: flags::shared_rwo_claim(w.pod_spec, pvcs),
+    });
     service
 }
 

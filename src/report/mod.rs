@@ -2,4 +2,5 @@
 //! people, JSON for scripts. Same numbers as the cockpit: one source of truth.
 
 pub mod budget;
+pub mod lint;
 pub mod status;

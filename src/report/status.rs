@@ -158,6 +158,7 @@ fn service_json(s: &Service, v: Visibility) -> Value {
         "budget": s.budget,
         "slo": Value::Null,
         "findings": s.findings,
+        "preflight": s.preflight,
     })
 }
 
