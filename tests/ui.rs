@@ -289,3 +289,30 @@ fn the_budget_screen_measures_a_real_postgres_when_it_opens() {
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn the_findings_view_groups_preflight_checks_with_their_fix() {
+    let (mut pty, _dir) = cockpit(&["--demo"], 140, 40);
+    wait_for_services(&pty);
+    pty.wait_for("CHECKS");
+    pty.send(" f");
+    pty.wait_until("the findings screen", |s| s.contains("Preflight findings"));
+    let screen = pty.screen_text();
+    assert!(screen.contains("budget-at-hpa-max [error]"), "errors come first:\n{screen}");
+    assert!(screen.contains("fix: lower maxReplicas or the per-pod pool"), "{screen}");
+    assert!(screen.contains("app/deploy/app: HPA max 10 x 10 per replica = 100 connections"), "{screen}");
+    // Into the detail of one service: its own preflight checks with the fix.
+    pty.send("\x1b");
+    pty.wait_until("back on the overview", |s| s.contains("Services"));
+    pty.send("/gitserver\r");
+    pty.wait_until("filtered", |s| s.contains("filter \"gitserver\""));
+    pty.send("\r");
+    pty.wait_until("the detail view", |s| s.contains("PREFLIGHT CHECKS"));
+    let screen = pty.screen_text();
+    assert!(screen.contains("warning run-as-root: gitserver"), "{screen}");
+    assert!(screen.contains("fix: set securityContext.runAsNonRoot: true"), "{screen}");
+    let first = screen.find("PREFLIGHT CHECKS").unwrap();
+    assert!(screen[first..].find("warning").unwrap() < screen[first..].find("info").unwrap(), "worst first:\n{screen}");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}

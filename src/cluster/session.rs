@@ -20,7 +20,7 @@ use crate::config::profile::ProfileChoice;
 use crate::model::budget::DatabaseBudget;
 use crate::model::profile::{self, Profile};
 use crate::model::service::Service;
-use crate::model::services::{self, ClusterObjects, ReadinessHistory};
+use crate::model::services::{self, ClusterObjects, NamespaceFinding, ReadinessHistory};
 
 /// Changes arriving within this window are folded into one rebuild: a rollout touching
 /// hundreds of pods costs a handful of rebuilds, not hundreds.
@@ -50,6 +50,8 @@ pub struct ClusterView {
     pub denied: Vec<String>,
     /// The connection budget of every database the services in scope use.
     pub budgets: Arc<Vec<DatabaseBudget>>,
+    /// Findings no service owns (a PDB that selects nothing).
+    pub namespace_findings: Arc<Vec<NamespaceFinding>>,
     /// The profile in use for this context, and its first problem (a profile with errors
     /// is not used; the cockpit says so instead of showing half a budget).
     pub profile: ProfileStatus,
@@ -132,6 +134,7 @@ fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> Clus
         syncing: true,
         denied: Vec::new(),
         budgets: Arc::new(Vec::new()),
+        namespace_findings: Arc::new(Vec::new()),
         profile: scope.profile_status.clone(),
     }
 }
@@ -243,6 +246,8 @@ fn build_view(
     let health = watches.health();
     let mut built = services::build_with(&objects, &history, now, visibility(&health));
     let budgets = profile::apply(&mut built, &scope.profile, scope.namespace.as_deref());
+    let seen = visibility(&health);
+    let namespace_findings = if seen.pods && seen.pdbs { services::namespace_findings(&objects) } else { Vec::new() };
     services::problems_first(&mut built);
     let namespaces = known_namespaces(&objects, scope.namespace.as_deref());
     let error = previous.borrow().error.clone().filter(|_| previous.borrow().generation == scope.generation);
@@ -260,6 +265,7 @@ fn build_view(
         syncing: !watches.all_synced(),
         denied: denied.unwrap_or_default().to_vec(),
         budgets: Arc::new(budgets),
+        namespace_findings: Arc::new(namespace_findings),
         profile: scope.profile_status.clone(),
     }
 }

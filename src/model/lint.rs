@@ -150,7 +150,7 @@ fn dedupe(findings: Vec<Finding>) -> Vec<Finding> {
     for f in findings {
         by_id.entry(f.id).and_modify(|(_, n)| *n += 1).or_insert((f, 1));
     }
-    by_id
+    let mut found: Vec<Finding> = by_id
         .into_values()
         .map(|(mut f, n)| {
             if n > 1 {
@@ -158,7 +158,9 @@ fn dedupe(findings: Vec<Finding>) -> Vec<Finding> {
             }
             f
         })
-        .collect()
+        .collect();
+    found.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(b.id)));
+    found
 }
 
 /// Tags that move: `latest`, none at all, `stable`/`main`/…, or a version without its
@@ -386,6 +388,7 @@ pub fn profile_checks(services: &mut [Service], budgets: &[DatabaseBudget]) {
             }
         }
         s.preflight.extend(found);
+        s.preflight.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(b.id)));
     }
 }
 

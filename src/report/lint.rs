@@ -45,24 +45,43 @@ pub fn has_errors(found: &[Located<'_>]) -> bool {
     found.iter().any(|l| l.finding.severity == Severity::Error)
 }
 
+/// One check and every place it was found, for the table and the findings screen.
+pub struct Group<'l, 'a> {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub places: Vec<&'l Located<'a>>,
+}
+
+/// Findings grouped by check (and severity, since a profile may re-rate some places),
+/// worst first.
+pub fn by_check<'l, 'a>(found: &'l [Located<'a>]) -> Vec<Group<'l, 'a>> {
+    let mut groups: BTreeMap<(std::cmp::Reverse<Severity>, &'static str), Vec<&'l Located<'a>>> = BTreeMap::new();
+    for l in found {
+        groups.entry((std::cmp::Reverse(l.finding.severity), l.finding.id)).or_default().push(l);
+    }
+    groups.into_iter().map(|((severity, id), places)| Group { id, severity: severity.0, places }).collect()
+}
+
+impl Located<'_> {
+    /// `honeydue/deploy/api`, or the namespace alone for a namespace finding.
+    pub fn place(&self) -> String {
+        match &self.workload {
+            Some(w) => format!("{}/{w}", self.namespace),
+            None => self.namespace.to_string(),
+        }
+    }
+}
+
 /// Grouped by check, worst checks first: the reason and the fix once, then each place.
 pub fn table(found: &[Located<'_>]) -> String {
-    let mut by_check: BTreeMap<(std::cmp::Reverse<Severity>, &str), Vec<&Located>> = BTreeMap::new();
-    for l in found {
-        by_check.entry((std::cmp::Reverse(l.finding.severity), l.finding.id)).or_default().push(l);
-    }
     let mut out = String::new();
-    for ((severity, id), places) in &by_check {
-        out.push_str(&format!("{} [{}] {} finding(s)\n", id, severity_name(severity.0), places.len()));
-        if let Some(c) = check(id) {
+    for group in by_check(found) {
+        out.push_str(&format!("{} [{}] {} finding(s)\n", group.id, severity_name(group.severity), group.places.len()));
+        if let Some(c) = check(group.id) {
             out.push_str(&format!("  why: {}\n  fix: {}\n", c.reason, c.fix));
         }
-        for l in places {
-            let place = match &l.workload {
-                Some(w) => format!("{}/{w}", l.namespace),
-                None => l.namespace.to_string(),
-            };
-            out.push_str(&format!("  {place}: {}\n", l.finding.message));
+        for l in &group.places {
+            out.push_str(&format!("  {}: {}\n", l.place(), l.finding.message));
         }
     }
     let count = |s: Severity| found.iter().filter(|l| l.finding.severity == s).count();

@@ -119,6 +119,10 @@ pub enum Screen {
     Budget {
         scroll: usize,
     },
+    /// Preflight findings across the scope, grouped by check.
+    Findings {
+        scroll: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -142,11 +146,12 @@ pub enum SortColumn {
     Probes,
     Pdb,
     Budget,
+    Checks,
     Age,
 }
 
 impl SortColumn {
-    const CYCLE: [SortColumn; 12] = [
+    const CYCLE: [SortColumn; 13] = [
         SortColumn::Service,
         SortColumn::Namespace,
         SortColumn::Kind,
@@ -158,6 +163,7 @@ impl SortColumn {
         SortColumn::Probes,
         SortColumn::Pdb,
         SortColumn::Budget,
+        SortColumn::Checks,
         SortColumn::Age,
     ];
 
@@ -180,6 +186,7 @@ impl SortColumn {
             SortColumn::Probes => "PROBES",
             SortColumn::Pdb => "PDB",
             SortColumn::Budget => "BUDGET",
+            SortColumn::Checks => "CHECKS",
             SortColumn::Age => "AGE",
         }
     }
@@ -299,6 +306,7 @@ impl App {
             Screen::Detail(_) => Mode::Detail,
             Screen::Audit { .. } => Mode::Audit,
             Screen::Budget { .. } => Mode::Budget,
+            Screen::Findings { .. } => Mode::Findings,
         }
     }
 
@@ -340,7 +348,7 @@ impl App {
     pub fn detail_service(&self) -> Option<&Service> {
         match self.screen() {
             Screen::Detail(d) => self.view.services.iter().find(|s| s.key == d.key),
-            Screen::Overview | Screen::Audit { .. } | Screen::Budget { .. } => None,
+            Screen::Overview | Screen::Audit { .. } | Screen::Budget { .. } | Screen::Findings { .. } => None,
         }
     }
 
@@ -478,6 +486,11 @@ impl App {
             Command::RolloutResume => self.open_rollout_wizard(RolloutRequest::Resume),
             Command::RolloutUndo => self.open_rollout_wizard(RolloutRequest::Undo(None)),
             Command::OpenBudget => return self.open_budget(),
+            Command::OpenFindings => {
+                if !matches!(self.screen(), Screen::Findings { .. }) {
+                    self.screens.push(Screen::Findings { scroll: 0 });
+                }
+            }
             Command::OpenAudit => {
                 if !matches!(self.screen(), Screen::Audit { .. }) {
                     self.screens.push(Screen::Audit { scroll: 0 });
@@ -557,7 +570,7 @@ impl App {
         match self.screen() {
             Screen::Detail(_) => self.detail_service(),
             Screen::Overview => self.selected_service(),
-            Screen::Audit { .. } | Screen::Budget { .. } => None,
+            Screen::Audit { .. } | Screen::Budget { .. } | Screen::Findings { .. } => None,
         }
     }
 
@@ -864,6 +877,8 @@ fn sort_key(column: SortColumn, s: &Service) -> (i64, String) {
         SortColumn::Pdb => number(s.pdb.as_ref().map_or(i64::MAX, |p| i64::from(p.disruptions_allowed))),
         // The fullest database first (tenths of a percent; no database last).
         SortColumn::Budget => number(s.budget.as_ref().map_or(1, |b| -(b.percent * 10.0) as i64)),
+        // The most failed checks first.
+        SortColumn::Checks => number(-(s.lint_findings().len() as i64)),
         SortColumn::Age => number(-s.created.map_or(0, |t| t.as_second())),
     }
 }
@@ -907,6 +922,7 @@ mod tests {
             syncing: false,
             denied: vec![],
             budgets: Arc::new(vec![]),
+            namespace_findings: Arc::new(vec![]),
             profile: Default::default(),
         })
     }

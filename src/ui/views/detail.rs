@@ -44,6 +44,7 @@ fn lines(theme: &Theme, s: &Service, budget: Option<&DatabaseBudget>, now: Times
     let mut out = Vec::new();
     summary(theme, s, &mut out);
     findings(theme, s, &mut out);
+    preflight(theme, s, &mut out);
     pods(theme, s, now, &mut out);
     probes(theme, s, &mut out);
     pdb(theme, s, &mut out);
@@ -106,6 +107,23 @@ fn summary<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
     }
     if !flags.is_empty() {
         out.push(text(theme.style("state.info"), format!("flags     {}", flags.join(" · "))));
+    }
+}
+
+/// The guidelines the manifest breaks, each with its fix (the `lint` view of one service).
+fn preflight<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
+    if s.preflight.is_empty() {
+        return;
+    }
+    heading(theme, "PREFLIGHT CHECKS", out);
+    for f in &s.preflight {
+        out.push(text(
+            super::findings::severity_style(theme, f.severity),
+            format!("{:<7} {}: {}", crate::report::lint::severity_name(f.severity), f.id, clean(&f.message)),
+        ));
+        if let Some(c) = crate::model::lint::check(f.id) {
+            out.push(text(theme.style("ui.text.dim"), format!("        fix: {}", c.fix)));
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 mod audit;
 mod budget;
 mod detail;
+mod findings;
 mod overview;
 mod popups;
 mod statusline;
@@ -28,6 +29,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
         Screen::Detail(_) => detail::draw(app, frame, main, now),
         Screen::Audit { .. } => audit::draw(app, frame, main),
         Screen::Budget { .. } => budget::draw(app, frame, main),
+        Screen::Findings { .. } => findings::draw(app, frame, main),
     }
     if let Some(Overlay::Filter { input: text, .. }) = &app.overlay {
         popups::draw_filter(&app.theme, text, frame, input);

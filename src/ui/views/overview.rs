@@ -24,7 +24,7 @@ struct Column {
     priority: u8,
 }
 
-const COLUMNS: [Column; 12] = [
+const COLUMNS: [Column; 13] = [
     Column { header: "NAMESPACE", width: 14, priority: 4 },
     Column { header: "SERVICE", width: 24, priority: 0 },
     Column { header: "KIND", width: 6, priority: 6 },
@@ -36,6 +36,7 @@ const COLUMNS: [Column; 12] = [
     Column { header: "PROBES", width: 6, priority: 1 },
     Column { header: "PDB", width: 9, priority: 1 },
     Column { header: "BUDGET", width: 7, priority: 3 },
+    Column { header: "CHECKS", width: 6, priority: 4 },
     Column { header: "AGE", width: 6, priority: 5 },
 ];
 
@@ -180,6 +181,7 @@ fn cell<'a>(
             None => "-".to_string(),
         }),
         "BUDGET" => budget_cell(theme, s),
+        "CHECKS" => checks_cell(theme, s),
         "AGE" => Cell::from(age(s.created, now)),
         _ => Cell::from(""),
     }
@@ -194,6 +196,17 @@ fn rollout_cell<'a>(theme: &Theme, s: &Service) -> Cell<'a> {
         RolloutState::Paused => ("paused".to_string(), "state.warn"),
     };
     Cell::from(Span::styled(text, theme.style(key)))
+}
+
+/// How many preflight checks the manifest fails, coloured by the worst (`-` for none).
+fn checks_cell<'a>(theme: &Theme, s: &Service) -> Cell<'a> {
+    let found = s.lint_findings();
+    match found.first() {
+        None => Cell::from(Span::styled("-", theme.style("ui.text.dim"))),
+        Some(worst) => {
+            Cell::from(Span::styled(found.len().to_string(), super::findings::severity_style(theme, worst.severity)))
+        }
+    }
 }
 
 /// The service's database's use, coloured by its state; `-` when it uses none.
