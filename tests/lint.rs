@@ -114,3 +114,52 @@ service = "honeydue/admin"
         "{stderr}"
     );
 }
+
+#[test]
+fn a_hand_scaled_gitops_workload_is_drift() {
+    use cockpit::sim::world::{self, ScenarioSource};
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let scenario = world::load(&ScenarioSource::Builtin("clean".into())).unwrap();
+    let sim = rt.block_on(cockpit::sim::start_with(scenario, cockpit::sim::SimOptions::default())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig.json");
+    sim.write_kubeconfig(&kubeconfig).unwrap();
+    let manifest = dir.path().join("shop.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n\
+         apiVersion: apps/v1\nkind: Deployment\n\
+         metadata: {name: api, namespace: shop, labels: {argocd.argoproj.io/instance: shop}}\n\
+         spec:\n  replicas: 2\n  selector: {matchLabels: {app: api}}\n\
+         \x20 template:\n    metadata: {labels: {app: api}}\n    spec: {containers: [{name: api, image: 'api:1.0.0'}]}\n",
+    )
+    .unwrap();
+    let kubectl = |args: &[&str]| {
+        let out = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    kubectl(&["apply", "-f", manifest.to_str().unwrap()]);
+    let lint = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["-n", "shop", "lint", "-o", "json"])
+            .env("KUBECTL_COCKPIT_CONFIG", dir.path().join("config"))
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    assert!(!has(&lint(), "deploy/api", "gitops-drift"), "as applied");
+    kubectl(&["scale", "deploy/api", "-n", "shop", "--replicas=3"]);
+    let after = lint();
+    let drift = after["findings"].as_array().unwrap().iter().find(|f| f["id"] == "gitops-drift").cloned();
+    assert_eq!(drift.map(|f| f["message"].clone()), Some("Argo CD declares 2 replicas; 3 are set".into()), "{after}");
+    drop(sim);
+}

@@ -221,17 +221,29 @@ impl<K: Resource> Collection<K> {
 }
 
 /// Strips what the model never reads before an object is stored, so memory stays small
-/// on big clusters: managed fields and the last-applied annotation (often the largest
-/// part of an object).
+/// on big clusters: managed fields, and the last-applied annotation (often the largest part
+/// of an object) down to the declared replicas, which the drift check compares.
 pub fn trim_metadata<K: Resource>(obj: &mut K) {
     let meta = obj.meta_mut();
     meta.managed_fields = None;
     if let Some(annotations) = meta.annotations.as_mut() {
-        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        let declared = annotations.remove(LAST_APPLIED).as_deref().and_then(declared_replicas_only);
+        if let Some(declared) = declared {
+            annotations.insert(LAST_APPLIED.to_string(), declared);
+        }
         if annotations.is_empty() {
             meta.annotations = None;
         }
     }
+}
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// `{"spec":{"replicas":N}}` when the applied configuration declared replicas.
+fn declared_replicas_only(applied: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(applied).ok()?;
+    let replicas = value.pointer("/spec/replicas")?.as_i64()?;
+    Some(serde_json::json!({"spec": {"replicas": replicas}}).to_string())
 }
 
 /// Per-kind trimming beyond metadata.
@@ -615,3 +627,31 @@ impl AsPod for PodDisruptionBudget {}
 impl AsPod for HorizontalPodAutoscaler {}
 impl AsPod for PersistentVolumeClaim {}
 impl AsPod for CoreEvent {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trimming_keeps_only_the_declared_replicas_of_the_last_applied_configuration() {
+        let applied = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "api"}, "spec": {"replicas": 2, "template": {"spec": {"containers": []}}}});
+        let mut d: Deployment = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "api", "annotations": {LAST_APPLIED: applied.to_string(), "team": "shop"},
+                         "managedFields": [{"manager": "kubectl"}]}
+        }))
+        .unwrap();
+        trim_metadata(&mut d);
+        let annotations = d.metadata.annotations.unwrap();
+        assert_eq!(annotations[LAST_APPLIED], r#"{"spec":{"replicas":2}}"#);
+        assert_eq!(annotations["team"], "shop");
+        assert!(d.metadata.managed_fields.is_none());
+
+        let mut p: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "annotations": {LAST_APPLIED: "{\"kind\":\"Pod\"}"}}
+        }))
+        .unwrap();
+        trim_metadata(&mut p);
+        assert!(p.metadata.annotations.is_none(), "nothing declared: the annotation goes");
+    }
+}

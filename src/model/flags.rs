@@ -38,6 +38,14 @@ pub fn singleton_reason(meta: &ObjectMeta, desired: i32, pdb: Option<&PdbHeadroo
     }
 }
 
+/// The replicas the last `kubectl apply` (or a GitOps controller applying client-side, as
+/// Argo CD does by default) declared, from the last-applied annotation.
+pub fn declared_replicas(meta: &ObjectMeta) -> Option<i32> {
+    let applied = meta.annotations.as_ref()?.get("kubectl.kubernetes.io/last-applied-configuration")?;
+    let value: serde_json::Value = serde_json::from_str(applied).ok()?;
+    i32::try_from(value.pointer("/spec/replicas")?.as_i64()?).ok()
+}
+
 /// Which GitOps controller owns the workload (`Flux` or `Argo CD`) and where it comes
 /// from, in words.
 pub fn gitops(meta: &ObjectMeta) -> Option<(String, String)> {

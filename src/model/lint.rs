@@ -93,6 +93,9 @@ checks! {
     "budget-at-hpa-max", Error,
         "at its HPA maximum this service alone opens more connections than its database lets applications use",
         "lower maxReplicas or the per-pod pool, or put a transaction-mode pooler (PgBouncer) in front";
+    "gitops-drift", Info,
+        "the GitOps controller will put the declared replica count back on its next sync, undoing the manual change",
+        "change the replica count in Git, or suspend the sync while the manual change must hold";
     "emptydir-no-size-limit", Warning,
         "an emptyDir without sizeLimit can fill the node's disk and get every pod on it evicted",
         "set sizeLimit on the emptyDir";
@@ -118,6 +121,10 @@ pub struct WorkloadFacts<'a> {
     pub rolling: bool,
     /// A ReadWriteOnce claim every pod shares (not a StatefulSet's per-pod template).
     pub shared_rwo_claim: Option<String>,
+    /// `Flux` / `Argo CD` when a GitOps controller manages the workload.
+    pub gitops: Option<&'a str>,
+    /// The replicas its last applied configuration declared.
+    pub declared_replicas: Option<i32>,
 }
 
 /// The checks that need nothing but the workload's own manifest.
@@ -135,6 +142,7 @@ pub fn workload_checks(w: &WorkloadFacts<'_>) -> Vec<Finding> {
     automount(spec, &mut out);
     empty_dirs(spec, &mut out);
     stateful_dependency(w, spec, &mut out);
+    drift(w, &mut out);
     dedupe(out)
 }
 
@@ -356,6 +364,15 @@ fn stateful_dependency(w: &WorkloadFacts<'_>, spec: &PodSpec, out: &mut Vec<Find
         STATEFUL_IMAGES.iter().find(|s| name.contains(*s)).copied()
     }) {
         out.push(finding("single-replica-stateful", format!("a single {kind} replica")));
+    }
+}
+
+/// Replicas changed by hand under a GitOps controller (an HPA changing them is expected).
+fn drift(w: &WorkloadFacts<'_>, out: &mut Vec<Finding>) {
+    if let (Some(tool), Some(declared), None) = (w.gitops, w.declared_replicas, w.hpa_max)
+        && declared != w.replicas
+    {
+        out.push(finding("gitops-drift", format!("{tool} declares {declared} replicas; {} are set", w.replicas)));
     }
 }
 

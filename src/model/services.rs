@@ -490,6 +490,8 @@ fn assemble<'a>(
         max_unavailable: w.max_unavailable,
         rolling: w.rolling,
         shared_rwo_claim: flags::shared_rwo_claim(w.pod_spec, pvcs),
+        gitops: service.flags.gitops.as_deref(),
+        declared_replicas: flags::declared_replicas(w.meta),
     });
     service
 }

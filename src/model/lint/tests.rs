@@ -296,6 +296,25 @@ fn singletons_and_stateful_dependencies() {
 }
 
 #[test]
+fn gitops_drift() {
+    let applied = json!({"spec": {"replicas": 2}}).to_string();
+    let managed = |replicas| {
+        World::new()
+            .with("/metadata/labels", json!({"argocd.argoproj.io/instance": "shop"}))
+            .with("/metadata/annotations", json!({"kubectl.kubernetes.io/last-applied-configuration": applied}))
+            .with("/spec/replicas", json!(replicas))
+    };
+    triggers(managed(3), "gitops-drift");
+    assert!(!managed(2).checks().contains(&"gitops-drift"), "as declared");
+    let mut autoscaled = managed(3);
+    autoscaled.hpas.push(hpa(5));
+    assert!(!autoscaled.checks().contains(&"gitops-drift"), "an HPA owns the replicas");
+    let unmanaged = World::new()
+        .with("/metadata/annotations", json!({"kubectl.kubernetes.io/last-applied-configuration": applied}));
+    assert!(!unmanaged.checks().contains(&"gitops-drift"), "no GitOps controller to revert it");
+}
+
+#[test]
 fn connection_budget_at_hpa_max() {
     let mut w = World::new();
     w.hpas.push(hpa(10));
