@@ -1,6 +1,6 @@
 //! The cockpit's performance figures against a large simulated cluster (`--pods N`,
 //! default 10,000 pods, about 1,000 services), measured through the real code paths:
-//! kubeconfig → kube-rs watches over HTTP → services model → overview drawn on a
+//! kubeconfig → kube-rs watches over https → services model → overview drawn on a
 //! 200x60 TestBackend. Run: `cargo bench --bench cockpit` (or `-- PODS`).
 //!
 //! Prints: start to synced overview, model rebuild time, overview frame time, RSS, and

@@ -69,8 +69,8 @@ impl Rig {
         (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
     }
 
-    /// The same numbers straight from the simulator's store (for scenarios with users,
-    /// which kubectl cannot reach: it sends no credentials over plain HTTP).
+    /// The same numbers straight from the simulator's store: cheap enough to poll, and
+    /// independent of the permissions of the user under test.
     fn stored_replicas(&self, ns: &str, name: &str) -> (i64, i64) {
         let rt = cockpit::sim::resources::resource("deployments").unwrap();
         let d = self.sim().store().get(rt, ns, name).unwrap();

@@ -495,7 +495,6 @@ fn users() -> Vec<UserSpec> {
 }
 
 #[test]
-#[ignore = "client-go reads credentials only for TLS servers, and the simulator serves plain HTTP (TLS is open work)"]
 fn auth_can_i_agrees_with_enforcement() {
     let s = Sim::start_with(SimOptions { extra_users: users(), ..Default::default() });
     seed_workloads(&s);
@@ -539,10 +538,40 @@ fn auth_can_i_agrees_with_enforcement() {
     assert_eq!(can(&viewer, &["list", "pods", "-n", "prod"]), "no");
     assert!(!s.kubectl_as(&viewer, &["get", "pods", "-n", "prod"]).status.success());
 
+    // Over https, so that kubectl really sends the wrong token.
     let bad = s.dir.path().join("bad.json");
-    cockpit::sim::kubeconfig::write(&bad, &cockpit::sim::kubeconfig::kubeconfig(&s.sim().url(), "wrong")).unwrap();
+    let wrong = cockpit::sim::kubeconfig::tls_kubeconfig(&s.sim().https_url(), s.sim().ca_pem(), "wrong");
+    cockpit::sim::kubeconfig::write(&bad, &wrong).unwrap();
     let err = String::from_utf8(s.kubectl_as(&bad, &["get", "pods"]).stderr).unwrap();
     assert!(err.contains("Unauthorized") || err.contains("must be logged in"), "{err}");
+}
+
+#[test]
+fn kubectl_verifies_the_simulators_certificate() {
+    let s = Sim::start();
+    let server = std::fs::read_to_string(&s.kubeconfig).unwrap();
+    assert!(server.contains(&s.sim().https_url()), "the admin kubeconfig is https: {server}");
+    assert!(s.ok(&["get", "namespaces", "-o", "name"]).contains("namespace/prod"));
+
+    let stranger = cockpit::sim::tls::generate().unwrap().ca_pem;
+    let path = s.dir.path().join("other-ca.json");
+    let config = cockpit::sim::kubeconfig::tls_kubeconfig(&s.sim().https_url(), &stranger, "any");
+    cockpit::sim::kubeconfig::write(&path, &config).unwrap();
+    let out = s.kubectl_as(&path, &["get", "namespaces"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("x509: certificate signed by unknown authority"), "{err}");
+}
+
+#[test]
+fn plain_http_is_served_on_the_same_port() {
+    let s = Sim::start();
+    let path = s.dir.path().join("plain.json");
+    let plain = cockpit::sim::kubeconfig::kubeconfig(&s.sim().url(), "unused");
+    cockpit::sim::kubeconfig::write(&path, &plain).unwrap();
+    let out = s.kubectl_as(&path, &["get", "namespaces", "-o", "name"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("namespace/prod"));
+    assert!(s.ok(&["get", "namespaces", "-o", "name"]).contains("namespace/prod"), "and https alike");
 }
 
 #[test]

@@ -34,8 +34,7 @@ struct Sim {
 }
 
 impl Sim {
-    /// The built-in demo (no users: kubectl sends no token over plain HTTP, and
-    /// without users every request is admin), played fast.
+    /// The built-in demo (no users: every request is admin), played fast.
     fn demo() -> Self {
         let scenario = world::load(&ScenarioSource::Builtin("demo".into())).expect("the demo loads");
         Sim::start(scenario.with_time_scale(DEMO_TIME_SCALE))

@@ -186,7 +186,7 @@ async fn sim_serve(args: SimServeArgs) -> Result<Exit> {
     let sim = crate::sim::start(opts).await?;
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "simulated cluster listening on {}", sim.url())?;
+        writeln!(out, "simulated cluster listening on {}", sim.https_url())?;
         if let Some(path) = &args.kubeconfig_out {
             sim.write_kubeconfig(path)?;
             writeln!(out, "kubeconfig written to {} (context {})", path.display(), crate::sim::kubeconfig::CONTEXT)?;
@@ -252,7 +252,7 @@ pub struct Target {
 }
 
 /// Connects to the cluster the flags point at. `--demo` starts the built-in simulated
-/// cluster on an ephemeral loopback port and connects to it over HTTP like to any other
+/// cluster on an ephemeral loopback port and connects to it over https like to any other
 /// cluster; without `-n` it shows all namespaces, since the demo spreads services over several.
 pub async fn connect(global: &GlobalArgs) -> Result<Target> {
     let mut opts = connect_options(global);

@@ -1,10 +1,12 @@
 //! The simulated cluster: a Kubernetes API server emulator on loopback that the real
 //! `kubectl` and kube-rs accept. It is the demo (`--demo`), the test bed and the
-//! benchmark rig. The cockpit reaches it only over HTTP, like any other cluster.
+//! benchmark rig. The cockpit reaches it only over the network (https, with a CA made at
+//! start), like any other cluster.
 //!
 //! Two halves meet here:
-//! - the API server (`server`, `api`, `auth`, `faults`, `metrics`): HTTP, discovery,
-//!   verbs, tables, patches, watches, logs endpoint, RBAC and fault injection;
+//! - the API server (`server`, `tls`, `api`, `auth`, `faults`, `metrics`): https and plain
+//!   HTTP on one port, discovery, verbs, tables, patches, watches, logs endpoint, RBAC and
+//!   fault injection;
 //! - the world (`world`): scenarios, controllers, kubelet, log generators, timeline.
 //!
 //! They share only `store` (objects), `logs` (container logs) and `spec` (users, faults).
@@ -21,6 +23,7 @@ pub mod resources;
 pub mod server;
 pub mod spec;
 pub mod store;
+pub mod tls;
 pub mod world;
 
 use std::net::SocketAddr;
@@ -91,6 +94,8 @@ pub struct RunningSim {
     pub addr: SocketAddr,
     pub scenario: String,
     state: Arc<ApiState>,
+    /// The CA that signed the server's certificate (PEM), for kubeconfigs.
+    ca_pem: String,
     server: JoinHandle<()>,
     world: JoinHandle<()>,
 }
@@ -116,6 +121,7 @@ pub async fn start_with(mut scenario: Scenario, opts: SimOptions) -> Result<Runn
     let wanted = opts.addr.clone().unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = tokio::net::TcpListener::bind(&wanted).await.wrap_err_with(|| format!("listening on {wanted}"))?;
     let addr = listener.local_addr().wrap_err("reading the listening address")?;
+    let tls = tls::generate()?;
     let state = Arc::new(ApiState {
         store,
         logs,
@@ -125,13 +131,13 @@ pub async fn start_with(mut scenario: Scenario, opts: SimOptions) -> Result<Runn
         bookmark_interval: opts.bookmark_interval.unwrap_or(DEFAULT_BOOKMARK_INTERVAL),
         addr,
     });
-    let server = server::spawn(listener, state.clone());
+    let server = server::spawn(listener, state.clone(), tls.acceptor);
     let name = scenario.name.clone();
     let world = match opts.api_only {
         true => tokio::spawn(std::future::pending()),
         false => tokio::spawn(world::run(scenario, ctx)),
     };
-    Ok(RunningSim { addr, scenario: name, state, server, world })
+    Ok(RunningSim { addr, scenario: name, state, ca_pem: tls.ca_pem, server, world })
 }
 
 fn new_token() -> String {
@@ -139,19 +145,36 @@ fn new_token() -> String {
 }
 
 impl RunningSim {
+    /// The plain-HTTP address of the port. Enough where no credentials matter (a scenario
+    /// without users) and for kube-rs, which sends tokens over HTTP too; kubectl sends
+    /// tokens and `--as` only to [`RunningSim::https_url`].
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// A kubeconfig for this server as `admin` (full rights, even when the scenario
-    /// declares users).
-    pub fn kubeconfig(&self) -> kube::config::Kubeconfig {
-        kubeconfig::kubeconfig(&self.url(), self.state.auth.admin_token())
+    /// The https address of the same port, whose certificate [`RunningSim::ca_pem`] signed.
+    pub fn https_url(&self) -> String {
+        format!("https://{}", self.addr)
     }
 
-    /// A kubeconfig for one of the scenario's users; `None` for an unknown name.
+    /// The throw-away CA of this run (PEM), which clients of [`RunningSim::https_url`] trust.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// A kubeconfig for this server as `admin` (full rights, even when the scenario
+    /// declares users), over https so that kubectl sends the token and `--as`.
+    pub fn kubeconfig(&self) -> kube::config::Kubeconfig {
+        self.tls_kubeconfig(self.state.auth.admin_token())
+    }
+
+    /// A kubeconfig for one of the scenario's users, over https; `None` for an unknown name.
     pub fn kubeconfig_for_user(&self, user: &str) -> Option<kube::config::Kubeconfig> {
-        self.state.auth.token_of(user).map(|token| kubeconfig::kubeconfig(&self.url(), token))
+        self.state.auth.token_of(user).map(|token| self.tls_kubeconfig(token))
+    }
+
+    fn tls_kubeconfig(&self, token: &str) -> kube::config::Kubeconfig {
+        kubeconfig::tls_kubeconfig(&self.https_url(), &self.ca_pem, token)
     }
 
     /// Writes [`RunningSim::kubeconfig`] to `path`.
