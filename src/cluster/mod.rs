@@ -3,6 +3,7 @@
 //! It never reads UI state; callers pass what it needs.
 
 pub mod connect;
+pub mod logs;
 pub mod measure;
 pub mod mutate;
 pub mod postgres;
