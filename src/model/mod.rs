@@ -17,3 +17,4 @@ pub mod sanitize;
 pub mod selectors;
 pub mod service;
 pub mod services;
+pub mod slo;
