@@ -2,6 +2,7 @@
 
 pub mod args;
 mod change;
+mod gate;
 mod rollout;
 mod scale;
 mod snapshot;
@@ -50,6 +51,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Sim { action: SimAction::Serve(args) }) => sim_serve(args).await,
         Some(Command::Status { output }) => status(&cli.global, output).await,
         Some(Command::Lint { output }) => lint(&cli.global, output).await,
+        Some(Command::Gate { services, since, output }) => gate::run(&cli.global, &services, since, output).await,
         Some(Command::Budget { output, at_hpa_max, pg_url_env }) => {
             budget(&cli.global, output, at_hpa_max, pg_url_env.as_deref()).await
         }

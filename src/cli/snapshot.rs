@@ -21,6 +21,8 @@ pub struct Snapshot {
     pub profile_failed: bool,
     /// The profile marks this context as production.
     pub production: bool,
+    /// The profile in use (empty when it had errors or there is none).
+    pub profile: crate::model::profile::Profile,
     pub namespace_findings: Vec<NamespaceFinding>,
     pub visibility: Visibility,
     pub no_access: Vec<String>,
@@ -83,6 +85,7 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
         budgets,
         profile_failed,
         production,
+        profile: loaded.profile,
         namespace_findings,
         visibility,
         no_access,

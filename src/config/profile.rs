@@ -12,11 +12,13 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diagnostic::{Diagnostic, builtin_path, line_of_offset};
+use super::duration::parse_duration;
 use super::paths::{Paths, files_in};
 use crate::model::budget::{BindingDecl, BudgetRules, DatabaseDecl};
 use crate::model::lint::{self, LintRule};
 use crate::model::profile::{Profile, ServiceMatch, SingletonDecl, parse_selector};
 use crate::model::service::Severity;
+use crate::model::slo::{Capture, Compare, SloRule, Sustained, parse_rule_pattern};
 
 /// The demo scenario's profile, used with `--demo` unless `--profile` says otherwise.
 pub const DEMO_PROFILE: &str = include_str!("../../assets/profiles/demo.toml");
@@ -34,6 +36,43 @@ struct ProfileFile {
     singletons: Vec<SingletonEntry>,
     #[serde(default)]
     lint: Vec<LintEntry>,
+    #[serde(default)]
+    slo: Vec<SloEntry>,
+}
+
+/// `[[slo]]`: a log rule (see the README's "SLO rules and the gate").
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SloEntry {
+    name: Spanned<String>,
+    pattern: Spanned<String>,
+    service: Option<Spanned<String>>,
+    selector: Option<Spanned<String>>,
+    namespace: Option<String>,
+    #[serde(default)]
+    severity: Option<Spanned<String>>,
+    window: Option<Spanned<String>>,
+    threshold: Option<u32>,
+    startup_grace: Option<Spanned<String>>,
+    sustained: Option<SustainedEntry>,
+    capture: Option<Spanned<CaptureEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SustainedEntry {
+    per_minute: u32,
+    minutes: u32,
+}
+
+/// `{ group = "ms", above = 5000 }` (or `at_least`, `below`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaptureEntry {
+    group: String,
+    above: Option<f64>,
+    at_least: Option<f64>,
+    below: Option<f64>,
 }
 
 /// `[[lint]] check = "image-unpinned", severity = "off"`, optionally for some services.
@@ -228,7 +267,8 @@ impl Checker<'_> {
             })
             .collect();
         let lint = file.lint.into_iter().enumerate().filter_map(|(i, l)| self.lint_rule(i, l)).collect();
-        Profile { production: file.production, budget: BudgetRules { databases, bindings }, singletons, lint }
+        let slo = file.slo.into_iter().enumerate().filter_map(|(i, r)| self.slo_rule(i, r)).collect();
+        Profile { production: file.production, budget: BudgetRules { databases, bindings }, singletons, lint, slo }
     }
 
     fn database(&mut self, i: usize, d: DatabaseEntry) -> DatabaseDecl {
@@ -297,6 +337,85 @@ impl Checker<'_> {
             extra_per_pod: b.extra_per_pod,
             url_env: b.url_env.map(Spanned::into_inner),
         })
+    }
+
+    fn slo_rule(&mut self, i: usize, r: SloEntry) -> Option<SloRule> {
+        let at = format!("slo[{i}]");
+        let pattern = match parse_rule_pattern(r.pattern.get_ref()) {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(r.pattern.span(), format!("{at}.pattern"), e);
+                return None;
+            }
+        };
+        let severity = match r.severity.as_ref().map(|s| s.get_ref().as_str()) {
+            None | Some("error") => Severity::Error,
+            Some("warning") => Severity::Warning,
+            Some(other) => {
+                let span = r.severity.as_ref().map_or(0..0, Spanned::span);
+                self.error(span, format!("{at}.severity"), format!("expected \"error\" or \"warning\", got {other:?}"));
+                return None;
+            }
+        };
+        let window = self.seconds(r.window.as_ref(), &format!("{at}.window"), 15 * 60)?;
+        let startup_grace = self.seconds(r.startup_grace.as_ref(), &format!("{at}.startup_grace"), 0)?;
+        let capture = match &r.capture {
+            None => None,
+            Some(c) => Some(self.capture(c, &at)?),
+        };
+        let services = match (&r.service, &r.selector, &r.namespace) {
+            (None, None, None) => None,
+            (None, None, Some(ns)) => {
+                Some(ServiceMatch::Selector { namespace: Some(ns.clone()), requirements: Vec::new() })
+            }
+            _ => {
+                let target = TargetEntry { service: r.service, selector: r.selector, namespace: r.namespace };
+                Some(self.target(&at, target, i, "[[slo]]")?)
+            }
+        };
+        let rule = SloRule {
+            name: r.name.get_ref().clone(),
+            pattern,
+            services,
+            severity,
+            window_s: window,
+            threshold: r.threshold.unwrap_or(1),
+            startup_grace_s: startup_grace,
+            sustained: r.sustained.map(|s| Sustained { per_minute: s.per_minute, minutes: s.minutes }),
+            capture,
+        };
+        if let Err(e) = rule.validate() {
+            self.error(r.name.span(), at, e);
+            return None;
+        }
+        Some(rule)
+    }
+
+    /// A duration field (`15m`, `90s`) in whole seconds; `default` when absent.
+    fn seconds(&mut self, text: Option<&Spanned<String>>, field: &str, default: i64) -> Option<i64> {
+        let Some(text) = text else { return Some(default) };
+        match parse_duration(text.get_ref()) {
+            Ok(d) => Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            Err(e) => {
+                self.error(text.span(), field.to_string(), e);
+                None
+            }
+        }
+    }
+
+    fn capture(&mut self, c: &Spanned<CaptureEntry>, at: &str) -> Option<Capture> {
+        let entry = c.get_ref();
+        let compare = match (entry.above, entry.at_least, entry.below) {
+            (Some(t), None, None) => (Compare::Above, t),
+            (None, Some(t), None) => (Compare::AtLeast, t),
+            (None, None, Some(t)) => (Compare::Below, t),
+            _ => {
+                let message = "expected exactly one of above, at_least or below";
+                self.error(c.span(), format!("{at}.capture"), message);
+                return None;
+            }
+        };
+        Some(Capture { group: entry.group.clone(), op: compare.0, target: compare.1 })
     }
 
     fn lint_rule(&mut self, i: usize, l: LintEntry) -> Option<LintRule> {

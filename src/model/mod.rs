@@ -5,6 +5,7 @@ pub mod budget;
 pub mod events;
 pub mod findings;
 pub mod flags;
+pub mod gate;
 pub mod history;
 pub mod hpa;
 pub mod lint;

@@ -30,6 +30,11 @@ pub fn pod_row(pod: &Pod, updated: bool, readiness: &ReadinessHistory, now: Time
         flaps: readiness.transitions_since(namespace, name, since),
         updated,
         ip: status.and_then(|s| s.pod_ip.as_deref()).map(safe),
+        containers: pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default(),
     }
 }
 

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use super::budget::{self, BudgetRules, DatabaseBudget};
 use super::lint::{self, LintRule};
 use super::service::Service;
+use super::slo::SloRule;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Profile {
     /// Changes in this context ask for the service name to be typed.
     pub production: bool,
@@ -16,6 +17,8 @@ pub struct Profile {
     pub singletons: Vec<SingletonDecl>,
     /// Preflight checks switched off or given another severity.
     pub lint: Vec<LintRule>,
+    /// Log rules for the SLO panes and the rollout gate.
+    pub slo: Vec<SloRule>,
 }
 
 /// A service that must never run twice, and why.

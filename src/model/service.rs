@@ -146,6 +146,8 @@ pub struct PodRow {
     pub updated: bool,
     /// The pod's IP, to attribute database connections to it.
     pub ip: Option<String>,
+    /// Container names, to follow each one's logs.
+    pub containers: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

@@ -131,7 +131,7 @@ fn a_profile_with_errors_is_not_used_and_warnings_do_not_stop_it() {
         .unwrap();
     let choice = ProfileChoice::new(None, &paths, false);
     let (bad, problems) = choice.load("prod");
-    assert!(bad.file.is_none() && bad.profile == Profile::default());
+    assert!(bad.file.is_none() && bad.profile.budget.databases.is_empty());
     assert!(problems[0].is_error());
     let (staging, problems) = choice.load("staging");
     assert_eq!(staging.profile.budget.bindings.len(), 1);
@@ -148,4 +148,46 @@ fn a_profile_with_errors_is_not_used_and_warnings_do_not_stop_it() {
 fn a_wrong_type_in_a_spanned_field_names_the_plain_field() {
     let found = problems("[[databases]]\nname = \"pg\"\nmax_connections = \"lots\"\n");
     assert!(found[0].starts_with("p.toml:3: error: databases[0].max_connections: invalid type"), "{found:?}");
+}
+
+#[test]
+fn slo_rules_parse_and_their_mistakes_say_where() {
+    let demo = parse_ok(DEMO_PROFILE);
+    assert_eq!(demo.slo.len(), 2);
+    let reconnect = &demo.slo[0];
+    assert_eq!((reconnect.window_s, reconnect.startup_grace_s), (900, 60));
+    assert!(reconnect.line_counts("[ListenTogether/SLO] Reconnect latency 7210ms exceeded target 5000ms (group=a)"));
+    assert!(!reconnect.line_counts("[ListenTogether/SLO] Reconnect latency 812ms within target 5000ms (group=a)"));
+
+    let found = problems(
+        r#"[[slo]]
+name = "bad-regex"
+pattern = "ListenTogether/SLO.*(unclosed"
+
+[[slo]]
+name = "two-comparisons"
+pattern = 'latency (?P<ms>\d+)ms'
+capture = { group = "ms", above = 1, below = 9 }
+
+[[slo]]
+name = "bad-window"
+pattern = "x"
+window = "fifteen minutes"
+
+[[slo]]
+name = "missing-group"
+pattern = "latency"
+capture = { group = "ms", above = 1 }
+"#,
+    );
+    let expect = [
+        "p.toml:3: error: slo[0].pattern: invalid log pattern",
+        "p.toml:8: error: slo[1].capture: expected exactly one of above, at_least or below",
+        "p.toml:13: error: slo[2].window:",
+        "p.toml:16: error: slo[3]:",
+    ];
+    for want in expect {
+        assert!(found.iter().any(|f| f.starts_with(want)), "missing {want:?} in {found:#?}");
+    }
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
 }

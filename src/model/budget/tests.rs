@@ -281,6 +281,7 @@ fn pod(name: &str, ip: &str) -> PodRow {
         flaps: 0,
         updated: true,
         ip: Some(ip.into()),
+        containers: vec!["app".into()],
     }
 }
 

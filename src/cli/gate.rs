@@ -1,0 +1,152 @@
+//! `gate`: the rollout SLO gate, headless. Reads each service's recent logs (every container
+//! of every pod) and events, evaluates the profile's log rules and readiness continuity, and
+//! prints each check with its evidence. Replaces the seed's `k8s-rollout-slo-check.sh`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use color_eyre::Result;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+
+use super::args::{Format, GlobalArgs};
+use super::snapshot;
+use crate::actions::target::ServiceRef;
+use crate::cluster::logs::read_recent;
+use crate::exit::{self, Exit};
+use crate::model::gate::{GateCheck, passes, rules_for, service_checks};
+use crate::model::sanitize::{Sgr, sanitize_bytes};
+use crate::model::service::Service;
+use crate::model::slo::LogRecord;
+
+/// Log reads in flight at once: enough to be quick, few enough to be gentle on the API.
+const PARALLEL_READS: usize = 8;
+
+pub async fn run(global: &GlobalArgs, wanted: &[String], since: Duration, output: Format) -> Result<Exit> {
+    let snap = snapshot::take(global, None).await?;
+    if snap.profile_failed {
+        return Err(exit::usage("the profile has errors (above); fix it or pass another with --profile"));
+    }
+    let rules = &snap.profile.slo;
+    let services = chosen(&snap.services, wanted, &snap.target.connection.namespace, rules)?;
+    let window_s = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+    let mut checks: Vec<GateCheck> = Vec::new();
+    for service in services {
+        let records = service_logs(&snap.target.connection.client, service, since).await?;
+        checks.extend(service_checks(&rules_for(rules, service), service, &records, window_s, jiff::Timestamp::now()));
+    }
+    let mut out = std::io::stdout().lock();
+    match output {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json(&checks, window_s))?)?,
+        Format::Table => write!(out, "{}", table(&checks, window_s))?,
+    }
+    out.flush()?;
+    Ok(if passes(&checks) { Exit::Ok } else { Exit::Failed })
+}
+
+/// `--service` as given, else every service some rule applies to.
+fn chosen<'a>(
+    services: &'a [Service],
+    wanted: &[String],
+    default_namespace: &str,
+    rules: &[crate::model::slo::SloRule],
+) -> Result<Vec<&'a Service>> {
+    if !wanted.is_empty() {
+        return wanted
+            .iter()
+            .map(|w| ServiceRef::parse(w).and_then(|r| r.resolve(services, default_namespace)).map_err(exit::usage))
+            .collect();
+    }
+    let with_rules: Vec<&Service> = services.iter().filter(|s| rules.iter().any(|r| r.applies_to(s))).collect();
+    if with_rules.is_empty() {
+        return Err(exit::usage(
+            "no service in scope has SLO rules: add [[slo]] rules to the profile, or name services with --service",
+        ));
+    }
+    Ok(with_rules)
+}
+
+/// Every container's lines of the last `since`, sanitised, oldest first.
+async fn service_logs(client: &kube::Client, service: &Service, since: Duration) -> Result<Vec<LogRecord>> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &service.key.namespace);
+    let reads = service.pods.iter().flat_map(|p| p.containers.iter().map(move |c| (p, c)));
+    let results: Vec<_> = futures::stream::iter(reads)
+        .map(|(pod, container)| {
+            let pods = pods.clone();
+            async move { (pod, read_recent(&pods, &pod.name, container, since).await) }
+        })
+        .buffer_unordered(PARALLEL_READS)
+        .collect()
+        .await;
+    let mut records = Vec::new();
+    for (pod, result) in results {
+        let lines = match result {
+            Ok(lines) => lines,
+            // A container still starting has no log yet (400), a pod just deleted none (404).
+            Err(kube::Error::Api(status)) if status.code == 400 || status.code == 404 => Vec::new(),
+            Err(e) => {
+                let what = format!("reading the logs of pod {} in {}: {e}", pod.name, service.key.namespace);
+                return Err(exit::cluster(what));
+            }
+        };
+        records.extend(lines.into_iter().map(|l| LogRecord {
+            at: l.at,
+            pod: pod.name.clone(),
+            pod_started: pod.created,
+            line: sanitize_bytes(&l.bytes, Sgr::Strip),
+        }));
+    }
+    records.sort_by_key(|r| r.at);
+    Ok(records)
+}
+
+fn table(checks: &[GateCheck], window_s: i64) -> String {
+    let mut out = String::new();
+    for c in checks {
+        let state = match c.state {
+            crate::model::slo::GateState::Pass => "PASS",
+            crate::model::slo::GateState::Warn => "WARN",
+            crate::model::slo::GateState::Fail => "FAIL",
+        };
+        out.push_str(&format!("{state}  {}/{}  {}: {}\n", c.service.namespace, c.service.name, c.name, c.detail));
+        if let Some((at, line)) = &c.first {
+            out.push_str(&format!("      first {at}  {line}\n"));
+        }
+        if let Some((at, line)) = &c.last {
+            out.push_str(&format!("      last  {at}  {line}\n"));
+        }
+    }
+    let verdict = if passes(checks) { "pass" } else { "fail" };
+    out.push_str(&format!("gate: {verdict} ({} checks over the last {} min)\n", checks.len(), window_s / 60));
+    out
+}
+
+/// `{"pass": bool, "since_s", "checks": [{name, service, pass, matches, detail}]}` (CLI.md),
+/// plus `namespace`, `state`, `first` and `last` per check.
+fn json(checks: &[GateCheck], window_s: i64) -> serde_json::Value {
+    let line = |l: &Option<(jiff::Timestamp, String)>| {
+        l.as_ref().map(|(at, text)| serde_json::json!({"at": at.to_string(), "line": text}))
+    };
+    let checks: Vec<serde_json::Value> = checks
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "name": c.name,
+                "service": c.service.name,
+                "namespace": c.service.namespace,
+                "pass": c.pass(),
+                "state": c.state,
+                "matches": c.matches,
+                "detail": c.detail,
+                "first": line(&c.first),
+                "last": line(&c.last),
+            })
+        })
+        .collect();
+    serde_json::json!({"pass": passes_all(&checks), "since_s": window_s, "checks": checks})
+}
+
+fn passes_all(checks: &[serde_json::Value]) -> bool {
+    checks.iter().all(|c| c["pass"] == true)
+}

@@ -1,0 +1,111 @@
+//! `kubectl-cockpit gate` (the real binary) on the demo in the simulated cluster: it passes
+//! where the logs are clean and fails, with the evidence, once the demo's SLO burst has
+//! produced enough warnings. The test profile counts three matches as a failure, so it does
+//! not have to wait out the demo rules' three sustained minutes (their minute-by-minute
+//! logic is unit-tested in `model::slo`).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use cockpit::sim::world::{self, ScenarioSource};
+use cockpit::sim::{RunningSim, SimOptions};
+use serde_json::Value;
+
+const PROFILE: &str = r#"
+[[slo]]
+name = "listen-together-reconnect"
+service = "soundspan-backend"
+pattern = 'ListenTogether/SLO.*Reconnect latency (?P<ms>\d+)ms exceeded target'
+capture = { group = "ms", above = 5000 }
+window = "15m"
+threshold = 3
+"#;
+
+struct Demo {
+    _sim: RunningSim,
+    _rt: tokio::runtime::Runtime,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    profile: PathBuf,
+}
+
+impl Demo {
+    fn start() -> Demo {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let scenario = world::load(&ScenarioSource::Builtin("demo".into())).unwrap().with_time_scale(0.5);
+        let sim = rt.block_on(cockpit::sim::start_with(scenario, SimOptions::default())).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig.json");
+        sim.write_kubeconfig(&kubeconfig).unwrap();
+        let profile = dir.path().join("profile.toml");
+        std::fs::write(&profile, PROFILE).unwrap();
+        Demo { _sim: sim, _rt: rt, dir, kubeconfig, profile }
+    }
+
+    /// `kubectl-cockpit [global] gate [gate args] -o json`.
+    fn gate(&self, global: &[&str], args: &[&str]) -> (Output, Value) {
+        let out = Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--profile")
+            .arg(&self.profile)
+            .args(global)
+            .arg("gate")
+            .args(args)
+            .args(["-o", "json"])
+            .env("KUBECTL_COCKPIT_CONFIG", self.dir.path().join("config"))
+            .output()
+            .unwrap();
+        let json = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out, json)
+    }
+}
+
+fn check<'a>(json: &'a Value, name: &str) -> &'a Value {
+    json["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{name} in {json}"))
+}
+
+#[test]
+fn the_gate_passes_on_clean_logs_and_fails_on_the_demos_slo_burst_with_evidence() {
+    let demo = Demo::start();
+    // Staging has the same services and no SLO burst.
+    let (out, clean) = demo.gate(&["-n", "soundspan-staging"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{clean}");
+    assert_eq!(clean["pass"], true);
+    assert_eq!(clean["since_s"], 900);
+    assert_eq!(check(&clean, "listen-together-reconnect")["matches"], 0);
+    assert!(clean["checks"].as_array().unwrap().iter().any(|c| c["name"] == "readiness-continuity"));
+
+    let until = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (out, json) = demo.gate(&["-n", "soundspan"], &["--since", "5m"]);
+        let reconnect = check(&json, "listen-together-reconnect");
+        if out.status.code() == Some(1) {
+            assert_eq!(json["pass"], false);
+            assert_eq!(reconnect["pass"], false);
+            assert!(reconnect["matches"].as_u64().unwrap() >= 3, "{reconnect}");
+            let last = reconnect["last"]["line"].as_str().unwrap();
+            assert!(last.contains("exceeded target") && !last.contains('\x1b'), "{last}");
+            assert!(reconnect["first"]["at"].as_str().unwrap() <= reconnect["last"]["at"].as_str().unwrap());
+            assert_eq!(json["since_s"], 300);
+            break;
+        }
+        assert_eq!(out.status.code(), Some(0), "{json}");
+        assert!(Instant::now() < until, "the gate never failed on the burst: {json}");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+
+    // A service with no rules still gets readiness continuity; an unknown one is a usage error.
+    let (out, json) = demo.gate(&["-n", "statewave"], &["--service", "statewave"]);
+    assert_eq!(json["checks"].as_array().unwrap().len(), 1, "{json}");
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(1));
+    let missing = Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .args(["gate", "--service", "nope/nothing"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "{}", String::from_utf8_lossy(&missing.stderr));
+}
