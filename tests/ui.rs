@@ -207,18 +207,20 @@ fn the_scale_wizard_previews_dry_runs_confirms_and_follows_to_completion() {
 
 #[test]
 fn rollout_restart_from_the_overview_goes_through_the_same_wizard() {
+    // A steady service: the demo's flapping frontend can take longer than a test's patience
+    // to become available again, which is the frontend's problem, not the wizard's.
     let (mut pty, _dir) = cockpit(&["--demo"], 110, 32);
     wait_for_services(&pty);
-    pty.send("/soundspan/soundspan-frontend\r");
-    pty.wait_until("the frontend settled", |s| {
-        s.lines().any(|l| l.contains("soundspan-frontend") && l.contains("2/2"))
+    pty.send("/honeydue/admin\r");
+    pty.wait_until("the admin service settled", |s| {
+        s.lines().any(|l| l.contains("honeydue/admin") && l.contains("1/1") && l.contains("complete"))
     });
     pty.send("r");
     pty.wait_until("the rollout menu", |s| s.contains("rollout") && s.contains("Restart every pod"));
     pty.send("r");
     pty.wait_until("the restart preview", |s| {
-        s.contains("rollout restart soundspan/soundspan-frontend")
-            && s.contains("kubectl rollout restart deployment/soundspan-frontend")
+        s.contains("rollout restart honeydue/admin")
+            && s.contains("kubectl rollout restart deployment/admin -n honeydue")
     });
     pty.send("\r");
     pty.wait_until("the dry-run", |s| s.contains("server dry-run: ok"));
@@ -313,6 +315,55 @@ fn the_findings_view_groups_preflight_checks_with_their_fix() {
     assert!(screen.contains("fix: set securityContext.runAsNonRoot: true"), "{screen}");
     let first = screen.find("PREFLIGHT CHECKS").unwrap();
     assert!(screen[first..].find("warning").unwrap() < screen[first..].find("info").unwrap(), "worst first:\n{screen}");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}
+
+#[test]
+fn a_log_pane_follows_the_noisy_service_highlights_slo_lines_filters_and_pauses() {
+    let dir = tempfile::tempdir().unwrap();
+    // Three matches fail the rule, so the test need not wait out the demo's sustained minutes.
+    let profile = dir.path().join("profile.toml");
+    std::fs::write(
+        &profile,
+        "[[slo]]\nname = \"listen-together-reconnect\"\nservice = \"soundspan-backend\"\n\
+         pattern = 'ListenTogether/SLO.*Reconnect latency (?P<ms>\\d+)ms exceeded target'\n\
+         capture = { group = \"ms\", above = 5000 }\nthreshold = 3\n",
+    )
+    .unwrap();
+    let env = isolated_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut pty = Pty::spawn(&["--demo", "--profile", profile.to_str().unwrap()], &env, 150, 45);
+    wait_for_services(&pty);
+    pty.send("/soundspan/soundspan-backend\r");
+    pty.wait_until("filtered", |s| s.contains("filter \"soundspan/soundspan-backend\""));
+    pty.send("p");
+    pty.send("l");
+    pty.wait_until("the pane with lines", |s| s.contains("soundspan/soundspan-backend ·") && s.contains("[HTTP]"));
+    pty.wait_until("the SLO burst failing the rule", |s| s.contains("FAIL listen-together-reconnect"));
+    let match_fg = pty.fg_of("exceeded target");
+    let plain_fg = pty.fg_of("[HTTP]");
+    assert!(match_fg.is_some() && match_fg != plain_fg, "SLO lines are highlighted: {match_fg:?} vs {plain_fg:?}");
+
+    // A filter: only matching lines remain; an invalid regex keeps the previous filter.
+    pty.send("/exceeded\r");
+    pty.wait_until("the filter applied", |s| s.contains("filter /exceeded/") && !s.contains("[HTTP]"));
+    pty.send("/(");
+    pty.wait_for("invalid regex (previous filter kept)");
+    pty.send("\x1b");
+    pty.wait_until("the filter back", |s| s.contains("filter /exceeded/") && !s.contains("invalid regex"));
+
+    // Pause and resume.
+    pty.send("f");
+    pty.wait_for("· paused");
+    pty.send("f");
+    pty.wait_for("· following");
+
+    // The overview's SLO column shows the gate of the streamed service.
+    pty.send("\x1b");
+    pty.wait_until("the overview's SLO column", |s| {
+        s.contains(" Services ") && s.lines().any(|l| l.contains("soundspan-backend ") && l.contains("FAIL"))
+    });
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
 }

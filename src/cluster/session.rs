@@ -21,6 +21,7 @@ use crate::model::budget::DatabaseBudget;
 use crate::model::profile::{self, Profile};
 use crate::model::service::Service;
 use crate::model::services::{self, ClusterObjects, NamespaceFinding, ReadinessHistory};
+use crate::model::slo::SloRule;
 
 /// Changes arriving within this window are folded into one rebuild: a rollout touching
 /// hundreds of pods costs a handful of rebuilds, not hundreds.
@@ -52,6 +53,8 @@ pub struct ClusterView {
     pub budgets: Arc<Vec<DatabaseBudget>>,
     /// Findings no service owns (a PDB that selects nothing).
     pub namespace_findings: Arc<Vec<NamespaceFinding>>,
+    /// The profile's SLO log rules, for the log panes.
+    pub slo_rules: Arc<Vec<SloRule>>,
     /// The profile in use for this context, and its first problem (a profile with errors
     /// is not used; the cockpit says so instead of showing half a budget).
     pub profile: ProfileStatus,
@@ -135,6 +138,7 @@ fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> Clus
         denied: Vec::new(),
         budgets: Arc::new(Vec::new()),
         namespace_findings: Arc::new(Vec::new()),
+        slo_rules: Arc::new(scope.profile.slo.clone()),
         profile: scope.profile_status.clone(),
     }
 }
@@ -266,6 +270,7 @@ fn build_view(
         denied: denied.unwrap_or_default().to_vec(),
         budgets: Arc::new(budgets),
         namespace_findings: Arc::new(namespace_findings),
+        slo_rules: Arc::new(scope.profile.slo.clone()),
         profile: scope.profile_status.clone(),
     }
 }

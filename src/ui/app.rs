@@ -11,6 +11,7 @@ use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
 use super::fuzzy;
+use super::panes::LogPanes;
 use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
 use crate::actions::rollout::{RolloutPlan, RolloutRequest, plan_rollout};
@@ -123,6 +124,8 @@ pub enum Screen {
     Findings {
         scroll: usize,
     },
+    /// The live log panes.
+    Logs,
 }
 
 #[derive(Debug)]
@@ -210,10 +213,28 @@ pub enum PickerKind {
 
 /// A popup over the current screen; text-entry popups own the keyboard.
 pub enum Overlay {
-    Help { scroll: usize },
-    Palette { input: TextArea<'static>, selected: usize },
-    Picker { kind: PickerKind, input: TextArea<'static>, selected: usize },
-    Filter { input: TextArea<'static>, before: String },
+    Help {
+        scroll: usize,
+    },
+    Palette {
+        input: TextArea<'static>,
+        selected: usize,
+    },
+    Picker {
+        kind: PickerKind,
+        input: TextArea<'static>,
+        selected: usize,
+    },
+    Filter {
+        input: TextArea<'static>,
+        before: String,
+    },
+    /// The focused log pane's filter regex; an invalid one keeps the previous filter.
+    LogFilter {
+        input: TextArea<'static>,
+        before: Option<regex::Regex>,
+        error: Option<String>,
+    },
     Action(Box<ActionWizard>),
 }
 
@@ -254,6 +275,8 @@ pub struct App {
     pub readings: BTreeMap<String, Result<ServerReading, String>>,
     /// A measurement is under way.
     pub measuring: bool,
+    /// The live log panes (they keep streaming while other screens are shown).
+    pub logs: LogPanes,
 }
 
 impl App {
@@ -281,6 +304,7 @@ impl App {
             audit: Vec::new(),
             readings: BTreeMap::new(),
             measuring: false,
+            logs: LogPanes::default(),
         };
         app.refresh_rows();
         app
@@ -294,7 +318,7 @@ impl App {
     pub fn mode(&self) -> Mode {
         match &self.overlay {
             Some(Overlay::Palette { .. } | Overlay::Picker { .. }) => Mode::Palette,
-            Some(Overlay::Filter { .. } | Overlay::Action(_)) => Mode::Input,
+            Some(Overlay::Filter { .. } | Overlay::LogFilter { .. } | Overlay::Action(_)) => Mode::Input,
             Some(Overlay::Help { .. }) | None => self.screen_mode(),
         }
     }
@@ -307,6 +331,7 @@ impl App {
             Screen::Audit { .. } => Mode::Audit,
             Screen::Budget { .. } => Mode::Budget,
             Screen::Findings { .. } => Mode::Findings,
+            Screen::Logs => Mode::Logs,
         }
     }
 
@@ -348,7 +373,11 @@ impl App {
     pub fn detail_service(&self) -> Option<&Service> {
         match self.screen() {
             Screen::Detail(d) => self.view.services.iter().find(|s| s.key == d.key),
-            Screen::Overview | Screen::Audit { .. } | Screen::Budget { .. } | Screen::Findings { .. } => None,
+            Screen::Overview
+            | Screen::Audit { .. }
+            | Screen::Budget { .. }
+            | Screen::Findings { .. }
+            | Screen::Logs => None,
         }
     }
 
@@ -362,9 +391,12 @@ impl App {
 
     fn text_input(&mut self) -> Option<&mut TextArea<'static>> {
         match &mut self.overlay {
-            Some(Overlay::Palette { input, .. } | Overlay::Picker { input, .. } | Overlay::Filter { input, .. }) => {
-                Some(input)
-            }
+            Some(
+                Overlay::Palette { input, .. }
+                | Overlay::Picker { input, .. }
+                | Overlay::Filter { input, .. }
+                | Overlay::LogFilter { input, .. },
+            ) => Some(input),
             Some(Overlay::Action(w)) => match w.stage {
                 ActionStage::Editing if w.rollout.is_none() => Some(&mut w.input),
                 ActionStage::Confirm { .. } => Some(&mut w.confirm),
@@ -409,6 +441,25 @@ impl App {
                 self.overview.selected = 0;
             }
             Some(Overlay::Palette { selected, .. } | Overlay::Picker { selected, .. }) => *selected = 0,
+            Some(Overlay::LogFilter { input, error, .. }) => {
+                let text = input.lines().first().cloned().unwrap_or_default();
+                match (text.is_empty(), regex::Regex::new(&text)) {
+                    (true, _) => {
+                        *error = None;
+                        if let Some(pane) = self.logs.focused() {
+                            pane.filter = None;
+                        }
+                    }
+                    (false, Ok(re)) => {
+                        *error = None;
+                        if let Some(pane) = self.logs.focused() {
+                            pane.filter = Some(re);
+                        }
+                    }
+                    // The pane keeps its previous filter while the regex is incomplete.
+                    (false, Err(e)) => *error = Some(first_line(&e.to_string())),
+                }
+            }
             _ => {}
         }
     }
@@ -419,6 +470,9 @@ impl App {
             && let Some(effects) = self.run_in_overlay(command, now)
         {
             return effects;
+        }
+        if matches!(self.screen(), Screen::Logs) && self.run_in_logs(command) {
+            return Vec::new();
         }
         match command {
             Command::Quit => return vec![Effect::Quit],
@@ -486,6 +540,7 @@ impl App {
             Command::RolloutResume => self.open_rollout_wizard(RolloutRequest::Resume),
             Command::RolloutUndo => self.open_rollout_wizard(RolloutRequest::Undo(None)),
             Command::OpenBudget => return self.open_budget(),
+            Command::OpenLogs => self.open_logs(now),
             Command::OpenFindings => {
                 if !matches!(self.screen(), Screen::Findings { .. }) {
                     self.screens.push(Screen::Findings { scroll: 0 });
@@ -551,7 +606,14 @@ impl App {
                 self.overlay = None;
                 self.say("the change continues; its progress shows in the overview", now);
             }
-            (Overlay::Filter { .. }, Command::Confirm) => self.overlay = None,
+            (Overlay::Filter { .. } | Overlay::LogFilter { .. }, Command::Confirm) => self.overlay = None,
+            (Overlay::LogFilter { before, .. }, Command::Cancel) => {
+                let before = before.take();
+                if let Some(pane) = self.logs.focused() {
+                    pane.filter = before;
+                }
+                self.overlay = None;
+            }
             (Overlay::Filter { before, .. }, Command::Cancel) => {
                 self.overview.filter = std::mem::take(before);
                 self.overlay = None;
@@ -570,7 +632,7 @@ impl App {
         match self.screen() {
             Screen::Detail(_) => self.detail_service(),
             Screen::Overview => self.selected_service(),
-            Screen::Audit { .. } | Screen::Budget { .. } | Screen::Findings { .. } => None,
+            Screen::Audit { .. } | Screen::Budget { .. } | Screen::Findings { .. } | Screen::Logs => None,
         }
     }
 
@@ -672,6 +734,58 @@ impl App {
         Vec::new()
     }
 
+    /// Opens (or focuses) a log pane for the selected service and shows the panes.
+    fn open_logs(&mut self, now: Timestamp) {
+        let Some(service) = self.acted_on().cloned() else { return };
+        match self.logs.open(service.key.clone(), &self.view.slo_rules, Some(&service)) {
+            Ok(()) => {
+                if !matches!(self.screen(), Screen::Logs) {
+                    self.screens.push(Screen::Logs);
+                }
+            }
+            Err(e) => self.say(e, now),
+        }
+    }
+
+    /// The log panes' own commands; `false` lets the global meaning apply.
+    fn run_in_logs(&mut self, command: Command) -> bool {
+        match command {
+            Command::NextPane => self.logs.cycle(1),
+            Command::PrevPane => self.logs.cycle(-1),
+            Command::ToggleLayout => self.logs.side_by_side = !self.logs.side_by_side,
+            Command::ClosePane => {
+                self.logs.close_focused();
+                if self.logs.panes.is_empty() {
+                    self.screens.pop();
+                }
+            }
+            Command::Search | Command::Filter => {
+                let Some(pane) = self.logs.focused() else { return true };
+                let before = pane.filter.clone();
+                let mut input = text_input("filter regex");
+                input.insert_str(before.as_ref().map_or("", |r| r.as_str()));
+                self.overlay = Some(Overlay::LogFilter { input, before, error: None });
+            }
+            _ => {
+                let page = self.page.max(1) as isize;
+                let Some(pane) = self.logs.focused() else { return false };
+                match command {
+                    Command::ToggleFollow => pane.toggle_follow(),
+                    Command::ToggleWrap => pane.wrap = !pane.wrap,
+                    Command::ToggleTimestamps => pane.timestamps = !pane.timestamps,
+                    Command::MoveUp => pane.scroll(-1),
+                    Command::MoveDown => pane.scroll(1),
+                    Command::PageUp => pane.scroll(-page),
+                    Command::PageDown => pane.scroll(page),
+                    Command::GoTop => pane.scroll(isize::MIN / 2),
+                    Command::GoBottom => pane.scroll(isize::MAX / 2),
+                    _ => return false,
+                }
+            }
+        }
+        true
+    }
+
     /// Opens the budget screen and measures every database with a connection string
     /// (again, when it is already open: the key doubles as "measure now").
     fn open_budget(&mut self) -> Vec<Effect> {
@@ -751,6 +865,8 @@ impl App {
         };
         self.awaiting = Some(self.view.generation + 1);
         self.screens.truncate(1);
+        // Panes follow services of the old scope; their streams end with them.
+        self.logs = LogPanes::default();
         self.overview.selected = 0;
         vec![Effect::Session(intent)]
     }
@@ -883,6 +999,10 @@ fn sort_key(column: SortColumn, s: &Service) -> (i64, String) {
     }
 }
 
+fn first_line(text: &str) -> String {
+    text.lines().find(|l| !l.trim().is_empty()).unwrap_or(text).trim().to_string()
+}
+
 fn text_input(placeholder: &str) -> TextArea<'static> {
     let mut input = TextArea::default();
     input.set_placeholder_text(placeholder);
@@ -923,6 +1043,7 @@ mod tests {
             denied: vec![],
             budgets: Arc::new(vec![]),
             namespace_findings: Arc::new(vec![]),
+            slo_rules: Arc::new(vec![]),
             profile: Default::default(),
         })
     }

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod format;
 pub mod fuzzy;
+pub mod panes;
 pub mod runtime;
 pub mod terminal;
 pub mod views;

@@ -20,10 +20,14 @@ use std::path::PathBuf;
 
 use tokio::sync::mpsc;
 
+use std::collections::HashMap;
+
 use super::app::{App, Effect, Job, JobEvent};
+use super::panes;
 use super::terminal::TerminalGuard;
 use crate::actions::execute::{ExecContext, dry_run_text};
 use crate::cluster::connect::Connection;
+use crate::cluster::logs::{LogEvent, LogFollower};
 use crate::cluster::mutate::RolloutEnd;
 use crate::cluster::session::SessionHandle;
 
@@ -55,6 +59,8 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, audit_l
     let mut session_open = true;
     let mut clock = tokio::time::interval(CLOCK);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (log_events, mut log_lines) = mpsc::unbounded_channel();
+    let mut followers = Followers { by_pane: HashMap::new(), events: log_events };
 
     let ending = loop {
         let draw_at = dirty.then_some(last_draw + frame);
@@ -70,6 +76,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, audit_l
                     if apply_effects(&mut app, &session, &jobs, effects) {
                         break Ending::Quit;
                     }
+                    followers.sync(&mut app, &session.connection.borrow().client);
                 }
                 Some(Ok(TermEvent::Paste(text))) => {
                     app.handle_paste(&text);
@@ -92,6 +99,12 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, audit_l
                 }
                 let view = session.views.borrow_and_update().clone();
                 app.set_view(view);
+                followers.sync(&mut app, &session.connection.borrow().client);
+                dirty = true;
+            }
+            Some((pane, event)) = log_lines.recv() => {
+                let services = app.view.services.clone();
+                app.logs.on_event(pane, event, &services);
                 dirty = true;
             }
             Some(event) = job_results.recv() => {
@@ -146,6 +159,38 @@ impl OffscreenFrame {
     /// After a resize the terminal content is unknown: draw in full next time.
     fn forget(&mut self) {
         self.shown = None;
+    }
+}
+
+/// One log follower per open pane; a closed pane's follower (and its streams) is dropped.
+struct Followers {
+    by_pane: HashMap<u64, LogFollower>,
+    events: mpsc::UnboundedSender<(u64, LogEvent)>,
+}
+
+impl Followers {
+    /// Matches the followers to the panes, and each follower's streams to its service's pods now.
+    fn sync(&mut self, app: &mut App, client: &kube::Client) {
+        let view = app.view.clone();
+        self.by_pane.retain(|id, _| app.logs.panes.iter().any(|p| p.id == *id));
+        for pane in &mut app.logs.panes {
+            let targets = view.services.iter().find(|s| s.key == pane.key).map(panes::targets).unwrap_or_default();
+            let follower = self.by_pane.entry(pane.id).or_insert_with(|| {
+                let (tx, mut rx) = mpsc::unbounded_channel();
+                let (id, all) = (pane.id, self.events.clone());
+                tokio::spawn(async move {
+                    while let Some(event) = rx.recv().await {
+                        if all.send((id, event)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                let pods = kube::Api::namespaced(client.clone(), &pane.key.namespace);
+                LogFollower::new(pods, Duration::from_secs(panes::BACKFILL_S), panes::STREAM_CAP, tx)
+            });
+            follower.sync(&targets);
+            pane.streams = follower.followed();
+        }
     }
 }
 

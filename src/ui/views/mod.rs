@@ -5,6 +5,7 @@ mod audit;
 mod budget;
 mod detail;
 mod findings;
+mod logs;
 mod overview;
 mod popups;
 mod statusline;
@@ -20,7 +21,7 @@ use super::app::{App, Overlay, Screen};
 pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
     let area = frame.area();
     frame.render_widget(ratatui::widgets::Block::default().style(app.theme.style("ui.text")), area);
-    let filtering = matches!(app.overlay, Some(Overlay::Filter { .. }));
+    let filtering = matches!(app.overlay, Some(Overlay::Filter { .. } | Overlay::LogFilter { .. }));
     let [main, input, status] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(u16::from(filtering)), Constraint::Length(1)])
             .areas(area);
@@ -30,11 +31,20 @@ pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
         Screen::Audit { .. } => audit::draw(app, frame, main),
         Screen::Budget { .. } => budget::draw(app, frame, main),
         Screen::Findings { .. } => findings::draw(app, frame, main),
+        Screen::Logs => logs::draw(app, frame, main, now),
     }
     if let Some(Overlay::Filter { input: text, .. }) = &app.overlay {
         popups::draw_filter(&app.theme, text, frame, input);
     }
+    if let Some(Overlay::LogFilter { input: text, .. }) = &app.overlay {
+        popups::draw_filter(&app.theme, text, frame, input);
+    }
     statusline::draw(app, frame, status, now);
+    if let Some(Overlay::LogFilter { error: Some(error), .. }) = &app.overlay {
+        let text = format!("invalid regex (previous filter kept): {error}");
+        frame.render_widget(ratatui::widgets::Clear, status);
+        frame.render_widget(ratatui::text::Span::styled(text, app.theme.style("ui.error")), status);
+    }
     match &app.overlay {
         Some(Overlay::Help { scroll }) => popups::draw_help(app, *scroll, frame, main),
         Some(Overlay::Palette { .. }) => popups::draw_palette(app, frame, main),

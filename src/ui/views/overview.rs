@@ -14,6 +14,7 @@ use crate::config::theme::Theme;
 use crate::model::budget::{BudgetState, format_percent};
 use crate::model::sanitize::clean;
 use crate::model::service::{ProbeKind, RolloutState, Service, Severity};
+use crate::model::slo::GateState;
 use crate::ui::app::App;
 use crate::ui::format::age;
 
@@ -24,7 +25,7 @@ struct Column {
     priority: u8,
 }
 
-const COLUMNS: [Column; 13] = [
+const COLUMNS: [Column; 14] = [
     Column { header: "NAMESPACE", width: 14, priority: 4 },
     Column { header: "SERVICE", width: 24, priority: 0 },
     Column { header: "KIND", width: 6, priority: 6 },
@@ -36,6 +37,7 @@ const COLUMNS: [Column; 13] = [
     Column { header: "PROBES", width: 6, priority: 1 },
     Column { header: "PDB", width: 9, priority: 1 },
     Column { header: "BUDGET", width: 7, priority: 3 },
+    Column { header: "SLO", width: 5, priority: 3 },
     Column { header: "CHECKS", width: 6, priority: 4 },
     Column { header: "AGE", width: 6, priority: 5 },
 ];
@@ -78,15 +80,19 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
     let hpa_access =
         !matches!(view.health.get(&ResourceKind::HorizontalPodAutoscalers), Some(WatchHealth::NoAccess { .. }));
     let stale = matches!(health, Connectivity::Stale { .. });
+    // Only services with an open log pane and rules have a gate state: no stream, no verdict.
+    let gates = app.logs.gates(now);
     // Across namespaces, a name alone is ambiguous once the NAMESPACE column is gone.
     let qualify = view.namespace.is_none() && !columns.contains(&0);
+    let context = CellContext { now, pdb_access, hpa_access, qualify };
     let rows: Vec<Row> = app.rows[offset..]
         .iter()
         .take(body_height)
         .enumerate()
         .map(|(n, &i)| {
             let service = &view.services[i];
-            let cells = columns.iter().map(|&c| cell(theme, c, service, now, pdb_access, hpa_access, qualify));
+            let slo = gates.get(&service.key).copied();
+            let cells = columns.iter().map(|&c| cell(theme, c, service, &context, slo));
             let mut style = row_style(theme, service, stale);
             if offset + n == app.overview.selected {
                 style = style.patch(theme.style("ui.selection"));
@@ -150,15 +156,17 @@ fn row_style(theme: &Theme, service: &Service, stale: bool) -> Style {
     }
 }
 
-fn cell<'a>(
-    theme: &Theme,
-    column: usize,
-    s: &Service,
+/// What every row's cells share.
+struct CellContext {
     now: Timestamp,
     pdb_access: bool,
     hpa_access: bool,
+    /// Show `namespace/name` (the NAMESPACE column is gone but several namespaces are shown).
     qualify: bool,
-) -> Cell<'a> {
+}
+
+fn cell<'a>(theme: &Theme, column: usize, s: &Service, ctx: &CellContext, slo: Option<GateState>) -> Cell<'a> {
+    let (now, pdb_access, hpa_access, qualify) = (ctx.now, ctx.pdb_access, ctx.hpa_access, ctx.qualify);
     let r = &s.replicas;
     match COLUMNS[column].header {
         "NAMESPACE" => Cell::from(clean(&s.key.namespace)),
@@ -182,6 +190,17 @@ fn cell<'a>(
         }),
         "BUDGET" => budget_cell(theme, s),
         "CHECKS" => checks_cell(theme, s),
+        "SLO" => match slo {
+            Some(state) => {
+                let text = match state {
+                    GateState::Pass => "pass",
+                    GateState::Warn => "warn",
+                    GateState::Fail => "FAIL",
+                };
+                Cell::from(Span::styled(text, super::logs::gate_style(theme, state)))
+            }
+            None => Cell::from(Span::styled("-", theme.style("ui.text.dim"))),
+        },
         "AGE" => Cell::from(age(s.created, now)),
         _ => Cell::from(""),
     }

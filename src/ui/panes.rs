@@ -1,0 +1,255 @@
+//! Live log panes: per pane, the followed service's lines (sanitised, bounded), the SLO
+//! rules that apply to it, follow/pause, scroll, wrap, timestamps and a filter regex. The
+//! streams themselves are the runtime's ([`crate::cluster::logs::LogFollower`]); this is
+//! the state they feed and the views read.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use regex::Regex;
+
+use crate::cluster::logs::{LogEvent, PodTarget};
+use crate::model::service::{Service, ServiceKey};
+use crate::model::slo::{self, GateState, LogBuffer, RuleSet, RuleVerdict, SloRule};
+
+/// At most this many panes side by side or stacked.
+pub const MAX_PANES: usize = 4;
+/// Container streams one pane may open (a 50-pod service is capped, and says so).
+pub const STREAM_CAP: usize = 24;
+/// A newly opened pane starts with this much history.
+pub const BACKFILL_S: u64 = 300;
+
+pub struct Pane {
+    /// Stable across pane closes, so late events of a closed pane are dropped.
+    pub id: u64,
+    pub key: ServiceKey,
+    pub buffer: LogBuffer,
+    /// The rules that apply to this service, compiled for highlighting.
+    pub rules: Option<RuleSet>,
+    /// Which colour each pod's prefix gets, in order of appearance.
+    pub pod_colours: BTreeMap<String, usize>,
+    pub follow: bool,
+    /// Lines above the bottom when not following.
+    pub scroll_back: usize,
+    pub wrap: bool,
+    pub timestamps: bool,
+    pub filter: Option<Regex>,
+    pub streams: usize,
+    /// (wanted, cap) when there were more containers than the cap.
+    pub capped: Option<(usize, usize)>,
+    /// The last stream interruption, shown until the stream is back.
+    pub interrupted: Option<String>,
+}
+
+impl Pane {
+    pub fn new(id: u64, key: ServiceKey, rules: &[SloRule], service: Option<&Service>) -> Pane {
+        let applying: Vec<SloRule> =
+            rules.iter().filter(|r| service.is_some_and(|s| r.applies_to(s))).cloned().collect();
+        Pane {
+            id,
+            key,
+            buffer: LogBuffer::new(),
+            rules: (!applying.is_empty()).then(|| RuleSet::new(applying).ok()).flatten(),
+            pod_colours: BTreeMap::new(),
+            follow: true,
+            scroll_back: 0,
+            wrap: false,
+            timestamps: false,
+            filter: None,
+            streams: 0,
+            capped: None,
+            interrupted: None,
+        }
+    }
+
+    /// Takes one event of this pane's follower.
+    pub fn on_event(&mut self, event: LogEvent, started: Option<Timestamp>) {
+        match event {
+            LogEvent::Line(line) => {
+                let next = self.pod_colours.len();
+                self.pod_colours.entry(line.pod.clone()).or_insert(next);
+                self.buffer.push_raw(line.at, &line.pod, started, &line.bytes);
+                if !self.follow {
+                    // Paused: the view stays on the same lines while new ones arrive below.
+                    self.scroll_back += 1;
+                }
+            }
+            LogEvent::Attached { .. } => self.interrupted = None,
+            LogEvent::Interrupted { pod, cause, .. } => self.interrupted = Some(format!("{pod}: {cause}")),
+            LogEvent::Capped { wanted, cap } => self.capped = Some((wanted, cap)),
+        }
+    }
+
+    /// The rules' verdicts over what the pane holds.
+    pub fn verdicts(&self, now: Timestamp) -> Vec<RuleVerdict> {
+        self.rules
+            .as_ref()
+            .map(|set| set.rules().iter().map(|r| slo::evaluate_iter(r, self.buffer.iter(), now)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The pane's gate: `None` when no rule applies (no state rather than a false pass).
+    pub fn gate(&self, now: Timestamp) -> Option<GateState> {
+        self.rules.as_ref().map(|_| slo::gate(&self.verdicts(now)))
+    }
+
+    /// Indexes of the buffered lines the filter lets through, oldest first.
+    pub fn visible(&self) -> Vec<usize> {
+        (0..self.buffer.len())
+            .filter(|&i| match (&self.filter, self.buffer.get(i)) {
+                (Some(filter), Some(r)) => filter.is_match(&r.line),
+                _ => true,
+            })
+            .collect()
+    }
+
+    pub fn toggle_follow(&mut self) {
+        self.follow = !self.follow;
+        if self.follow {
+            self.scroll_back = 0;
+        }
+    }
+
+    pub fn scroll(&mut self, delta: isize) {
+        self.scroll_back = self.scroll_back.saturating_add_signed(-delta).min(self.buffer.len());
+        self.follow = self.scroll_back == 0;
+    }
+}
+
+/// The pods a pane follows now: the service's pods with their containers.
+pub fn targets(service: &Service) -> Vec<PodTarget> {
+    service
+        .pods
+        .iter()
+        .map(|p| PodTarget { name: p.name.clone(), containers: p.containers.clone(), started: p.created })
+        .collect()
+}
+
+/// The panes screen.
+#[derive(Default)]
+pub struct LogPanes {
+    pub panes: Vec<Pane>,
+    pub focus: usize,
+    pub side_by_side: bool,
+    next_id: u64,
+}
+
+impl LogPanes {
+    /// Opens a pane for `key` (or focuses the one that has it). `Err` when four are open.
+    pub fn open(&mut self, key: ServiceKey, rules: &[SloRule], service: Option<&Service>) -> Result<(), String> {
+        if let Some(at) = self.panes.iter().position(|p| p.key == key) {
+            self.focus = at;
+            return Ok(());
+        }
+        if self.panes.len() >= MAX_PANES {
+            return Err(format!("{MAX_PANES} panes are open: close one (x) first"));
+        }
+        self.next_id += 1;
+        self.panes.push(Pane::new(self.next_id, key, rules, service));
+        self.focus = self.panes.len() - 1;
+        Ok(())
+    }
+
+    pub fn close_focused(&mut self) {
+        if self.focus < self.panes.len() {
+            self.panes.remove(self.focus);
+        }
+        self.focus = self.focus.min(self.panes.len().saturating_sub(1));
+    }
+
+    pub fn focused(&mut self) -> Option<&mut Pane> {
+        self.panes.get_mut(self.focus)
+    }
+
+    pub fn cycle(&mut self, delta: isize) {
+        if !self.panes.is_empty() {
+            let n = self.panes.len() as isize;
+            self.focus = (self.focus as isize + delta).rem_euclid(n) as usize;
+        }
+    }
+
+    /// Routes a follower's event to its pane; events of closed panes are dropped.
+    pub fn on_event(&mut self, pane_id: u64, event: LogEvent, services: &[Service]) {
+        let Some(pane) = self.panes.iter_mut().find(|p| p.id == pane_id) else { return };
+        let started = match &event {
+            LogEvent::Line(l) => services
+                .iter()
+                .find(|s| s.key == pane.key)
+                .and_then(|s| s.pods.iter().find(|p| p.name == l.pod))
+                .and_then(|p| p.created),
+            _ => None,
+        };
+        pane.on_event(event, started);
+    }
+
+    /// The gate state of every service with an open pane and rules (the overview's SLO column).
+    pub fn gates(&self, now: Timestamp) -> BTreeMap<ServiceKey, GateState> {
+        self.panes.iter().filter_map(|p| Some((p.key.clone(), p.gate(now)?))).collect()
+    }
+}
+
+/// Rules shared with the session's view (one profile per context).
+pub type Rules = Arc<Vec<SloRule>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::logs::LogLine;
+    use crate::model::slo::builtin_demo_rules;
+
+    fn line(pod: &str, text: &str, at: Timestamp) -> LogEvent {
+        LogEvent::Line(LogLine { pod: pod.into(), container: "c".into(), at, bytes: text.as_bytes().to_vec() })
+    }
+
+    #[test]
+    fn panes_open_up_to_four_focus_and_close() {
+        let mut panes = LogPanes::default();
+        for name in ["a", "b", "c", "d"] {
+            panes.open(Service::example("ns", name, 1).key, &[], None).unwrap();
+        }
+        assert!(panes.open(Service::example("ns", "e", 1).key, &[], None).is_err());
+        panes.open(Service::example("ns", "b", 1).key, &[], None).unwrap();
+        assert_eq!(panes.focus, 1, "an open service is focused, not opened twice");
+        panes.close_focused();
+        assert_eq!(panes.panes.len(), 3);
+        panes.cycle(-1);
+        assert_eq!(panes.focus, 0);
+    }
+
+    #[test]
+    fn lines_are_sanitised_coloured_by_pod_and_paused_panes_hold_still() {
+        let now = Timestamp::now();
+        let backend = Service::example("soundspan", "soundspan-backend", 2);
+        let mut panes = LogPanes::default();
+        panes.open(backend.key.clone(), &builtin_demo_rules(), Some(&backend)).unwrap();
+        let id = panes.panes[0].id;
+        let services = [backend];
+        panes.on_event(id, line("p1", "\x1b]0;pwned\x07hello", now), &services);
+        panes.on_event(
+            id,
+            line("p2", "[ListenTogether/SLO] Reconnect latency 7000ms exceeded target 5000ms", now),
+            &services,
+        );
+        let pane = &mut panes.panes[0];
+        assert_eq!(pane.buffer.get(0).unwrap().line, "hello");
+        assert_eq!(pane.pod_colours["p2"], 1);
+        assert_eq!(pane.rules.as_ref().unwrap().matching(&pane.buffer.get(1).unwrap().line), [0]);
+        assert_eq!(panes.gates(now).get(&services[0].key), Some(&GateState::Warn), "matches, not yet sustained");
+        let pane = &mut panes.panes[0];
+        pane.toggle_follow();
+        panes.on_event(id, line("p1", "more", now), &services);
+        assert_eq!(panes.panes[0].scroll_back, 1, "paused: the view keeps its lines");
+        let pane = &mut panes.panes[0];
+        pane.filter = Some(Regex::new("SLO").unwrap());
+        assert_eq!(pane.visible(), [1]);
+    }
+
+    #[test]
+    fn services_without_rules_have_no_gate() {
+        let web = Service::example("shop", "web", 1);
+        let mut panes = LogPanes::default();
+        panes.open(web.key.clone(), &builtin_demo_rules(), Some(&web)).unwrap();
+        assert_eq!(panes.panes[0].gate(Timestamp::now()), None);
+    }
+}
