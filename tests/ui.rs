@@ -345,15 +345,28 @@ fn a_log_pane_follows_the_noisy_service_highlights_slo_lines_filters_and_pauses(
     let plain_fg = pty.fg_of("[HTTP]");
     assert!(match_fg.is_some() && match_fg != plain_fg, "SLO lines are highlighted: {match_fg:?} vs {plain_fg:?}");
 
-    // A filter: only matching lines remain; an invalid regex keeps the previous filter.
-    pty.send("/exceeded\r");
+    // A search highlights and jumps; a filter keeps only matching lines; an invalid regex
+    // says why and keeps the previous one.
+    pty.send("/heartbeat\r");
+    pty.wait_until("the search applied", |s| s.contains("search /heartbeat/"));
+    let hit = pty.colours_of("/heartbeat 204");
+    let (plain, matched) = (pty.colours_of("[HTTP] GET"), pty.colours_of("exceeded target"));
+    assert!(
+        hit.is_some() && hit != plain && hit != matched,
+        "search hits have their own colours: {hit:?} {plain:?} {matched:?}"
+    );
+    pty.send("N");
+    pty.wait_for("· paused");
+    pty.send("&exceeded\r");
     pty.wait_until("the filter applied", |s| s.contains("filter /exceeded/") && !s.contains("[HTTP]"));
-    pty.send("/(");
+    pty.send("&(");
     pty.wait_for("invalid regex (previous filter kept)");
     pty.send("\x1b");
     pty.wait_until("the filter back", |s| s.contains("filter /exceeded/") && !s.contains("invalid regex"));
 
-    // Pause and resume.
+    // Resume following, pause, resume.
+    pty.send("f");
+    pty.wait_for("· following");
     pty.send("f");
     pty.wait_for("· paused");
     pty.send("f");

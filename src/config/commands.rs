@@ -127,7 +127,7 @@ catalog! {
     MoveLeft => "move_left", "Scroll or move left", [Global];
     MoveRight => "move_right", "Scroll or move right", [Global];
     OpenDetail => "open_detail", "Open the selected item", [Overview, Budget, Findings, Runbook, Audit];
-    Filter => "filter", "Filter the rows", [Overview, Budget, Findings, Runbook, Audit];
+    Filter => "filter", "Filter the rows (in log panes: by regex)", [Overview, Budget, Findings, Runbook, Audit, Logs];
     ClearFilter => "clear_filter", "Clear the filter", [Overview, Budget, Findings, Runbook, Audit];
     SortNextColumn => "sort_next_column", "Sort by the next column", [Overview, Budget, Findings, Audit];
     SortReverse => "sort_reverse", "Reverse the sort order", [Overview, Budget, Findings, Audit];

@@ -234,6 +234,8 @@ pub enum Overlay {
         input: TextArea<'static>,
         before: Option<regex::Regex>,
         error: Option<String>,
+        /// The search (highlight, `n`/`N`) rather than the filter.
+        search: bool,
     },
     Action(Box<ActionWizard>),
 }
@@ -441,23 +443,18 @@ impl App {
                 self.overview.selected = 0;
             }
             Some(Overlay::Palette { selected, .. } | Overlay::Picker { selected, .. }) => *selected = 0,
-            Some(Overlay::LogFilter { input, error, .. }) => {
+            Some(Overlay::LogFilter { input, error, search, .. }) => {
                 let text = input.lines().first().cloned().unwrap_or_default();
-                match (text.is_empty(), regex::Regex::new(&text)) {
-                    (true, _) => {
+                let parsed = if text.is_empty() { Ok(None) } else { regex::Regex::new(&text).map(Some) };
+                match parsed {
+                    Ok(re) => {
                         *error = None;
                         if let Some(pane) = self.logs.focused() {
-                            pane.filter = None;
+                            *if *search { &mut pane.search } else { &mut pane.filter } = re;
                         }
                     }
-                    (false, Ok(re)) => {
-                        *error = None;
-                        if let Some(pane) = self.logs.focused() {
-                            pane.filter = Some(re);
-                        }
-                    }
-                    // The pane keeps its previous filter while the regex is incomplete.
-                    (false, Err(e)) => *error = Some(first_line(&e.to_string())),
+                    // The pane keeps its previous regex while this one is incomplete.
+                    Err(e) => *error = Some(first_line(&e.to_string())),
                 }
             }
             _ => {}
@@ -607,10 +604,10 @@ impl App {
                 self.say("the change continues; its progress shows in the overview", now);
             }
             (Overlay::Filter { .. } | Overlay::LogFilter { .. }, Command::Confirm) => self.overlay = None,
-            (Overlay::LogFilter { before, .. }, Command::Cancel) => {
-                let before = before.take();
+            (Overlay::LogFilter { before, search, .. }, Command::Cancel) => {
+                let (before, search) = (before.take(), *search);
                 if let Some(pane) = self.logs.focused() {
-                    pane.filter = before;
+                    *if search { &mut pane.search } else { &mut pane.filter } = before;
                 }
                 self.overlay = None;
             }
@@ -760,11 +757,21 @@ impl App {
                 }
             }
             Command::Search | Command::Filter => {
+                let search = command == Command::Search;
                 let Some(pane) = self.logs.focused() else { return true };
-                let before = pane.filter.clone();
-                let mut input = text_input("filter regex");
+                let before = if search { pane.search.clone() } else { pane.filter.clone() };
+                let mut input = text_input(if search { "search regex" } else { "filter regex" });
                 input.insert_str(before.as_ref().map_or("", |r| r.as_str()));
-                self.overlay = Some(Overlay::LogFilter { input, before, error: None });
+                self.overlay = Some(Overlay::LogFilter { input, before, error: None, search });
+            }
+            Command::SearchNext | Command::SearchPrev => {
+                let older = command == Command::SearchPrev;
+                if let Some(pane) = self.logs.focused()
+                    && !pane.jump_to_match(older)
+                {
+                    let what = if older { "no earlier match" } else { "no later match" };
+                    self.say(what, Timestamp::now());
+                }
             }
             _ => {
                 let page = self.page.max(1) as isize;

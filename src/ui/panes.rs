@@ -35,6 +35,8 @@ pub struct Pane {
     pub wrap: bool,
     pub timestamps: bool,
     pub filter: Option<Regex>,
+    /// Highlighted, and what `n` / `N` jump between.
+    pub search: Option<Regex>,
     pub streams: usize,
     /// (wanted, cap) when there were more containers than the cap.
     pub capped: Option<(usize, usize)>,
@@ -57,6 +59,7 @@ impl Pane {
             wrap: false,
             timestamps: false,
             filter: None,
+            search: None,
             streams: 0,
             capped: None,
             interrupted: None,
@@ -102,6 +105,28 @@ impl Pane {
                 _ => true,
             })
             .collect()
+    }
+
+    /// Moves the view to the next search hit above (`older`) or below the bottom line shown;
+    /// `false` when there is none.
+    pub fn jump_to_match(&mut self, older: bool) -> bool {
+        let Some(search) = &self.search else { return false };
+        let visible = self.visible();
+        let bottom = visible.len().saturating_sub(self.scroll_back.min(visible.len()));
+        let hit = |&(_, &i): &(usize, &usize)| self.buffer.get(i).is_some_and(|r| search.is_match(&r.line));
+        let found = if older {
+            visible.iter().enumerate().take(bottom.saturating_sub(1)).rev().find(hit)
+        } else {
+            visible.iter().enumerate().skip(bottom).find(hit)
+        };
+        match found {
+            Some((at, _)) => {
+                self.scroll_back = visible.len() - at - 1;
+                self.follow = self.scroll_back == 0;
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn toggle_follow(&mut self) {
@@ -243,6 +268,13 @@ mod tests {
         let pane = &mut panes.panes[0];
         pane.filter = Some(Regex::new("SLO").unwrap());
         assert_eq!(pane.visible(), [1]);
+        pane.filter = None;
+        pane.search = Some(Regex::new("hello").unwrap());
+        pane.scroll_back = 0;
+        assert!(pane.jump_to_match(true), "older: the first line");
+        assert_eq!(pane.scroll_back, 2);
+        assert!(!pane.jump_to_match(true), "nothing older");
+        assert!(!pane.jump_to_match(false), "nothing newer");
     }
 
     #[test]

@@ -65,6 +65,11 @@ impl Pty {
 
     /// The foreground colour of the first cell of the first place `needle` is on screen.
     pub fn fg_of(&self, needle: &str) -> Option<vt100::Color> {
+        self.colours_of(needle).map(|(fg, _)| fg)
+    }
+
+    /// Foreground and background of the first cell of the first place `needle` is on screen.
+    pub fn colours_of(&self, needle: &str) -> Option<(vt100::Color, vt100::Color)> {
         let parser = self.parser.lock().unwrap();
         let screen = parser.screen();
         let (rows, cols) = screen.size();
@@ -72,7 +77,7 @@ impl Pty {
         (0..rows).find_map(|row| {
             let text = screen.contents_between(row, 0, row, cols);
             let col = text.find(needle).map(|byte| text[..byte].chars().count())?;
-            screen.cell(row, col as u16).map(|c| c.fgcolor())
+            screen.cell(row, col as u16).map(|c| (c.fgcolor(), c.bgcolor()))
         })
     }
 

@@ -61,6 +61,9 @@ fn title<'a>(theme: &Theme, pane: &Pane) -> Line<'a> {
     if let Some(filter) = &pane.filter {
         spans.push(Span::styled(clean(&format!("· filter /{}/ ", filter.as_str())), theme.style("ui.match")));
     }
+    if let Some(search) = &pane.search {
+        spans.push(Span::styled(clean(&format!("· search /{}/ ", search.as_str())), theme.style("ui.match")));
+    }
     if let Some((wanted, cap)) = pane.capped {
         spans.push(Span::styled(format!("· capped: {cap} of {wanted} containers "), theme.style("state.warn")));
     }
@@ -109,8 +112,13 @@ fn lines<'a>(theme: &Theme, pane: &Pane, body: Rect) -> Paragraph<'a> {
         }
         spans.push(Span::styled(format!("{} ", short_pod(&record.pod)), theme.log_pod_style(colour)));
         let text = pane.buffer.display(i, width * 4).unwrap_or_default().into_owned();
+        let found = pane.search.as_ref().is_some_and(|s| s.is_match(&record.line));
         let matched = pane.rules.as_ref().is_some_and(|r| !r.matching(&record.line).is_empty());
-        let style = if matched { theme.style("log.match") } else { theme.style("ui.text") };
+        let style = match (found, matched) {
+            (true, _) => theme.style("log.search"),
+            (false, true) => theme.style("log.match"),
+            (false, false) => theme.style("ui.text"),
+        };
         spans.push(Span::styled(text, style));
         out.push(Line::from(spans));
     }
