@@ -6,7 +6,10 @@
 //! Prints: start to synced overview, model rebuild time, overview frame time, RSS, and
 //! requests made at idle beyond the open watches (read from `/sim/metrics`).
 
+mod support;
+
 use std::time::{Duration, Instant};
+use support::rss_mb;
 
 use cockpit::cluster::connect::{ConnectOptions, connect};
 use cockpit::cluster::session;
@@ -16,17 +19,6 @@ use cockpit::config::theme::{TerminalColors, Theme};
 use cockpit::ui::app::App;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
-}
 
 /// Requests other than watches, from a `/sim/metrics` snapshot.
 fn non_watch_requests(metrics: &serde_json::Value) -> u64 {

@@ -4,8 +4,11 @@
 //! budget is met when that takes well under 50 ms on one core. Memory must stay flat once
 //! the pane's ring buffer is full. Run: `cargo bench --bench panes`.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::rss_mb;
 
 use cockpit::cluster::logs::{LogEvent, LogLine};
 use cockpit::cluster::session::{ClusterView, ProfileStatus};
@@ -21,17 +24,6 @@ const PODS: usize = 50;
 const LINES_PER_POD_PER_S: usize = 100;
 const FRAME: Duration = Duration::from_millis(50);
 const SIMULATED_S: usize = 20;
-
-fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
-}
 
 fn view() -> Arc<ClusterView> {
     Arc::new(ClusterView {

@@ -195,6 +195,34 @@ impl ServiceUse {
         self.hpa_max.unwrap_or(0).max(self.replicas) * self.per_replica()
     }
 
+    /// `shop/api  4 × 15 = 60 · HPA max 5 → 75`: this service's share now and at worst.
+    pub fn share(&self) -> String {
+        let hpa = self
+            .hpa_max
+            .map_or_else(String::new, |max| format!(" · HPA max {max} → {}", self.connections_at_hpa_max()));
+        format!(
+            "{}/{}  {} × {} = {}{hpa}",
+            self.key.namespace,
+            self.key.name,
+            self.replicas,
+            self.per_replica(),
+            self.connections()
+        )
+    }
+
+    /// `pool 10 (env DB_POOL_SIZE) + overflow 5 (profile) + extra 2 (profile)`.
+    pub fn pools(&self) -> String {
+        let extra = if self.extra.value > 0 {
+            format!(" + extra {} ({})", self.extra.value, self.extra.source)
+        } else {
+            String::new()
+        };
+        format!(
+            "pool {} ({}) + overflow {} ({}){extra}",
+            self.pool.value, self.pool.source, self.overflow.value, self.overflow.source
+        )
+    }
+
     /// Where the per-replica number came from, in one word or two.
     pub fn source(&self) -> String {
         let mut sources: Vec<String> = Vec::new();

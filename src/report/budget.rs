@@ -33,20 +33,7 @@ pub fn table(budgets: &[DatabaseBudget], at_hpa_max: bool) -> String {
             state.as_str()
         ));
         for u in &b.services {
-            let hpa =
-                u.hpa_max.map_or_else(String::new, |max| format!(", at HPA max {max}: {}", u.connections_at_hpa_max()));
-            out.push_str(&format!(
-                "  {}/{}  {} x {} = {}{hpa}  (pool {} + overflow {}{}; {})\n",
-                u.key.namespace,
-                u.key.name,
-                u.replicas,
-                u.per_replica(),
-                u.connections(),
-                u.pool.value,
-                u.overflow.value,
-                if u.extra.value > 0 { format!(" + extra {}", u.extra.value) } else { String::new() },
-                u.source()
-            ));
+            out.push_str(&format!("  {}   {}\n", u.share(), u.pools()));
         }
         out.push_str(&format!("  {}\n", b.limits()));
         out.push_str(&format!("  {}\n", b.formula(at_hpa_max)));

@@ -96,25 +96,9 @@ pub(super) fn database_lines(theme: &Theme, b: &DatabaseBudget, bar_width: usize
         _ => None,
     };
     for u in &b.services {
-        let mut hpa =
-            u.hpa_max.map_or_else(String::new, |max| format!(" · HPA max {max} → {}", u.connections_at_hpa_max()));
-        if let Some(n) = measured_by(&u.key.name) {
-            hpa.push_str(&format!(" · measured {n}"));
-        }
-        let extra = if u.extra.value > 0 { format!(" + extra {}", u.extra.value) } else { String::new() };
+        let measured = measured_by(&u.key.name).map_or_else(String::new, |n| format!(" · measured {n}"));
         lines.push(Line::from(Span::styled(
-            clean(&format!(
-                "  {}/{}  {} × {} = {}{hpa}   pool {} ({}) + overflow {} ({}){extra}",
-                u.key.namespace,
-                u.key.name,
-                u.replicas,
-                u.per_replica(),
-                u.connections(),
-                u.pool.value,
-                u.pool.source,
-                u.overflow.value,
-                u.overflow.source,
-            )),
+            clean(&format!("  {}{measured}   {}", u.share(), u.pools())),
             theme.style("ui.text"),
         )));
     }
