@@ -38,6 +38,20 @@ fn sighup_ends_it_promptly_and_restores_the_terminal() {
 }
 
 #[test]
+fn a_panic_restores_the_terminal_and_reports_the_bug() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = isolated_env(dir.path());
+    env.push(("KUBECTL_COCKPIT_TEST_PANIC".into(), "1".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut pty = Pty::spawn(&["--demo"], &env, 80, 24);
+    let code = pty.wait_exit(Duration::from_secs(20));
+    assert_ne!(code, 0, "a panic is a failure");
+    pty.terminal_restored().unwrap();
+    let output = String::from_utf8_lossy(&pty.raw_output()).into_owned();
+    assert!(output.contains("panicking on purpose after the first frame"), "the report reaches the operator: {output}");
+}
+
+#[test]
 fn sigterm_ends_it_and_restores_the_terminal() {
     let (mut pty, _dir) = cockpit(&["--demo"], 80, 24);
     wait_for_services(&pty);

@@ -31,6 +31,10 @@ use crate::cluster::logs::{LogEvent, LogFollower};
 use crate::cluster::mutate::RolloutEnd;
 use crate::cluster::session::SessionHandle;
 
+/// Set in the environment, the cockpit panics right after its first frame: the only way for
+/// a test to prove that a panic (a bug) still leaves the operator's terminal usable.
+const PANIC_AFTER_FIRST_FRAME: &str = "KUBECTL_COCKPIT_TEST_PANIC";
+
 /// How often time-dependent text (ages, "reconnecting 12 s") is refreshed when nothing
 /// else happens. A redraw that changes no cell writes no bytes.
 const CLOCK: Duration = Duration::from_secs(1);
@@ -118,6 +122,9 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, audit_l
                 screen.draw(&mut guard, &mut app)?;
                 last_draw = Instant::now();
                 dirty = false;
+                if std::env::var_os(PANIC_AFTER_FIRST_FRAME).is_some() {
+                    panic!("{PANIC_AFTER_FIRST_FRAME} is set: panicking on purpose after the first frame");
+                }
             }
         }
     };
