@@ -394,3 +394,26 @@ fn a_log_pane_follows_the_noisy_service_highlights_slo_lines_filters_and_pauses(
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn the_kubectl_command_is_copied_with_osc_52() {
+    use base64::Engine;
+    let osc52 = |text: &str| format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(text));
+    let (mut pty, _dir) = cockpit(&["--demo"], 110, 32);
+    wait_for_services(&pty);
+    pty.send("/honeydue/admin\r");
+    pty.wait_until("the admin service", |s| s.lines().any(|l| l.contains("honeydue/admin") && l.contains("1/1")));
+    pty.send("y");
+    pty.wait_for("copied: kubectl get deployment/admin -n honeydue -o wide");
+    let raw = String::from_utf8_lossy(&pty.raw_output()).into_owned();
+    assert!(raw.contains(&osc52("kubectl get deployment/admin -n honeydue -o wide")), "OSC 52 written");
+    // In the scale wizard, Ctrl-Y copies the change being prepared.
+    pty.send("s");
+    pty.wait_for("replicas");
+    pty.send("\x7f2");
+    pty.wait_for("kubectl scale deployment/admin -n honeydue --replicas=2");
+    pty.send("\x19");
+    pty.wait_for("copied: kubectl scale deployment/admin -n honeydue --replicas=2");
+    let raw = String::from_utf8_lossy(&pty.raw_output()).into_owned();
+    assert!(raw.contains(&osc52("kubectl scale deployment/admin -n honeydue --replicas=2")), "the wizard's command");
+}

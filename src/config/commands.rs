@@ -146,7 +146,7 @@ catalog! {
     RolloutUndo => "rollout_undo", "Roll back to a previous revision", [Overview, Detail];
     SetImage => "set_image", "Change a container image (staged rollout)", [Overview, Detail];
     HpaBounds => "hpa_bounds", "Change the HPA minimum and maximum", [Overview, Detail];
-    CopyCommand => "copy_command", "Copy the equivalent kubectl command", [Overview, Detail, Budget, Runbook, Audit];
+    CopyCommand => "copy_command", "Copy the equivalent kubectl command (OSC 52: works over SSH)", [Overview, Detail, Budget, Runbook, Audit, Input];
     RunRunbook => "run_runbook", "Run the selected runbook (dry-run first)", [Runbook];
     ToggleFollow => "toggle_follow", "Follow new log lines or stop scrolling", [Logs];
     ToggleWrap => "toggle_wrap", "Wrap long lines", [Logs, Detail];

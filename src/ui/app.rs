@@ -31,6 +31,8 @@ pub enum Effect {
     Session(Intent),
     /// Run a change (or its dry-run) and report back with a [`JobEvent`].
     Execute(Job),
+    /// Put text on the clipboard of the operator's terminal (OSC 52, so it works over SSH).
+    Copy(String),
 }
 
 /// A change to run, built from a plan the operator has seen.
@@ -463,6 +465,9 @@ impl App {
 
     /// Runs one command in the current context.
     pub fn run(&mut self, command: Command, now: Timestamp) -> Vec<Effect> {
+        if command == Command::CopyCommand {
+            return self.copy_command(now);
+        }
         if self.overlay.is_some()
             && let Some(effects) = self.run_in_overlay(command, now)
         {
@@ -729,6 +734,31 @@ impl App {
             ActionStage::Checking(_) | ActionStage::Applying(_) | ActionStage::Following(_) => {}
         }
         Vec::new()
+    }
+
+    /// The kubectl command for what is in front of the operator: the change being prepared,
+    /// or a look at the selected service.
+    fn copy_command(&mut self, now: Timestamp) -> Vec<Effect> {
+        let command = match &self.overlay {
+            Some(Overlay::Action(_)) => self.wizard_plan().ok().map(|p| p.kubectl().to_string()),
+            _ => self.acted_on().map(|s| {
+                let kind = match s.key.kind {
+                    WorkloadKind::Deployment => "deployment",
+                    WorkloadKind::StatefulSet => "statefulset",
+                };
+                format!("kubectl get {kind}/{} -n {} -o wide", s.key.name, s.key.namespace)
+            }),
+        };
+        match command.filter(|c| !c.is_empty()) {
+            Some(command) => {
+                self.say(format!("copied: {command}"), now);
+                vec![Effect::Copy(command)]
+            }
+            None => {
+                self.say("nothing to copy here", now);
+                Vec::new()
+            }
+        }
     }
 
     /// Opens (or focuses) a log pane for the selected service and shows the panes.

@@ -77,7 +77,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, audit_l
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(key, jiff::Timestamp::now());
                     dirty = true;
-                    if apply_effects(&mut app, &session, &jobs, effects) {
+                    if apply_effects(&mut app, &session, &jobs, &mut guard, effects) {
                         break Ending::Quit;
                     }
                     followers.sync(&mut app, &session.connection.borrow().client);
@@ -202,11 +202,22 @@ impl Followers {
 }
 
 /// Performs what the app asked for; returns true when the app should end.
-fn apply_effects(app: &mut App, session: &SessionHandle, jobs: &Jobs, effects: Vec<Effect>) -> bool {
+fn apply_effects(
+    app: &mut App,
+    session: &SessionHandle,
+    jobs: &Jobs,
+    guard: &mut TerminalGuard,
+    effects: Vec<Effect>,
+) -> bool {
     let mut quit = false;
     for effect in effects {
         match effect {
             Effect::Quit => quit = true,
+            Effect::Copy(text) => {
+                if let Err(e) = copy_to_clipboard(guard, &text) {
+                    app.report_error(format!("could not copy: {e}"));
+                }
+            }
             Effect::Execute(job) => jobs.spawn(job, session.connection.borrow().clone()),
             Effect::Session(intent) => {
                 if session.intents.try_send(intent).is_err() {
@@ -216,6 +227,16 @@ fn apply_effects(app: &mut App, session: &SessionHandle, jobs: &Jobs, effects: V
         }
     }
     quit
+}
+
+/// OSC 52: the terminal (the operator's, at the far end of SSH) puts `text` on its clipboard.
+fn copy_to_clipboard(guard: &mut TerminalGuard, text: &str) -> std::io::Result<()> {
+    use base64::Engine;
+    use std::io::Write;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let backend = guard.terminal.backend_mut();
+    write!(backend, "\x1b]52;c;{encoded}\x07")?;
+    backend.flush()
 }
 
 /// Runs changes off the event loop and reports back; the audit entry is written by the
