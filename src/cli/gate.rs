@@ -95,6 +95,7 @@ async fn service_logs(client: &kube::Client, service: &Service, since: Duration)
             pod: pod.name.clone(),
             pod_started: pod.created,
             line: sanitize_bytes(&l.bytes, Sgr::Strip),
+            coloured: None,
         }));
     }
     records.sort_by_key(|r| r.at);

@@ -76,7 +76,10 @@ pub struct LogRecord {
     pub pod: String,
     /// When the pod started, for the startup grace; `None` means no grace applies.
     pub pod_started: Option<Timestamp>,
+    /// Sanitised, without colours: what rules match and searches find.
     pub line: String,
+    /// The same line with its SGR colours, when the theme keeps them and it had any.
+    pub coloured: Option<String>,
 }
 
 /// Ordered so that the worst of several is their `max`.
@@ -429,6 +432,7 @@ pub struct LogBuffer {
     records: VecDeque<LogRecord>,
     capacity: usize,
     dropped: u64,
+    keep_sgr: bool,
 }
 
 impl Default for LogBuffer {
@@ -448,13 +452,20 @@ impl LogBuffer {
     pub fn with_capacity(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         // Grows as lines arrive: a quiet pane should not reserve room for ten thousand.
-        LogBuffer { records: VecDeque::with_capacity(capacity.min(1024)), capacity, dropped: 0 }
+        LogBuffer { records: VecDeque::with_capacity(capacity.min(1024)), capacity, dropped: 0, keep_sgr: false }
     }
 
     /// Adds raw bytes from a stream as one line; what is stored is safe to draw.
     pub fn push_raw(&mut self, at: Timestamp, pod: &str, pod_started: Option<Timestamp>, bytes: &[u8]) -> &LogRecord {
         let line = sanitize_bytes(bytes, Sgr::Strip);
-        self.push_clean(LogRecord { at, pod: pod.to_string(), pod_started, line })
+        let coloured = self.keep_sgr.then(|| sanitize_bytes(bytes, Sgr::Keep)).filter(|c| *c != line);
+        self.push_clean(LogRecord { at, pod: pod.to_string(), pod_started, line, coloured })
+    }
+
+    /// Keeps the colours pods print (a theme option): only canonical SGR survives sanitising.
+    pub fn keeping_sgr(mut self) -> Self {
+        self.keep_sgr = true;
+        self
     }
 
     fn push_clean(&mut self, record: LogRecord) -> &LogRecord {

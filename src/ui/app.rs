@@ -310,6 +310,7 @@ impl App {
             measuring: false,
             logs: LogPanes::default(),
         };
+        app.logs.keep_sgr = app.theme.log_allow_sgr();
         app.refresh_rows();
         app
     }
@@ -903,7 +904,7 @@ impl App {
         self.awaiting = Some(self.view.generation + 1);
         self.screens.truncate(1);
         // Panes follow services of the old scope; their streams end with them.
-        self.logs = LogPanes::default();
+        self.logs.close_all();
         self.overview.selected = 0;
         vec![Effect::Session(intent)]
     }

@@ -5,5 +5,6 @@ pub mod format;
 pub mod fuzzy;
 pub mod panes;
 pub mod runtime;
+pub mod sgr;
 pub mod terminal;
 pub mod views;

@@ -45,13 +45,13 @@ pub struct Pane {
 }
 
 impl Pane {
-    pub fn new(id: u64, key: ServiceKey, rules: &[SloRule], service: Option<&Service>) -> Pane {
+    pub fn new(id: u64, key: ServiceKey, rules: &[SloRule], service: Option<&Service>, keep_sgr: bool) -> Pane {
         let applying: Vec<SloRule> =
             rules.iter().filter(|r| service.is_some_and(|s| r.applies_to(s))).cloned().collect();
         Pane {
             id,
             key,
-            buffer: LogBuffer::new(),
+            buffer: if keep_sgr { LogBuffer::new().keeping_sgr() } else { LogBuffer::new() },
             rules: (!applying.is_empty()).then(|| RuleSet::new(applying).ok()).flatten(),
             pod_colours: BTreeMap::new(),
             follow: true,
@@ -157,6 +157,8 @@ pub struct LogPanes {
     pub panes: Vec<Pane>,
     pub focus: usize,
     pub side_by_side: bool,
+    /// The theme keeps the colours pods print (`log.allow_sgr`).
+    pub keep_sgr: bool,
     next_id: u64,
 }
 
@@ -171,9 +173,15 @@ impl LogPanes {
             return Err(format!("{MAX_PANES} panes are open: close one (x) first"));
         }
         self.next_id += 1;
-        self.panes.push(Pane::new(self.next_id, key, rules, service));
+        self.panes.push(Pane::new(self.next_id, key, rules, service, self.keep_sgr));
         self.focus = self.panes.len() - 1;
         Ok(())
+    }
+
+    /// Closes every pane; ids keep counting up, so a late line of an old pane goes nowhere.
+    pub fn close_all(&mut self) {
+        self.panes.clear();
+        self.focus = 0;
     }
 
     pub fn close_focused(&mut self) {
@@ -275,6 +283,30 @@ mod tests {
         assert_eq!(pane.scroll_back, 2);
         assert!(!pane.jump_to_match(true), "nothing older");
         assert!(!pane.jump_to_match(false), "nothing newer");
+    }
+
+    #[test]
+    fn a_theme_that_keeps_colours_keeps_only_plain_sgr() {
+        let mut panes = LogPanes { keep_sgr: true, ..LogPanes::default() };
+        panes.open(Service::example("ns", "api", 1).key, &[], None).unwrap();
+        let id = panes.panes[0].id;
+        panes.on_event(id, line("p1", "\x1b[31mred\x1b[0m \x1b]0;pwned\x07\x1b[2Jplain", Timestamp::now()), &[]);
+        let record = panes.panes[0].buffer.get(0).unwrap();
+        assert_eq!(record.line, "red plain", "rules and searches see the text alone");
+        let coloured = record.coloured.as_deref().unwrap();
+        assert!(
+            coloured.contains("\x1b[31m") && !coloured.contains("\x1b]") && !coloured.contains("\x1b[2J"),
+            "{coloured:?}"
+        );
+        let spans = crate::ui::sgr::spans(coloured, ratatui::style::Style::default());
+        assert_eq!(spans[0].content, "red");
+        assert_eq!(spans[0].style.fg, Some(ratatui::style::Color::Indexed(1)));
+
+        let mut plain = LogPanes::default();
+        plain.open(Service::example("ns", "api", 1).key, &[], None).unwrap();
+        let id = plain.panes[0].id;
+        plain.on_event(id, line("p1", "\x1b[31mred\x1b[0m", Timestamp::now()), &[]);
+        assert_eq!(plain.panes[0].buffer.get(0).unwrap().coloured, None, "stripped by default");
     }
 
     #[test]

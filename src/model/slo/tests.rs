@@ -25,7 +25,7 @@ fn ago_ms(millis: i64) -> Timestamp {
 }
 
 fn record(at: Timestamp, line: &str) -> LogRecord {
-    LogRecord { at, pod: "pod-a".into(), pod_started: None, line: line.into() }
+    LogRecord { at, pod: "pod-a".into(), pod_started: None, line: line.into(), coloured: None }
 }
 
 fn started(at: Timestamp, pod_started: Timestamp, line: &str) -> LogRecord {

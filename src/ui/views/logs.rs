@@ -114,12 +114,16 @@ fn lines<'a>(theme: &Theme, pane: &Pane, body: Rect) -> Paragraph<'a> {
         let text = pane.buffer.display(i, width * 4).unwrap_or_default().into_owned();
         let found = pane.search.as_ref().is_some_and(|s| s.is_match(&record.line));
         let matched = pane.rules.as_ref().is_some_and(|r| !r.matching(&record.line).is_empty());
-        let style = match (found, matched) {
-            (true, _) => theme.style("log.search"),
-            (false, true) => theme.style("log.match"),
-            (false, false) => theme.style("ui.text"),
-        };
-        spans.push(Span::styled(text, style));
+        match (found, matched, &record.coloured) {
+            (true, _, _) => spans.push(Span::styled(text, theme.style("log.search"))),
+            (false, true, _) => spans.push(Span::styled(text, theme.style("log.match"))),
+            // The pod's own colours, when the theme keeps them (sanitised to plain SGR).
+            (false, false, Some(coloured)) => {
+                let cut = crate::model::sanitize::cut_for_display(coloured, width * 8);
+                spans.extend(crate::ui::sgr::spans(&cut, theme.style("ui.text")));
+            }
+            (false, false, None) => spans.push(Span::styled(text, theme.style("ui.text"))),
+        }
         out.push(Line::from(spans));
     }
     let paragraph = Paragraph::new(out);
