@@ -69,31 +69,40 @@ impl PgServer {
             .expect("run initdb");
         check("initdb", &initdb, None);
 
-        let port = free_port();
-        // No autovacuum: its workers would come and go among the sessions the tests count.
-        let mut options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections={MAX_CONNECTIONS} -c fsync=off \
-             -c autovacuum=off",
-            socket_dir.display()
-        );
-        if tls {
+        let tls_options = if tls {
             let (cert, key) = make_certificates(dir.path());
-            options.push_str(&format!(
-                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
-                cert.display(),
-                key.display()
-            ));
             refuse_tcp_without_tls(&data);
-        }
+            format!(" -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}", cert.display(), key.display())
+        } else {
+            String::new()
+        };
         let log = dir.path().join("server.log");
-        let start = as_server_user(&bin.join("pg_ctl"))
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(&log)
-            .args(["-o", &options, "-w", "-t", "30", "start"])
-            .output()
-            .expect("run pg_ctl start");
+        // A free port can be taken by another test between choosing it and binding it: try
+        // another one when that happens.
+        let mut attempts = 0;
+        let (port, start) = loop {
+            attempts += 1;
+            let port = free_port();
+            // No autovacuum: its workers would come and go among the sessions the tests count.
+            let options = format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections={MAX_CONNECTIONS} -c fsync=off \
+                 -c autovacuum=off{tls_options}",
+                socket_dir.display()
+            );
+            let start = as_server_user(&bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(&data)
+                .arg("-l")
+                .arg(&log)
+                .args(["-o", &options, "-w", "-t", "30", "start"])
+                .output()
+                .expect("run pg_ctl start");
+            let port_taken = std::fs::read_to_string(&log).is_ok_and(|l| l.contains("Address already in use"));
+            if start.status.success() || !port_taken || attempts == 5 {
+                break (port, start);
+            }
+            let _ = std::fs::remove_file(&log);
+        };
         // From here on Drop stops the server, also when setting up the roles panics.
         let server = PgServer { bin, data, socket_dir, port, tls, dir };
         check("pg_ctl start", &start, Some(&log));
