@@ -56,7 +56,7 @@ fn line(n: usize, at: jiff::Timestamp) -> LogEvent {
         1 => "\x1b[31m[HTTP]\x1b[0m GET /api/health 200 1ms\x1b]0;title\x07".to_string(),
         _ => format!("[HTTP] GET /api/library/tracks?page={} 200 {}ms", n % 40, n % 90),
     };
-    LogEvent::Line(LogLine { pod, container: "backend".into(), at, bytes: text.into_bytes() })
+    LogEvent::Line(LogLine { pod, container: "backend".into(), at, bytes: text.into_bytes(), pod_started: None })
 }
 
 fn main() {
@@ -80,7 +80,7 @@ fn main() {
         let now = start + jiff::SignedDuration::from_millis((frame as i64) * FRAME.as_millis() as i64);
         let t = Instant::now();
         for _ in 0..per_frame {
-            app.logs.on_event(id, line(n, now), &[]);
+            app.logs.on_event(id, line(n, now));
             n += 1;
         }
         terminal.draw(|f| app.draw(f, now)).unwrap();

@@ -122,6 +122,7 @@ fn the_follower_streams_every_pod_through_a_rollout_and_a_dropped_stream() {
         .await
         .expect("a line from a pod the rollout started");
         assert!(!old.contains(&found.pod));
+        assert!(found.pod_started.is_some(), "the pod's start travels with its lines (startup grace)");
 
         // The gate's one-shot read sees the same stream's recent past.
         let recent = read_recent(&pods, &found.pod, &found.container, Duration::from_secs(60)).await.unwrap();

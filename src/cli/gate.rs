@@ -25,9 +25,7 @@ const PARALLEL_READS: usize = 8;
 
 pub async fn run(global: &GlobalArgs, wanted: &[String], since: Duration, output: Format) -> Result<Exit> {
     let snap = snapshot::take(global, None).await?;
-    if snap.profile_failed {
-        return Err(exit::usage("the profile has errors (above); fix it or pass another with --profile"));
-    }
+    snap.require_profile()?;
     let rules = &snap.profile.slo;
     let services = chosen(&snap.services, wanted, &snap.target.connection.namespace, rules)?;
     let window_s = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
@@ -105,11 +103,7 @@ async fn service_logs(client: &kube::Client, service: &Service, since: Duration)
 fn table(checks: &[GateCheck], window_s: i64) -> String {
     let mut out = String::new();
     for c in checks {
-        let state = match c.state {
-            crate::model::slo::GateState::Pass => "PASS",
-            crate::model::slo::GateState::Warn => "WARN",
-            crate::model::slo::GateState::Fail => "FAIL",
-        };
+        let state = c.state.label();
         out.push_str(&format!("{state}  {}/{}  {}: {}\n", c.service.namespace, c.service.name, c.name, c.detail));
         if let Some((at, line)) = &c.first {
             out.push_str(&format!("      first {at}  {line}\n"));
@@ -129,7 +123,7 @@ fn json(checks: &[GateCheck], window_s: i64) -> serde_json::Value {
     let line = |l: &Option<(jiff::Timestamp, String)>| {
         l.as_ref().map(|(at, text)| serde_json::json!({"at": at.to_string(), "line": text}))
     };
-    let checks: Vec<serde_json::Value> = checks
+    let rows: Vec<serde_json::Value> = checks
         .iter()
         .map(|c| {
             serde_json::json!({
@@ -145,9 +139,5 @@ fn json(checks: &[GateCheck], window_s: i64) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({"pass": passes_all(&checks), "since_s": window_s, "checks": checks})
-}
-
-fn passes_all(checks: &[serde_json::Value]) -> bool {
-    checks.iter().all(|c| c["pass"] == true)
+    serde_json::json!({"pass": passes(checks), "since_s": window_s, "checks": rows})
 }

@@ -138,9 +138,7 @@ async fn budget(global: &GlobalArgs, output: args::Format, at_hpa_max: bool, pg_
     use crate::report::budget::{json, table, worst};
 
     let mut snap = snapshot::take(global, None).await?;
-    if snap.profile_failed {
-        return Err(exit::usage("the profile has errors (above); fix it or pass another with --profile"));
-    }
+    snap.require_profile()?;
     let unmeasured = snap.budgets.iter().filter(|b| b.url_env.is_none()).count();
     if pg_url_env.is_some() && unmeasured > 1 {
         return Err(exit::usage(format!(
@@ -163,9 +161,7 @@ async fn lint(global: &GlobalArgs, output: args::Format) -> Result<Exit> {
     use crate::report::lint::{collect, has_errors, json, table};
 
     let snap = snapshot::take(global, None).await?;
-    if snap.profile_failed {
-        return Err(exit::usage("the profile has errors (above); fix it or pass another with --profile"));
-    }
+    snap.require_profile()?;
     let found = collect(&snap.services, &snap.namespace_findings);
     let mut out = std::io::stdout().lock();
     match output {

@@ -12,6 +12,17 @@ use crate::model::budget::DatabaseBudget;
 use crate::model::service::Service;
 use crate::model::services::{self, NamespaceFinding, ReadinessHistory, Visibility};
 
+impl Snapshot {
+    /// Commands whose answer depends on the profile refuse to answer without it: a budget or
+    /// a gate computed without the operator's declarations would be wrong, not partial.
+    pub fn require_profile(&self) -> Result<()> {
+        if self.profile_failed {
+            return Err(exit::usage("the profile has errors (above); fix it or pass another with --profile"));
+        }
+        Ok(())
+    }
+}
+
 pub struct Snapshot {
     pub target: Target,
     pub services: Vec<Service>,
@@ -67,7 +78,8 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
     let visibility = crate::cluster::watch::visibility(&health);
     let objects = watches.objects();
     let now = jiff::Timestamp::now();
-    let mut services = services::build_with(&objects, &ReadinessHistory::default(), now, visibility);
+    let services::Built { mut services, namespace_findings } =
+        services::build_scope(&objects, &ReadinessHistory::default(), now, visibility);
     let (loaded, problems) = super::profiles(global, &Paths::from_env()).load(&target.connection.context);
     for problem in &problems {
         eprintln!("{problem}");
@@ -76,8 +88,6 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
     let production = loaded.profile.production;
     let budgets = crate::model::profile::apply(&mut services, &loaded.profile, scope);
     services::problems_first(&mut services);
-    let namespace_findings =
-        if visibility.pods && visibility.pdbs { services::namespace_findings(&objects) } else { Vec::new() };
     drop(watches);
     Ok(Snapshot {
         target,

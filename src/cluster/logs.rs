@@ -21,6 +21,9 @@ pub struct LogLine {
     pub container: String,
     pub at: Timestamp,
     pub bytes: Vec<u8>,
+    /// When the pod started, as the follower was told (for the rules' startup grace);
+    /// `None` from one-shot reads, whose callers know their pods.
+    pub pod_started: Option<Timestamp>,
 }
 
 /// A pod to follow: its containers and when it started (for the rules' startup grace).
@@ -89,7 +92,8 @@ pub async fn read_recent(
         .filter(|l| !l.is_empty())
         .filter_map(|l| {
             let (at, rest) = split_timestamp(without_newline(l));
-            Some(LogLine { pod: pod.to_string(), container: container.to_string(), at: at?, bytes: rest.to_vec() })
+            let (pod, container) = (pod.to_string(), container.to_string());
+            Some(LogLine { pod, container, at: at?, bytes: rest.to_vec(), pod_started: None })
         })
         .collect())
 }
@@ -119,6 +123,7 @@ impl LogFollower {
         let mut wanted: Vec<(String, String)> =
             targets.iter().flat_map(|p| p.containers.iter().map(|c| (p.name.clone(), c.clone()))).collect();
         wanted.sort();
+        let started = |pod: &str| targets.iter().find(|t| t.name == pod).and_then(|t| t.started);
         if wanted.len() > self.cap {
             let _ = self.events.send(LogEvent::Capped { wanted: wanted.len(), cap: self.cap });
             wanted.truncate(self.cap);
@@ -132,13 +137,8 @@ impl LogFollower {
         });
         for key in wanted {
             if !self.streams.contains_key(&key) {
-                let task = tokio::spawn(follow(
-                    self.pods.clone(),
-                    key.0.clone(),
-                    key.1.clone(),
-                    self.backfill,
-                    self.events.clone(),
-                ));
+                let stream = Stream { pod: key.0.clone(), container: key.1.clone(), started: started(&key.0) };
+                let task = tokio::spawn(follow(self.pods.clone(), stream, self.backfill, self.events.clone()));
                 self.streams.insert(key, task);
             }
         }
@@ -158,14 +158,16 @@ impl Drop for LogFollower {
     }
 }
 
-/// Streams one container until aborted, reconnecting from the last line it delivered.
-async fn follow(
-    pods: Api<Pod>,
+/// One container's stream, and when its pod started.
+struct Stream {
     pod: String,
     container: String,
-    backfill: Duration,
-    events: mpsc::UnboundedSender<LogEvent>,
-) {
+    started: Option<Timestamp>,
+}
+
+/// Streams one container until aborted, reconnecting from the last line it delivered.
+async fn follow(pods: Api<Pod>, stream: Stream, backfill: Duration, events: mpsc::UnboundedSender<LogEvent>) {
+    let (pod, container) = (&stream.pod, &stream.container);
     let mut last: Option<Timestamp> = None;
     let mut retry = FIRST_RETRY;
     loop {
@@ -177,13 +179,13 @@ async fn follow(
             since_time: last,
             ..Default::default()
         };
-        let cause = match pods.log_stream(&pod, &params).await {
-            Ok(stream) => {
+        let cause = match pods.log_stream(pod, &params).await {
+            Ok(body) => {
                 if events.send(LogEvent::Attached { pod: pod.clone(), container: container.clone() }).is_err() {
                     return;
                 }
                 retry = FIRST_RETRY;
-                match deliver(stream, &pod, &container, &mut last, &events).await {
+                match deliver(body, &stream, &mut last, &events).await {
                     Some(cause) => cause,
                     None => return,
                 }
@@ -202,17 +204,16 @@ async fn follow(
 /// Forwards lines newer than `last`; returns why the stream ended, or `None` when nobody
 /// listens any more.
 async fn deliver(
-    stream: impl futures::AsyncBufRead,
-    pod: &str,
-    container: &str,
+    body: impl futures::AsyncBufRead,
+    stream: &Stream,
     last: &mut Option<Timestamp>,
     events: &mpsc::UnboundedSender<LogEvent>,
 ) -> Option<String> {
-    let mut stream = std::pin::pin!(stream);
+    let mut body = std::pin::pin!(body);
     let mut line = Vec::new();
     loop {
         line.clear();
-        match stream.read_until(b'\n', &mut line).await {
+        match body.read_until(b'\n', &mut line).await {
             Ok(0) => return Some("the stream ended".into()),
             Ok(_) => {}
             Err(e) => return Some(e.to_string()),
@@ -224,7 +225,13 @@ async fn deliver(
             continue;
         }
         *last = Some(at);
-        let record = LogLine { pod: pod.to_string(), container: container.to_string(), at, bytes: text.to_vec() };
+        let record = LogLine {
+            pod: stream.pod.clone(),
+            container: stream.container.clone(),
+            at,
+            bytes: text.to_vec(),
+            pod_started: stream.started,
+        };
         if events.send(LogEvent::Line(record)).is_err() {
             return None;
         }

@@ -93,8 +93,8 @@ impl Drop for SessionHandle {
 pub fn start(connection: Connection, options: ConnectOptions, profiles: ProfileChoice) -> SessionHandle {
     let contexts = context_names(&options);
     let namespace = connection.scope().map(str::to_string);
-    let (profile, profile_status) = load_profile(&profiles, &connection.context);
-    let scope = Scope { connection, namespace, generation: 1, profile, profile_status };
+    let (profile, slo_rules, profile_status) = load_profile(&profiles, &connection.context);
+    let scope = Scope { connection, namespace, generation: 1, profile, slo_rules, profile_status };
     let first = Arc::new(empty_view(&scope, &contexts, None));
     let (publish, views) = latest::channel(first);
     let (intents, inbox) = mpsc::channel(8);
@@ -108,18 +108,21 @@ struct Scope {
     namespace: Option<String>,
     generation: u64,
     profile: Arc<Profile>,
+    /// The profile's log rules, shared with every view (not copied per rebuild).
+    slo_rules: Arc<Vec<SloRule>>,
     profile_status: ProfileStatus,
 }
 
 /// The profile for a context (profiles follow the context: `profiles/<context>.toml`).
-fn load_profile(profiles: &ProfileChoice, context: &str) -> (Arc<Profile>, ProfileStatus) {
+fn load_profile(profiles: &ProfileChoice, context: &str) -> (Arc<Profile>, Arc<Vec<SloRule>>, ProfileStatus) {
     let (loaded, problems) = profiles.load(context);
     let problem = problems.first().map(|first| match problems.len() {
         1 => first.to_string(),
         n => format!("{first} (+{} more; run `config check`)", n - 1),
     });
     let status = ProfileStatus { file: loaded.file, problem, production: loaded.profile.production };
-    (Arc::new(loaded.profile), status)
+    let slo_rules = Arc::new(loaded.profile.slo.clone());
+    (Arc::new(loaded.profile), slo_rules, status)
 }
 
 fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> ClusterView {
@@ -138,7 +141,7 @@ fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> Clus
         denied: Vec::new(),
         budgets: Arc::new(Vec::new()),
         namespace_findings: Arc::new(Vec::new()),
-        slo_rules: Arc::new(scope.profile.slo.clone()),
+        slo_rules: scope.slo_rules.clone(),
         profile: scope.profile_status.clone(),
     }
 }
@@ -218,6 +221,7 @@ async fn switch(
             namespace,
             generation,
             profile: current.profile.clone(),
+            slo_rules: current.slo_rules.clone(),
             profile_status: current.profile_status.clone(),
         }),
         Intent::SwitchContext(context) => {
@@ -230,8 +234,8 @@ async fn switch(
             let connection =
                 super::connect::connect(&opts).await.map_err(|e| format!("switching to {context}: {e}"))?;
             let namespace = connection.scope().map(str::to_string);
-            let (profile, profile_status) = load_profile(profiles, &connection.context);
-            Ok(Scope { connection, namespace, generation, profile, profile_status })
+            let (profile, slo_rules, profile_status) = load_profile(profiles, &connection.context);
+            Ok(Scope { connection, namespace, generation, profile, slo_rules, profile_status })
         }
     }
 }
@@ -248,10 +252,9 @@ fn build_view(
     let now = Timestamp::now();
     let history = readiness.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let health = watches.health();
-    let mut built = services::build_with(&objects, &history, now, visibility(&health));
+    let services::Built { services: mut built, namespace_findings } =
+        services::build_scope(&objects, &history, now, visibility(&health));
     let budgets = profile::apply(&mut built, &scope.profile, scope.namespace.as_deref());
-    let seen = visibility(&health);
-    let namespace_findings = if seen.pods && seen.pdbs { services::namespace_findings(&objects) } else { Vec::new() };
     services::problems_first(&mut built);
     let namespaces = known_namespaces(&objects, scope.namespace.as_deref());
     let error = previous.borrow().error.clone().filter(|_| previous.borrow().generation == scope.generation);
@@ -270,7 +273,7 @@ fn build_view(
         denied: denied.unwrap_or_default().to_vec(),
         budgets: Arc::new(budgets),
         namespace_findings: Arc::new(namespace_findings),
-        slo_rules: Arc::new(scope.profile.slo.clone()),
+        slo_rules: scope.slo_rules.clone(),
         profile: scope.profile_status.clone(),
     }
 }

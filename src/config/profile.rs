@@ -363,16 +363,8 @@ impl Checker<'_> {
             None => None,
             Some(c) => Some(self.capture(c, &at)?),
         };
-        let services = match (&r.service, &r.selector, &r.namespace) {
-            (None, None, None) => None,
-            (None, None, Some(ns)) => {
-                Some(ServiceMatch::Selector { namespace: Some(ns.clone()), requirements: Vec::new() })
-            }
-            _ => {
-                let target = TargetEntry { service: r.service, selector: r.selector, namespace: r.namespace };
-                Some(self.target(&at, target, i, "[[slo]]")?)
-            }
-        };
+        let target = TargetEntry { service: r.service, selector: r.selector, namespace: r.namespace };
+        let services = self.optional_target(&at, target, i, "[[slo]]")?;
         let rule = SloRule {
             name: r.name.get_ref().clone(),
             pattern,
@@ -441,17 +433,21 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let services = match (&l.service, &l.selector, &l.namespace) {
-            (None, None, None) => None,
-            (None, None, Some(ns)) => {
-                Some(ServiceMatch::Selector { namespace: Some(ns.clone()), requirements: Vec::new() })
-            }
-            _ => {
-                let target = TargetEntry { service: l.service, selector: l.selector, namespace: l.namespace };
-                Some(self.target(&at, target, i, "[[lint]]")?)
-            }
-        };
+        let target = TargetEntry { service: l.service, selector: l.selector, namespace: l.namespace };
+        let services = self.optional_target(&at, target, i, "[[lint]]")?;
         Some(LintRule { check: id.to_string(), severity, services })
+    }
+
+    /// Like [`Checker::target`], where naming no service means every service, and a
+    /// namespace alone means every service in it. `None`: the entry was wrong (reported).
+    fn optional_target(&mut self, at: &str, t: TargetEntry, i: usize, header: &str) -> Option<Option<ServiceMatch>> {
+        match (&t.service, &t.selector, &t.namespace) {
+            (None, None, None) => Some(None),
+            (None, None, Some(ns)) => {
+                Some(Some(ServiceMatch::Selector { namespace: Some(ns.clone()), requirements: Vec::new() }))
+            }
+            _ => self.target(at, t, i, header).map(Some),
+        }
     }
 
     fn target(&mut self, at: &str, t: TargetEntry, i: usize, header: &str) -> Option<ServiceMatch> {

@@ -19,7 +19,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::pdb::{blocks_every_disruption, headroom_if_scaled};
-use super::service::{FLAPPING_TRANSITIONS, FLAPPING_WINDOW_S, Finding, RolloutState, Service, Severity};
+use super::service::{FLAPPING_TRANSITIONS, FLAPPING_WINDOW_S, Finding, RolloutState, Service, Severity, worst_first};
 use super::services::Visibility;
 
 /// What the findings need beyond the [`Service`] itself.
@@ -54,7 +54,7 @@ pub fn service_findings(s: &Service, facts: &Facts<'_>) -> Vec<Finding> {
         budgets(s, facts.matching_pdbs, &mut out);
     }
     flags(s, facts, &mut out);
-    out.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(b.id)));
+    out.sort_by_key(worst_first);
     out
 }
 

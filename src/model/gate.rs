@@ -2,8 +2,6 @@
 //! the seed's readiness-continuity check (the rollout completed, every replica is ready, and
 //! readiness did not keep failing). Pure: the logs and `now` are passed in.
 
-use std::collections::BTreeMap;
-
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
@@ -32,13 +30,13 @@ impl GateCheck {
     }
 }
 
-/// The rules that apply to `service`, with the gate's window in place of each rule's own
-/// (`gate --since 15m` is the seed's `kubectl logs --since=15m`).
+/// The rules that apply to `service`.
 pub fn rules_for<'r>(rules: &'r [SloRule], service: &Service) -> Vec<&'r SloRule> {
     rules.iter().filter(|r| r.applies_to(service)).collect()
 }
 
-/// Every check for `service`: one per rule, then readiness continuity.
+/// Every check for `service`: one per rule, then readiness continuity. The gate's window
+/// replaces each rule's own (`gate --since 15m` is the seed's `kubectl logs --since=15m`).
 pub fn service_checks(
     rules: &[&SloRule],
     service: &Service,
@@ -113,6 +111,3 @@ pub fn readiness_continuity(s: &Service, window_s: i64, now: Timestamp) -> GateC
 pub fn passes(checks: &[GateCheck]) -> bool {
     checks.iter().all(GateCheck::pass)
 }
-
-/// Records grouped by service, for [`service_checks`].
-pub type LogsByService = BTreeMap<ServiceKey, Vec<LogRecord>>;

@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::budget::DatabaseBudget;
 use super::profile::{ServiceMatch, covers};
 use super::sanitize::clean;
-use super::service::{Finding, Service, Severity, WorkloadKind};
+use super::service::{Finding, Service, Severity, WorkloadKind, worst_first};
 
 /// What every preflight check is, for `lint`, the findings view and the detail view.
 pub struct Check {
@@ -167,7 +167,7 @@ fn dedupe(findings: Vec<Finding>) -> Vec<Finding> {
             f
         })
         .collect();
-    found.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(b.id)));
+    found.sort_by_key(worst_first);
     found
 }
 
@@ -405,7 +405,7 @@ pub fn profile_checks(services: &mut [Service], budgets: &[DatabaseBudget]) {
             }
         }
         s.preflight.extend(found);
-        s.preflight.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(b.id)));
+        s.preflight.sort_by_key(worst_first);
     }
 }
 
@@ -447,7 +447,7 @@ fn overrule(findings: &[Finding], verdict: impl Fn(&Finding) -> Option<Option<Se
             Some(Some(severity)) => Some(Finding { severity, ..f.clone() }),
         })
         .collect();
-    kept.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(b.id)));
+    kept.sort_by_key(worst_first);
     kept
 }
 

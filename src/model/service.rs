@@ -47,6 +47,11 @@ pub enum Severity {
     Error,
 }
 
+/// The order findings are listed in: worst first, then by id (stable for scripts).
+pub fn worst_first(f: &Finding) -> (std::cmp::Reverse<Severity>, &'static str) {
+    (std::cmp::Reverse(f.severity), f.id)
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// Stable id for scripts, e.g. `pdb-blocks-disruptions`.
@@ -272,7 +277,7 @@ impl Service {
     pub fn lint_findings(&self) -> Vec<&Finding> {
         let mut all: Vec<&Finding> =
             self.findings.iter().filter(|f| super::lint::is_preflight(f)).chain(&self.preflight).collect();
-        all.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(b.id)));
+        all.sort_by_key(|f| worst_first(f));
         all
     }
 }

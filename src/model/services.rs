@@ -108,8 +108,40 @@ pub fn build_with(
 ) -> Vec<Service> {
     let index = Index::new(objects);
     let workloads = workloads(objects);
+    assemble_all(&index, &workloads, readiness, now, visibility)
+}
+
+/// What the cockpit shows of a scope: the services and the findings no service owns.
+pub struct Built {
+    pub services: Vec<Service>,
+    pub namespace_findings: Vec<NamespaceFinding>,
+}
+
+/// [`build_with`] and [`namespace_findings`] from one index of the objects (a rebuild on a
+/// large cluster should walk its pods once). Namespace findings need pods and PDBs visible.
+pub fn build_scope(
+    objects: &ClusterObjects,
+    readiness: &ReadinessHistory,
+    now: Timestamp,
+    visibility: Visibility,
+) -> Built {
+    let index = Index::new(objects);
+    let workloads = workloads(objects);
+    let services = assemble_all(&index, &workloads, readiness, now, visibility);
+    let namespace_findings =
+        if visibility.pods && visibility.pdbs { unselecting_pdbs(objects, &index, &workloads) } else { Vec::new() };
+    Built { services, namespace_findings }
+}
+
+fn assemble_all<'a>(
+    index: &Index<'a>,
+    workloads: &[Workload<'a>],
+    readiness: &ReadinessHistory,
+    now: Timestamp,
+    visibility: Visibility,
+) -> Vec<Service> {
     let mut services: Vec<Service> =
-        workloads.iter().map(|w| assemble(w, &index, &workloads, readiness, now, visibility)).collect();
+        workloads.iter().map(|w| assemble(w, index, workloads, readiness, now, visibility)).collect();
     services.sort_by(|a, b| a.key.cmp(&b.key));
     services
 }
@@ -121,8 +153,10 @@ pub fn problems_first(services: &mut [Service]) {
 
 /// Findings that belong to no service: PDBs that select no pod and no workload.
 pub fn namespace_findings(objects: &ClusterObjects) -> Vec<NamespaceFinding> {
-    let index = Index::new(objects);
-    let workloads = workloads(objects);
+    unselecting_pdbs(objects, &Index::new(objects), &workloads(objects))
+}
+
+fn unselecting_pdbs(objects: &ClusterObjects, index: &Index<'_>, workloads: &[Workload<'_>]) -> Vec<NamespaceFinding> {
     let mut out = Vec::new();
     for pdb in &objects.pdbs {
         let ns = pdb.metadata.namespace.as_deref().unwrap_or("");

@@ -108,6 +108,17 @@ pub struct RuleVerdict {
     pub detail: String,
 }
 
+impl GateState {
+    /// `PASS`, `WARN`, `FAIL`: how the gate's table and the panes' rule strips say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            GateState::Pass => "PASS",
+            GateState::Warn => "WARN",
+            GateState::Fail => "FAIL",
+        }
+    }
+}
+
 impl Compare {
     fn holds(self, value: f64, target: f64) -> bool {
         match self {

@@ -4,7 +4,6 @@
 //! the state they feed and the views read.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 use regex::Regex;
@@ -67,12 +66,12 @@ impl Pane {
     }
 
     /// Takes one event of this pane's follower.
-    pub fn on_event(&mut self, event: LogEvent, started: Option<Timestamp>) {
+    pub fn on_event(&mut self, event: LogEvent) {
         match event {
             LogEvent::Line(line) => {
                 let next = self.pod_colours.len();
                 self.pod_colours.entry(line.pod.clone()).or_insert(next);
-                self.buffer.push_raw(line.at, &line.pod, started, &line.bytes);
+                self.buffer.push_raw(line.at, &line.pod, line.pod_started, &line.bytes);
                 if !self.follow {
                     // Paused: the view stays on the same lines while new ones arrive below.
                     self.scroll_back += 1;
@@ -203,17 +202,10 @@ impl LogPanes {
     }
 
     /// Routes a follower's event to its pane; events of closed panes are dropped.
-    pub fn on_event(&mut self, pane_id: u64, event: LogEvent, services: &[Service]) {
-        let Some(pane) = self.panes.iter_mut().find(|p| p.id == pane_id) else { return };
-        let started = match &event {
-            LogEvent::Line(l) => services
-                .iter()
-                .find(|s| s.key == pane.key)
-                .and_then(|s| s.pods.iter().find(|p| p.name == l.pod))
-                .and_then(|p| p.created),
-            _ => None,
-        };
-        pane.on_event(event, started);
+    pub fn on_event(&mut self, pane_id: u64, event: LogEvent) {
+        if let Some(pane) = self.panes.iter_mut().find(|p| p.id == pane_id) {
+            pane.on_event(event);
+        }
     }
 
     /// The gate state of every service with an open pane and rules (the overview's SLO column).
@@ -222,9 +214,6 @@ impl LogPanes {
     }
 }
 
-/// Rules shared with the session's view (one profile per context).
-pub type Rules = Arc<Vec<SloRule>>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,7 +221,8 @@ mod tests {
     use crate::model::slo::builtin_demo_rules;
 
     fn line(pod: &str, text: &str, at: Timestamp) -> LogEvent {
-        LogEvent::Line(LogLine { pod: pod.into(), container: "c".into(), at, bytes: text.as_bytes().to_vec() })
+        let bytes = text.as_bytes().to_vec();
+        LogEvent::Line(LogLine { pod: pod.into(), container: "c".into(), at, bytes, pod_started: None })
     }
 
     #[test]
@@ -258,12 +248,8 @@ mod tests {
         panes.open(backend.key.clone(), &builtin_demo_rules(), Some(&backend)).unwrap();
         let id = panes.panes[0].id;
         let services = [backend];
-        panes.on_event(id, line("p1", "\x1b]0;pwned\x07hello", now), &services);
-        panes.on_event(
-            id,
-            line("p2", "[ListenTogether/SLO] Reconnect latency 7000ms exceeded target 5000ms", now),
-            &services,
-        );
+        panes.on_event(id, line("p1", "\x1b]0;pwned\x07hello", now));
+        panes.on_event(id, line("p2", "[ListenTogether/SLO] Reconnect latency 7000ms exceeded target 5000ms", now));
         let pane = &mut panes.panes[0];
         assert_eq!(pane.buffer.get(0).unwrap().line, "hello");
         assert_eq!(pane.pod_colours["p2"], 1);
@@ -271,7 +257,7 @@ mod tests {
         assert_eq!(panes.gates(now).get(&services[0].key), Some(&GateState::Warn), "matches, not yet sustained");
         let pane = &mut panes.panes[0];
         pane.toggle_follow();
-        panes.on_event(id, line("p1", "more", now), &services);
+        panes.on_event(id, line("p1", "more", now));
         assert_eq!(panes.panes[0].scroll_back, 1, "paused: the view keeps its lines");
         let pane = &mut panes.panes[0];
         pane.filter = Some(Regex::new("SLO").unwrap());
@@ -290,7 +276,7 @@ mod tests {
         let mut panes = LogPanes { keep_sgr: true, ..LogPanes::default() };
         panes.open(Service::example("ns", "api", 1).key, &[], None).unwrap();
         let id = panes.panes[0].id;
-        panes.on_event(id, line("p1", "\x1b[31mred\x1b[0m \x1b]0;pwned\x07\x1b[2Jplain", Timestamp::now()), &[]);
+        panes.on_event(id, line("p1", "\x1b[31mred\x1b[0m \x1b]0;pwned\x07\x1b[2Jplain", Timestamp::now()));
         let record = panes.panes[0].buffer.get(0).unwrap();
         assert_eq!(record.line, "red plain", "rules and searches see the text alone");
         let coloured = record.coloured.as_deref().unwrap();
@@ -305,7 +291,7 @@ mod tests {
         let mut plain = LogPanes::default();
         plain.open(Service::example("ns", "api", 1).key, &[], None).unwrap();
         let id = plain.panes[0].id;
-        plain.on_event(id, line("p1", "\x1b[31mred\x1b[0m", Timestamp::now()), &[]);
+        plain.on_event(id, line("p1", "\x1b[31mred\x1b[0m", Timestamp::now()));
         assert_eq!(plain.panes[0].buffer.get(0).unwrap().coloured, None, "stripped by default");
     }
 

@@ -107,8 +107,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, audit_l
                 dirty = true;
             }
             Some((pane, event)) = log_lines.recv() => {
-                let services = app.view.services.clone();
-                app.logs.on_event(pane, event, &services);
+                app.logs.on_event(pane, event);
                 dirty = true;
             }
             Some(event) = job_results.recv() => {

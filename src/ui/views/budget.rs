@@ -141,19 +141,21 @@ fn bar(theme: &Theme, b: &DatabaseBudget, width: usize) -> Line<'static> {
     }
     let warn_at = cell(usable * f64::from(b.warn_percent) / 100.0);
     let full_at = cell(usable);
-    let share_style = state_style(theme, b.state());
+    // The theme's own budget colours; past 100 % the share itself turns to `budget.over`.
+    let share_style =
+        if b.state() == BudgetState::Over { theme.style("budget.over") } else { theme.style("budget.bar") };
     let spans: Vec<Span> = cells
         .into_iter()
         .enumerate()
         .map(|(i, (glyph, part))| {
             let (glyph, style) = if i == full_at.min(width.saturating_sub(1)) {
-                ('│', theme.style("state.error"))
+                ('│', theme.style("budget.over"))
             } else if i == warn_at {
-                ('┊', theme.style("state.warn"))
+                ('┊', theme.style("budget.threshold"))
             } else {
                 match part {
                     "share" => (glyph, share_style),
-                    "ghost" => (glyph, theme.style("ui.text.dim")),
+                    "ghost" => (glyph, theme.style("budget.ghost")),
                     _ => (glyph, theme.style("ui.border")),
                 }
             };

@@ -82,13 +82,8 @@ pub fn sparkline(counts: &[u32]) -> String {
 }
 
 fn rule_line<'a>(theme: &Theme, v: &RuleVerdict) -> Line<'a> {
-    let state = match v.state {
-        GateState::Pass => "PASS",
-        GateState::Warn => "WARN",
-        GateState::Fail => "FAIL",
-    };
     Line::from(vec![
-        Span::styled(format!("{state} "), gate_style(theme, v.state).add_modifier(Modifier::BOLD)),
+        Span::styled(format!("{} ", v.state.label()), gate_style(theme, v.state).add_modifier(Modifier::BOLD)),
         Span::styled(clean(&format!("{} ", v.rule)), theme.style("ui.text")),
         Span::styled(format!("{:>4} ", v.matches), theme.style("ui.text")),
         Span::styled(sparkline(&v.per_minute), gate_style(theme, v.state)),
