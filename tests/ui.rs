@@ -99,7 +99,10 @@ fn help_lists_the_keys_of_the_active_keymap() {
     let (mut pty, _dir) = cockpit(&["--demo"], 100, 40);
     wait_for_services(&pty);
     pty.send("?");
-    pty.wait_until("the help overlay", |s| s.contains("Keys: overview (keymap default)"));
+    // The overlay arrives over several writes: wait for the whole of it, not its title.
+    pty.wait_until("the help overlay", |s| {
+        s.contains("Keys: overview (keymap default)") && s.contains("Filter the rows")
+    });
     let screen = pty.screen_text();
     assert!(screen.contains("open_detail"), "{screen}");
     assert!(screen.contains("Filter the rows"), "{screen}");
@@ -109,7 +112,7 @@ fn help_lists_the_keys_of_the_active_keymap() {
     let (mut vim, _dir) = cockpit(&["--demo", "--keymap", "vim"], 100, 40);
     wait_for_services(&vim);
     vim.send("?");
-    vim.wait_until("the vim help overlay", |s| s.contains("(keymap vim)"));
+    vim.wait_until("the vim help overlay", |s| s.contains("(keymap vim)") && s.contains(" j  move_down"));
     let screen = vim.screen_text();
     assert!(screen.contains(" j  move_down"), "{screen}");
     vim.send("q");
