@@ -1,4 +1,5 @@
-//! Files on disk → resolved settings: where config lives, themes, keymaps, profiles.
+//! Files on disk → resolved settings: where config lives, themes, keymaps, profiles,
+//! runbooks.
 //! Problems are reported with file and line; a bad file never stops the cockpit from
 //! starting on the defaults.
 
@@ -11,3 +12,4 @@ pub mod paths;
 pub mod profile;
 mod source;
 pub mod theme;
+pub mod yaml;

@@ -40,9 +40,9 @@ use super::behaviour::{
     Action, Behaviour, Crash, Glob, HpaLoad, HpaTuning, ImageRule, LogGenerator, NodeConfig, Readiness, SimConfig,
     Step, Template, WorkloadKind, default_nodes,
 };
-use super::yaml::{self, Document};
 use crate::config::diagnostic::Diagnostic;
 use crate::config::duration::parse_duration;
+use crate::config::yaml::{self, Document};
 use crate::sim::resources::{ResourceType, resource_by_kind};
 use crate::sim::spec::{FaultSpec, UserSpec};
 

@@ -1,8 +1,8 @@
-//! YAML input as operators write it: multi-document files split at `---`, each
+//! YAML input as operators write it (scenarios, runbooks): multi-document files split at `---`, each
 //! document parsed on its own so every error can name the file, the line (counted in the
 //! whole file) and the dotted field it is about.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
@@ -254,11 +254,6 @@ fn split_field(field: &str) -> Vec<Segment<'_>> {
         }
     }
     out
-}
-
-/// A label for a compiled-in scenario, so its diagnostics read like file paths.
-pub fn builtin_file(name: &str) -> PathBuf {
-    crate::config::diagnostic::builtin_path("scenario", name)
 }
 
 #[cfg(test)]
