@@ -2,13 +2,15 @@
 //! Plans are values built from the model; `cluster::mutate` executes them.
 
 pub mod audit;
+pub mod change;
 pub mod execute;
 pub mod rollout;
 pub mod scale;
 pub mod target;
 
-use crate::model::service::ServiceKey;
-use rollout::RolloutPlan;
+use crate::model::service::{RolloutState, Service, ServiceKey};
+use change::ChangePlan;
+use rollout::{RolloutChange, RolloutPlan};
 use scale::{Guard, PreviewLine, ScalePlan, Verdict};
 
 /// Any plan the cockpit can preview, dry-run, confirm and execute.
@@ -16,6 +18,7 @@ use scale::{Guard, PreviewLine, ScalePlan, Verdict};
 pub enum ActionPlan {
     Scale(ScalePlan),
     Rollout(RolloutPlan),
+    Change(Box<ChangePlan>),
 }
 
 impl ActionPlan {
@@ -23,6 +26,7 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(p) => &p.service,
             ActionPlan::Rollout(p) => &p.service,
+            ActionPlan::Change(p) => &p.service,
         }
     }
 
@@ -30,6 +34,7 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(p) => p.describe(),
             ActionPlan::Rollout(p) => p.describe(),
+            ActionPlan::Change(p) => p.describe(),
         }
     }
 
@@ -37,6 +42,7 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(p) => &p.preview,
             ActionPlan::Rollout(p) => &p.preview,
+            ActionPlan::Change(p) => &p.preview,
         }
     }
 
@@ -44,6 +50,7 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(p) => &p.guards,
             ActionPlan::Rollout(p) => &p.guards,
+            ActionPlan::Change(p) => &p.guards,
         }
     }
 
@@ -51,6 +58,7 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(p) => &p.kubectl,
             ActionPlan::Rollout(p) => &p.kubectl,
+            ActionPlan::Change(p) => &p.kubectl,
         }
     }
 
@@ -73,6 +81,7 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(p) => p.stopped_by(),
             ActionPlan::Rollout(p) => p.stopped_by(),
+            ActionPlan::Change(p) => p.stopped_by(),
         }
     }
 
@@ -81,6 +90,32 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(_) => true,
             ActionPlan::Rollout(p) => p.change.is_some_and(|c| c.rolls_pods()),
+            ActionPlan::Change(p) => p.rolls_pods(),
+        }
+    }
+
+    /// What the operator is told when the change has rolled out.
+    pub fn rolled_out_message(&self) -> String {
+        match self {
+            ActionPlan::Scale(p) => format!("rolled out: {} replicas ready", p.to),
+            ActionPlan::Rollout(_) | ActionPlan::Change(_) => "rolled out".to_string(),
+        }
+    }
+
+    /// Whether the cluster already shows this plan's effect, from the model alone (`None`:
+    /// only the API server can tell). A runbook step whose effect is present is not sent
+    /// again: that is what makes a resumed or repeated run safe.
+    pub fn already_applied(&self, service: &Service) -> Option<bool> {
+        match self {
+            ActionPlan::Scale(p) => Some(service.replicas.desired == p.to),
+            ActionPlan::Rollout(p) => match p.change? {
+                RolloutChange::Pause => Some(service.rollout.state == RolloutState::Paused),
+                RolloutChange::Resume => Some(service.rollout.state != RolloutState::Paused),
+                // A new revision since the plan's: the undo (or another rollout) happened.
+                RolloutChange::Undo { from, .. } => Some(service.rollout.revision.is_some_and(|r| r > from)),
+                RolloutChange::Restart => None,
+            },
+            ActionPlan::Change(p) => p.already_applied(service),
         }
     }
 

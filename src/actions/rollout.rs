@@ -1,7 +1,7 @@
 //! Rollout actions as plans: restart, pause, resume and undo, each with a preview (for an
 //! undo, what changes between the current and the target revision) and guards.
 
-use super::scale::{Guard, PreviewLine, Verdict};
+use super::scale::{Guard, PreviewLine, Verdict, kubectl_kind};
 use crate::model::service::{Revision, RolloutState, Service, ServiceKey, Severity, WorkloadKind};
 
 /// What the operator asked for.
@@ -48,6 +48,9 @@ pub struct RolloutPlan {
     pub preview: Vec<PreviewLine>,
     pub guards: Vec<Guard>,
     pub kubectl: String,
+    /// The restart stamp to send (a runbook fixes it so a resumed step sends the same
+    /// one); `None`: the time of sending.
+    pub restarted_at: Option<String>,
 }
 
 impl RolloutPlan {
@@ -62,11 +65,7 @@ impl RolloutPlan {
 }
 
 fn kubectl(key: &ServiceKey, verb: &str, extra: &str) -> String {
-    let kind = match key.kind {
-        WorkloadKind::Deployment => "deployment",
-        WorkloadKind::StatefulSet => "statefulset",
-    };
-    format!("kubectl rollout {verb} {kind}/{} -n {}{extra}", key.name, key.namespace)
+    format!("kubectl rollout {verb} {}/{} -n {}{extra}", kubectl_kind(key), key.name, key.namespace)
 }
 
 fn block(id: &'static str, message: String, alternative: Option<String>) -> Guard {
@@ -86,6 +85,7 @@ pub fn plan_rollout(service: &Service, request: RolloutRequest) -> RolloutPlan {
         preview: Vec::new(),
         guards: Vec::new(),
         kubectl: String::new(),
+        restarted_at: None,
     };
     let paused = service.rollout.state == RolloutState::Paused;
     match request {

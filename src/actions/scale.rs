@@ -131,12 +131,16 @@ fn budget_guard(budget: &DatabaseBudget, service: &Service, to: i32) -> Option<G
     })
 }
 
-fn kubectl_scale(key: &ServiceKey, to: i32) -> String {
-    let kind = match key.kind {
+/// The resource kubectl names the workload by (`deployment`, `statefulset`).
+pub fn kubectl_kind(key: &ServiceKey) -> &'static str {
+    match key.kind {
         WorkloadKind::Deployment => "deployment",
         WorkloadKind::StatefulSet => "statefulset",
-    };
-    format!("kubectl scale {kind}/{} -n {} --replicas={to}", key.name, key.namespace)
+    }
+}
+
+fn kubectl_scale(key: &ServiceKey, to: i32) -> String {
+    format!("kubectl scale {}/{} -n {} --replicas={to}", kubectl_kind(key), key.name, key.namespace)
 }
 
 fn replicas_line(service: &Service, to: i32) -> PreviewLine {
@@ -314,7 +318,15 @@ mod tests {
     #[test]
     fn an_hpa_owned_service_is_redirected_to_the_hpa() {
         let mut s = service(3);
-        s.hpa = Some(HpaSummary { name: "web".into(), min: 2, max: 10, current: 3, desired: 3, targets: vec![] });
+        s.hpa = Some(HpaSummary {
+            name: "web".into(),
+            min: 2,
+            max: 10,
+            current: 3,
+            desired: 3,
+            targets: vec![],
+            resource_version: None,
+        });
         let plan = plan_scale(&s, 6, true, None);
         let guard = plan.stopped_by().expect("even --force cannot beat the HPA");
         assert_eq!(guard.id, "hpa-owns-replicas");

@@ -70,10 +70,7 @@ pub async fn run(snap: &Snapshot, paths: &Paths, plan: ActionPlan, flags: Change
     println!("following the rollout…");
     match exec.follow_service(plan.service()).await {
         Ok(RolloutEnd::Complete) => {
-            match &plan {
-                ActionPlan::Scale(p) => println!("rolled out: {} replicas ready", p.to),
-                ActionPlan::Rollout(_) => println!("rolled out"),
-            }
+            println!("{}", plan.rolled_out_message());
             Ok(Exit::Ok)
         }
         Ok(RolloutEnd::TimedOut) => {

@@ -318,6 +318,15 @@ impl DatabaseBudget {
         after
     }
 
+    /// The budget as it would be if `key`'s autoscaler could grow it to `max` replicas.
+    pub fn if_hpa_max(&self, key: &ServiceKey, max: u32) -> DatabaseBudget {
+        let mut after = self.clone();
+        for used in after.services.iter_mut().filter(|u| &u.key == key) {
+            used.hpa_max = Some(max);
+        }
+        after
+    }
+
     /// The arithmetic with the actual numbers:
     /// `statewave 4 x (10 + 5) + headroom 15 = 75 of 97 usable (100 max - 3 reserved) = 77 %`.
     pub fn formula(&self, at_hpa_max: bool) -> String {

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{EnvVarSource, PodSpec};
 
 use super::rollout::revision_annotation;
 use super::sanitize::{Sgr, cut_for_display, sanitize};
-use super::service::{EnvValue, EnvVar, Revision};
+use super::service::{ContainerImage, EnvValue, EnvVar, Revision};
 
 pub const CHANGE_CAUSE_ANNOTATION: &str = "kubernetes.io/change-cause";
 
@@ -38,6 +38,16 @@ pub fn revisions(replicasets: &[&ReplicaSet], current_revision: Option<i64>) -> 
         .collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.revision));
     rows
+}
+
+/// The app containers of a pod template and their images (sanitised: object fields are
+/// untrusted).
+pub fn container_images(spec: Option<&PodSpec>) -> Vec<ContainerImage> {
+    let containers = spec.map(|s| s.containers.as_slice()).unwrap_or_default();
+    containers
+        .iter()
+        .map(|c| ContainerImage { container: safe(&c.name), image: safe(c.image.as_deref().unwrap_or("")) })
+        .collect()
 }
 
 /// Environment variables of every app container. Values from Secrets are named by

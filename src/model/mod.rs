@@ -14,6 +14,7 @@ pub mod pods;
 pub mod probes;
 pub mod profile;
 pub mod rollout;
+pub mod runbook;
 pub mod sanitize;
 pub mod selectors;
 pub mod service;

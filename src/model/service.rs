@@ -79,6 +79,10 @@ pub struct HpaSummary {
     /// Metric targets in words (`cpu 70%`), for the detail view.
     #[serde(skip)]
     pub targets: Vec<String>,
+    /// The autoscaler's own resourceVersion: a change of its bounds carries it as a
+    /// precondition, like every other change.
+    #[serde(skip)]
+    pub resource_version: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -224,6 +228,13 @@ pub struct EnvVar {
     pub value: EnvValue,
 }
 
+/// A container of the pod template and the image it runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerImage {
+    pub container: String,
+    pub image: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServiceFlags {
     /// Why it must not run twice (annotation, profile, or 1 replica + minAvailable 0).
@@ -252,6 +263,8 @@ pub struct Service {
     pub pdb: Option<PdbHeadroom>,
     pub events: Vec<EventRow>,
     pub revisions: Vec<Revision>,
+    /// The app containers of the pod template, in order.
+    pub containers: Vec<ContainerImage>,
     pub env: Vec<EnvVar>,
     pub flags: ServiceFlags,
     /// What needs attention now (rollout, pods, budgets): colours and orders the overview.
@@ -305,6 +318,7 @@ impl Service {
             pdb: None,
             events: vec![],
             revisions: vec![],
+            containers: vec![ContainerImage { container: name.into(), image: format!("{name}:1.0") }],
             env: vec![],
             flags: ServiceFlags::default(),
             findings: vec![],

@@ -496,6 +496,7 @@ fn assemble<'a>(
         pdb,
         events: events::newest_first(service_events(w, &members, index)),
         revisions: history::revisions(&members.replicasets, w.rollout.revision),
+        containers: history::container_images(w.pod_spec),
         env: history::env_vars(w.pod_spec),
         findings: Vec::new(),
         preflight: Vec::new(),

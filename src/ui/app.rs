@@ -25,6 +25,9 @@ use crate::model::budget::{ServerReading, budget_of};
 use crate::model::service::{Service, ServiceKey, WorkloadKind};
 
 /// What the event loop must do for the app.
+// A handful of effects exist at a time, moved once: boxing the job would only cost an
+// allocation and the tests' patterns.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq, Eq)]
 pub enum Effect {
     Quit,
@@ -869,10 +872,7 @@ impl App {
                 ActionStage::Done { plan, message: format!("failed: {e}"), ok: false }
             }
             JobEvent::Followed { plan, result: Ok(true) } => {
-                let message = match &plan {
-                    ActionPlan::Scale(p) => format!("rolled out: {} replicas ready", p.to),
-                    ActionPlan::Rollout(_) => "rolled out".to_string(),
-                };
+                let message = plan.rolled_out_message();
                 ActionStage::Done { plan, message, ok: true }
             }
             JobEvent::Followed { plan, result: Ok(false) } => ActionStage::Done {
@@ -1241,7 +1241,15 @@ mod tests {
         assert!(matches!(&effects[..], [Effect::Execute(Job::Apply { .. })]), "{effects:?}");
 
         let mut hpa = service("a", "api", None);
-        hpa.hpa = Some(HpaSummary { name: "api".into(), min: 2, max: 5, current: 2, desired: 2, targets: vec![] });
+        hpa.hpa = Some(HpaSummary {
+            name: "api".into(),
+            min: 2,
+            max: 5,
+            current: 2,
+            desired: 2,
+            targets: vec![],
+            resource_version: None,
+        });
         let mut app = self::app(vec![hpa], false);
         key(&mut app, KeyCode::Char('s'));
         typed(&mut app, "0");
