@@ -98,6 +98,17 @@ impl ExecContext {
         mutate::patch_would_change(&self.client, plan.service(), strategy, body).await
     }
 
+    /// Appends a runbook's transition (a step started, passed, failed; the run ended).
+    pub fn record_runbook(
+        &self,
+        target: &str,
+        before: serde_json::Value,
+        after: serde_json::Value,
+        outcome: &str,
+    ) -> std::io::Result<()> {
+        self.record_attempt("runbook", target.to_string(), before, after, None, outcome.to_string())
+    }
+
     fn record_attempt(
         &self,
         action: &str,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod change;
 pub mod execute;
 pub mod rollout;
+pub mod runbook;
 pub mod scale;
 pub mod target;
 

@@ -10,6 +10,7 @@ pub mod duration;
 pub mod keymap;
 pub mod paths;
 pub mod profile;
+pub mod runbook;
 mod source;
 pub mod theme;
 pub mod yaml;

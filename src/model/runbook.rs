@@ -21,8 +21,8 @@ pub struct Runbook {
     pub source: String,
     /// The parameters as used (defaults and `--param` overrides).
     pub params: Vec<(String, String)>,
-    /// The namespace its services live in.
-    pub namespace: String,
+    /// The namespace its services live in (`None`: the one the command runs in).
+    pub namespace: Option<String>,
     /// The services it changes, as written (`NAME`, `KIND/NAME`).
     pub services: Vec<String>,
     pub steps: Vec<Step>,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use regex::Regex;
 
-use crate::cluster::logs::{LogEvent, PodTarget};
+use crate::cluster::logs::LogEvent;
 use crate::model::service::{Service, ServiceKey};
 use crate::model::slo::{self, GateState, LogBuffer, RuleSet, RuleVerdict, SloRule};
 
@@ -139,15 +139,6 @@ impl Pane {
         self.scroll_back = self.scroll_back.saturating_add_signed(-delta).min(self.buffer.len());
         self.follow = self.scroll_back == 0;
     }
-}
-
-/// The pods a pane follows now: the service's pods with their containers.
-pub fn targets(service: &Service) -> Vec<PodTarget> {
-    service
-        .pods
-        .iter()
-        .map(|p| PodTarget { name: p.name.clone(), containers: p.containers.clone(), started: p.created })
-        .collect()
 }
 
 /// The panes screen.

@@ -27,7 +27,7 @@ use super::panes;
 use super::terminal::TerminalGuard;
 use crate::actions::execute::{ExecContext, dry_run_text};
 use crate::cluster::connect::Connection;
-use crate::cluster::logs::{LogEvent, LogFollower};
+use crate::cluster::logs::{LogEvent, LogFollower, pod_targets};
 use crate::cluster::mutate::RolloutEnd;
 use crate::cluster::session::SessionHandle;
 
@@ -180,7 +180,7 @@ impl Followers {
         let view = app.view.clone();
         self.by_pane.retain(|id, _| app.logs.panes.iter().any(|p| p.id == *id));
         for pane in &mut app.logs.panes {
-            let targets = view.services.iter().find(|s| s.key == pane.key).map(panes::targets).unwrap_or_default();
+            let targets = view.services.iter().find(|s| s.key == pane.key).map(pod_targets).unwrap_or_default();
             let follower = self.by_pane.entry(pane.id).or_insert_with(|| {
                 let (tx, mut rx) = mpsc::unbounded_channel();
                 let (id, all) = (pane.id, self.events.clone());
