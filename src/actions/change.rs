@@ -32,9 +32,9 @@ pub enum Change {
         strategy: PatchStrategy,
         body: Value,
     },
+    /// The plan's resourceVersion is the autoscaler's, not the workload's.
     HpaBounds {
         hpa: String,
-        resource_version: Option<String>,
         from: (i32, i32),
         to: (i32, i32),
     },
@@ -329,7 +329,7 @@ pub fn plan_patch(service: &Service, strategy: PatchStrategy, body: &Value) -> C
 pub fn plan_hpa_bounds(service: &Service, min: i32, max: i32, budget: Option<&DatabaseBudget>) -> ChangePlan {
     let key = &service.key;
     let Some(hpa) = &service.hpa else {
-        let change = Change::HpaBounds { hpa: String::new(), resource_version: None, from: (0, 0), to: (min, max) };
+        let change = Change::HpaBounds { hpa: String::new(), from: (0, 0), to: (min, max) };
         let mut plan = plan(service, change, String::new());
         plan.guards.push(block("no-autoscaler", format!("no autoscaler targets {}", key.name)));
         return plan;
@@ -338,13 +338,9 @@ pub fn plan_hpa_bounds(service: &Service, min: i32, max: i32, budget: Option<&Da
         "kubectl patch hpa {} -n {} -p '{{\"spec\":{{\"minReplicas\":{min},\"maxReplicas\":{max}}}}}'",
         hpa.name, key.namespace
     );
-    let change = Change::HpaBounds {
-        hpa: hpa.name.clone(),
-        resource_version: hpa.resource_version.clone(),
-        from: (hpa.min, hpa.max),
-        to: (min, max),
-    };
+    let change = Change::HpaBounds { hpa: hpa.name.clone(), from: (hpa.min, hpa.max), to: (min, max) };
     let mut plan = plan(service, change, kubectl);
+    plan.resource_version = hpa.resource_version.clone();
     if min < 1 || max < min {
         plan.guards.push(block("invalid-bounds", format!("{min}..{max}: expected 1 ≤ min ≤ max")));
         return plan;

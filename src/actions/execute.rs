@@ -72,8 +72,8 @@ impl ExecContext {
     /// Sends a spec or autoscaler change (or its dry-run).
     async fn change(&self, plan: &ChangePlan, dry_run: bool) -> Result<(), MutationError> {
         let (client, key, rv) = (&self.client, &plan.service, plan.resource_version.as_deref());
-        if let Change::HpaBounds { hpa, resource_version, to, .. } = &plan.change {
-            return mutate::hpa_bounds(client, &key.namespace, hpa, *to, resource_version.as_deref(), dry_run).await;
+        if let Change::HpaBounds { hpa, to, .. } = &plan.change {
+            return mutate::hpa_bounds(client, &key.namespace, hpa, *to, rv, dry_run).await;
         }
         match workload_patch(&plan.change) {
             Some((strategy, body)) => mutate::patch(client, key, strategy, &body, rv, dry_run).await,

@@ -95,6 +95,41 @@ impl ActionPlan {
         }
     }
 
+    /// Whether `other` makes the same change with the same guards: a plan rebuilt after a
+    /// status update (pods becoming ready bump the resourceVersion too) that an operator
+    /// who confirmed this one has confirmed as well.
+    pub fn same_change(&self, other: &ActionPlan) -> bool {
+        let same = match (self, other) {
+            (ActionPlan::Scale(a), ActionPlan::Scale(b)) => (a.from, a.to, a.force) == (b.from, b.to, b.force),
+            (ActionPlan::Rollout(a), ActionPlan::Rollout(b)) => a.change == b.change,
+            (ActionPlan::Change(a), ActionPlan::Change(b)) => a.change == b.change,
+            _ => false,
+        };
+        let ids = |p: &ActionPlan| p.guards().iter().map(|g| g.id).collect::<Vec<_>>();
+        same && self.service() == other.service() && ids(self) == ids(other)
+    }
+
+    /// The resourceVersion the change is sent with.
+    pub fn resource_version(&self) -> Option<&str> {
+        match self {
+            ActionPlan::Scale(p) => p.resource_version.as_deref(),
+            ActionPlan::Rollout(p) => p.resource_version.as_deref(),
+            ActionPlan::Change(p) => p.resource_version.as_deref(),
+        }
+    }
+
+    /// The plan without its precondition, for a dry-run that only asks whether the server
+    /// would take the change (a runbook's preview of later steps).
+    pub fn unconditional(&self) -> ActionPlan {
+        let mut plan = self.clone();
+        match &mut plan {
+            ActionPlan::Scale(p) => p.resource_version = None,
+            ActionPlan::Rollout(p) => p.resource_version = None,
+            ActionPlan::Change(p) => p.resource_version = None,
+        }
+        plan
+    }
+
     /// What the operator is told when the change has rolled out.
     pub fn rolled_out_message(&self) -> String {
         match self {

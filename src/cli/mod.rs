@@ -4,6 +4,7 @@ pub mod args;
 mod change;
 mod gate;
 mod rollout;
+mod runbook;
 mod scale;
 mod snapshot;
 
@@ -57,7 +58,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         }
         Some(Command::Scale(args)) => scale::run(&cli.global, args, &paths).await,
         Some(Command::Rollout { action }) => rollout::run(&cli.global, action, &paths).await,
-        Some(other) => Err(exit::usage(format!("{} is not available yet", command_name(&other)))),
+        Some(Command::Runbook { action }) => runbook::run(&cli.global, action, &paths).await,
     }
 }
 
@@ -88,22 +89,6 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
         eprintln!("kubectl-cockpit: stopped by {name}");
     }
     Ok(Exit::Ok)
-}
-
-fn command_name(cmd: &Command) -> &'static str {
-    match cmd {
-        Command::Status { .. } => "status",
-        Command::Budget { .. } => "budget",
-        Command::Gate { .. } => "gate",
-        Command::Lint { .. } => "lint",
-        Command::Scale(_) => "scale",
-        Command::Rollout { .. } => "rollout",
-        Command::Runbook { .. } => "runbook",
-        Command::Sim { .. } => "sim",
-        Command::Config { .. } => "config",
-        Command::Completions { .. } => "completions",
-        Command::Man => "man",
-    }
 }
 
 /// `status`: one synced look through the same watches and model as the cockpit, printed

@@ -287,7 +287,7 @@ impl Checker<'_> {
                     let description = fields.get("description").and_then(Value::as_str).unwrap_or_default();
                     (default, description.to_string())
                 }
-                other => (self.scalar_text(other, &format!("{at}")), String::new()),
+                other => (self.scalar_text(other, &at), String::new()),
             };
             out.push(ParamDecl { name: name.clone(), default, description });
         }

@@ -29,6 +29,8 @@ use crate::model::slo::{LogBuffer, SloRule};
 const GATE_STREAM_CAP: usize = 24;
 /// How often a waiting gate is judged again when nothing else happens (its countdown).
 const TICK: Duration = Duration::from_secs(1);
+/// How often a confirmed change is re-sent after a conflict caused by a status update.
+const CONFLICT_RETRIES: usize = 3;
 /// How long to wait for the watches to show a change that was just made.
 const OBSERVE_CHANGE: Duration = Duration::from_secs(30);
 
@@ -36,7 +38,7 @@ const OBSERVE_CHANGE: Duration = Duration::from_secs(30);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Prompt {
     /// Send this change? (The server's dry-run said `dry_run`.)
-    Change { step: usize, plan: ActionPlan, dry_run: String, typed_name: bool },
+    Change { step: usize, plan: Box<ActionPlan>, dry_run: String, typed_name: bool },
     /// Confirm every item of this checklist, or skip the step with a reason.
     Manual { step: usize, checklist: Vec<String> },
 }
@@ -384,8 +386,13 @@ async fn step(io: &mut Io, run: &mut Run, i: usize) -> Flow<()> {
             run.state.steps[i].applied = false;
             continue;
         }
-        let detail = run.state.steps[i].gates.iter().map(|g| g.detail.clone()).collect::<Vec<_>>().join("; ");
-        end_step(io, run, i, StepState::Passed, if detail.is_empty() { "done" } else { &detail });
+        let record = &run.state.steps[i];
+        let detail = if record.gates.is_empty() {
+            record.detail.clone()
+        } else {
+            record.gates.iter().map(|g| g.detail.clone()).collect::<Vec<_>>().join("; ")
+        };
+        end_step(io, run, i, StepState::Passed, &detail);
         return Ok(());
     }
 }
@@ -404,7 +411,8 @@ async fn act(io: &mut Io, run: &mut Run, i: usize, step: &Step, view: &ClusterVi
     match plan {
         StepPlan::Manual { checklist } => match io.ask(Prompt::Manual { step: i, checklist }).await? {
             Answer::Yes => {
-                mark_applied(io, run, i, "checklist confirmed");
+                let by = if io.auto_confirm { "checklist confirmed (--yes)" } else { "checklist confirmed" };
+                mark_applied(io, run, i, by);
                 Ok(Acted::Done)
             }
             Answer::Skip(reason) => Ok(Acted::Skipped(reason)),
@@ -459,7 +467,7 @@ async fn change(io: &mut Io, run: &mut Run, i: usize, plan: &ActionPlan, view: &
         return Err(refused(format!("{}: the API server refused it: {e}", plan.describe())));
     }
     let typed_name = plan.needs_typed_name(view.profile.production);
-    let prompt = Prompt::Change { step: i, plan: plan.clone(), dry_run: dry_text.clone(), typed_name };
+    let prompt = Prompt::Change { step: i, plan: Box::new(plan.clone()), dry_run: dry_text.clone(), typed_name };
     match io.ask(prompt).await? {
         Answer::Yes => {}
         Answer::No | Answer::Skip(_) => {
@@ -469,20 +477,50 @@ async fn change(io: &mut Io, run: &mut Run, i: usize, plan: &ActionPlan, view: &
     }
     run.state.steps[i].sending = true;
     save(io, run);
-    let old = workload_version(service, plan);
-    io.exec.apply_plan(plan, &dry_text).await.map_err(|e| Interrupt::Failed {
-        reason: format!("{}: {e}", plan.describe()),
-        refused: matches!(e, crate::cluster::mutate::MutationError::Forbidden(_)),
-    })?;
-    io.note(format!("applied: {}", plan.describe()));
-    mark_applied(io, run, i, &format!("applied: {}", plan.describe()));
-    observe_change(io, plan, old).await;
+    let sent = send(io, run, i, plan, &dry_text).await?;
+    io.note(format!("applied: {}", sent.describe()));
+    mark_applied(io, run, i, &format!("applied: {}", sent.describe()));
+    let old = plan.resource_version().map(str::to_string);
+    observe_change(io, &sent, old).await;
     Ok(())
 }
 
-/// The resourceVersion the change will move: the autoscaler's for its bounds, else the
-/// workload's.
-fn workload_version(service: &Service, plan: &ActionPlan) -> Option<String> {
+/// Sends the confirmed change. A conflict from a status update (pods getting ready move
+/// the resourceVersion too) is retried with the plan rebuilt from the newer view, as long
+/// as it is still the same change; a real concurrent change fails the step.
+async fn send(io: &mut Io, run: &Run, i: usize, plan: &ActionPlan, dry_text: &str) -> Flow<ActionPlan> {
+    use crate::cluster::mutate::MutationError;
+    let step = &run.runbook.steps[i];
+    let mut plan = plan.clone();
+    for attempt in 0..=CONFLICT_RETRIES {
+        match io.exec.apply_plan(&plan, dry_text).await {
+            Ok(()) => return Ok(plan),
+            Err(MutationError::Conflict(_)) if attempt < CONFLICT_RETRIES => {
+                let old = plan.resource_version().map(str::to_string);
+                observe_change(io, &plan, old).await;
+                let view = io.synced_view().await?;
+                let stamp = run.state.steps[i].restarted_at.clone();
+                let again = plan_step(step, &view.services, &view.budgets, &run.namespace, stamp.as_deref());
+                match again {
+                    Ok(StepPlan::Change(newer)) if newer.same_change(&plan) => plan = newer,
+                    _ => break,
+                }
+            }
+            Err(e) => {
+                let refused = matches!(e, MutationError::Forbidden(_));
+                return Err(Interrupt::Failed { reason: format!("{}: {e}", plan.describe()), refused });
+            }
+        }
+    }
+    Err(Interrupt::Failed {
+        reason: format!("{}: the service changed since it was confirmed; nothing more was sent", plan.describe()),
+        refused: false,
+    })
+}
+
+/// The resourceVersion of what the change moves: the autoscaler for its bounds, else the
+/// workload.
+fn version_of(service: &Service, plan: &ActionPlan) -> Option<String> {
     match plan {
         ActionPlan::Change(p) if matches!(p.change, crate::actions::change::Change::HpaBounds { .. }) => {
             service.hpa.as_ref().and_then(|h| h.resource_version.clone())
@@ -495,9 +533,8 @@ fn workload_version(service: &Service, plan: &ActionPlan) -> Option<String> {
 /// and not the one before it (a rollout that was complete a moment ago).
 async fn observe_change(io: &mut Io, plan: &ActionPlan, old: Option<String>) {
     let key = plan.service().clone();
-    let seen = |view: &ClusterView| {
-        view.services.iter().find(|s| s.key == key).is_none_or(|s| workload_version(s, plan) != old)
-    };
+    let seen =
+        |view: &ClusterView| view.services.iter().find(|s| s.key == key).is_none_or(|s| version_of(s, plan) != old);
     let _ = tokio::time::timeout(OBSERVE_CHANGE, async {
         loop {
             if seen(&io.views.borrow_and_update()) {

@@ -12,8 +12,9 @@ use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::actions::scale::plan_scale;
 use crate::actions::target::ServiceRef;
 use crate::model::budget::{DatabaseBudget, budget_of};
-use crate::model::runbook::{Step, StepAction, next_increment};
+use crate::model::runbook::{Gate, Runbook, Step, StepAction, next_increment};
 use crate::model::service::{ContainerImage, EnvValue, EnvVar, Service};
+use crate::model::slo::SloRule;
 
 /// The plan of one step against the services as they are (or as earlier steps of a
 /// preview will have left them).
@@ -72,6 +73,32 @@ pub fn plan_step(
         (_, None) => return Err(format!("step {} names no service", step.id)),
     };
     Ok(StepPlan::Change(plan))
+}
+
+/// What would stop the run before its first step: a service it names is not in the
+/// namespace, a gate names an SLO rule the profile does not have.
+pub fn preflight(runbook: &Runbook, services: &[Service], rules: &[SloRule], namespace: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut named: Vec<&str> = runbook.steps.iter().filter_map(|s| s.action.service()).collect();
+    named.extend(runbook.steps.iter().flat_map(|s| s.gates.iter().map(Gate::service)));
+    named.sort_unstable();
+    named.dedup();
+    for name in named {
+        if let Err(e) = resolve(services, name, namespace) {
+            problems.push(e);
+        }
+    }
+    for step in &runbook.steps {
+        for gate in &step.gates {
+            let Gate::SloClean { rules: wanted, .. } = gate else { continue };
+            for name in wanted.iter().filter(|w| !rules.iter().any(|r| &r.name == *w)) {
+                let known: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+                let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                problems.push(format!("step {}: no SLO rule named {name:?} in the profile (it has: {known})", step.id));
+            }
+        }
+    }
+    problems
 }
 
 /// Whether a scale in increments has further increments to go.
