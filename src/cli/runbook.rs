@@ -15,7 +15,7 @@ use crate::actions::ActionPlan;
 use crate::actions::execute::{ExecContext, dry_run_text};
 use crate::actions::runbook::engine::{self, Answer, Control, Io, Prompt, Related, Run, RunEvent};
 use crate::actions::runbook::state::{self, RunState, RunStatus};
-use crate::actions::runbook::{StepPlan, more_increments, plan_step, preflight, project, resolve};
+use crate::actions::runbook::{StepPlan, more_increments, namespace_of, plan_step, preflight, project, resolve};
 use crate::cluster::session::ClusterView;
 use crate::config::paths::Paths;
 use crate::config::runbook::{self as files, Fill, RunbookFile};
@@ -120,7 +120,7 @@ async fn run_one(global: &GlobalArgs, args: RunbookRunArgs, paths: &Paths) -> Re
     let file = files::find(&args.name, paths).map_err(exit::usage)?;
     let first = runbook_for(&file, &given, None)?;
     let mut target = super::connect(global).await?;
-    let namespace = first.namespace.clone().unwrap_or_else(|| target.connection.namespace.clone());
+    let namespace = namespace_of(&first).unwrap_or_else(|| target.connection.namespace.clone());
     target.connection.namespace = namespace.clone();
     target.connection.all_namespaces = false;
     let context = target.connection.context.clone();

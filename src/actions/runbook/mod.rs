@@ -75,6 +75,18 @@ pub fn plan_step(
     Ok(StepPlan::Change(plan))
 }
 
+/// The namespace a runbook works in: its own `namespace`, else the one its services name
+/// (`--param service=shop/api`) when they agree on one.
+pub fn namespace_of(runbook: &Runbook) -> Option<String> {
+    if runbook.namespace.as_deref().is_some_and(|ns| !ns.is_empty()) {
+        return runbook.namespace.clone();
+    }
+    let mut named =
+        runbook.steps.iter().filter_map(|s| s.action.service()).filter_map(|s| ServiceRef::parse(s).ok()?.namespace);
+    let first = named.next()?;
+    named.all(|ns| ns == first).then_some(first)
+}
+
 /// What would stop the run before its first step: a service it names is not in the
 /// namespace, a gate names an SLO rule the profile does not have.
 pub fn preflight(runbook: &Runbook, services: &[Service], rules: &[SloRule], namespace: &str) -> Vec<String> {
@@ -178,6 +190,26 @@ mod tests {
             panic!("a rollout plan")
         };
         assert_eq!(r.restarted_at.as_deref(), Some("T"), "a resumed restart sends the stamp it saved");
+    }
+
+    #[test]
+    fn a_runbook_without_a_namespace_works_in_the_one_its_services_name() {
+        let mut rb = Runbook {
+            name: "r".into(),
+            description: String::new(),
+            source: String::new(),
+            params: vec![],
+            namespace: None,
+            services: vec![],
+            steps: vec![step(StepAction::Undo { service: "shop/api".into(), revision: None })],
+        };
+        assert_eq!(namespace_of(&rb).as_deref(), Some("shop"));
+        rb.steps.push(step(StepAction::Restart { service: "deploy/web".into() }));
+        assert_eq!(namespace_of(&rb).as_deref(), Some("shop"), "a name without a namespace does not disagree");
+        rb.steps.push(step(StepAction::Restart { service: "other/web".into() }));
+        assert_eq!(namespace_of(&rb), None, "two namespaces: the command's own");
+        rb.namespace = Some("music".into());
+        assert_eq!(namespace_of(&rb).as_deref(), Some("music"));
     }
 
     #[test]
