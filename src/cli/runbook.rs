@@ -3,7 +3,6 @@
 //! killed at any moment: `--resume` continues it from its state file.
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use color_eyre::Result;
@@ -13,9 +12,10 @@ use super::args::{GlobalArgs, RunbookAction, RunbookRunArgs};
 use super::change::{ask_terminal, confirmed, is_yes, print_preview};
 use crate::actions::ActionPlan;
 use crate::actions::execute::{ExecContext, dry_run_text};
-use crate::actions::runbook::engine::{self, Answer, Control, Io, Prompt, Related, Run, RunEvent};
+use crate::actions::runbook::engine::{self, Answer, Control, Io, Prompt, RunEvent};
+use crate::actions::runbook::launch::{self, LaunchError, Request};
 use crate::actions::runbook::state::{self, RunState, RunStatus};
-use crate::actions::runbook::{StepPlan, more_increments, namespace_of, plan_step, preflight, project, resolve};
+use crate::actions::runbook::{StepPlan, more_increments, plan_step, project, resolve};
 use crate::cluster::session::ClusterView;
 use crate::config::paths::Paths;
 use crate::config::runbook::{self as files, Fill, RunbookFile};
@@ -104,58 +104,23 @@ fn validate(name: &str, paths: &Paths) -> Result<Exit> {
     }
 }
 
-/// The runbook for a run: with `--resume`, with the parameters the interrupted run used.
-fn runbook_for(file: &RunbookFile, given: &[(String, String)], saved: Option<&RunState>) -> Result<Runbook> {
-    match saved {
-        Some(state) => load(file, Fill::Run(&state.params)),
-        None => load(file, Fill::Run(given)),
-    }
-}
-
 async fn run_one(global: &GlobalArgs, args: RunbookRunArgs, paths: &Paths) -> Result<Exit> {
     if global.read_only && !args.dry_run {
         return Err(exit::refused("--read-only: runbooks are not run (--dry-run shows the plan)"));
     }
     let given = files::parse_param_args(&args.params).map_err(exit::usage)?;
-    let file = files::find(&args.name, paths).map_err(exit::usage)?;
-    let first = runbook_for(&file, &given, None)?;
-    let mut target = super::connect(global).await?;
-    let namespace = namespace_of(&first).unwrap_or_else(|| target.connection.namespace.clone());
-    target.connection.namespace = namespace.clone();
-    target.connection.all_namespaces = false;
-    let context = target.connection.context.clone();
-    let runs_dir = paths.runbook_state();
-    let saved = if args.resume {
-        let path = state::state_path(&runs_dir, &context, &namespace, &first.name);
-        Some(
-            state::load(&path)
-                .map_err(exit::usage)?
-                .ok_or_else(|| exit::usage(format!("no interrupted run of {} on {namespace} to resume", first.name)))?,
-        )
-    } else {
-        None
+    let target = super::connect(global).await?;
+    let request = Request {
+        name: &args.name,
+        params: &given,
+        resume: args.resume,
+        connection: target.connection.clone(),
+        options: target.options.clone(),
+        profiles: super::profiles(global, paths),
+        paths,
     };
-    let runbook = if saved.is_some() { runbook_for(&file, &given, saved.as_ref())? } else { first };
-    let profiles = super::profiles(global, paths);
-    let (_, problems) = profiles.load(&context);
-    for problem in &problems {
-        eprintln!("{problem}");
-    }
-    if problems.iter().any(|p| p.is_error()) {
-        return Err(exit::usage("the profile has errors (above); fix it or pass another with --profile"));
-    }
-    let session = crate::cluster::session::start(target.connection.clone(), target.options.clone(), profiles);
-    let mut views = session.views.clone();
-    let view = synced(&mut views, &target.connection).await?;
-    let problems = preflight(&runbook, &view.services, &view.slo_rules, &namespace);
-    if !problems.is_empty() {
-        return Err(exit::usage(format!(
-            "runbook {} cannot run on {namespace}:\n  {}",
-            runbook.name,
-            problems.join("\n  ")
-        )));
-    }
-    let conn = &target.connection;
+    let prepared = launch::prepare(request).await.map_err(launch_error)?;
+    let conn = &prepared.connection;
     let exec = ExecContext {
         client: conn.client.clone(),
         context: conn.context.clone(),
@@ -163,20 +128,28 @@ async fn run_one(global: &GlobalArgs, args: RunbookRunArgs, paths: &Paths) -> Re
         audit_log: paths.audit_log(),
     };
     if args.dry_run {
-        return dry_run(&exec, &runbook, &view, &namespace).await;
+        return dry_run(&exec, &prepared.runbook, &prepared.view, &prepared.namespace).await;
     }
-    let started = if args.resume {
-        Run::resume(runbook, &context, &namespace, &runs_dir)
-    } else {
-        Run::start(runbook, &context, &namespace, &runs_dir)
-    };
-    let mut run = started.map_err(exit::refused)?;
-    println!("runbook {} on {namespace} (context {context}); state in {}", run.runbook.name, run.path.display());
+    let mut run = prepared.begin(args.resume, paths).map_err(launch_error)?;
+    println!(
+        "runbook {} on {} (context {}); state in {}",
+        run.runbook.name,
+        prepared.namespace,
+        conn.context,
+        run.path.display()
+    );
     let (events, inbox) = mpsc::unbounded_channel();
     let (controls_tx, controls) = mpsc::unbounded_channel();
-    let mut io =
-        Io { exec, views, runs_dir, auto_confirm: args.yes, events, controls, related: related(file, paths.clone()) };
-    let printer = tokio::spawn(operator(inbox, controls_tx, view.profile.production));
+    let mut io = Io {
+        exec,
+        views: prepared.views.clone(),
+        runs_dir: paths.runbook_state(),
+        auto_confirm: args.yes,
+        events,
+        controls,
+        related: prepared.related(paths),
+    };
+    let printer = tokio::spawn(operator(inbox, controls_tx, prepared.view.profile.production));
     let outcome = tokio::select! {
         outcome = engine::execute(&mut io, &mut run) => outcome,
         signal = termination() => {
@@ -197,39 +170,12 @@ async fn run_one(global: &GlobalArgs, args: RunbookRunArgs, paths: &Paths) -> Re
     })
 }
 
-/// The first synced view of the runbook's namespace, or the reason there is none.
-async fn synced(
-    views: &mut tokio::sync::watch::Receiver<Arc<ClusterView>>,
-    conn: &crate::cluster::connect::Connection,
-) -> Result<Arc<ClusterView>> {
-    let wait = async {
-        loop {
-            let view = views.borrow_and_update().clone();
-            if !view.syncing {
-                return Some(view);
-            }
-            views.changed().await.ok()?;
-        }
-    };
-    match tokio::time::timeout(conn.request_timeout.max(Duration::from_secs(5)), wait).await {
-        Ok(Some(view)) => Ok(view),
-        _ => Err(exit::cluster(format!(
-            "cannot list workloads from {} (context \"{}\") in time",
-            conn.server_url, conn.context
-        ))),
+fn launch_error(e: LaunchError) -> color_eyre::Report {
+    match e {
+        LaunchError::Usage(m) => exit::usage(m),
+        LaunchError::Refused(m) => exit::refused(m),
+        LaunchError::Cluster(m) => exit::cluster(m),
     }
-}
-
-/// Loads a rollback runbook named by a failing step, next to this one or by name, with
-/// the failing run's parameters it declares.
-fn related(primary: RunbookFile, paths: Paths) -> Related {
-    Box::new(move |name, params| {
-        let file = files::find_related(name, &primary, &paths)?;
-        let declared = files::declared_params(&file);
-        let given: Vec<(String, String)> =
-            params.iter().filter(|(k, _)| declared.iter().any(|d| &d.name == k)).cloned().collect();
-        files::load(&file, Fill::Run(&given)).map_err(|p| problems_text(&p))
-    })
 }
 
 /// Prints what the engine reports and answers its questions at the terminal.

@@ -12,9 +12,12 @@ use ratatui_textarea::TextArea;
 
 use super::fuzzy;
 use super::panes::LogPanes;
+use super::runbooks::{Runbooks, RunnerEvent, parse_param_line};
 use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
 use crate::actions::rollout::{RolloutPlan, RolloutRequest, plan_rollout};
+use crate::actions::runbook::engine::{Answer, Control, Prompt};
+use crate::actions::runbook::state::RunState;
 use crate::actions::scale::{Verdict, plan_scale};
 use crate::cluster::mutate::CHANGE_PERMISSIONS;
 use crate::cluster::session::{ClusterView, Intent};
@@ -36,6 +39,14 @@ pub enum Effect {
     Execute(Job),
     /// Put text on the clipboard of the operator's terminal (OSC 52, so it works over SSH).
     Copy(String),
+    /// Start (or resume) a runbook; the event loop reports back with [`RunnerEvent`]s.
+    StartRunbook {
+        name: String,
+        params: Vec<(String, String)>,
+        resume: bool,
+    },
+    /// An answer or a pause/abort for the running runbook.
+    RunControl(Control),
 }
 
 /// A change to run, built from a plan the operator has seen.
@@ -131,6 +142,8 @@ pub enum Screen {
     },
     /// The live log panes.
     Logs,
+    /// The runbooks, and the stepper of the one running.
+    Runbook,
 }
 
 #[derive(Debug)]
@@ -243,6 +256,23 @@ pub enum Overlay {
         search: bool,
     },
     Action(Box<ActionWizard>),
+    /// The parameters of a runbook about to start, as `k=v` words.
+    RunParams {
+        name: String,
+        input: TextArea<'static>,
+        error: Option<String>,
+    },
+    /// A runbook step wants the service name typed (production, or a guard overridden).
+    RunConfirmName {
+        name: String,
+        input: TextArea<'static>,
+    },
+    /// Why the manual step is skipped (recorded in the run state and the audit log).
+    SkipReason {
+        input: TextArea<'static>,
+    },
+    /// An interrupted run found at start: resume it?
+    ResumeOffer(Box<RunState>),
 }
 
 /// A line for the status bar: what went wrong or what just happened.
@@ -284,6 +314,10 @@ pub struct App {
     pub measuring: bool,
     /// The live log panes (they keep streaming while other screens are shown).
     pub logs: LogPanes,
+    /// The runbooks found, and the run in progress.
+    pub runbooks: Runbooks,
+    /// The service the runbooks screen was opened from (its parameters are filled in).
+    pub runbooks_for: Option<ServiceKey>,
 }
 
 impl App {
@@ -312,6 +346,8 @@ impl App {
             readings: BTreeMap::new(),
             measuring: false,
             logs: LogPanes::default(),
+            runbooks: Runbooks::default(),
+            runbooks_for: None,
         };
         app.logs.keep_sgr = app.theme.log_allow_sgr();
         app.refresh_rows();
@@ -326,7 +362,15 @@ impl App {
     pub fn mode(&self) -> Mode {
         match &self.overlay {
             Some(Overlay::Palette { .. } | Overlay::Picker { .. }) => Mode::Palette,
-            Some(Overlay::Filter { .. } | Overlay::LogFilter { .. } | Overlay::Action(_)) => Mode::Input,
+            Some(
+                Overlay::Filter { .. }
+                | Overlay::LogFilter { .. }
+                | Overlay::Action(_)
+                | Overlay::RunParams { .. }
+                | Overlay::RunConfirmName { .. }
+                | Overlay::SkipReason { .. }
+                | Overlay::ResumeOffer(_),
+            ) => Mode::Input,
             Some(Overlay::Help { .. }) | None => self.screen_mode(),
         }
     }
@@ -340,6 +384,7 @@ impl App {
             Screen::Budget { .. } => Mode::Budget,
             Screen::Findings { .. } => Mode::Findings,
             Screen::Logs => Mode::Logs,
+            Screen::Runbook => Mode::Runbook,
         }
     }
 
@@ -385,7 +430,8 @@ impl App {
             | Screen::Audit { .. }
             | Screen::Budget { .. }
             | Screen::Findings { .. }
-            | Screen::Logs => None,
+            | Screen::Logs
+            | Screen::Runbook => None,
         }
     }
 
@@ -403,7 +449,10 @@ impl App {
                 Overlay::Palette { input, .. }
                 | Overlay::Picker { input, .. }
                 | Overlay::Filter { input, .. }
-                | Overlay::LogFilter { input, .. },
+                | Overlay::LogFilter { input, .. }
+                | Overlay::RunParams { input, .. }
+                | Overlay::RunConfirmName { input, .. }
+                | Overlay::SkipReason { input },
             ) => Some(input),
             Some(Overlay::Action(w)) => match w.stage {
                 ActionStage::Editing if w.rollout.is_none() => Some(&mut w.input),
@@ -480,6 +529,11 @@ impl App {
         if matches!(self.screen(), Screen::Logs) && self.run_in_logs(command) {
             return Vec::new();
         }
+        if matches!(self.screen(), Screen::Runbook)
+            && let Some(effects) = self.run_in_runbook(command)
+        {
+            return effects;
+        }
         match command {
             Command::Quit => return vec![Effect::Quit],
             Command::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
@@ -546,6 +600,12 @@ impl App {
             Command::RolloutResume => self.open_rollout_wizard(RolloutRequest::Resume),
             Command::RolloutUndo => self.open_rollout_wizard(RolloutRequest::Undo(None)),
             Command::OpenBudget => return self.open_budget(),
+            Command::OpenRunbooks => {
+                self.runbooks_for = self.acted_on().map(|s| s.key.clone());
+                if !matches!(self.screen(), Screen::Runbook) {
+                    self.screens.push(Screen::Runbook);
+                }
+            }
             Command::OpenLogs => self.open_logs(now),
             Command::OpenFindings => {
                 if !matches!(self.screen(), Screen::Findings { .. }) {
@@ -612,6 +672,15 @@ impl App {
                 self.overlay = None;
                 self.say("the change continues; its progress shows in the overview", now);
             }
+            (
+                Overlay::RunParams { .. }
+                | Overlay::RunConfirmName { .. }
+                | Overlay::SkipReason { .. }
+                | Overlay::ResumeOffer(_),
+                Command::Confirm,
+            ) => {
+                return Some(self.confirm_runbook_overlay());
+            }
             (Overlay::Filter { .. } | Overlay::LogFilter { .. }, Command::Confirm) => self.overlay = None,
             (Overlay::LogFilter { before, search, .. }, Command::Cancel) => {
                 let (before, search) = (before.take(), *search);
@@ -638,7 +707,9 @@ impl App {
         match self.screen() {
             Screen::Detail(_) => self.detail_service(),
             Screen::Overview => self.selected_service(),
-            Screen::Audit { .. } | Screen::Budget { .. } | Screen::Findings { .. } | Screen::Logs => None,
+            Screen::Audit { .. } | Screen::Budget { .. } | Screen::Findings { .. } | Screen::Logs | Screen::Runbook => {
+                None
+            }
         }
     }
 
@@ -825,6 +896,163 @@ impl App {
             }
         }
         true
+    }
+
+    /// The runbooks screen's own commands; `None` lets the global meaning apply.
+    fn run_in_runbook(&mut self, command: Command) -> Option<Vec<Effect>> {
+        let prompt = self.runbooks.active.as_ref().and_then(|a| a.prompt.clone());
+        let running = self.runbooks.running();
+        let answer = |answer: Answer| vec![Effect::RunControl(Control::Answer(answer))];
+        match command {
+            Command::OpenDetail | Command::Confirm | Command::RunRunbook => match prompt {
+                Some(Prompt::Change { plan, typed_name: true, .. }) => {
+                    let name = plan.service().name.clone();
+                    self.overlay = Some(Overlay::RunConfirmName { input: text_input(&name), name });
+                    Some(Vec::new())
+                }
+                Some(_) => {
+                    self.clear_prompt();
+                    Some(answer(Answer::Yes))
+                }
+                None if running => Some(Vec::new()),
+                None => Some(self.offer_start()),
+            },
+            Command::Skip => {
+                if matches!(prompt, Some(Prompt::Manual { .. })) {
+                    self.overlay = Some(Overlay::SkipReason { input: text_input("why is it skipped?") });
+                } else {
+                    self.say("only a manual step can be skipped", Timestamp::now());
+                }
+                Some(Vec::new())
+            }
+            Command::Pause if running => {
+                let paused = self.runbooks.active.as_ref().is_some_and(|a| a.paused());
+                Some(vec![Effect::RunControl(if paused { Control::Resume } else { Control::Pause })])
+            }
+            Command::Abort if running => {
+                self.clear_prompt();
+                Some(vec![Effect::RunControl(Control::Abort)])
+            }
+            Command::MoveUp | Command::MoveDown if !running => {
+                let step: isize = if command == Command::MoveUp { -1 } else { 1 };
+                let last = self.runbooks.choices.len().saturating_sub(1);
+                self.runbooks.selected = self.runbooks.selected.saturating_add_signed(step).min(last);
+                Some(Vec::new())
+            }
+            Command::OpenLogs => {
+                let key = self.runbooks.active.as_ref().and_then(|a| a.current_service(&self.view.services));
+                let service = key.as_ref().and_then(|k| self.view.services.iter().find(|s| &s.key == k)).cloned();
+                if let Some(key) = key
+                    && self.logs.open(key, &self.view.slo_rules, service.as_ref()).is_ok()
+                {
+                    self.screens.push(Screen::Logs);
+                }
+                Some(Vec::new())
+            }
+            _ => None,
+        }
+    }
+
+    fn clear_prompt(&mut self) {
+        if let Some(active) = self.runbooks.active.as_mut() {
+            active.prompt = None;
+        }
+    }
+
+    /// Enter on the runbooks list (or on an ended run): the rollback an abort offers, or
+    /// the parameters of the selected runbook.
+    fn offer_start(&mut self) -> Vec<Effect> {
+        if self.read_only {
+            self.report_error("runbooks: the cockpit is read-only (--read-only)");
+            return Vec::new();
+        }
+        if let Some(active) = &self.runbooks.active {
+            let rollback = active.rollback_offer().map(str::to_string);
+            let params = active.start.params.clone();
+            self.runbooks.active = None;
+            let Some(name) = rollback else { return Vec::new() };
+            // The rollback takes the parameters of the aborted run that it declares.
+            let declared = self.runbooks.choices.iter().find(|c| c.name == name).map(|c| c.params.clone());
+            let params = params.into_iter().filter(|(k, _)| declared.iter().flatten().any(|d| &d.name == k)).collect();
+            return vec![Effect::StartRunbook { name, params, resume: false }];
+        }
+        let Some(choice) = self.runbooks.selected_choice() else { return Vec::new() };
+        let line = Runbooks::param_line(choice, self.runbooks_for.as_ref());
+        let mut input = text_input("name=value …");
+        input.insert_str(&line);
+        self.overlay = Some(Overlay::RunParams { name: choice.name.clone(), input, error: None });
+        Vec::new()
+    }
+
+    /// Enter in one of the runbook popups.
+    fn confirm_runbook_overlay(&mut self) -> Vec<Effect> {
+        let typed = |input: &TextArea<'static>| input.lines().first().map(|l| l.trim().to_string()).unwrap_or_default();
+        match self.overlay.take() {
+            Some(Overlay::RunParams { name, input, .. }) => match parse_param_line(&typed(&input)) {
+                Ok(params) => {
+                    if !matches!(self.screen(), Screen::Runbook) {
+                        self.screens.push(Screen::Runbook);
+                    }
+                    vec![Effect::StartRunbook { name, params, resume: false }]
+                }
+                Err(e) => {
+                    self.overlay = Some(Overlay::RunParams { name, input, error: Some(e) });
+                    Vec::new()
+                }
+            },
+            Some(Overlay::RunConfirmName { name, input }) => {
+                if typed(&input) == name {
+                    self.clear_prompt();
+                    vec![Effect::RunControl(Control::Answer(Answer::Yes))]
+                } else {
+                    self.say(format!("type {name} to confirm; the step still waits"), Timestamp::now());
+                    Vec::new()
+                }
+            }
+            Some(Overlay::SkipReason { input }) => {
+                let reason = typed(&input);
+                if reason.is_empty() {
+                    self.overlay = Some(Overlay::SkipReason { input });
+                    return Vec::new();
+                }
+                self.clear_prompt();
+                vec![Effect::RunControl(Control::Answer(Answer::Skip(reason)))]
+            }
+            Some(Overlay::ResumeOffer(state)) => {
+                if !matches!(self.screen(), Screen::Runbook) {
+                    self.screens.push(Screen::Runbook);
+                }
+                vec![Effect::StartRunbook { name: state.source_name(), params: state.params.clone(), resume: true }]
+            }
+            other => {
+                self.overlay = other;
+                Vec::new()
+            }
+        }
+    }
+
+    /// What the event loop reports about a run. The current step's service gets a log pane,
+    /// so the stepper can show its logs beside the gates.
+    pub fn on_runner(&mut self, event: RunnerEvent) {
+        if let RunnerEvent::Refused(why) = &event {
+            self.report_error(why.clone());
+        }
+        self.runbooks.on_event(event);
+        let key = self.runbooks.active.as_ref().and_then(|a| a.current_service(&self.view.services));
+        if let Some(key) = key
+            && !self.logs.panes.iter().any(|p| p.key == key)
+        {
+            let service = self.view.services.iter().find(|s| s.key == key).cloned();
+            let _ = self.logs.open(key, &self.view.slo_rules, service.as_ref());
+        }
+    }
+
+    /// Interrupted runs found at start: the first is offered at once, the rest are listed.
+    pub fn offer_interrupted(&mut self, runs: Vec<RunState>) {
+        if let Some(first) = runs.first() {
+            self.overlay = Some(Overlay::ResumeOffer(Box::new(first.clone())));
+        }
+        self.runbooks.interrupted = runs;
     }
 
     /// Opens the budget screen and measures every database with a connection string
@@ -1260,6 +1488,73 @@ mod tests {
         );
         assert!(
             matches!(&app.overlay, Some(Overlay::Action(w)) if w.error.as_deref().unwrap_or("").contains("autoscaler"))
+        );
+    }
+
+    #[test]
+    fn the_runbooks_screen_starts_with_parameters_answers_prompts_and_offers_the_rollback() {
+        use crate::actions::runbook::engine::RunOutcome;
+        use crate::actions::runbook::state::RunStatus;
+        use crate::config::runbook::ParamDecl;
+        use crate::ui::runbooks::{RunStart, RunbookChoice};
+        let decl = |name: &str, default: Option<&str>| ParamDecl {
+            name: name.into(),
+            default: default.map(str::to_string),
+            description: String::new(),
+        };
+        let mut app = self::app(vec![service("shop", "api", None)], false);
+        app.runbooks.choices = vec![
+            RunbookChoice {
+                name: "steps".into(),
+                description: String::new(),
+                params: vec![decl("service", None), decl("step", Some("1"))],
+            },
+            RunbookChoice {
+                name: "steps-rollback".into(),
+                description: String::new(),
+                params: vec![decl("service", None)],
+            },
+        ];
+        key(&mut app, KeyCode::Char(' '));
+        key(&mut app, KeyCode::Char('r'));
+        assert!(matches!(app.screen(), Screen::Runbook));
+        key(&mut app, KeyCode::Enter);
+        assert!(matches!(&app.overlay, Some(Overlay::RunParams { name, .. }) if name == "steps"));
+        typed(&mut app, " extra");
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(
+            matches!(&app.overlay, Some(Overlay::RunParams { error: Some(e), .. }) if e.contains("expected NAME=VALUE"))
+        );
+        assert!(effects.is_empty(), "a malformed parameter starts nothing");
+        for _ in 0.." extra".len() {
+            key(&mut app, KeyCode::Backspace);
+        }
+        let effects = key(&mut app, KeyCode::Enter);
+        let params = vec![("service".to_string(), "shop/api".to_string()), ("step".to_string(), "1".to_string())];
+        assert_eq!(effects, [Effect::StartRunbook { name: "steps".into(), params: params.clone(), resume: false }]);
+
+        let start = RunStart {
+            runbook: "steps".into(),
+            namespace: "shop".into(),
+            services: vec![Some("api".into())],
+            rollbacks: vec![Some("steps-rollback".into())],
+            params,
+        };
+        app.on_runner(RunnerEvent::Started(start));
+        let effects = key(&mut app, KeyCode::Char('p'));
+        assert_eq!(effects, [Effect::RunControl(Control::Pause)]);
+        let effects = key(&mut app, KeyCode::Char('a'));
+        assert_eq!(effects, [Effect::RunControl(Control::Abort)]);
+        app.on_runner(RunnerEvent::Ended(RunOutcome {
+            status: RunStatus::Aborted,
+            refused: false,
+            message: "aborted".into(),
+        }));
+        let effects = key(&mut app, KeyCode::Enter);
+        let only_declared = vec![("service".to_string(), "shop/api".to_string())];
+        assert_eq!(
+            effects,
+            [Effect::StartRunbook { name: "steps-rollback".into(), params: only_declared, resume: false }]
         );
     }
 }

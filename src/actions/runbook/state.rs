@@ -169,6 +169,11 @@ pub struct RunState {
 }
 
 impl RunState {
+    /// What finds the runbook again: its file, or its name when it is a built-in one.
+    pub fn source_name(&self) -> String {
+        if self.source.starts_with("<built-in") { self.runbook.clone() } else { self.source.clone() }
+    }
+
     /// The first step not yet passed or skipped: where a resumed run continues.
     pub fn resume_at(&self) -> Option<usize> {
         self.steps.iter().position(|s| !s.state.finished())

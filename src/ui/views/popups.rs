@@ -224,7 +224,7 @@ pub fn draw_action(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn plan_lines(theme: &Theme, plan: &ActionPlan, lines: &mut Vec<Line>) {
+pub(super) fn plan_lines(theme: &Theme, plan: &ActionPlan, lines: &mut Vec<Line>) {
     for p in plan.preview() {
         let style = match p.severity {
             Severity::Error => theme.style("state.error"),
@@ -281,4 +281,64 @@ fn stage_line<'a>(app: &App, w: &ActionWizard) -> Line<'a> {
         }
     };
     Line::from(Span::styled(clean(&text), theme.style(key)))
+}
+
+/// A one-line text entry with a title and a line of help (runbook parameters, a typed
+/// service name, a skip reason).
+pub fn draw_entry(
+    theme: &Theme,
+    title: String,
+    help: &str,
+    error: Option<&str>,
+    input: &TextArea,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let rect = centered(area, 90, 6);
+    frame.render_widget(Clear, rect);
+    let block = popup_block(theme, title);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [field, help_area, error_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(2), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(input, field);
+    frame.render_widget(
+        Paragraph::new(Span::styled(help.to_string(), theme.style("ui.hint")))
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+        help_area,
+    );
+    if let Some(error) = error {
+        frame.render_widget(Span::styled(clean(error), theme.style("ui.error")), error_area);
+    }
+}
+
+/// At start: an interrupted run, and the keys to continue it or not.
+pub fn draw_resume_offer(
+    theme: &Theme,
+    state: &crate::actions::runbook::state::RunState,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let rect = centered(area, 84, 7);
+    frame.render_widget(Clear, rect);
+    let block = popup_block(theme, " Interrupted runbook ".into());
+    let at = state.resume_at().map_or_else(String::new, |i| format!(" at step {} ({})", i + 1, state.steps[i].id));
+    let lines = vec![
+        Line::from(Span::styled(
+            clean(&format!("{} on {} stopped{at}.", state.runbook, state.namespace)),
+            theme.style("ui.text"),
+        )),
+        Line::from(Span::styled(
+            "Resuming re-reads the cluster: a change already made is not sent again.",
+            theme.style("ui.text.dim"),
+        )),
+        Line::default(),
+        Line::from(vec![
+            Span::styled("enter", theme.style("ui.hint.key")),
+            Span::styled(" resume  ", theme.style("ui.hint")),
+            Span::styled("esc", theme.style("ui.hint.key")),
+            Span::styled(" not now (Space r lists it)", theme.style("ui.hint")),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
