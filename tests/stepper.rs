@@ -17,6 +17,9 @@ steps:
   - id: check
     title: The worker image is pinned
     manual: [the worker image is pinned]
+  - id: backup
+    title: A backup was taken
+    manual: [a fresh backup of the music library exists]
   - id: worker
     title: Enable the worker
     scale: {service: soundspan-backend-worker, replicas: 1}
@@ -45,7 +48,7 @@ fn confirm_the_scale_and_pass(pty: &mut Pty) {
             && s.contains("send this change")
     });
     pty.send("\r");
-    pty.wait_until("the run to pass", |s| s.contains("runbook short passed") && s.contains("✓  2 worker"));
+    pty.wait_until("the run to pass", |s| s.contains("runbook short passed") && s.contains("✓  3 worker"));
 }
 
 #[test]
@@ -62,7 +65,17 @@ fn a_short_runbook_runs_through_the_stepper_confirming_each_step() {
         s.contains("[ ] the worker image is pinned") && s.contains("confirm every item")
     });
     pty.send("\r");
+    pty.wait_until("the second checklist", |s| s.contains("[ ] a fresh backup of the music library exists"));
+    pty.send("s");
+    pty.wait_for("Skip this step");
+    pty.send("staging has no library\r");
     confirm_the_scale_and_pass(&mut pty);
+    assert!(pty.screen_text().contains("↷  2 backup"), "{}", pty.screen_text());
+    let skipped = audit(dir.path())
+        .into_iter()
+        .find(|e| e["action"] == "runbook" && e["outcome"] == "step skipped")
+        .expect("the skip is audited");
+    assert_eq!(skipped["after"]["detail"], "skipped: staging has no library");
     let applied: Vec<serde_json::Value> = audit(dir.path()).into_iter().filter(|e| e["outcome"] == "applied").collect();
     assert_eq!(applied.len(), 1, "{applied:?}");
     assert_eq!(applied[0]["target"], "soundspan-staging/deploy/soundspan-backend-worker");
@@ -77,10 +90,12 @@ fn an_interrupted_run_is_offered_at_start_and_resumes_where_it_stopped() {
     let runs = dir.path().join("data").join("runs");
     let mut steps = vec![
         StepRecord::new("check", "The worker image is pinned", "confirm 1 item(s)".into()),
+        StepRecord::new("backup", "A backup was taken", "confirm 1 item(s)".into()),
         StepRecord::new("worker", "Enable the worker", "scale soundspan-backend-worker to 1".into()),
     ];
     steps[0].state = StepState::Passed;
-    steps[1].state = StepState::Running;
+    steps[1].state = StepState::Skipped;
+    steps[2].state = StepState::Running;
     let state = RunState {
         runbook: "short".into(),
         source: dir.path().join("config/runbooks/short.yaml").display().to_string(),
@@ -98,7 +113,7 @@ fn an_interrupted_run_is_offered_at_start_and_resumes_where_it_stopped() {
     save(&state_path(&runs, "cockpit-sim", "soundspan-staging", "short"), &state).unwrap();
     let mut pty = cockpit(dir.path(), 100, 30);
     pty.wait_until("the offer to resume", |s| {
-        s.contains("Interrupted runbook") && s.contains("short on soundspan-staging stopped at step 2 (worker)")
+        s.contains("Interrupted runbook") && s.contains("short on soundspan-staging stopped at step 3 (worker)")
     });
     pty.send("\r");
     confirm_the_scale_and_pass(&mut pty);
