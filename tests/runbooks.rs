@@ -235,3 +235,37 @@ fn validation_and_rbac_refusals_change_nothing() {
     let read_only: Vec<&str> = ["--read-only"].into_iter().chain(args.iter().copied()).collect();
     assert_eq!(rig.cockpit(&read_only).status.code(), Some(4));
 }
+
+const BUDGET: &str = "\
+name: budget-check
+namespace: statewave
+steps:
+  - id: room
+    wait: 0s
+    gates:
+      - budget-below: {service: statewave, percent: 100}
+  - id: tight
+    wait: 0s
+    gates:
+      - budget-below: {service: statewave, percent: 10}
+";
+
+#[test]
+fn budget_gates_judge_the_same_budget_the_cockpit_shows() {
+    let rig = Rig::start(SimOptions::default());
+    with_demo_profile(&rig);
+    let runbook = write(rig.dir.path().join("budget-check.yaml"), BUDGET);
+    let out = rig.cockpit(&["runbook", "run", runbook.to_str().unwrap(), "--yes"]);
+    let text = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    // The autoscaler moves the replicas (and so the budget) while the demo runs: the gate
+    // and `budget` are compared on what each saw, not on a fixed number.
+    let seen = text.split("statewave-pg at ").nth(2).and_then(|t| t.split(" %").next()).unwrap_or_default();
+    let seen: f64 = seen.parse().unwrap_or_else(|_| panic!("a percentage in: {text}"));
+    assert!(text.contains("step room passed: statewave-pg at"), "{text}");
+    assert!(text.contains("(needs below 10 %)"), "{text}");
+    let budget = rig.cockpit(&["-n", "statewave", "budget", "-o", "json"]);
+    let budget: serde_json::Value = serde_json::from_slice(&budget.stdout).unwrap();
+    let percent = budget["databases"][0]["percent"].as_f64().unwrap();
+    assert!(seen > 10.0 && percent > 10.0, "gate {seen} %, budget {percent} %");
+}
