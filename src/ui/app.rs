@@ -11,7 +11,7 @@ use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
 use super::fuzzy;
-use super::panes::LogPanes;
+use super::panes::{LogPanes, SloWatches};
 use super::runbooks::{Runbooks, RunnerEvent, parse_param_line};
 use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
@@ -314,6 +314,8 @@ pub struct App {
     pub measuring: bool,
     /// The live log panes (they keep streaming while other screens are shown).
     pub logs: LogPanes,
+    /// Services with SLO rules followed in the background for the overview's SLO column.
+    pub slo_watches: SloWatches,
     /// The runbooks found, and the run in progress.
     pub runbooks: Runbooks,
     /// The service the runbooks screen was opened from (its parameters are filled in).
@@ -346,6 +348,7 @@ impl App {
             readings: BTreeMap::new(),
             measuring: false,
             logs: LogPanes::default(),
+            slo_watches: SloWatches::default(),
             runbooks: Runbooks::default(),
             runbooks_for: None,
         };
@@ -1045,6 +1048,14 @@ impl App {
             let service = self.view.services.iter().find(|s| s.key == key).cloned();
             let _ = self.logs.open(key, &self.view.slo_rules, service.as_ref());
         }
+    }
+
+    /// The SLO gate of every service with rules: from its pane when one is open, else from
+    /// its background watch (the overview's SLO column).
+    pub fn slo_gates(&self, now: Timestamp) -> BTreeMap<ServiceKey, crate::model::slo::GateState> {
+        let mut gates = self.slo_watches.gates(now);
+        gates.extend(self.logs.gates(now));
+        gates
     }
 
     /// Interrupted runs found at start: the first is offered at once, the rest are listed.

@@ -37,6 +37,7 @@ use crate::cluster::session::SessionHandle;
 use crate::config::paths::Paths;
 use crate::config::profile::ProfileChoice;
 use crate::model::runbook::{OnFailure, Runbook, Step};
+use crate::model::service::ServiceKey;
 
 /// Set in the environment, the cockpit panics right after its first frame: the only way for
 /// a test to prove that a panic (a bug) still leaves the operator's terminal usable.
@@ -123,8 +124,12 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
                 followers.sync(&mut app, &session.connection.borrow().client);
                 dirty = true;
             }
-            Some((pane, event)) = log_lines.recv() => {
-                app.logs.on_event(pane, event);
+            Some((id, event)) = log_lines.recv() => {
+                if id >= panes::WATCH_ID_BASE {
+                    app.slo_watches.on_event(id, event);
+                } else {
+                    app.logs.on_event(id, event);
+                }
                 dirty = true;
             }
             Some(event) = job_results.recv() => {
@@ -200,25 +205,37 @@ impl Followers {
     /// Matches the followers to the panes, and each follower's streams to its service's pods now.
     fn sync(&mut self, app: &mut App, client: &kube::Client) {
         let view = app.view.clone();
-        self.by_pane.retain(|id, _| app.logs.panes.iter().any(|p| p.id == *id));
+        app.slo_watches.sync(&view.services, &view.slo_rules, &app.logs);
+        let watched = &app.slo_watches.watched;
+        self.by_pane
+            .retain(|id, _| app.logs.panes.iter().any(|p| p.id == *id) || watched.values().any(|w| w.id == *id));
+        let targets =
+            |key: &ServiceKey| view.services.iter().find(|s| &s.key == key).map(pod_targets).unwrap_or_default();
         for pane in &mut app.logs.panes {
-            let targets = view.services.iter().find(|s| s.key == pane.key).map(pod_targets).unwrap_or_default();
-            let follower = self.by_pane.entry(pane.id).or_insert_with(|| {
-                let (tx, mut rx) = mpsc::unbounded_channel();
-                let (id, all) = (pane.id, self.events.clone());
-                tokio::spawn(async move {
-                    while let Some(event) = rx.recv().await {
-                        if all.send((id, event)).is_err() {
-                            return;
-                        }
-                    }
-                });
-                let pods = kube::Api::namespaced(client.clone(), &pane.key.namespace);
-                LogFollower::new(pods, Duration::from_secs(panes::BACKFILL_S), panes::STREAM_CAP, tx)
-            });
-            follower.sync(&targets);
+            let follower = self.follower(pane.id, &pane.key, panes::BACKFILL_S, client);
+            follower.sync(&targets(&pane.key));
             pane.streams = follower.followed();
         }
+        for (key, w) in &app.slo_watches.watched {
+            self.follower(w.id, key, w.backfill_s, client).sync(&targets(key));
+        }
+    }
+
+    /// The follower of pane or watch `id`, started on first use.
+    fn follower(&mut self, id: u64, key: &ServiceKey, backfill_s: u64, client: &kube::Client) -> &mut LogFollower {
+        self.by_pane.entry(id).or_insert_with(|| {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let all = self.events.clone();
+            tokio::spawn(async move {
+                while let Some(event) = rx.recv().await {
+                    if all.send((id, event)).is_err() {
+                        return;
+                    }
+                }
+            });
+            let pods = kube::Api::namespaced(client.clone(), &key.namespace);
+            LogFollower::new(pods, Duration::from_secs(backfill_s), panes::STREAM_CAP, tx)
+        })
     }
 }
 
