@@ -269,7 +269,7 @@ fn revisions<'a>(theme: &Theme, s: &Service, now: Timestamp, out: &mut Vec<Line<
             format!("{}{}", r.revision, if r.current { "*" } else { "" }),
             r.replicas.to_string(),
             age(r.created, now),
-            clean(&r.images.join(",")),
+            clean(&r.images().join(",")),
             r.change_cause.as_deref().map_or("-".into(), clean),
         ];
         out.push(text(style, row(&cells, &widths)));
