@@ -130,12 +130,23 @@ fn deployment_rolled_out() -> impl Condition<Deployment> {
     }
 }
 
+/// As `kubectl rollout status` judges a StatefulSet: every pod ready and on the update
+/// revision (down to the partition, for a partitioned update).
 fn statefulset_rolled_out() -> impl Condition<StatefulSet> {
     |s: Option<&StatefulSet>| {
         let Some(s) = s else { return false };
         let want = s.spec.replicas.unwrap_or(1);
         let Some(st) = s.status.as_ref() else { return false };
-        st.observed_generation >= s.metadata.generation && st.ready_replicas.unwrap_or(0) == want && st.replicas == want
+        let partition =
+            s.spec.update_strategy.as_ref().and_then(|u| u.rolling_update.as_ref()).and_then(|r| r.partition);
+        let updated = match partition {
+            Some(p) if p > 0 => st.updated_replicas.unwrap_or(0) >= want - p,
+            _ => st.update_revision.is_none() || st.update_revision == st.current_revision,
+        };
+        st.observed_generation >= s.metadata.generation
+            && st.ready_replicas.unwrap_or(0) == want
+            && st.replicas == want
+            && updated
     }
 }
 
