@@ -1,5 +1,6 @@
-//! Guided actions end to end: the real binary's `scale` against the simulated cluster
-//! (controllers running), checked through the real `kubectl`, with the audit trail.
+//! Guided actions end to end: the real binary's `scale` and `rollout` against the simulated
+//! cluster (controllers running), checked through the real `kubectl`, with the audit trail;
+//! and the Helm awareness they build on (release history from Secret metadata only).
 
 mod support;
 
@@ -386,4 +387,84 @@ fn a_namespaced_user_is_told_node_capacity_is_unknown() {
         "{out}"
     );
     assert!(!out.contains("would stay Pending"), "no guess: {out}");
+}
+
+/// The start of every Helm release body in the demo: base64 of "not-a-helm-release:".
+const BODY_MARKER: &str = "bm90LWEtaGVsbS1yZWxlYXNl";
+
+/// `status -o json` in a scope, as `kubeconfig`'s user, with everything it printed.
+fn status_json(rig: &Rig, kubeconfig: &Path, scope: &[&str]) -> (serde_json::Value, String) {
+    let mut args = scope.to_vec();
+    args.extend(["status", "-o", "json"]);
+    let out = rig.cockpit_as(kubeconfig, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    (serde_json::from_slice(&out.stdout).unwrap(), text(&out))
+}
+
+/// (verb, form) of every read of `resource` the simulator answered, from `/sim/metrics`.
+fn reads_of(rig: &Rig, resource: &str) -> Vec<(String, String)> {
+    rig.sim().metrics()["by_form"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["resource"] == resource)
+        .map(|r| (r["verb"].as_str().unwrap().to_string(), r["form"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn docs_site(status: &serde_json::Value) -> &serde_json::Value {
+    status["services"].as_array().unwrap().iter().find(|s| s["name"] == "docs-site").expect("docs-site listed")
+}
+
+#[test]
+fn the_release_history_comes_from_secret_metadata_and_no_secret_body_is_ever_requested() {
+    let rig = Rig::start(SimOptions::default());
+    let admin = rig.kubeconfig.clone();
+    let (status, text) = status_json(&rig, &admin, &["-n", "docs"]);
+    let helm = &docs_site(&status)["helm"];
+    assert_eq!((helm["release"].as_str(), helm["namespace"].as_str()), (Some("docs"), Some("docs")), "{helm}");
+    assert_eq!(helm["chart"], "docs-site-1.4.2");
+    assert_eq!(helm["app_version"], "2.3.0");
+    let revisions: Vec<(i64, &str)> = helm["revisions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("history known: {helm}"))
+        .iter()
+        .map(|r| (r["revision"].as_i64().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(revisions, [(4, "deployed"), (3, "failed"), (2, "superseded"), (1, "superseded")]);
+    assert!(!text.contains(BODY_MARKER));
+    status_json(&rig, &admin, &["-A"]);
+
+    let reads = reads_of(&rig, "secrets");
+    assert!(reads.contains(&("list".into(), "metadata".into())), "{reads:?}");
+    assert!(reads.contains(&("watch".into(), "metadata".into())), "{reads:?}");
+    assert!(reads.iter().all(|(_, form)| form == "metadata"), "only PartialObjectMetadata was asked for: {reads:?}");
+
+    // The accounting does tell a body apart: a client that reads one shows up.
+    let body = rig.kubectl(&["get", "secret", "sh.helm.release.v1.docs.v4", "-n", "docs", "-o", "json"]);
+    assert!(body.contains(BODY_MARKER), "kubectl reads the nonsense body");
+    assert!(reads_of(&rig, "secrets").contains(&("get".into(), "object".into())));
+}
+
+#[test]
+fn a_user_who_may_not_list_secrets_sees_the_release_with_its_history_unknown() {
+    use cockpit::sim::spec::{RuleSpec, UserSpec};
+    let everything_but_secrets = RuleSpec {
+        verbs: vec!["get".into(), "list".into(), "watch".into()],
+        resources: ["deployments", "statefulsets", "replicasets", "pods", "controllerrevisions", "events", "nodes"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        namespaces: vec![],
+    };
+    let dev =
+        UserSpec { name: "dev".into(), token: "dev-token".into(), groups: vec![], rules: vec![everything_but_secrets] };
+    let rig = Rig::start(SimOptions { extra_users: vec![dev], ..Default::default() });
+    let path = rig.dir.path().join("dev.json");
+    cockpit::sim::kubeconfig::write(&path, &rig.sim().kubeconfig_for_user("dev").unwrap()).unwrap();
+    let (status, text) = status_json(&rig, &path, &["-n", "docs"]);
+    let helm = &docs_site(&status)["helm"];
+    assert_eq!(helm["release"], "docs", "the release is named by the workload's own labels: {helm}");
+    assert!(helm["revisions"].is_null(), "unknown, not empty: {helm}");
+    assert!(!text.contains("secrets"), "no warning on every command for a kind one screen needs: {text}");
 }

@@ -3,11 +3,13 @@
 
 pub mod audit;
 pub mod execute;
+pub mod helm;
 pub mod rollout;
 pub mod scale;
 pub mod target;
 
 use crate::model::service::ServiceKey;
+use helm::HelmRollbackPlan;
 use rollout::RolloutPlan;
 use scale::{Guard, PreviewLine, ScalePlan, Verdict};
 
@@ -16,6 +18,8 @@ use scale::{Guard, PreviewLine, ScalePlan, Verdict};
 pub enum ActionPlan {
     Scale(ScalePlan),
     Rollout(RolloutPlan),
+    /// Boxed: a Helm plan carries its command line, and plans travel inside every job.
+    HelmRollback(Box<HelmRollbackPlan>),
 }
 
 impl ActionPlan {
@@ -23,6 +27,7 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(p) => &p.service,
             ActionPlan::Rollout(p) => &p.service,
+            ActionPlan::HelmRollback(p) => &p.service,
         }
     }
 
@@ -30,6 +35,7 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(p) => p.describe(),
             ActionPlan::Rollout(p) => p.describe(),
+            ActionPlan::HelmRollback(p) => p.describe(),
         }
     }
 
@@ -37,6 +43,7 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(p) => &p.preview,
             ActionPlan::Rollout(p) => &p.preview,
+            ActionPlan::HelmRollback(p) => &p.preview,
         }
     }
 
@@ -44,13 +51,16 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(p) => &p.guards,
             ActionPlan::Rollout(p) => &p.guards,
+            ActionPlan::HelmRollback(p) => &p.guards,
         }
     }
 
+    /// The equivalent command to copy or run by hand (`helm rollback …` for a Helm release).
     pub fn kubectl(&self) -> &str {
         match self {
             ActionPlan::Scale(p) => &p.kubectl,
             ActionPlan::Rollout(p) => &p.kubectl,
+            ActionPlan::HelmRollback(p) => &p.command,
         }
     }
 
@@ -73,6 +83,7 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(p) => p.stopped_by(),
             ActionPlan::Rollout(p) => p.stopped_by(),
+            ActionPlan::HelmRollback(p) => p.stopped_by(),
         }
     }
 
@@ -81,6 +92,7 @@ impl ActionPlan {
         match self {
             ActionPlan::Scale(_) => true,
             ActionPlan::Rollout(p) => p.change.is_some_and(|c| c.rolls_pods()),
+            ActionPlan::HelmRollback(_) => true,
         }
     }
 

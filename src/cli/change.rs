@@ -72,7 +72,7 @@ pub async fn run(snap: &Snapshot, paths: &Paths, plan: ActionPlan, flags: Change
         Ok(RolloutEnd::Complete) => {
             match &plan {
                 ActionPlan::Scale(p) => println!("rolled out: {} replicas ready", p.to),
-                ActionPlan::Rollout(_) => println!("rolled out"),
+                _ => println!("rolled out"),
             }
             Ok(Exit::Ok)
         }

@@ -412,7 +412,7 @@ impl Trim for Node {
 }
 
 /// The labels Helm puts on a release Secret; everything else about it is dropped.
-const HELM_RELEASE_LABELS: [&str; 5] = ["name", "owner", "status", "version", "modifiedAt"];
+const HELM_RELEASE_LABELS: [&str; 6] = ["name", "owner", "status", "version", "createdAt", "modifiedAt"];
 
 impl Trim for PartialObjectMeta<Secret> {
     /// A release is named by its labels; annotations could carry anything (a

@@ -39,7 +39,7 @@ pub struct HelmRevision {
     pub revision: i64,
     /// `deployed`, `superseded`, `failed`, `pending-upgrade`, …
     pub status: String,
-    /// When Helm wrote the revision (the Secret's creation).
+    /// When Helm wrote the revision (its `createdAt` label, else the Secret's creation).
     pub created: Option<Timestamp>,
     /// When Helm last changed its status (the `modifiedAt` label, seconds since the epoch).
     pub modified: Option<Timestamp>,
@@ -49,6 +49,13 @@ impl HelmRelease {
     /// The revision Helm calls deployed (the one running).
     pub fn deployed(&self) -> Option<&HelmRevision> {
         self.history.as_ref()?.iter().find(|r| r.status == "deployed")
+    }
+
+    /// Where a rollback most likely goes: the newest revision that was deployed before
+    /// (superseded), not a failed upgrade; else the newest one that is not deployed.
+    pub fn rollback_candidate(&self) -> Option<&HelmRevision> {
+        let history = self.history.as_ref()?;
+        history.iter().find(|r| r.status == "superseded").or_else(|| history.iter().find(|r| r.status != "deployed"))
     }
 
     /// `helm rollback <release> <N> -n <ns>`.
@@ -102,12 +109,12 @@ fn revision_of(release: &str, meta: &ObjectMeta) -> Option<HelmRevision> {
     if meta.name.as_deref() != Some(expected.as_str()) {
         return None;
     }
-    let modified = label("modifiedAt").and_then(|s| s.parse::<i64>().ok()).and_then(|s| Timestamp::from_second(s).ok());
+    let epoch = |k: &str| label(k).and_then(|s| s.parse::<i64>().ok()).and_then(|s| Timestamp::from_second(s).ok());
     Some(HelmRevision {
         revision,
         status: clean(label("status").unwrap_or("unknown")),
-        created: meta.creation_timestamp.as_ref().map(|t| t.0),
-        modified,
+        created: epoch("createdAt").or_else(|| meta.creation_timestamp.as_ref().map(|t| t.0)),
+        modified: epoch("modifiedAt"),
     })
 }
 
@@ -154,7 +161,9 @@ mod tests {
         let history = release.history.as_ref().unwrap();
         assert_eq!(history.iter().map(|r| r.revision).collect::<Vec<_>>(), [3, 2, 1]);
         assert_eq!(release.deployed().map(|r| r.revision), Some(3));
+        assert_eq!(release.rollback_candidate().map(|r| r.revision), Some(2));
         assert_eq!(history[0].modified, Some(Timestamp::from_second(1_748_772_000).unwrap()));
+        assert_eq!(history[0].created, Some("2025-06-01T10:00:00Z".parse().unwrap()), "no createdAt label");
         assert_eq!(release.rollback_command(2), "helm rollback docs 2 -n web");
     }
 

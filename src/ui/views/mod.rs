@@ -50,6 +50,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
         Some(Overlay::Palette { .. }) => popups::draw_palette(app, frame, main),
         Some(Overlay::Picker { .. }) => popups::draw_picker(app, frame, main),
         Some(Overlay::Action(_)) => popups::draw_action(app, frame, main),
+        Some(Overlay::Revisions(_)) => popups::draw_revisions(app, frame, main, now),
         _ => {}
     }
     if !app.pending.is_empty() {
