@@ -265,7 +265,10 @@ fn the_budget_view_shows_each_database_and_highlights_the_one_past_its_threshold
     // The overview's BUDGET column: statewave's database is past 70 %.
     pty.wait_for("BUDGET");
     pty.send(" b");
-    pty.wait_until("the budget screen", |s| s.contains("Connection budget") && s.contains("honeydue-pg"));
+    // The screen opens before the measurement answers: wait for the answer, not the title.
+    pty.wait_until("the budget screen, measured", |s| {
+        s.contains("Connection budget") && s.contains("honeydue-pg") && !s.contains("measuring…")
+    });
     let screen = pty.screen_text();
     assert!(screen.contains("statewave-pg [WARN]"), "{screen}");
     assert!(screen.contains("forge-pg [OK]"), "{screen}");
