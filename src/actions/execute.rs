@@ -10,6 +10,7 @@ use serde_json::json;
 use super::ActionPlan;
 use super::audit::{self, AuditEntry};
 use super::change::{Change, ChangePlan, PatchStrategy};
+use super::helm::HelmRollbackPlan;
 use super::rollout::{RolloutChange, RolloutPlan};
 use super::scale::{ScalePlan, target_text};
 use crate::cluster::mutate::{self, MutationError, RolloutEnd};
@@ -187,6 +188,7 @@ impl ExecContext {
             ActionPlan::Scale(p) => self.record(p, dry_run, outcome),
             ActionPlan::Rollout(p) => self.record_rollout(p, dry_run, outcome),
             ActionPlan::Change(p) => self.record_change(p, dry_run, outcome.into()),
+            ActionPlan::HelmRollback(p) => self.record_helm_rollback(p, dry_run, outcome.into()),
         }
     }
 
@@ -197,6 +199,7 @@ impl ExecContext {
             }
             ActionPlan::Rollout(p) => self.rollout(p, true).await,
             ActionPlan::Change(p) => self.change(p, true).await,
+            ActionPlan::HelmRollback(p) => run_helm(p, true).await,
         }
     }
 
@@ -208,6 +211,7 @@ impl ExecContext {
             }
             ActionPlan::Rollout(p) => self.rollout(p, false).await,
             ActionPlan::Change(p) => self.change(p, false).await,
+            ActionPlan::HelmRollback(p) => run_helm(p, false).await,
         };
         let outcome = match &result {
             Ok(()) => "applied".to_string(),
@@ -220,4 +224,25 @@ impl ExecContext {
         }
         result
     }
+}
+
+impl ExecContext {
+    fn record_helm_rollback(
+        &self,
+        plan: &HelmRollbackPlan,
+        dry_run: Option<String>,
+        outcome: String,
+    ) -> std::io::Result<()> {
+        let (before, after) = (json!({"revision": plan.from}), json!({"revision": plan.to}));
+        let target = format!("{} (helm release {})", target_text(&plan.service), plan.release);
+        self.record_attempt("helm rollback", target, before, after, dry_run, outcome)
+    }
+}
+
+/// `helm rollback` (or `--dry-run`, helm's own simulation), only with a helm to run.
+async fn run_helm(plan: &HelmRollbackPlan, dry_run: bool) -> Result<(), MutationError> {
+    let Some(program) = plan.program.as_deref() else {
+        return Err(MutationError::Other("helm is not on PATH".into()));
+    };
+    crate::cluster::helm::run(program, &plan.args_for(dry_run)).await.map(drop).map_err(MutationError::Other)
 }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod change;
 pub mod execute;
+pub mod helm;
 pub mod rollout;
 pub mod runbook;
 pub mod scale;
@@ -11,6 +12,7 @@ pub mod target;
 
 use crate::model::service::{RolloutState, Service, ServiceKey};
 use change::ChangePlan;
+use helm::HelmRollbackPlan;
 use rollout::{RolloutChange, RolloutPlan};
 use scale::{Guard, PreviewLine, ScalePlan, Verdict};
 
@@ -20,6 +22,8 @@ pub enum ActionPlan {
     Scale(ScalePlan),
     Rollout(RolloutPlan),
     Change(Box<ChangePlan>),
+    /// Boxed: a Helm plan carries its command line, and plans travel inside every job.
+    HelmRollback(Box<HelmRollbackPlan>),
 }
 
 impl ActionPlan {
@@ -28,6 +32,7 @@ impl ActionPlan {
             ActionPlan::Scale(p) => &p.service,
             ActionPlan::Rollout(p) => &p.service,
             ActionPlan::Change(p) => &p.service,
+            ActionPlan::HelmRollback(p) => &p.service,
         }
     }
 
@@ -36,6 +41,7 @@ impl ActionPlan {
             ActionPlan::Scale(p) => p.describe(),
             ActionPlan::Rollout(p) => p.describe(),
             ActionPlan::Change(p) => p.describe(),
+            ActionPlan::HelmRollback(p) => p.describe(),
         }
     }
 
@@ -44,6 +50,7 @@ impl ActionPlan {
             ActionPlan::Scale(p) => &p.preview,
             ActionPlan::Rollout(p) => &p.preview,
             ActionPlan::Change(p) => &p.preview,
+            ActionPlan::HelmRollback(p) => &p.preview,
         }
     }
 
@@ -52,14 +59,17 @@ impl ActionPlan {
             ActionPlan::Scale(p) => &p.guards,
             ActionPlan::Rollout(p) => &p.guards,
             ActionPlan::Change(p) => &p.guards,
+            ActionPlan::HelmRollback(p) => &p.guards,
         }
     }
 
+    /// The equivalent command to copy or run by hand (`helm rollback …` for a Helm release).
     pub fn kubectl(&self) -> &str {
         match self {
             ActionPlan::Scale(p) => &p.kubectl,
             ActionPlan::Rollout(p) => &p.kubectl,
             ActionPlan::Change(p) => &p.kubectl,
+            ActionPlan::HelmRollback(p) => &p.command,
         }
     }
 
@@ -83,6 +93,7 @@ impl ActionPlan {
             ActionPlan::Scale(p) => p.stopped_by(),
             ActionPlan::Rollout(p) => p.stopped_by(),
             ActionPlan::Change(p) => p.stopped_by(),
+            ActionPlan::HelmRollback(p) => p.stopped_by(),
         }
     }
 
@@ -92,6 +103,7 @@ impl ActionPlan {
             ActionPlan::Scale(_) => true,
             ActionPlan::Rollout(p) => p.change.is_some_and(|c| c.rolls_pods()),
             ActionPlan::Change(p) => p.rolls_pods(),
+            ActionPlan::HelmRollback(_) => true,
         }
     }
 
@@ -115,6 +127,7 @@ impl ActionPlan {
             ActionPlan::Scale(p) => p.resource_version.as_deref(),
             ActionPlan::Rollout(p) => p.resource_version.as_deref(),
             ActionPlan::Change(p) => p.resource_version.as_deref(),
+            ActionPlan::HelmRollback(_) => None,
         }
     }
 
@@ -126,6 +139,7 @@ impl ActionPlan {
             ActionPlan::Scale(p) => p.resource_version = None,
             ActionPlan::Rollout(p) => p.resource_version = None,
             ActionPlan::Change(p) => p.resource_version = None,
+            ActionPlan::HelmRollback(_) => {}
         }
         plan
     }
@@ -134,7 +148,7 @@ impl ActionPlan {
     pub fn rolled_out_message(&self) -> String {
         match self {
             ActionPlan::Scale(p) => format!("rolled out: {} replicas ready", p.to),
-            ActionPlan::Rollout(_) | ActionPlan::Change(_) => "rolled out".to_string(),
+            ActionPlan::Rollout(_) | ActionPlan::Change(_) | ActionPlan::HelmRollback(_) => "rolled out".to_string(),
         }
     }
 
@@ -152,6 +166,7 @@ impl ActionPlan {
                 RolloutChange::Restart => None,
             },
             ActionPlan::Change(p) => p.already_applied(service),
+            ActionPlan::HelmRollback(_) => None,
         }
     }
 

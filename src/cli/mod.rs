@@ -76,6 +76,12 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
     let mut app = crate::ui::app::App::new(theme, keymap, view, global.read_only);
     app.runbooks.choices = runbook_choices(paths);
     app.offer_interrupted(interrupted_runs(paths, &target.connection.context));
+    app.helm = crate::cluster::helm::HelmSetup::new(
+        crate::cluster::helm::locate(),
+        global.kubeconfig.as_deref(),
+        global.as_user.as_deref(),
+        &global.as_group,
+    );
     let problems: Vec<String> = theme_problems.iter().chain(&keymap_problems).map(ToString::to_string).collect();
     if let Some(first) = problems.first() {
         let more = if problems.len() > 1 {

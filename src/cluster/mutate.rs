@@ -148,12 +148,23 @@ fn deployment_rolled_out() -> impl Condition<Deployment> {
     }
 }
 
+/// As `kubectl rollout status` judges a StatefulSet: every pod ready and on the update
+/// revision (down to the partition, for a partitioned update).
 fn statefulset_rolled_out() -> impl Condition<StatefulSet> {
     |s: Option<&StatefulSet>| {
         let Some(s) = s else { return false };
         let want = s.spec.replicas.unwrap_or(1);
         let Some(st) = s.status.as_ref() else { return false };
-        st.observed_generation >= s.metadata.generation && st.ready_replicas.unwrap_or(0) == want && st.replicas == want
+        let partition =
+            s.spec.update_strategy.as_ref().and_then(|u| u.rolling_update.as_ref()).and_then(|r| r.partition);
+        let updated = match partition {
+            Some(p) if p > 0 => st.updated_replicas.unwrap_or(0) >= want - p,
+            _ => st.update_revision.is_none() || st.update_revision == st.current_revision,
+        };
+        st.observed_generation >= s.metadata.generation
+            && st.ready_replicas.unwrap_or(0) == want
+            && st.replicas == want
+            && updated
     }
 }
 
@@ -312,7 +323,8 @@ pub async fn set_paused(
 }
 
 /// `rollout undo`: the Deployment's template becomes the one recorded in the ReplicaSet of
-/// `revision` (as kubectl does it), minus the hash label the controller adds.
+/// `revision` (as kubectl does it), minus the hash label the controller adds; a
+/// StatefulSet's, the one in its ControllerRevision.
 pub async fn undo(
     client: &kube::Client,
     key: &ServiceKey,
@@ -321,6 +333,9 @@ pub async fn undo(
     dry_run: bool,
 ) -> Result<(), MutationError> {
     use k8s_openapi::api::apps::v1::ReplicaSet;
+    if key.kind == WorkloadKind::StatefulSet {
+        return undo_statefulset(client, key, revision, rv, dry_run).await;
+    }
     let deployment =
         Api::<Deployment>::namespaced(client.clone(), &key.namespace).get(&key.name).await.map_err(classify)?;
     let uid = deployment.metadata.uid.unwrap_or_default();
@@ -356,6 +371,44 @@ pub async fn undo(
         }
     }
     patch_workload(client, key, serde_json::json!({"spec": {"template": template}}), rv, dry_run).await
+}
+
+/// A StatefulSet's undo, as kubectl does it: the ControllerRevision's data (the template as
+/// a strategic merge patch with `$patch: replace`) is sent as the patch; the controller
+/// then renumbers that revision as the newest.
+async fn undo_statefulset(
+    client: &kube::Client,
+    key: &ServiceKey,
+    revision: i64,
+    rv: Option<&str>,
+    dry_run: bool,
+) -> Result<(), MutationError> {
+    use k8s_openapi::api::apps::v1::ControllerRevision;
+    use kube::api::{Patch, PatchParams};
+    let statefulsets = Api::<StatefulSet>::namespaced(client.clone(), &key.namespace);
+    let sts = statefulsets.get(&key.name).await.map_err(classify)?;
+    let uid = sts.metadata.uid.unwrap_or_default();
+    let history = Api::<ControllerRevision>::namespaced(client.clone(), &key.namespace)
+        .list(&Default::default())
+        .await
+        .map_err(classify)?;
+    let chosen = history
+        .items
+        .into_iter()
+        .filter(|cr| cr.metadata.owner_references.iter().flatten().any(|o| o.uid == uid && o.controller == Some(true)))
+        .find(|cr| cr.revision == Some(revision))
+        .ok_or_else(|| {
+            MutationError::Invalid(format!("no ControllerRevision of {} has revision {revision}", key.name))
+        })?;
+    let mut patch = chosen.data.0;
+    if !patch.pointer("/spec/template").is_some_and(serde_json::Value::is_object) {
+        return Err(MutationError::Invalid(format!("revision {revision} of {} holds no pod template", key.name)));
+    }
+    if let Some(rv) = rv {
+        patch["metadata"]["resourceVersion"] = serde_json::json!(rv);
+    }
+    let params = PatchParams { dry_run, field_manager: Some("kubectl-cockpit".into()), ..Default::default() };
+    statefulsets.patch(&key.name, &params, &Patch::Strategic(&patch)).await.map(drop).map_err(classify)
 }
 
 /// A permission a change needs, as RBAC names it.

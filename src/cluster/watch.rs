@@ -12,20 +12,30 @@
 //!   the missing permission, instead of retrying forever.
 //! - Every change bumps a `pulse` counter (a `watch` channel), so a burst of events
 //!   coalesces into one model rebuild.
+//! - Helm's release Secrets are watched as metadata only (`PartialObjectMetadata`): their
+//!   bodies (the encoded releases, with every value of the chart) never leave the server.
+//! - Nodes (cluster-scoped) and, in a namespace scope, the pods of every namespace feed the
+//!   node capacity of scale previews; a user who may not list them gets "unknown" there.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, RwLock};
 
-use futures::StreamExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Container, Event as CoreEvent, PersistentVolumeClaim, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{
+    Container, EnvVar, Event as CoreEvent, Node, NodeSpec, NodeStatus, PersistentVolumeClaim, Pod, PodSpec,
+    PodTemplateSpec, ResourceRequirements, Secret,
+};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use kube::Resource;
 use kube::api::Api;
-use kube::core::DeserializeGuard;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::watcher::{self, Event};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch as latest;
@@ -47,6 +57,14 @@ pub fn visibility(health: &BTreeMap<ResourceKind, WatchHealth>) -> Visibility {
         hpas: known(ResourceKind::HorizontalPodAutoscalers),
         pvcs: known(ResourceKind::PersistentVolumeClaims),
         events: known(ResourceKind::Events),
+        nodes: known(ResourceKind::Nodes),
+        // Across all namespaces the pod watch already sees every pod on the nodes.
+        node_pods: if health.contains_key(&ResourceKind::NodePods) {
+            known(ResourceKind::NodePods)
+        } else {
+            known(ResourceKind::Pods)
+        },
+        helm_releases: known(ResourceKind::HelmReleases),
     }
 }
 
@@ -94,10 +112,19 @@ pub enum ResourceKind {
     HorizontalPodAutoscalers,
     PersistentVolumeClaims,
     Events,
+    /// A StatefulSet's revision history.
+    ControllerRevisions,
+    /// Allocatable capacity, for the scale preview.
+    Nodes,
+    /// The pods of every namespace, for the nodes' free capacity (only watched in a
+    /// namespace scope: across all namespaces `Pods` is the same list).
+    NodePods,
+    /// Helm's release Secrets, as metadata only.
+    HelmReleases,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 8] = [
+    pub const ALL: [ResourceKind; 12] = [
         ResourceKind::Deployments,
         ResourceKind::StatefulSets,
         ResourceKind::ReplicaSets,
@@ -106,6 +133,10 @@ impl ResourceKind {
         ResourceKind::HorizontalPodAutoscalers,
         ResourceKind::PersistentVolumeClaims,
         ResourceKind::Events,
+        ResourceKind::ControllerRevisions,
+        ResourceKind::Nodes,
+        ResourceKind::NodePods,
+        ResourceKind::HelmReleases,
     ];
 
     /// The plural resource name, as RBAC and kubectl spell it.
@@ -114,12 +145,27 @@ impl ResourceKind {
             ResourceKind::Deployments => "deployments",
             ResourceKind::StatefulSets => "statefulsets",
             ResourceKind::ReplicaSets => "replicasets",
-            ResourceKind::Pods => "pods",
+            ResourceKind::Pods | ResourceKind::NodePods => "pods",
             ResourceKind::PodDisruptionBudgets => "poddisruptionbudgets",
             ResourceKind::HorizontalPodAutoscalers => "horizontalpodautoscalers",
             ResourceKind::PersistentVolumeClaims => "persistentvolumeclaims",
             ResourceKind::Events => "events",
+            ResourceKind::ControllerRevisions => "controllerrevisions",
+            ResourceKind::Nodes => "nodes",
+            ResourceKind::HelmReleases => "secrets",
         }
+    }
+
+    /// Listed across the cluster whatever the scope.
+    pub fn cluster_wide(self) -> bool {
+        matches!(self, ResourceKind::Nodes | ResourceKind::NodePods)
+    }
+
+    /// A kind only one part of the cockpit needs (node capacity in the scale preview, the
+    /// Helm history in the detail view): a user who may not list it — a namespaced user
+    /// usually may not list nodes or secrets — is told there, not on every screen.
+    pub fn is_optional(self) -> bool {
+        matches!(self, ResourceKind::Nodes | ResourceKind::NodePods | ResourceKind::HelmReleases)
     }
 }
 
@@ -257,14 +303,20 @@ impl Trim for HorizontalPodAutoscaler {}
 impl Trim for PersistentVolumeClaim {}
 impl Trim for CoreEvent {}
 impl Trim for Pod {
-    /// The model reads a pod's status, its node and how many containers it has; the rest
-    /// of the spec (env, probes, volumes, affinity: most of a pod's size) is the
-    /// template's business and is read from the workload instead.
+    /// The model reads a pod's status, its node, how many containers it has and what they
+    /// request (the nodes' free capacity); the rest of the spec (env, probes, volumes,
+    /// affinity: most of a pod's size) is the template's business and is read from the
+    /// workload instead.
     fn trim(&mut self) {
         if let Some(spec) = self.spec.as_mut() {
-            let containers =
-                spec.containers.iter().map(|c| Container { name: c.name.clone(), ..Default::default() }).collect();
-            *spec = PodSpec { containers, node_name: spec.node_name.take(), ..Default::default() };
+            let requested = |c: &Container| Container {
+                name: c.name.clone(),
+                resources: c.resources.as_ref().map(cpu_and_memory_requests),
+                ..Default::default()
+            };
+            let containers = spec.containers.iter().map(requested).collect();
+            let init_containers = spec.init_containers.as_ref().map(|cs| cs.iter().map(requested).collect());
+            *spec = PodSpec { containers, init_containers, node_name: spec.node_name.take(), ..Default::default() };
         }
         if let Some(status) = self.status.as_mut() {
             for cs in status.container_statuses.iter_mut().flatten() {
@@ -278,44 +330,116 @@ impl Trim for Pod {
     }
 }
 
+/// What a pod's requests say, for the capacity check: cpu and memory, or what the
+/// limits imply when no request is given (the API server defaults requests to limits).
+fn cpu_and_memory_requests(resources: &ResourceRequirements) -> ResourceRequirements {
+    let pick = |name: &str| {
+        let from = |m: Option<&BTreeMap<String, _>>| m.and_then(|m| m.get(name)).cloned();
+        from(resources.requests.as_ref()).or_else(|| from(resources.limits.as_ref())).map(|q| (name.to_string(), q))
+    };
+    let requests: BTreeMap<_, _> = ["cpu", "memory"].into_iter().filter_map(pick).collect();
+    ResourceRequirements { requests: Some(requests).filter(|r| !r.is_empty()), ..Default::default() }
+}
+
+/// What a revision row and the undo diff show of a template: per container its name,
+/// image, the names of its env vars (never a value: some come from Secrets) and its
+/// requests and limits. An undo reads the whole revision from the API.
+fn revision_template(template: &mut PodTemplateSpec) {
+    if let Some(spec) = template.spec.as_mut() {
+        let containers = spec
+            .containers
+            .iter()
+            .map(|c| Container {
+                name: c.name.clone(),
+                image: c.image.clone(),
+                env: c
+                    .env
+                    .as_ref()
+                    .map(|env| env.iter().map(|e| EnvVar { name: e.name.clone(), ..Default::default() }).collect()),
+                resources: c.resources.as_ref().map(|r| ResourceRequirements {
+                    requests: r.requests.clone(),
+                    limits: r.limits.clone(),
+                    claims: None,
+                }),
+                ..Default::default()
+            })
+            .collect();
+        *spec = PodSpec { containers, ..Default::default() };
+    }
+    template.metadata = None;
+}
+
 impl Trim for ReplicaSet {
-    /// Revisions show a ReplicaSet's images; an undo reads the full template from the API.
     fn trim(&mut self) {
-        if let Some(spec) = self.spec.template.as_mut().and_then(|t| t.spec.as_mut()) {
-            let containers = spec
-                .containers
-                .iter()
-                .map(|c| Container { name: c.name.clone(), image: c.image.clone(), ..Default::default() })
-                .collect();
-            *spec = PodSpec { containers, ..Default::default() };
+        if let Some(template) = self.spec.template.as_mut() {
+            revision_template(template);
         }
+    }
+}
+
+impl Trim for ControllerRevision {
+    /// The revision's data is the StatefulSet's template as a patch
+    /// (`{"spec":{"template":{…,"$patch":"replace"}}}`); only its revision summary is kept.
+    fn trim(&mut self) {
+        let RawExtension(data) = &mut self.data;
+        let template = data.pointer("/spec/template").cloned().unwrap_or_default();
+        let mut template: PodTemplateSpec = serde_json::from_value(template).unwrap_or_default();
+        revision_template(&mut template);
+        *data = serde_json::json!({"spec": {"template": template}});
+    }
+}
+
+impl Trim for Node {
+    /// The capacity check reads a node's name, its allocatable cpu and memory, and whether it
+    /// takes new pods (cordoned, tainted); a node's status is otherwise large (images,
+    /// conditions, addresses).
+    fn trim(&mut self) {
+        self.metadata = ObjectMeta { name: self.metadata.name.take(), ..Default::default() };
+        self.spec = self.spec.take().map(|spec| NodeSpec {
+            unschedulable: spec.unschedulable,
+            taints: spec.taints.map(|taints| {
+                taints.into_iter().filter(|t| matches!(t.effect.as_str(), "NoSchedule" | "NoExecute")).collect()
+            }),
+            ..Default::default()
+        });
+        self.status = self.status.take().map(|status| NodeStatus {
+            allocatable: status
+                .allocatable
+                .map(|a| a.into_iter().filter(|(k, _)| k == "cpu" || k == "memory").collect()),
+            ..Default::default()
+        });
+    }
+}
+
+/// The labels Helm puts on a release Secret; everything else about it is dropped.
+const HELM_RELEASE_LABELS: [&str; 6] = ["name", "owner", "status", "version", "createdAt", "modifiedAt"];
+
+impl Trim for PartialObjectMeta<Secret> {
+    /// A release is named by its labels; annotations could carry anything (a
+    /// last-applied configuration with data, for one) and are not kept.
+    fn trim(&mut self) {
+        let meta = std::mem::take(&mut self.metadata);
+        let labels = meta
+            .labels
+            .map(|labels| labels.into_iter().filter(|(k, _)| HELM_RELEASE_LABELS.contains(&k.as_str())).collect());
+        self.metadata = ObjectMeta {
+            name: meta.name,
+            namespace: meta.namespace,
+            creation_timestamp: meta.creation_timestamp,
+            labels,
+            ..Default::default()
+        };
     }
 }
 
 /// What a kind needs to be watched into a [`Collection`].
 pub trait Watched:
-    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-    + Trim
-    + Clone
-    + DeserializeOwned
-    + Debug
-    + Send
-    + Sync
-    + 'static
-    + AsPod
+    Resource<DynamicType = ()> + Trim + Clone + DeserializeOwned + Debug + Send + Sync + 'static + AsPod
 {
 }
 
 impl<K> Watched for K where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Trim
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static
-        + AsPod
+    K: Resource<DynamicType = ()> + Trim + Clone + DeserializeOwned + Debug + Send + Sync + 'static + AsPod
 {
 }
 
@@ -333,6 +457,11 @@ pub struct Watches {
     pub hpas: Arc<Collection<HorizontalPodAutoscaler>>,
     pub pvcs: Arc<Collection<PersistentVolumeClaim>>,
     pub events: Arc<Collection<CoreEvent>>,
+    pub controller_revisions: Arc<Collection<ControllerRevision>>,
+    pub nodes: Arc<Collection<Node>>,
+    /// The pods on the nodes: `pods` itself across all namespaces, else a watch of its own.
+    pub node_pods: Arc<Collection<Pod>>,
+    pub helm_releases: Arc<Collection<PartialObjectMeta<Secret>>>,
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
     tasks: Vec<JoinHandle<()>>,
@@ -351,19 +480,26 @@ impl Watches {
     pub fn start(client: kube::Client, namespace: Option<&str>, generation: u64, on_pod: Option<PodObserver>) -> Self {
         let (pulse, _) = latest::channel(0u64);
         let now = Timestamp::now();
-        let health = Arc::new(Mutex::new(
-            ResourceKind::ALL.iter().map(|k| (*k, WatchHealth::Syncing { since: now })).collect::<BTreeMap<_, _>>(),
-        ));
+        let own_node_pods = namespace.is_some();
+        let kinds = ResourceKind::ALL.into_iter().filter(|k| *k != ResourceKind::NodePods || own_node_pods);
+        let health =
+            Arc::new(Mutex::new(kinds.map(|k| (k, WatchHealth::Syncing { since: now })).collect::<BTreeMap<_, _>>()));
+        let pods = Arc::new(Collection::default());
+        let node_pods = if own_node_pods { Arc::new(Collection::default()) } else { pods.clone() };
         let mut w = Watches {
             generation,
             deployments: Default::default(),
             statefulsets: Default::default(),
             replicasets: Default::default(),
-            pods: Default::default(),
+            pods,
             pdbs: Default::default(),
             hpas: Default::default(),
             pvcs: Default::default(),
             events: Default::default(),
+            controller_revisions: Default::default(),
+            nodes: Default::default(),
+            node_pods,
+            helm_releases: Default::default(),
             health,
             pulse,
             tasks: Vec::new(),
@@ -383,7 +519,14 @@ impl Watches {
             ctx.spawn(ResourceKind::HorizontalPodAutoscalers, w.hpas.clone(), None),
             ctx.spawn(ResourceKind::PersistentVolumeClaims, w.pvcs.clone(), None),
             ctx.spawn(ResourceKind::Events, w.events.clone(), None),
+            ctx.spawn(ResourceKind::ControllerRevisions, w.controller_revisions.clone(), None),
+            ctx.spawn_with(ResourceKind::Nodes, w.nodes.clone(), None, objects_of(Api::all(ctx.client.clone()))),
+            ctx.spawn_with(ResourceKind::HelmReleases, w.helm_releases.clone(), None, helm_release_metadata(&ctx)),
         ];
+        if own_node_pods {
+            let everywhere = objects_of(Api::all(ctx.client.clone()));
+            w.tasks.push(ctx.spawn_with(ResourceKind::NodePods, w.node_pods.clone(), None, everywhere));
+        }
         w
     }
 
@@ -398,6 +541,10 @@ impl Watches {
             hpas: self.hpas.snapshot(),
             pvcs: self.pvcs.snapshot(),
             events: self.events.snapshot(),
+            controller_revisions: self.controller_revisions.snapshot(),
+            nodes: self.nodes.snapshot(),
+            node_pods: self.node_pods.snapshot(),
+            helm_releases: self.helm_releases.snapshot().iter().map(|s| Arc::new(s.metadata.clone())).collect(),
         }
     }
 
@@ -452,6 +599,7 @@ impl WatchContext {
         self.pulse.send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// Watches a namespaced kind in the scope's namespace (or all).
     fn spawn<K>(
         &self,
         kind: ResourceKind,
@@ -459,23 +607,42 @@ impl WatchContext {
         on_pod: Option<PodObserver>,
     ) -> JoinHandle<()>
     where
-        K: Watched,
-    {
-        let ctx = self.clone();
-        tokio::spawn(async move { ctx.run(kind, collection, on_pod).await })
-    }
-
-    async fn run<K>(self, kind: ResourceKind, collection: Arc<Collection<K>>, on_pod: Option<PodObserver>)
-    where
-        K: Watched,
+        K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
         let api: Api<DeserializeGuard<K>> = match &self.namespace {
             Some(ns) => Api::namespaced(self.client.clone(), ns),
             None => Api::all(self.client.clone()),
         };
+        self.spawn_with(kind, collection, on_pod, objects_of(api))
+    }
+
+    /// Watches a kind through `open`, which starts a fresh list-and-watch each time.
+    fn spawn_with<K>(
+        &self,
+        kind: ResourceKind,
+        collection: Arc<Collection<K>>,
+        on_pod: Option<PodObserver>,
+        open: impl Fn() -> GuardedEvents<K> + Send + 'static,
+    ) -> JoinHandle<()>
+    where
+        K: Watched,
+    {
+        let ctx = self.clone();
+        tokio::spawn(async move { ctx.run(kind, collection, on_pod, open).await })
+    }
+
+    async fn run<K>(
+        self,
+        kind: ResourceKind,
+        collection: Arc<Collection<K>>,
+        on_pod: Option<PodObserver>,
+        open: impl Fn() -> GuardedEvents<K>,
+    ) where
+        K: Watched,
+    {
         let mut retry = Backoff::default();
         loop {
-            match self.watch_until_error(kind, api.clone(), &collection, on_pod.as_ref(), &mut retry).await {
+            match self.watch_until_error(kind, open(), &collection, on_pod.as_ref(), &mut retry).await {
                 Stop::Forbidden => return,
                 Stop::Failed => tokio::time::sleep(retry.next_delay()).await,
             }
@@ -489,7 +656,7 @@ impl WatchContext {
     async fn watch_until_error<K>(
         &self,
         kind: ResourceKind,
-        api: Api<DeserializeGuard<K>>,
+        mut stream: GuardedEvents<K>,
         collection: &Arc<Collection<K>>,
         on_pod: Option<&PodObserver>,
         retry: &mut Backoff,
@@ -497,7 +664,6 @@ impl WatchContext {
     where
         K: Watched,
     {
-        let mut stream = watcher::watcher(api, watcher::Config::default()).boxed();
         while let Some(item) = stream.next().await {
             match item {
                 Ok(event) => {
@@ -585,9 +751,45 @@ impl WatchContext {
             _ => false,
         };
         forbidden.then(|| match &self.namespace {
-            Some(ns) => format!("list {} in ns {ns}", kind.plural()),
-            None => format!("list {} in all namespaces", kind.plural()),
+            _ if kind == ResourceKind::Nodes => "list nodes (cluster-scoped)".to_string(),
+            Some(ns) if !kind.cluster_wide() => format!("list {} in ns {ns}", kind.plural()),
+            _ => format!("list {} in all namespaces", kind.plural()),
         })
+    }
+}
+
+/// A list-and-watch whose objects are checked one by one (see [`DeserializeGuard`]).
+type GuardedEvents<K> = BoxStream<'static, watcher::Result<Event<DeserializeGuard<K>>>>;
+
+fn objects_of<K>(api: Api<DeserializeGuard<K>>) -> impl Fn() -> GuardedEvents<K> + Send + 'static
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    move || watcher::watcher(api.clone(), watcher::Config::default()).boxed()
+}
+
+/// Helm's release Secrets (label `owner=helm`) as PartialObjectMetadata: the API server
+/// answers with metadata alone, so a release's encoded body never reaches the cockpit.
+/// The Api must be of `PartialObjectMeta` itself: kube sends the metadata-only Accept
+/// header for it, but not for a `DeserializeGuard` around it.
+fn helm_release_metadata(ctx: &WatchContext) -> impl Fn() -> GuardedEvents<PartialObjectMeta<Secret>> + Send + 'static {
+    let api: Api<PartialObjectMeta<Secret>> = match &ctx.namespace {
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+        None => Api::all(ctx.client.clone()),
+    };
+    let config = watcher::Config::default().labels("owner=helm");
+    move || watcher::watcher(api.clone(), config.clone()).map_ok(guarded).boxed()
+}
+
+/// Metadata cannot be malformed the way a body can; it is guarded only to share the loop.
+fn guarded<K>(event: Event<K>) -> Event<DeserializeGuard<K>> {
+    let wrap = |obj| DeserializeGuard(Ok(obj));
+    match event {
+        Event::Apply(o) => Event::Apply(wrap(o)),
+        Event::Delete(o) => Event::Delete(wrap(o)),
+        Event::Init => Event::Init,
+        Event::InitApply(o) => Event::InitApply(wrap(o)),
+        Event::InitDone => Event::InitDone,
     }
 }
 
@@ -627,6 +829,9 @@ impl AsPod for PodDisruptionBudget {}
 impl AsPod for HorizontalPodAutoscaler {}
 impl AsPod for PersistentVolumeClaim {}
 impl AsPod for CoreEvent {}
+impl AsPod for ControllerRevision {}
+impl AsPod for Node {}
+impl AsPod for PartialObjectMeta<Secret> {}
 
 #[cfg(test)]
 mod tests {
@@ -653,5 +858,74 @@ mod tests {
         .unwrap();
         trim_metadata(&mut p);
         assert!(p.metadata.annotations.is_none(), "nothing declared: the annotation goes");
+    }
+
+    #[test]
+    fn pods_keep_only_their_cpu_and_memory_requests_for_the_capacity_check() {
+        let mut p: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p"},
+            "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "app:1",
+                "env": [{"name": "TOKEN", "value": "t0ps3cret"}],
+                "resources": {"requests": {"cpu": "250m", "ephemeral-storage": "1Gi"}, "limits": {"memory": "512Mi"}}}]},
+        }))
+        .unwrap();
+        p.trim();
+        let kept = serde_json::to_value(&p.spec).unwrap();
+        assert_eq!(
+            kept,
+            serde_json::json!({"nodeName": "n1", "containers": [{"name": "app",
+                "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}}}]}),
+            "a missing request is the limit, as the API server defaults it"
+        );
+    }
+
+    #[test]
+    fn revisions_keep_images_env_names_and_resources_never_env_values() {
+        let mut cr: ControllerRevision = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "pg-5c8d"},
+            "revision": 3,
+            "data": {"spec": {"template": {"$patch": "replace", "metadata": {"labels": {"app": "pg"}},
+                "spec": {"containers": [{"name": "postgres", "image": "pgvector/pgvector:pg16", "args": ["-c", "x"],
+                    "env": [{"name": "POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "pg", "key": "pw"}}},
+                            {"name": "POSTGRES_DB", "value": "statewave"}],
+                    "resources": {"requests": {"cpu": "500m"}, "limits": {"memory": "2Gi"}}}]}}}},
+        }))
+        .unwrap();
+        cr.trim();
+        let data = cr.data.0.to_string();
+        assert!(data.contains("pgvector/pgvector:pg16") && data.contains("POSTGRES_PASSWORD") && data.contains("500m"));
+        for gone in ["secretKeyRef", "statewave", "args", "$patch"] {
+            assert!(!data.contains(gone), "{gone} is not kept: {data}");
+        }
+        assert_eq!(cr.revision, Some(3));
+    }
+
+    #[test]
+    fn nodes_and_release_secrets_are_trimmed_hard() {
+        let mut node: Node = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "n1", "labels": {"zone": "a"}, "annotations": {"x": "y"}},
+            "spec": {"podCIDR": "10.42.0.0/24", "taints": [
+                {"key": "a", "effect": "NoSchedule"}, {"key": "b", "effect": "PreferNoSchedule"}]},
+            "status": {"allocatable": {"cpu": "8", "memory": "16Gi", "pods": "110"},
+                       "images": [{"names": ["nginx"], "sizeBytes": 1}]},
+        }))
+        .unwrap();
+        node.trim();
+        assert_eq!(
+            serde_json::to_value(&node).unwrap(),
+            serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+                "spec": {"taints": [{"key": "a", "effect": "NoSchedule"}]},
+                "status": {"allocatable": {"cpu": "8", "memory": "16Gi"}}})
+        );
+        let mut release: PartialObjectMeta<Secret> = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "sh.helm.release.v1.docs.v2", "namespace": "web",
+                "labels": {"name": "docs", "owner": "helm", "status": "deployed", "version": "2", "team": "web"},
+                "annotations": {LAST_APPLIED: "{\"data\":{\"release\":\"c2VjcmV0\"}}"}},
+        }))
+        .unwrap();
+        release.trim();
+        let kept = serde_json::to_string(&release.metadata).unwrap();
+        assert!(!kept.contains("c2VjcmV0") && !kept.contains("team"), "{kept}");
+        assert!(kept.contains("\"version\":\"2\""), "{kept}");
     }
 }

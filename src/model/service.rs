@@ -2,10 +2,14 @@
 //! that belongs to it). These structs are the single source of every number the overview,
 //! the detail view and `status` show; they are built by [`super::services::build`].
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use serde::Serialize;
 
 use super::budget::{DatabaseHints, ServiceBudget};
+use super::capacity::Room;
+use super::helm::HelmRelease;
 
 /// A Deployment or a StatefulSet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -195,14 +199,36 @@ pub struct EventRow {
     pub object: String,
 }
 
+/// One revision of a workload: a Deployment's ReplicaSet or a StatefulSet's
+/// ControllerRevision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revision {
     pub revision: i64,
-    pub images: Vec<String>,
     pub change_cause: Option<String>,
     pub created: Option<Timestamp>,
+    /// Pods running this revision.
     pub replicas: i32,
     pub current: bool,
+    /// What an undo would bring back, container by container.
+    pub containers: Vec<RevisionContainer>,
+}
+
+impl Revision {
+    pub fn images(&self) -> Vec<&str> {
+        self.containers.iter().map(|c| c.image.as_str()).collect()
+    }
+}
+
+/// A container of a revision's pod template, as far as the undo diff compares it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RevisionContainer {
+    pub name: String,
+    pub image: String,
+    /// Names only: values can come from Secrets and are never carried.
+    pub env: Vec<String>,
+    /// `cpu` → `250m`, `memory` → `256Mi`.
+    pub requests: BTreeMap<String, String>,
+    pub limits: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,6 +303,10 @@ pub struct Service {
     /// This service's line of its database's connection budget (needs every service, so
     /// it is filled in by [`super::profile::apply`]).
     pub budget: Option<ServiceBudget>,
+    /// How many more of its pods the nodes' free allocatable holds (scale-ups).
+    pub room: Room,
+    /// The Helm release the workload belongs to, with its revision history.
+    pub helm: Option<HelmRelease>,
 }
 
 impl Service {
@@ -325,6 +355,8 @@ impl Service {
             preflight: vec![],
             database: DatabaseHints::default(),
             budget: None,
+            room: Room::Unknown("not listed in this example".into()),
+            helm: None,
         }
     }
 }

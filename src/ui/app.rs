@@ -15,10 +15,12 @@ use super::panes::{LogPanes, SloWatches};
 use super::runbooks::{Runbooks, RunnerEvent, parse_param_line};
 use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
-use crate::actions::rollout::{RolloutPlan, RolloutRequest, plan_rollout};
+use crate::actions::helm::plan_helm_rollback;
+use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::actions::runbook::engine::{Answer, Control, Prompt};
 use crate::actions::runbook::state::RunState;
 use crate::actions::scale::{Verdict, plan_scale};
+use crate::cluster::helm::HelmSetup;
 use crate::cluster::mutate::CHANGE_PERMISSIONS;
 use crate::cluster::session::{ClusterView, Intent};
 use crate::config::commands::{COMMANDS, Command, Mode};
@@ -110,13 +112,13 @@ pub enum ActionStage {
     },
 }
 
-/// A change being prepared: a scale (replicas typed, preview live) or a rollout action
-/// (its plan fixed when the wizard opened).
+/// A change being prepared: a scale (replicas typed, preview live) or a plan fixed when
+/// the wizard opened (a rollout action, a Helm rollback).
 pub struct ActionWizard {
     pub key: ServiceKey,
     pub input: TextArea<'static>,
-    /// Set for rollout actions; `None` for a scale.
-    pub rollout: Option<RolloutPlan>,
+    /// Set for rollout actions and Helm rollbacks; `None` for a scale.
+    pub fixed: Option<ActionPlan>,
     /// The typed service name, when a guard is overridden.
     pub confirm: TextArea<'static>,
     pub stage: ActionStage,
@@ -229,6 +231,25 @@ pub enum PickerKind {
     Context,
 }
 
+/// Which history a revision chooser lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevisionSource {
+    /// The workload's own revisions (`rollout undo`).
+    Rollout,
+    /// Its Helm release's revisions (`helm rollback`).
+    Helm,
+}
+
+/// Choosing the revision to go back to, with the highlighted one's diff previewed; Enter
+/// takes the choice into the usual dry-run and confirmation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionChooser {
+    pub key: ServiceKey,
+    pub source: RevisionSource,
+    /// Index into the listed revisions (newest first).
+    pub selected: usize,
+}
+
 /// A popup over the current screen; text-entry popups own the keyboard.
 pub enum Overlay {
     Help {
@@ -273,6 +294,7 @@ pub enum Overlay {
     },
     /// An interrupted run found at start: resume it?
     ResumeOffer(Box<RunState>),
+    Revisions(RevisionChooser),
 }
 
 /// A line for the status bar: what went wrong or what just happened.
@@ -320,6 +342,8 @@ pub struct App {
     pub runbooks: Runbooks,
     /// The service the runbooks screen was opened from (its parameters are filled in).
     pub runbooks_for: Option<ServiceKey>,
+    /// Where helm is and how it reaches this cluster (a rollback runs only with a helm).
+    pub helm: HelmSetup,
 }
 
 impl App {
@@ -351,6 +375,7 @@ impl App {
             slo_watches: SloWatches::default(),
             runbooks: Runbooks::default(),
             runbooks_for: None,
+            helm: HelmSetup::default(),
         };
         app.logs.keep_sgr = app.theme.log_allow_sgr();
         app.refresh_rows();
@@ -364,7 +389,7 @@ impl App {
     /// The keymap mode of what has the keyboard now.
     pub fn mode(&self) -> Mode {
         match &self.overlay {
-            Some(Overlay::Palette { .. } | Overlay::Picker { .. }) => Mode::Palette,
+            Some(Overlay::Palette { .. } | Overlay::Picker { .. } | Overlay::Revisions(_)) => Mode::Palette,
             Some(
                 Overlay::Filter { .. }
                 | Overlay::LogFilter { .. }
@@ -458,7 +483,7 @@ impl App {
                 | Overlay::SkipReason { input },
             ) => Some(input),
             Some(Overlay::Action(w)) => match w.stage {
-                ActionStage::Editing if w.rollout.is_none() => Some(&mut w.input),
+                ActionStage::Editing if w.fixed.is_none() => Some(&mut w.input),
                 ActionStage::Confirm { .. } => Some(&mut w.confirm),
                 _ => None,
             },
@@ -591,6 +616,7 @@ impl App {
             | Command::RolloutPause
             | Command::RolloutResume
             | Command::RolloutUndo
+            | Command::HelmRollback
             | Command::SetImage
             | Command::HpaBounds
                 if self.read_only =>
@@ -601,7 +627,8 @@ impl App {
             Command::RolloutRestart => self.open_rollout_wizard(RolloutRequest::Restart),
             Command::RolloutPause => self.open_rollout_wizard(RolloutRequest::Pause),
             Command::RolloutResume => self.open_rollout_wizard(RolloutRequest::Resume),
-            Command::RolloutUndo => self.open_rollout_wizard(RolloutRequest::Undo(None)),
+            Command::RolloutUndo => self.open_revision_chooser(RevisionSource::Rollout, now),
+            Command::HelmRollback => self.open_revision_chooser(RevisionSource::Helm, now),
             Command::OpenBudget => return self.open_budget(),
             Command::OpenRunbooks => {
                 self.runbooks_for = self.acted_on().map(|s| s.key.clone());
@@ -660,6 +687,11 @@ impl App {
                 self.overlay = None;
                 return Some(self.switch(kind, chosen.or(typed)));
             }
+            (Overlay::Revisions(c), Command::MoveDown) => c.selected += 1,
+            (Overlay::Revisions(c), Command::MoveUp) => c.selected = c.selected.saturating_sub(1),
+            (Overlay::Revisions(c), Command::PageDown) => c.selected += 10,
+            (Overlay::Revisions(c), Command::PageUp) => c.selected = c.selected.saturating_sub(10),
+            (Overlay::Revisions(_), Command::Confirm) => self.take_chosen_revision(),
             (Overlay::Action(_), Command::Confirm) => return Some(self.advance_scale()),
             (Overlay::Action(w), Command::Cancel | Command::Back) if matches!(w.stage, ActionStage::Confirm { .. }) => {
                 let ActionStage::Confirm { plan, dry_run } = w.stage.clone() else { unreachable!() };
@@ -725,14 +757,77 @@ impl App {
 
     fn open_rollout_wizard(&mut self, request: RolloutRequest) {
         let Some(service) = self.acted_on() else { return };
-        let plan = plan_rollout(service, request);
+        let plan = ActionPlan::Rollout(plan_rollout(service, request));
         self.open_wizard(service.key.clone(), text_input(""), Some(plan));
     }
 
-    fn open_wizard(&mut self, key: ServiceKey, input: TextArea<'static>, rollout: Option<RolloutPlan>) {
+    fn open_wizard(&mut self, key: ServiceKey, input: TextArea<'static>, fixed: Option<ActionPlan>) {
         let confirm = text_input(&key.name);
-        let wizard = ActionWizard { key, input, rollout, confirm, stage: ActionStage::Editing, error: None };
+        let wizard = ActionWizard { key, input, fixed, confirm, stage: ActionStage::Editing, error: None };
         self.overlay = Some(Overlay::Action(Box::new(wizard)));
+    }
+
+    /// `r u` / `r h`: the revisions to choose from, the previous one highlighted. With
+    /// nothing to choose from, the plan says why (no history, no Helm release).
+    fn open_revision_chooser(&mut self, source: RevisionSource, now: Timestamp) {
+        let Some(service) = self.acted_on() else { return };
+        let key = service.key.clone();
+        let rows = revision_rows(service, source);
+        if rows.is_empty() {
+            match source {
+                RevisionSource::Rollout => self.open_rollout_wizard(RolloutRequest::Undo(None)),
+                RevisionSource::Helm => {
+                    let why = match &service.helm {
+                        None => format!("{} is not part of a Helm release", key.name),
+                        Some(_) => "the Helm release history cannot be read (no access to its Secrets)".into(),
+                    };
+                    self.say(why, now);
+                }
+            }
+            return;
+        }
+        let likely = match source {
+            RevisionSource::Rollout => previous_revision(service),
+            RevisionSource::Helm => service.helm.as_ref().and_then(|h| h.rollback_candidate()).map(|r| r.revision),
+        };
+        let selected = rows.iter().position(|r| Some(r.revision) == likely).unwrap_or(0);
+        self.overlay = Some(Overlay::Revisions(RevisionChooser { key, source, selected }));
+    }
+
+    /// The chooser's revisions, newest first, with the highlighted one clamped in range.
+    pub fn chooser_rows(&self) -> Vec<RevisionRow> {
+        let Some(Overlay::Revisions(c)) = &self.overlay else { return Vec::new() };
+        self.view.services.iter().find(|s| s.key == c.key).map(|s| revision_rows(s, c.source)).unwrap_or_default()
+    }
+
+    pub fn chooser_selected(&self) -> usize {
+        match &self.overlay {
+            Some(Overlay::Revisions(c)) => c.selected.min(self.chooser_rows().len().saturating_sub(1)),
+            _ => 0,
+        }
+    }
+
+    /// The plan for the highlighted revision: what its diff and guards look like now.
+    pub fn chooser_plan(&self) -> Option<ActionPlan> {
+        let Some(Overlay::Revisions(c)) = &self.overlay else { return None };
+        let service = self.view.services.iter().find(|s| s.key == c.key)?;
+        let revision = self.chooser_rows().get(self.chooser_selected())?.revision;
+        match c.source {
+            RevisionSource::Rollout => {
+                Some(ActionPlan::Rollout(plan_rollout(service, RolloutRequest::Undo(Some(revision)))))
+            }
+            RevisionSource::Helm => plan_helm_rollback(service, revision, &self.helm, &self.view.context)
+                .map(|p| ActionPlan::HelmRollback(Box::new(p))),
+        }
+    }
+
+    /// Enter in the chooser: the chosen revision's plan goes into the wizard.
+    fn take_chosen_revision(&mut self) {
+        let plan = self.chooser_plan();
+        let Some(Overlay::Revisions(c)) = self.overlay.take() else { return };
+        if let Some(plan) = plan {
+            self.open_wizard(c.key, text_input(""), Some(plan));
+        }
     }
 
     /// The permission a change lacks here (from the session's access reviews), if any.
@@ -751,14 +846,18 @@ impl App {
     /// land after the wizard opened) say.
     pub fn wizard_denied(&self) -> Option<String> {
         let Some(Overlay::Action(w)) = &self.overlay else { return None };
-        self.denied(w.rollout.is_none(), w.key.kind).map(|d| format!("RBAC: you may not {d}"))
+        // helm checks its own permissions (and its dry-run shows the answer).
+        if matches!(w.fixed, Some(ActionPlan::HelmRollback(_))) {
+            return None;
+        }
+        self.denied(w.fixed.is_none(), w.key.kind).map(|d| format!("RBAC: you may not {d}"))
     }
 
     /// The plan for what is typed now, from the current model (so the preview is live).
     pub fn wizard_plan(&self) -> Result<ActionPlan, String> {
         let Some(Overlay::Action(w)) = &self.overlay else { return Err("no change in progress".into()) };
-        if let Some(plan) = &w.rollout {
-            return Ok(ActionPlan::Rollout(plan.clone()));
+        if let Some(plan) = &w.fixed {
+            return Ok(plan.clone());
         }
         let service = self
             .view
@@ -819,6 +918,7 @@ impl App {
     fn copy_command(&mut self, now: Timestamp) -> Vec<Effect> {
         let command = match &self.overlay {
             Some(Overlay::Action(_)) => self.wizard_plan().ok().map(|p| p.kubectl().to_string()),
+            Some(Overlay::Revisions(_)) => self.chooser_plan().map(|p| p.kubectl().to_string()),
             _ => self.acted_on().map(|s| {
                 let kind = match s.key.kind {
                     WorkloadKind::Deployment => "deployment",
@@ -1100,7 +1200,8 @@ impl App {
         w.stage = match event {
             JobEvent::DryRun { plan, result: Ok(()) } => ActionStage::Confirm { plan, dry_run: "ok".into() },
             JobEvent::DryRun { plan, result: Err(e) } => {
-                ActionStage::Done { plan, message: format!("the API server refused it: {e}"), ok: false }
+                let who = if matches!(plan, ActionPlan::HelmRollback(_)) { "helm" } else { "the API server" };
+                ActionStage::Done { plan, message: format!("{who} refused it: {e}"), ok: false }
             }
             JobEvent::Applied { plan, result: Ok(()) } if !plan.rolls_pods() => {
                 let message = format!("done: {}", plan.describe());
@@ -1249,6 +1350,61 @@ impl App {
 
     pub fn draw(&mut self, frame: &mut Frame, now: Timestamp) {
         super::views::draw(self, frame, now);
+    }
+}
+
+/// One row of a revision chooser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionRow {
+    pub revision: i64,
+    /// The revision running now (Helm: deployed).
+    pub current: bool,
+    /// Images (rollout) or the release status (Helm).
+    pub what: String,
+    /// The change-cause (rollout) or chart and app version where known (Helm).
+    pub note: String,
+    pub at: Option<Timestamp>,
+}
+
+/// The revision before the current one: where an undo goes by default.
+fn previous_revision(service: &Service) -> Option<i64> {
+    let current = service.revisions.iter().find(|r| r.current).map(|r| r.revision)?;
+    service.revisions.iter().map(|r| r.revision).filter(|r| *r < current).max()
+}
+
+/// The revisions a chooser offers, newest first (the model keeps them in that order).
+fn revision_rows(service: &Service, source: RevisionSource) -> Vec<RevisionRow> {
+    match source {
+        RevisionSource::Rollout => service
+            .revisions
+            .iter()
+            .map(|r| RevisionRow {
+                revision: r.revision,
+                current: r.current,
+                what: r.images().join(", "),
+                note: r.change_cause.clone().unwrap_or_default(),
+                at: r.created,
+            })
+            .collect(),
+        RevisionSource::Helm => {
+            let Some(release) = &service.helm else { return Vec::new() };
+            // The chart and app version are known only for the deployed revision (from the
+            // workload's labels); the others' live in the release bodies, which are not read.
+            let running = [release.chart.as_deref(), release.app_version.as_deref()].into_iter().flatten();
+            let running = running.collect::<Vec<_>>().join(" / ");
+            release
+                .history
+                .iter()
+                .flatten()
+                .map(|r| RevisionRow {
+                    revision: r.revision,
+                    current: r.status == "deployed",
+                    what: r.status.clone(),
+                    note: if r.status == "deployed" { running.clone() } else { String::new() },
+                    at: r.modified.or(r.created),
+                })
+                .collect()
+        }
     }
 }
 
@@ -1567,5 +1723,105 @@ mod tests {
             effects,
             [Effect::StartRunbook { name: "steps-rollback".into(), params: only_declared, resume: false }]
         );
+    }
+    fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL), Timestamp::now())
+    }
+
+    fn with_revisions(images: &[&str]) -> Service {
+        let mut s = service("a", "api", None);
+        let current = images.len() as i64;
+        s.revisions = images
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, image)| Revision {
+                revision: i as i64 + 1,
+                change_cause: None,
+                created: None,
+                replicas: 0,
+                current: i as i64 + 1 == current,
+                containers: vec![RevisionContainer {
+                    name: "api".into(),
+                    image: image.to_string(),
+                    ..Default::default()
+                }],
+            })
+            .collect();
+        s
+    }
+
+    #[test]
+    fn undo_opens_a_chooser_whose_choice_goes_to_the_dry_run() {
+        let mut app = app(vec![with_revisions(&["api:1.0", "api:1.1", "api:1.2"])], false);
+        key(&mut app, KeyCode::Char('r'));
+        assert!(key(&mut app, KeyCode::Char('u')).is_empty(), "nothing is sent by opening the chooser");
+        assert_eq!(app.mode(), Mode::Palette);
+        assert_eq!(app.chooser_rows().iter().map(|r| r.revision).collect::<Vec<_>>(), [3, 2, 1]);
+        assert_eq!(app.chooser_rows()[app.chooser_selected()].revision, 2, "the previous revision first");
+        let Some(ActionPlan::Rollout(plan)) = app.chooser_plan() else { panic!("an undo plan") };
+        assert!(plan.preview.iter().any(|l| l.text == "api: api:1.2 → api:1.1"), "{:?}", plan.preview);
+        key(&mut app, KeyCode::Down);
+        let copied = ctrl(&mut app, 'y');
+        assert_eq!(copied, vec![Effect::Copy("kubectl rollout undo deployment/api -n a --to-revision=1".into())]);
+        assert!(key(&mut app, KeyCode::Enter).is_empty(), "the wizard opens; the dry-run waits for Enter");
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(
+            matches!(&effects[..], [Effect::Execute(Job::DryRun(ActionPlan::Rollout(p)))]
+                if p.change == Some(crate::actions::rollout::RolloutChange::Undo { from: 3, to: 1 })),
+            "{effects:?}"
+        );
+    }
+
+    fn helm_service() -> Service {
+        use crate::model::helm::{HelmRelease, HelmRevision};
+        let mut s = service("docs", "docs-site", None);
+        let revision =
+            |revision, status: &str| HelmRevision { revision, status: status.into(), created: None, modified: None };
+        s.helm = Some(HelmRelease {
+            name: "docs".into(),
+            namespace: "docs".into(),
+            chart: Some("docs-site-1.4.2".into()),
+            app_version: None,
+            history: Some(vec![revision(2, "deployed"), revision(1, "superseded")]),
+        });
+        s
+    }
+
+    #[test]
+    fn a_helm_rollback_without_helm_is_refused_and_the_command_copied() {
+        let mut app = app(vec![helm_service()], false);
+        key(&mut app, KeyCode::Char('r'));
+        key(&mut app, KeyCode::Char('h'));
+        assert_eq!(app.chooser_rows()[app.chooser_selected()].revision, 1);
+        assert_eq!(ctrl(&mut app, 'y'), vec![Effect::Copy("helm rollback docs 1 -n docs".into())]);
+        key(&mut app, KeyCode::Enter);
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(
+            matches!(&effects[..], [Effect::Execute(Job::Record { outcome, .. })] if outcome == "refused: helm-not-on-path"),
+            "{effects:?}"
+        );
+        let Some(Overlay::Action(w)) = &app.overlay else { panic!("the wizard stays open") };
+        assert!(w.error.as_deref().unwrap_or("").contains("helm is not on PATH"));
+        assert_eq!(ctrl(&mut app, 'y'), vec![Effect::Copy("helm rollback docs 1 -n docs".into())], "still offered");
+    }
+
+    #[test]
+    fn with_helm_the_rollback_dry_runs_through_helm_first() {
+        let mut app = app(vec![helm_service()], false);
+        app.helm = HelmSetup { program: Some("/opt/helm".into()), flags: vec![] };
+        key(&mut app, KeyCode::Char('r'));
+        key(&mut app, KeyCode::Char('h'));
+        key(&mut app, KeyCode::Enter);
+        let effects = key(&mut app, KeyCode::Enter);
+        let [Effect::Execute(Job::DryRun(ActionPlan::HelmRollback(plan)))] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(plan.args_for(true), ["rollback", "docs", "1", "-n", "docs", "--kube-context", "ctx", "--dry-run"]);
+        let mut not_helm = self::app(vec![service("a", "api", None)], false);
+        key(&mut not_helm, KeyCode::Char('r'));
+        key(&mut not_helm, KeyCode::Char('h'));
+        assert!(not_helm.overlay.is_none());
+        assert!(not_helm.notice.unwrap().text.contains("not part of a Helm release"));
     }
 }

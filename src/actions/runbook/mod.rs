@@ -157,7 +157,7 @@ pub fn project(services: &mut [Service], plan: &StepPlan) {
             }
             crate::actions::change::Change::Patch { .. } => {}
         },
-        ActionPlan::Rollout(_) => {}
+        ActionPlan::Rollout(_) | ActionPlan::HelmRollback(_) => {}
     }
 }
 

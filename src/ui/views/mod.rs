@@ -74,6 +74,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
             popups::draw_entry(&app.theme, " Skip this step ".into(), help, None, input, frame, main);
         }
         Some(Overlay::ResumeOffer(state)) => popups::draw_resume_offer(&app.theme, state, frame, main),
+        Some(Overlay::Revisions(_)) => popups::draw_revisions(app, frame, main, now),
         _ => {}
     }
     if !app.pending.is_empty() {
