@@ -579,3 +579,35 @@ fn with_helm_on_path_the_rollback_is_dry_run_first_and_run_only_once_confirmed()
     assert_eq!(applied["action"], "helm rollback");
     assert_eq!((applied["before"]["revision"].as_i64(), applied["after"]["revision"].as_i64()), (Some(4), Some(2)));
 }
+
+#[test]
+fn set_image_warns_on_a_sliding_tag_then_rolls_out_a_pinned_one() {
+    let (mut pty, dir) = cockpit(&["--demo"], 120, 34);
+    wait_for_services(&pty);
+    pty.send("/soundspan-staging/soundspan-redis\r");
+    pty.wait_until("redis selected", |s| s.contains("Services 1 "));
+    pty.send("i");
+    pty.wait_until("the image wizard", |s| {
+        s.contains("Set image soundspan-staging/soundspan-redis") && s.contains("image:")
+    });
+    for _ in 0.."7-alpine".len() {
+        pty.send("\x7f");
+    }
+    pty.send("latest");
+    pty.wait_until("the sliding-tag warning", |s| {
+        s.contains("redis:7-alpine → redis:latest") && s.contains("does not pin a version")
+    });
+    for _ in 0.."latest".len() {
+        pty.send("\x7f");
+    }
+    pty.send("7.2.5-alpine");
+    pty.wait_until("a pinned image previewed", |s| {
+        s.contains("redis:7-alpine → redis:7.2.5-alpine") && !s.contains("does not pin a version")
+    });
+    pty.send("\r");
+    pty.wait_until("the server's dry-run answer", |s| s.contains("server dry-run: ok"));
+    pty.send("\r");
+    pty.wait_until("the rollout followed to its end", |s| s.contains("rolled out"));
+    let audit = std::fs::read_to_string(dir.path().join("data").join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"action\":\"set image\"") && audit.contains("redis:7.2.5-alpine"), "{audit}");
+}

@@ -15,6 +15,7 @@ use super::panes::{LogPanes, SloWatches};
 use super::runbooks::{Runbooks, RunnerEvent, parse_param_line};
 use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
+use crate::actions::change::{plan_hpa_bounds, plan_set_image};
 use crate::actions::helm::plan_helm_rollback;
 use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::actions::runbook::engine::{Answer, Control, Prompt};
@@ -116,6 +117,8 @@ pub enum ActionStage {
 /// the wizard opened (a rollout action, a Helm rollback).
 pub struct ActionWizard {
     pub key: ServiceKey,
+    /// What is typed, when the plan is not fixed.
+    pub typed: Typed,
     pub input: TextArea<'static>,
     /// Set for rollout actions and Helm rollbacks; `None` for a scale.
     pub fixed: Option<ActionPlan>,
@@ -123,6 +126,35 @@ pub struct ActionWizard {
     pub confirm: TextArea<'static>,
     pub stage: ActionStage,
     pub error: Option<String>,
+}
+
+/// What a wizard's input line holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Typed {
+    /// `3`
+    Replicas,
+    /// `image` (one container) or `container=image`
+    Image,
+    /// `2..6`: the autoscaler's minimum and maximum
+    Bounds,
+}
+
+impl Typed {
+    pub fn label(self) -> &'static str {
+        match self {
+            Typed::Replicas => "replicas:",
+            Typed::Image => "image:",
+            Typed::Bounds => "min..max:",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Typed::Replicas => "Scale",
+            Typed::Image => "Set image",
+            Typed::Bounds => "Autoscaler bounds",
+        }
+    }
 }
 
 /// A full-screen view on the navigation stack.
@@ -624,6 +656,8 @@ impl App {
                 self.report_error(format!("{}: the cockpit is read-only (--read-only)", command.name()));
             }
             Command::Scale => self.open_scale_wizard(),
+            Command::SetImage => self.open_image_wizard(),
+            Command::HpaBounds => self.open_bounds_wizard(now),
             Command::RolloutRestart => self.open_rollout_wizard(RolloutRequest::Restart),
             Command::RolloutPause => self.open_rollout_wizard(RolloutRequest::Pause),
             Command::RolloutResume => self.open_rollout_wizard(RolloutRequest::Resume),
@@ -752,7 +786,40 @@ impl App {
         let Some(service) = self.acted_on() else { return };
         let mut input = text_input("replicas");
         input.insert_str(service.replicas.desired.to_string());
-        self.open_wizard(service.key.clone(), input, None);
+        self.open_typed_wizard(service.key.clone(), Typed::Replicas, input);
+    }
+
+    /// `i`: the image, typed over the current one (`container=image` with several).
+    fn open_image_wizard(&mut self) {
+        let Some(service) = self.acted_on() else { return };
+        let mut input = text_input("container=image");
+        let current = match service.containers.as_slice() {
+            [one] => one.image.clone(),
+            [first, ..] => format!("{}={}", first.container, first.image),
+            [] => String::new(),
+        };
+        input.insert_str(current);
+        self.open_typed_wizard(service.key.clone(), Typed::Image, input);
+    }
+
+    /// `H`: the autoscaler's bounds (what the scale guard offers instead of a scale).
+    fn open_bounds_wizard(&mut self, now: Timestamp) {
+        let Some(service) = self.acted_on() else { return };
+        let Some(hpa) = &service.hpa else {
+            let what = format!("no autoscaler targets {}: scale it instead (s)", service.key.name);
+            self.say(what, now);
+            return;
+        };
+        let mut input = text_input("min..max");
+        input.insert_str(format!("{}..{}", hpa.min, hpa.max));
+        self.open_typed_wizard(service.key.clone(), Typed::Bounds, input);
+    }
+
+    fn open_typed_wizard(&mut self, key: ServiceKey, typed: Typed, input: TextArea<'static>) {
+        self.open_wizard(key, input, None);
+        if let Some(Overlay::Action(w)) = &mut self.overlay {
+            w.typed = typed;
+        }
     }
 
     fn open_rollout_wizard(&mut self, request: RolloutRequest) {
@@ -763,7 +830,8 @@ impl App {
 
     fn open_wizard(&mut self, key: ServiceKey, input: TextArea<'static>, fixed: Option<ActionPlan>) {
         let confirm = text_input(&key.name);
-        let wizard = ActionWizard { key, input, fixed, confirm, stage: ActionStage::Editing, error: None };
+        let typed = Typed::Replicas;
+        let wizard = ActionWizard { key, typed, input, fixed, confirm, stage: ActionStage::Editing, error: None };
         self.overlay = Some(Overlay::Action(Box::new(wizard)));
     }
 
@@ -850,7 +918,12 @@ impl App {
         if matches!(w.fixed, Some(ActionPlan::HelmRollback(_))) {
             return None;
         }
-        self.denied(w.fixed.is_none(), w.key.kind).map(|d| format!("RBAC: you may not {d}"))
+        // The autoscaler is its own object: its server dry-run answers for RBAC.
+        if w.fixed.is_none() && w.typed == Typed::Bounds {
+            return None;
+        }
+        let scale = w.fixed.is_none() && w.typed == Typed::Replicas;
+        self.denied(scale, w.key.kind).map(|d| format!("RBAC: you may not {d}"))
     }
 
     /// The plan for what is typed now, from the current model (so the preview is live).
@@ -866,8 +939,22 @@ impl App {
             .find(|s| s.key == w.key)
             .ok_or_else(|| format!("{} is gone from the cluster", w.key.name))?;
         let typed = w.input.lines().first().map(|l| l.trim().to_string()).unwrap_or_default();
-        let to: i32 = typed.parse().map_err(|_| format!("\"{typed}\" is not a number of replicas"))?;
         let budget = budget_of(&self.view.budgets, &service.key);
+        match w.typed {
+            Typed::Replicas => {}
+            Typed::Image => {
+                let (container, image) = match typed.split_once('=') {
+                    Some((c, i)) => (Some(c.trim()), i.trim()),
+                    None => (None, typed.as_str()),
+                };
+                return Ok(ActionPlan::Change(Box::new(plan_set_image(service, container, image))));
+            }
+            Typed::Bounds => {
+                let (min, max) = parse_bounds(&typed)?;
+                return Ok(ActionPlan::Change(Box::new(plan_hpa_bounds(service, min, max, budget))));
+            }
+        }
+        let to: i32 = typed.parse().map_err(|_| format!("\"{typed}\" is not a number of replicas"))?;
         let plan = plan_scale(service, to, false, budget);
         // A refusal can be overridden in the cockpit by typing the service name.
         let overridable = plan.stopped_by().is_some_and(|g| g.verdict == Verdict::Refuse);
@@ -1432,6 +1519,18 @@ fn sort_key(column: SortColumn, s: &Service) -> (i64, String) {
     }
 }
 
+/// `2..6` or `2 6`: an autoscaler's minimum and maximum.
+fn parse_bounds(text: &str) -> Result<(i32, i32), String> {
+    let parts: Vec<&str> = text.split(|c: char| c == '.' || c.is_whitespace()).filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        [min, max] => match (min.parse(), max.parse()) {
+            (Ok(min), Ok(max)) => Ok((min, max)),
+            _ => Err(format!("\"{text}\": expected min..max, e.g. 2..6")),
+        },
+        _ => Err(format!("\"{text}\": expected min..max, e.g. 2..6")),
+    }
+}
+
 fn first_line(text: &str) -> String {
     text.lines().find(|l| !l.trim().is_empty()).unwrap_or(text).trim().to_string()
 }
@@ -1823,5 +1922,61 @@ mod tests {
         key(&mut not_helm, KeyCode::Char('h'));
         assert!(not_helm.overlay.is_none());
         assert!(not_helm.notice.unwrap().text.contains("not part of a Helm release"));
+    }
+
+    #[test]
+    fn set_image_and_autoscaler_bounds_are_typed_wizards_with_live_plans() {
+        use crate::actions::change::Change;
+        use crate::model::service::ContainerImage;
+        let mut web = service("shop", "web", None);
+        web.containers = vec![ContainerImage { container: "web".into(), image: "acme/web:1.2.3".into() }];
+        let mut app = self::app(vec![web], false);
+        key(&mut app, KeyCode::Char('i'));
+        assert_eq!(app.mode(), Mode::Input);
+        for _ in 0.."1.2.3".len() {
+            key(&mut app, KeyCode::Backspace);
+        }
+        typed(&mut app, "latest");
+        let Ok(ActionPlan::Change(plan)) = app.wizard_plan() else { panic!("a set-image plan") };
+        assert_eq!(
+            plan.change,
+            Change::SetImage {
+                container: "web".into(),
+                image: "acme/web:latest".into(),
+                from: "acme/web:1.2.3".into()
+            }
+        );
+        assert_eq!(plan.guards.iter().map(|g| g.id).collect::<Vec<_>>(), ["image-sliding-tag"]);
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(matches!(&effects[..], [Effect::Execute(Job::DryRun(ActionPlan::Change(_)))]), "{effects:?}");
+
+        let mut api = service("shop", "api", None);
+        api.hpa = Some(HpaSummary {
+            name: "api".into(),
+            min: 2,
+            max: 5,
+            current: 2,
+            desired: 2,
+            targets: vec![],
+            resource_version: Some("9".into()),
+        });
+        let mut app = self::app(vec![api], false);
+        key(&mut app, KeyCode::Char('H'));
+        for _ in 0.."2..5".len() {
+            key(&mut app, KeyCode::Backspace);
+        }
+        typed(&mut app, "3..8");
+        let Ok(ActionPlan::Change(plan)) = app.wizard_plan() else { panic!("a bounds plan") };
+        assert!(matches!(plan.change, Change::HpaBounds { from: (2, 5), to: (3, 8), .. }));
+        assert_eq!(plan.resource_version.as_deref(), Some("9"), "the autoscaler's own precondition");
+        for _ in 0.."3..8".len() {
+            key(&mut app, KeyCode::Backspace);
+        }
+        typed(&mut app, "three");
+        assert!(app.wizard_plan().unwrap_err().contains("expected min..max"));
+        let mut plain = self::app(vec![service("shop", "web", None)], false);
+        key(&mut plain, KeyCode::Char('H'));
+        assert!(plain.overlay.is_none(), "no autoscaler, no wizard");
+        assert!(plain.notice.unwrap().text.contains("no autoscaler targets web"));
     }
 }

@@ -188,7 +188,7 @@ pub fn draw_action(app: &App, frame: &mut Frame, area: Rect) {
         Some(ActionPlan::Rollout(plan)) => plan.change.map_or("Rollout", |c| c.name()),
         Some(ActionPlan::HelmRollback(_)) => "helm rollback",
         Some(ActionPlan::Change(plan)) => plan.change.name(),
-        Some(ActionPlan::Scale(_)) | None => "Scale",
+        Some(ActionPlan::Scale(_)) | None => w.typed.title(),
     };
     let title = format!(" {what} {}/{} ", clean(&w.key.namespace), clean(&w.key.name));
     let block = popup_block(theme, title);
@@ -196,8 +196,8 @@ pub fn draw_action(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, rect);
     let [input_area, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
     if w.fixed.is_none() {
-        let [label, field] = Layout::horizontal([Constraint::Length(10), Constraint::Min(1)]).areas(input_area);
-        frame.render_widget(Span::styled("replicas:", theme.style("ui.hint.key")), label);
+        let [label, field] = Layout::horizontal([Constraint::Length(11), Constraint::Min(1)]).areas(input_area);
+        frame.render_widget(Span::styled(w.typed.label(), theme.style("ui.hint.key")), label);
         frame.render_widget(&w.input, field);
     }
 
