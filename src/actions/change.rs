@@ -495,8 +495,6 @@ mod tests {
 
     #[test]
     fn hpa_bounds_preview_replicas_pdb_and_budget_at_the_new_maximum() {
-        use crate::model::budget::{BindingDecl, BudgetRules, DatabaseDecl, databases};
-        use crate::model::profile::ServiceMatch;
         let mut s = service();
         s.hpa = Some(HpaSummary {
             name: "api".into(),
@@ -508,24 +506,7 @@ mod tests {
             resource_version: Some("7".into()),
         });
         s.database.uses = Some("pg".into());
-        let rules = BudgetRules {
-            databases: vec![DatabaseDecl {
-                name: "pg".into(),
-                max_connections: Some(100),
-                reserved: Some(3),
-                headroom: Some(10),
-                ..Default::default()
-            }],
-            bindings: vec![BindingDecl {
-                database: "pg".into(),
-                services: ServiceMatch::Named { namespace: None, name: "api".into() },
-                pool: Some(10),
-                overflow: Some(5),
-                extra_per_pod: None,
-                url_env: None,
-            }],
-        };
-        let budget = databases(&rules, std::slice::from_ref(&s)).remove(0);
+        let budget = crate::model::budget::example_budget(&s, 10);
         let plan = plan_hpa_bounds(&s, 4, 8, Some(&budget));
         assert!(plan.stopped_by().is_none());
         let text = |label| plan.preview.iter().find(|l| l.label == label).map(|l| l.text.clone());

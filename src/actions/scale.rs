@@ -407,28 +407,9 @@ mod tests {
 
     #[test]
     fn the_preview_shows_the_database_before_and_after_and_warns_past_100_percent() {
-        use crate::model::budget::{BindingDecl, BudgetRules, DatabaseDecl, databases};
-        use crate::model::profile::ServiceMatch;
         let mut s = service(4);
         s.database.uses = Some("pg".into());
-        let rules = BudgetRules {
-            databases: vec![DatabaseDecl {
-                name: "pg".into(),
-                max_connections: Some(100),
-                reserved: Some(3),
-                headroom: Some(15),
-                ..Default::default()
-            }],
-            bindings: vec![BindingDecl {
-                database: "pg".into(),
-                services: ServiceMatch::Named { namespace: None, name: "web".into() },
-                pool: Some(10),
-                overflow: Some(5),
-                extra_per_pod: None,
-                url_env: None,
-            }],
-        };
-        let budget = databases(&rules, std::slice::from_ref(&s)).remove(0);
+        let budget = crate::model::budget::example_budget(&s, 15);
         let plan = plan_scale(&s, 5, false, Some(&budget));
         let line = plan.preview.iter().find(|l| l.label == "connection budget").unwrap();
         assert_eq!(line.text, "pg: 75 → 90 of 97 usable (77 % → 93 %; 15 per replica)");
