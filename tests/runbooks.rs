@@ -236,6 +236,21 @@ fn validation_and_rbac_refusals_change_nothing() {
     assert_eq!(rig.cockpit(&read_only).status.code(), Some(4));
 }
 
+const CARRY_ON: &str = "\
+name: carry-on
+namespace: statewave
+steps:
+  - id: no-pdb
+    wait: 0s
+    gates:
+      - pdb-allows: {service: statewave-pg, timeout: 0s}
+    on_failure: continue
+  - id: room
+    wait: 0s
+    gates:
+      - budget-below: {service: statewave, percent: 100}
+";
+
 const BUDGET: &str = "\
 name: budget-check
 namespace: statewave
@@ -268,4 +283,17 @@ fn budget_gates_judge_the_same_budget_the_cockpit_shows() {
     let budget: serde_json::Value = serde_json::from_slice(&budget.stdout).unwrap();
     let percent = budget["databases"][0]["percent"].as_f64().unwrap();
     assert!(seen > 10.0 && percent > 10.0, "gate {seen} %, budget {percent} %");
+}
+
+#[test]
+fn a_step_that_fails_and_continues_still_fails_the_run_once_the_rest_is_done() {
+    let rig = Rig::start(SimOptions::default());
+    with_demo_profile(&rig);
+    let runbook = write(rig.dir.path().join("carry-on.yaml"), CARRY_ON);
+    let out = rig.cockpit(&["runbook", "run", runbook.to_str().unwrap(), "--yes"]);
+    let text = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("step no-pdb failed; the runbook says continue"), "{text}");
+    assert!(text.contains("step room passed"), "the rest still runs: {text}");
+    assert!(text.contains("runbook carry-on: failed — step no-pdb failed: pdb-allows"), "{text}");
 }

@@ -197,12 +197,14 @@ pub async fn execute(io: &mut Io, run: &mut Run) -> RunOutcome {
 }
 
 fn failing_step(run: &Run) -> Option<&Step> {
-    let i = run.state.steps.iter().position(|s| s.state == StepState::Failed)?;
+    let i = run.state.steps.iter().rposition(|s| s.state == StepState::Failed)?;
     run.runbook.steps.get(i)
 }
 
 async fn steps(io: &mut Io, run: &mut Run) -> Flow<()> {
     let Some(first) = run.state.resume_at() else { return Ok(()) };
+    // A step that failed and said "continue" still fails the run once the rest is done.
+    let mut carried_on: Option<Interrupt> = None;
     for i in first..run.runbook.steps.len() {
         match step(io, run, i).await {
             Ok(()) => {}
@@ -212,11 +214,13 @@ async fn steps(io: &mut Io, run: &mut Run) -> Flow<()> {
                     return Err(Interrupt::Failed { reason, refused });
                 }
                 io.note(format!("step {} failed; the runbook says continue", run.runbook.steps[i].id));
+                let reason = format!("step {} failed: {reason}", run.runbook.steps[i].id);
+                carried_on.get_or_insert(Interrupt::Failed { reason, refused });
             }
             Err(other) => return Err(other),
         }
     }
-    Ok(())
+    carried_on.map_or(Ok(()), Err)
 }
 
 /// Runs the rollback runbook `name` after `reason`; its own state file and lock make it
