@@ -68,6 +68,9 @@ fn show(name: &str, paths: &Paths) -> Result<Exit> {
     if let Some(ns) = &runbook.namespace {
         writeln!(out, "  namespace {ns}")?;
     }
+    if !runbook.services.is_empty() {
+        writeln!(out, "  services {}", runbook.services.join(", "))?;
+    }
     for (i, step) in runbook.steps.iter().enumerate() {
         let when = if step.enabled { "" } else { " [skipped for the defaults]" };
         writeln!(out, "{:>3}. {} — {}{when}", i + 1, step.id, step.title)?;
