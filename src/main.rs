@@ -21,6 +21,9 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(exit) => ExitCode::from(exit.code() as u8),
+        // The reader went away (`| head`): not a bug, nothing left to say to anyone. 141 is
+        // what a shell reports for a writer stopped by SIGPIPE.
+        Err(report) if stopped_reading(&report) => ExitCode::from(141),
         Err(report) => match as_user_error(&report) {
             Some(user) => {
                 eprintln!("error: {}", user.message);
@@ -32,4 +35,10 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+fn stopped_reading(report: &color_eyre::Report) -> bool {
+    report
+        .chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }

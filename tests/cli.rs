@@ -193,3 +193,20 @@ mod kubectl_plugin {
         );
     }
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_it_quietly() {
+    use std::io::Read;
+    // 90 KB of completions: more than a pipe holds, so the writer meets the closed end.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141), "as a shell reports SIGPIPE");
+    assert!(out.stderr.is_empty(), "no bug report for `| head`: {}", String::from_utf8_lossy(&out.stderr));
+}

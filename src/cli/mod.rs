@@ -41,7 +41,10 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         }
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "kubectl-cockpit", &mut std::io::stdout());
+            // Rendered first: the generator panics on a failed write, and `| head` is no bug.
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "kubectl-cockpit", &mut text);
+            std::io::stdout().lock().write_all(&text)?;
             Ok(Exit::Ok)
         }
         Some(Command::Man) => {
