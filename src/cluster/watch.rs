@@ -32,6 +32,7 @@ use tokio::sync::watch as latest;
 use tokio::task::JoinHandle;
 
 use super::connect::describe_kube_error;
+use crate::model::pods::PodFacts;
 use crate::model::services::{ClusterObjects, Visibility};
 
 /// Which kinds the model may draw conclusions from: a kind that is forbidden or not yet
@@ -142,31 +143,34 @@ impl WatchHealth {
     }
 }
 
-/// Objects of one kind as last seen, keyed by namespace/name.
-pub struct Collection<K> {
-    inner: RwLock<CollectionInner<K>>,
+/// Objects of one kind as last seen, keyed by namespace/name, in the shape the store
+/// keeps them in ([`Watched::Stored`]).
+pub struct Collection<S> {
+    inner: RwLock<CollectionInner<S>>,
 }
 
-struct CollectionInner<K> {
-    live: BTreeMap<(String, String), Arc<K>>,
+type Key = (String, String);
+
+struct CollectionInner<S> {
+    live: BTreeMap<Key, Arc<S>>,
     /// A relist in progress: replaces `live` at `InitDone`.
-    relisting: Option<BTreeMap<(String, String), Arc<K>>>,
+    relisting: Option<BTreeMap<Key, Arc<S>>>,
     malformed: usize,
 }
 
-impl<K> Default for Collection<K> {
+impl<S> Default for Collection<S> {
     fn default() -> Self {
         Collection { inner: RwLock::new(CollectionInner { live: BTreeMap::new(), relisting: None, malformed: 0 }) }
     }
 }
 
-fn key_of<K: Resource>(obj: &K) -> (String, String) {
+fn key_of<K: Resource>(obj: &K) -> Key {
     (obj.meta().namespace.clone().unwrap_or_default(), obj.meta().name.clone().unwrap_or_default())
 }
 
-impl<K: Resource> Collection<K> {
+impl<S> Collection<S> {
     /// The current objects, cheap to take (shared pointers), in namespace/name order.
-    pub fn snapshot(&self) -> Vec<Arc<K>> {
+    pub fn snapshot(&self) -> Vec<Arc<S>> {
         self.read().live.values().cloned().collect()
     }
 
@@ -183,25 +187,28 @@ impl<K: Resource> Collection<K> {
         self.read().malformed
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, CollectionInner<K>> {
+    fn get(&self, key: &Key) -> Option<Arc<S>> {
+        self.read().live.get(key).cloned()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, CollectionInner<S>> {
         self.inner.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, CollectionInner<K>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, CollectionInner<S>> {
         self.inner.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Applies one watcher event; returns whether the visible objects changed.
-    fn apply(&self, event: Event<K>) -> bool {
+    fn apply(&self, event: Event<(Key, Arc<S>)>) -> bool {
         let mut inner = self.write();
         match event {
             Event::Init => {
                 inner.relisting = Some(BTreeMap::new());
                 false
             }
-            Event::InitApply(obj) => {
-                let key = key_of(&obj);
-                inner.relisting.get_or_insert_with(BTreeMap::new).insert(key, Arc::new(obj));
+            Event::InitApply((key, obj)) => {
+                inner.relisting.get_or_insert_with(BTreeMap::new).insert(key, obj);
                 false
             }
             Event::InitDone => {
@@ -210,12 +217,11 @@ impl<K: Resource> Collection<K> {
                 }
                 true
             }
-            Event::Apply(obj) => {
-                let key = key_of(&obj);
-                inner.live.insert(key, Arc::new(obj));
+            Event::Apply((key, obj)) => {
+                inner.live.insert(key, obj);
                 true
             }
-            Event::Delete(obj) => inner.live.remove(&key_of(&obj)).is_some(),
+            Event::Delete((key, _)) => inner.live.remove(&key).is_some(),
         }
     }
 }
@@ -246,41 +252,62 @@ fn declared_replicas_only(applied: &str) -> Option<String> {
     Some(serde_json::json!({"spec": {"replicas": replicas}}).to_string())
 }
 
-/// Per-kind trimming beyond metadata.
-pub trait Trim {
-    fn trim(&mut self) {}
-}
-impl Trim for Deployment {}
-impl Trim for StatefulSet {}
-impl Trim for PodDisruptionBudget {}
-impl Trim for HorizontalPodAutoscaler {}
-impl Trim for PersistentVolumeClaim {}
-impl Trim for CoreEvent {}
-impl Trim for Pod {
-    /// The model reads a pod's status, its node and how many containers it has; the rest
-    /// of the spec (env, probes, volumes, affinity: most of a pod's size) is the
-    /// template's business and is read from the workload instead.
-    fn trim(&mut self) {
-        if let Some(spec) = self.spec.as_mut() {
-            let containers =
-                spec.containers.iter().map(|c| Container { name: c.name.clone(), ..Default::default() }).collect();
-            *spec = PodSpec { containers, node_name: spec.node_name.take(), ..Default::default() };
-        }
-        if let Some(status) = self.status.as_mut() {
-            for cs in status.container_statuses.iter_mut().flatten() {
-                cs.image_id = String::new();
-                cs.container_id = None;
-                cs.volume_mounts = None;
-                cs.resources = None;
-                cs.allocated_resources = None;
-            }
-        }
+/// A kind the cockpit watches, and what its store keeps of each object: the object with
+/// what the model never reads stripped, or (for the most numerous kinds) a small shape
+/// made of just the fields the model reads.
+pub trait Watched:
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+    type Stored: Send + Sync + 'static;
+
+    fn keep(self) -> Self::Stored;
+
+    /// The stored pod, for the readiness observer (only pods answer `Some`).
+    fn as_pod(_stored: &Self::Stored) -> Option<&PodFacts> {
+        None
     }
 }
 
-impl Trim for ReplicaSet {
+/// Kinds kept whole, less their metadata's bulk.
+macro_rules! kept_whole {
+    ($($kind:ty),*) => {$(
+        impl Watched for $kind {
+            type Stored = $kind;
+            fn keep(mut self) -> Self {
+                trim_metadata(&mut self);
+                self
+            }
+        }
+    )*};
+}
+kept_whole!(Deployment, StatefulSet, PodDisruptionBudget, HorizontalPodAutoscaler, PersistentVolumeClaim, CoreEvent);
+
+impl Watched for Pod {
+    /// Ten pods per service, each kilobytes as a `Pod`: the store keeps the few fields
+    /// the model reads. The pod's spec (env, probes, volumes) is read from its workload.
+    type Stored = PodFacts;
+
+    fn keep(self) -> PodFacts {
+        PodFacts::from(self)
+    }
+
+    fn as_pod(stored: &PodFacts) -> Option<&PodFacts> {
+        Some(stored)
+    }
+}
+
+impl Watched for ReplicaSet {
+    type Stored = ReplicaSet;
+
     /// Revisions show a ReplicaSet's images; an undo reads the full template from the API.
-    fn trim(&mut self) {
+    fn keep(mut self) -> Self {
+        trim_metadata(&mut self);
         if let Some(spec) = self.spec.template.as_mut().and_then(|t| t.spec.as_mut()) {
             let containers = spec
                 .containers
@@ -289,38 +316,13 @@ impl Trim for ReplicaSet {
                 .collect();
             *spec = PodSpec { containers, ..Default::default() };
         }
+        self
     }
 }
 
-/// What a kind needs to be watched into a [`Collection`].
-pub trait Watched:
-    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-    + Trim
-    + Clone
-    + DeserializeOwned
-    + Debug
-    + Send
-    + Sync
-    + 'static
-    + AsPod
-{
-}
-
-impl<K> Watched for K where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Trim
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static
-        + AsPod
-{
-}
-
-/// Called for every pod the watch delivers (the readiness history records transitions).
-pub type PodObserver = Arc<dyn Fn(&Pod, Option<&Pod>) + Send + Sync>;
+/// Called for every pod the watch delivers, with the one it replaces (the readiness
+/// history records transitions).
+pub type PodObserver = Arc<dyn Fn(&PodFacts, Option<&PodFacts>) + Send + Sync>;
 
 /// The open watches of one context/namespace scope.
 pub struct Watches {
@@ -328,7 +330,7 @@ pub struct Watches {
     pub deployments: Arc<Collection<Deployment>>,
     pub statefulsets: Arc<Collection<StatefulSet>>,
     pub replicasets: Arc<Collection<ReplicaSet>>,
-    pub pods: Arc<Collection<Pod>>,
+    pub pods: Arc<Collection<PodFacts>>,
     pub pdbs: Arc<Collection<PodDisruptionBudget>>,
     pub hpas: Arc<Collection<HorizontalPodAutoscaler>>,
     pub pvcs: Arc<Collection<PersistentVolumeClaim>>,
@@ -375,14 +377,14 @@ impl Watches {
             pulse: w.pulse.clone(),
         };
         w.tasks = vec![
-            ctx.spawn(ResourceKind::Deployments, w.deployments.clone(), None),
-            ctx.spawn(ResourceKind::StatefulSets, w.statefulsets.clone(), None),
-            ctx.spawn(ResourceKind::ReplicaSets, w.replicasets.clone(), None),
-            ctx.spawn(ResourceKind::Pods, w.pods.clone(), on_pod),
-            ctx.spawn(ResourceKind::PodDisruptionBudgets, w.pdbs.clone(), None),
-            ctx.spawn(ResourceKind::HorizontalPodAutoscalers, w.hpas.clone(), None),
-            ctx.spawn(ResourceKind::PersistentVolumeClaims, w.pvcs.clone(), None),
-            ctx.spawn(ResourceKind::Events, w.events.clone(), None),
+            ctx.spawn::<Deployment>(ResourceKind::Deployments, w.deployments.clone(), None),
+            ctx.spawn::<StatefulSet>(ResourceKind::StatefulSets, w.statefulsets.clone(), None),
+            ctx.spawn::<ReplicaSet>(ResourceKind::ReplicaSets, w.replicasets.clone(), None),
+            ctx.spawn::<Pod>(ResourceKind::Pods, w.pods.clone(), on_pod),
+            ctx.spawn::<PodDisruptionBudget>(ResourceKind::PodDisruptionBudgets, w.pdbs.clone(), None),
+            ctx.spawn::<HorizontalPodAutoscaler>(ResourceKind::HorizontalPodAutoscalers, w.hpas.clone(), None),
+            ctx.spawn::<PersistentVolumeClaim>(ResourceKind::PersistentVolumeClaims, w.pvcs.clone(), None),
+            ctx.spawn::<CoreEvent>(ResourceKind::Events, w.events.clone(), None),
         ];
         w
     }
@@ -455,17 +457,17 @@ impl WatchContext {
     fn spawn<K>(
         &self,
         kind: ResourceKind,
-        collection: Arc<Collection<K>>,
+        collection: Arc<Collection<K::Stored>>,
         on_pod: Option<PodObserver>,
     ) -> JoinHandle<()>
     where
         K: Watched,
     {
         let ctx = self.clone();
-        tokio::spawn(async move { ctx.run(kind, collection, on_pod).await })
+        tokio::spawn(async move { ctx.run::<K>(kind, collection, on_pod).await })
     }
 
-    async fn run<K>(self, kind: ResourceKind, collection: Arc<Collection<K>>, on_pod: Option<PodObserver>)
+    async fn run<K>(self, kind: ResourceKind, collection: Arc<Collection<K::Stored>>, on_pod: Option<PodObserver>)
     where
         K: Watched,
     {
@@ -490,7 +492,7 @@ impl WatchContext {
         &self,
         kind: ResourceKind,
         api: Api<DeserializeGuard<K>>,
-        collection: &Arc<Collection<K>>,
+        collection: &Arc<Collection<K::Stored>>,
         on_pod: Option<&PodObserver>,
         retry: &mut Backoff,
     ) -> Stop
@@ -502,9 +504,11 @@ impl WatchContext {
             match item {
                 Ok(event) => {
                     let Some(event) = self.decode(event, collection) else { continue };
-                    if let (Some(observe), Some(pod)) = (on_pod, event_object(&event).and_then(AsPod::as_pod)) {
-                        let previous = collection.read().live.get(&key_of(pod)).cloned();
-                        observe(pod, previous.as_deref().and_then(AsPod::as_pod));
+                    if let (Some(observe), Some((key, stored))) = (on_pod, event_object(&event))
+                        && let Some(pod) = K::as_pod(stored)
+                    {
+                        let previous = collection.get(key);
+                        observe(pod, previous.as_deref().and_then(K::as_pod));
                     }
                     let settled = matches!(event, Event::InitDone | Event::Apply(_) | Event::Delete(_));
                     if collection.apply(event) {
@@ -544,18 +548,19 @@ impl WatchContext {
         }
     }
 
-    /// Unwraps guarded objects, trimming good ones and counting (and dropping) bad ones.
-    fn decode<K>(&self, event: Event<DeserializeGuard<K>>, collection: &Collection<K>) -> Option<Event<K>>
+    /// Unwraps guarded objects, keeping what the store keeps of good ones and counting
+    /// (and dropping) bad ones.
+    fn decode<K>(
+        &self,
+        event: Event<DeserializeGuard<K>>,
+        collection: &Collection<K::Stored>,
+    ) -> Option<Event<(Key, Arc<K::Stored>)>>
     where
-        K: Resource + Trim,
+        K: Watched,
     {
         let mut bad = 0usize;
         let mut take = |guard: DeserializeGuard<K>| match guard.0 {
-            Ok(mut obj) => {
-                trim_metadata(&mut obj);
-                obj.trim();
-                Some(obj)
-            }
+            Ok(obj) => Some((key_of(&obj), Arc::new(obj.keep()))),
             Err(_) => {
                 bad += 1;
                 None
@@ -607,26 +612,6 @@ fn event_object<K>(event: &Event<K>) -> Option<&K> {
         _ => None,
     }
 }
-
-/// Lets the generic watch loop hand pods to the readiness observer without a second
-/// code path: only `Pod` answers `Some`.
-pub trait AsPod {
-    fn as_pod(&self) -> Option<&Pod> {
-        None
-    }
-}
-impl AsPod for Pod {
-    fn as_pod(&self) -> Option<&Pod> {
-        Some(self)
-    }
-}
-impl AsPod for Deployment {}
-impl AsPod for StatefulSet {}
-impl AsPod for ReplicaSet {}
-impl AsPod for PodDisruptionBudget {}
-impl AsPod for HorizontalPodAutoscaler {}
-impl AsPod for PersistentVolumeClaim {}
-impl AsPod for CoreEvent {}
 
 #[cfg(test)]
 mod tests {

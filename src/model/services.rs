@@ -7,13 +7,14 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, PodSpec};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::findings::{self, Facts, pdb_selects_nothing};
 use super::pdb::{self, Coverage, pdb_headroom};
+use super::pods::PodFacts;
 use super::sanitize::{Sgr, sanitize};
 use super::selectors::optional_selector_matches;
 use super::service::*;
@@ -25,7 +26,7 @@ pub struct ClusterObjects {
     pub deployments: Vec<Arc<Deployment>>,
     pub statefulsets: Vec<Arc<StatefulSet>>,
     pub replicasets: Vec<Arc<ReplicaSet>>,
-    pub pods: Vec<Arc<Pod>>,
+    pub pods: Vec<Arc<PodFacts>>,
     pub pdbs: Vec<Arc<PodDisruptionBudget>>,
     pub hpas: Vec<Arc<HorizontalPodAutoscaler>>,
     pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
@@ -161,7 +162,7 @@ fn unselecting_pdbs(objects: &ClusterObjects, index: &Index<'_>, workloads: &[Wo
     for pdb in &objects.pdbs {
         let ns = pdb.metadata.namespace.as_deref().unwrap_or("");
         let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
-        let selects_pod = index.pods_in(ns).iter().any(|p| optional_selector_matches(selector, labels_of(&p.metadata)));
+        let selects_pod = index.pods_in(ns).iter().any(|p| optional_selector_matches(selector, &p.labels));
         let selects_workload = workloads
             .iter()
             .filter(|w| w.namespace == ns)
@@ -190,8 +191,8 @@ fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
 
 /// Lookups built once per model build, so grouping stays linear in the object count.
 struct Index<'a> {
-    pods_by_namespace: HashMap<&'a str, Vec<&'a Pod>>,
-    pods_by_owner: HashMap<&'a str, Vec<&'a Pod>>,
+    pods_by_namespace: HashMap<&'a str, Vec<&'a PodFacts>>,
+    pods_by_owner: HashMap<&'a str, Vec<&'a PodFacts>>,
     replicasets_by_owner: HashMap<&'a str, Vec<&'a ReplicaSet>>,
     pdbs_by_namespace: HashMap<&'a str, Vec<&'a PodDisruptionBudget>>,
     hpas_by_namespace: HashMap<&'a str, Vec<&'a HorizontalPodAutoscaler>>,
@@ -215,8 +216,8 @@ impl<'a> Index<'a> {
             events_by_object: HashMap::new(),
         };
         for pod in &objects.pods {
-            index.pods_by_namespace.entry(namespace_of(&pod.metadata)).or_default().push(pod);
-            if let Some(owner) = controller_uid(&pod.metadata) {
+            index.pods_by_namespace.entry(pod.namespace.as_str()).or_default().push(pod);
+            if let Some(owner) = pod.controller_uid.as_deref() {
                 index.pods_by_owner.entry(owner).or_default().push(pod);
             }
         }
@@ -243,7 +244,7 @@ impl<'a> Index<'a> {
         index
     }
 
-    fn pods_in(&self, ns: &str) -> &[&'a Pod] {
+    fn pods_in(&self, ns: &str) -> &[&'a PodFacts] {
         self.pods_by_namespace.get(ns).map_or(&[], Vec::as_slice)
     }
 }
@@ -354,7 +355,7 @@ fn statefulset_workload(s: &StatefulSet) -> Workload<'_> {
 /// runs the current revision.
 struct Members<'a> {
     replicasets: Vec<&'a ReplicaSet>,
-    pods: Vec<(&'a Pod, bool)>,
+    pods: Vec<(&'a PodFacts, bool)>,
 }
 
 const POD_TEMPLATE_HASH: &str = "pod-template-hash";
@@ -365,7 +366,7 @@ fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
         (WorkloadKind::Deployment, Some(uid)) => index.replicasets_by_owner.get(uid).cloned().unwrap_or_default(),
         _ => Vec::new(),
     };
-    let owned: Vec<&Pod> = match w.kind {
+    let owned: Vec<&PodFacts> = match w.kind {
         WorkloadKind::Deployment => replicasets
             .iter()
             .filter_map(|rs| rs.metadata.uid.as_deref())
@@ -380,7 +381,7 @@ fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
             .pods_in(w.namespace)
             .iter()
             .copied()
-            .filter(|p| optional_selector_matches(w.selector, labels_of(&p.metadata)))
+            .filter(|p| optional_selector_matches(w.selector, &p.labels))
             .collect()
     } else {
         owned
@@ -390,7 +391,7 @@ fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
     let pods = pods
         .into_iter()
         .map(|pod| {
-            let labels = labels_of(&pod.metadata);
+            let labels = &pod.labels;
             let updated = match w.kind {
                 WorkloadKind::Deployment => current_hash.is_none_or(|h| labels.get(POD_TEMPLATE_HASH) == Some(h)),
                 WorkloadKind::StatefulSet => w
@@ -417,7 +418,7 @@ fn current_replicaset<'a>(w: &Workload<'a>, replicasets: &[&'a ReplicaSet]) -> O
 /// its pod template), with its headroom.
 fn matching_budgets<'a>(
     w: &Workload<'a>,
-    pods: &[(&Pod, bool)],
+    pods: &[(&PodFacts, bool)],
     index: &Index<'a>,
     all: &[Workload<'a>],
 ) -> Vec<PdbHeadroom> {
@@ -427,7 +428,7 @@ fn matching_budgets<'a>(
         .filter(|pdb| {
             let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
             optional_selector_matches(selector, w.template_labels)
-                || pods.iter().any(|(p, _)| optional_selector_matches(selector, labels_of(&p.metadata)))
+                || pods.iter().any(|(p, _)| optional_selector_matches(selector, &p.labels))
         })
         .map(|pdb| pdb_headroom(pdb, coverage(pdb, w.namespace, index, all)))
         .collect()
@@ -436,12 +437,8 @@ fn matching_budgets<'a>(
 /// The pods and controller scale a PDB covers, for when it has no status yet.
 fn coverage(pdb: &PodDisruptionBudget, ns: &str, index: &Index<'_>, all: &[Workload<'_>]) -> Coverage {
     let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
-    let selected: Vec<&Pod> = index
-        .pods_in(ns)
-        .iter()
-        .copied()
-        .filter(|p| optional_selector_matches(selector, labels_of(&p.metadata)))
-        .collect();
+    let selected: Vec<&PodFacts> =
+        index.pods_in(ns).iter().copied().filter(|p| optional_selector_matches(selector, &p.labels)).collect();
     let scale = all
         .iter()
         .filter(|w| w.namespace == ns && optional_selector_matches(selector, w.template_labels))
@@ -502,11 +499,8 @@ fn assemble<'a>(
         database: budget::database_hints(annotations_of(w.meta), w.template_annotations, w.template_labels, w.pod_spec),
         budget: None,
     };
-    let ready_since: Vec<(String, Timestamp)> = members
-        .pods
-        .iter()
-        .filter_map(|(p, _)| Some((format!("pod/{}", safe(p.metadata.name.as_deref()?)), pods::ready_since(p)?)))
-        .collect();
+    let ready_since: Vec<(String, Timestamp)> =
+        members.pods.iter().filter_map(|(p, _)| Some((format!("pod/{}", safe(&p.name)), p.ready_since?))).collect();
     let facts = Facts {
         matching_pdbs: &matching_pdbs,
         gitops_detail: gitops.as_ref().map(|(_, detail)| detail.as_str()),
@@ -533,7 +527,7 @@ fn assemble<'a>(
 fn service_events<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>) -> Vec<&'a Event> {
     let mut objects: Vec<(&str, &str)> = vec![(w.kind.as_str(), w.name)];
     objects.extend(members.replicasets.iter().map(|rs| ("ReplicaSet", rs.metadata.name.as_deref().unwrap_or(""))));
-    objects.extend(members.pods.iter().map(|(p, _)| ("Pod", p.metadata.name.as_deref().unwrap_or(""))));
+    objects.extend(members.pods.iter().map(|(p, _)| ("Pod", p.name.as_str())));
     objects
         .into_iter()
         .flat_map(|(kind, name)| index.events_by_object.get(&(w.namespace, kind, name)).into_iter().flatten().copied())
