@@ -21,7 +21,7 @@ use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Container, Event as CoreEvent, PersistentVolumeClaim, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Event as CoreEvent, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Resource;
 use kube::api::Api;
@@ -32,6 +32,7 @@ use tokio::sync::watch as latest;
 use tokio::task::JoinHandle;
 
 use super::connect::describe_kube_error;
+use crate::model::history::ReplicaSetFacts;
 use crate::model::pods::PodFacts;
 use crate::model::services::{ClusterObjects, Visibility};
 
@@ -303,20 +304,12 @@ impl Watched for Pod {
 }
 
 impl Watched for ReplicaSet {
-    type Stored = ReplicaSet;
+    /// A Deployment keeps ten old ReplicaSets by default, each with its pod template: the
+    /// store keeps their revision, owner and images.
+    type Stored = ReplicaSetFacts;
 
-    /// Revisions show a ReplicaSet's images; an undo reads the full template from the API.
-    fn keep(mut self) -> Self {
-        trim_metadata(&mut self);
-        if let Some(spec) = self.spec.template.as_mut().and_then(|t| t.spec.as_mut()) {
-            let containers = spec
-                .containers
-                .iter()
-                .map(|c| Container { name: c.name.clone(), image: c.image.clone(), ..Default::default() })
-                .collect();
-            *spec = PodSpec { containers, ..Default::default() };
-        }
-        self
+    fn keep(self) -> ReplicaSetFacts {
+        ReplicaSetFacts::from(self)
     }
 }
 
@@ -329,7 +322,7 @@ pub struct Watches {
     pub generation: u64,
     pub deployments: Arc<Collection<Deployment>>,
     pub statefulsets: Arc<Collection<StatefulSet>>,
-    pub replicasets: Arc<Collection<ReplicaSet>>,
+    pub replicasets: Arc<Collection<ReplicaSetFacts>>,
     pub pods: Arc<Collection<PodFacts>>,
     pub pdbs: Arc<Collection<PodDisruptionBudget>>,
     pub hpas: Arc<Collection<HorizontalPodAutoscaler>>,

@@ -1,37 +1,77 @@
 //! Revision history of a Deployment (its ReplicaSets), newest first, and the
 //! environment of its pod template with Secret-backed values named, never shown.
 
+use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{EnvVarSource, PodSpec};
+use serde::Deserialize;
 
 use super::rollout::revision_annotation;
 use super::sanitize::{Sgr, cut_for_display, sanitize};
 use super::service::{EnvValue, EnvVar, Revision};
+use super::services::controller_uid;
 
 pub const CHANGE_CAUSE_ANNOTATION: &str = "kubernetes.io/change-cause";
 
 /// Literal values can be long (certificates, JSON); rows keep the start.
 const MAX_LITERAL_CHARS: usize = 200;
 
+/// What the model reads of a ReplicaSet: whose it is, its revision and what it ran. A
+/// Deployment keeps ten of them by default and a whole ReplicaSet carries its pod
+/// template, so the watch keeps this instead (an undo reads the template from the API).
+/// Deserialises from a ReplicaSet's JSON.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "ReplicaSet")]
+pub struct ReplicaSetFacts {
+    pub name: String,
+    pub uid: Option<String>,
+    /// The uid of the controlling Deployment.
+    pub controller_uid: Option<String>,
+    /// Its `pod-template-hash` label: the pods of this revision carry the same.
+    pub pod_template_hash: Option<String>,
+    pub revision: Option<i64>,
+    /// Unsanitised.
+    pub change_cause: Option<String>,
+    pub created: Option<Timestamp>,
+    pub replicas: i32,
+    /// The template's container images, unsanitised.
+    pub images: Vec<String>,
+}
+
+impl From<ReplicaSet> for ReplicaSetFacts {
+    fn from(rs: ReplicaSet) -> Self {
+        let meta = rs.metadata;
+        let annotations = meta.annotations.as_ref();
+        let template = rs.spec.template.and_then(|t| t.spec);
+        ReplicaSetFacts {
+            revision: revision_annotation(annotations),
+            change_cause: annotations.and_then(|a| a.get(CHANGE_CAUSE_ANNOTATION)).cloned(),
+            pod_template_hash: meta.labels.as_ref().and_then(|l| l.get(POD_TEMPLATE_HASH)).cloned(),
+            controller_uid: controller_uid(&meta).map(str::to_string),
+            name: meta.name.unwrap_or_default(),
+            uid: meta.uid,
+            created: meta.creation_timestamp.map(|t| t.0),
+            replicas: rs.status.map_or(0, |s| s.replicas),
+            images: template.map(|s| s.containers.iter().filter_map(|c| c.image.clone()).collect()).unwrap_or_default(),
+        }
+    }
+}
+
+/// The label a Deployment's controller puts on a ReplicaSet and its pods.
+pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+
 /// One row per ReplicaSet with a revision; `current` marks the one with `current_revision`.
-pub fn revisions(replicasets: &[&ReplicaSet], current_revision: Option<i64>) -> Vec<Revision> {
+pub fn revisions(replicasets: &[&ReplicaSetFacts], current_revision: Option<i64>) -> Vec<Revision> {
     let mut rows: Vec<Revision> = replicasets
         .iter()
         .filter_map(|rs| {
-            let revision = revision_annotation(rs.metadata.annotations.as_ref())?;
-            let template = rs.spec.template.as_ref();
-            let images = template
-                .and_then(|t| t.spec.as_ref())
-                .map(|s| s.containers.iter().filter_map(|c| c.image.as_deref()).map(safe).collect())
-                .unwrap_or_default();
-            let change_cause =
-                rs.metadata.annotations.as_ref().and_then(|a| a.get(CHANGE_CAUSE_ANNOTATION)).map(|c| safe(c));
+            let revision = rs.revision?;
             Some(Revision {
                 revision,
-                images,
-                change_cause,
-                created: rs.metadata.creation_timestamp.as_ref().map(|t| t.0),
-                replicas: rs.status.as_ref().map_or(0, |s| s.replicas),
+                images: rs.images.iter().map(|i| safe(i)).collect(),
+                change_cause: rs.change_cause.as_deref().map(safe),
+                created: rs.created,
+                replicas: rs.replicas,
                 current: Some(revision) == current_revision,
             })
         })
@@ -95,7 +135,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn rs(name: &str, revision: &str, image: &str, replicas: i32, cause: Option<&str>) -> ReplicaSet {
+    fn rs(name: &str, revision: &str, image: &str, replicas: i32, cause: Option<&str>) -> ReplicaSetFacts {
         let mut annotations = json!({"deployment.kubernetes.io/revision": revision});
         if let Some(cause) = cause {
             annotations[CHANGE_CAUSE_ANNOTATION] = json!(cause);

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::sanitize::{Sgr, sanitize};
 use super::service::{FLAPPING_TRANSITIONS, FLAPPING_WINDOW_S, PodRow, PodsSummary};
 use super::services::ReadinessHistory;
+use super::services::controller_uid;
 
 /// What the model reads of a pod, and nothing else. A cluster has ten times more pods
 /// than anything else, and a whole `Pod` (spec, status, every container's state) is
@@ -52,12 +53,7 @@ impl From<Pod> for PodFacts {
         let ready = conditions.iter().find(|c| c.type_ == "Ready" && c.status == "True");
         let spec = pod.spec;
         PodFacts {
-            controller_uid: meta
-                .owner_references
-                .into_iter()
-                .flatten()
-                .find(|o| o.controller == Some(true))
-                .map(|o| o.uid),
+            controller_uid: controller_uid(&meta).map(str::to_string),
             namespace: meta.namespace.unwrap_or_default(),
             name: meta.name.unwrap_or_default(),
             labels: meta.labels.unwrap_or_default(),

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, PodSpec};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -13,6 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::findings::{self, Facts, pdb_selects_nothing};
+use super::history::{POD_TEMPLATE_HASH, ReplicaSetFacts};
 use super::pdb::{self, Coverage, pdb_headroom};
 use super::pods::PodFacts;
 use super::sanitize::{Sgr, sanitize};
@@ -25,7 +26,7 @@ use super::{budget, events, flags, history, hpa, lint, pods, probes, rollout};
 pub struct ClusterObjects {
     pub deployments: Vec<Arc<Deployment>>,
     pub statefulsets: Vec<Arc<StatefulSet>>,
-    pub replicasets: Vec<Arc<ReplicaSet>>,
+    pub replicasets: Vec<Arc<ReplicaSetFacts>>,
     pub pods: Vec<Arc<PodFacts>>,
     pub pdbs: Vec<Arc<PodDisruptionBudget>>,
     pub hpas: Vec<Arc<HorizontalPodAutoscaler>>,
@@ -185,7 +186,8 @@ fn annotations_of(meta: &ObjectMeta) -> &BTreeMap<String, String> {
     meta.annotations.as_ref().unwrap_or(&NO_LABELS)
 }
 
-fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
+/// The uid of the object's controlling owner.
+pub(super) fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
     meta.owner_references.iter().flatten().find(|o| o.controller == Some(true)).map(|o| o.uid.as_str())
 }
 
@@ -193,7 +195,7 @@ fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
 struct Index<'a> {
     pods_by_namespace: HashMap<&'a str, Vec<&'a PodFacts>>,
     pods_by_owner: HashMap<&'a str, Vec<&'a PodFacts>>,
-    replicasets_by_owner: HashMap<&'a str, Vec<&'a ReplicaSet>>,
+    replicasets_by_owner: HashMap<&'a str, Vec<&'a ReplicaSetFacts>>,
     pdbs_by_namespace: HashMap<&'a str, Vec<&'a PodDisruptionBudget>>,
     hpas_by_namespace: HashMap<&'a str, Vec<&'a HorizontalPodAutoscaler>>,
     pvcs_by_namespace: HashMap<&'a str, Vec<&'a PersistentVolumeClaim>>,
@@ -222,7 +224,7 @@ impl<'a> Index<'a> {
             }
         }
         for rs in &objects.replicasets {
-            if let Some(owner) = controller_uid(&rs.metadata) {
+            if let Some(owner) = rs.controller_uid.as_deref() {
                 index.replicasets_by_owner.entry(owner).or_default().push(rs);
             }
         }
@@ -354,22 +356,21 @@ fn statefulset_workload(s: &StatefulSet) -> Workload<'_> {
 /// The pods of a workload and the ReplicaSets they come from, with whether each pod
 /// runs the current revision.
 struct Members<'a> {
-    replicasets: Vec<&'a ReplicaSet>,
+    replicasets: Vec<&'a ReplicaSetFacts>,
     pods: Vec<(&'a PodFacts, bool)>,
 }
 
-const POD_TEMPLATE_HASH: &str = "pod-template-hash";
 const CONTROLLER_REVISION_HASH: &str = "controller-revision-hash";
 
 fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
-    let replicasets: Vec<&ReplicaSet> = match (w.kind, w.uid) {
+    let replicasets: Vec<&ReplicaSetFacts> = match (w.kind, w.uid) {
         (WorkloadKind::Deployment, Some(uid)) => index.replicasets_by_owner.get(uid).cloned().unwrap_or_default(),
         _ => Vec::new(),
     };
     let owned: Vec<&PodFacts> = match w.kind {
         WorkloadKind::Deployment => replicasets
             .iter()
-            .filter_map(|rs| rs.metadata.uid.as_deref())
+            .filter_map(|rs| rs.uid.as_deref())
             .flat_map(|uid| index.pods_by_owner.get(uid).into_iter().flatten().copied())
             .collect(),
         WorkloadKind::StatefulSet => w.uid.and_then(|uid| index.pods_by_owner.get(uid)).cloned().unwrap_or_default(),
@@ -387,7 +388,7 @@ fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
         owned
     };
     let current = current_replicaset(w, &replicasets);
-    let current_hash = current.and_then(|rs| labels_of(&rs.metadata).get(POD_TEMPLATE_HASH));
+    let current_hash = current.and_then(|rs| rs.pod_template_hash.as_ref());
     let pods = pods
         .into_iter()
         .map(|pod| {
@@ -405,8 +406,8 @@ fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
 }
 
 /// The ReplicaSet with the Deployment's revision, else the newest one.
-fn current_replicaset<'a>(w: &Workload<'a>, replicasets: &[&'a ReplicaSet]) -> Option<&'a ReplicaSet> {
-    let revision_of = |rs: &&ReplicaSet| rollout::revision_annotation(rs.metadata.annotations.as_ref());
+fn current_replicaset<'a>(w: &Workload<'a>, replicasets: &[&'a ReplicaSetFacts]) -> Option<&'a ReplicaSetFacts> {
+    let revision_of = |rs: &&ReplicaSetFacts| rs.revision;
     w.rollout
         .revision
         .and_then(|r| replicasets.iter().find(|rs| revision_of(rs) == Some(r)))
@@ -526,7 +527,7 @@ fn assemble<'a>(
 
 fn service_events<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>) -> Vec<&'a Event> {
     let mut objects: Vec<(&str, &str)> = vec![(w.kind.as_str(), w.name)];
-    objects.extend(members.replicasets.iter().map(|rs| ("ReplicaSet", rs.metadata.name.as_deref().unwrap_or(""))));
+    objects.extend(members.replicasets.iter().map(|rs| ("ReplicaSet", rs.name.as_str())));
     objects.extend(members.pods.iter().map(|(p, _)| ("Pod", p.name.as_str())));
     objects
         .into_iter()
