@@ -266,8 +266,11 @@ pub trait Watched:
     + 'static
 {
     type Stored: Send + Sync + 'static;
+    /// What one watch remembers from object to object, to share what consecutive
+    /// objects have in common.
+    type Memo: Default + Send;
 
-    fn keep(self) -> Self::Stored;
+    fn keep(self, memo: &mut Self::Memo) -> Self::Stored;
 
     /// The stored pod, for the readiness observer (only pods answer `Some`).
     fn as_pod(_stored: &Self::Stored) -> Option<&PodFacts> {
@@ -280,7 +283,8 @@ macro_rules! kept_whole {
     ($($kind:ty),*) => {$(
         impl Watched for $kind {
             type Stored = $kind;
-            fn keep(mut self) -> Self {
+            type Memo = ();
+            fn keep(mut self, _: &mut ()) -> Self {
                 trim_metadata(&mut self);
                 self
             }
@@ -293,9 +297,18 @@ impl Watched for Pod {
     /// Ten pods per service, each kilobytes as a `Pod`: the store keeps the few fields
     /// the model reads. The pod's spec (env, probes, volumes) is read from its workload.
     type Stored = PodFacts;
+    /// The labels of the pod before. The pods of a ReplicaSet carry the same labels and
+    /// arrive one after another (a list is in name order, a rollout creates them in
+    /// turn), so they share one map instead of holding a copy each.
+    type Memo = Option<Arc<BTreeMap<String, String>>>;
 
-    fn keep(self) -> PodFacts {
-        PodFacts::from(self)
+    fn keep(self, last_labels: &mut Self::Memo) -> PodFacts {
+        let mut pod = PodFacts::from(self);
+        match last_labels {
+            Some(last) if **last == *pod.labels => pod.labels = last.clone(),
+            _ => *last_labels = Some(pod.labels.clone()),
+        }
+        pod
     }
 
     fn as_pod(stored: &PodFacts) -> Option<&PodFacts> {
@@ -307,8 +320,9 @@ impl Watched for ReplicaSet {
     /// A Deployment keeps ten old ReplicaSets by default, each with its pod template: the
     /// store keeps their revision, owner and images.
     type Stored = ReplicaSetFacts;
+    type Memo = ();
 
-    fn keep(self) -> ReplicaSetFacts {
+    fn keep(self, _: &mut ()) -> ReplicaSetFacts {
         ReplicaSetFacts::from(self)
     }
 }
@@ -493,10 +507,11 @@ impl WatchContext {
         K: Watched,
     {
         let mut stream = watcher::watcher(api, watcher::Config::default()).boxed();
+        let mut memo = K::Memo::default();
         while let Some(item) = stream.next().await {
             match item {
                 Ok(event) => {
-                    let Some(event) = self.decode(event, collection) else { continue };
+                    let Some(event) = self.decode(event, collection, &mut memo) else { continue };
                     if let (Some(observe), Some((key, stored))) = (on_pod, event_object(&event))
                         && let Some(pod) = K::as_pod(stored)
                     {
@@ -547,13 +562,14 @@ impl WatchContext {
         &self,
         event: Event<DeserializeGuard<K>>,
         collection: &Collection<K::Stored>,
+        memo: &mut K::Memo,
     ) -> Option<Event<(Key, Arc<K::Stored>)>>
     where
         K: Watched,
     {
         let mut bad = 0usize;
         let mut take = |guard: DeserializeGuard<K>| match guard.0 {
-            Ok(obj) => Some((key_of(&obj), Arc::new(obj.keep()))),
+            Ok(obj) => Some((key_of(&obj), Arc::new(obj.keep(memo)))),
             Err(_) => {
                 bad += 1;
                 None
@@ -609,6 +625,24 @@ fn event_object<K>(event: &Event<K>) -> Option<&K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pods_with_the_same_labels_share_one_map() {
+        let pod = |name: &str, hash: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "shop", "labels": {"app": "api", "pod-template-hash": hash}}
+            }))
+            .unwrap()
+        };
+        let mut memo = None;
+        let a = pod("api-h1-a", "h1").keep(&mut memo);
+        let b = pod("api-h1-b", "h1").keep(&mut memo);
+        let c = pod("api-h2-a", "h2").keep(&mut memo);
+        assert!(Arc::ptr_eq(&a.labels, &b.labels));
+        assert!(!Arc::ptr_eq(&b.labels, &c.labels));
+        assert_eq!(c.labels["pod-template-hash"], "h2");
+        assert_eq!((a.name.as_str(), b.name.as_str()), ("api-h1-a", "api-h1-b"));
+    }
 
     #[test]
     fn trimming_keeps_only_the_declared_replicas_of_the_last_applied_configuration() {

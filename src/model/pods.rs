@@ -2,6 +2,7 @@
 //! flaps over the flapping window, and whether it runs the current revision.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodStatus};
@@ -21,7 +22,8 @@ use super::services::controller_uid;
 pub struct PodFacts {
     pub namespace: String,
     pub name: String,
-    pub labels: BTreeMap<String, String>,
+    /// Shared: the pods of one ReplicaSet carry the same labels (see `Watched for Pod`).
+    pub labels: Arc<BTreeMap<String, String>>,
     /// The uid of the controlling owner (a ReplicaSet or a StatefulSet).
     pub controller_uid: Option<String>,
     pub created: Option<Timestamp>,
@@ -56,7 +58,7 @@ impl From<Pod> for PodFacts {
             controller_uid: controller_uid(&meta).map(str::to_string),
             namespace: meta.namespace.unwrap_or_default(),
             name: meta.name.unwrap_or_default(),
-            labels: meta.labels.unwrap_or_default(),
+            labels: Arc::new(meta.labels.unwrap_or_default()),
             created: meta.creation_timestamp.map(|t| t.0),
             deleting: meta.deletion_timestamp.is_some(),
             ready: ready.is_some(),
