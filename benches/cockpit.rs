@@ -186,6 +186,13 @@ fn main() {
         println!("  hpas: {}", deep_copy(&objects.hpas));
         println!("  pvcs: {}", deep_copy(&objects.pvcs));
         println!("  events: {}", deep_copy(&objects.events));
+        println!("  controllerrevisions: {}", deep_copy(&objects.controller_revisions));
+        println!("  nodes: {}", deep_copy(&objects.nodes));
+        println!("  helm release metadata: {}", deep_copy(&objects.helm_releases));
+        // Across all namespaces the node capacity reads the pod store itself.
+        if !Arc::ptr_eq(&watches.pods, &watches.node_pods) {
+            println!("  pods of every namespace: {}", deep_copy(&objects.node_pods));
+        }
         let (base, _) = heap();
         let history = cockpit::model::services::ReadinessHistory::default();
         let visibility = cockpit::model::services::Visibility::ALL;

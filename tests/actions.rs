@@ -1,106 +1,13 @@
-//! Guided actions end to end: the real binary's `scale` against the simulated cluster
-//! (controllers running), checked through the real `kubectl`, with the audit trail.
+//! Guided actions end to end: the real binary's `scale` and `rollout` against the simulated
+//! cluster (controllers running), checked through the real `kubectl`, with the audit trail;
+//! and the Helm awareness they build on (release history from Secret metadata only).
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-use cockpit::sim::{RunningSim, SimOptions};
-
-struct Rig {
-    sim: Option<RunningSim>,
-    rt: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
-impl Rig {
-    fn start(opts: SimOptions) -> Rig {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let sim = rt.block_on(cockpit::sim::start(opts)).expect("simulator starts");
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("admin.json");
-        sim.write_kubeconfig(&kubeconfig).unwrap();
-        let rig = Rig { sim: Some(sim), rt, dir, kubeconfig };
-        rig.wait_until("the demo to settle", || rig.stored_replicas("soundspan", "soundspan-frontend").1 == 2);
-        rig
-    }
-
-    fn sim(&self) -> &RunningSim {
-        self.sim.as_ref().unwrap()
-    }
-
-    fn cockpit_as(&self, kubeconfig: &Path, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args(args)
-            .env("KUBECTL_COCKPIT_CONFIG", self.dir.path().join("config"))
-            .env("KUBECTL_COCKPIT_DATA", self.dir.path().join("data"))
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn cockpit(&self, args: &[&str]) -> Output {
-        self.cockpit_as(&self.kubeconfig, args)
-    }
-
-    fn kubectl(&self, args: &[&str]) -> String {
-        let out = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// (spec.replicas, status.readyReplicas) as kubectl reports them.
-    fn replicas(&self, ns: &str, name: &str) -> (i64, i64) {
-        let text =
-            self.kubectl(&["get", "deploy", name, "-n", ns, "-o", "jsonpath={.spec.replicas} {.status.readyReplicas}"]);
-        let mut parts = text.split_whitespace().map(|p| p.parse().unwrap_or(0));
-        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
-    }
-
-    /// The same numbers straight from the simulator's store: cheap enough to poll, and
-    /// independent of the permissions of the user under test.
-    fn stored_replicas(&self, ns: &str, name: &str) -> (i64, i64) {
-        let rt = cockpit::sim::resources::resource("deployments").unwrap();
-        let d = self.sim().store().get(rt, ns, name).unwrap();
-        (d["spec"]["replicas"].as_i64().unwrap_or(0), d["status"]["readyReplicas"].as_i64().unwrap_or(0))
-    }
-
-    fn wait_until(&self, what: &str, mut cond: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !cond() {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn audit(&self) -> Vec<serde_json::Value> {
-        let text = std::fs::read_to_string(self.dir.path().join("data").join("audit.jsonl")).unwrap_or_default();
-        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-    }
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        let _guard = self.rt.enter();
-        self.sim.take();
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
+use cockpit::sim::SimOptions;
+use support::rig::{Rig, text};
 
 #[test]
 fn scale_previews_dry_runs_applies_follows_and_audits() {
@@ -278,4 +185,192 @@ fn rollout_undo_restores_the_chosen_revisions_images_and_restart_pause_resume_wo
         (undo_entry["before"]["revision"].as_i64(), undo_entry["after"]["revision"].as_i64()),
         (Some(2), Some(1))
     );
+}
+
+#[test]
+fn a_statefulset_undo_restores_its_controller_revision_with_a_diff_first() {
+    let rig = Rig::start(SimOptions::default());
+    let (ns, name) = ("statewave", "statewave-pg");
+    let sts = format!("sts/{name}");
+    let image = |rig: &Rig| {
+        rig.kubectl(&["get", "sts", name, "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}"])
+    };
+    rig.kubectl(&["rollout", "status", &sts, "-n", ns, "--timeout=60s"]);
+    assert_eq!(image(&rig), "pgvector/pgvector:pg16");
+    rig.kubectl(&["set", "image", &sts, "-n", ns, "postgres=pgvector/pgvector:pg17"]);
+    rig.kubectl(&["rollout", "status", &sts, "-n", ns, "--timeout=60s"]);
+
+    let history = rig.cockpit(&["rollout", "history", &format!("{ns}/{sts}")]);
+    assert_eq!(history.status.code(), Some(0), "{}", text(&history));
+    let listing = text(&history);
+    assert!(listing.contains("2 *") && listing.contains("pgvector/pgvector:pg17"), "{listing}");
+    assert!(listing.lines().any(|l| l.starts_with("1 ") && l.contains("pgvector/pgvector:pg16")), "{listing}");
+
+    let dry = rig.cockpit(&["rollout", "undo", &format!("{ns}/{sts}"), "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert!(
+        text(&dry).contains("postgres: pgvector/pgvector:pg17 → pgvector/pgvector:pg16"),
+        "the diff: {}",
+        text(&dry)
+    );
+    assert!(text(&dry).contains("kubectl rollout undo statefulset/statewave-pg -n statewave --to-revision=1"));
+    assert_eq!(image(&rig), "pgvector/pgvector:pg17", "a dry-run changes nothing");
+
+    let undo = rig.cockpit(&["rollout", "undo", &format!("{ns}/{sts}"), "--to-revision", "1", "--yes"]);
+    assert_eq!(undo.status.code(), Some(0), "{}", text(&undo));
+    assert!(text(&undo).contains("rolled out"), "{}", text(&undo));
+    assert_eq!(image(&rig), "pgvector/pgvector:pg16", "revision 1's template is back");
+    let pod_image =
+        rig.kubectl(&["get", "pod", "statewave-pg-0", "-n", ns, "-o", "jsonpath={.spec.containers[0].image}"]);
+    assert_eq!(pod_image, "pgvector/pgvector:pg16", "followed until the pod runs it");
+    // As on a real cluster, the restored revision becomes the newest one.
+    let kubectl_history = rig.kubectl(&["rollout", "history", &sts, "-n", ns]);
+    assert!(
+        kubectl_history.contains('3') && !kubectl_history.lines().any(|l| l.trim_start().starts_with("1 ")),
+        "{kubectl_history}"
+    );
+
+    let undos: Vec<(String, i64, i64)> = rig
+        .audit()
+        .iter()
+        .map(|e| {
+            let revision = |side: &str| e[side]["revision"].as_i64().unwrap_or(0);
+            (e["outcome"].as_str().unwrap().to_string(), revision("before"), revision("after"))
+        })
+        .collect();
+    assert_eq!(undos, [("dry-run".to_string(), 2, 1), ("applied".to_string(), 2, 1)]);
+}
+
+/// The number in "room for N more on M nodes" of a scale preview.
+fn room_for(preview: &str) -> u64 {
+    let line = preview
+        .lines()
+        .find(|l| l.contains("node capacity"))
+        .unwrap_or_else(|| panic!("no node capacity line: {preview}"));
+    let after = line.split("room for ").nth(1).unwrap_or_else(|| panic!("{line}"));
+    after.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_scale_up_past_the_nodes_free_allocatable_warns_in_the_dry_run() {
+    let rig = Rig::start(SimOptions::default());
+    let service = "soundspan/soundspan-audio-analyzer";
+    // 500m cpu and 1Gi each: the demo's three nodes of 8 cpu and 16Gi hold fewer than 47 more.
+    let big = rig.cockpit(&["scale", service, "48", "--dry-run"]);
+    assert_eq!(big.status.code(), Some(0), "a warning, not a refusal: {}", text(&big));
+    let out = text(&big);
+    assert!(out.contains("47 new pods x 500m cpu, 1Gi memory"), "{out}");
+    let room = room_for(&out);
+    assert!(room > 0 && room < 47, "{out}");
+    assert!(out.contains("warning") && out.contains("would stay Pending"), "the guard: {out}");
+    assert!(out.contains(&format!("scale to {} at most", 1 + room)), "{out}");
+
+    let small = rig.cockpit(&["scale", service, "2", "--dry-run"]);
+    let out = text(&small);
+    assert!(room_for(&out) >= 1 && !out.contains("would stay Pending"), "one more fits: {out}");
+    assert_eq!(rig.replicas("soundspan", "soundspan-audio-analyzer").0, 1, "dry-runs change nothing");
+}
+
+#[test]
+fn a_namespaced_user_is_told_node_capacity_is_unknown() {
+    use cockpit::sim::spec::{RuleSpec, UserSpec};
+    let everything_in_soundspan =
+        RuleSpec { verbs: vec!["*".into()], resources: vec!["*".into()], namespaces: vec!["soundspan".into()] };
+    let dev = UserSpec {
+        name: "dev".into(),
+        token: "dev-token".into(),
+        groups: vec![],
+        rules: vec![everything_in_soundspan],
+    };
+    let rig = Rig::start(SimOptions { extra_users: vec![dev], ..Default::default() });
+    let path = rig.dir.path().join("dev.json");
+    cockpit::sim::kubeconfig::write(&path, &rig.sim().kubeconfig_for_user("dev").unwrap()).unwrap();
+    let out = rig.cockpit_as(&path, &["scale", "soundspan/soundspan-audio-analyzer", "48", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = text(&out);
+    assert!(
+        out.contains("node capacity      unknown: the nodes cannot be listed (a cluster-scoped permission)"),
+        "{out}"
+    );
+    assert!(!out.contains("would stay Pending"), "no guess: {out}");
+}
+
+/// The start of every Helm release body in the demo: base64 of "not-a-helm-release:".
+const BODY_MARKER: &str = "bm90LWEtaGVsbS1yZWxlYXNl";
+
+/// `status -o json` in a scope, as `kubeconfig`'s user, with everything it printed.
+fn status_json(rig: &Rig, kubeconfig: &Path, scope: &[&str]) -> (serde_json::Value, String) {
+    let mut args = scope.to_vec();
+    args.extend(["status", "-o", "json"]);
+    let out = rig.cockpit_as(kubeconfig, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    (serde_json::from_slice(&out.stdout).unwrap(), text(&out))
+}
+
+/// (verb, form) of every read of `resource` the simulator answered, from `/sim/metrics`.
+fn reads_of(rig: &Rig, resource: &str) -> Vec<(String, String)> {
+    rig.sim().metrics()["by_form"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["resource"] == resource)
+        .map(|r| (r["verb"].as_str().unwrap().to_string(), r["form"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn docs_site(status: &serde_json::Value) -> &serde_json::Value {
+    status["services"].as_array().unwrap().iter().find(|s| s["name"] == "docs-site").expect("docs-site listed")
+}
+
+#[test]
+fn the_release_history_comes_from_secret_metadata_and_no_secret_body_is_ever_requested() {
+    let rig = Rig::start(SimOptions::default());
+    let admin = rig.kubeconfig.clone();
+    let (status, text) = status_json(&rig, &admin, &["-n", "docs"]);
+    let helm = &docs_site(&status)["helm"];
+    assert_eq!((helm["release"].as_str(), helm["namespace"].as_str()), (Some("docs"), Some("docs")), "{helm}");
+    assert_eq!(helm["chart"], "docs-site-1.4.2");
+    assert_eq!(helm["app_version"], "2.3.0");
+    let revisions: Vec<(i64, &str)> = helm["revisions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("history known: {helm}"))
+        .iter()
+        .map(|r| (r["revision"].as_i64().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(revisions, [(4, "deployed"), (3, "failed"), (2, "superseded"), (1, "superseded")]);
+    assert!(!text.contains(BODY_MARKER));
+    status_json(&rig, &admin, &["-A"]);
+
+    let reads = reads_of(&rig, "secrets");
+    assert!(reads.contains(&("list".into(), "metadata".into())), "{reads:?}");
+    assert!(reads.contains(&("watch".into(), "metadata".into())), "{reads:?}");
+    assert!(reads.iter().all(|(_, form)| form == "metadata"), "only PartialObjectMetadata was asked for: {reads:?}");
+
+    // The accounting does tell a body apart: a client that reads one shows up.
+    let body = rig.kubectl(&["get", "secret", "sh.helm.release.v1.docs.v4", "-n", "docs", "-o", "json"]);
+    assert!(body.contains(BODY_MARKER), "kubectl reads the nonsense body");
+    assert!(reads_of(&rig, "secrets").contains(&("get".into(), "object".into())));
+}
+
+#[test]
+fn a_user_who_may_not_list_secrets_sees_the_release_with_its_history_unknown() {
+    use cockpit::sim::spec::{RuleSpec, UserSpec};
+    let everything_but_secrets = RuleSpec {
+        verbs: vec!["get".into(), "list".into(), "watch".into()],
+        resources: ["deployments", "statefulsets", "replicasets", "pods", "controllerrevisions", "events", "nodes"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        namespaces: vec![],
+    };
+    let dev =
+        UserSpec { name: "dev".into(), token: "dev-token".into(), groups: vec![], rules: vec![everything_but_secrets] };
+    let rig = Rig::start(SimOptions { extra_users: vec![dev], ..Default::default() });
+    let path = rig.dir.path().join("dev.json");
+    cockpit::sim::kubeconfig::write(&path, &rig.sim().kubeconfig_for_user("dev").unwrap()).unwrap();
+    let (status, text) = status_json(&rig, &path, &["-n", "docs"]);
+    let helm = &docs_site(&status)["helm"];
+    assert_eq!(helm["release"], "docs", "the release is named by the workload's own labels: {helm}");
+    assert!(helm["revisions"].is_null(), "unknown, not empty: {helm}");
+    assert!(!text.contains("secrets"), "no warning on every command for a kind one screen needs: {text}");
 }

@@ -32,6 +32,10 @@ struct Demo {
 
 impl Demo {
     fn start() -> Demo {
+        Demo::with_profile(PROFILE)
+    }
+
+    fn with_profile(profile_text: &str) -> Demo {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let scenario = world::load(&ScenarioSource::Builtin("demo".into())).unwrap().with_time_scale(0.5);
         let sim = rt.block_on(cockpit::sim::start_with(scenario, SimOptions::default())).unwrap();
@@ -39,7 +43,7 @@ impl Demo {
         let kubeconfig = dir.path().join("kubeconfig.json");
         sim.write_kubeconfig(&kubeconfig).unwrap();
         let profile = dir.path().join("profile.toml");
-        std::fs::write(&profile, PROFILE).unwrap();
+        std::fs::write(&profile, profile_text).unwrap();
         Demo { _sim: sim, _rt: rt, dir, kubeconfig, profile }
     }
 
@@ -108,4 +112,35 @@ fn the_gate_passes_on_clean_logs_and_fails_on_the_demos_slo_burst_with_evidence(
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2), "{}", String::from_utf8_lossy(&missing.stderr));
+}
+
+/// The demo's own rules, as its profile ships them: a warning fails the gate only once it
+/// has come every minute for three minutes running (after each pod's startup grace). This
+/// waits those minutes out for real, so the minute-by-minute logic is proven end to end
+/// and not only in `model::slo`'s unit tests.
+#[test]
+fn the_demos_own_sustained_rules_warn_first_and_fail_once_the_burst_has_lasted_three_minutes() {
+    let profile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/profiles/demo.toml")).unwrap();
+    let demo = Demo::with_profile(&profile);
+    let until = Instant::now() + Duration::from_secs(420);
+    let mut warned = false;
+    loop {
+        let (out, json) = demo.gate(&["-n", "soundspan"], &["--service", "soundspan-backend"]);
+        let reconnect = check(&json, "listen-together-reconnect");
+        match out.status.code() {
+            Some(1) if reconnect["pass"] == false => {
+                assert!(warned, "a burst is at warn before it is sustained: {json}");
+                let detail = reconnect["detail"].as_str().unwrap();
+                assert!(detail.contains("sustained"), "{detail}");
+                break;
+            }
+            Some(1) => panic!("the gate failed on another check first: {json}"),
+            _ => {
+                assert_eq!(out.status.code(), Some(0), "{json}");
+                warned |= reconnect["state"] == "warn";
+            }
+        }
+        assert!(Instant::now() < until, "the sustained burst never failed the gate: {json}");
+        std::thread::sleep(Duration::from_secs(10));
+    }
 }

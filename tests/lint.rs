@@ -83,9 +83,7 @@ service = "honeydue/admin"
             .as_array()
             .unwrap()
             .iter()
-            .find(|f| {
-                f["namespace"] == ns && f["workload"] == "deploy/soundspan-backend" && f["id"] == "image-unpinned"
-            })
+            .find(|f| f["namespace"] == ns && f["workload"] == "deploy/soundspan-redis" && f["id"] == "image-unpinned")
             .map(|f| f["severity"].clone())
     };
     assert_eq!(image("soundspan-staging"), Some("error".into()), "raised for one namespace");

@@ -804,10 +804,17 @@ mod watcher_faults {
         let before = watches(&s);
         s.sim().faults().inject(FaultSpec::FailNext { count: 5, code: 503 });
         s.sim().faults().inject(FaultSpec::DropWatches);
+        // Only the watcher talks to this server: every 503 is one of its attempts. Five of
+        // them under exponential backoff take tens of seconds on a quiet machine.
+        let limit = Instant::now() + Duration::from_secs(90);
+        while watches(&s) < before + 5 {
+            assert!(Instant::now() < limit, "the watcher stopped retrying: {before} then {}", watches(&s));
+            std::thread::sleep(Duration::from_millis(100));
+        }
         add_pod(&s, "after-503s");
-        // Five failures under exponential backoff (0.8 s doubling) take about 25 s.
         expect_within(&s, &mut rx, Seen::Applied("after-503s".into()), Duration::from_secs(90));
-        assert!(watches(&s) >= before + 6, "five failed attempts, then one that worked");
+        let after = watches(&s);
+        assert!(after >= before + 6, "five failed attempts, then one that worked: {before} then {after}");
     }
 
     #[test]

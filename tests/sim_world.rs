@@ -650,6 +650,42 @@ fn statefulset_scales_up_in_order_with_its_claims() {
     });
 }
 
+#[test]
+fn statefulset_revisions_are_controller_revisions_as_a_real_cluster_keeps_them() {
+    let s = Sim::demo();
+    s.ok(&["rollout", "status", "sts/statewave-pg", "-n", "statewave", "--timeout=60s"]);
+    s.ok(&["set", "image", "sts/statewave-pg", "-n", "statewave", "postgres=pgvector/pgvector:pg17"]);
+    s.ok(&["rollout", "status", "sts/statewave-pg", "-n", "statewave", "--timeout=60s"]);
+    let sts = s.json(&["get", "sts", "statewave-pg", "-n", "statewave"]);
+    let uid = text(&sts, "/metadata/uid").to_string();
+    let mut revisions = items(&s.json(&["get", "controllerrevisions", "-n", "statewave"]));
+    revisions.sort_by_key(|r| int(r, "/revision"));
+    assert_eq!(revisions.iter().map(|r| int(r, "/revision")).collect::<Vec<_>>(), [1, 2]);
+    for r in &revisions {
+        let hash = text(r, "/metadata/labels/controller.kubernetes.io~1hash");
+        assert_eq!(name(r), format!("statewave-pg-{hash}"), "named after the template hash it is labelled with");
+        assert_eq!(text(r, "/metadata/ownerReferences/0/uid"), uid);
+        assert_eq!(r.pointer("/metadata/ownerReferences/0/controller"), Some(&Value::Bool(true)));
+        assert_eq!(text(r, "/data/spec/template/$patch"), "replace", "the template as upstream's getPatch stores it");
+    }
+    let image = |r: &Value| text(r, "/data/spec/template/spec/containers/0/image").to_string();
+    assert_eq!(
+        (image(&revisions[0]), image(&revisions[1])),
+        ("pgvector/pgvector:pg16".into(), "pgvector/pgvector:pg17".into())
+    );
+    assert_eq!(text(&sts, "/status/updateRevision"), name(&revisions[1]));
+
+    // The real kubectl's undo patches the template with revision 1's data; that revision
+    // is then renumbered as the newest.
+    s.ok(&["rollout", "undo", "sts/statewave-pg", "-n", "statewave", "--to-revision=1"]);
+    wait_for("revision 1 renumbered", || {
+        let now = items(&s.json(&["get", "controllerrevisions", "-n", "statewave"]));
+        now.iter().any(|r| name(r) == name(&revisions[0]) && int(r, "/revision") == 3)
+    });
+    let sts = s.json(&["get", "sts", "statewave-pg", "-n", "statewave"]);
+    assert_eq!(text(&sts, "/spec/template/spec/containers/0/image"), "pgvector/pgvector:pg16");
+}
+
 // ------------------------------------------------------------------------------------
 // Logs and watches
 // ------------------------------------------------------------------------------------

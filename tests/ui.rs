@@ -265,7 +265,10 @@ fn the_budget_view_shows_each_database_and_highlights_the_one_past_its_threshold
     // The overview's BUDGET column: statewave's database is past 70 %.
     pty.wait_for("BUDGET");
     pty.send(" b");
-    pty.wait_until("the budget screen", |s| s.contains("Connection budget") && s.contains("honeydue-pg"));
+    // The screen opens before the measurement answers: wait for the answer, not the title.
+    pty.wait_until("the budget screen, measured", |s| {
+        s.contains("Connection budget") && s.contains("honeydue-pg") && !s.contains("measuring…")
+    });
     let screen = pty.screen_text();
     assert!(screen.contains("statewave-pg [WARN]"), "{screen}");
     assert!(screen.contains("forge-pg [OK]"), "{screen}");
@@ -419,4 +422,192 @@ fn the_kubectl_command_is_copied_with_osc_52() {
     pty.wait_for("copied: kubectl scale deployment/admin -n honeydue --replicas=2");
     let raw = String::from_utf8_lossy(&pty.raw_output()).into_owned();
     assert!(raw.contains(&osc52("kubectl scale deployment/admin -n honeydue --replicas=2")), "the wizard's command");
+}
+
+/// The audit trail's entries, as JSON values.
+fn audit_entries(dir: &tempfile::TempDir) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.path().join("data").join("audit.jsonl")).unwrap_or_default();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The audit trail once it holds `n` entries (a refusal is written in the background).
+fn audit_with(dir: &tempfile::TempDir, n: usize) -> Vec<serde_json::Value> {
+    let start = std::time::Instant::now();
+    loop {
+        let entries = audit_entries(dir);
+        if entries.len() >= n {
+            return entries;
+        }
+        assert!(start.elapsed() < support::pty::DEADLINE, "the audit trail has {entries:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_undo_chooser_lists_revisions_previews_each_diff_and_rolls_back_the_chosen_one() {
+    use base64::Engine;
+    let (mut pty, dir) = cockpit(&["--demo"], 160, 40);
+    wait_for_services(&pty);
+    pty.send("/honeydue/web\r");
+    pty.wait_until("web selected", |s| s.contains("Services 1 ") && s.contains("honeydue/web"));
+    pty.send("ru");
+    pty.wait_for("Undo honeydue/web: choose a revision");
+    // The demo moves web to 9c3a1f0 at 15 s (a rollout that stalls); the list follows live.
+    pty.wait_until("both revisions listed", |s| {
+        s.contains("honeydue-web:9c3a1f0") && s.contains("honeydue-web:4f1e2d7")
+    });
+    pty.send("\x1b[A");
+    pty.wait_until("the current revision highlighted", |s| s.contains("revision 2 is the current one"));
+    pty.send("\x1b[B");
+    pty.wait_until("the chosen revision's diff", |s| {
+        s.contains(
+            "web: gitea.treytartt.com/admin/honeydue-web:9c3a1f0 → gitea.treytartt.com/admin/honeydue-web:4f1e2d7",
+        ) && s.contains("kubectl rollout undo deployment/web -n honeydue --to-revision=1")
+    });
+    pty.send("\x19");
+    pty.wait_for("copied: kubectl rollout undo deployment/web -n honeydue --to-revision=1");
+    let osc52 = base64::engine::general_purpose::STANDARD
+        .encode("kubectl rollout undo deployment/web -n honeydue --to-revision=1");
+    assert!(String::from_utf8_lossy(&pty.raw_output()).contains(&osc52));
+    assert!(audit_entries(&dir).is_empty(), "choosing sends nothing");
+    pty.send("\r");
+    pty.wait_until("the wizard with the same plan", |s| {
+        s.contains("rollout undo honeydue/web") && s.contains("2 → 1 (as a new revision)")
+    });
+    pty.send("\r");
+    pty.wait_for("server dry-run: ok");
+    pty.send("\r");
+    pty.wait_until("the undo rolled out", |s| s.contains("rolled out · Enter: close"));
+    let entries = audit_entries(&dir);
+    let undo = entries.iter().find(|e| e["outcome"] == "applied").expect("the undo is audited");
+    assert_eq!(undo["action"], "rollout undo");
+    assert_eq!((undo["before"]["revision"].as_i64(), undo["after"]["revision"].as_i64()), (Some(2), Some(1)));
+}
+
+/// The demo at 160x50 with `PATH` as given (where helm is looked for).
+fn demo_with_path(dir: &tempfile::TempDir, path: &str) -> Pty {
+    let mut env = isolated_env(dir.path());
+    env.push(("PATH".into(), path.to_string()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Pty::spawn(&["--demo"], &env, 160, 50)
+}
+
+/// Waits until the demo's Helm-managed service is ready, then opens its detail at the bottom.
+fn open_docs_site_detail(pty: &mut Pty) {
+    pty.send("/docs/docs-site\r");
+    pty.wait_until("docs-site ready", |s| s.lines().any(|l| l.contains("docs-site") && l.contains("2/2")));
+    pty.send("\r");
+    pty.wait_for("deploy docs/docs-site");
+    pty.send("\x1b[F");
+    pty.wait_until("the Helm release section", |s| s.contains("HELM RELEASE docs (ns docs)") && s.contains("failed"));
+}
+
+#[test]
+fn the_helm_history_and_rollback_command_show_and_without_helm_it_is_only_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("no-helm-here");
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut pty = demo_with_path(&dir, &empty.display().to_string());
+    wait_for_services(&pty);
+    open_docs_site_detail(&mut pty);
+    let screen = pty.screen_text();
+    assert!(screen.contains("chart docs-site-1.4.2 · app version 2.3.0"), "{screen}");
+    for revision in ["4*       deployed", "3        failed", "2        superseded", "1        superseded"] {
+        assert!(screen.contains(revision), "{revision}:\n{screen}");
+    }
+    assert!(screen.contains("rollback: helm rollback docs 2 -n docs"), "the last good revision:\n{screen}");
+    assert!(!screen.contains("bm90LWEtaGVsbS1yZWxlYXNl"), "no release body on screen");
+
+    pty.send("rh");
+    pty.wait_until("the chooser with helm missing", |s| {
+        s.contains("Helm rollback docs/docs-site: choose a revision") && s.contains("helm is not on PATH")
+    });
+    pty.send("\x19");
+    pty.wait_for("copied: helm rollback docs 2 -n docs");
+    pty.send("\r");
+    pty.wait_for("Enter: helm rollback --dry-run");
+    pty.send("\r");
+    pty.wait_until("refused, the command still offered", |s| {
+        s.contains("helm is not on PATH: the cockpit cannot run the rollback")
+            && s.contains("helm rollback docs 2 -n docs")
+    });
+    let entries = audit_with(&dir, 1);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        (entries[0]["action"].as_str(), entries[0]["outcome"].as_str()),
+        (Some("helm rollback"), Some("refused: helm-not-on-path"))
+    );
+}
+
+#[test]
+fn with_helm_on_path_the_rollback_is_dry_run_first_and_run_only_once_confirmed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.path().join("helm.log");
+    // A stand-in for helm that records how it was called.
+    let script =
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\necho 'Rollback was a success! Happy Helming!'\n", log.display());
+    std::fs::write(bin.join("helm"), script).unwrap();
+    std::fs::set_permissions(bin.join("helm"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut pty = demo_with_path(&dir, &format!("{}:/usr/bin:/bin", bin.display()));
+    wait_for_services(&pty);
+    open_docs_site_detail(&mut pty);
+    let calls = || std::fs::read_to_string(&log).unwrap_or_default();
+    pty.send("rh");
+    pty.wait_for("Helm rollback docs/docs-site: choose a revision");
+    assert!(!pty.screen_text().contains("helm is not on PATH"));
+    pty.send("\r");
+    pty.wait_for("Enter: helm rollback --dry-run");
+    assert_eq!(calls(), "", "nothing runs before Enter");
+    pty.send("\r");
+    pty.wait_for("helm --dry-run: ok · Enter: helm rollback docs to revision 2 (ns docs)");
+    assert_eq!(
+        calls(),
+        "rollback docs 2 -n docs --kube-context cockpit-sim --dry-run\n",
+        "only helm's simulation so far"
+    );
+    pty.send("\r");
+    pty.wait_until("rolled back", |s| s.contains("rolled out · Enter: close"));
+    assert_eq!(
+        calls(),
+        "rollback docs 2 -n docs --kube-context cockpit-sim --dry-run\nrollback docs 2 -n docs --kube-context cockpit-sim\n"
+    );
+    let entries = audit_entries(&dir);
+    let applied = entries.iter().find(|e| e["outcome"] == "applied").expect("audited");
+    assert_eq!(applied["action"], "helm rollback");
+    assert_eq!((applied["before"]["revision"].as_i64(), applied["after"]["revision"].as_i64()), (Some(4), Some(2)));
+}
+
+#[test]
+fn set_image_warns_on_a_sliding_tag_then_rolls_out_a_pinned_one() {
+    let (mut pty, dir) = cockpit(&["--demo"], 120, 34);
+    wait_for_services(&pty);
+    pty.send("/soundspan-staging/soundspan-redis\r");
+    pty.wait_until("redis selected", |s| s.contains("Services 1 "));
+    pty.send("i");
+    pty.wait_until("the image wizard", |s| {
+        s.contains("Set image soundspan-staging/soundspan-redis") && s.contains("image:")
+    });
+    for _ in 0.."7-alpine".len() {
+        pty.send("\x7f");
+    }
+    pty.send("latest");
+    pty.wait_until("the sliding-tag warning", |s| {
+        s.contains("redis:7-alpine → redis:latest") && s.contains("does not pin a version")
+    });
+    for _ in 0.."latest".len() {
+        pty.send("\x7f");
+    }
+    pty.send("7.2.5-alpine");
+    pty.wait_until("a pinned image previewed", |s| {
+        s.contains("redis:7-alpine → redis:7.2.5-alpine") && !s.contains("does not pin a version")
+    });
+    pty.send("\r");
+    pty.wait_until("the server's dry-run answer", |s| s.contains("server dry-run: ok"));
+    pty.send("\r");
+    pty.wait_until("the rollout followed to its end", |s| s.contains("rolled out"));
+    let audit = std::fs::read_to_string(dir.path().join("data").join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"action\":\"set image\"") && audit.contains("redis:7.2.5-alpine"), "{audit}");
 }

@@ -1,7 +1,10 @@
 //! Rollout actions as plans: restart, pause, resume and undo, each with a preview (for an
-//! undo, what changes between the current and the target revision) and guards.
+//! undo, what changes between the current and the target revision: images, env var names,
+//! requests and limits) and guards. An undo works for Deployments (to a ReplicaSet's
+//! template) and StatefulSets (to a ControllerRevision's), as `kubectl rollout undo` does.
 
-use super::scale::{Guard, PreviewLine, Verdict};
+use super::scale::{Guard, PreviewLine, Verdict, kubectl_kind};
+use crate::model::history::{TemplateChange, template_changes};
 use crate::model::service::{Revision, RolloutState, Service, ServiceKey, Severity, WorkloadKind};
 
 /// What the operator asked for.
@@ -48,6 +51,9 @@ pub struct RolloutPlan {
     pub preview: Vec<PreviewLine>,
     pub guards: Vec<Guard>,
     pub kubectl: String,
+    /// The restart stamp to send (a runbook fixes it so a resumed step sends the same
+    /// one); `None`: the time of sending.
+    pub restarted_at: Option<String>,
 }
 
 impl RolloutPlan {
@@ -62,11 +68,7 @@ impl RolloutPlan {
 }
 
 fn kubectl(key: &ServiceKey, verb: &str, extra: &str) -> String {
-    let kind = match key.kind {
-        WorkloadKind::Deployment => "deployment",
-        WorkloadKind::StatefulSet => "statefulset",
-    };
-    format!("kubectl rollout {verb} {kind}/{} -n {}{extra}", key.name, key.namespace)
+    format!("kubectl rollout {verb} {}/{} -n {}{extra}", kubectl_kind(key), key.name, key.namespace)
 }
 
 fn block(id: &'static str, message: String, alternative: Option<String>) -> Guard {
@@ -86,6 +88,7 @@ pub fn plan_rollout(service: &Service, request: RolloutRequest) -> RolloutPlan {
         preview: Vec::new(),
         guards: Vec::new(),
         kubectl: String::new(),
+        restarted_at: None,
     };
     let paused = service.rollout.state == RolloutState::Paused;
     match request {
@@ -128,13 +131,6 @@ pub fn plan_rollout(service: &Service, request: RolloutRequest) -> RolloutPlan {
             if !paused {
                 plan.guards.push(block("not-paused", "the rollout is not paused".into(), None));
             }
-        }
-        RolloutRequest::Undo(_) if key.kind == WorkloadKind::StatefulSet => {
-            plan.guards.push(block(
-                "undo-statefulset",
-                "rolling back a StatefulSet is not supported here".into(),
-                Some(format!("kubectl rollout undo statefulset/{} -n {}", key.name, key.namespace)),
-            ));
         }
         RolloutRequest::Undo(wanted) => plan_undo(service, wanted, &mut plan),
     }
@@ -179,25 +175,53 @@ fn plan_undo(service: &Service, wanted: Option<i64>, plan: &mut RolloutPlan) {
     plan.change = Some(RolloutChange::Undo { from: current.revision, to: target.revision });
     plan.kubectl = kubectl(&plan.service, "undo", &format!(" --to-revision={}", target.revision));
     plan.preview.push(line("revision", format!("{} → {} (as a new revision)", current.revision, target.revision)));
-    plan.preview.extend(image_diff(current, target));
+    plan.preview.extend(revision_diff(current, target));
+    if service.key.kind == WorkloadKind::StatefulSet {
+        plan.preview.push(line("pods", "replaced one at a time, from the highest ordinal down".into()));
+    }
 }
 
-/// Images that differ between the current and the target revision.
-fn image_diff(current: &Revision, target: &Revision) -> Vec<PreviewLine> {
-    if current.images == target.images {
-        return vec![line("images", format!("unchanged: {}", current.images.join(", ")))];
+/// What the undo changes in the pod template, one line per difference; env vars by name
+/// only (their values, some from Secrets, are never carried, let alone shown).
+pub fn revision_diff(current: &Revision, target: &Revision) -> Vec<PreviewLine> {
+    let changes = template_changes(current, target);
+    if changes.is_empty() {
+        let images = current.images().join(", ");
+        return vec![line("template", format!("images, env and resources unchanged ({images})"))];
     }
-    vec![PreviewLine {
-        label: "images",
-        text: format!("{} → {}", current.images.join(", "), target.images.join(", ")),
-        severity: Severity::Warning,
-    }]
+    let mut lines = Vec::new();
+    if !changes.iter().any(|c| matches!(c, TemplateChange::Image { .. })) {
+        lines.push(line("images", format!("unchanged: {}", current.images().join(", "))));
+    }
+    lines.extend(changes.into_iter().map(change_line));
+    lines
+}
+
+fn change_line(change: TemplateChange) -> PreviewLine {
+    let warn = |label, text| PreviewLine { label, text, severity: Severity::Warning };
+    match change {
+        TemplateChange::Image { container, from, to } => warn("images", format!("{container}: {from} → {to}")),
+        TemplateChange::Container { container, added: true } => warn("containers", format!("+ {container}")),
+        TemplateChange::Container { container, added: false } => warn("containers", format!("- {container}")),
+        TemplateChange::Env { container, added, removed } => {
+            let names = added.iter().map(|n| format!("+{n}")).chain(removed.iter().map(|n| format!("-{n}")));
+            line("env names", format!("{container}: {}", names.collect::<Vec<_>>().join(" ")))
+        }
+        TemplateChange::Resource { container, field, from, to } => {
+            let shown = |q: Option<String>| q.unwrap_or_else(|| "(none)".into());
+            line("resources", format!("{container}: {field} {} → {}", shown(from), shown(to)))
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::service::*;
+
+    fn container(image: &str) -> RevisionContainer {
+        RevisionContainer { name: "api".into(), image: image.into(), ..Default::default() }
+    }
 
     fn service(kind: WorkloadKind, revisions: &[(i64, &str)], current: i64) -> Service {
         let mut s = Service::example("shop", "api", 3);
@@ -207,11 +231,11 @@ mod tests {
             .iter()
             .map(|(n, image)| Revision {
                 revision: *n,
-                images: vec![image.to_string()],
                 change_cause: None,
                 created: None,
                 replicas: 0,
                 current: *n == current,
+                containers: vec![container(image)],
             })
             .collect();
         s
@@ -222,7 +246,7 @@ mod tests {
         let s = service(WorkloadKind::Deployment, &[(1, "api:1.0"), (2, "api:1.1"), (3, "api:1.2")], 3);
         let plan = plan_rollout(&s, RolloutRequest::Undo(None));
         assert_eq!(plan.change, Some(RolloutChange::Undo { from: 3, to: 2 }));
-        assert!(plan.preview.iter().any(|l| l.text == "api:1.2 → api:1.1"), "{:?}", plan.preview);
+        assert!(plan.preview.iter().any(|l| l.text == "api: api:1.2 → api:1.1"), "{:?}", plan.preview);
         assert_eq!(plan.kubectl, "kubectl rollout undo deployment/api -n shop --to-revision=2");
         let chosen = plan_rollout(&s, RolloutRequest::Undo(Some(1)));
         assert_eq!(chosen.change, Some(RolloutChange::Undo { from: 3, to: 1 }));
@@ -249,5 +273,40 @@ mod tests {
         let sts = service(WorkloadKind::StatefulSet, &[], 1);
         assert_eq!(plan_rollout(&sts, RolloutRequest::Pause).stopped_by().map(|g| g.id), Some("not-pausable"));
         assert!(plan_rollout(&sts, RolloutRequest::Restart).stopped_by().is_none(), "a StatefulSet restarts");
+    }
+
+    #[test]
+    fn a_statefulset_undoes_to_a_controller_revision_with_the_same_diff() {
+        let s = service(WorkloadKind::StatefulSet, &[(1, "pgvector/pgvector:pg16"), (2, "pgvector/pgvector:pg17")], 2);
+        let plan = plan_rollout(&s, RolloutRequest::Undo(None));
+        assert!(plan.stopped_by().is_none(), "{:?}", plan.guards);
+        assert_eq!(plan.change, Some(RolloutChange::Undo { from: 2, to: 1 }));
+        assert_eq!(plan.kubectl, "kubectl rollout undo statefulset/api -n shop --to-revision=1");
+        assert!(plan.preview.iter().any(|l| l.text == "api: pgvector/pgvector:pg17 → pgvector/pgvector:pg16"));
+        let none = service(WorkloadKind::StatefulSet, &[], 1);
+        assert_eq!(plan_rollout(&none, RolloutRequest::Undo(None)).stopped_by().map(|g| g.id), Some("no-history"));
+    }
+
+    #[test]
+    fn the_undo_preview_lists_env_names_and_resources_but_no_values() {
+        let mut s = service(WorkloadKind::Deployment, &[(1, "api:1.0"), (2, "api:1.0")], 2);
+        let (target, current) = (0, 1);
+        s.revisions[target].containers[0].env = vec!["PORT".into(), "OLD_TOKEN".into()];
+        s.revisions[target].containers[0].requests = [("cpu".to_string(), "250m".to_string())].into();
+        s.revisions[current].containers[0].env = vec!["PORT".into(), "FEATURE_X".into()];
+        s.revisions[current].containers[0].requests = [("cpu".to_string(), "500m".to_string())].into();
+        let plan = plan_rollout(&s, RolloutRequest::Undo(Some(1)));
+        let text =
+            |label: &str| plan.preview.iter().filter(|l| l.label == label).map(|l| l.text.clone()).collect::<Vec<_>>();
+        assert_eq!(text("images"), ["unchanged: api:1.0"]);
+        assert_eq!(text("env names"), ["api: +OLD_TOKEN -FEATURE_X"]);
+        assert_eq!(text("resources"), ["api: requests.cpu 500m → 250m"]);
+        let same = service(WorkloadKind::Deployment, &[(1, "api:1.0"), (2, "api:1.0")], 2);
+        let plan = plan_rollout(&same, RolloutRequest::Undo(Some(1)));
+        assert!(
+            plan.preview.iter().any(|l| l.label == "template" && l.text.contains("unchanged")),
+            "{:?}",
+            plan.preview
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! headless `scale` command.
 
 use crate::model::budget::{BudgetState, DatabaseBudget, format_percent};
+use crate::model::capacity::Room;
 use crate::model::pdb::headroom_if_scaled;
 use crate::model::service::{Service, ServiceKey, Severity, WorkloadKind};
 
@@ -84,9 +85,51 @@ pub fn plan_scale(service: &Service, to: i32, force: bool, budget: Option<&Datab
     plan.preview.extend(pdb_line(service, to));
     plan.preview.extend(hpa_line(service));
     plan.preview.extend(budget.and_then(|b| budget_line(b, service, to)));
+    plan.preview.extend(node_capacity_line(service, to));
     plan.guards = guards(service, to);
     plan.guards.extend(budget.and_then(|b| budget_guard(b, service, to)));
+    plan.guards.extend(node_capacity_guard(service, to));
     plan
+}
+
+/// The pods a scale-up adds.
+fn added_pods(service: &Service, to: i32) -> Option<u64> {
+    u64::try_from(to - service.replicas.desired).ok().filter(|n| *n > 0)
+}
+
+/// Whether the nodes hold the added pods: `3 new pods x 500m cpu, 1Gi memory; room for 34 more on 3 nodes`.
+fn node_capacity_line(service: &Service, to: i32) -> Option<PreviewLine> {
+    let added = added_pods(service, to)?;
+    let (text, severity) = match &service.room {
+        Room::Unknown(why) => (format!("unknown: {why}"), Severity::Info),
+        Room::NoRequests => ("the pods request no cpu or memory: nothing to check".into(), Severity::Info),
+        Room::Known { per_pod, more_pods, nodes } => (
+            format!("{added} new pods x {}; room for {more_pods} more on {nodes} nodes", per_pod.describe()),
+            if *more_pods < added { Severity::Warning } else { Severity::Info },
+        ),
+    };
+    Some(PreviewLine { label: "node capacity", text, severity })
+}
+
+/// Pods the nodes cannot hold stay Pending ("Insufficient cpu"): the rollout then waits
+/// for capacity that may never come.
+fn node_capacity_guard(service: &Service, to: i32) -> Option<Guard> {
+    let added = added_pods(service, to)?;
+    let Room::Known { per_pod, more_pods, .. } = &service.room else { return None };
+    let fits = *more_pods;
+    (fits < added).then(|| Guard {
+        id: "node-capacity",
+        verdict: Verdict::Warn,
+        message: format!(
+            "the nodes' free allocatable holds {fits} more pods of {}, not {added}: {} would stay Pending",
+            per_pod.describe(),
+            added - fits
+        ),
+        alternative: Some(format!(
+            "add nodes first, lower the pods' requests, or scale to {} at most",
+            i64::from(service.replicas.desired) + fits as i64
+        )),
+    })
 }
 
 /// The service's database before and after: `statewave-pg 75 → 90 of 97 usable (77 % → 93 %)`.
@@ -131,12 +174,16 @@ fn budget_guard(budget: &DatabaseBudget, service: &Service, to: i32) -> Option<G
     })
 }
 
-fn kubectl_scale(key: &ServiceKey, to: i32) -> String {
-    let kind = match key.kind {
+/// The resource kubectl names the workload by (`deployment`, `statefulset`).
+pub fn kubectl_kind(key: &ServiceKey) -> &'static str {
+    match key.kind {
         WorkloadKind::Deployment => "deployment",
         WorkloadKind::StatefulSet => "statefulset",
-    };
-    format!("kubectl scale {kind}/{} -n {} --replicas={to}", key.name, key.namespace)
+    }
+}
+
+fn kubectl_scale(key: &ServiceKey, to: i32) -> String {
+    format!("kubectl scale {}/{} -n {} --replicas={to}", kubectl_kind(key), key.name, key.namespace)
 }
 
 fn replicas_line(service: &Service, to: i32) -> PreviewLine {
@@ -314,7 +361,15 @@ mod tests {
     #[test]
     fn an_hpa_owned_service_is_redirected_to_the_hpa() {
         let mut s = service(3);
-        s.hpa = Some(HpaSummary { name: "web".into(), min: 2, max: 10, current: 3, desired: 3, targets: vec![] });
+        s.hpa = Some(HpaSummary {
+            name: "web".into(),
+            min: 2,
+            max: 10,
+            current: 3,
+            desired: 3,
+            targets: vec![],
+            resource_version: None,
+        });
         let plan = plan_scale(&s, 6, true, None);
         let guard = plan.stopped_by().expect("even --force cannot beat the HPA");
         assert_eq!(guard.id, "hpa-owns-replicas");
@@ -352,28 +407,9 @@ mod tests {
 
     #[test]
     fn the_preview_shows_the_database_before_and_after_and_warns_past_100_percent() {
-        use crate::model::budget::{BindingDecl, BudgetRules, DatabaseDecl, databases};
-        use crate::model::profile::ServiceMatch;
         let mut s = service(4);
         s.database.uses = Some("pg".into());
-        let rules = BudgetRules {
-            databases: vec![DatabaseDecl {
-                name: "pg".into(),
-                max_connections: Some(100),
-                reserved: Some(3),
-                headroom: Some(15),
-                ..Default::default()
-            }],
-            bindings: vec![BindingDecl {
-                database: "pg".into(),
-                services: ServiceMatch::Named { namespace: None, name: "web".into() },
-                pool: Some(10),
-                overflow: Some(5),
-                extra_per_pod: None,
-                url_env: None,
-            }],
-        };
-        let budget = databases(&rules, std::slice::from_ref(&s)).remove(0);
+        let budget = crate::model::budget::example_budget(&s, 15);
         let plan = plan_scale(&s, 5, false, Some(&budget));
         let line = plan.preview.iter().find(|l| l.label == "connection budget").unwrap();
         assert_eq!(line.text, "pg: 75 → 90 of 97 usable (77 % → 93 %; 15 per replica)");
@@ -385,5 +421,41 @@ mod tests {
         assert!(plan.guards[0].message.contains("105 connections of 97 usable"), "{}", plan.guards[0].message);
         assert!(plan.stopped_by().is_none(), "a warning: the operator decides");
         assert!(ids(&plan_scale(&s, 2, false, Some(&budget))).is_empty(), "scaling down never trips it");
+    }
+
+    #[test]
+    fn a_scale_up_the_nodes_cannot_hold_warns_and_says_how_far_it_can_go() {
+        use crate::model::capacity::Resources;
+        let mut s = service(3);
+        s.room = Room::Known { per_pod: Resources { cpu_m: 500, memory: 1 << 30 }, more_pods: 4, nodes: 3 };
+        let fits = plan_scale(&s, 7, false, None);
+        assert!(ids(&fits).is_empty(), "4 more fit");
+        let line = fits.preview.iter().find(|l| l.label == "node capacity").unwrap();
+        assert_eq!(line.text, "4 new pods x 500m cpu, 1Gi memory; room for 4 more on 3 nodes");
+        assert_eq!(line.severity, Severity::Info);
+        let over = plan_scale(&s, 10, false, None);
+        assert_eq!(ids(&over), ["node-capacity"]);
+        assert!(over.stopped_by().is_none(), "a warning: a cluster autoscaler may add nodes");
+        assert!(
+            over.guards[0].message.contains("holds 4 more pods")
+                && over.guards[0].message.contains("3 would stay Pending")
+        );
+        assert!(over.guards[0].alternative.as_ref().unwrap().ends_with("scale to 7 at most"));
+        assert!(
+            plan_scale(&s, 2, false, None).preview.iter().all(|l| l.label != "node capacity"),
+            "not for a scale-down"
+        );
+    }
+
+    #[test]
+    fn unknown_node_capacity_is_said_not_guessed() {
+        let mut s = service(3);
+        s.room = Room::Unknown("the nodes cannot be listed (a cluster-scoped permission)".into());
+        let plan = plan_scale(&s, 30, false, None);
+        assert!(ids(&plan).is_empty());
+        let line = plan.preview.iter().find(|l| l.label == "node capacity").unwrap();
+        assert_eq!(line.text, "unknown: the nodes cannot be listed (a cluster-scoped permission)");
+        s.room = Room::NoRequests;
+        assert!(ids(&plan_scale(&s, 30, false, None)).is_empty());
     }
 }

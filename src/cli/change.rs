@@ -70,10 +70,7 @@ pub async fn run(snap: &Snapshot, paths: &Paths, plan: ActionPlan, flags: Change
     println!("following the rollout…");
     match exec.follow_service(plan.service()).await {
         Ok(RolloutEnd::Complete) => {
-            match &plan {
-                ActionPlan::Scale(p) => println!("rolled out: {} replicas ready", p.to),
-                ActionPlan::Rollout(_) => println!("rolled out"),
-            }
+            println!("{}", plan.rolled_out_message());
             Ok(Exit::Ok)
         }
         Ok(RolloutEnd::TimedOut) => {
@@ -88,7 +85,7 @@ pub async fn run(snap: &Snapshot, paths: &Paths, plan: ActionPlan, flags: Change
 }
 
 /// The preview as text: what changes, each guard with its alternative, the kubectl command.
-fn print_preview(plan: &ActionPlan) -> std::io::Result<()> {
+pub(super) fn print_preview(plan: &ActionPlan) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", plan.describe())?;
     for line in plan.preview() {
@@ -109,10 +106,7 @@ fn print_preview(plan: &ActionPlan) -> std::io::Result<()> {
 
 /// Asks on the terminal: `y`, or the service name when a guard was overridden. Without a
 /// terminal there is nobody to ask: not confirmed.
-async fn confirmed(plan: &ActionPlan, production: bool) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Ok(false);
-    }
+pub(super) async fn confirmed(plan: &ActionPlan, production: bool) -> Result<bool> {
     let name = plan.service().name.clone();
     let typed = plan.needs_typed_name(production);
     let question = if plan.overrides_a_guard() {
@@ -122,6 +116,20 @@ async fn confirmed(plan: &ActionPlan, production: bool) -> Result<bool> {
     } else {
         format!("{}? [y/N] ", plan.describe())
     };
+    let Some(answer) = ask_terminal(question).await? else { return Ok(false) };
+    Ok(if typed { answer == name } else { is_yes(&answer) })
+}
+
+/// `y`, `Y` or `yes`.
+pub(super) fn is_yes(answer: &str) -> bool {
+    matches!(answer, "y" | "Y" | "yes")
+}
+
+/// One line typed at the terminal after `question` (trimmed); `None` without a terminal.
+pub(super) async fn ask_terminal(question: String) -> Result<Option<String>> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
     let answer = tokio::task::spawn_blocking(move || {
         eprint!("{question}");
         let _ = std::io::stderr().flush();
@@ -129,6 +137,5 @@ async fn confirmed(plan: &ActionPlan, production: bool) -> Result<bool> {
         std::io::stdin().lock().read_line(&mut line).map(|_| line)
     })
     .await??;
-    let answer = answer.trim();
-    Ok(if typed { answer == name } else { matches!(answer, "y" | "Y" | "yes") })
+    Ok(Some(answer.trim().to_string()))
 }

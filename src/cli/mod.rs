@@ -4,6 +4,7 @@ pub mod args;
 mod change;
 mod gate;
 mod rollout;
+mod runbook;
 mod scale;
 mod snapshot;
 
@@ -73,7 +74,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         }
         Some(Command::Scale(args)) => scale::run(&cli.global, args, &paths).await,
         Some(Command::Rollout { action }) => rollout::run(&cli.global, action, &paths).await,
-        Some(other) => Err(exit::usage(format!("{} is not available yet", command_name(&other)))),
+        Some(Command::Runbook { action }) => runbook::run(&cli.global, action, &paths).await,
     }
 }
 
@@ -89,6 +90,14 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
         crate::cluster::session::start(target.connection.clone(), target.options.clone(), profiles(global, paths));
     let view = session.views.borrow().clone();
     let mut app = crate::ui::app::App::new(theme, keymap, view, global.read_only);
+    app.runbooks.choices = runbook_choices(paths);
+    app.offer_interrupted(interrupted_runs(paths, &target.connection.context));
+    app.helm = crate::cluster::helm::HelmSetup::new(
+        crate::cluster::helm::locate(),
+        global.kubeconfig.as_deref(),
+        global.as_user.as_deref(),
+        &global.as_group,
+    );
     let problems: Vec<String> = theme_problems.iter().chain(&keymap_problems).map(ToString::to_string).collect();
     if let Some(first) = problems.first() {
         let more = if problems.len() > 1 {
@@ -98,7 +107,12 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
         };
         app.report_error(format!("{first}{more}"));
     }
-    let ending = crate::ui::runtime::run(app, session, global.max_fps, paths.audit_log()).await?;
+    let setup = crate::ui::runtime::RunbookSetup {
+        paths: paths.clone(),
+        options: target.options.clone(),
+        profiles: profiles(global, paths),
+    };
+    let ending = crate::ui::runtime::run(app, session, global.max_fps, setup).await?;
     drop(target);
     if let crate::ui::runtime::Ending::Signal(name) = ending {
         eprintln!("kubectl-cockpit: stopped by {name}");
@@ -106,20 +120,27 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn command_name(cmd: &Command) -> &'static str {
-    match cmd {
-        Command::Status { .. } => "status",
-        Command::Budget { .. } => "budget",
-        Command::Gate { .. } => "gate",
-        Command::Lint { .. } => "lint",
-        Command::Scale(_) => "scale",
-        Command::Rollout { .. } => "rollout",
-        Command::Runbook { .. } => "runbook",
-        Command::Sim { .. } => "sim",
-        Command::Config { .. } => "config",
-        Command::Completions { .. } => "completions",
-        Command::Man => "man",
-    }
+/// The runbooks the cockpit offers, with their parameters.
+fn runbook_choices(paths: &Paths) -> Vec<crate::ui::runbooks::RunbookChoice> {
+    use crate::config::runbook as files;
+    files::list(paths)
+        .into_iter()
+        .map(|l| {
+            let params = files::find(&l.name, paths).map(|f| files::declared_params(&f)).unwrap_or_default();
+            crate::ui::runbooks::RunbookChoice { name: l.name, description: l.description, params }
+        })
+        .collect()
+}
+
+/// Runs of this context that were interrupted (a crash, a kill, a dropped session) and
+/// that no other cockpit is running now: the cockpit offers to continue them.
+fn interrupted_runs(paths: &Paths, context: &str) -> Vec<crate::actions::runbook::state::RunState> {
+    use crate::actions::runbook::state::{RunLock, unfinished};
+    unfinished(&paths.runbook_state())
+        .into_iter()
+        .filter(|(path, state)| state.context == context && !RunLock::is_held(path))
+        .map(|(_, state)| state)
+        .collect()
 }
 
 /// `status`: one synced look through the same watches and model as the cockpit, printed

@@ -39,7 +39,7 @@ async fn history(global: &GlobalArgs, args: RolloutArgs) -> Result<Exit> {
     for r in &revisions {
         let revision = format!("{}{}", r.revision, if r.current { " *" } else { "" });
         let cause = r.change_cause.as_deref().map_or("<none>".into(), clean);
-        writeln!(out, "{revision:<9} {:<9} {:<50} {cause}", r.replicas, clean(&r.images.join(",")))?;
+        writeln!(out, "{revision:<9} {:<9} {:<50} {cause}", r.replicas, clean(&r.images().join(",")))?;
     }
     out.flush()?;
     Ok(Exit::Ok)

@@ -63,7 +63,8 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
     }
     let health = watches.health();
     let mut no_access = Vec::new();
-    for kind in ResourceKind::ALL {
+    // Kinds only one command needs are said by that command (the scale preview's node capacity).
+    for kind in ResourceKind::ALL.into_iter().filter(|k| !k.is_optional()) {
         match health.get(&kind) {
             Some(WatchHealth::NoAccess { permission }) => {
                 eprintln!("warning: no access: {permission}");

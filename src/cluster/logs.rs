@@ -34,6 +34,15 @@ pub struct PodTarget {
     pub started: Option<Timestamp>,
 }
 
+/// The pods to follow for a service now: its pods with their containers.
+pub fn pod_targets(service: &crate::model::service::Service) -> Vec<PodTarget> {
+    service
+        .pods
+        .iter()
+        .map(|p| PodTarget { name: p.name.clone(), containers: p.containers.clone(), started: p.created })
+        .collect()
+}
+
 /// What a follower reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogEvent {

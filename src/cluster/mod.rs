@@ -1,8 +1,10 @@
 //! The only code that talks to the Kubernetes API: connection, watches, log streams,
-//! mutations; and, for the connection budget, to a PostgreSQL server (read-only).
+//! mutations; for the connection budget, to a PostgreSQL server (read-only); and, for a
+//! Helm release's rollback, the operator's own `helm`.
 //! It never reads UI state; callers pass what it needs.
 
 pub mod connect;
+pub mod helm;
 pub mod logs;
 pub mod measure;
 pub mod mutate;

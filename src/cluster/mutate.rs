@@ -15,6 +15,24 @@ use kube::runtime::wait::{Condition, await_condition};
 use super::connect::describe_kube_error;
 use crate::model::service::{ServiceKey, WorkloadKind};
 
+/// How a patch body is merged into the object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatchStrategy {
+    /// Kubernetes strategic merge: lists of containers, env, volumes merge by name.
+    Strategic,
+    /// RFC 7386: maps merge, lists are replaced whole.
+    Merge,
+}
+
+impl PatchStrategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatchStrategy::Strategic => "strategic",
+            PatchStrategy::Merge => "merge",
+        }
+    }
+}
+
 /// Why a change did not happen.
 #[derive(Debug, PartialEq, Eq)]
 pub enum MutationError {
@@ -130,51 +148,167 @@ fn deployment_rolled_out() -> impl Condition<Deployment> {
     }
 }
 
+/// As `kubectl rollout status` judges a StatefulSet: every pod ready and on the update
+/// revision (down to the partition, for a partitioned update).
 fn statefulset_rolled_out() -> impl Condition<StatefulSet> {
     |s: Option<&StatefulSet>| {
         let Some(s) = s else { return false };
         let want = s.spec.replicas.unwrap_or(1);
         let Some(st) = s.status.as_ref() else { return false };
-        st.observed_generation >= s.metadata.generation && st.ready_replicas.unwrap_or(0) == want && st.replicas == want
+        let partition =
+            s.spec.update_strategy.as_ref().and_then(|u| u.rolling_update.as_ref()).and_then(|r| r.partition);
+        let updated = match partition {
+            Some(p) if p > 0 => st.updated_replicas.unwrap_or(0) >= want - p,
+            _ => st.update_revision.is_none() || st.update_revision == st.current_revision,
+        };
+        st.observed_generation >= s.metadata.generation
+            && st.ready_replicas.unwrap_or(0) == want
+            && st.replicas == want
+            && updated
     }
 }
 
-/// A merge patch of the workload, with `resource_version` as its precondition.
+/// A patch of the workload, with `resource_version` as its precondition.
 async fn patch_workload(
     client: &kube::Client,
     key: &ServiceKey,
-    mut patch: serde_json::Value,
+    patch: serde_json::Value,
     resource_version: Option<&str>,
     dry_run: bool,
 ) -> Result<(), MutationError> {
+    send_patch(client, key, PatchStrategy::Merge, patch, resource_version, dry_run).await.map(drop)
+}
+
+/// Sends a patch and returns the workload's spec as the server made it (on a dry-run,
+/// as it would make it).
+async fn send_patch(
+    client: &kube::Client,
+    key: &ServiceKey,
+    strategy: PatchStrategy,
+    mut patch: serde_json::Value,
+    resource_version: Option<&str>,
+    dry_run: bool,
+) -> Result<serde_json::Value, MutationError> {
     use kube::api::{Patch, PatchParams};
     if let Some(rv) = resource_version {
         patch["metadata"]["resourceVersion"] = serde_json::json!(rv);
     }
     let params = PatchParams { dry_run, field_manager: Some("kubectl-cockpit".into()), ..Default::default() };
-    let result = match key.kind {
-        WorkloadKind::Deployment => Api::<Deployment>::namespaced(client.clone(), &key.namespace)
-            .patch(&key.name, &params, &Patch::Merge(&patch))
-            .await
-            .map(drop),
-        WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client.clone(), &key.namespace)
-            .patch(&key.name, &params, &Patch::Merge(&patch))
-            .await
-            .map(drop),
+    let patch = match strategy {
+        PatchStrategy::Merge => Patch::Merge(&patch),
+        PatchStrategy::Strategic => Patch::Strategic(&patch),
     };
-    result.map_err(classify)
+    let spec = match key.kind {
+        WorkloadKind::Deployment => Api::<Deployment>::namespaced(client.clone(), &key.namespace)
+            .patch(&key.name, &params, &patch)
+            .await
+            .map(|d| serde_json::to_value(d.spec)),
+        WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client.clone(), &key.namespace)
+            .patch(&key.name, &params, &patch)
+            .await
+            .map(|s| serde_json::to_value(s.spec)),
+    };
+    spec.map_err(classify)?.map_err(|e| MutationError::Other(e.to_string()))
+}
+
+/// The workload's spec as stored now.
+async fn current_spec(client: &kube::Client, key: &ServiceKey) -> Result<serde_json::Value, MutationError> {
+    let spec = match key.kind {
+        WorkloadKind::Deployment => Api::<Deployment>::namespaced(client.clone(), &key.namespace)
+            .get(&key.name)
+            .await
+            .map(|d| serde_json::to_value(d.spec)),
+        WorkloadKind::StatefulSet => Api::<StatefulSet>::namespaced(client.clone(), &key.namespace)
+            .get(&key.name)
+            .await
+            .map(|s| serde_json::to_value(s.spec)),
+    };
+    spec.map_err(classify)?.map_err(|e| MutationError::Other(e.to_string()))
+}
+
+/// Whether a patch would change the workload: the server's dry-run answer compared with
+/// what is stored. This is how a resumed runbook tells a patch it already sent (or a
+/// restart stamped with the same time) from one it still has to send.
+pub async fn patch_would_change(
+    client: &kube::Client,
+    key: &ServiceKey,
+    strategy: PatchStrategy,
+    patch: serde_json::Value,
+) -> Result<bool, MutationError> {
+    let before = current_spec(client, key).await?;
+    let after = send_patch(client, key, strategy, patch, None, true).await?;
+    Ok(before != after)
+}
+
+/// A strategic or merge patch of the workload as the operator wrote it.
+pub async fn patch(
+    client: &kube::Client,
+    key: &ServiceKey,
+    strategy: PatchStrategy,
+    body: &serde_json::Value,
+    rv: Option<&str>,
+    dry_run: bool,
+) -> Result<(), MutationError> {
+    send_patch(client, key, strategy, body.clone(), rv, dry_run).await.map(drop)
+}
+
+/// `set image`: one container's image, merged by container name as kubectl does it.
+pub fn set_image_patch(container: &str, image: &str) -> serde_json::Value {
+    serde_json::json!({"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}})
+}
+
+/// `set env`: literal values set (a `valueFrom` the variable had is dropped, or the
+/// variable would have both) or variables removed, in each named container.
+pub fn set_env_patch(containers: &[String], vars: &[(String, Option<String>)]) -> serde_json::Value {
+    let env: Vec<serde_json::Value> = vars
+        .iter()
+        .map(|(name, value)| match value {
+            Some(v) => serde_json::json!({"name": name, "value": v, "valueFrom": null}),
+            None => serde_json::json!({"name": name, "$patch": "delete"}),
+        })
+        .collect();
+    let containers: Vec<serde_json::Value> =
+        containers.iter().map(|c| serde_json::json!({"name": c, "env": env})).collect();
+    serde_json::json!({"spec": {"template": {"spec": {"containers": containers}}}})
+}
+
+/// New bounds of an autoscaler, with its resourceVersion as the precondition.
+pub async fn hpa_bounds(
+    client: &kube::Client,
+    namespace: &str,
+    hpa: &str,
+    (min, max): (i32, i32),
+    rv: Option<&str>,
+    dry_run: bool,
+) -> Result<(), MutationError> {
+    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+    use kube::api::{Patch, PatchParams};
+    let mut body = serde_json::json!({"spec": {"minReplicas": min, "maxReplicas": max}});
+    if let Some(rv) = rv {
+        body["metadata"]["resourceVersion"] = serde_json::json!(rv);
+    }
+    let params = PatchParams { dry_run, field_manager: Some("kubectl-cockpit".into()), ..Default::default() };
+    Api::<HorizontalPodAutoscaler>::namespaced(client.clone(), namespace)
+        .patch(hpa, &params, &Patch::Merge(&body))
+        .await
+        .map(drop)
+        .map_err(classify)
 }
 
 /// `rollout restart`: a new pod-template annotation, as kubectl sets it.
 pub async fn restart(
     client: &kube::Client,
     key: &ServiceKey,
+    restarted_at: &str,
     rv: Option<&str>,
     dry_run: bool,
 ) -> Result<(), MutationError> {
-    let now = jiff::Timestamp::now().to_string();
-    let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}});
-    patch_workload(client, key, patch, rv, dry_run).await
+    patch_workload(client, key, restart_patch(restarted_at), rv, dry_run).await
+}
+
+/// The stamp `rollout restart` puts on the pod template; the same stamp twice is one restart.
+pub fn restart_patch(restarted_at: &str) -> serde_json::Value {
+    serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": restarted_at}}}}})
 }
 
 /// `rollout pause` / `resume` (Deployments only).
@@ -189,7 +323,8 @@ pub async fn set_paused(
 }
 
 /// `rollout undo`: the Deployment's template becomes the one recorded in the ReplicaSet of
-/// `revision` (as kubectl does it), minus the hash label the controller adds.
+/// `revision` (as kubectl does it), minus the hash label the controller adds; a
+/// StatefulSet's, the one in its ControllerRevision.
 pub async fn undo(
     client: &kube::Client,
     key: &ServiceKey,
@@ -198,6 +333,9 @@ pub async fn undo(
     dry_run: bool,
 ) -> Result<(), MutationError> {
     use k8s_openapi::api::apps::v1::ReplicaSet;
+    if key.kind == WorkloadKind::StatefulSet {
+        return undo_statefulset(client, key, revision, rv, dry_run).await;
+    }
     let deployment =
         Api::<Deployment>::namespaced(client.clone(), &key.namespace).get(&key.name).await.map_err(classify)?;
     let uid = deployment.metadata.uid.unwrap_or_default();
@@ -233,6 +371,44 @@ pub async fn undo(
         }
     }
     patch_workload(client, key, serde_json::json!({"spec": {"template": template}}), rv, dry_run).await
+}
+
+/// A StatefulSet's undo, as kubectl does it: the ControllerRevision's data (the template as
+/// a strategic merge patch with `$patch: replace`) is sent as the patch; the controller
+/// then renumbers that revision as the newest.
+async fn undo_statefulset(
+    client: &kube::Client,
+    key: &ServiceKey,
+    revision: i64,
+    rv: Option<&str>,
+    dry_run: bool,
+) -> Result<(), MutationError> {
+    use k8s_openapi::api::apps::v1::ControllerRevision;
+    use kube::api::{Patch, PatchParams};
+    let statefulsets = Api::<StatefulSet>::namespaced(client.clone(), &key.namespace);
+    let sts = statefulsets.get(&key.name).await.map_err(classify)?;
+    let uid = sts.metadata.uid.unwrap_or_default();
+    let history = Api::<ControllerRevision>::namespaced(client.clone(), &key.namespace)
+        .list(&Default::default())
+        .await
+        .map_err(classify)?;
+    let chosen = history
+        .items
+        .into_iter()
+        .filter(|cr| cr.metadata.owner_references.iter().flatten().any(|o| o.uid == uid && o.controller == Some(true)))
+        .find(|cr| cr.revision == Some(revision))
+        .ok_or_else(|| {
+            MutationError::Invalid(format!("no ControllerRevision of {} has revision {revision}", key.name))
+        })?;
+    let mut patch = chosen.data.0;
+    if !patch.pointer("/spec/template").is_some_and(serde_json::Value::is_object) {
+        return Err(MutationError::Invalid(format!("revision {revision} of {} holds no pod template", key.name)));
+    }
+    if let Some(rv) = rv {
+        patch["metadata"]["resourceVersion"] = serde_json::json!(rv);
+    }
+    let params = PatchParams { dry_run, field_manager: Some("kubectl-cockpit".into()), ..Default::default() };
+    statefulsets.patch(&key.name, &params, &Patch::Strategic(&patch)).await.map(drop).map_err(classify)
 }
 
 /// A permission a change needs, as RBAC names it.

@@ -5,7 +5,9 @@
 //! - Memory: what is stored is what the model reads ([`Watched::keep`]). Pods and
 //!   ReplicaSets, the numerous kinds, are kept as small facts (`PodFacts`,
 //!   `ReplicaSetFacts`) rather than whole objects; the other kinds lose their managed
-//!   fields and last-applied annotation. `cargo bench --bench cockpit` says where the heap goes.
+//!   fields and last-applied annotation, and ControllerRevisions and Nodes are trimmed to
+//!   what revisions and node capacity read. `cargo bench --bench cockpit` says where the
+//!   heap goes.
 //! - Backoff: a failed watch is restarted (with a relist) after an exponential backoff;
 //!   the relist completing is what proves the API is back.
 //! - A malformed object cannot kill a watch: objects are read through `DeserializeGuard`
@@ -16,20 +18,30 @@
 //!   the missing permission, instead of retrying forever.
 //! - Every change bumps a `pulse` counter (a `watch` channel), so a burst of events
 //!   coalesces into one model rebuild.
+//! - Helm's release Secrets are watched as metadata only (`PartialObjectMetadata`): their
+//!   bodies (the encoded releases, with every value of the chart) never leave the server.
+//! - Nodes (cluster-scoped) and, in a namespace scope, the pods of every namespace feed the
+//!   node capacity of scale previews; a user who may not list them gets "unknown" there.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, RwLock};
 
-use futures::StreamExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event as CoreEvent, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{
+    Container, EnvVar, Event as CoreEvent, Node, NodeSpec, NodeStatus, PersistentVolumeClaim, Pod, PodSpec,
+    PodTemplateSpec, ResourceRequirements, Secret,
+};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use kube::Resource;
 use kube::api::Api;
-use kube::core::DeserializeGuard;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::watcher::{self, Event};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch as latest;
@@ -53,6 +65,14 @@ pub fn visibility(health: &BTreeMap<ResourceKind, WatchHealth>) -> Visibility {
         hpas: known(ResourceKind::HorizontalPodAutoscalers),
         pvcs: known(ResourceKind::PersistentVolumeClaims),
         events: known(ResourceKind::Events),
+        nodes: known(ResourceKind::Nodes),
+        // Across all namespaces the pod watch already sees every pod on the nodes.
+        node_pods: if health.contains_key(&ResourceKind::NodePods) {
+            known(ResourceKind::NodePods)
+        } else {
+            known(ResourceKind::Pods)
+        },
+        helm_releases: known(ResourceKind::HelmReleases),
     }
 }
 
@@ -100,10 +120,19 @@ pub enum ResourceKind {
     HorizontalPodAutoscalers,
     PersistentVolumeClaims,
     Events,
+    /// A StatefulSet's revision history.
+    ControllerRevisions,
+    /// Allocatable capacity, for the scale preview.
+    Nodes,
+    /// The pods of every namespace, for the nodes' free capacity (only watched in a
+    /// namespace scope: across all namespaces `Pods` is the same list).
+    NodePods,
+    /// Helm's release Secrets, as metadata only.
+    HelmReleases,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 8] = [
+    pub const ALL: [ResourceKind; 12] = [
         ResourceKind::Deployments,
         ResourceKind::StatefulSets,
         ResourceKind::ReplicaSets,
@@ -112,6 +141,10 @@ impl ResourceKind {
         ResourceKind::HorizontalPodAutoscalers,
         ResourceKind::PersistentVolumeClaims,
         ResourceKind::Events,
+        ResourceKind::ControllerRevisions,
+        ResourceKind::Nodes,
+        ResourceKind::NodePods,
+        ResourceKind::HelmReleases,
     ];
 
     /// The plural resource name, as RBAC and kubectl spell it.
@@ -120,12 +153,27 @@ impl ResourceKind {
             ResourceKind::Deployments => "deployments",
             ResourceKind::StatefulSets => "statefulsets",
             ResourceKind::ReplicaSets => "replicasets",
-            ResourceKind::Pods => "pods",
+            ResourceKind::Pods | ResourceKind::NodePods => "pods",
             ResourceKind::PodDisruptionBudgets => "poddisruptionbudgets",
             ResourceKind::HorizontalPodAutoscalers => "horizontalpodautoscalers",
             ResourceKind::PersistentVolumeClaims => "persistentvolumeclaims",
             ResourceKind::Events => "events",
+            ResourceKind::ControllerRevisions => "controllerrevisions",
+            ResourceKind::Nodes => "nodes",
+            ResourceKind::HelmReleases => "secrets",
         }
+    }
+
+    /// Listed across the cluster whatever the scope.
+    pub fn cluster_wide(self) -> bool {
+        matches!(self, ResourceKind::Nodes | ResourceKind::NodePods)
+    }
+
+    /// A kind only one part of the cockpit needs (node capacity in the scale preview, the
+    /// Helm history in the detail view): a user who may not list it — a namespaced user
+    /// usually may not list nodes or secrets — is told there, not on every screen.
+    pub fn is_optional(self) -> bool {
+        matches!(self, ResourceKind::Nodes | ResourceKind::NodePods | ResourceKind::HelmReleases)
     }
 }
 
@@ -257,18 +305,66 @@ fn declared_replicas_only(applied: &str) -> Option<String> {
     Some(serde_json::json!({"spec": {"replicas": replicas}}).to_string())
 }
 
+/// What a revision row and the undo diff show of a template: per container its name,
+/// image, the names of its env vars (never a value: some come from Secrets) and its
+/// requests and limits. An undo reads the whole revision from the API.
+fn revision_template(template: &mut PodTemplateSpec) {
+    if let Some(spec) = template.spec.as_mut() {
+        let containers = spec
+            .containers
+            .iter()
+            .map(|c| Container {
+                name: c.name.clone(),
+                image: c.image.clone(),
+                env: c
+                    .env
+                    .as_ref()
+                    .map(|env| env.iter().map(|e| EnvVar { name: e.name.clone(), ..Default::default() }).collect()),
+                resources: c.resources.as_ref().map(|r| ResourceRequirements {
+                    requests: r.requests.clone(),
+                    limits: r.limits.clone(),
+                    claims: None,
+                }),
+                ..Default::default()
+            })
+            .collect();
+        *spec = PodSpec { containers, ..Default::default() };
+    }
+    template.metadata = None;
+}
+
+/// The revision's data is the StatefulSet's template as a patch
+/// (`{"spec":{"template":{…,"$patch":"replace"}}}`); only its revision summary is kept.
+fn trim_controller_revision(revision: &mut ControllerRevision) {
+    let RawExtension(data) = &mut revision.data;
+    let template = data.pointer("/spec/template").cloned().unwrap_or_default();
+    let mut template: PodTemplateSpec = serde_json::from_value(template).unwrap_or_default();
+    revision_template(&mut template);
+    *data = serde_json::json!({"spec": {"template": template}});
+}
+
+/// The capacity check reads a node's name, its allocatable cpu and memory, and whether it
+/// takes new pods (cordoned, tainted); a node's status is otherwise large (images,
+/// conditions, addresses).
+fn trim_node(node: &mut Node) {
+    node.metadata = ObjectMeta { name: node.metadata.name.take(), ..Default::default() };
+    node.spec = node.spec.take().map(|spec| NodeSpec {
+        unschedulable: spec.unschedulable,
+        taints: spec.taints.map(|taints| {
+            taints.into_iter().filter(|t| matches!(t.effect.as_str(), "NoSchedule" | "NoExecute")).collect()
+        }),
+        ..Default::default()
+    });
+    node.status = node.status.take().map(|status| NodeStatus {
+        allocatable: status.allocatable.map(|a| a.into_iter().filter(|(k, _)| k == "cpu" || k == "memory").collect()),
+        ..Default::default()
+    });
+}
+
 /// A kind the cockpit watches, and what its store keeps of each object: the object with
 /// what the model never reads stripped, or (for the most numerous kinds) a small shape
 /// made of just the fields the model reads.
-pub trait Watched:
-    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-    + Clone
-    + DeserializeOwned
-    + Debug
-    + Send
-    + Sync
-    + 'static
-{
+pub trait Watched: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static {
     type Stored: Send + Sync + 'static;
     /// What one watch remembers from object to object, to share what consecutive
     /// objects have in common.
@@ -282,20 +378,30 @@ pub trait Watched:
     }
 }
 
-/// Kinds kept whole, less their metadata's bulk.
+/// Kinds kept whole, less their metadata's bulk and, after `=>`, what their trim drops.
 macro_rules! kept_whole {
-    ($($kind:ty),*) => {$(
+    ($($kind:ty $(=> $trim:path)?),* $(,)?) => {$(
         impl Watched for $kind {
             type Stored = $kind;
             type Memo = ();
             fn keep(mut self, _: &mut ()) -> Self {
                 trim_metadata(&mut self);
+                $($trim(&mut self);)?
                 self
             }
         }
     )*};
 }
-kept_whole!(Deployment, StatefulSet, PodDisruptionBudget, HorizontalPodAutoscaler, PersistentVolumeClaim, CoreEvent);
+kept_whole!(
+    Deployment,
+    StatefulSet,
+    PodDisruptionBudget,
+    HorizontalPodAutoscaler,
+    PersistentVolumeClaim,
+    CoreEvent,
+    ControllerRevision => trim_controller_revision,
+    Node => trim_node,
+);
 
 impl Watched for Pod {
     /// Ten pods per service, each kilobytes as a `Pod`: the store keeps the few fields
@@ -322,12 +428,37 @@ impl Watched for Pod {
 
 impl Watched for ReplicaSet {
     /// A Deployment keeps ten old ReplicaSets by default, each with its pod template: the
-    /// store keeps their revision, owner and images.
+    /// store keeps their revision, owner and what the undo diff compares of each container
+    /// (image, env names, requests and limits).
     type Stored = ReplicaSetFacts;
     type Memo = ();
 
     fn keep(self, _: &mut ()) -> ReplicaSetFacts {
         ReplicaSetFacts::from(self)
+    }
+}
+
+/// The labels Helm puts on a release Secret; everything else about it is dropped.
+const HELM_RELEASE_LABELS: [&str; 6] = ["name", "owner", "status", "version", "createdAt", "modifiedAt"];
+
+impl Watched for PartialObjectMeta<Secret> {
+    /// A release is named by its labels; annotations could carry anything (a
+    /// last-applied configuration with data, for one) and are not kept.
+    type Stored = ObjectMeta;
+    type Memo = ();
+
+    fn keep(self, _: &mut ()) -> ObjectMeta {
+        let meta = self.metadata;
+        let labels = meta
+            .labels
+            .map(|labels| labels.into_iter().filter(|(k, _)| HELM_RELEASE_LABELS.contains(&k.as_str())).collect());
+        ObjectMeta {
+            name: meta.name,
+            namespace: meta.namespace,
+            creation_timestamp: meta.creation_timestamp,
+            labels,
+            ..Default::default()
+        }
     }
 }
 
@@ -346,6 +477,12 @@ pub struct Watches {
     pub hpas: Arc<Collection<HorizontalPodAutoscaler>>,
     pub pvcs: Arc<Collection<PersistentVolumeClaim>>,
     pub events: Arc<Collection<CoreEvent>>,
+    pub controller_revisions: Arc<Collection<ControllerRevision>>,
+    pub nodes: Arc<Collection<Node>>,
+    /// The pods on the nodes: `pods` itself across all namespaces, else a watch of its own.
+    pub node_pods: Arc<Collection<PodFacts>>,
+    /// The metadata of Helm's release Secrets.
+    pub helm_releases: Arc<Collection<ObjectMeta>>,
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
     tasks: Vec<JoinHandle<()>>,
@@ -364,19 +501,26 @@ impl Watches {
     pub fn start(client: kube::Client, namespace: Option<&str>, generation: u64, on_pod: Option<PodObserver>) -> Self {
         let (pulse, _) = latest::channel(0u64);
         let now = Timestamp::now();
-        let health = Arc::new(Mutex::new(
-            ResourceKind::ALL.iter().map(|k| (*k, WatchHealth::Syncing { since: now })).collect::<BTreeMap<_, _>>(),
-        ));
+        let own_node_pods = namespace.is_some();
+        let kinds = ResourceKind::ALL.into_iter().filter(|k| *k != ResourceKind::NodePods || own_node_pods);
+        let health =
+            Arc::new(Mutex::new(kinds.map(|k| (k, WatchHealth::Syncing { since: now })).collect::<BTreeMap<_, _>>()));
+        let pods = Arc::new(Collection::default());
+        let node_pods = if own_node_pods { Arc::new(Collection::default()) } else { pods.clone() };
         let mut w = Watches {
             generation,
             deployments: Default::default(),
             statefulsets: Default::default(),
             replicasets: Default::default(),
-            pods: Default::default(),
+            pods,
             pdbs: Default::default(),
             hpas: Default::default(),
             pvcs: Default::default(),
             events: Default::default(),
+            controller_revisions: Default::default(),
+            nodes: Default::default(),
+            node_pods,
+            helm_releases: Default::default(),
             health,
             pulse,
             tasks: Vec::new(),
@@ -396,7 +540,24 @@ impl Watches {
             ctx.spawn::<HorizontalPodAutoscaler>(ResourceKind::HorizontalPodAutoscalers, w.hpas.clone(), None),
             ctx.spawn::<PersistentVolumeClaim>(ResourceKind::PersistentVolumeClaims, w.pvcs.clone(), None),
             ctx.spawn::<CoreEvent>(ResourceKind::Events, w.events.clone(), None),
+            ctx.spawn::<ControllerRevision>(ResourceKind::ControllerRevisions, w.controller_revisions.clone(), None),
+            ctx.spawn_with::<Node>(
+                ResourceKind::Nodes,
+                w.nodes.clone(),
+                None,
+                objects_of(Api::all(ctx.client.clone())),
+            ),
+            ctx.spawn_with::<PartialObjectMeta<Secret>>(
+                ResourceKind::HelmReleases,
+                w.helm_releases.clone(),
+                None,
+                helm_release_metadata(&ctx),
+            ),
         ];
+        if own_node_pods {
+            let everywhere = objects_of(Api::all(ctx.client.clone()));
+            w.tasks.push(ctx.spawn_with::<Pod>(ResourceKind::NodePods, w.node_pods.clone(), None, everywhere));
+        }
         w
     }
 
@@ -411,6 +572,10 @@ impl Watches {
             hpas: self.hpas.snapshot(),
             pvcs: self.pvcs.snapshot(),
             events: self.events.snapshot(),
+            controller_revisions: self.controller_revisions.snapshot(),
+            nodes: self.nodes.snapshot(),
+            node_pods: self.node_pods.snapshot(),
+            helm_releases: self.helm_releases.snapshot(),
         }
     }
 
@@ -465,6 +630,7 @@ impl WatchContext {
         self.pulse.send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// Watches a namespaced kind in the scope's namespace (or all).
     fn spawn<K>(
         &self,
         kind: ResourceKind,
@@ -472,23 +638,42 @@ impl WatchContext {
         on_pod: Option<PodObserver>,
     ) -> JoinHandle<()>
     where
-        K: Watched,
-    {
-        let ctx = self.clone();
-        tokio::spawn(async move { ctx.run::<K>(kind, collection, on_pod).await })
-    }
-
-    async fn run<K>(self, kind: ResourceKind, collection: Arc<Collection<K::Stored>>, on_pod: Option<PodObserver>)
-    where
-        K: Watched,
+        K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
         let api: Api<DeserializeGuard<K>> = match &self.namespace {
             Some(ns) => Api::namespaced(self.client.clone(), ns),
             None => Api::all(self.client.clone()),
         };
+        self.spawn_with::<K>(kind, collection, on_pod, objects_of(api))
+    }
+
+    /// Watches a kind through `open`, which starts a fresh list-and-watch each time.
+    fn spawn_with<K>(
+        &self,
+        kind: ResourceKind,
+        collection: Arc<Collection<K::Stored>>,
+        on_pod: Option<PodObserver>,
+        open: impl Fn() -> GuardedEvents<K> + Send + 'static,
+    ) -> JoinHandle<()>
+    where
+        K: Watched,
+    {
+        let ctx = self.clone();
+        tokio::spawn(async move { ctx.run::<K>(kind, collection, on_pod, open).await })
+    }
+
+    async fn run<K>(
+        self,
+        kind: ResourceKind,
+        collection: Arc<Collection<K::Stored>>,
+        on_pod: Option<PodObserver>,
+        open: impl Fn() -> GuardedEvents<K>,
+    ) where
+        K: Watched,
+    {
         let mut retry = Backoff::default();
         loop {
-            match self.watch_until_error(kind, api.clone(), &collection, on_pod.as_ref(), &mut retry).await {
+            match self.watch_until_error(kind, open(), &collection, on_pod.as_ref(), &mut retry).await {
                 Stop::Forbidden => return,
                 Stop::Failed => tokio::time::sleep(retry.next_delay()).await,
             }
@@ -502,7 +687,7 @@ impl WatchContext {
     async fn watch_until_error<K>(
         &self,
         kind: ResourceKind,
-        api: Api<DeserializeGuard<K>>,
+        mut stream: GuardedEvents<K>,
         collection: &Arc<Collection<K::Stored>>,
         on_pod: Option<&PodObserver>,
         retry: &mut Backoff,
@@ -510,7 +695,6 @@ impl WatchContext {
     where
         K: Watched,
     {
-        let mut stream = watcher::watcher(api, watcher::Config::default()).boxed();
         let mut memo = K::Memo::default();
         while let Some(item) = stream.next().await {
             match item {
@@ -603,9 +787,45 @@ impl WatchContext {
             _ => false,
         };
         forbidden.then(|| match &self.namespace {
-            Some(ns) => format!("list {} in ns {ns}", kind.plural()),
-            None => format!("list {} in all namespaces", kind.plural()),
+            _ if kind == ResourceKind::Nodes => "list nodes (cluster-scoped)".to_string(),
+            Some(ns) if !kind.cluster_wide() => format!("list {} in ns {ns}", kind.plural()),
+            _ => format!("list {} in all namespaces", kind.plural()),
         })
+    }
+}
+
+/// A list-and-watch whose objects are checked one by one (see [`DeserializeGuard`]).
+type GuardedEvents<K> = BoxStream<'static, watcher::Result<Event<DeserializeGuard<K>>>>;
+
+fn objects_of<K>(api: Api<DeserializeGuard<K>>) -> impl Fn() -> GuardedEvents<K> + Send + 'static
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    move || watcher::watcher(api.clone(), watcher::Config::default()).boxed()
+}
+
+/// Helm's release Secrets (label `owner=helm`) as PartialObjectMetadata: the API server
+/// answers with metadata alone, so a release's encoded body never reaches the cockpit.
+/// The Api must be of `PartialObjectMeta` itself: kube sends the metadata-only Accept
+/// header for it, but not for a `DeserializeGuard` around it.
+fn helm_release_metadata(ctx: &WatchContext) -> impl Fn() -> GuardedEvents<PartialObjectMeta<Secret>> + Send + 'static {
+    let api: Api<PartialObjectMeta<Secret>> = match &ctx.namespace {
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+        None => Api::all(ctx.client.clone()),
+    };
+    let config = watcher::Config::default().labels("owner=helm");
+    move || watcher::watcher(api.clone(), config.clone()).map_ok(guarded).boxed()
+}
+
+/// Metadata cannot be malformed the way a body can; it is guarded only to share the loop.
+fn guarded<K>(event: Event<K>) -> Event<DeserializeGuard<K>> {
+    let wrap = |obj| DeserializeGuard(Ok(obj));
+    match event {
+        Event::Apply(o) => Event::Apply(wrap(o)),
+        Event::Delete(o) => Event::Delete(wrap(o)),
+        Event::Init => Event::Init,
+        Event::InitApply(o) => Event::InitApply(wrap(o)),
+        Event::InitDone => Event::InitDone,
     }
 }
 
@@ -629,6 +849,7 @@ fn event_object<K>(event: &Event<K>) -> Option<&K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::capacity::Resources;
 
     #[test]
     fn pods_with_the_same_labels_share_one_map() {
@@ -669,5 +890,74 @@ mod tests {
         .unwrap();
         trim_metadata(&mut p);
         assert!(p.metadata.annotations.is_none(), "nothing declared: the annotation goes");
+    }
+
+    #[test]
+    fn pods_keep_only_their_cpu_and_memory_requests_for_the_capacity_check() {
+        let p: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p"},
+            "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "app:1",
+                "env": [{"name": "TOKEN", "value": "t0ps3cret"}],
+                "resources": {"requests": {"cpu": "250m", "ephemeral-storage": "1Gi"}, "limits": {"memory": "512Mi"}}}]},
+        }))
+        .unwrap();
+        let kept = p.keep(&mut None);
+        assert_eq!(
+            kept.requests,
+            Resources { cpu_m: 250, memory: 512 << 20 },
+            "a missing request is the limit, as the API server defaults it"
+        );
+        assert_eq!((kept.node.as_deref(), kept.containers.as_slice()), (Some("n1"), ["app".to_string()].as_slice()));
+        let kept = format!("{kept:?}");
+        assert!(!kept.contains("t0ps3cret") && !kept.contains("app:1"), "{kept}");
+    }
+
+    #[test]
+    fn revisions_keep_images_env_names_and_resources_never_env_values() {
+        let cr: ControllerRevision = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "pg-5c8d"},
+            "revision": 3,
+            "data": {"spec": {"template": {"$patch": "replace", "metadata": {"labels": {"app": "pg"}},
+                "spec": {"containers": [{"name": "postgres", "image": "pgvector/pgvector:pg16", "args": ["-c", "x"],
+                    "env": [{"name": "POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "pg", "key": "pw"}}},
+                            {"name": "POSTGRES_DB", "value": "statewave"}],
+                    "resources": {"requests": {"cpu": "500m"}, "limits": {"memory": "2Gi"}}}]}}}},
+        }))
+        .unwrap();
+        let cr = cr.keep(&mut ());
+        let data = cr.data.0.to_string();
+        assert!(data.contains("pgvector/pgvector:pg16") && data.contains("POSTGRES_PASSWORD") && data.contains("500m"));
+        for gone in ["secretKeyRef", "statewave", "args", "$patch"] {
+            assert!(!data.contains(gone), "{gone} is not kept: {data}");
+        }
+        assert_eq!(cr.revision, Some(3));
+    }
+
+    #[test]
+    fn nodes_and_release_secrets_are_trimmed_hard() {
+        let node: Node = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "n1", "labels": {"zone": "a"}, "annotations": {"x": "y"}},
+            "spec": {"podCIDR": "10.42.0.0/24", "taints": [
+                {"key": "a", "effect": "NoSchedule"}, {"key": "b", "effect": "PreferNoSchedule"}]},
+            "status": {"allocatable": {"cpu": "8", "memory": "16Gi", "pods": "110"},
+                       "images": [{"names": ["nginx"], "sizeBytes": 1}]},
+        }))
+        .unwrap();
+        let node = node.keep(&mut ());
+        assert_eq!(
+            serde_json::to_value(&node).unwrap(),
+            serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+                "spec": {"taints": [{"key": "a", "effect": "NoSchedule"}]},
+                "status": {"allocatable": {"cpu": "8", "memory": "16Gi"}}})
+        );
+        let release: PartialObjectMeta<Secret> = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "sh.helm.release.v1.docs.v2", "namespace": "web",
+                "labels": {"name": "docs", "owner": "helm", "status": "deployed", "version": "2", "team": "web"},
+                "annotations": {LAST_APPLIED: "{\"data\":{\"release\":\"c2VjcmV0\"}}"}},
+        }))
+        .unwrap();
+        let kept = serde_json::to_string(&release.keep(&mut ())).unwrap();
+        assert!(!kept.contains("c2VjcmV0") && !kept.contains("team"), "{kept}");
+        assert!(kept.contains("\"version\":\"2\""), "{kept}");
     }
 }

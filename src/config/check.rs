@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::diagnostic::Diagnostic;
 use super::paths::Paths;
-use super::{keymap, profile, theme};
+use super::{keymap, profile, runbook, theme};
 use crate::exit::Exit;
 
 /// What a checker may look at: the config folders and the files named on the command line.
@@ -34,6 +34,7 @@ pub const CHECKERS: &[Checker] = &[
     Checker { kind: "themes", check: |ctx| theme::check_all(ctx.paths, ctx.theme) },
     Checker { kind: "keymaps", check: |ctx| keymap::check_all(ctx.paths, ctx.keymap) },
     Checker { kind: "profiles", check: |ctx| profile::check_all(ctx.paths, ctx.profile) },
+    Checker { kind: "runbooks", check: |ctx| runbook::check_all(ctx.paths) },
 ];
 
 /// What one checker found.
@@ -150,7 +151,12 @@ mod tests {
         let builtins = (theme::BUILTIN_THEMES.len(), keymap::BUILTIN_KEYMAPS.len());
         assert_eq!(
             out,
-            format!("config check: {} themes, {} keymaps, 1 profile checked; no problems\n", builtins.0, builtins.1)
+            format!(
+                "config check: {} themes, {} keymaps, 1 profile, {} runbooks checked; no problems\n",
+                builtins.0,
+                builtins.1,
+                runbook::BUILTINS.len()
+            )
         );
         assert_eq!(exit, Exit::Ok);
     }
@@ -174,6 +180,9 @@ mod tests {
         assert_eq!(lines.len(), 3, "{out}");
         assert!(lines[0].contains("themes/mine.toml:1: error: \"ui.text\".fg:"), "{out}");
         assert!(lines[1].contains("keymaps/mine.toml:2: error: logs.q: unknown command \"quiet\""), "{out}");
-        assert!(lines[2].ends_with("7 themes, 4 keymaps, 1 profile checked; 2 errors, 0 warnings"), "{out}");
+        assert!(
+            lines[2].ends_with("7 themes, 4 keymaps, 1 profile, 4 runbooks checked; 2 errors, 0 warnings"),
+            "{out}"
+        );
     }
 }

@@ -134,7 +134,7 @@ catalog! {
     ToggleProblemsFirst => "toggle_problems_first", "Show services with problems first", [Overview];
     SwitchNamespace => "switch_namespace", "Switch namespace", [Global];
     SwitchContext => "switch_context", "Switch kubeconfig context", [Global];
-    OpenLogs => "open_logs", "Open the live log panes of the service", [Overview, Detail];
+    OpenLogs => "open_logs", "Open the live log panes of the service", [Overview, Detail, Runbook];
     OpenBudget => "open_budget", "Open the connection budgets", [Global];
     OpenFindings => "open_findings", "Open the preflight findings", [Global];
     OpenAudit => "open_audit", "Open the audit trail", [Global];
@@ -143,10 +143,11 @@ catalog! {
     RolloutRestart => "rollout_restart", "Restart every pod with a rolling update", [Overview, Detail];
     RolloutPause => "rollout_pause", "Pause the rollout", [Overview, Detail];
     RolloutResume => "rollout_resume", "Resume a paused rollout", [Overview, Detail];
-    RolloutUndo => "rollout_undo", "Roll back to a previous revision", [Overview, Detail];
+    RolloutUndo => "rollout_undo", "Roll back to a chosen revision (with its diff)", [Overview, Detail];
+    HelmRollback => "helm_rollback", "Roll the Helm release back to a chosen revision", [Overview, Detail];
     SetImage => "set_image", "Change a container image (staged rollout)", [Overview, Detail];
     HpaBounds => "hpa_bounds", "Change the HPA minimum and maximum", [Overview, Detail];
-    CopyCommand => "copy_command", "Copy the equivalent kubectl command (OSC 52: works over SSH)", [Overview, Detail, Budget, Runbook, Audit, Input];
+    CopyCommand => "copy_command", "Copy the equivalent kubectl command (OSC 52: works over SSH)", [Overview, Detail, Budget, Runbook, Audit, Palette, Input];
     RunRunbook => "run_runbook", "Run the selected runbook (dry-run first)", [Runbook];
     ToggleFollow => "toggle_follow", "Follow new log lines or stop scrolling", [Logs];
     ToggleWrap => "toggle_wrap", "Wrap long lines", [Logs, Detail];

@@ -239,6 +239,32 @@ impl ServiceUse {
     }
 }
 
+/// A database `pg` of 100 connections (3 reserved, `headroom` kept free) that `service`
+/// uses with a pool of 10 + 5 overflow: the budget the previews' tests reason about.
+#[cfg(test)]
+pub fn example_budget(service: &Service, headroom: u32) -> DatabaseBudget {
+    let mut service = service.clone();
+    service.database.uses = Some("pg".into());
+    let rules = BudgetRules {
+        databases: vec![DatabaseDecl {
+            name: "pg".into(),
+            max_connections: Some(100),
+            reserved: Some(3),
+            headroom: Some(headroom),
+            ..Default::default()
+        }],
+        bindings: vec![BindingDecl {
+            database: "pg".into(),
+            services: crate::model::profile::ServiceMatch::Named { namespace: None, name: service.key.name.clone() },
+            pool: Some(10),
+            overflow: Some(5),
+            extra_per_pod: None,
+            url_env: None,
+        }],
+    };
+    databases(&rules, std::slice::from_ref(&service)).remove(0)
+}
+
 /// What a PostgreSQL server reported, attributed to services where possible.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Measured {
@@ -314,6 +340,15 @@ impl DatabaseBudget {
         let mut after = self.clone();
         for used in after.services.iter_mut().filter(|u| &u.key == key) {
             used.replicas = replicas;
+        }
+        after
+    }
+
+    /// The budget as it would be if `key`'s autoscaler could grow it to `max` replicas.
+    pub fn if_hpa_max(&self, key: &ServiceKey, max: u32) -> DatabaseBudget {
+        let mut after = self.clone();
+        for used in after.services.iter_mut().filter(|u| &u.key == key) {
+            used.hpa_max = Some(max);
         }
         after
     }

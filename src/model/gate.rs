@@ -44,15 +44,27 @@ pub fn service_checks(
     window_s: i64,
     now: Timestamp,
 ) -> Vec<GateCheck> {
-    let mut checks: Vec<GateCheck> = rules
+    let mut checks = rule_checks(rules, service, records, window_s, now);
+    checks.push(readiness_continuity(service, window_s, now));
+    checks
+}
+
+/// One check per log rule, each judged over the last `window_s` (in place of the rule's
+/// own window): the gate's and the runbooks' slo-clean gates' one implementation.
+pub fn rule_checks(
+    rules: &[&SloRule],
+    service: &Service,
+    records: &[LogRecord],
+    window_s: i64,
+    now: Timestamp,
+) -> Vec<GateCheck> {
+    rules
         .iter()
         .map(|rule| {
             let rule = SloRule { window_s, ..(*rule).clone() };
             from_verdict(slo::evaluate(&rule, records, now), service)
         })
-        .collect();
-    checks.push(readiness_continuity(service, window_s, now));
-    checks
+        .collect()
 }
 
 fn from_verdict(v: RuleVerdict, service: &Service) -> GateCheck {

@@ -22,6 +22,7 @@ pub fn hpa_summary(hpa: &HorizontalPodAutoscaler) -> HpaSummary {
         current: status.and_then(|s| s.current_replicas).unwrap_or(0),
         desired: status.map_or(0, |s| s.desired_replicas),
         targets: spec.and_then(|s| s.metrics.as_ref()).into_iter().flatten().map(metric_in_words).collect(),
+        resource_version: hpa.metadata.resource_version.clone(),
     }
 }
 

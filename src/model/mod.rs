@@ -2,10 +2,12 @@
 //! neither kube clients nor ratatui, and takes `now` as an argument.
 pub mod age;
 pub mod budget;
+pub mod capacity;
 pub mod events;
 pub mod findings;
 pub mod flags;
 pub mod gate;
+pub mod helm;
 pub mod history;
 pub mod hpa;
 pub mod lint;
@@ -14,6 +16,7 @@ pub mod pods;
 pub mod probes;
 pub mod profile;
 pub mod rollout;
+pub mod runbook;
 pub mod sanitize;
 pub mod selectors;
 pub mod service;

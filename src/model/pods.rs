@@ -8,6 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodStatus};
 use serde::Deserialize;
 
+use super::capacity::{self, Resources};
 use super::sanitize::{Sgr, sanitize};
 use super::service::{FLAPPING_TRANSITIONS, FLAPPING_WINDOW_S, PodRow, PodsSummary};
 use super::services::ReadinessHistory;
@@ -44,6 +45,9 @@ pub struct PodFacts {
     pub reason: Option<String>,
     pub node: Option<String>,
     pub ip: Option<String>,
+    /// What the pod holds of its node's allocatable while it runs (its effective cpu and
+    /// memory requests), for the nodes' free capacity.
+    pub requests: Resources,
 }
 
 impl From<Pod> for PodFacts {
@@ -68,6 +72,7 @@ impl From<Pod> for PodFacts {
             restarts: statuses.iter().map(|c| c.restart_count).sum(),
             reason: reason(&status),
             node: spec.as_ref().and_then(|s| s.node_name.clone()),
+            requests: spec.as_ref().map(capacity::pod_requests).unwrap_or_default(),
             // Cloned, not collected in place: that would keep the `Container`s' allocation.
             containers: spec
                 .as_ref()

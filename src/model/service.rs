@@ -2,10 +2,14 @@
 //! that belongs to it). These structs are the single source of every number the overview,
 //! the detail view and `status` show; they are built by [`super::services::build`].
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use serde::Serialize;
 
 use super::budget::{DatabaseHints, ServiceBudget};
+use super::capacity::Room;
+use super::helm::HelmRelease;
 
 /// A Deployment or a StatefulSet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -79,6 +83,10 @@ pub struct HpaSummary {
     /// Metric targets in words (`cpu 70%`), for the detail view.
     #[serde(skip)]
     pub targets: Vec<String>,
+    /// The autoscaler's own resourceVersion: a change of its bounds carries it as a
+    /// precondition, like every other change.
+    #[serde(skip)]
+    pub resource_version: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -191,14 +199,36 @@ pub struct EventRow {
     pub object: String,
 }
 
+/// One revision of a workload: a Deployment's ReplicaSet or a StatefulSet's
+/// ControllerRevision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revision {
     pub revision: i64,
-    pub images: Vec<String>,
     pub change_cause: Option<String>,
     pub created: Option<Timestamp>,
+    /// Pods running this revision.
     pub replicas: i32,
     pub current: bool,
+    /// What an undo would bring back, container by container.
+    pub containers: Vec<RevisionContainer>,
+}
+
+impl Revision {
+    pub fn images(&self) -> Vec<&str> {
+        self.containers.iter().map(|c| c.image.as_str()).collect()
+    }
+}
+
+/// A container of a revision's pod template, as far as the undo diff compares it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RevisionContainer {
+    pub name: String,
+    pub image: String,
+    /// Names only: values can come from Secrets and are never carried.
+    pub env: Vec<String>,
+    /// `cpu` → `250m`, `memory` → `256Mi`.
+    pub requests: BTreeMap<String, String>,
+    pub limits: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,6 +252,13 @@ pub struct EnvVar {
     pub container: String,
     pub name: String,
     pub value: EnvValue,
+}
+
+/// A container of the pod template and the image it runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerImage {
+    pub container: String,
+    pub image: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -252,6 +289,8 @@ pub struct Service {
     pub pdb: Option<PdbHeadroom>,
     pub events: Vec<EventRow>,
     pub revisions: Vec<Revision>,
+    /// The app containers of the pod template, in order.
+    pub containers: Vec<ContainerImage>,
     pub env: Vec<EnvVar>,
     pub flags: ServiceFlags,
     /// What needs attention now (rollout, pods, budgets): colours and orders the overview.
@@ -264,6 +303,10 @@ pub struct Service {
     /// This service's line of its database's connection budget (needs every service, so
     /// it is filled in by [`super::profile::apply`]).
     pub budget: Option<ServiceBudget>,
+    /// How many more of its pods the nodes' free allocatable holds (scale-ups).
+    pub room: Room,
+    /// The Helm release the workload belongs to, with its revision history.
+    pub helm: Option<HelmRelease>,
 }
 
 impl Service {
@@ -305,12 +348,15 @@ impl Service {
             pdb: None,
             events: vec![],
             revisions: vec![],
+            containers: vec![ContainerImage { container: name.into(), image: format!("{name}:1.0") }],
             env: vec![],
             flags: ServiceFlags::default(),
             findings: vec![],
             preflight: vec![],
             database: DatabaseHints::default(),
             budget: None,
+            room: Room::Unknown("not listed in this example".into()),
+            helm: None,
         }
     }
 }

@@ -5,21 +5,22 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, PodSpec};
+use k8s_openapi::api::core::v1::{Event, Node, PersistentVolumeClaim, PodSpec};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::capacity::{self, NodeCapacity};
 use super::findings::{self, Facts, pdb_selects_nothing};
-use super::history::{POD_TEMPLATE_HASH, ReplicaSetFacts};
+use super::history::{CONTROLLER_REVISION_HASH, POD_TEMPLATE_HASH, ReplicaSetFacts};
 use super::pdb::{self, Coverage, pdb_headroom};
 use super::pods::PodFacts;
 use super::sanitize::{Sgr, sanitize};
 use super::selectors::optional_selector_matches;
 use super::service::*;
-use super::{budget, events, flags, history, hpa, lint, pods, probes, rollout};
+use super::{budget, events, flags, helm, history, hpa, lint, pods, probes, rollout};
 
 /// The objects of one scope (a namespace or all), as the watches last saw them.
 #[derive(Clone, Debug, Default)]
@@ -32,6 +33,12 @@ pub struct ClusterObjects {
     pub hpas: Vec<Arc<HorizontalPodAutoscaler>>,
     pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
     pub events: Vec<Arc<Event>>,
+    pub controller_revisions: Vec<Arc<ControllerRevision>>,
+    pub nodes: Vec<Arc<Node>>,
+    /// Every pod scheduled on the nodes, whatever its namespace (free node capacity).
+    pub node_pods: Vec<Arc<PodFacts>>,
+    /// The metadata of Helm's release Secrets (their bodies are never read).
+    pub helm_releases: Vec<Arc<ObjectMeta>>,
 }
 
 /// Readiness transitions per pod, recorded as the pod watch delivers them; the model
@@ -75,11 +82,35 @@ pub struct Visibility {
     pub hpas: bool,
     pub pvcs: bool,
     pub events: bool,
+    pub nodes: bool,
+    /// The pods of every namespace (what the nodes already run).
+    pub node_pods: bool,
+    pub helm_releases: bool,
 }
 
 impl Visibility {
-    pub const ALL: Visibility =
-        Visibility { replicasets: true, pods: true, pdbs: true, hpas: true, pvcs: true, events: true };
+    pub const ALL: Visibility = Visibility {
+        replicasets: true,
+        pods: true,
+        pdbs: true,
+        hpas: true,
+        pvcs: true,
+        events: true,
+        nodes: true,
+        node_pods: true,
+        helm_releases: true,
+    };
+
+    /// The nodes' free capacity, when both the nodes and what runs on them can be read.
+    fn node_capacity(self, objects: &ClusterObjects) -> NodeCapacity {
+        if !self.nodes {
+            return NodeCapacity::Unknown("the nodes cannot be listed (a cluster-scoped permission)".into());
+        }
+        if !self.node_pods {
+            return NodeCapacity::Unknown("the pods of every namespace cannot be listed".into());
+        }
+        NodeCapacity::Known(capacity::node_rooms(&objects.nodes, &objects.node_pods))
+    }
 }
 
 impl Default for Visibility {
@@ -110,7 +141,7 @@ pub fn build_with(
 ) -> Vec<Service> {
     let index = Index::new(objects);
     let workloads = workloads(objects);
-    assemble_all(&index, &workloads, readiness, now, visibility)
+    assemble_all(&index, &workloads, &Shared::new(objects, visibility), readiness, now, visibility)
 }
 
 /// What the cockpit shows of a scope: the services and the findings no service owns.
@@ -129,21 +160,38 @@ pub fn build_scope(
 ) -> Built {
     let index = Index::new(objects);
     let workloads = workloads(objects);
-    let services = assemble_all(&index, &workloads, readiness, now, visibility);
+    let services = assemble_all(&index, &workloads, &Shared::new(objects, visibility), readiness, now, visibility);
     let namespace_findings =
         if visibility.pods && visibility.pdbs { unselecting_pdbs(objects, &index, &workloads) } else { Vec::new() };
     Built { services, namespace_findings }
 }
 
+/// What every service of a build reads alike: computed once per build.
+struct Shared<'a> {
+    capacity: NodeCapacity,
+    /// `None`: the release Secrets could not be listed.
+    helm_releases: Option<&'a [Arc<ObjectMeta>]>,
+}
+
+impl<'a> Shared<'a> {
+    fn new(objects: &'a ClusterObjects, visibility: Visibility) -> Self {
+        Shared {
+            capacity: visibility.node_capacity(objects),
+            helm_releases: visibility.helm_releases.then_some(objects.helm_releases.as_slice()),
+        }
+    }
+}
+
 fn assemble_all<'a>(
     index: &Index<'a>,
     workloads: &[Workload<'a>],
+    shared: &Shared<'_>,
     readiness: &ReadinessHistory,
     now: Timestamp,
     visibility: Visibility,
 ) -> Vec<Service> {
     let mut services: Vec<Service> =
-        workloads.iter().map(|w| assemble(w, index, workloads, readiness, now, visibility)).collect();
+        workloads.iter().map(|w| assemble(w, index, workloads, shared, readiness, now, visibility)).collect();
     services.sort_by(|a, b| a.key.cmp(&b.key));
     services
 }
@@ -196,6 +244,7 @@ struct Index<'a> {
     pods_by_namespace: HashMap<&'a str, Vec<&'a PodFacts>>,
     pods_by_owner: HashMap<&'a str, Vec<&'a PodFacts>>,
     replicasets_by_owner: HashMap<&'a str, Vec<&'a ReplicaSetFacts>>,
+    revisions_by_owner: HashMap<&'a str, Vec<&'a ControllerRevision>>,
     pdbs_by_namespace: HashMap<&'a str, Vec<&'a PodDisruptionBudget>>,
     hpas_by_namespace: HashMap<&'a str, Vec<&'a HorizontalPodAutoscaler>>,
     pvcs_by_namespace: HashMap<&'a str, Vec<&'a PersistentVolumeClaim>>,
@@ -212,6 +261,7 @@ impl<'a> Index<'a> {
             pods_by_namespace: HashMap::new(),
             pods_by_owner: HashMap::new(),
             replicasets_by_owner: HashMap::new(),
+            revisions_by_owner: HashMap::new(),
             pdbs_by_namespace: HashMap::new(),
             hpas_by_namespace: HashMap::new(),
             pvcs_by_namespace: HashMap::new(),
@@ -226,6 +276,11 @@ impl<'a> Index<'a> {
         for rs in &objects.replicasets {
             if let Some(owner) = rs.controller_uid.as_deref() {
                 index.replicasets_by_owner.entry(owner).or_default().push(rs);
+            }
+        }
+        for cr in &objects.controller_revisions {
+            if let Some(owner) = controller_uid(&cr.metadata) {
+                index.revisions_by_owner.entry(owner).or_default().push(cr);
             }
         }
         for pdb in &objects.pdbs {
@@ -267,6 +322,8 @@ struct Workload<'a> {
     claim_templates: &'a [PersistentVolumeClaim],
     /// The pod label that names the revision a StatefulSet pod runs.
     update_revision: Option<&'a str>,
+    /// The revision a StatefulSet's pods ran before its update began.
+    current_revision: Option<&'a str>,
     surges: bool,
     /// A RollingUpdate Deployment's maxUnavailable (`None`: the default 25 %).
     max_unavailable: Option<&'a IntOrString>,
@@ -302,6 +359,7 @@ fn deployment_workload(d: &Deployment) -> Workload<'_> {
         rollout: rollout::deployment_rollout(d),
         claim_templates: &[],
         update_revision: None,
+        current_revision: None,
         surges: deployment_surges(d),
         max_unavailable: d
             .spec
@@ -347,6 +405,7 @@ fn statefulset_workload(s: &StatefulSet) -> Workload<'_> {
         rollout: rollout::statefulset_rollout(s),
         claim_templates: spec.and_then(|s| s.volume_claim_templates.as_deref()).unwrap_or_default(),
         update_revision: status.and_then(|s| s.update_revision.as_deref()),
+        current_revision: status.and_then(|s| s.current_revision.as_deref()),
         surges: false,
         max_unavailable: None,
         rolling: false,
@@ -359,8 +418,6 @@ struct Members<'a> {
     replicasets: Vec<&'a ReplicaSetFacts>,
     pods: Vec<(&'a PodFacts, bool)>,
 }
-
-const CONTROLLER_REVISION_HASH: &str = "controller-revision-hash";
 
 fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
     let replicasets: Vec<&ReplicaSetFacts> = match (w.kind, w.uid) {
@@ -452,10 +509,23 @@ fn coverage(pdb: &PodDisruptionBudget, ns: &str, index: &Index<'_>, all: &[Workl
     }
 }
 
+/// The revision history: a Deployment's ReplicaSets, a StatefulSet's ControllerRevisions.
+fn revision_history<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>) -> Vec<Revision> {
+    match w.kind {
+        WorkloadKind::Deployment => history::revisions(&members.replicasets, w.rollout.revision),
+        WorkloadKind::StatefulSet => {
+            let owned = w.uid.and_then(|uid| index.revisions_by_owner.get(uid)).map_or(&[][..], Vec::as_slice);
+            let pods: Vec<&PodFacts> = members.pods.iter().map(|(p, _)| *p).collect();
+            history::statefulset_revisions(owned, &pods, w.update_revision, w.current_revision)
+        }
+    }
+}
+
 fn assemble<'a>(
     w: &Workload<'a>,
     index: &Index<'a>,
     all: &[Workload<'a>],
+    shared: &Shared<'_>,
     readiness: &ReadinessHistory,
     now: Timestamp,
     visibility: Visibility,
@@ -476,13 +546,17 @@ fn assemble<'a>(
         .min_by_key(|h| h.metadata.name.clone())
         .map(|h| hpa::hpa_summary(h));
     let gitops = flags::gitops(w.meta);
+    let revisions = revision_history(w, &members, index);
+    let mut rollout = w.rollout.clone();
+    // A StatefulSet's revision number lives in its ControllerRevision.
+    rollout.revision = rollout.revision.or_else(|| revisions.iter().find(|r| r.current).map(|r| r.revision));
     let mut service = Service {
         key: ServiceKey { namespace: safe(w.namespace), name: safe(w.name), kind: w.kind },
         resource_version: w.meta.resource_version.clone(),
         created: w.meta.creation_timestamp.as_ref().map(|t| t.0),
         replicas: w.replicas,
         hpa,
-        rollout: w.rollout.clone(),
+        rollout,
         probes: probes::probe_summaries(w.pod_spec),
         pods_summary: pods::summarize(&pod_rows),
         pods: pod_rows,
@@ -493,12 +567,15 @@ fn assemble<'a>(
         },
         pdb,
         events: events::newest_first(service_events(w, &members, index)),
-        revisions: history::revisions(&members.replicasets, w.rollout.revision),
+        revisions,
+        containers: history::container_images(w.pod_spec),
         env: history::env_vars(w.pod_spec),
         findings: Vec::new(),
         preflight: Vec::new(),
         database: budget::database_hints(annotations_of(w.meta), w.template_annotations, w.template_labels, w.pod_spec),
         budget: None,
+        room: capacity::room(&shared.capacity, w.pod_spec),
+        helm: helm::release_of(w.meta, shared.helm_releases),
     };
     let ready_since: Vec<(String, Timestamp)> =
         members.pods.iter().filter_map(|(p, _)| Some((format!("pod/{}", safe(&p.name)), p.ready_since?))).collect();

@@ -434,6 +434,44 @@ pub fn builtin_demo_rules() -> Vec<SloRule> {
     ]
 }
 
+/// The SLO state of one service from its followed logs, for the overview. Only the lines
+/// some rule counts are kept: judging the rules needs nothing else, so a service is never
+/// held in memory whole just to colour its SLO cell, and its whole window stays covered.
+#[derive(Clone, Debug)]
+pub struct SloWatch {
+    rules: RuleSet,
+    matches: LogBuffer,
+}
+
+impl SloWatch {
+    pub fn new(rules: Vec<SloRule>) -> Result<Self, String> {
+        Ok(SloWatch { rules: RuleSet::new(rules)?, matches: LogBuffer::new() })
+    }
+
+    /// Takes one raw line; returns whether a rule counts it.
+    pub fn push(&mut self, at: Timestamp, pod: &str, pod_started: Option<Timestamp>, bytes: &[u8]) -> bool {
+        let line = sanitize_bytes(bytes, Sgr::Strip);
+        if self.rules.matching(&line).is_empty() {
+            return false;
+        }
+        self.matches.push_clean(LogRecord { at, pod: pod.to_string(), pod_started, line, coloured: None });
+        true
+    }
+
+    pub fn verdicts(&self, now: Timestamp) -> Vec<RuleVerdict> {
+        self.rules.rules().iter().map(|r| evaluate_iter(r, self.matches.iter(), now)).collect()
+    }
+
+    pub fn gate(&self, now: Timestamp) -> GateState {
+        gate(&self.verdicts(now))
+    }
+
+    /// Lines kept (the ones rules count).
+    pub fn kept(&self) -> usize {
+        self.matches.len()
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Log buffer
 

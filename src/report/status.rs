@@ -159,6 +159,26 @@ fn service_json(s: &Service, v: Visibility) -> Value {
         "slo": Value::Null,
         "findings": s.findings,
         "preflight": s.preflight,
+        "helm": helm_json(s),
+    })
+}
+
+/// The Helm release and its history from the release Secrets' metadata (`revisions` is
+/// null when they could not be listed).
+fn helm_json(s: &Service) -> Value {
+    let Some(release) = &s.helm else { return Value::Null };
+    let revisions = release.history.as_ref().map(|history| {
+        history
+            .iter()
+            .map(|r| json!({"revision": r.revision, "status": r.status, "created": r.created, "modified": r.modified}))
+            .collect::<Vec<_>>()
+    });
+    json!({
+        "release": release.name,
+        "namespace": release.namespace,
+        "chart": release.chart,
+        "app_version": release.app_version,
+        "revisions": revisions,
     })
 }
 

@@ -6,6 +6,10 @@
 //! every API request counts once in `requests_total` (a watch when it is opened);
 //! discovery, version and OpenAPI requests appear as verb `get` on resource `discovery`;
 //! subresources as `pods/log`, `deployments/scale`. `/sim/` requests are not counted.
+//! Reads (`get`, `list`, `watch`) are counted once more in `by_form`, by the form the
+//! answer took (`object`, `metadata` for PartialObjectMetadata, `table`):
+//! `[{"verb": "list", "resource": "secrets", "form": "metadata", "count": N}, …]`, so a
+//! test can prove a client never asked for whole objects of a kind (Secret bodies).
 //! `POST /sim/metrics/reset` zeroes the counters (open watches stay open and counted).
 
 use std::collections::BTreeMap;
@@ -17,9 +21,13 @@ use serde_json::{Value, json};
 /// Requests in total, and per (verb, resource).
 type Counts = (u64, BTreeMap<(String, String), u64>);
 
+/// Reads per (verb, resource, form of the answer).
+type Forms = BTreeMap<(String, String, &'static str), u64>;
+
 #[derive(Default)]
 pub struct Metrics {
     counts: Mutex<Counts>,
+    forms: Mutex<Forms>,
     watches_open: Arc<AtomicI64>,
 }
 
@@ -28,6 +36,12 @@ impl Metrics {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         counts.0 += 1;
         *counts.1.entry((verb.to_string(), resource.to_string())).or_default() += 1;
+    }
+
+    /// Counts a read by the form its answer takes (`object`, `metadata`, `table`).
+    pub fn record_form(&self, verb: &str, resource: &str, form: &'static str) {
+        let mut forms = self.forms.lock().unwrap_or_else(|p| p.into_inner());
+        *forms.entry((verb.to_string(), resource.to_string(), form)).or_default() += 1;
     }
 
     pub fn watch_opened(&self) -> WatchGuard {
@@ -46,11 +60,19 @@ impl Metrics {
             .iter()
             .map(|((verb, resource), count)| json!({"verb": verb, "resource": resource, "count": count}))
             .collect();
-        json!({"requests_total": counts.0, "watches_open": self.watches_open(), "by": by})
+        let forms = self.forms.lock().unwrap_or_else(|p| p.into_inner());
+        let by_form: Vec<Value> = forms
+            .iter()
+            .map(|((verb, resource, form), count)| {
+                json!({"verb": verb, "resource": resource, "form": form, "count": count})
+            })
+            .collect();
+        json!({"requests_total": counts.0, "watches_open": self.watches_open(), "by": by, "by_form": by_form})
     }
 
     pub fn reset(&self) {
         *self.counts.lock().unwrap_or_else(|p| p.into_inner()) = Default::default();
+        *self.forms.lock().unwrap_or_else(|p| p.into_inner()) = Default::default();
     }
 }
 
@@ -73,7 +95,10 @@ mod tests {
         m.record("list", "pods");
         m.record("list", "pods");
         m.record("watch", "pods");
+        m.record_form("list", "secrets", "metadata");
+        m.record_form("list", "secrets", "metadata");
         let s = m.snapshot();
+        assert_eq!(s["by_form"], json!([{"verb": "list", "resource": "secrets", "form": "metadata", "count": 2}]));
         assert_eq!(s["requests_total"], 3);
         assert_eq!(s["by"][0], json!({"verb": "list", "resource": "pods", "count": 2}));
         {
@@ -83,5 +108,6 @@ mod tests {
         assert_eq!(m.watches_open(), 0);
         m.reset();
         assert_eq!(m.snapshot()["requests_total"], 0);
+        assert_eq!(m.snapshot()["by_form"], json!([]));
     }
 }

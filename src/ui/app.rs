@@ -11,11 +11,17 @@ use ratatui::Frame;
 use ratatui_textarea::TextArea;
 
 use super::fuzzy;
-use super::panes::LogPanes;
+use super::panes::{LogPanes, SloWatches};
+use super::runbooks::{Runbooks, RunnerEvent, parse_param_line};
 use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
-use crate::actions::rollout::{RolloutPlan, RolloutRequest, plan_rollout};
+use crate::actions::change::{plan_hpa_bounds, plan_set_image};
+use crate::actions::helm::plan_helm_rollback;
+use crate::actions::rollout::{RolloutRequest, plan_rollout};
+use crate::actions::runbook::engine::{Answer, Control, Prompt};
+use crate::actions::runbook::state::RunState;
 use crate::actions::scale::{Verdict, plan_scale};
+use crate::cluster::helm::HelmSetup;
 use crate::cluster::mutate::CHANGE_PERMISSIONS;
 use crate::cluster::session::{ClusterView, Intent};
 use crate::config::commands::{COMMANDS, Command, Mode};
@@ -25,6 +31,9 @@ use crate::model::budget::{ServerReading, budget_of};
 use crate::model::service::{Service, ServiceKey, WorkloadKind};
 
 /// What the event loop must do for the app.
+// A handful of effects exist at a time, moved once: boxing the job would only cost an
+// allocation and the tests' patterns.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq, Eq)]
 pub enum Effect {
     Quit,
@@ -33,6 +42,14 @@ pub enum Effect {
     Execute(Job),
     /// Put text on the clipboard of the operator's terminal (OSC 52, so it works over SSH).
     Copy(String),
+    /// Start (or resume) a runbook; the event loop reports back with [`RunnerEvent`]s.
+    StartRunbook {
+        name: String,
+        params: Vec<(String, String)>,
+        resume: bool,
+    },
+    /// An answer or a pause/abort for the running runbook.
+    RunControl(Control),
 }
 
 /// A change to run, built from a plan the operator has seen.
@@ -96,17 +113,48 @@ pub enum ActionStage {
     },
 }
 
-/// A change being prepared: a scale (replicas typed, preview live) or a rollout action
-/// (its plan fixed when the wizard opened).
+/// A change being prepared: a scale (replicas typed, preview live) or a plan fixed when
+/// the wizard opened (a rollout action, a Helm rollback).
 pub struct ActionWizard {
     pub key: ServiceKey,
+    /// What is typed, when the plan is not fixed.
+    pub typed: Typed,
     pub input: TextArea<'static>,
-    /// Set for rollout actions; `None` for a scale.
-    pub rollout: Option<RolloutPlan>,
+    /// Set for rollout actions and Helm rollbacks; `None` for a scale.
+    pub fixed: Option<ActionPlan>,
     /// The typed service name, when a guard is overridden.
     pub confirm: TextArea<'static>,
     pub stage: ActionStage,
     pub error: Option<String>,
+}
+
+/// What a wizard's input line holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Typed {
+    /// `3`
+    Replicas,
+    /// `image` (one container) or `container=image`
+    Image,
+    /// `2..6`: the autoscaler's minimum and maximum
+    Bounds,
+}
+
+impl Typed {
+    pub fn label(self) -> &'static str {
+        match self {
+            Typed::Replicas => "replicas:",
+            Typed::Image => "image:",
+            Typed::Bounds => "min..max:",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Typed::Replicas => "Scale",
+            Typed::Image => "Set image",
+            Typed::Bounds => "Autoscaler bounds",
+        }
+    }
 }
 
 /// A full-screen view on the navigation stack.
@@ -128,6 +176,8 @@ pub enum Screen {
     },
     /// The live log panes.
     Logs,
+    /// The runbooks, and the stepper of the one running.
+    Runbook,
 }
 
 #[derive(Debug)]
@@ -213,6 +263,25 @@ pub enum PickerKind {
     Context,
 }
 
+/// Which history a revision chooser lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevisionSource {
+    /// The workload's own revisions (`rollout undo`).
+    Rollout,
+    /// Its Helm release's revisions (`helm rollback`).
+    Helm,
+}
+
+/// Choosing the revision to go back to, with the highlighted one's diff previewed; Enter
+/// takes the choice into the usual dry-run and confirmation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionChooser {
+    pub key: ServiceKey,
+    pub source: RevisionSource,
+    /// Index into the listed revisions (newest first).
+    pub selected: usize,
+}
+
 /// A popup over the current screen; text-entry popups own the keyboard.
 pub enum Overlay {
     Help {
@@ -240,6 +309,24 @@ pub enum Overlay {
         search: bool,
     },
     Action(Box<ActionWizard>),
+    /// The parameters of a runbook about to start, as `k=v` words.
+    RunParams {
+        name: String,
+        input: TextArea<'static>,
+        error: Option<String>,
+    },
+    /// A runbook step wants the service name typed (production, or a guard overridden).
+    RunConfirmName {
+        name: String,
+        input: TextArea<'static>,
+    },
+    /// Why the manual step is skipped (recorded in the run state and the audit log).
+    SkipReason {
+        input: TextArea<'static>,
+    },
+    /// An interrupted run found at start: resume it?
+    ResumeOffer(Box<RunState>),
+    Revisions(RevisionChooser),
 }
 
 /// A line for the status bar: what went wrong or what just happened.
@@ -281,6 +368,14 @@ pub struct App {
     pub measuring: bool,
     /// The live log panes (they keep streaming while other screens are shown).
     pub logs: LogPanes,
+    /// Services with SLO rules followed in the background for the overview's SLO column.
+    pub slo_watches: SloWatches,
+    /// The runbooks found, and the run in progress.
+    pub runbooks: Runbooks,
+    /// The service the runbooks screen was opened from (its parameters are filled in).
+    pub runbooks_for: Option<ServiceKey>,
+    /// Where helm is and how it reaches this cluster (a rollback runs only with a helm).
+    pub helm: HelmSetup,
 }
 
 impl App {
@@ -309,6 +404,10 @@ impl App {
             readings: BTreeMap::new(),
             measuring: false,
             logs: LogPanes::default(),
+            slo_watches: SloWatches::default(),
+            runbooks: Runbooks::default(),
+            runbooks_for: None,
+            helm: HelmSetup::default(),
         };
         app.logs.keep_sgr = app.theme.log_allow_sgr();
         app.refresh_rows();
@@ -322,8 +421,16 @@ impl App {
     /// The keymap mode of what has the keyboard now.
     pub fn mode(&self) -> Mode {
         match &self.overlay {
-            Some(Overlay::Palette { .. } | Overlay::Picker { .. }) => Mode::Palette,
-            Some(Overlay::Filter { .. } | Overlay::LogFilter { .. } | Overlay::Action(_)) => Mode::Input,
+            Some(Overlay::Palette { .. } | Overlay::Picker { .. } | Overlay::Revisions(_)) => Mode::Palette,
+            Some(
+                Overlay::Filter { .. }
+                | Overlay::LogFilter { .. }
+                | Overlay::Action(_)
+                | Overlay::RunParams { .. }
+                | Overlay::RunConfirmName { .. }
+                | Overlay::SkipReason { .. }
+                | Overlay::ResumeOffer(_),
+            ) => Mode::Input,
             Some(Overlay::Help { .. }) | None => self.screen_mode(),
         }
     }
@@ -337,6 +444,7 @@ impl App {
             Screen::Budget { .. } => Mode::Budget,
             Screen::Findings { .. } => Mode::Findings,
             Screen::Logs => Mode::Logs,
+            Screen::Runbook => Mode::Runbook,
         }
     }
 
@@ -382,7 +490,8 @@ impl App {
             | Screen::Audit { .. }
             | Screen::Budget { .. }
             | Screen::Findings { .. }
-            | Screen::Logs => None,
+            | Screen::Logs
+            | Screen::Runbook => None,
         }
     }
 
@@ -400,10 +509,13 @@ impl App {
                 Overlay::Palette { input, .. }
                 | Overlay::Picker { input, .. }
                 | Overlay::Filter { input, .. }
-                | Overlay::LogFilter { input, .. },
+                | Overlay::LogFilter { input, .. }
+                | Overlay::RunParams { input, .. }
+                | Overlay::RunConfirmName { input, .. }
+                | Overlay::SkipReason { input },
             ) => Some(input),
             Some(Overlay::Action(w)) => match w.stage {
-                ActionStage::Editing if w.rollout.is_none() => Some(&mut w.input),
+                ActionStage::Editing if w.fixed.is_none() => Some(&mut w.input),
                 ActionStage::Confirm { .. } => Some(&mut w.confirm),
                 _ => None,
             },
@@ -477,6 +589,11 @@ impl App {
         if matches!(self.screen(), Screen::Logs) && self.run_in_logs(command) {
             return Vec::new();
         }
+        if matches!(self.screen(), Screen::Runbook)
+            && let Some(effects) = self.run_in_runbook(command)
+        {
+            return effects;
+        }
         match command {
             Command::Quit => return vec![Effect::Quit],
             Command::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
@@ -531,6 +648,7 @@ impl App {
             | Command::RolloutPause
             | Command::RolloutResume
             | Command::RolloutUndo
+            | Command::HelmRollback
             | Command::SetImage
             | Command::HpaBounds
                 if self.read_only =>
@@ -538,11 +656,20 @@ impl App {
                 self.report_error(format!("{}: the cockpit is read-only (--read-only)", command.name()));
             }
             Command::Scale => self.open_scale_wizard(),
+            Command::SetImage => self.open_image_wizard(),
+            Command::HpaBounds => self.open_bounds_wizard(now),
             Command::RolloutRestart => self.open_rollout_wizard(RolloutRequest::Restart),
             Command::RolloutPause => self.open_rollout_wizard(RolloutRequest::Pause),
             Command::RolloutResume => self.open_rollout_wizard(RolloutRequest::Resume),
-            Command::RolloutUndo => self.open_rollout_wizard(RolloutRequest::Undo(None)),
+            Command::RolloutUndo => self.open_revision_chooser(RevisionSource::Rollout, now),
+            Command::HelmRollback => self.open_revision_chooser(RevisionSource::Helm, now),
             Command::OpenBudget => return self.open_budget(),
+            Command::OpenRunbooks => {
+                self.runbooks_for = self.acted_on().map(|s| s.key.clone());
+                if !matches!(self.screen(), Screen::Runbook) {
+                    self.screens.push(Screen::Runbook);
+                }
+            }
             Command::OpenLogs => self.open_logs(now),
             Command::OpenFindings => {
                 if !matches!(self.screen(), Screen::Findings { .. }) {
@@ -594,6 +721,11 @@ impl App {
                 self.overlay = None;
                 return Some(self.switch(kind, chosen.or(typed)));
             }
+            (Overlay::Revisions(c), Command::MoveDown) => c.selected += 1,
+            (Overlay::Revisions(c), Command::MoveUp) => c.selected = c.selected.saturating_sub(1),
+            (Overlay::Revisions(c), Command::PageDown) => c.selected += 10,
+            (Overlay::Revisions(c), Command::PageUp) => c.selected = c.selected.saturating_sub(10),
+            (Overlay::Revisions(_), Command::Confirm) => self.take_chosen_revision(),
             (Overlay::Action(_), Command::Confirm) => return Some(self.advance_scale()),
             (Overlay::Action(w), Command::Cancel | Command::Back) if matches!(w.stage, ActionStage::Confirm { .. }) => {
                 let ActionStage::Confirm { plan, dry_run } = w.stage.clone() else { unreachable!() };
@@ -608,6 +740,15 @@ impl App {
                 // The change is made; closing only stops watching it here.
                 self.overlay = None;
                 self.say("the change continues; its progress shows in the overview", now);
+            }
+            (
+                Overlay::RunParams { .. }
+                | Overlay::RunConfirmName { .. }
+                | Overlay::SkipReason { .. }
+                | Overlay::ResumeOffer(_),
+                Command::Confirm,
+            ) => {
+                return Some(self.confirm_runbook_overlay());
             }
             (Overlay::Filter { .. } | Overlay::LogFilter { .. }, Command::Confirm) => self.overlay = None,
             (Overlay::LogFilter { before, search, .. }, Command::Cancel) => {
@@ -635,7 +776,9 @@ impl App {
         match self.screen() {
             Screen::Detail(_) => self.detail_service(),
             Screen::Overview => self.selected_service(),
-            Screen::Audit { .. } | Screen::Budget { .. } | Screen::Findings { .. } | Screen::Logs => None,
+            Screen::Audit { .. } | Screen::Budget { .. } | Screen::Findings { .. } | Screen::Logs | Screen::Runbook => {
+                None
+            }
         }
     }
 
@@ -643,19 +786,116 @@ impl App {
         let Some(service) = self.acted_on() else { return };
         let mut input = text_input("replicas");
         input.insert_str(service.replicas.desired.to_string());
-        self.open_wizard(service.key.clone(), input, None);
+        self.open_typed_wizard(service.key.clone(), Typed::Replicas, input);
+    }
+
+    /// `i`: the image, typed over the current one (`container=image` with several).
+    fn open_image_wizard(&mut self) {
+        let Some(service) = self.acted_on() else { return };
+        let mut input = text_input("container=image");
+        let current = match service.containers.as_slice() {
+            [one] => one.image.clone(),
+            [first, ..] => format!("{}={}", first.container, first.image),
+            [] => String::new(),
+        };
+        input.insert_str(current);
+        self.open_typed_wizard(service.key.clone(), Typed::Image, input);
+    }
+
+    /// `H`: the autoscaler's bounds (what the scale guard offers instead of a scale).
+    fn open_bounds_wizard(&mut self, now: Timestamp) {
+        let Some(service) = self.acted_on() else { return };
+        let Some(hpa) = &service.hpa else {
+            let what = format!("no autoscaler targets {}: scale it instead (s)", service.key.name);
+            self.say(what, now);
+            return;
+        };
+        let mut input = text_input("min..max");
+        input.insert_str(format!("{}..{}", hpa.min, hpa.max));
+        self.open_typed_wizard(service.key.clone(), Typed::Bounds, input);
+    }
+
+    fn open_typed_wizard(&mut self, key: ServiceKey, typed: Typed, input: TextArea<'static>) {
+        self.open_wizard(key, input, None);
+        if let Some(Overlay::Action(w)) = &mut self.overlay {
+            w.typed = typed;
+        }
     }
 
     fn open_rollout_wizard(&mut self, request: RolloutRequest) {
         let Some(service) = self.acted_on() else { return };
-        let plan = plan_rollout(service, request);
+        let plan = ActionPlan::Rollout(plan_rollout(service, request));
         self.open_wizard(service.key.clone(), text_input(""), Some(plan));
     }
 
-    fn open_wizard(&mut self, key: ServiceKey, input: TextArea<'static>, rollout: Option<RolloutPlan>) {
+    fn open_wizard(&mut self, key: ServiceKey, input: TextArea<'static>, fixed: Option<ActionPlan>) {
         let confirm = text_input(&key.name);
-        let wizard = ActionWizard { key, input, rollout, confirm, stage: ActionStage::Editing, error: None };
+        let typed = Typed::Replicas;
+        let wizard = ActionWizard { key, typed, input, fixed, confirm, stage: ActionStage::Editing, error: None };
         self.overlay = Some(Overlay::Action(Box::new(wizard)));
+    }
+
+    /// `r u` / `r h`: the revisions to choose from, the previous one highlighted. With
+    /// nothing to choose from, the plan says why (no history, no Helm release).
+    fn open_revision_chooser(&mut self, source: RevisionSource, now: Timestamp) {
+        let Some(service) = self.acted_on() else { return };
+        let key = service.key.clone();
+        let rows = revision_rows(service, source);
+        if rows.is_empty() {
+            match source {
+                RevisionSource::Rollout => self.open_rollout_wizard(RolloutRequest::Undo(None)),
+                RevisionSource::Helm => {
+                    let why = match &service.helm {
+                        None => format!("{} is not part of a Helm release", key.name),
+                        Some(_) => "the Helm release history cannot be read (no access to its Secrets)".into(),
+                    };
+                    self.say(why, now);
+                }
+            }
+            return;
+        }
+        let likely = match source {
+            RevisionSource::Rollout => previous_revision(service),
+            RevisionSource::Helm => service.helm.as_ref().and_then(|h| h.rollback_candidate()).map(|r| r.revision),
+        };
+        let selected = rows.iter().position(|r| Some(r.revision) == likely).unwrap_or(0);
+        self.overlay = Some(Overlay::Revisions(RevisionChooser { key, source, selected }));
+    }
+
+    /// The chooser's revisions, newest first, with the highlighted one clamped in range.
+    pub fn chooser_rows(&self) -> Vec<RevisionRow> {
+        let Some(Overlay::Revisions(c)) = &self.overlay else { return Vec::new() };
+        self.view.services.iter().find(|s| s.key == c.key).map(|s| revision_rows(s, c.source)).unwrap_or_default()
+    }
+
+    pub fn chooser_selected(&self) -> usize {
+        match &self.overlay {
+            Some(Overlay::Revisions(c)) => c.selected.min(self.chooser_rows().len().saturating_sub(1)),
+            _ => 0,
+        }
+    }
+
+    /// The plan for the highlighted revision: what its diff and guards look like now.
+    pub fn chooser_plan(&self) -> Option<ActionPlan> {
+        let Some(Overlay::Revisions(c)) = &self.overlay else { return None };
+        let service = self.view.services.iter().find(|s| s.key == c.key)?;
+        let revision = self.chooser_rows().get(self.chooser_selected())?.revision;
+        match c.source {
+            RevisionSource::Rollout => {
+                Some(ActionPlan::Rollout(plan_rollout(service, RolloutRequest::Undo(Some(revision)))))
+            }
+            RevisionSource::Helm => plan_helm_rollback(service, revision, &self.helm, &self.view.context)
+                .map(|p| ActionPlan::HelmRollback(Box::new(p))),
+        }
+    }
+
+    /// Enter in the chooser: the chosen revision's plan goes into the wizard.
+    fn take_chosen_revision(&mut self) {
+        let plan = self.chooser_plan();
+        let Some(Overlay::Revisions(c)) = self.overlay.take() else { return };
+        if let Some(plan) = plan {
+            self.open_wizard(c.key, text_input(""), Some(plan));
+        }
     }
 
     /// The permission a change lacks here (from the session's access reviews), if any.
@@ -674,14 +914,23 @@ impl App {
     /// land after the wizard opened) say.
     pub fn wizard_denied(&self) -> Option<String> {
         let Some(Overlay::Action(w)) = &self.overlay else { return None };
-        self.denied(w.rollout.is_none(), w.key.kind).map(|d| format!("RBAC: you may not {d}"))
+        // helm checks its own permissions (and its dry-run shows the answer).
+        if matches!(w.fixed, Some(ActionPlan::HelmRollback(_))) {
+            return None;
+        }
+        // The autoscaler is its own object: its server dry-run answers for RBAC.
+        if w.fixed.is_none() && w.typed == Typed::Bounds {
+            return None;
+        }
+        let scale = w.fixed.is_none() && w.typed == Typed::Replicas;
+        self.denied(scale, w.key.kind).map(|d| format!("RBAC: you may not {d}"))
     }
 
     /// The plan for what is typed now, from the current model (so the preview is live).
     pub fn wizard_plan(&self) -> Result<ActionPlan, String> {
         let Some(Overlay::Action(w)) = &self.overlay else { return Err("no change in progress".into()) };
-        if let Some(plan) = &w.rollout {
-            return Ok(ActionPlan::Rollout(plan.clone()));
+        if let Some(plan) = &w.fixed {
+            return Ok(plan.clone());
         }
         let service = self
             .view
@@ -690,8 +939,22 @@ impl App {
             .find(|s| s.key == w.key)
             .ok_or_else(|| format!("{} is gone from the cluster", w.key.name))?;
         let typed = w.input.lines().first().map(|l| l.trim().to_string()).unwrap_or_default();
-        let to: i32 = typed.parse().map_err(|_| format!("\"{typed}\" is not a number of replicas"))?;
         let budget = budget_of(&self.view.budgets, &service.key);
+        match w.typed {
+            Typed::Replicas => {}
+            Typed::Image => {
+                let (container, image) = match typed.split_once('=') {
+                    Some((c, i)) => (Some(c.trim()), i.trim()),
+                    None => (None, typed.as_str()),
+                };
+                return Ok(ActionPlan::Change(Box::new(plan_set_image(service, container, image))));
+            }
+            Typed::Bounds => {
+                let (min, max) = parse_bounds(&typed)?;
+                return Ok(ActionPlan::Change(Box::new(plan_hpa_bounds(service, min, max, budget))));
+            }
+        }
+        let to: i32 = typed.parse().map_err(|_| format!("\"{typed}\" is not a number of replicas"))?;
         let plan = plan_scale(service, to, false, budget);
         // A refusal can be overridden in the cockpit by typing the service name.
         let overridable = plan.stopped_by().is_some_and(|g| g.verdict == Verdict::Refuse);
@@ -742,6 +1005,7 @@ impl App {
     fn copy_command(&mut self, now: Timestamp) -> Vec<Effect> {
         let command = match &self.overlay {
             Some(Overlay::Action(_)) => self.wizard_plan().ok().map(|p| p.kubectl().to_string()),
+            Some(Overlay::Revisions(_)) => self.chooser_plan().map(|p| p.kubectl().to_string()),
             _ => self.acted_on().map(|s| {
                 let kind = match s.key.kind {
                     WorkloadKind::Deployment => "deployment",
@@ -824,6 +1088,171 @@ impl App {
         true
     }
 
+    /// The runbooks screen's own commands; `None` lets the global meaning apply.
+    fn run_in_runbook(&mut self, command: Command) -> Option<Vec<Effect>> {
+        let prompt = self.runbooks.active.as_ref().and_then(|a| a.prompt.clone());
+        let running = self.runbooks.running();
+        let answer = |answer: Answer| vec![Effect::RunControl(Control::Answer(answer))];
+        match command {
+            Command::OpenDetail | Command::Confirm | Command::RunRunbook => match prompt {
+                Some(Prompt::Change { plan, typed_name: true, .. }) => {
+                    let name = plan.service().name.clone();
+                    self.overlay = Some(Overlay::RunConfirmName { input: text_input(&name), name });
+                    Some(Vec::new())
+                }
+                Some(_) => {
+                    self.clear_prompt();
+                    Some(answer(Answer::Yes))
+                }
+                None if running => Some(Vec::new()),
+                None => Some(self.offer_start()),
+            },
+            Command::Skip => {
+                if matches!(prompt, Some(Prompt::Manual { .. })) {
+                    self.overlay = Some(Overlay::SkipReason { input: text_input("why is it skipped?") });
+                } else {
+                    self.say("only a manual step can be skipped", Timestamp::now());
+                }
+                Some(Vec::new())
+            }
+            Command::Pause if running => {
+                let paused = self.runbooks.active.as_ref().is_some_and(|a| a.paused());
+                Some(vec![Effect::RunControl(if paused { Control::Resume } else { Control::Pause })])
+            }
+            Command::Abort if running => {
+                self.clear_prompt();
+                Some(vec![Effect::RunControl(Control::Abort)])
+            }
+            Command::MoveUp | Command::MoveDown if !running => {
+                let step: isize = if command == Command::MoveUp { -1 } else { 1 };
+                let last = self.runbooks.choices.len().saturating_sub(1);
+                self.runbooks.selected = self.runbooks.selected.saturating_add_signed(step).min(last);
+                Some(Vec::new())
+            }
+            Command::OpenLogs => {
+                let key = self.runbooks.active.as_ref().and_then(|a| a.current_service(&self.view.services));
+                let service = key.as_ref().and_then(|k| self.view.services.iter().find(|s| &s.key == k)).cloned();
+                if let Some(key) = key
+                    && self.logs.open(key, &self.view.slo_rules, service.as_ref()).is_ok()
+                {
+                    self.screens.push(Screen::Logs);
+                }
+                Some(Vec::new())
+            }
+            _ => None,
+        }
+    }
+
+    fn clear_prompt(&mut self) {
+        if let Some(active) = self.runbooks.active.as_mut() {
+            active.prompt = None;
+        }
+    }
+
+    /// Enter on the runbooks list (or on an ended run): the rollback an abort offers, or
+    /// the parameters of the selected runbook.
+    fn offer_start(&mut self) -> Vec<Effect> {
+        if self.read_only {
+            self.report_error("runbooks: the cockpit is read-only (--read-only)");
+            return Vec::new();
+        }
+        if let Some(active) = &self.runbooks.active {
+            let rollback = active.rollback_offer().map(str::to_string);
+            let params = active.start.params.clone();
+            self.runbooks.active = None;
+            let Some(name) = rollback else { return Vec::new() };
+            // The rollback takes the parameters of the aborted run that it declares.
+            let declared = self.runbooks.choices.iter().find(|c| c.name == name).map(|c| c.params.clone());
+            let params = params.into_iter().filter(|(k, _)| declared.iter().flatten().any(|d| &d.name == k)).collect();
+            return vec![Effect::StartRunbook { name, params, resume: false }];
+        }
+        let Some(choice) = self.runbooks.selected_choice() else { return Vec::new() };
+        let line = Runbooks::param_line(choice, self.runbooks_for.as_ref());
+        let mut input = text_input("name=value …");
+        input.insert_str(&line);
+        self.overlay = Some(Overlay::RunParams { name: choice.name.clone(), input, error: None });
+        Vec::new()
+    }
+
+    /// Enter in one of the runbook popups.
+    fn confirm_runbook_overlay(&mut self) -> Vec<Effect> {
+        let typed = |input: &TextArea<'static>| input.lines().first().map(|l| l.trim().to_string()).unwrap_or_default();
+        match self.overlay.take() {
+            Some(Overlay::RunParams { name, input, .. }) => match parse_param_line(&typed(&input)) {
+                Ok(params) => {
+                    if !matches!(self.screen(), Screen::Runbook) {
+                        self.screens.push(Screen::Runbook);
+                    }
+                    vec![Effect::StartRunbook { name, params, resume: false }]
+                }
+                Err(e) => {
+                    self.overlay = Some(Overlay::RunParams { name, input, error: Some(e) });
+                    Vec::new()
+                }
+            },
+            Some(Overlay::RunConfirmName { name, input }) => {
+                if typed(&input) == name {
+                    self.clear_prompt();
+                    vec![Effect::RunControl(Control::Answer(Answer::Yes))]
+                } else {
+                    self.say(format!("type {name} to confirm; the step still waits"), Timestamp::now());
+                    Vec::new()
+                }
+            }
+            Some(Overlay::SkipReason { input }) => {
+                let reason = typed(&input);
+                if reason.is_empty() {
+                    self.overlay = Some(Overlay::SkipReason { input });
+                    return Vec::new();
+                }
+                self.clear_prompt();
+                vec![Effect::RunControl(Control::Answer(Answer::Skip(reason)))]
+            }
+            Some(Overlay::ResumeOffer(state)) => {
+                if !matches!(self.screen(), Screen::Runbook) {
+                    self.screens.push(Screen::Runbook);
+                }
+                vec![Effect::StartRunbook { name: state.source_name(), params: state.params.clone(), resume: true }]
+            }
+            other => {
+                self.overlay = other;
+                Vec::new()
+            }
+        }
+    }
+
+    /// What the event loop reports about a run. The current step's service gets a log pane,
+    /// so the stepper can show its logs beside the gates.
+    pub fn on_runner(&mut self, event: RunnerEvent) {
+        if let RunnerEvent::Refused(why) = &event {
+            self.report_error(why.clone());
+        }
+        self.runbooks.on_event(event);
+        let key = self.runbooks.active.as_ref().and_then(|a| a.current_service(&self.view.services));
+        if let Some(key) = key
+            && !self.logs.panes.iter().any(|p| p.key == key)
+        {
+            let service = self.view.services.iter().find(|s| s.key == key).cloned();
+            let _ = self.logs.open(key, &self.view.slo_rules, service.as_ref());
+        }
+    }
+
+    /// The SLO gate of every service with rules: from its pane when one is open, else from
+    /// its background watch (the overview's SLO column).
+    pub fn slo_gates(&self, now: Timestamp) -> BTreeMap<ServiceKey, crate::model::slo::GateState> {
+        let mut gates = self.slo_watches.gates(now);
+        gates.extend(self.logs.gates(now));
+        gates
+    }
+
+    /// Interrupted runs found at start: the first is offered at once, the rest are listed.
+    pub fn offer_interrupted(&mut self, runs: Vec<RunState>) {
+        if let Some(first) = runs.first() {
+            self.overlay = Some(Overlay::ResumeOffer(Box::new(first.clone())));
+        }
+        self.runbooks.interrupted = runs;
+    }
+
     /// Opens the budget screen and measures every database with a connection string
     /// (again, when it is already open: the key doubles as "measure now").
     fn open_budget(&mut self) -> Vec<Effect> {
@@ -858,7 +1287,8 @@ impl App {
         w.stage = match event {
             JobEvent::DryRun { plan, result: Ok(()) } => ActionStage::Confirm { plan, dry_run: "ok".into() },
             JobEvent::DryRun { plan, result: Err(e) } => {
-                ActionStage::Done { plan, message: format!("the API server refused it: {e}"), ok: false }
+                let who = if matches!(plan, ActionPlan::HelmRollback(_)) { "helm" } else { "the API server" };
+                ActionStage::Done { plan, message: format!("{who} refused it: {e}"), ok: false }
             }
             JobEvent::Applied { plan, result: Ok(()) } if !plan.rolls_pods() => {
                 let message = format!("done: {}", plan.describe());
@@ -869,10 +1299,7 @@ impl App {
                 ActionStage::Done { plan, message: format!("failed: {e}"), ok: false }
             }
             JobEvent::Followed { plan, result: Ok(true) } => {
-                let message = match &plan {
-                    ActionPlan::Scale(p) => format!("rolled out: {} replicas ready", p.to),
-                    ActionPlan::Rollout(_) => "rolled out".to_string(),
-                };
+                let message = plan.rolled_out_message();
                 ActionStage::Done { plan, message, ok: true }
             }
             JobEvent::Followed { plan, result: Ok(false) } => ActionStage::Done {
@@ -1013,6 +1440,61 @@ impl App {
     }
 }
 
+/// One row of a revision chooser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionRow {
+    pub revision: i64,
+    /// The revision running now (Helm: deployed).
+    pub current: bool,
+    /// Images (rollout) or the release status (Helm).
+    pub what: String,
+    /// The change-cause (rollout) or chart and app version where known (Helm).
+    pub note: String,
+    pub at: Option<Timestamp>,
+}
+
+/// The revision before the current one: where an undo goes by default.
+fn previous_revision(service: &Service) -> Option<i64> {
+    let current = service.revisions.iter().find(|r| r.current).map(|r| r.revision)?;
+    service.revisions.iter().map(|r| r.revision).filter(|r| *r < current).max()
+}
+
+/// The revisions a chooser offers, newest first (the model keeps them in that order).
+fn revision_rows(service: &Service, source: RevisionSource) -> Vec<RevisionRow> {
+    match source {
+        RevisionSource::Rollout => service
+            .revisions
+            .iter()
+            .map(|r| RevisionRow {
+                revision: r.revision,
+                current: r.current,
+                what: r.images().join(", "),
+                note: r.change_cause.clone().unwrap_or_default(),
+                at: r.created,
+            })
+            .collect(),
+        RevisionSource::Helm => {
+            let Some(release) = &service.helm else { return Vec::new() };
+            // The chart and app version are known only for the deployed revision (from the
+            // workload's labels); the others' live in the release bodies, which are not read.
+            let running = [release.chart.as_deref(), release.app_version.as_deref()].into_iter().flatten();
+            let running = running.collect::<Vec<_>>().join(" / ");
+            release
+                .history
+                .iter()
+                .flatten()
+                .map(|r| RevisionRow {
+                    revision: r.revision,
+                    current: r.status == "deployed",
+                    what: r.status.clone(),
+                    note: if r.status == "deployed" { running.clone() } else { String::new() },
+                    at: r.modified.or(r.created),
+                })
+                .collect()
+        }
+    }
+}
+
 /// The value a column sorts by; text sorts alphabetically, numbers numerically.
 fn sort_key(column: SortColumn, s: &Service) -> (i64, String) {
     let r = &s.replicas;
@@ -1034,6 +1516,18 @@ fn sort_key(column: SortColumn, s: &Service) -> (i64, String) {
         // The most failed checks first.
         SortColumn::Checks => number(-(s.lint_findings().len() as i64)),
         SortColumn::Age => number(-s.created.map_or(0, |t| t.as_second())),
+    }
+}
+
+/// `2..6` or `2 6`: an autoscaler's minimum and maximum.
+fn parse_bounds(text: &str) -> Result<(i32, i32), String> {
+    let parts: Vec<&str> = text.split(|c: char| c == '.' || c.is_whitespace()).filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        [min, max] => match (min.parse(), max.parse()) {
+            (Ok(min), Ok(max)) => Ok((min, max)),
+            _ => Err(format!("\"{text}\": expected min..max, e.g. 2..6")),
+        },
+        _ => Err(format!("\"{text}\": expected min..max, e.g. 2..6")),
     }
 }
 
@@ -1241,7 +1735,15 @@ mod tests {
         assert!(matches!(&effects[..], [Effect::Execute(Job::Apply { .. })]), "{effects:?}");
 
         let mut hpa = service("a", "api", None);
-        hpa.hpa = Some(HpaSummary { name: "api".into(), min: 2, max: 5, current: 2, desired: 2, targets: vec![] });
+        hpa.hpa = Some(HpaSummary {
+            name: "api".into(),
+            min: 2,
+            max: 5,
+            current: 2,
+            desired: 2,
+            targets: vec![],
+            resource_version: None,
+        });
         let mut app = self::app(vec![hpa], false);
         key(&mut app, KeyCode::Char('s'));
         typed(&mut app, "0");
@@ -1253,5 +1755,228 @@ mod tests {
         assert!(
             matches!(&app.overlay, Some(Overlay::Action(w)) if w.error.as_deref().unwrap_or("").contains("autoscaler"))
         );
+    }
+
+    #[test]
+    fn the_runbooks_screen_starts_with_parameters_answers_prompts_and_offers_the_rollback() {
+        use crate::actions::runbook::engine::RunOutcome;
+        use crate::actions::runbook::state::RunStatus;
+        use crate::config::runbook::ParamDecl;
+        use crate::ui::runbooks::{RunStart, RunbookChoice};
+        let decl = |name: &str, default: Option<&str>| ParamDecl {
+            name: name.into(),
+            default: default.map(str::to_string),
+            description: String::new(),
+        };
+        let mut app = self::app(vec![service("shop", "api", None)], false);
+        app.runbooks.choices = vec![
+            RunbookChoice {
+                name: "steps".into(),
+                description: String::new(),
+                params: vec![decl("service", None), decl("step", Some("1"))],
+            },
+            RunbookChoice {
+                name: "steps-rollback".into(),
+                description: String::new(),
+                params: vec![decl("service", None)],
+            },
+        ];
+        key(&mut app, KeyCode::Char(' '));
+        key(&mut app, KeyCode::Char('r'));
+        assert!(matches!(app.screen(), Screen::Runbook));
+        key(&mut app, KeyCode::Enter);
+        assert!(matches!(&app.overlay, Some(Overlay::RunParams { name, .. }) if name == "steps"));
+        typed(&mut app, " extra");
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(
+            matches!(&app.overlay, Some(Overlay::RunParams { error: Some(e), .. }) if e.contains("expected NAME=VALUE"))
+        );
+        assert!(effects.is_empty(), "a malformed parameter starts nothing");
+        for _ in 0.." extra".len() {
+            key(&mut app, KeyCode::Backspace);
+        }
+        let effects = key(&mut app, KeyCode::Enter);
+        let params = vec![("service".to_string(), "shop/api".to_string()), ("step".to_string(), "1".to_string())];
+        assert_eq!(effects, [Effect::StartRunbook { name: "steps".into(), params: params.clone(), resume: false }]);
+
+        let start = RunStart {
+            runbook: "steps".into(),
+            namespace: "shop".into(),
+            services: vec![Some("api".into())],
+            rollbacks: vec![Some("steps-rollback".into())],
+            params,
+        };
+        app.on_runner(RunnerEvent::Started(start));
+        let effects = key(&mut app, KeyCode::Char('p'));
+        assert_eq!(effects, [Effect::RunControl(Control::Pause)]);
+        let effects = key(&mut app, KeyCode::Char('a'));
+        assert_eq!(effects, [Effect::RunControl(Control::Abort)]);
+        app.on_runner(RunnerEvent::Ended(RunOutcome {
+            status: RunStatus::Aborted,
+            refused: false,
+            message: "aborted".into(),
+        }));
+        let effects = key(&mut app, KeyCode::Enter);
+        let only_declared = vec![("service".to_string(), "shop/api".to_string())];
+        assert_eq!(
+            effects,
+            [Effect::StartRunbook { name: "steps-rollback".into(), params: only_declared, resume: false }]
+        );
+    }
+    fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL), Timestamp::now())
+    }
+
+    fn with_revisions(images: &[&str]) -> Service {
+        let mut s = service("a", "api", None);
+        let current = images.len() as i64;
+        s.revisions = images
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, image)| Revision {
+                revision: i as i64 + 1,
+                change_cause: None,
+                created: None,
+                replicas: 0,
+                current: i as i64 + 1 == current,
+                containers: vec![RevisionContainer {
+                    name: "api".into(),
+                    image: image.to_string(),
+                    ..Default::default()
+                }],
+            })
+            .collect();
+        s
+    }
+
+    #[test]
+    fn undo_opens_a_chooser_whose_choice_goes_to_the_dry_run() {
+        let mut app = app(vec![with_revisions(&["api:1.0", "api:1.1", "api:1.2"])], false);
+        key(&mut app, KeyCode::Char('r'));
+        assert!(key(&mut app, KeyCode::Char('u')).is_empty(), "nothing is sent by opening the chooser");
+        assert_eq!(app.mode(), Mode::Palette);
+        assert_eq!(app.chooser_rows().iter().map(|r| r.revision).collect::<Vec<_>>(), [3, 2, 1]);
+        assert_eq!(app.chooser_rows()[app.chooser_selected()].revision, 2, "the previous revision first");
+        let Some(ActionPlan::Rollout(plan)) = app.chooser_plan() else { panic!("an undo plan") };
+        assert!(plan.preview.iter().any(|l| l.text == "api: api:1.2 → api:1.1"), "{:?}", plan.preview);
+        key(&mut app, KeyCode::Down);
+        let copied = ctrl(&mut app, 'y');
+        assert_eq!(copied, vec![Effect::Copy("kubectl rollout undo deployment/api -n a --to-revision=1".into())]);
+        assert!(key(&mut app, KeyCode::Enter).is_empty(), "the wizard opens; the dry-run waits for Enter");
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(
+            matches!(&effects[..], [Effect::Execute(Job::DryRun(ActionPlan::Rollout(p)))]
+                if p.change == Some(crate::actions::rollout::RolloutChange::Undo { from: 3, to: 1 })),
+            "{effects:?}"
+        );
+    }
+
+    fn helm_service() -> Service {
+        use crate::model::helm::{HelmRelease, HelmRevision};
+        let mut s = service("docs", "docs-site", None);
+        let revision =
+            |revision, status: &str| HelmRevision { revision, status: status.into(), created: None, modified: None };
+        s.helm = Some(HelmRelease {
+            name: "docs".into(),
+            namespace: "docs".into(),
+            chart: Some("docs-site-1.4.2".into()),
+            app_version: None,
+            history: Some(vec![revision(2, "deployed"), revision(1, "superseded")]),
+        });
+        s
+    }
+
+    #[test]
+    fn a_helm_rollback_without_helm_is_refused_and_the_command_copied() {
+        let mut app = app(vec![helm_service()], false);
+        key(&mut app, KeyCode::Char('r'));
+        key(&mut app, KeyCode::Char('h'));
+        assert_eq!(app.chooser_rows()[app.chooser_selected()].revision, 1);
+        assert_eq!(ctrl(&mut app, 'y'), vec![Effect::Copy("helm rollback docs 1 -n docs".into())]);
+        key(&mut app, KeyCode::Enter);
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(
+            matches!(&effects[..], [Effect::Execute(Job::Record { outcome, .. })] if outcome == "refused: helm-not-on-path"),
+            "{effects:?}"
+        );
+        let Some(Overlay::Action(w)) = &app.overlay else { panic!("the wizard stays open") };
+        assert!(w.error.as_deref().unwrap_or("").contains("helm is not on PATH"));
+        assert_eq!(ctrl(&mut app, 'y'), vec![Effect::Copy("helm rollback docs 1 -n docs".into())], "still offered");
+    }
+
+    #[test]
+    fn with_helm_the_rollback_dry_runs_through_helm_first() {
+        let mut app = app(vec![helm_service()], false);
+        app.helm = HelmSetup { program: Some("/opt/helm".into()), flags: vec![] };
+        key(&mut app, KeyCode::Char('r'));
+        key(&mut app, KeyCode::Char('h'));
+        key(&mut app, KeyCode::Enter);
+        let effects = key(&mut app, KeyCode::Enter);
+        let [Effect::Execute(Job::DryRun(ActionPlan::HelmRollback(plan)))] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(plan.args_for(true), ["rollback", "docs", "1", "-n", "docs", "--kube-context", "ctx", "--dry-run"]);
+        let mut not_helm = self::app(vec![service("a", "api", None)], false);
+        key(&mut not_helm, KeyCode::Char('r'));
+        key(&mut not_helm, KeyCode::Char('h'));
+        assert!(not_helm.overlay.is_none());
+        assert!(not_helm.notice.unwrap().text.contains("not part of a Helm release"));
+    }
+
+    #[test]
+    fn set_image_and_autoscaler_bounds_are_typed_wizards_with_live_plans() {
+        use crate::actions::change::Change;
+        use crate::model::service::ContainerImage;
+        let mut web = service("shop", "web", None);
+        web.containers = vec![ContainerImage { container: "web".into(), image: "acme/web:1.2.3".into() }];
+        let mut app = self::app(vec![web], false);
+        key(&mut app, KeyCode::Char('i'));
+        assert_eq!(app.mode(), Mode::Input);
+        for _ in 0.."1.2.3".len() {
+            key(&mut app, KeyCode::Backspace);
+        }
+        typed(&mut app, "latest");
+        let Ok(ActionPlan::Change(plan)) = app.wizard_plan() else { panic!("a set-image plan") };
+        assert_eq!(
+            plan.change,
+            Change::SetImage {
+                container: "web".into(),
+                image: "acme/web:latest".into(),
+                from: "acme/web:1.2.3".into()
+            }
+        );
+        assert_eq!(plan.guards.iter().map(|g| g.id).collect::<Vec<_>>(), ["image-sliding-tag"]);
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(matches!(&effects[..], [Effect::Execute(Job::DryRun(ActionPlan::Change(_)))]), "{effects:?}");
+
+        let mut api = service("shop", "api", None);
+        api.hpa = Some(HpaSummary {
+            name: "api".into(),
+            min: 2,
+            max: 5,
+            current: 2,
+            desired: 2,
+            targets: vec![],
+            resource_version: Some("9".into()),
+        });
+        let mut app = self::app(vec![api], false);
+        key(&mut app, KeyCode::Char('H'));
+        for _ in 0.."2..5".len() {
+            key(&mut app, KeyCode::Backspace);
+        }
+        typed(&mut app, "3..8");
+        let Ok(ActionPlan::Change(plan)) = app.wizard_plan() else { panic!("a bounds plan") };
+        assert!(matches!(plan.change, Change::HpaBounds { from: (2, 5), to: (3, 8), .. }));
+        assert_eq!(plan.resource_version.as_deref(), Some("9"), "the autoscaler's own precondition");
+        for _ in 0.."3..8".len() {
+            key(&mut app, KeyCode::Backspace);
+        }
+        typed(&mut app, "three");
+        assert!(app.wizard_plan().unwrap_err().contains("expected min..max"));
+        let mut plain = self::app(vec![service("shop", "web", None)], false);
+        key(&mut plain, KeyCode::Char('H'));
+        assert!(plain.overlay.is_none(), "no autoscaler, no wizard");
+        assert!(plain.notice.unwrap().text.contains("no autoscaler targets web"));
     }
 }

@@ -4,6 +4,7 @@ pub mod app;
 pub mod format;
 pub mod fuzzy;
 pub mod panes;
+pub mod runbooks;
 pub mod runtime;
 pub mod sgr;
 pub mod terminal;

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use regex::Regex;
 
-use crate::cluster::logs::{LogEvent, PodTarget};
+use crate::cluster::logs::LogEvent;
 use crate::model::service::{Service, ServiceKey};
-use crate::model::slo::{self, GateState, LogBuffer, RuleSet, RuleVerdict, SloRule};
+use crate::model::slo::{self, GateState, LogBuffer, RuleSet, RuleVerdict, SloRule, SloWatch};
 
 /// At most this many panes side by side or stacked.
 pub const MAX_PANES: usize = 4;
@@ -18,6 +18,11 @@ pub const MAX_PANES: usize = 4;
 pub const STREAM_CAP: usize = 24;
 /// A newly opened pane starts with this much history.
 pub const BACKFILL_S: u64 = 300;
+/// Container streams all the background SLO watches may open together: a cluster with
+/// rules on many services is not tailed whole.
+pub const WATCH_STREAM_CAP: usize = 48;
+/// Ids of background watches, apart from pane ids, so a line finds its owner.
+pub const WATCH_ID_BASE: u64 = 1 << 62;
 
 pub struct Pane {
     /// Stable across pane closes, so late events of a closed pane are dropped.
@@ -141,15 +146,6 @@ impl Pane {
     }
 }
 
-/// The pods a pane follows now: the service's pods with their containers.
-pub fn targets(service: &Service) -> Vec<PodTarget> {
-    service
-        .pods
-        .iter()
-        .map(|p| PodTarget { name: p.name.clone(), containers: p.containers.clone(), started: p.created })
-        .collect()
-}
-
 /// The panes screen.
 #[derive(Default)]
 pub struct LogPanes {
@@ -208,9 +204,74 @@ impl LogPanes {
         }
     }
 
-    /// The gate state of every service with an open pane and rules (the overview's SLO column).
+    /// The gate state of every service with an open pane and rules.
     pub fn gates(&self, now: Timestamp) -> BTreeMap<ServiceKey, GateState> {
         self.panes.iter().filter_map(|p| Some((p.key.clone(), p.gate(now)?))).collect()
+    }
+}
+
+/// A service followed in the background for the overview's SLO column.
+#[derive(Debug)]
+pub struct Watched {
+    pub id: u64,
+    pub watch: SloWatch,
+    /// The longest window of its rules: how far back its logs are read on attach.
+    pub backfill_s: u64,
+    /// Containers it follows (for the cap).
+    pub containers: usize,
+}
+
+/// Every service some rule applies to and no pane shows, followed for its SLO state only.
+#[derive(Debug, Default)]
+pub struct SloWatches {
+    pub watched: BTreeMap<ServiceKey, Watched>,
+    /// Services with rules left unwatched by [`WATCH_STREAM_CAP`].
+    pub capped: usize,
+    next_id: u64,
+}
+
+impl SloWatches {
+    /// Watches the services with rules (problems first, as the view orders them) up to the
+    /// cap; stops watching the ones that went, lost their rules, or got a pane.
+    pub fn sync(&mut self, services: &[Service], rules: &[SloRule], panes: &LogPanes) {
+        let wanted: Vec<(&Service, Vec<SloRule>)> = services
+            .iter()
+            .filter(|s| !panes.panes.iter().any(|p| p.key == s.key))
+            .map(|s| (s, rules.iter().filter(|r| r.applies_to(s)).cloned().collect::<Vec<_>>()))
+            .filter(|(_, r)| !r.is_empty())
+            .collect();
+        self.watched.retain(|key, _| wanted.iter().any(|(s, _)| &s.key == key));
+        let mut streams: usize = self.watched.values().map(|w| w.containers).sum();
+        self.capped = 0;
+        for (service, rules) in wanted {
+            let containers: usize = service.pods.iter().map(|p| p.containers.len()).sum();
+            if let Some(w) = self.watched.get_mut(&service.key) {
+                streams += containers.saturating_sub(w.containers);
+                w.containers = containers;
+                continue;
+            }
+            if streams + containers > WATCH_STREAM_CAP {
+                self.capped += 1;
+                continue;
+            }
+            let backfill_s = rules.iter().map(|r| u64::try_from(r.window_s).unwrap_or(0)).max().unwrap_or(0);
+            let Ok(watch) = SloWatch::new(rules) else { continue };
+            self.next_id += 1;
+            streams += containers;
+            let id = WATCH_ID_BASE + self.next_id;
+            self.watched.insert(service.key.clone(), Watched { id, watch, backfill_s, containers });
+        }
+    }
+
+    pub fn on_event(&mut self, id: u64, event: LogEvent) {
+        let LogEvent::Line(line) = event else { return };
+        if let Some(w) = self.watched.values_mut().find(|w| w.id == id) {
+            w.watch.push(line.at, &line.pod, line.pod_started, &line.bytes);
+        }
+    }
+
+    pub fn gates(&self, now: Timestamp) -> BTreeMap<ServiceKey, GateState> {
+        self.watched.iter().map(|(k, w)| (k.clone(), w.watch.gate(now))).collect()
     }
 }
 

@@ -24,12 +24,20 @@ use std::collections::HashMap;
 
 use super::app::{App, Effect, Job, JobEvent};
 use super::panes;
+use super::runbooks::{RunStart, RunnerEvent};
 use super::terminal::TerminalGuard;
 use crate::actions::execute::{ExecContext, dry_run_text};
+use crate::actions::runbook::engine::{self, Control, Io};
+use crate::actions::runbook::launch::{self, Request};
+use crate::cluster::connect::ConnectOptions;
 use crate::cluster::connect::Connection;
-use crate::cluster::logs::{LogEvent, LogFollower};
+use crate::cluster::logs::{LogEvent, LogFollower, pod_targets};
 use crate::cluster::mutate::RolloutEnd;
 use crate::cluster::session::SessionHandle;
+use crate::config::paths::Paths;
+use crate::config::profile::ProfileChoice;
+use crate::model::runbook::{OnFailure, Runbook, Step};
+use crate::model::service::ServiceKey;
 
 /// Set in the environment, the cockpit panics right after its first frame: the only way for
 /// a test to prove that a panic (a bug) still leaves the operator's terminal usable.
@@ -47,9 +55,19 @@ pub enum Ending {
     InputClosed,
 }
 
-pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, audit_log: PathBuf) -> Result<Ending> {
+/// What starting a runbook from the cockpit needs besides the current connection.
+#[derive(Clone)]
+pub struct RunbookSetup {
+    pub paths: Paths,
+    pub options: ConnectOptions,
+    pub profiles: ProfileChoice,
+}
+
+pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: RunbookSetup) -> Result<Ending> {
     let (job_events, mut job_results) = mpsc::unbounded_channel();
-    let jobs = Jobs { events: job_events, audit_log };
+    let jobs = Jobs { events: job_events, audit_log: setup.paths.audit_log() };
+    let (runner_events, mut runner_reports) = mpsc::unbounded_channel();
+    let mut runner = Runner { setup, events: runner_events, controls: None };
     // Signals first: a SIGHUP during set-up must still restore the terminal.
     let mut hangup = signal(SignalKind::hangup())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -77,7 +95,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, audit_l
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(key, jiff::Timestamp::now());
                     dirty = true;
-                    if apply_effects(&mut app, &session, &jobs, &mut guard, effects) {
+                    if apply_effects(&mut app, &session, &jobs, &mut runner, &mut guard, effects) {
                         break Ending::Quit;
                     }
                     followers.sync(&mut app, &session.connection.borrow().client);
@@ -106,12 +124,21 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, audit_l
                 followers.sync(&mut app, &session.connection.borrow().client);
                 dirty = true;
             }
-            Some((pane, event)) = log_lines.recv() => {
-                app.logs.on_event(pane, event);
+            Some((id, event)) = log_lines.recv() => {
+                if id >= panes::WATCH_ID_BASE {
+                    app.slo_watches.on_event(id, event);
+                } else {
+                    app.logs.on_event(id, event);
+                }
                 dirty = true;
             }
             Some(event) = job_results.recv() => {
                 app.on_job(event);
+                dirty = true;
+            }
+            Some(event) = runner_reports.recv() => {
+                app.on_runner(event);
+                followers.sync(&mut app, &session.connection.borrow().client);
                 dirty = true;
             }
             _ = clock.tick() => {
@@ -178,25 +205,37 @@ impl Followers {
     /// Matches the followers to the panes, and each follower's streams to its service's pods now.
     fn sync(&mut self, app: &mut App, client: &kube::Client) {
         let view = app.view.clone();
-        self.by_pane.retain(|id, _| app.logs.panes.iter().any(|p| p.id == *id));
+        app.slo_watches.sync(&view.services, &view.slo_rules, &app.logs);
+        let watched = &app.slo_watches.watched;
+        self.by_pane
+            .retain(|id, _| app.logs.panes.iter().any(|p| p.id == *id) || watched.values().any(|w| w.id == *id));
+        let targets =
+            |key: &ServiceKey| view.services.iter().find(|s| &s.key == key).map(pod_targets).unwrap_or_default();
         for pane in &mut app.logs.panes {
-            let targets = view.services.iter().find(|s| s.key == pane.key).map(panes::targets).unwrap_or_default();
-            let follower = self.by_pane.entry(pane.id).or_insert_with(|| {
-                let (tx, mut rx) = mpsc::unbounded_channel();
-                let (id, all) = (pane.id, self.events.clone());
-                tokio::spawn(async move {
-                    while let Some(event) = rx.recv().await {
-                        if all.send((id, event)).is_err() {
-                            return;
-                        }
-                    }
-                });
-                let pods = kube::Api::namespaced(client.clone(), &pane.key.namespace);
-                LogFollower::new(pods, Duration::from_secs(panes::BACKFILL_S), panes::STREAM_CAP, tx)
-            });
-            follower.sync(&targets);
+            let follower = self.follower(pane.id, &pane.key, panes::BACKFILL_S, client);
+            follower.sync(&targets(&pane.key));
             pane.streams = follower.followed();
         }
+        for (key, w) in &app.slo_watches.watched {
+            self.follower(w.id, key, w.backfill_s, client).sync(&targets(key));
+        }
+    }
+
+    /// The follower of pane or watch `id`, started on first use.
+    fn follower(&mut self, id: u64, key: &ServiceKey, backfill_s: u64, client: &kube::Client) -> &mut LogFollower {
+        self.by_pane.entry(id).or_insert_with(|| {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let all = self.events.clone();
+            tokio::spawn(async move {
+                while let Some(event) = rx.recv().await {
+                    if all.send((id, event)).is_err() {
+                        return;
+                    }
+                }
+            });
+            let pods = kube::Api::namespaced(client.clone(), &key.namespace);
+            LogFollower::new(pods, Duration::from_secs(backfill_s), panes::STREAM_CAP, tx)
+        })
     }
 }
 
@@ -205,6 +244,7 @@ fn apply_effects(
     app: &mut App,
     session: &SessionHandle,
     jobs: &Jobs,
+    runner: &mut Runner,
     guard: &mut TerminalGuard,
     effects: Vec<Effect>,
 ) -> bool {
@@ -218,6 +258,10 @@ fn apply_effects(
                 }
             }
             Effect::Execute(job) => jobs.spawn(job, session.connection.borrow().clone()),
+            Effect::StartRunbook { name, params, resume } => {
+                runner.start(name, params, resume, session.connection.borrow().clone());
+            }
+            Effect::RunControl(control) => runner.control(control),
             Effect::Session(intent) => {
                 if session.intents.try_send(intent).is_err() {
                     app.report_error("the cluster session is busy; try again");
@@ -226,6 +270,101 @@ fn apply_effects(
         }
     }
     quit
+}
+
+/// Runs one runbook at a time off the event loop: its own watches of its namespace, the
+/// engine, and its reports turned into [`RunnerEvent`]s.
+struct Runner {
+    setup: RunbookSetup,
+    events: mpsc::UnboundedSender<RunnerEvent>,
+    controls: Option<mpsc::UnboundedSender<Control>>,
+}
+
+impl Runner {
+    fn control(&self, control: Control) {
+        if let Some(controls) = &self.controls {
+            let _ = controls.send(control);
+        }
+    }
+
+    fn start(&mut self, name: String, params: Vec<(String, String)>, resume: bool, connection: Connection) {
+        if self.controls.as_ref().is_some_and(|c| !c.is_closed()) {
+            let _ = self.events.send(RunnerEvent::Refused("a runbook is already running in this cockpit".into()));
+            return;
+        }
+        let (controls_tx, controls) = mpsc::unbounded_channel();
+        self.controls = Some(controls_tx);
+        let (setup, events) = (self.setup.clone(), self.events.clone());
+        tokio::spawn(async move {
+            let request = Request {
+                name: &name,
+                params: &params,
+                resume,
+                connection: connection.clone(),
+                options: setup.options.clone(),
+                profiles: setup.profiles.clone(),
+                paths: &setup.paths,
+            };
+            let prepared = match launch::prepare(request).await {
+                Ok(prepared) => prepared,
+                Err(e) => {
+                    let _ = events.send(RunnerEvent::Refused(e.to_string()));
+                    return;
+                }
+            };
+            let mut run = match prepared.begin(resume, &setup.paths) {
+                Ok(run) => run,
+                Err(e) => {
+                    let _ = events.send(RunnerEvent::Refused(e.to_string()));
+                    return;
+                }
+            };
+            let _ = events.send(RunnerEvent::Started(run_start(&prepared.runbook, &prepared.namespace)));
+            let (engine_events, mut reports) = mpsc::unbounded_channel();
+            let forward = events.clone();
+            tokio::spawn(async move {
+                while let Some(event) = reports.recv().await {
+                    if forward.send(RunnerEvent::Engine(event)).is_err() {
+                        return;
+                    }
+                }
+            });
+            let conn = &prepared.connection;
+            let mut io = Io {
+                exec: ExecContext {
+                    client: conn.client.clone(),
+                    context: conn.context.clone(),
+                    user: conn.user.clone(),
+                    audit_log: setup.paths.audit_log(),
+                },
+                views: prepared.views.clone(),
+                runs_dir: setup.paths.runbook_state(),
+                auto_confirm: false,
+                events: engine_events,
+                controls,
+                related: prepared.related(&setup.paths),
+            };
+            let outcome = engine::execute(&mut io, &mut run).await;
+            drop(io);
+            let _ = events.send(RunnerEvent::Ended(outcome));
+        });
+    }
+}
+
+/// What the stepper needs to know of a runbook's steps.
+fn run_start(runbook: &Runbook, namespace: &str) -> RunStart {
+    let service = |s: &Step| s.action.service().or_else(|| s.gates.first().map(|g| g.service())).map(str::to_string);
+    let rollback = |s: &Step| match &s.on_failure {
+        OnFailure::Runbook(name) => Some(name.clone()),
+        _ => None,
+    };
+    RunStart {
+        runbook: runbook.name.clone(),
+        namespace: namespace.to_string(),
+        services: runbook.steps.iter().map(service).collect(),
+        rollbacks: runbook.steps.iter().map(rollback).collect(),
+        params: runbook.params.clone(),
+    }
 }
 
 /// OSC 52: the terminal (the operator's, at the far end of SSH) puts `text` on its clipboard.

@@ -3,6 +3,7 @@
 
 pub mod postgres;
 pub mod pty;
+pub mod rig;
 
 use cockpit::sim::spec::{RuleSpec, UserSpec};
 

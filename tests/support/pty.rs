@@ -86,14 +86,19 @@ impl Pty {
         self.wait_until(&format!("screen shows {needle:?}"), |s| s.contains(needle));
     }
 
-    pub fn wait_until(&self, what: &str, mut cond: impl FnMut(&str) -> bool) {
+    pub fn wait_until(&self, what: &str, cond: impl FnMut(&str) -> bool) {
+        self.wait_within(DEADLINE, what, cond);
+    }
+
+    /// [`Pty::wait_until`] for what the demo only does after a while (its SLO burst).
+    pub fn wait_within(&self, deadline: Duration, what: &str, mut cond: impl FnMut(&str) -> bool) {
         let start = Instant::now();
         loop {
             let text = self.screen_text();
             if cond(&text) {
                 return;
             }
-            if start.elapsed() > DEADLINE {
+            if start.elapsed() > deadline {
                 panic!("timed out waiting until {what}; screen:\n{text}");
             }
             std::thread::sleep(Duration::from_millis(50));

@@ -13,7 +13,15 @@ fn user(ns: &str, name: &str, replicas: i32, db: &str) -> Service {
 }
 
 fn with_hpa_max(mut s: Service, max: i32) -> Service {
-    s.hpa = Some(HpaSummary { name: s.key.name.clone(), min: 1, max, current: 1, desired: 1, targets: vec![] });
+    s.hpa = Some(HpaSummary {
+        name: s.key.name.clone(),
+        min: 1,
+        max,
+        current: 1,
+        desired: 1,
+        targets: vec![],
+        resource_version: None,
+    });
     s
 }
 

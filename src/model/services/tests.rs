@@ -343,3 +343,81 @@ fn secrets_never_reach_the_model() {
         EnvValue::FromSecret { secret: "creds".into(), key: "DB_URL".into() }
     );
 }
+
+fn controller_revision(ns: &str, owner: &str, name: &str, revision: i64, image: &str) -> Value {
+    json!({
+        "metadata": {"name": name, "namespace": ns,
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "pg",
+                                          "uid": owner, "controller": true}]},
+        "data": {"spec": {"template": {"$patch": "replace", "spec": {"containers": [{"name": "postgres", "image": image}]}}}},
+        "revision": revision,
+    })
+}
+
+#[test]
+fn a_statefulsets_revisions_and_number_come_from_its_controller_revisions() {
+    let mut objects = ClusterObjects::default();
+    objects.statefulsets.push(obj(json!({
+        "metadata": {"name": "pg", "namespace": "sw", "uid": "uid-pg", "generation": 2},
+        "spec": {"replicas": 1, "serviceName": "pg", "selector": {"matchLabels": {"app": "pg"}},
+                 "template": {"metadata": {"labels": {"app": "pg"}}, "spec": {"containers": [{"name": "postgres", "image": "pg:17"}]}}},
+        "status": {"observedGeneration": 2, "replicas": 1, "readyReplicas": 1, "currentRevision": "pg-aaa", "updateRevision": "pg-bbb"},
+    })));
+    objects.controller_revisions.push(obj(controller_revision("sw", "uid-pg", "pg-aaa", 1, "pg:16")));
+    objects.controller_revisions.push(obj(controller_revision("sw", "uid-pg", "pg-bbb", 2, "pg:17")));
+    objects.controller_revisions.push(obj(controller_revision("sw", "uid-other", "other-ccc", 7, "x:1")));
+    let services = build(&objects, &ReadinessHistory::default(), now());
+    let pg = find(&services, "pg");
+    assert_eq!(
+        pg.revisions.iter().map(|r| (r.revision, r.current, r.images())).collect::<Vec<_>>(),
+        [(2, true, vec!["pg:17"]), (1, false, vec!["pg:16"])]
+    );
+    assert_eq!(pg.rollout.revision, Some(2), "the update revision's number");
+}
+
+#[test]
+fn the_nodes_room_for_more_pods_is_part_of_each_service() {
+    use crate::model::capacity::{Resources, Room};
+    let mut objects = ClusterObjects::default();
+    let mut d = deployment("app", "web", 1, healthy_status(1));
+    d["spec"]["template"]["spec"]["containers"][0]["resources"] = json!({"requests": {"cpu": "1", "memory": "1Gi"}});
+    objects.deployments.push(obj(d));
+    objects.nodes.push(obj(
+        json!({"metadata": {"name": "k3s-node-1"}, "status": {"allocatable": {"cpu": "4", "memory": "16Gi"}}}),
+    ));
+    let mut elsewhere = pod("other-ns", "db", 1, 0, true);
+    elsewhere["spec"]["containers"][0]["resources"] = json!({"requests": {"cpu": "2500m"}});
+    objects.node_pods.push(obj(elsewhere));
+    let services = build(&objects, &ReadinessHistory::default(), now());
+    assert_eq!(
+        find(&services, "web").room,
+        Room::Known { per_pod: Resources { cpu_m: 1000, memory: 1 << 30 }, more_pods: 1, nodes: 1 },
+        "4 cpu minus the 2.5 another namespace's pod requests"
+    );
+    let hidden = Visibility { nodes: false, ..Visibility::ALL };
+    let services = build_with(&objects, &ReadinessHistory::default(), now(), hidden);
+    assert!(matches!(&find(&services, "web").room, Room::Unknown(why) if why.contains("nodes cannot be listed")));
+}
+
+#[test]
+fn a_helm_managed_workload_carries_its_release_history() {
+    let mut objects = ClusterObjects::default();
+    let mut d = deployment("web", "docs", 1, healthy_status(1));
+    d["metadata"]["labels"] = json!({"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "docs-1.4.2"});
+    d["metadata"]["annotations"]["meta.helm.sh/release-name"] = json!("docs");
+    d["metadata"]["annotations"]["meta.helm.sh/release-namespace"] = json!("web");
+    objects.deployments.push(obj(d));
+    for (version, status) in [(1, "superseded"), (2, "deployed")] {
+        objects.helm_releases.push(obj(json!({
+            "name": format!("sh.helm.release.v1.docs.v{version}"), "namespace": "web",
+            "labels": {"name": "docs", "owner": "helm", "status": status, "version": version.to_string()},
+        })));
+    }
+    let services = build(&objects, &ReadinessHistory::default(), now());
+    let release = find(&services, "docs").helm.clone().expect("a Helm release");
+    assert_eq!(release.deployed().map(|r| r.revision), Some(2));
+    assert_eq!(release.history.unwrap().len(), 2);
+    let hidden = Visibility { helm_releases: false, ..Visibility::ALL };
+    let services = build_with(&objects, &ReadinessHistory::default(), now(), hidden);
+    assert_eq!(find(&services, "docs").helm.as_ref().unwrap().history, None, "no access: unknown");
+}

@@ -441,3 +441,27 @@ fn a_megabyte_line_is_stored_whole_and_displayed_cut() {
     assert_inert(&shown, "displayed");
     assert_eq!(buffer.display(1, 500), None);
 }
+
+#[test]
+fn a_watch_keeps_only_counted_lines_and_judges_like_the_full_log() {
+    let rules = vec![demo("listen-together-reconnect")];
+    let mut watch = SloWatch::new(rules.clone()).unwrap();
+    let mut full = LogBuffer::new();
+    let started = Some(ago(3600));
+    let mut lines = Vec::new();
+    for minute in 0..5 {
+        lines.push((ago(minute * 60 + 10), EXCEEDED));
+        lines.push((ago(minute * 60 + 20), WITHIN));
+        lines.push((ago(minute * 60 + 30), ACCESS));
+    }
+    lines.reverse();
+    for (at, line) in &lines {
+        watch.push(*at, "pod-a", started, line.as_bytes());
+        full.push_raw(*at, "pod-a", started, line.as_bytes());
+    }
+    assert_eq!(watch.kept(), 5, "only the exceeded reconnects are kept");
+    let whole: Vec<RuleVerdict> = rules.iter().map(|r| evaluate_iter(r, full.iter(), now())).collect();
+    assert_eq!(watch.verdicts(now()), whole, "the same verdict as over every line");
+    assert_eq!(watch.gate(now()), GateState::Fail, "sustained five minutes");
+    assert!(!watch.push(now(), "pod-a", started, b"\x1b]0;[ListenTogether/SLO] boom\x07"), "sanitised first");
+}

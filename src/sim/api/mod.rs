@@ -179,6 +179,17 @@ pub enum Output {
     Metadata,
 }
 
+impl Output {
+    /// How `/sim/metrics` names the form (`by_form`).
+    pub fn form(self) -> &'static str {
+        match self {
+            Output::Plain => "object",
+            Output::Table(_) => "table",
+            Output::Metadata => "metadata",
+        }
+    }
+}
+
 pub fn negotiate(req: &ApiRequest) -> Output {
     for media in req.header("accept").split(',') {
         let params: Vec<&str> = media.split(';').map(str::trim).collect();
@@ -225,6 +236,9 @@ async fn serve(state: &Arc<ApiState>, req: &ApiRequest) -> Result<Response<Body>
         Route::Resource(target) => {
             let verb = route::verb(&req.method, target, req.flag("watch"));
             state.metrics.record(verb.map_or("unknown", Verb::as_str), &target.resource_path());
+            if let Some(read @ (Verb::Get | Verb::List | Verb::Watch)) = verb {
+                state.metrics.record_form(read.as_str(), &target.resource_path(), negotiate(req).form());
+            }
             Some(verb)
         }
         _ => {

@@ -18,7 +18,6 @@ pub mod objects;
 pub mod runtime;
 pub mod scenario;
 pub mod timeline;
-pub mod yaml;
 
 #[cfg(test)]
 mod tests;
@@ -114,7 +113,7 @@ pub fn load(source: &ScenarioSource) -> color_eyre::Result<Scenario> {
                     builtin_names().join(", ")
                 )));
             };
-            from_parsed(name, vec![parse(&yaml::builtin_file(name), text)?])
+            from_parsed(name, vec![parse(&crate::config::diagnostic::builtin_path("scenario", name), text)?])
         }
         ScenarioSource::File(path) => {
             let text = std::fs::read_to_string(path)

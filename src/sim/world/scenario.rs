@@ -40,9 +40,9 @@ use super::behaviour::{
     Action, Behaviour, Crash, Glob, HpaLoad, HpaTuning, ImageRule, LogGenerator, NodeConfig, Readiness, SimConfig,
     Step, Template, WorkloadKind, default_nodes,
 };
-use super::yaml::{self, Document};
 use crate::config::diagnostic::Diagnostic;
 use crate::config::duration::parse_duration;
+use crate::config::yaml::{self, Document};
 use crate::sim::resources::{ResourceType, resource_by_kind};
 use crate::sim::spec::{FaultSpec, UserSpec};
 
@@ -718,7 +718,8 @@ mod tests {
     #[test]
     fn every_builtin_scenario_parses() {
         for (name, text) in BUILTINS {
-            let parsed = parse_file(&yaml::builtin_file(name), text).unwrap_or_else(|e| panic!("{e}"));
+            let parsed = parse_file(&crate::config::diagnostic::builtin_path("scenario", name), text)
+                .unwrap_or_else(|e| panic!("{e}"));
             assert!(parsed.sim.is_some(), "{name} has a Scenario document");
             assert!(!parsed.objects.is_empty(), "{name} has manifests");
         }

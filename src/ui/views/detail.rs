@@ -1,6 +1,6 @@
 //! The service detail: everything about one service as scrollable sections — pods, probes
-//! with their grace budgets, PDB arithmetic, HPA, events, revisions, environment (values
-//! from Secrets are never fetched, only named).
+//! with their grace budgets, PDB arithmetic, HPA, events, revisions, the Helm release and
+//! its history, environment (values from Secrets are never fetched, only named).
 
 use jiff::Timestamp;
 use ratatui::Frame;
@@ -9,6 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+use crate::cluster::watch::{ResourceKind, WatchHealth};
 use crate::config::theme::Theme;
 use crate::model::budget::{DatabaseBudget, budget_of};
 use crate::model::sanitize::clean;
@@ -28,7 +29,12 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
     };
     let title = format!(" {} {}/{} ", service.key.kind.short(), service.key.namespace, service.key.name);
     let block = block.title(Span::styled(clean(&title), theme.style("ui.title")));
-    let lines = lines(theme, service, budget_of(&app.view.budgets, &service.key), now);
+    let helm_denied = match app.view.health.get(&ResourceKind::HelmReleases) {
+        Some(WatchHealth::NoAccess { permission }) => Some(permission.as_str()),
+        _ => None,
+    };
+    let context = Context { budget: budget_of(&app.view.budgets, &service.key), helm_denied, now };
+    let lines = lines(theme, service, &context);
     let inner_height = area.height.saturating_sub(1) as usize;
     let max_scroll = lines.len().saturating_sub(inner_height);
     let scroll = state.scroll.min(max_scroll);
@@ -40,7 +46,16 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
     frame.render_widget(paragraph, area);
 }
 
-fn lines(theme: &Theme, s: &Service, budget: Option<&DatabaseBudget>, now: Timestamp) -> Vec<Line<'static>> {
+/// What the sections need besides the service.
+struct Context<'a> {
+    budget: Option<&'a DatabaseBudget>,
+    /// The permission that hides the Helm release history, if one does.
+    helm_denied: Option<&'a str>,
+    now: Timestamp,
+}
+
+fn lines(theme: &Theme, s: &Service, context: &Context<'_>) -> Vec<Line<'static>> {
+    let (budget, now) = (context.budget, context.now);
     let mut out = Vec::new();
     summary(theme, s, &mut out);
     findings(theme, s, &mut out);
@@ -55,6 +70,7 @@ fn lines(theme: &Theme, s: &Service, budget: Option<&DatabaseBudget>, now: Times
     }
     events(theme, s, now, &mut out);
     revisions(theme, s, now, &mut out);
+    helm(theme, s, context, &mut out);
     env(theme, s, &mut out);
     out
 }
@@ -269,10 +285,63 @@ fn revisions<'a>(theme: &Theme, s: &Service, now: Timestamp, out: &mut Vec<Line<
             format!("{}{}", r.revision, if r.current { "*" } else { "" }),
             r.replicas.to_string(),
             age(r.created, now),
-            clean(&r.images.join(",")),
+            clean(&r.images().join(",")),
             r.change_cause.as_deref().map_or("-".into(), clean),
         ];
         out.push(text(style, row(&cells, &widths)));
+    }
+}
+
+/// The Helm release, its history from the release Secrets' metadata, and the rollback
+/// command for the newest revision that is not deployed (`r h` chooses another).
+fn helm<'a>(theme: &Theme, s: &Service, context: &Context<'_>, out: &mut Vec<Line<'a>>) {
+    let Some(release) = &s.helm else { return };
+    heading(theme, &format!("HELM RELEASE {} (ns {})", clean(&release.name), clean(&release.namespace)), out);
+    let chart = [
+        release.chart.as_deref().map(|c| format!("chart {}", clean(c))),
+        release.app_version.as_deref().map(|v| format!("app version {}", clean(v))),
+    ];
+    let chart: Vec<String> = chart.into_iter().flatten().collect();
+    if !chart.is_empty() {
+        out.push(text(
+            theme.style("ui.text"),
+            format!("{} (from the workload's labels: the running revision)", chart.join(" · ")),
+        ));
+    }
+    let Some(history) = &release.history else {
+        let why = context.helm_denied.map_or("not listed yet".to_string(), |p| format!("no access: {}", clean(p)));
+        out.push(text(theme.style("state.warn"), format!("release history unknown: {why}")));
+        return;
+    };
+    let widths = [8, 16, 8];
+    out.push(text(theme.style("ui.text.dim"), row(&strings(&["REVISION", "STATUS", "UPDATED", "CREATED"]), &widths)));
+    for r in history {
+        let deployed = r.status == "deployed";
+        let style = match r.status.as_str() {
+            "deployed" => theme.style("state.ok"),
+            "failed" => theme.style("state.error"),
+            _ => theme.style("ui.text"),
+        };
+        let cells = [
+            format!("{}{}", r.revision, if deployed { "*" } else { "" }),
+            clean(&r.status),
+            age(r.modified.or(r.created), context.now),
+            age(r.created, context.now),
+        ];
+        out.push(text(style, row(&cells, &widths)));
+    }
+    out.push(text(
+        theme.style("ui.text.dim"),
+        "chart and app version of each revision are in its release Secret, which the cockpit never reads".into(),
+    ));
+    if let Some(previous) = release.rollback_candidate() {
+        out.push(text(
+            theme.style("ui.text"),
+            format!(
+                "rollback: {}   (r h chooses a revision; Ctrl-y there copies it)",
+                clean(&release.rollback_command(previous.revision))
+            ),
+        ));
     }
 }
 

@@ -40,7 +40,7 @@ pub fn gate_style(theme: &Theme, state: GateState) -> Style {
     }
 }
 
-fn draw_pane(theme: &Theme, pane: &Pane, focused: bool, frame: &mut Frame, area: Rect, now: Timestamp) {
+pub(super) fn draw_pane(theme: &Theme, pane: &Pane, focused: bool, frame: &mut Frame, area: Rect, now: Timestamp) {
     let border = if focused { theme.style("ui.border.focus") } else { theme.style("ui.border") };
     let block = Block::default().borders(Borders::ALL).border_style(border).title(title(theme, pane));
     let inner = block.inner(area);

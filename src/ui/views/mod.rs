@@ -8,6 +8,7 @@ mod findings;
 mod logs;
 mod overview;
 mod popups;
+mod runbook;
 mod statusline;
 
 pub use statusline::{Connectivity, connectivity};
@@ -17,6 +18,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 
 use super::app::{App, Overlay, Screen};
+use crate::model::sanitize::clean;
 
 pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
     let area = frame.area();
@@ -32,6 +34,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
         Screen::Budget { .. } => budget::draw(app, frame, main),
         Screen::Findings { .. } => findings::draw(app, frame, main),
         Screen::Logs => logs::draw(app, frame, main, now),
+        Screen::Runbook => runbook::draw(app, frame, main, now),
     }
     if let Some(Overlay::Filter { input: text, .. }) = &app.overlay {
         popups::draw_filter(&app.theme, text, frame, input);
@@ -50,6 +53,28 @@ pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
         Some(Overlay::Palette { .. }) => popups::draw_palette(app, frame, main),
         Some(Overlay::Picker { .. }) => popups::draw_picker(app, frame, main),
         Some(Overlay::Action(_)) => popups::draw_action(app, frame, main),
+        Some(Overlay::RunParams { name, input, error }) => {
+            let help = "parameters as name=value, separated by spaces; enter starts the run, esc cancels";
+            popups::draw_entry(
+                &app.theme,
+                format!(" Run {} ", clean(name)),
+                help,
+                error.as_deref(),
+                input,
+                frame,
+                main,
+            );
+        }
+        Some(Overlay::RunConfirmName { name, input }) => {
+            let help = format!("type {} and press enter to send the change; esc: the step keeps waiting", clean(name));
+            popups::draw_entry(&app.theme, " Confirm the change ".into(), &help, None, input, frame, main);
+        }
+        Some(Overlay::SkipReason { input }) => {
+            let help = "the reason is recorded in the run state and the audit log";
+            popups::draw_entry(&app.theme, " Skip this step ".into(), help, None, input, frame, main);
+        }
+        Some(Overlay::ResumeOffer(state)) => popups::draw_resume_offer(&app.theme, state, frame, main),
+        Some(Overlay::Revisions(_)) => popups::draw_revisions(app, frame, main, now),
         _ => {}
     }
     if !app.pending.is_empty() {

@@ -80,8 +80,9 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
     let hpa_access =
         !matches!(view.health.get(&ResourceKind::HorizontalPodAutoscalers), Some(WatchHealth::NoAccess { .. }));
     let stale = matches!(health, Connectivity::Stale { .. });
-    // Only services with an open log pane and rules have a gate state: no stream, no verdict.
-    let gates = app.logs.gates(now);
+    // Only services with rules have a gate state (followed in a pane or in the background,
+    // up to a cap): no stream, no verdict.
+    let gates = app.slo_gates(now);
     // Across namespaces, a name alone is ambiguous once the NAMESPACE column is gone.
     let qualify = view.namespace.is_none() && !columns.contains(&0);
     let context = CellContext { now, pdb_access, hpa_access, qualify };

@@ -14,13 +14,19 @@ use crate::config::keymap::Lookup;
 use crate::config::theme::Theme;
 use crate::model::sanitize::clean;
 use crate::model::service::Severity;
-use crate::ui::app::{ActionStage, ActionWizard, App, Overlay, PickerKind};
+use crate::ui::app::{ActionStage, ActionWizard, App, Overlay, PickerKind, RevisionSource};
+use crate::ui::format::age;
 use crate::ui::fuzzy::Match;
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
     let height = height.min(area.height);
     Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height }
+}
+
+/// Change popups use the width there is (previews carry image names), within reason.
+fn wide_popup(area: Rect) -> u16 {
+    area.width.saturating_sub(4).clamp(96, 140)
 }
 
 fn popup_block<'a>(theme: &Theme, title: String) -> Block<'a> {
@@ -176,20 +182,22 @@ pub fn draw_which_key(app: &App, frame: &mut Frame, area: Rect) {
 pub fn draw_action(app: &App, frame: &mut Frame, area: Rect) {
     let Some(Overlay::Action(w)) = &app.overlay else { return };
     let theme = &app.theme;
-    let rect = centered(area, 96, 20);
+    let rect = centered(area, wide_popup(area), 20);
     frame.render_widget(Clear, rect);
-    let what = match &w.rollout {
-        Some(plan) => plan.change.map_or("Rollout", |c| c.name()),
-        None => "Scale",
+    let what = match &w.fixed {
+        Some(ActionPlan::Rollout(plan)) => plan.change.map_or("Rollout", |c| c.name()),
+        Some(ActionPlan::HelmRollback(_)) => "helm rollback",
+        Some(ActionPlan::Change(plan)) => plan.change.name(),
+        Some(ActionPlan::Scale(_)) | None => w.typed.title(),
     };
     let title = format!(" {what} {}/{} ", clean(&w.key.namespace), clean(&w.key.name));
     let block = popup_block(theme, title);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let [input_area, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
-    if w.rollout.is_none() {
-        let [label, field] = Layout::horizontal([Constraint::Length(10), Constraint::Min(1)]).areas(input_area);
-        frame.render_widget(Span::styled("replicas:", theme.style("ui.hint.key")), label);
+    if w.fixed.is_none() {
+        let [label, field] = Layout::horizontal([Constraint::Length(11), Constraint::Min(1)]).areas(input_area);
+        frame.render_widget(Span::styled(w.typed.label(), theme.style("ui.hint.key")), label);
         frame.render_widget(&w.input, field);
     }
 
@@ -224,7 +232,68 @@ pub fn draw_action(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn plan_lines(theme: &Theme, plan: &ActionPlan, lines: &mut Vec<Line>) {
+/// The revision chooser: every revision (newest first, the running one marked), the
+/// highlighted one's diff and guards below, and how to go on.
+pub fn draw_revisions(app: &App, frame: &mut Frame, area: Rect, now: jiff::Timestamp) {
+    let Some(Overlay::Revisions(c)) = &app.overlay else { return };
+    let theme = &app.theme;
+    let rows = app.chooser_rows();
+    let selected = app.chooser_selected();
+    let mut preview = Vec::new();
+    match app.chooser_plan() {
+        Some(plan) => plan_lines(theme, &plan, &mut preview),
+        None => preview.push(Line::from(Span::styled("nothing to preview", theme.style("ui.text.dim")))),
+    }
+    if c.source == RevisionSource::Helm {
+        preview.push(Line::from(Span::styled(
+            "chart and app version of older revisions are in their release Secrets, which are never read",
+            theme.style("ui.text.dim"),
+        )));
+    }
+    // As tall as its content: the list, the preview, the hint and the borders.
+    let wanted = rows.len() + 1 + preview.len() + 1 + 2;
+    let rect = centered(area, wide_popup(area), (wanted as u16).max(10).min(area.height.saturating_sub(2)));
+    frame.render_widget(Clear, rect);
+    let what = match c.source {
+        RevisionSource::Rollout => "Undo",
+        RevisionSource::Helm => "Helm rollback",
+    };
+    let title = format!(" {what} {}/{}: choose a revision ", clean(&c.key.namespace), clean(&c.key.name));
+    let block = popup_block(theme, title);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let list_height = (rows.len() as u16 + 1).min(inner.height / 2).max(2);
+    let [list_area, preview_area, hint_area] =
+        Layout::vertical([Constraint::Length(list_height), Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    // Images are long (registry/org/name:tag): they get what the change-cause does not need.
+    let what_width = match c.source {
+        RevisionSource::Rollout => (inner.width as usize).saturating_sub(2 + 10 + 7 + 24).clamp(20, 80),
+        RevisionSource::Helm => 14,
+    };
+    let header = match c.source {
+        RevisionSource::Rollout => format!("  {:<9} {:<6} {:<what_width$} CHANGE-CAUSE", "REVISION", "AGE", "IMAGES"),
+        RevisionSource::Helm => {
+            format!("  {:<9} {:<6} {:<what_width$} CHART / APP VERSION", "REVISION", "UPDATED", "STATUS")
+        }
+    };
+    let mut lines = vec![Line::from(Span::styled(header, theme.style("ui.text.dim")))];
+    let visible = list_height.saturating_sub(1) as usize;
+    let offset = selected.saturating_sub(visible.saturating_sub(1));
+    for (i, row) in rows.iter().enumerate().skip(offset).take(visible) {
+        let style = if i == selected { theme.style("ui.selection") } else { theme.style("ui.text") };
+        let revision = format!("{}{}", row.revision, if row.current { " *" } else { "" });
+        let what: String = clean(&row.what).chars().take(what_width).collect();
+        let note = if row.note.is_empty() { "-".to_string() } else { clean(&row.note) };
+        let text = format!("  {revision:<9} {:<6} {what:<what_width$} {note}", age(row.at, now));
+        lines.push(Line::from(Span::styled(text, style)));
+    }
+    frame.render_widget(Paragraph::new(lines), list_area);
+    frame.render_widget(Paragraph::new(preview), preview_area);
+    let hint = "↑/↓ choose · Enter: dry-run, then confirm · Ctrl-y: copy the command · Esc: cancel";
+    frame.render_widget(Line::from(Span::styled(hint, theme.style("ui.hint"))), hint_area);
+}
+
+pub(super) fn plan_lines(theme: &Theme, plan: &ActionPlan, lines: &mut Vec<Line>) {
     for p in plan.preview() {
         let style = match p.severity {
             Severity::Error => theme.style("state.error"),
@@ -255,8 +324,9 @@ fn plan_lines(theme: &Theme, plan: &ActionPlan, lines: &mut Vec<Line>) {
             ]));
         }
     }
+    let label = if matches!(plan, ActionPlan::HelmRollback(_)) { "helm" } else { "kubectl" };
     lines.push(Line::from(vec![
-        Span::styled(format!("{:<18}", "kubectl"), theme.style("ui.text.dim")),
+        Span::styled(format!("{label:<18}"), theme.style("ui.text.dim")),
         Span::styled(clean(plan.kubectl()), theme.style("ui.text")),
     ]));
 }
@@ -264,10 +334,14 @@ fn plan_lines(theme: &Theme, plan: &ActionPlan, lines: &mut Vec<Line>) {
 fn stage_line<'a>(app: &App, w: &ActionWizard) -> Line<'a> {
     let theme = &app.theme;
     let (text, key) = match &w.stage {
+        ActionStage::Editing if matches!(w.fixed, Some(ActionPlan::HelmRollback(_))) => {
+            ("Enter: helm rollback --dry-run · Ctrl-y: copy the command · Esc: cancel".to_string(), "ui.hint")
+        }
         ActionStage::Editing => ("Enter: ask the API server (dry-run) · Esc: cancel".to_string(), "ui.hint"),
         ActionStage::Checking(_) => ("server dry-run…".to_string(), "state.info"),
         ActionStage::Confirm { plan, dry_run } => {
-            (format!("server dry-run: {dry_run} · Enter: {} · Esc: cancel", plan.describe()), "state.ok")
+            let who = if matches!(plan, ActionPlan::HelmRollback(_)) { "helm --dry-run" } else { "server dry-run" };
+            (format!("{who}: {dry_run} · Enter: {} · Esc: cancel", plan.describe()), "state.ok")
         }
         ActionStage::Applying(_) => ("applying…".to_string(), "state.info"),
         ActionStage::Following(plan) => {
@@ -281,4 +355,64 @@ fn stage_line<'a>(app: &App, w: &ActionWizard) -> Line<'a> {
         }
     };
     Line::from(Span::styled(clean(&text), theme.style(key)))
+}
+
+/// A one-line text entry with a title and a line of help (runbook parameters, a typed
+/// service name, a skip reason).
+pub fn draw_entry(
+    theme: &Theme,
+    title: String,
+    help: &str,
+    error: Option<&str>,
+    input: &TextArea,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let rect = centered(area, 90, 6);
+    frame.render_widget(Clear, rect);
+    let block = popup_block(theme, title);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [field, help_area, error_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(2), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(input, field);
+    frame.render_widget(
+        Paragraph::new(Span::styled(help.to_string(), theme.style("ui.hint")))
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+        help_area,
+    );
+    if let Some(error) = error {
+        frame.render_widget(Span::styled(clean(error), theme.style("ui.error")), error_area);
+    }
+}
+
+/// At start: an interrupted run, and the keys to continue it or not.
+pub fn draw_resume_offer(
+    theme: &Theme,
+    state: &crate::actions::runbook::state::RunState,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let rect = centered(area, 84, 7);
+    frame.render_widget(Clear, rect);
+    let block = popup_block(theme, " Interrupted runbook ".into());
+    let at = state.resume_at().map_or_else(String::new, |i| format!(" at step {} ({})", i + 1, state.steps[i].id));
+    let lines = vec![
+        Line::from(Span::styled(
+            clean(&format!("{} on {} stopped{at}.", state.runbook, state.namespace)),
+            theme.style("ui.text"),
+        )),
+        Line::from(Span::styled(
+            "Resuming re-reads the cluster: a change already made is not sent again.",
+            theme.style("ui.text.dim"),
+        )),
+        Line::default(),
+        Line::from(vec![
+            Span::styled("enter", theme.style("ui.hint.key")),
+            Span::styled(" resume  ", theme.style("ui.hint")),
+            Span::styled("esc", theme.style("ui.hint.key")),
+            Span::styled(" not now (Space r lists it)", theme.style("ui.hint")),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
 }

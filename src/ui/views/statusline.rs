@@ -69,11 +69,13 @@ pub fn connectivity(view: &ClusterView, now: Timestamp) -> Connectivity {
     Connectivity::Live
 }
 
-/// The permissions the user lacks, as the API names them.
+/// The permissions the user lacks, as the API names them. Kinds only one screen needs
+/// (nodes for the scale preview, Helm's Secrets for the detail view) are said there.
 pub fn missing_permissions(view: &ClusterView) -> Vec<&str> {
     view.health
-        .values()
-        .filter_map(|h| match h {
+        .iter()
+        .filter(|(kind, _)| !kind.is_optional())
+        .filter_map(|(_, h)| match h {
             WatchHealth::NoAccess { permission } => Some(permission.as_str()),
             _ => None,
         })

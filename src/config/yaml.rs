@@ -1,8 +1,8 @@
-//! YAML input as operators write it: multi-document files split at `---`, each
+//! YAML input as operators write it (scenarios, runbooks): multi-document files split at `---`, each
 //! document parsed on its own so every error can name the file, the line (counted in the
 //! whole file) and the dotted field it is about.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
@@ -77,7 +77,7 @@ pub fn diagnostic_from(file: &Path, doc: &Document, error: &serde_saphyr::Error)
 /// A semantic problem found after parsing, pointed at the line of `field` (dotted, list
 /// indexes as `[n]`) when it can be found in the document, else at the document start.
 pub fn problem(file: &Path, doc: &Document, field: &str, message: impl Into<String>) -> Box<Diagnostic> {
-    let line = line_of_field(&doc.text, field).unwrap_or(1) + doc.first_line - 1;
+    let line = line_of_nearest(&doc.text, field).unwrap_or(1) + doc.first_line - 1;
     Box::new(Diagnostic::error(file.to_path_buf(), message).at_line(Some(line)).in_field(field))
 }
 
@@ -211,13 +211,17 @@ pub fn line_of_field(text: &str, field: &str) -> Option<usize> {
                 min_indent = indent + 1;
             }
             Segment::Index(n) => {
+                // Items of this list sit at the indent of its first item; deeper ones
+                // belong to lists inside them.
                 let mut seen = 0;
+                let mut list_indent = None;
                 let (at, content) = (from + 1..lines.len()).find_map(|i| {
                     let l = analyse(lines[i])?;
                     let item = l.item?;
-                    if l.indent < min_indent.saturating_sub(1) {
+                    if l.indent < min_indent.saturating_sub(1) || list_indent.is_some_and(|li| l.indent != li) {
                         return None;
                     }
+                    list_indent = Some(l.indent);
                     if seen == n {
                         return Some((i, item));
                     }
@@ -231,6 +235,20 @@ pub fn line_of_field(text: &str, field: &str) -> Option<usize> {
         }
     }
     found
+}
+
+/// The line of `field`, or of the nearest field around it that the document spells out
+/// in block style (`scale: {service: api, replicas: x}` puts `scale.replicas` on the
+/// line of `scale`).
+pub fn line_of_nearest(text: &str, field: &str) -> Option<usize> {
+    let mut field = field;
+    loop {
+        if let Some(line) = line_of_field(text, field) {
+            return Some(line);
+        }
+        let cut = field.rfind(['.', '['])?;
+        field = &field[..cut];
+    }
 }
 
 enum Segment<'a> {
@@ -254,11 +272,6 @@ fn split_field(field: &str) -> Vec<Segment<'_>> {
         }
     }
     out
-}
-
-/// A label for a compiled-in scenario, so its diagnostics read like file paths.
-pub fn builtin_file(name: &str) -> PathBuf {
-    crate::config::diagnostic::builtin_path("scenario", name)
 }
 
 #[cfg(test)]
@@ -287,6 +300,10 @@ mod tests {
         assert_eq!(line_of_field(text, "spec.nodes[1].cpu"), Some(6));
         assert_eq!(line_of_field(text, "spec.timeline"), Some(7));
         assert_eq!(line_of_field(text, "spec.missing"), None);
+        assert_eq!(line_of_nearest(text, "spec.nodes[1].cpu.deeper"), Some(6));
+        assert_eq!(line_of_nearest("a:\n  b: {c: 1}\n", "a.b.c"), Some(2));
+        let nested = "steps:\n  - id: a\n    gates:\n      - x\n      - y\n  - id: b\n";
+        assert_eq!(line_of_field(nested, "steps[1].id"), Some(6), "items of inner lists are not counted");
     }
 
     #[test]

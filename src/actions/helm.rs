@@ -1,0 +1,176 @@
+//! A Helm release's rollback as a plan: `helm rollback <release> <N> -n <ns>`, previewed,
+//! dry-run (`helm rollback --dry-run`), confirmed and run through the same path as every
+//! change — but only when helm is on PATH. Without it the plan is blocked and the command is
+//! there to copy and run where helm is installed.
+
+use std::path::PathBuf;
+
+use super::scale::{Guard, PreviewLine, Verdict};
+use crate::cluster::helm::HelmSetup;
+use crate::model::service::{Service, ServiceKey, Severity};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelmRollbackPlan {
+    pub service: ServiceKey,
+    pub release: String,
+    pub namespace: String,
+    /// The deployed revision, when the history is known.
+    pub from: Option<i64>,
+    pub to: i64,
+    pub preview: Vec<PreviewLine>,
+    pub guards: Vec<Guard>,
+    /// What the operator reads and copies: `helm rollback docs 2 -n docs`.
+    pub command: String,
+    /// What runs: helm, and its arguments with the cockpit's context and identity.
+    pub program: Option<PathBuf>,
+    pub args: Vec<String>,
+}
+
+impl HelmRollbackPlan {
+    pub fn stopped_by(&self) -> Option<&Guard> {
+        self.guards.iter().find(|g| g.verdict != Verdict::Warn)
+    }
+
+    pub fn describe(&self) -> String {
+        format!("helm rollback {} to revision {} (ns {})", self.release, self.to, self.namespace)
+    }
+
+    /// The arguments for a run, or for helm's own simulation of it.
+    pub fn args_for(&self, dry_run: bool) -> Vec<String> {
+        let mut args = self.args.clone();
+        if dry_run {
+            args.push("--dry-run".into());
+        }
+        args
+    }
+}
+
+fn block(id: &'static str, message: String, alternative: Option<String>) -> Guard {
+    Guard { id, verdict: Verdict::Block, message, alternative }
+}
+
+fn line(label: &'static str, text: String) -> PreviewLine {
+    PreviewLine { label, text, severity: Severity::Info }
+}
+
+/// The rollback of `service`'s Helm release to `revision`, run against `context`.
+pub fn plan_helm_rollback(
+    service: &Service,
+    revision: i64,
+    helm: &HelmSetup,
+    context: &str,
+) -> Option<HelmRollbackPlan> {
+    let release = service.helm.as_ref()?;
+    let command = release.rollback_command(revision);
+    let mut args: Vec<String> =
+        ["rollback", &release.name, &revision.to_string(), "-n", &release.namespace, "--kube-context", context]
+            .map(String::from)
+            .to_vec();
+    args.extend(helm.flags.iter().cloned());
+    let deployed = release.deployed().map(|r| r.revision);
+    let mut plan = HelmRollbackPlan {
+        service: service.key.clone(),
+        release: release.name.clone(),
+        namespace: release.namespace.clone(),
+        from: deployed,
+        to: revision,
+        preview: Vec::new(),
+        guards: Vec::new(),
+        command: command.clone(),
+        program: helm.program.clone(),
+        args,
+    };
+    let from = deployed.map_or("the deployed revision".to_string(), |n| format!("revision {n}"));
+    plan.preview.push(line(
+        "release",
+        format!("{} (ns {}): {from} → {revision}, as a new revision", release.name, release.namespace),
+    ));
+    match release.history.as_ref().and_then(|h| h.iter().find(|r| r.revision == revision)) {
+        Some(target) => plan.preview.push(line("target", format!("revision {revision} is {}", target.status))),
+        None if release.history.is_some() => plan.guards.push(block(
+            "no-such-revision",
+            format!("revision {revision} is not in the release history"),
+            None,
+        )),
+        None => plan.preview.push(line("target", "the release history could not be read; helm checks it".into())),
+    }
+    if deployed == Some(revision) {
+        plan.guards.push(block("already-deployed", format!("revision {revision} is the deployed one"), None));
+    }
+    plan.preview.push(line(
+        "chart",
+        format!(
+            "revision {revision}'s chart and values are in its release Secret (never read here): \
+             helm get values {} --revision {revision} -n {}",
+            release.name, release.namespace
+        ),
+    ));
+    if plan.program.is_none() {
+        plan.guards.push(block(
+            "helm-not-on-path",
+            "helm is not on PATH: the cockpit cannot run the rollback".into(),
+            Some(format!("copy the command (Ctrl-y) and run it where helm is installed: {command}")),
+        ));
+    }
+    if let Some(tool) = &service.flags.gitops {
+        plan.guards.push(Guard {
+            id: "gitops-managed",
+            verdict: Verdict::Warn,
+            message: format!("{} is managed by {tool}: the next reconcile may undo the rollback", service.key.name),
+            alternative: Some("suspend the HelmRelease first (flux suspend helmrelease <name>)".into()),
+        });
+    }
+    Some(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::helm::{HelmRelease, HelmRevision};
+
+    fn service() -> Service {
+        let mut s = Service::example("docs", "docs-site", 2);
+        let revision =
+            |revision, status: &str| HelmRevision { revision, status: status.into(), created: None, modified: None };
+        s.helm = Some(HelmRelease {
+            name: "docs".into(),
+            namespace: "docs".into(),
+            chart: Some("docs-site-1.4.2".into()),
+            app_version: Some("2.3.0".into()),
+            history: Some(vec![revision(4, "deployed"), revision(3, "failed"), revision(2, "superseded")]),
+        });
+        s
+    }
+
+    fn helm() -> HelmSetup {
+        HelmSetup { program: Some("/usr/local/bin/helm".into()), flags: vec!["--kubeconfig".into(), "/k".into()] }
+    }
+
+    #[test]
+    fn a_rollback_runs_helm_against_the_cockpits_context_and_previews_the_revisions() {
+        let plan = plan_helm_rollback(&service(), 2, &helm(), "prod").unwrap();
+        assert!(plan.stopped_by().is_none(), "{:?}", plan.guards);
+        assert_eq!(plan.command, "helm rollback docs 2 -n docs");
+        assert_eq!(
+            plan.args_for(true),
+            ["rollback", "docs", "2", "-n", "docs", "--kube-context", "prod", "--kubeconfig", "/k", "--dry-run"]
+        );
+        assert_eq!(plan.from, Some(4));
+        assert!(plan.preview.iter().any(|l| l.text == "docs (ns docs): revision 4 → 2, as a new revision"));
+        assert!(plan.preview.iter().any(|l| l.text == "revision 2 is superseded"));
+    }
+
+    #[test]
+    fn without_helm_the_plan_is_blocked_and_offers_the_command() {
+        let plan = plan_helm_rollback(&service(), 2, &HelmSetup::default(), "prod").unwrap();
+        let guard = plan.stopped_by().unwrap();
+        assert_eq!(guard.id, "helm-not-on-path");
+        assert!(guard.message.contains("helm is not on PATH"));
+        assert!(guard.alternative.as_ref().unwrap().contains("helm rollback docs 2 -n docs"));
+        let current = plan_helm_rollback(&service(), 4, &helm(), "prod").unwrap();
+        assert_eq!(current.stopped_by().map(|g| g.id), Some("already-deployed"));
+        let unknown = plan_helm_rollback(&service(), 9, &helm(), "prod").unwrap();
+        assert_eq!(unknown.stopped_by().map(|g| g.id), Some("no-such-revision"));
+        assert!(plan_helm_rollback(&Service::example("a", "b", 1), 1, &helm(), "prod").is_none(), "not a Helm release");
+    }
+}

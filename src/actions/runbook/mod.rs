@@ -1,0 +1,244 @@
+//! Runbooks as guided procedures: each step's action becomes the same plan a wizard
+//! builds (scale, rollout, set env, …: one preview, one set of guards, one execution
+//! path), its gates are judged by the same model as the overview and `gate`, and every
+//! transition is saved so a run survives a crash or a dropped session.
+
+pub mod engine;
+pub mod launch;
+pub mod state;
+
+use crate::actions::ActionPlan;
+use crate::actions::change::{PatchStrategy, plan_hpa_bounds, plan_patch, plan_set_env, plan_set_image};
+use crate::actions::rollout::{RolloutRequest, plan_rollout};
+use crate::actions::scale::plan_scale;
+use crate::actions::target::ServiceRef;
+use crate::model::budget::{DatabaseBudget, budget_of};
+use crate::model::runbook::{Gate, Runbook, Step, StepAction, next_increment};
+use crate::model::service::{ContainerImage, EnvValue, EnvVar, Service};
+use crate::model::slo::SloRule;
+
+/// The plan of one step against the services as they are (or as earlier steps of a
+/// preview will have left them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepPlan {
+    Change(ActionPlan),
+    Wait { seconds: i64 },
+    Manual { checklist: Vec<String> },
+}
+
+/// The service a step or gate names, in the runbook's namespace.
+pub fn resolve<'a>(services: &'a [Service], name: &str, namespace: &str) -> Result<&'a Service, String> {
+    ServiceRef::parse(name).and_then(|r| r.resolve(services, namespace))
+}
+
+/// Plans `step`. A scale in increments plans its next increment from the current replicas.
+pub fn plan_step(
+    step: &Step,
+    services: &[Service],
+    budgets: &[DatabaseBudget],
+    namespace: &str,
+    restarted_at: Option<&str>,
+) -> Result<StepPlan, String> {
+    let service = match step.action.service() {
+        Some(name) => Some(resolve(services, name, namespace)?),
+        None => None,
+    };
+    let plan = match (&step.action, service) {
+        (StepAction::Wait { seconds }, _) => return Ok(StepPlan::Wait { seconds: *seconds }),
+        (StepAction::Manual { checklist }, _) => return Ok(StepPlan::Manual { checklist: checklist.clone() }),
+        (StepAction::Scale { replicas, step, .. }, Some(s)) => {
+            let to = next_increment(s.replicas.desired, *replicas, *step);
+            ActionPlan::Scale(plan_scale(s, to, false, budget_of(budgets, &s.key)))
+        }
+        (StepAction::SetEnv { container, vars, .. }, Some(s)) => {
+            ActionPlan::Change(Box::new(plan_set_env(s, container.as_deref(), vars)))
+        }
+        (StepAction::SetImage { container, image, .. }, Some(s)) => {
+            ActionPlan::Change(Box::new(plan_set_image(s, container.as_deref(), image)))
+        }
+        (StepAction::Patch { strategic, body, .. }, Some(s)) => {
+            let strategy = if *strategic { PatchStrategy::Strategic } else { PatchStrategy::Merge };
+            ActionPlan::Change(Box::new(plan_patch(s, strategy, body)))
+        }
+        (StepAction::HpaBounds { min, max, .. }, Some(s)) => {
+            ActionPlan::Change(Box::new(plan_hpa_bounds(s, *min, *max, budget_of(budgets, &s.key))))
+        }
+        (StepAction::Restart { .. }, Some(s)) => {
+            let mut plan = plan_rollout(s, RolloutRequest::Restart);
+            plan.restarted_at = restarted_at.map(str::to_string);
+            ActionPlan::Rollout(plan)
+        }
+        (StepAction::Undo { revision, .. }, Some(s)) => {
+            ActionPlan::Rollout(plan_rollout(s, RolloutRequest::Undo(*revision)))
+        }
+        (_, None) => return Err(format!("step {} names no service", step.id)),
+    };
+    Ok(StepPlan::Change(plan))
+}
+
+/// The namespace a runbook works in: its own `namespace`, else the one its services name
+/// (`--param service=shop/api`) when they agree on one.
+pub fn namespace_of(runbook: &Runbook) -> Option<String> {
+    if runbook.namespace.as_deref().is_some_and(|ns| !ns.is_empty()) {
+        return runbook.namespace.clone();
+    }
+    let mut named =
+        runbook.steps.iter().filter_map(|s| s.action.service()).filter_map(|s| ServiceRef::parse(s).ok()?.namespace);
+    let first = named.next()?;
+    named.all(|ns| ns == first).then_some(first)
+}
+
+/// What would stop the run before its first step: a service it names is not in the
+/// namespace, a gate names an SLO rule the profile does not have.
+pub fn preflight(runbook: &Runbook, services: &[Service], rules: &[SloRule], namespace: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut named: Vec<&str> = runbook.steps.iter().filter_map(|s| s.action.service()).collect();
+    named.extend(runbook.steps.iter().flat_map(|s| s.gates.iter().map(Gate::service)));
+    named.sort_unstable();
+    named.dedup();
+    for name in named {
+        if let Err(e) = resolve(services, name, namespace) {
+            problems.push(e);
+        }
+    }
+    for step in &runbook.steps {
+        for gate in &step.gates {
+            let Gate::SloClean { rules: wanted, .. } = gate else { continue };
+            for name in wanted.iter().filter(|w| !rules.iter().any(|r| &r.name == *w)) {
+                let known: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+                let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                problems.push(format!("step {}: no SLO rule named {name:?} in the profile (it has: {known})", step.id));
+            }
+        }
+    }
+    problems
+}
+
+/// Whether a scale in increments has further increments to go.
+pub fn more_increments(step: &Step, service: &Service) -> bool {
+    matches!(step.action, StepAction::Scale { replicas, step: Some(_), .. } if service.replicas.desired != replicas)
+}
+
+/// The services as `plan` leaves them, for previewing the steps after it: later steps
+/// are planned on the outcome of earlier ones, not on the cluster as it is before the run.
+pub fn project(services: &mut [Service], plan: &StepPlan) {
+    let StepPlan::Change(plan) = plan else { return };
+    if plan.stopped_by().is_some() {
+        return;
+    }
+    let Some(service) = services.iter_mut().find(|s| &s.key == plan.service()) else { return };
+    match plan {
+        ActionPlan::Scale(p) => {
+            let r = &mut service.replicas;
+            (r.desired, r.ready, r.updated, r.available) = (p.to, p.to, p.to, p.to);
+        }
+        ActionPlan::Change(p) => match &p.change {
+            crate::actions::change::Change::SetImage { container, image, .. } => {
+                for c in service.containers.iter_mut().filter(|c| &c.container == container) {
+                    *c = ContainerImage { container: container.clone(), image: image.clone() };
+                }
+            }
+            crate::actions::change::Change::SetEnv { containers, vars } => {
+                for (name, value) in vars {
+                    service.env.retain(|e| !(e.name == *name && containers.contains(&e.container)));
+                    if let Some(v) = value {
+                        service.env.extend(containers.iter().map(|c| EnvVar {
+                            container: c.clone(),
+                            name: name.clone(),
+                            value: EnvValue::Literal(v.clone()),
+                        }));
+                    }
+                }
+            }
+            crate::actions::change::Change::HpaBounds { to, .. } => {
+                if let Some(hpa) = service.hpa.as_mut() {
+                    (hpa.min, hpa.max) = *to;
+                }
+            }
+            crate::actions::change::Change::Patch { .. } => {}
+        },
+        ActionPlan::Rollout(_) | ActionPlan::HelmRollback(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::runbook::OnFailure;
+
+    fn step(action: StepAction) -> Step {
+        Step { id: "s".into(), title: "S".into(), action, gates: vec![], on_failure: OnFailure::Stop, enabled: true }
+    }
+
+    #[test]
+    fn steps_become_the_same_plans_the_wizards_build() {
+        let services = vec![Service::example("shop", "api", 2), Service::example("shop", "worker", 0)];
+        let scale = step(StepAction::Scale { service: "worker".into(), replicas: 1, step: None });
+        let StepPlan::Change(ActionPlan::Scale(p)) = plan_step(&scale, &services, &[], "shop", None).unwrap() else {
+            panic!("a scale plan")
+        };
+        assert_eq!((p.from, p.to), (0, 1));
+        assert_eq!(p.kubectl, "kubectl scale deployment/worker -n shop --replicas=1");
+        let missing = step(StepAction::Restart { service: "gone".into() });
+        assert!(
+            plan_step(&missing, &services, &[], "shop", None)
+                .unwrap_err()
+                .contains("no Deployment or StatefulSet \"gone\"")
+        );
+        let restart = step(StepAction::Restart { service: "api".into() });
+        let StepPlan::Change(ActionPlan::Rollout(r)) = plan_step(&restart, &services, &[], "shop", Some("T")).unwrap()
+        else {
+            panic!("a rollout plan")
+        };
+        assert_eq!(r.restarted_at.as_deref(), Some("T"), "a resumed restart sends the stamp it saved");
+    }
+
+    #[test]
+    fn a_runbook_without_a_namespace_works_in_the_one_its_services_name() {
+        let mut rb = Runbook {
+            name: "r".into(),
+            description: String::new(),
+            source: String::new(),
+            params: vec![],
+            namespace: None,
+            services: vec![],
+            steps: vec![step(StepAction::Undo { service: "shop/api".into(), revision: None })],
+        };
+        assert_eq!(namespace_of(&rb).as_deref(), Some("shop"));
+        rb.steps.push(step(StepAction::Restart { service: "deploy/web".into() }));
+        assert_eq!(namespace_of(&rb).as_deref(), Some("shop"), "a name without a namespace does not disagree");
+        rb.steps.push(step(StepAction::Restart { service: "other/web".into() }));
+        assert_eq!(namespace_of(&rb), None, "two namespaces: the command's own");
+        rb.namespace = Some("music".into());
+        assert_eq!(namespace_of(&rb).as_deref(), Some("music"));
+    }
+
+    #[test]
+    fn increments_are_planned_one_at_a_time_from_the_current_replicas() {
+        let mut services = vec![Service::example("shop", "api", 2)];
+        let scale = step(StepAction::Scale { service: "api".into(), replicas: 5, step: Some(2) });
+        let first = plan_step(&scale, &services, &[], "shop", None).unwrap();
+        assert!(matches!(&first, StepPlan::Change(ActionPlan::Scale(p)) if p.to == 4));
+        project(&mut services, &first);
+        assert!(more_increments(&scale, &services[0]));
+        let second = plan_step(&scale, &services, &[], "shop", None).unwrap();
+        assert!(matches!(&second, StepPlan::Change(ActionPlan::Scale(p)) if p.to == 5));
+        project(&mut services, &second);
+        assert!(!more_increments(&scale, &services[0]));
+    }
+
+    #[test]
+    fn a_preview_plans_later_steps_on_what_earlier_ones_change() {
+        let mut services = vec![Service::example("shop", "api", 1)];
+        let env = step(StepAction::SetEnv {
+            service: "api".into(),
+            container: None,
+            vars: vec![("ROLE".into(), Some("api".into()))],
+        });
+        let plan = plan_step(&env, &services, &[], "shop", None).unwrap();
+        let StepPlan::Change(p) = &plan else { panic!() };
+        assert_eq!(p.already_applied(&services[0]), Some(false));
+        project(&mut services, &plan);
+        assert_eq!(p.already_applied(&services[0]), Some(true), "the projection holds the change");
+    }
+}

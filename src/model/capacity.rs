@@ -1,0 +1,327 @@
+//! Node capacity for scale-ups: how many more pods of a service the nodes' free allocatable
+//! holds (allocatable minus what the pods already scheduled there request), as the
+//! scheduler's resource check sees it. Node selectors and affinity are not considered, so
+//! the answer is an upper bound: "does not fit" is certain, "fits" is not a promise.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Container, Node, PodSpec, Taint, Toleration};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+use super::pods::PodFacts;
+use super::sanitize::clean;
+
+/// CPU in millicores and memory in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resources {
+    pub cpu_m: i64,
+    pub memory: i64,
+}
+
+impl Resources {
+    fn plus(self, other: Resources) -> Resources {
+        Resources { cpu_m: self.cpu_m + other.cpu_m, memory: self.memory + other.memory }
+    }
+
+    fn minus(self, other: Resources) -> Resources {
+        Resources { cpu_m: self.cpu_m - other.cpu_m, memory: self.memory - other.memory }
+    }
+
+    fn at_least(self, other: Resources) -> Resources {
+        Resources { cpu_m: self.cpu_m.max(other.cpu_m), memory: self.memory.max(other.memory) }
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.cpu_m <= 0 && self.memory <= 0
+    }
+
+    /// `250m cpu, 256Mi memory`, as a preview line says it.
+    pub fn describe(self) -> String {
+        format!("{} cpu, {} memory", format_cpu(self.cpu_m), format_memory(self.memory))
+    }
+}
+
+/// A node that takes new pods, with what is left of its allocatable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeRoom {
+    pub name: String,
+    pub free: Resources,
+    /// NoSchedule / NoExecute taints a new pod must tolerate.
+    pub taints: Vec<Taint>,
+}
+
+/// The nodes' free capacity, or why it is not known.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeCapacity {
+    Known(Vec<NodeRoom>),
+    Unknown(String),
+}
+
+/// What a scale-up of one service can count on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Room {
+    /// Why the nodes' capacity is not known (the scale preview says so rather than guess).
+    Unknown(String),
+    /// The pods request no cpu or memory: the scheduler's resource check always passes.
+    NoRequests,
+    Known {
+        per_pod: Resources,
+        /// How many more such pods the nodes' free allocatable holds.
+        more_pods: u64,
+        /// Nodes that take the service's pods (schedulable, taints tolerated).
+        nodes: usize,
+    },
+}
+
+/// A quantity in base units (`250m` = 0.25, `1Gi` = 2^30, `1e3` = 1000); `None` when it
+/// does not parse.
+pub fn quantity(text: &str) -> Option<f64> {
+    const SUFFIXES: [(&str, f64); 12] = [
+        ("Ki", 1024.0),
+        ("Mi", 1_048_576.0),
+        ("Gi", 1_073_741_824.0),
+        ("Ti", 1_099_511_627_776.0),
+        ("Pi", 1_125_899_906_842_624.0),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    let text = text.trim();
+    if let Some((number, factor)) =
+        SUFFIXES.iter().find_map(|(suffix, factor)| Some((text.strip_suffix(suffix)?, *factor)))
+    {
+        return number.parse::<f64>().ok().map(|n| n * factor);
+    }
+    // A plain number, or one with a decimal exponent (`1e3`, `5E-1`).
+    text.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+fn cpu_m(q: &Quantity) -> i64 {
+    quantity(&q.0).map_or(0, |cores| (cores * 1000.0).ceil() as i64)
+}
+
+fn bytes(q: &Quantity) -> i64 {
+    quantity(&q.0).map_or(0, |b| b.ceil() as i64)
+}
+
+/// What one container asks the scheduler for: its requests, else its limits (the API
+/// server defaults a missing request to the limit).
+fn container_requests(c: &Container) -> Resources {
+    let Some(r) = c.resources.as_ref() else { return Resources::default() };
+    let get = |name: &str| {
+        r.requests.as_ref().and_then(|m| m.get(name)).or_else(|| r.limits.as_ref().and_then(|m| m.get(name)))
+    };
+    Resources { cpu_m: get("cpu").map_or(0, cpu_m), memory: get("memory").map_or(0, bytes) }
+}
+
+/// A pod's effective requests, as the scheduler computes them: the sum of its containers,
+/// or the largest init container when that is more.
+pub fn pod_requests(spec: &PodSpec) -> Resources {
+    let running = spec.containers.iter().map(container_requests).fold(Resources::default(), Resources::plus);
+    let init =
+        spec.init_containers.iter().flatten().map(container_requests).fold(Resources::default(), Resources::at_least);
+    running.at_least(init)
+}
+
+fn holds_resources(pod: &PodFacts) -> bool {
+    !matches!(pod.phase.as_deref(), Some("Succeeded" | "Failed"))
+}
+
+/// The free allocatable of every node that takes new pods: allocatable minus the requests
+/// of the pods scheduled on it that still hold them (not Succeeded or Failed).
+pub fn node_rooms(nodes: &[Arc<Node>], pods: &[Arc<PodFacts>]) -> Vec<NodeRoom> {
+    let mut used: BTreeMap<&str, Resources> = BTreeMap::new();
+    for pod in pods.iter().filter(|p| holds_resources(p)) {
+        let Some(node) = pod.node.as_deref() else { continue };
+        let entry = used.entry(node).or_default();
+        *entry = entry.plus(pod.requests);
+    }
+    nodes
+        .iter()
+        .filter(|n| !n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false))
+        .map(|n| {
+            let name = n.metadata.name.as_deref().unwrap_or("");
+            let allocatable = n.status.as_ref().and_then(|s| s.allocatable.as_ref());
+            let get = |k: &str| allocatable.and_then(|a| a.get(k));
+            let total = Resources { cpu_m: get("cpu").map_or(0, cpu_m), memory: get("memory").map_or(0, bytes) };
+            NodeRoom {
+                name: clean(name),
+                free: total.minus(used.get(name).copied().unwrap_or_default()),
+                taints: n.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// Whether one toleration lets a pod onto a node with `taint`.
+fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
+    let effect_ok = toleration.effect.as_deref().is_none_or(|e| e.is_empty() || e == taint.effect);
+    let key_ok = match toleration.key.as_deref() {
+        None | Some("") => toleration.operator.as_deref() == Some("Exists"),
+        Some(key) => key == taint.key,
+    };
+    let value_ok = toleration.operator.as_deref() == Some("Exists")
+        || toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("");
+    effect_ok && key_ok && value_ok
+}
+
+/// How many more pods of `spec` fit the free capacity. Identical pods place independently
+/// per node, so the count is exact for the resource check: per node, the smaller of what
+/// its free cpu and its free memory hold.
+pub fn room(capacity: &NodeCapacity, spec: Option<&PodSpec>) -> Room {
+    let rooms = match capacity {
+        NodeCapacity::Unknown(why) => return Room::Unknown(why.clone()),
+        NodeCapacity::Known(rooms) => rooms,
+    };
+    let per_pod = spec.map(pod_requests).unwrap_or_default();
+    if per_pod.is_zero() {
+        return Room::NoRequests;
+    }
+    let tolerations = spec.and_then(|s| s.tolerations.as_deref()).unwrap_or_default();
+    let eligible: Vec<&NodeRoom> =
+        rooms.iter().filter(|n| n.taints.iter().all(|taint| tolerations.iter().any(|t| tolerates(t, taint)))).collect();
+    let holds = |free: i64, each: i64| if each <= 0 { u64::MAX } else { (free.max(0) / each) as u64 };
+    let more_pods = eligible
+        .iter()
+        .map(|n| holds(n.free.cpu_m, per_pod.cpu_m).min(holds(n.free.memory, per_pod.memory)))
+        .fold(0u64, u64::saturating_add);
+    Room::Known { per_pod, more_pods, nodes: eligible.len() }
+}
+
+/// `250m`, `2`, `1.5` (cores), as kubectl writes cpu.
+pub fn format_cpu(milli: i64) -> String {
+    if milli % 1000 == 0 {
+        format!("{}", milli / 1000)
+    } else if milli % 100 == 0 && milli > 1000 {
+        format!("{:.1}", milli as f64 / 1000.0)
+    } else {
+        format!("{milli}m")
+    }
+}
+
+/// `256Mi`, `16Gi`, `1.5Gi`: the largest binary unit that keeps one decimal at most.
+pub fn format_memory(bytes: i64) -> String {
+    const UNITS: [(&str, i64); 4] = [("Ti", 1 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)];
+    for (unit, size) in UNITS {
+        if bytes.abs() >= size {
+            let value = bytes as f64 / size as f64;
+            return if value.fract().abs() < 0.05 {
+                format!("{}{unit}", value.round() as i64)
+            } else {
+                format!("{value:.1}{unit}")
+            };
+        }
+    }
+    bytes.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn node(name: &str, cpu: &str, memory: &str, spec: serde_json::Value) -> Arc<Node> {
+        Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": name},
+                "spec": spec,
+                "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": "110"}},
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn pod(node: &str, cpu: &str, memory: &str, phase: &str) -> Arc<PodFacts> {
+        Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": format!("p-{node}-{cpu}")},
+                "spec": {"nodeName": node, "containers": [{"name": "c", "resources": {"requests": {"cpu": cpu, "memory": memory}}}]},
+                "status": {"phase": phase},
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn spec(value: serde_json::Value) -> PodSpec {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn quantities_parse_as_kubernetes_writes_them() {
+        assert_eq!(quantity("250m"), Some(0.25));
+        assert_eq!(quantity("2"), Some(2.0));
+        assert_eq!(quantity("0.5"), Some(0.5));
+        assert_eq!(quantity("128Mi"), Some(134_217_728.0));
+        assert_eq!(quantity("1G"), Some(1e9));
+        assert_eq!(quantity("1e3"), Some(1000.0));
+        assert_eq!(quantity("lots"), None);
+        assert_eq!((format_cpu(250), format_cpu(2000), format_cpu(1500)), ("250m".into(), "2".into(), "1.5".into()));
+        assert_eq!((format_memory(256 << 20), format_memory(16 << 30)), ("256Mi".into(), "16Gi".into()));
+    }
+
+    #[test]
+    fn effective_requests_take_limits_for_missing_requests_and_the_largest_init_container() {
+        let s = spec(json!({
+            "initContainers": [{"name": "migrate", "resources": {"requests": {"cpu": "2", "memory": "64Mi"}}}],
+            "containers": [
+                {"name": "app", "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}},
+                {"name": "sidecar", "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}},
+            ],
+        }));
+        assert_eq!(pod_requests(&s), Resources { cpu_m: 2000, memory: 320 << 20 });
+    }
+
+    #[test]
+    fn free_capacity_is_allocatable_minus_the_requests_still_held() {
+        let nodes = [node("n1", "8", "16Gi", json!({})), node("cordoned", "8", "16Gi", json!({"unschedulable": true}))];
+        let pods =
+            [pod("n1", "2", "4Gi", "Running"), pod("n1", "3", "1Gi", "Succeeded"), pod("n1", "1", "1Gi", "Pending")];
+        let rooms = node_rooms(&nodes, &pods);
+        assert_eq!(rooms.len(), 1, "a cordoned node takes no new pods");
+        assert_eq!(rooms[0].free, Resources { cpu_m: 5000, memory: 11 << 30 }, "a finished pod holds nothing");
+    }
+
+    #[test]
+    fn room_counts_per_node_the_smaller_of_cpu_and_memory() {
+        let nodes = [
+            node("n1", "8", "16Gi", json!({})),
+            node("n2", "8", "16Gi", json!({})),
+            node("n3", "8", "16Gi", json!({})),
+        ];
+        let capacity = NodeCapacity::Known(node_rooms(&nodes, &[pod("n1", "7", "1Gi", "Running")]));
+        let big =
+            spec(json!({"containers": [{"name": "a", "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]}));
+        // n1 has 1 cpu left (2 pods); n2 and n3 have 8 cpu (16 pods each by cpu, 16 by memory).
+        assert_eq!(
+            room(&capacity, Some(&big)),
+            Room::Known { per_pod: Resources { cpu_m: 500, memory: 1 << 30 }, more_pods: 34, nodes: 3 }
+        );
+        let memory_bound =
+            spec(json!({"containers": [{"name": "a", "resources": {"requests": {"cpu": "10m", "memory": "8Gi"}}}]}));
+        assert!(matches!(room(&capacity, Some(&memory_bound)), Room::Known { more_pods: 5, .. }));
+        let nothing = spec(json!({"containers": [{"name": "a"}]}));
+        assert_eq!(room(&capacity, Some(&nothing)), Room::NoRequests);
+        let unknown = NodeCapacity::Unknown("no access".into());
+        assert_eq!(room(&unknown, Some(&big)), Room::Unknown("no access".into()));
+    }
+
+    #[test]
+    fn tainted_nodes_count_only_for_pods_that_tolerate_them() {
+        let taint = json!({"taints": [{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]});
+        let nodes = [node("plain", "1", "4Gi", json!({})), node("db", "8", "16Gi", taint)];
+        let capacity = NodeCapacity::Known(node_rooms(&nodes, &[]));
+        let request = json!([{"name": "a", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}]);
+        let plain = spec(json!({"containers": request}));
+        assert!(matches!(room(&capacity, Some(&plain)), Room::Known { more_pods: 1, nodes: 1, .. }));
+        let tolerant = spec(json!({"containers": request,
+            "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "db", "effect": "NoSchedule"}]}));
+        assert!(matches!(room(&capacity, Some(&tolerant)), Room::Known { more_pods: 9, nodes: 2, .. }));
+        let everything = spec(json!({"containers": request, "tolerations": [{"operator": "Exists"}]}));
+        assert!(matches!(room(&capacity, Some(&everything)), Room::Known { nodes: 2, .. }));
+    }
+}

@@ -1,0 +1,232 @@
+//! The runbooks screen. With a run going on, the stepper: every step with its state, the
+//! gates of the current step with their live detail and countdown, the log pane of the
+//! service the step changes beside it (when the terminal is wide enough), and below, the
+//! question the run waits on with the keys that answer it. Without one, the runbooks found.
+
+use jiff::Timestamp;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::logs::draw_pane;
+use super::popups::plan_lines;
+use crate::actions::runbook::engine::Prompt;
+use crate::actions::runbook::state::{GateRecord, RunStatus, StepRecord, StepState};
+use crate::config::theme::Theme;
+use crate::model::runbook::duration_words;
+use crate::model::sanitize::clean;
+use crate::ui::app::App;
+use crate::ui::runbooks::ActiveRun;
+
+/// Below this width the log pane goes under the steps instead of beside them.
+const SIDE_BY_SIDE_WIDTH: u16 = 120;
+
+pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
+    match app.runbooks.active.clone() {
+        Some(active) => draw_run(app, &active, frame, area, now),
+        None => draw_choices(app, frame, area),
+    }
+}
+
+fn step_style(theme: &Theme, state: StepState) -> (&'static str, Style) {
+    match state {
+        StepState::Pending => ("·", theme.style("ui.text.dim")),
+        StepState::Running => ("▶", theme.style("state.info")),
+        StepState::Waiting => ("…", theme.style("state.warn")),
+        StepState::Passed => ("✓", theme.style("state.ok")),
+        StepState::Failed => ("✗", theme.style("state.error")),
+        StepState::Skipped => ("↷", theme.style("ui.text.dim")),
+    }
+}
+
+fn status_style(theme: &Theme, status: RunStatus) -> Style {
+    match status {
+        RunStatus::Running => theme.style("state.info"),
+        RunStatus::Paused | RunStatus::Declined | RunStatus::Aborted => theme.style("state.warn"),
+        RunStatus::Passed | RunStatus::RolledBack => theme.style("state.ok"),
+        RunStatus::Failed | RunStatus::RollbackFailed => theme.style("state.error"),
+    }
+}
+
+fn draw_run(app: &mut App, active: &ActiveRun, frame: &mut Frame, area: Rect, now: Timestamp) {
+    let theme = &app.theme;
+    let status = active.state.as_ref().map_or(RunStatus::Running, |s| s.status);
+    let title = Line::from(vec![
+        Span::styled(format!(" Runbook {} ", clean(&active.start.runbook)), theme.style("ui.title")),
+        Span::styled(format!("· {} · ", clean(&active.start.namespace)), theme.style("ui.text.dim")),
+        Span::styled(format!("{} ", status.as_str()), status_style(theme, status)),
+    ]);
+    let question = question_lines(theme, active);
+    // The question gets what it needs; the steps keep at least a few lines above it.
+    let steps = active.state.as_ref().map_or(1, |s| s.steps.len()) as u16;
+    let keep = (steps + 2).min(area.height / 3).max(3);
+    let inner_width = usize::from(area.width.saturating_sub(2).max(1));
+    let rows: usize = question.iter().map(|l| l.width().max(1).div_ceil(inner_width)).sum();
+    // Word wrapping can take a row more than the character count says.
+    let bottom = (rows as u16 + 3).min(area.height.saturating_sub(keep));
+    let [top, below] = Layout::vertical([Constraint::Min(3), Constraint::Length(bottom)]).areas(area);
+    let key = active.current_service(&app.view.services);
+    let pane = key.and_then(|k| app.logs.panes.iter().find(|p| p.key == k));
+    let (steps_area, logs_area) = match pane {
+        Some(_) if area.width >= SIDE_BY_SIDE_WIDTH => {
+            let [s, l] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
+            (s, Some(l))
+        }
+        Some(_) if top.height >= 24 => {
+            let [s, l] = Layout::vertical([Constraint::Min(10), Constraint::Percentage(40)]).areas(top);
+            (s, Some(l))
+        }
+        _ => (top, None),
+    };
+    let block = Block::default().borders(Borders::ALL).title(title).border_style(theme.style("ui.border"));
+    let mut lines = Vec::new();
+    if let Some(state) = &active.state {
+        for (i, step) in state.steps.iter().enumerate() {
+            step_lines(theme, i, step, now, &mut lines);
+        }
+        if let Some(rollback) = &state.rollback {
+            lines.push(Line::from(Span::styled(format!("rollback: {}", clean(rollback)), theme.style("state.warn"))));
+        }
+    } else {
+        lines.push(Line::from(Span::styled("starting…", theme.style("ui.text.dim"))));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), steps_area);
+    if let (Some(pane), Some(rect)) = (pane, logs_area) {
+        draw_pane(theme, pane, false, frame, rect, now);
+    }
+    let ask = Block::default().borders(Borders::ALL).border_style(theme.style("ui.border.focus"));
+    frame.render_widget(Paragraph::new(question).block(ask).wrap(Wrap { trim: false }), below);
+}
+
+fn step_lines(theme: &Theme, i: usize, step: &StepRecord, now: Timestamp, lines: &mut Vec<Line<'static>>) {
+    let (glyph, style) = step_style(theme, step.state);
+    lines.push(Line::from(vec![
+        Span::styled(format!("{glyph} {:>2} ", i + 1), style),
+        Span::styled(format!("{:<16} ", clean(&step.id)), style),
+        Span::styled(clean(&step.title), theme.style("ui.text")),
+    ]));
+    let detail = match step.state {
+        StepState::Pending => String::new(),
+        StepState::Waiting => step.state.as_str().to_string(),
+        _ => step.detail.clone(),
+    };
+    if !detail.is_empty() && step.state != StepState::Passed {
+        lines.push(Line::from(Span::styled(format!("       {}", clean(&detail)), style)));
+    }
+    if matches!(step.state, StepState::Waiting | StepState::Failed) {
+        for gate in &step.gates {
+            lines.push(gate_line(theme, gate, now));
+        }
+    }
+}
+
+fn gate_line(theme: &Theme, gate: &GateRecord, now: Timestamp) -> Line<'static> {
+    let (glyph, style) = match gate.state.as_str() {
+        "passed" => ("✓", theme.style("state.ok")),
+        "failed" => ("✗", theme.style("state.error")),
+        _ => ("…", theme.style("state.warn")),
+    };
+    let left = gate
+        .deadline
+        .as_deref()
+        .and_then(|d| d.parse::<Timestamp>().ok())
+        .map(|d| format!("  ({} left)", duration_words(d.duration_since(now).as_secs().max(0))))
+        .unwrap_or_default();
+    Line::from(vec![
+        Span::styled(format!("       {glyph} {} ", clean(&gate.summary)), style),
+        Span::styled(clean(&gate.detail), theme.style("ui.text")),
+        Span::styled(left, theme.style("ui.text.dim")),
+    ])
+}
+
+/// What the run waits on, with the keys that answer; or how it ended.
+fn question_lines(theme: &Theme, active: &ActiveRun) -> Vec<Line<'static>> {
+    let key = |k: &str, what: &str| {
+        vec![
+            Span::styled(k.to_string(), theme.style("ui.hint.key")),
+            Span::styled(format!(" {what}  "), theme.style("ui.hint")),
+        ]
+    };
+    let mut lines = Vec::new();
+    if let Some(outcome) = &active.outcome {
+        lines.push(Line::from(Span::styled(clean(&outcome.message), status_style(theme, outcome.status))));
+        let mut keys = match active.rollback_offer() {
+            Some(rollback) => key("enter", &format!("run the rollback runbook {}", clean(rollback))),
+            None => key("enter", "back to the runbooks"),
+        };
+        keys.extend(key("esc", "leave"));
+        lines.push(Line::from(keys));
+        return lines;
+    }
+    match &active.prompt {
+        Some(Prompt::Change { plan, dry_run, typed_name, .. }) => {
+            lines.push(Line::from(Span::styled(clean(&plan.describe()), theme.style("ui.title"))));
+            plan_lines(theme, plan, &mut lines);
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:<18}", "server dry-run"), theme.style("ui.text.dim")),
+                Span::styled(clean(dry_run), theme.style("ui.text")),
+            ]));
+            let confirm = if *typed_name { "type the service name to send it" } else { "send this change" };
+            let mut keys = key("enter", confirm);
+            keys.extend(key("a", "abort the run"));
+            lines.push(Line::from(keys));
+        }
+        Some(Prompt::Manual { checklist, .. }) => {
+            for item in checklist {
+                lines.push(Line::from(Span::styled(format!("[ ] {}", clean(item)), theme.style("ui.text"))));
+            }
+            let mut keys = key("enter", "confirm every item");
+            keys.extend(key("s", "skip with a reason"));
+            keys.extend(key("a", "abort"));
+            lines.push(Line::from(keys));
+        }
+        None => {
+            if let Some(note) = active.notes.back() {
+                lines.push(Line::from(Span::styled(clean(note), theme.style("ui.text.dim"))));
+            }
+            let pause = if active.paused() { "resume" } else { "pause" };
+            let mut keys = key("p", pause);
+            keys.extend(key("a", "abort"));
+            keys.extend(key("l", "logs"));
+            keys.extend(key("esc", "leave (the run goes on)"));
+            lines.push(Line::from(keys));
+        }
+    }
+    lines
+}
+
+fn draw_choices(app: &mut App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(Span::styled(" Runbooks ", theme.style("ui.title")))
+        .border_style(theme.style("ui.border"));
+    let mut lines = Vec::new();
+    for state in &app.runbooks.interrupted {
+        let at = state.resume_at().map_or_else(String::new, |i| format!(" at step {} ({})", i + 1, state.steps[i].id));
+        lines.push(Line::from(Span::styled(
+            clean(&format!(
+                "interrupted: {} on {}{at} — kubectl cockpit runbook run {} --resume",
+                state.runbook, state.namespace, state.runbook
+            )),
+            theme.style("state.warn"),
+        )));
+    }
+    if let Some(why) = &app.runbooks.refused {
+        lines.push(Line::from(Span::styled(clean(why), theme.style("state.error"))));
+    }
+    let selected = app.runbooks.selected.min(app.runbooks.choices.len().saturating_sub(1));
+    for (i, choice) in app.runbooks.choices.iter().enumerate() {
+        let style = if i == selected { theme.style("ui.selection") } else { theme.style("ui.text") };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {:<28}", clean(&choice.name)), style.patch(theme.style("ui.title"))),
+            Span::styled(clean(&choice.description), style),
+        ]));
+    }
+    let hint = if app.read_only { "read-only: runbooks are not run" } else { "enter: set the parameters and run" };
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(hint, theme.style("ui.hint"))));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
