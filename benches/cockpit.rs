@@ -3,13 +3,17 @@
 //! kubeconfig → kube-rs watches over https → services model → overview drawn on a
 //! 200x60 TestBackend. Run: `cargo bench --bench cockpit` (or `-- PODS`).
 //!
-//! Prints: start to synced overview, model rebuild time, overview frame time, RSS, and
-//! requests made at idle beyond the open watches (read from `/sim/metrics`).
+//! Prints: start to synced overview, model rebuild time, overview frame time, RSS (with
+//! the heap really in use, counted by this binary's allocator), requests made at idle
+//! beyond the open watches (read from `/sim/metrics`), and where the heap goes.
 
 mod support;
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
-use support::rss_mb;
+use support::{peak_rss_mb, rss_mb};
 
 use cockpit::cluster::connect::{ConnectOptions, connect};
 use cockpit::cluster::session;
@@ -19,6 +23,64 @@ use cockpit::config::theme::{TerminalColors, Theme};
 use cockpit::ui::app::App;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+/// Counts what the process holds on the heap (bytes and blocks), so RSS can be told
+/// apart from what is really in use: the rest is the allocator's (freed memory it keeps,
+/// per-block headers, one arena per thread) and the binary's code.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static BLOCKS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            BLOCKS.fetch_add(1, Relaxed);
+            LIVE.fetch_add(layout.size(), Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(p, layout) };
+        BLOCKS.fetch_sub(1, Relaxed);
+        LIVE.fetch_sub(layout.size(), Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, layout, new) };
+        if !q.is_null() {
+            LIVE.fetch_add(new, Relaxed);
+            LIVE.fetch_sub(layout.size(), Relaxed);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / 1024.0 / 1024.0
+}
+
+/// Heap in use now: (bytes, blocks).
+fn heap() -> (usize, usize) {
+    (LIVE.load(Relaxed), BLOCKS.load(Relaxed))
+}
+
+fn heap_line() -> String {
+    let (bytes, blocks) = heap();
+    format!("heap in use {:.1} MB in {}k blocks", mb(bytes), blocks / 1000)
+}
+
+/// The heap a deep copy of `items` takes: what the store holds for them (a map shared
+/// between objects, such as pods' labels, is not counted).
+fn deep_copy<K: Clone>(items: &[Arc<K>]) -> String {
+    let (bytes, blocks) = heap();
+    let copy: Vec<K> = items.iter().map(|k| (**k).clone()).collect();
+    let (after, after_blocks) = heap();
+    drop(copy);
+    format!("{} objects {:.1} MB in {}k blocks", items.len(), mb(after - bytes), (after_blocks - blocks) / 1000)
+}
 
 /// Requests other than watches, from a `/sim/metrics` snapshot.
 fn non_watch_requests(metrics: &serde_json::Value) -> u64 {
@@ -47,7 +109,8 @@ fn main() {
         std::io::BufRead::read_line(&mut out, &mut said).unwrap();
     }
     println!("simulator ({pods} pods, separate process) ready in {:?}", t.elapsed());
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    // The runtime the cockpit itself runs on (its worker count shows in RSS).
+    let rt = cockpit::cli::runtime(&clap::Parser::parse_from(["kubectl-cockpit"])).unwrap();
     let rss_before = rss_mb();
     rt.block_on(async move {
         let admin = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
@@ -65,6 +128,7 @@ fn main() {
             }
         };
         println!("start to synced overview: {:?} ({} services; target ≤ 2 s)", start.elapsed(), view.services.len());
+        println!("  RSS at sync: {:.1} MB, {}", rss_mb(), heap_line());
 
         let theme = Theme::builtin("dark", &TerminalColors::from_values(false, "truecolor")).unwrap();
         let keymap = Keymap::builtin("default").unwrap();
@@ -86,7 +150,12 @@ fn main() {
             app.set_view(view.clone());
         }
         println!("view update (filter + sort of all rows): {:?}", t.elapsed() / rounds);
-        println!("cockpit RSS: {:.1} MB ({rss_before:.1} MB before connecting; target ≤ 80 MB)", rss_mb());
+        println!(
+            "cockpit RSS: {:.1} MB, peak {:.1} MB ({rss_before:.1} MB before connecting; {}; target ≤ 80 MB)",
+            rss_mb(),
+            peak_rss_mb(),
+            heap_line()
+        );
 
         let client = handle.connection.borrow().client.clone();
         let metrics = || async {
@@ -98,7 +167,41 @@ fn main() {
         let after = non_watch_requests(&metrics().await);
         // `/sim/metrics` is not an API request and is not counted.
         println!("idle for 5 s: {} requests beyond the open watches (target 0)", after.saturating_sub(before));
-        drop(handle);
+        drop((view, app, handle));
+        // The session's task ends on the runtime: let it go before counting again.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        // Where the heap goes: the watch stores alone (each kind as a deep copy), then
+        // the services model built from them.
+        let (base, _) = heap();
+        let watches = cockpit::cluster::watch::Watches::start(client, None, 1, None);
+        watches.wait_synced(Duration::from_secs(30)).await;
+        println!("heap of the watch stores: {:.1} MB", mb(heap().0.saturating_sub(base)));
+        let objects = watches.objects();
+        println!("  deployments: {}", deep_copy(&objects.deployments));
+        println!("  statefulsets: {}", deep_copy(&objects.statefulsets));
+        println!("  replicasets: {}", deep_copy(&objects.replicasets));
+        println!("  pods: {}", deep_copy(&objects.pods));
+        println!("  pdbs: {}", deep_copy(&objects.pdbs));
+        println!("  hpas: {}", deep_copy(&objects.hpas));
+        println!("  pvcs: {}", deep_copy(&objects.pvcs));
+        println!("  events: {}", deep_copy(&objects.events));
+        println!("  controllerrevisions: {}", deep_copy(&objects.controller_revisions));
+        println!("  nodes: {}", deep_copy(&objects.nodes));
+        println!("  helm release metadata: {}", deep_copy(&objects.helm_releases));
+        // Across all namespaces the node capacity reads the pod store itself.
+        if !Arc::ptr_eq(&watches.pods, &watches.node_pods) {
+            println!("  pods of every namespace: {}", deep_copy(&objects.node_pods));
+        }
+        let (base, _) = heap();
+        let history = cockpit::model::services::ReadinessHistory::default();
+        let visibility = cockpit::model::services::Visibility::ALL;
+        let built = cockpit::model::services::build_scope(&objects, &history, jiff::Timestamp::now(), visibility);
+        println!("heap of the services model: {:.1} MB", mb(heap().0.saturating_sub(base)));
+        let (base, _) = heap();
+        let rows: Vec<_> = built.services.iter().map(|s| s.pods.clone()).collect();
+        println!("  of which pod rows: {:.1} MB", mb(heap().0.saturating_sub(base)));
+        drop(rows);
     });
     let _ = sim.kill();
     let _ = sim.wait();

@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     // which chains to this one.
     let _ = color_eyre::config::HookBuilder::default().display_env_section(false).install();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match cli::runtime(&cli) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::{mpsc, watch as latest};
 
 use super::connect::{ConnectOptions, Connection, context_names};
@@ -18,6 +17,7 @@ use super::mutate::missing_permissions;
 use super::watch::{PodObserver, ResourceKind, WatchHealth, Watches, visibility};
 use crate::config::profile::ProfileChoice;
 use crate::model::budget::DatabaseBudget;
+use crate::model::pods::PodFacts;
 use crate::model::profile::{self, Profile};
 use crate::model::service::Service;
 use crate::model::services::{self, ClusterObjects, NamespaceFinding, ReadinessHistory};
@@ -279,7 +279,7 @@ fn build_view(
 }
 
 fn known_namespaces(objects: &ClusterObjects, current: Option<&str>) -> Vec<String> {
-    let mut names: BTreeSet<String> = objects.pods.iter().filter_map(|p| p.metadata.namespace.clone()).collect();
+    let mut names: BTreeSet<String> = objects.pods.iter().map(|p| p.namespace.clone()).collect();
     names.extend(objects.deployments.iter().filter_map(|d| d.metadata.namespace.clone()));
     names.extend(objects.statefulsets.iter().filter_map(|s| s.metadata.namespace.clone()));
     names.extend(current.map(str::to_string));
@@ -289,19 +289,10 @@ fn known_namespaces(objects: &ClusterObjects, current: Option<&str>) -> Vec<Stri
 /// Records readiness transitions as the pod watch delivers them (the model counts them
 /// to find flapping pods).
 fn readiness_observer(history: Arc<Mutex<ReadinessHistory>>) -> PodObserver {
-    Arc::new(move |pod: &Pod, previous: Option<&Pod>| {
+    Arc::new(move |pod: &PodFacts, previous: Option<&PodFacts>| {
         let Some(previous) = previous else { return };
-        if is_ready(pod) != is_ready(previous) {
-            let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
-            let name = pod.metadata.name.as_deref().unwrap_or_default();
-            history.lock().unwrap_or_else(|p| p.into_inner()).record(ns, name, Timestamp::now());
+        if pod.ready != previous.ready {
+            history.lock().unwrap_or_else(|p| p.into_inner()).record(&pod.namespace, &pod.name, Timestamp::now());
         }
     })
-}
-
-fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }

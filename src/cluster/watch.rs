@@ -2,6 +2,12 @@
 //! [`Collection`] (the objects as last seen, trimmed) and a health record. After the
 //! initial list the cockpit makes no request except these open watches.
 //!
+//! - Memory: what is stored is what the model reads ([`Watched::keep`]). Pods and
+//!   ReplicaSets, the numerous kinds, are kept as small facts (`PodFacts`,
+//!   `ReplicaSetFacts`) rather than whole objects; the other kinds lose their managed
+//!   fields and last-applied annotation, and ControllerRevisions and Nodes are trimmed to
+//!   what revisions and node capacity read. `cargo bench --bench cockpit` says where the
+//!   heap goes.
 //! - Backoff: a failed watch is restarted (with a relist) after an exponential backoff;
 //!   the relist completing is what proves the API is back.
 //! - A malformed object cannot kill a watch: objects are read through `DeserializeGuard`
@@ -42,6 +48,8 @@ use tokio::sync::watch as latest;
 use tokio::task::JoinHandle;
 
 use super::connect::describe_kube_error;
+use crate::model::history::ReplicaSetFacts;
+use crate::model::pods::PodFacts;
 use crate::model::services::{ClusterObjects, Visibility};
 
 /// Which kinds the model may draw conclusions from: a kind that is forbidden or not yet
@@ -188,31 +196,34 @@ impl WatchHealth {
     }
 }
 
-/// Objects of one kind as last seen, keyed by namespace/name.
-pub struct Collection<K> {
-    inner: RwLock<CollectionInner<K>>,
+/// Objects of one kind as last seen, keyed by namespace/name, in the shape the store
+/// keeps them in ([`Watched::Stored`]).
+pub struct Collection<S> {
+    inner: RwLock<CollectionInner<S>>,
 }
 
-struct CollectionInner<K> {
-    live: BTreeMap<(String, String), Arc<K>>,
+type Key = (String, String);
+
+struct CollectionInner<S> {
+    live: BTreeMap<Key, Arc<S>>,
     /// A relist in progress: replaces `live` at `InitDone`.
-    relisting: Option<BTreeMap<(String, String), Arc<K>>>,
+    relisting: Option<BTreeMap<Key, Arc<S>>>,
     malformed: usize,
 }
 
-impl<K> Default for Collection<K> {
+impl<S> Default for Collection<S> {
     fn default() -> Self {
         Collection { inner: RwLock::new(CollectionInner { live: BTreeMap::new(), relisting: None, malformed: 0 }) }
     }
 }
 
-fn key_of<K: Resource>(obj: &K) -> (String, String) {
+fn key_of<K: Resource>(obj: &K) -> Key {
     (obj.meta().namespace.clone().unwrap_or_default(), obj.meta().name.clone().unwrap_or_default())
 }
 
-impl<K: Resource> Collection<K> {
+impl<S> Collection<S> {
     /// The current objects, cheap to take (shared pointers), in namespace/name order.
-    pub fn snapshot(&self) -> Vec<Arc<K>> {
+    pub fn snapshot(&self) -> Vec<Arc<S>> {
         self.read().live.values().cloned().collect()
     }
 
@@ -229,25 +240,28 @@ impl<K: Resource> Collection<K> {
         self.read().malformed
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, CollectionInner<K>> {
+    fn get(&self, key: &Key) -> Option<Arc<S>> {
+        self.read().live.get(key).cloned()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, CollectionInner<S>> {
         self.inner.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, CollectionInner<K>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, CollectionInner<S>> {
         self.inner.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Applies one watcher event; returns whether the visible objects changed.
-    fn apply(&self, event: Event<K>) -> bool {
+    fn apply(&self, event: Event<(Key, Arc<S>)>) -> bool {
         let mut inner = self.write();
         match event {
             Event::Init => {
                 inner.relisting = Some(BTreeMap::new());
                 false
             }
-            Event::InitApply(obj) => {
-                let key = key_of(&obj);
-                inner.relisting.get_or_insert_with(BTreeMap::new).insert(key, Arc::new(obj));
+            Event::InitApply((key, obj)) => {
+                inner.relisting.get_or_insert_with(BTreeMap::new).insert(key, obj);
                 false
             }
             Event::InitDone => {
@@ -256,12 +270,11 @@ impl<K: Resource> Collection<K> {
                 }
                 true
             }
-            Event::Apply(obj) => {
-                let key = key_of(&obj);
-                inner.live.insert(key, Arc::new(obj));
+            Event::Apply((key, obj)) => {
+                inner.live.insert(key, obj);
                 true
             }
-            Event::Delete(obj) => inner.live.remove(&key_of(&obj)).is_some(),
+            Event::Delete((key, _)) => inner.live.remove(&key).is_some(),
         }
     }
 }
@@ -292,55 +305,6 @@ fn declared_replicas_only(applied: &str) -> Option<String> {
     Some(serde_json::json!({"spec": {"replicas": replicas}}).to_string())
 }
 
-/// Per-kind trimming beyond metadata.
-pub trait Trim {
-    fn trim(&mut self) {}
-}
-impl Trim for Deployment {}
-impl Trim for StatefulSet {}
-impl Trim for PodDisruptionBudget {}
-impl Trim for HorizontalPodAutoscaler {}
-impl Trim for PersistentVolumeClaim {}
-impl Trim for CoreEvent {}
-impl Trim for Pod {
-    /// The model reads a pod's status, its node, how many containers it has and what they
-    /// request (the nodes' free capacity); the rest of the spec (env, probes, volumes,
-    /// affinity: most of a pod's size) is the template's business and is read from the
-    /// workload instead.
-    fn trim(&mut self) {
-        if let Some(spec) = self.spec.as_mut() {
-            let requested = |c: &Container| Container {
-                name: c.name.clone(),
-                resources: c.resources.as_ref().map(cpu_and_memory_requests),
-                ..Default::default()
-            };
-            let containers = spec.containers.iter().map(requested).collect();
-            let init_containers = spec.init_containers.as_ref().map(|cs| cs.iter().map(requested).collect());
-            *spec = PodSpec { containers, init_containers, node_name: spec.node_name.take(), ..Default::default() };
-        }
-        if let Some(status) = self.status.as_mut() {
-            for cs in status.container_statuses.iter_mut().flatten() {
-                cs.image_id = String::new();
-                cs.container_id = None;
-                cs.volume_mounts = None;
-                cs.resources = None;
-                cs.allocated_resources = None;
-            }
-        }
-    }
-}
-
-/// What a pod's requests say, for the capacity check: cpu and memory, or what the
-/// limits imply when no request is given (the API server defaults requests to limits).
-fn cpu_and_memory_requests(resources: &ResourceRequirements) -> ResourceRequirements {
-    let pick = |name: &str| {
-        let from = |m: Option<&BTreeMap<String, _>>| m.and_then(|m| m.get(name)).cloned();
-        from(resources.requests.as_ref()).or_else(|| from(resources.limits.as_ref())).map(|q| (name.to_string(), q))
-    };
-    let requests: BTreeMap<_, _> = ["cpu", "memory"].into_iter().filter_map(pick).collect();
-    ResourceRequirements { requests: Some(requests).filter(|r| !r.is_empty()), ..Default::default() }
-}
-
 /// What a revision row and the undo diff show of a template: per container its name,
 /// image, the names of its env vars (never a value: some come from Secrets) and its
 /// requests and limits. An undo reads the whole revision from the API.
@@ -369,90 +333,146 @@ fn revision_template(template: &mut PodTemplateSpec) {
     template.metadata = None;
 }
 
-impl Trim for ReplicaSet {
-    fn trim(&mut self) {
-        if let Some(template) = self.spec.template.as_mut() {
-            revision_template(template);
+/// The revision's data is the StatefulSet's template as a patch
+/// (`{"spec":{"template":{…,"$patch":"replace"}}}`); only its revision summary is kept.
+fn trim_controller_revision(revision: &mut ControllerRevision) {
+    let RawExtension(data) = &mut revision.data;
+    let template = data.pointer("/spec/template").cloned().unwrap_or_default();
+    let mut template: PodTemplateSpec = serde_json::from_value(template).unwrap_or_default();
+    revision_template(&mut template);
+    *data = serde_json::json!({"spec": {"template": template}});
+}
+
+/// The capacity check reads a node's name, its allocatable cpu and memory, and whether it
+/// takes new pods (cordoned, tainted); a node's status is otherwise large (images,
+/// conditions, addresses).
+fn trim_node(node: &mut Node) {
+    node.metadata = ObjectMeta { name: node.metadata.name.take(), ..Default::default() };
+    node.spec = node.spec.take().map(|spec| NodeSpec {
+        unschedulable: spec.unschedulable,
+        taints: spec.taints.map(|taints| {
+            taints.into_iter().filter(|t| matches!(t.effect.as_str(), "NoSchedule" | "NoExecute")).collect()
+        }),
+        ..Default::default()
+    });
+    node.status = node.status.take().map(|status| NodeStatus {
+        allocatable: status.allocatable.map(|a| a.into_iter().filter(|(k, _)| k == "cpu" || k == "memory").collect()),
+        ..Default::default()
+    });
+}
+
+/// A kind the cockpit watches, and what its store keeps of each object: the object with
+/// what the model never reads stripped, or (for the most numerous kinds) a small shape
+/// made of just the fields the model reads.
+pub trait Watched: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static {
+    type Stored: Send + Sync + 'static;
+    /// What one watch remembers from object to object, to share what consecutive
+    /// objects have in common.
+    type Memo: Default + Send;
+
+    fn keep(self, memo: &mut Self::Memo) -> Self::Stored;
+
+    /// The stored pod, for the readiness observer (only pods answer `Some`).
+    fn as_pod(_stored: &Self::Stored) -> Option<&PodFacts> {
+        None
+    }
+}
+
+/// Kinds kept whole, less their metadata's bulk and, after `=>`, what their trim drops.
+macro_rules! kept_whole {
+    ($($kind:ty $(=> $trim:path)?),* $(,)?) => {$(
+        impl Watched for $kind {
+            type Stored = $kind;
+            type Memo = ();
+            fn keep(mut self, _: &mut ()) -> Self {
+                trim_metadata(&mut self);
+                $($trim(&mut self);)?
+                self
+            }
         }
+    )*};
+}
+kept_whole!(
+    Deployment,
+    StatefulSet,
+    PodDisruptionBudget,
+    HorizontalPodAutoscaler,
+    PersistentVolumeClaim,
+    CoreEvent,
+    ControllerRevision => trim_controller_revision,
+    Node => trim_node,
+);
+
+impl Watched for Pod {
+    /// Ten pods per service, each kilobytes as a `Pod`: the store keeps the few fields
+    /// the model reads. The pod's spec (env, probes, volumes) is read from its workload.
+    type Stored = PodFacts;
+    /// The labels of the pod before. The pods of a ReplicaSet carry the same labels and
+    /// arrive one after another (a list is in name order, a rollout creates them in
+    /// turn), so they share one map instead of holding a copy each.
+    type Memo = Option<Arc<BTreeMap<String, String>>>;
+
+    fn keep(self, last_labels: &mut Self::Memo) -> PodFacts {
+        let mut pod = PodFacts::from(self);
+        match last_labels {
+            Some(last) if **last == *pod.labels => pod.labels = last.clone(),
+            _ => *last_labels = Some(pod.labels.clone()),
+        }
+        pod
+    }
+
+    fn as_pod(stored: &PodFacts) -> Option<&PodFacts> {
+        Some(stored)
     }
 }
 
-impl Trim for ControllerRevision {
-    /// The revision's data is the StatefulSet's template as a patch
-    /// (`{"spec":{"template":{…,"$patch":"replace"}}}`); only its revision summary is kept.
-    fn trim(&mut self) {
-        let RawExtension(data) = &mut self.data;
-        let template = data.pointer("/spec/template").cloned().unwrap_or_default();
-        let mut template: PodTemplateSpec = serde_json::from_value(template).unwrap_or_default();
-        revision_template(&mut template);
-        *data = serde_json::json!({"spec": {"template": template}});
-    }
-}
+impl Watched for ReplicaSet {
+    /// A Deployment keeps ten old ReplicaSets by default, each with its pod template: the
+    /// store keeps their revision, owner and what the undo diff compares of each container
+    /// (image, env names, requests and limits).
+    type Stored = ReplicaSetFacts;
+    type Memo = ();
 
-impl Trim for Node {
-    /// The capacity check reads a node's name, its allocatable cpu and memory, and whether it
-    /// takes new pods (cordoned, tainted); a node's status is otherwise large (images,
-    /// conditions, addresses).
-    fn trim(&mut self) {
-        self.metadata = ObjectMeta { name: self.metadata.name.take(), ..Default::default() };
-        self.spec = self.spec.take().map(|spec| NodeSpec {
-            unschedulable: spec.unschedulable,
-            taints: spec.taints.map(|taints| {
-                taints.into_iter().filter(|t| matches!(t.effect.as_str(), "NoSchedule" | "NoExecute")).collect()
-            }),
-            ..Default::default()
-        });
-        self.status = self.status.take().map(|status| NodeStatus {
-            allocatable: status
-                .allocatable
-                .map(|a| a.into_iter().filter(|(k, _)| k == "cpu" || k == "memory").collect()),
-            ..Default::default()
-        });
+    fn keep(self, _: &mut ()) -> ReplicaSetFacts {
+        ReplicaSetFacts::from(self)
     }
 }
 
 /// The labels Helm puts on a release Secret; everything else about it is dropped.
 const HELM_RELEASE_LABELS: [&str; 6] = ["name", "owner", "status", "version", "createdAt", "modifiedAt"];
 
-impl Trim for PartialObjectMeta<Secret> {
+impl Watched for PartialObjectMeta<Secret> {
     /// A release is named by its labels; annotations could carry anything (a
     /// last-applied configuration with data, for one) and are not kept.
-    fn trim(&mut self) {
-        let meta = std::mem::take(&mut self.metadata);
+    type Stored = ObjectMeta;
+    type Memo = ();
+
+    fn keep(self, _: &mut ()) -> ObjectMeta {
+        let meta = self.metadata;
         let labels = meta
             .labels
             .map(|labels| labels.into_iter().filter(|(k, _)| HELM_RELEASE_LABELS.contains(&k.as_str())).collect());
-        self.metadata = ObjectMeta {
+        ObjectMeta {
             name: meta.name,
             namespace: meta.namespace,
             creation_timestamp: meta.creation_timestamp,
             labels,
             ..Default::default()
-        };
+        }
     }
 }
 
-/// What a kind needs to be watched into a [`Collection`].
-pub trait Watched:
-    Resource<DynamicType = ()> + Trim + Clone + DeserializeOwned + Debug + Send + Sync + 'static + AsPod
-{
-}
-
-impl<K> Watched for K where
-    K: Resource<DynamicType = ()> + Trim + Clone + DeserializeOwned + Debug + Send + Sync + 'static + AsPod
-{
-}
-
-/// Called for every pod the watch delivers (the readiness history records transitions).
-pub type PodObserver = Arc<dyn Fn(&Pod, Option<&Pod>) + Send + Sync>;
+/// Called for every pod the watch delivers, with the one it replaces (the readiness
+/// history records transitions).
+pub type PodObserver = Arc<dyn Fn(&PodFacts, Option<&PodFacts>) + Send + Sync>;
 
 /// The open watches of one context/namespace scope.
 pub struct Watches {
     pub generation: u64,
     pub deployments: Arc<Collection<Deployment>>,
     pub statefulsets: Arc<Collection<StatefulSet>>,
-    pub replicasets: Arc<Collection<ReplicaSet>>,
-    pub pods: Arc<Collection<Pod>>,
+    pub replicasets: Arc<Collection<ReplicaSetFacts>>,
+    pub pods: Arc<Collection<PodFacts>>,
     pub pdbs: Arc<Collection<PodDisruptionBudget>>,
     pub hpas: Arc<Collection<HorizontalPodAutoscaler>>,
     pub pvcs: Arc<Collection<PersistentVolumeClaim>>,
@@ -460,8 +480,9 @@ pub struct Watches {
     pub controller_revisions: Arc<Collection<ControllerRevision>>,
     pub nodes: Arc<Collection<Node>>,
     /// The pods on the nodes: `pods` itself across all namespaces, else a watch of its own.
-    pub node_pods: Arc<Collection<Pod>>,
-    pub helm_releases: Arc<Collection<PartialObjectMeta<Secret>>>,
+    pub node_pods: Arc<Collection<PodFacts>>,
+    /// The metadata of Helm's release Secrets.
+    pub helm_releases: Arc<Collection<ObjectMeta>>,
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
     tasks: Vec<JoinHandle<()>>,
@@ -511,21 +532,31 @@ impl Watches {
             pulse: w.pulse.clone(),
         };
         w.tasks = vec![
-            ctx.spawn(ResourceKind::Deployments, w.deployments.clone(), None),
-            ctx.spawn(ResourceKind::StatefulSets, w.statefulsets.clone(), None),
-            ctx.spawn(ResourceKind::ReplicaSets, w.replicasets.clone(), None),
-            ctx.spawn(ResourceKind::Pods, w.pods.clone(), on_pod),
-            ctx.spawn(ResourceKind::PodDisruptionBudgets, w.pdbs.clone(), None),
-            ctx.spawn(ResourceKind::HorizontalPodAutoscalers, w.hpas.clone(), None),
-            ctx.spawn(ResourceKind::PersistentVolumeClaims, w.pvcs.clone(), None),
-            ctx.spawn(ResourceKind::Events, w.events.clone(), None),
-            ctx.spawn(ResourceKind::ControllerRevisions, w.controller_revisions.clone(), None),
-            ctx.spawn_with(ResourceKind::Nodes, w.nodes.clone(), None, objects_of(Api::all(ctx.client.clone()))),
-            ctx.spawn_with(ResourceKind::HelmReleases, w.helm_releases.clone(), None, helm_release_metadata(&ctx)),
+            ctx.spawn::<Deployment>(ResourceKind::Deployments, w.deployments.clone(), None),
+            ctx.spawn::<StatefulSet>(ResourceKind::StatefulSets, w.statefulsets.clone(), None),
+            ctx.spawn::<ReplicaSet>(ResourceKind::ReplicaSets, w.replicasets.clone(), None),
+            ctx.spawn::<Pod>(ResourceKind::Pods, w.pods.clone(), on_pod),
+            ctx.spawn::<PodDisruptionBudget>(ResourceKind::PodDisruptionBudgets, w.pdbs.clone(), None),
+            ctx.spawn::<HorizontalPodAutoscaler>(ResourceKind::HorizontalPodAutoscalers, w.hpas.clone(), None),
+            ctx.spawn::<PersistentVolumeClaim>(ResourceKind::PersistentVolumeClaims, w.pvcs.clone(), None),
+            ctx.spawn::<CoreEvent>(ResourceKind::Events, w.events.clone(), None),
+            ctx.spawn::<ControllerRevision>(ResourceKind::ControllerRevisions, w.controller_revisions.clone(), None),
+            ctx.spawn_with::<Node>(
+                ResourceKind::Nodes,
+                w.nodes.clone(),
+                None,
+                objects_of(Api::all(ctx.client.clone())),
+            ),
+            ctx.spawn_with::<PartialObjectMeta<Secret>>(
+                ResourceKind::HelmReleases,
+                w.helm_releases.clone(),
+                None,
+                helm_release_metadata(&ctx),
+            ),
         ];
         if own_node_pods {
             let everywhere = objects_of(Api::all(ctx.client.clone()));
-            w.tasks.push(ctx.spawn_with(ResourceKind::NodePods, w.node_pods.clone(), None, everywhere));
+            w.tasks.push(ctx.spawn_with::<Pod>(ResourceKind::NodePods, w.node_pods.clone(), None, everywhere));
         }
         w
     }
@@ -544,7 +575,7 @@ impl Watches {
             controller_revisions: self.controller_revisions.snapshot(),
             nodes: self.nodes.snapshot(),
             node_pods: self.node_pods.snapshot(),
-            helm_releases: self.helm_releases.snapshot().iter().map(|s| Arc::new(s.metadata.clone())).collect(),
+            helm_releases: self.helm_releases.snapshot(),
         }
     }
 
@@ -603,7 +634,7 @@ impl WatchContext {
     fn spawn<K>(
         &self,
         kind: ResourceKind,
-        collection: Arc<Collection<K>>,
+        collection: Arc<Collection<K::Stored>>,
         on_pod: Option<PodObserver>,
     ) -> JoinHandle<()>
     where
@@ -613,14 +644,14 @@ impl WatchContext {
             Some(ns) => Api::namespaced(self.client.clone(), ns),
             None => Api::all(self.client.clone()),
         };
-        self.spawn_with(kind, collection, on_pod, objects_of(api))
+        self.spawn_with::<K>(kind, collection, on_pod, objects_of(api))
     }
 
     /// Watches a kind through `open`, which starts a fresh list-and-watch each time.
     fn spawn_with<K>(
         &self,
         kind: ResourceKind,
-        collection: Arc<Collection<K>>,
+        collection: Arc<Collection<K::Stored>>,
         on_pod: Option<PodObserver>,
         open: impl Fn() -> GuardedEvents<K> + Send + 'static,
     ) -> JoinHandle<()>
@@ -628,13 +659,13 @@ impl WatchContext {
         K: Watched,
     {
         let ctx = self.clone();
-        tokio::spawn(async move { ctx.run(kind, collection, on_pod, open).await })
+        tokio::spawn(async move { ctx.run::<K>(kind, collection, on_pod, open).await })
     }
 
     async fn run<K>(
         self,
         kind: ResourceKind,
-        collection: Arc<Collection<K>>,
+        collection: Arc<Collection<K::Stored>>,
         on_pod: Option<PodObserver>,
         open: impl Fn() -> GuardedEvents<K>,
     ) where
@@ -657,20 +688,23 @@ impl WatchContext {
         &self,
         kind: ResourceKind,
         mut stream: GuardedEvents<K>,
-        collection: &Arc<Collection<K>>,
+        collection: &Arc<Collection<K::Stored>>,
         on_pod: Option<&PodObserver>,
         retry: &mut Backoff,
     ) -> Stop
     where
         K: Watched,
     {
+        let mut memo = K::Memo::default();
         while let Some(item) = stream.next().await {
             match item {
                 Ok(event) => {
-                    let Some(event) = self.decode(event, collection) else { continue };
-                    if let (Some(observe), Some(pod)) = (on_pod, event_object(&event).and_then(AsPod::as_pod)) {
-                        let previous = collection.read().live.get(&key_of(pod)).cloned();
-                        observe(pod, previous.as_deref().and_then(AsPod::as_pod));
+                    let Some(event) = self.decode(event, collection, &mut memo) else { continue };
+                    if let (Some(observe), Some((key, stored))) = (on_pod, event_object(&event))
+                        && let Some(pod) = K::as_pod(stored)
+                    {
+                        let previous = collection.get(key);
+                        observe(pod, previous.as_deref().and_then(K::as_pod));
                     }
                     let settled = matches!(event, Event::InitDone | Event::Apply(_) | Event::Delete(_));
                     if collection.apply(event) {
@@ -710,18 +744,20 @@ impl WatchContext {
         }
     }
 
-    /// Unwraps guarded objects, trimming good ones and counting (and dropping) bad ones.
-    fn decode<K>(&self, event: Event<DeserializeGuard<K>>, collection: &Collection<K>) -> Option<Event<K>>
+    /// Unwraps guarded objects, keeping what the store keeps of good ones and counting
+    /// (and dropping) bad ones.
+    fn decode<K>(
+        &self,
+        event: Event<DeserializeGuard<K>>,
+        collection: &Collection<K::Stored>,
+        memo: &mut K::Memo,
+    ) -> Option<Event<(Key, Arc<K::Stored>)>>
     where
-        K: Resource + Trim,
+        K: Watched,
     {
         let mut bad = 0usize;
         let mut take = |guard: DeserializeGuard<K>| match guard.0 {
-            Ok(mut obj) => {
-                trim_metadata(&mut obj);
-                obj.trim();
-                Some(obj)
-            }
+            Ok(obj) => Some((key_of(&obj), Arc::new(obj.keep(memo)))),
             Err(_) => {
                 bad += 1;
                 None
@@ -810,32 +846,28 @@ fn event_object<K>(event: &Event<K>) -> Option<&K> {
     }
 }
 
-/// Lets the generic watch loop hand pods to the readiness observer without a second
-/// code path: only `Pod` answers `Some`.
-pub trait AsPod {
-    fn as_pod(&self) -> Option<&Pod> {
-        None
-    }
-}
-impl AsPod for Pod {
-    fn as_pod(&self) -> Option<&Pod> {
-        Some(self)
-    }
-}
-impl AsPod for Deployment {}
-impl AsPod for StatefulSet {}
-impl AsPod for ReplicaSet {}
-impl AsPod for PodDisruptionBudget {}
-impl AsPod for HorizontalPodAutoscaler {}
-impl AsPod for PersistentVolumeClaim {}
-impl AsPod for CoreEvent {}
-impl AsPod for ControllerRevision {}
-impl AsPod for Node {}
-impl AsPod for PartialObjectMeta<Secret> {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::capacity::Resources;
+
+    #[test]
+    fn pods_with_the_same_labels_share_one_map() {
+        let pod = |name: &str, hash: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "shop", "labels": {"app": "api", "pod-template-hash": hash}}
+            }))
+            .unwrap()
+        };
+        let mut memo = None;
+        let a = pod("api-h1-a", "h1").keep(&mut memo);
+        let b = pod("api-h1-b", "h1").keep(&mut memo);
+        let c = pod("api-h2-a", "h2").keep(&mut memo);
+        assert!(Arc::ptr_eq(&a.labels, &b.labels));
+        assert!(!Arc::ptr_eq(&b.labels, &c.labels));
+        assert_eq!(c.labels["pod-template-hash"], "h2");
+        assert_eq!((a.name.as_str(), b.name.as_str()), ("api-h1-a", "api-h1-b"));
+    }
 
     #[test]
     fn trimming_keeps_only_the_declared_replicas_of_the_last_applied_configuration() {
@@ -862,26 +894,27 @@ mod tests {
 
     #[test]
     fn pods_keep_only_their_cpu_and_memory_requests_for_the_capacity_check() {
-        let mut p: Pod = serde_json::from_value(serde_json::json!({
+        let p: Pod = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "p"},
             "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "app:1",
                 "env": [{"name": "TOKEN", "value": "t0ps3cret"}],
                 "resources": {"requests": {"cpu": "250m", "ephemeral-storage": "1Gi"}, "limits": {"memory": "512Mi"}}}]},
         }))
         .unwrap();
-        p.trim();
-        let kept = serde_json::to_value(&p.spec).unwrap();
+        let kept = p.keep(&mut None);
         assert_eq!(
-            kept,
-            serde_json::json!({"nodeName": "n1", "containers": [{"name": "app",
-                "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}}}]}),
+            kept.requests,
+            Resources { cpu_m: 250, memory: 512 << 20 },
             "a missing request is the limit, as the API server defaults it"
         );
+        assert_eq!((kept.node.as_deref(), kept.containers.as_slice()), (Some("n1"), ["app".to_string()].as_slice()));
+        let kept = format!("{kept:?}");
+        assert!(!kept.contains("t0ps3cret") && !kept.contains("app:1"), "{kept}");
     }
 
     #[test]
     fn revisions_keep_images_env_names_and_resources_never_env_values() {
-        let mut cr: ControllerRevision = serde_json::from_value(serde_json::json!({
+        let cr: ControllerRevision = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "pg-5c8d"},
             "revision": 3,
             "data": {"spec": {"template": {"$patch": "replace", "metadata": {"labels": {"app": "pg"}},
@@ -891,7 +924,7 @@ mod tests {
                     "resources": {"requests": {"cpu": "500m"}, "limits": {"memory": "2Gi"}}}]}}}},
         }))
         .unwrap();
-        cr.trim();
+        let cr = cr.keep(&mut ());
         let data = cr.data.0.to_string();
         assert!(data.contains("pgvector/pgvector:pg16") && data.contains("POSTGRES_PASSWORD") && data.contains("500m"));
         for gone in ["secretKeyRef", "statewave", "args", "$patch"] {
@@ -902,7 +935,7 @@ mod tests {
 
     #[test]
     fn nodes_and_release_secrets_are_trimmed_hard() {
-        let mut node: Node = serde_json::from_value(serde_json::json!({
+        let node: Node = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "n1", "labels": {"zone": "a"}, "annotations": {"x": "y"}},
             "spec": {"podCIDR": "10.42.0.0/24", "taints": [
                 {"key": "a", "effect": "NoSchedule"}, {"key": "b", "effect": "PreferNoSchedule"}]},
@@ -910,21 +943,20 @@ mod tests {
                        "images": [{"names": ["nginx"], "sizeBytes": 1}]},
         }))
         .unwrap();
-        node.trim();
+        let node = node.keep(&mut ());
         assert_eq!(
             serde_json::to_value(&node).unwrap(),
             serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
                 "spec": {"taints": [{"key": "a", "effect": "NoSchedule"}]},
                 "status": {"allocatable": {"cpu": "8", "memory": "16Gi"}}})
         );
-        let mut release: PartialObjectMeta<Secret> = serde_json::from_value(serde_json::json!({
+        let release: PartialObjectMeta<Secret> = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "sh.helm.release.v1.docs.v2", "namespace": "web",
                 "labels": {"name": "docs", "owner": "helm", "status": "deployed", "version": "2", "team": "web"},
                 "annotations": {LAST_APPLIED: "{\"data\":{\"release\":\"c2VjcmV0\"}}"}},
         }))
         .unwrap();
-        release.trim();
-        let kept = serde_json::to_string(&release.metadata).unwrap();
+        let kept = serde_json::to_string(&release.keep(&mut ())).unwrap();
         assert!(!kept.contains("c2VjcmV0") && !kept.contains("team"), "{kept}");
         assert!(kept.contains("\"version\":\"2\""), "{kept}");
     }

@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Container, Node, Pod, PodSpec, Taint, Toleration};
+use k8s_openapi::api::core::v1::{Container, Node, PodSpec, Taint, Toleration};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
+use super::pods::PodFacts;
 use super::sanitize::clean;
 
 /// CPU in millicores and memory in bytes.
@@ -127,20 +128,18 @@ pub fn pod_requests(spec: &PodSpec) -> Resources {
     running.at_least(init)
 }
 
-fn holds_resources(pod: &Pod) -> bool {
-    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-    !matches!(phase, Some("Succeeded" | "Failed"))
+fn holds_resources(pod: &PodFacts) -> bool {
+    !matches!(pod.phase.as_deref(), Some("Succeeded" | "Failed"))
 }
 
 /// The free allocatable of every node that takes new pods: allocatable minus the requests
 /// of the pods scheduled on it that still hold them (not Succeeded or Failed).
-pub fn node_rooms(nodes: &[Arc<Node>], pods: &[Arc<Pod>]) -> Vec<NodeRoom> {
+pub fn node_rooms(nodes: &[Arc<Node>], pods: &[Arc<PodFacts>]) -> Vec<NodeRoom> {
     let mut used: BTreeMap<&str, Resources> = BTreeMap::new();
     for pod in pods.iter().filter(|p| holds_resources(p)) {
-        let Some(spec) = pod.spec.as_ref() else { continue };
-        let Some(node) = spec.node_name.as_deref() else { continue };
+        let Some(node) = pod.node.as_deref() else { continue };
         let entry = used.entry(node).or_default();
-        *entry = entry.plus(pod_requests(spec));
+        *entry = entry.plus(pod.requests);
     }
     nodes
         .iter()
@@ -237,7 +236,7 @@ mod tests {
         )
     }
 
-    fn pod(node: &str, cpu: &str, memory: &str, phase: &str) -> Arc<Pod> {
+    fn pod(node: &str, cpu: &str, memory: &str, phase: &str) -> Arc<PodFacts> {
         Arc::new(
             serde_json::from_value(json!({
                 "metadata": {"name": format!("p-{node}-{cpu}")},

@@ -5,14 +5,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, ReplicaSet};
-use k8s_openapi::api::core::v1::{Container, EnvVarSource, Pod, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, EnvVarSource, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Deserialize;
 
+use super::pods::PodFacts;
 use super::rollout::revision_annotation;
 use super::sanitize::{Sgr, cut_for_display, sanitize};
 use super::service::{ContainerImage, EnvValue, EnvVar, Revision, RevisionContainer};
+use super::services::controller_uid;
 
 pub const CHANGE_CAUSE_ANNOTATION: &str = "kubernetes.io/change-cause";
 /// The pod label naming the ControllerRevision a StatefulSet pod runs.
@@ -21,15 +24,57 @@ pub const CONTROLLER_REVISION_HASH: &str = "controller-revision-hash";
 /// Literal values can be long (certificates, JSON); rows keep the start.
 const MAX_LITERAL_CHARS: usize = 200;
 
+/// What the model reads of a ReplicaSet: whose it is, its revision and what it ran. A
+/// Deployment keeps ten of them by default and a whole ReplicaSet carries its pod
+/// template, so the watch keeps this instead (an undo reads the template from the API).
+/// Deserialises from a ReplicaSet's JSON.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "ReplicaSet")]
+pub struct ReplicaSetFacts {
+    pub name: String,
+    pub uid: Option<String>,
+    /// The uid of the controlling Deployment.
+    pub controller_uid: Option<String>,
+    /// Its `pod-template-hash` label: the pods of this revision carry the same.
+    pub pod_template_hash: Option<String>,
+    pub revision: Option<i64>,
+    /// Unsanitised.
+    pub change_cause: Option<String>,
+    pub created: Option<Timestamp>,
+    pub replicas: i32,
+    /// What the undo diff compares of the template's containers, unsanitised.
+    pub containers: Vec<RevisionContainer>,
+}
+
+impl From<ReplicaSet> for ReplicaSetFacts {
+    fn from(rs: ReplicaSet) -> Self {
+        let meta = rs.metadata;
+        let annotations = meta.annotations.as_ref();
+        ReplicaSetFacts {
+            revision: revision_annotation(annotations),
+            change_cause: annotations.and_then(|a| a.get(CHANGE_CAUSE_ANNOTATION)).cloned(),
+            pod_template_hash: meta.labels.as_ref().and_then(|l| l.get(POD_TEMPLATE_HASH)).cloned(),
+            controller_uid: controller_uid(&meta).map(str::to_string),
+            name: meta.name.unwrap_or_default(),
+            uid: meta.uid,
+            created: meta.creation_timestamp.map(|t| t.0),
+            replicas: rs.status.map_or(0, |s| s.replicas),
+            containers: revision_containers(rs.spec.template.as_ref()),
+        }
+    }
+}
+
+/// The label a Deployment's controller puts on a ReplicaSet and its pods.
+pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
+
 /// One row per ReplicaSet with a revision; `current` marks the one with `current_revision`.
-pub fn revisions(replicasets: &[&ReplicaSet], current_revision: Option<i64>) -> Vec<Revision> {
+pub fn revisions(replicasets: &[&ReplicaSetFacts], current_revision: Option<i64>) -> Vec<Revision> {
     let mut rows: Vec<Revision> = replicasets
         .iter()
         .filter_map(|rs| {
-            let revision = revision_annotation(rs.metadata.annotations.as_ref())?;
-            let replicas = rs.status.as_ref().map_or(0, |s| s.replicas);
-            let template = rs.spec.template.as_ref();
-            Some(revision_row(revision, &rs.metadata, template, replicas, Some(revision) == current_revision))
+            let revision = rs.revision?;
+            let current = Some(revision) == current_revision;
+            Some(revision_row(revision, rs.change_cause.as_deref(), rs.created, &rs.containers, rs.replicas, current))
         })
         .collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.revision));
@@ -51,14 +96,13 @@ pub fn container_images(spec: Option<&PodSpec>) -> Vec<ContainerImage> {
 /// `current` marks the update revision (what the template says now), else the current one.
 pub fn statefulset_revisions(
     revisions: &[&ControllerRevision],
-    pods: &[&Pod],
+    pods: &[&PodFacts],
     update_revision: Option<&str>,
     current_revision: Option<&str>,
 ) -> Vec<Revision> {
     let current = update_revision.or(current_revision);
-    let runs = |pod: &&&Pod, name: &str| {
-        pod.metadata.labels.as_ref().and_then(|l| l.get(CONTROLLER_REVISION_HASH)).map(String::as_str) == Some(name)
-    };
+    let runs =
+        |pod: &&&PodFacts, name: &str| pod.labels.get(CONTROLLER_REVISION_HASH).map(String::as_str) == Some(name);
     let mut rows: Vec<Revision> = revisions
         .iter()
         .filter_map(|cr| {
@@ -66,41 +110,63 @@ pub fn statefulset_revisions(
             let template: Option<PodTemplateSpec> =
                 cr.data.0.pointer("/spec/template").and_then(|t| serde_json::from_value(t.clone()).ok());
             let running = pods.iter().filter(|p| runs(p, name)).count() as i32;
-            Some(revision_row(cr.revision?, &cr.metadata, template.as_ref(), running, Some(name) == current))
+            let meta = &cr.metadata;
+            let change_cause = meta.annotations.as_ref().and_then(|a| a.get(CHANGE_CAUSE_ANNOTATION));
+            Some(revision_row(
+                cr.revision?,
+                change_cause.map(String::as_str),
+                meta.creation_timestamp.as_ref().map(|t| t.0),
+                &revision_containers(template.as_ref()),
+                running,
+                Some(name) == current,
+            ))
         })
         .collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.revision));
     rows
 }
 
+/// A revision row; what comes from the objects (cause, containers) is sanitised here.
 fn revision_row(
     revision: i64,
-    meta: &ObjectMeta,
-    template: Option<&PodTemplateSpec>,
+    change_cause: Option<&str>,
+    created: Option<Timestamp>,
+    containers: &[RevisionContainer],
     replicas: i32,
     current: bool,
 ) -> Revision {
-    let containers =
-        template.and_then(|t| t.spec.as_ref()).map(|s| s.containers.iter().map(revision_container).collect());
-    Revision {
-        revision,
-        change_cause: meta.annotations.as_ref().and_then(|a| a.get(CHANGE_CAUSE_ANNOTATION)).map(|c| safe(c)),
-        created: meta.creation_timestamp.as_ref().map(|t| t.0),
-        replicas,
-        current,
-        containers: containers.unwrap_or_default(),
-    }
+    let quantities = |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| (safe(k), safe(v))).collect();
+    let containers = containers
+        .iter()
+        .map(|c| RevisionContainer {
+            name: safe(&c.name),
+            image: safe(&c.image),
+            env: c.env.iter().map(|e| safe(e)).collect(),
+            requests: quantities(&c.requests),
+            limits: quantities(&c.limits),
+        })
+        .collect();
+    Revision { revision, change_cause: change_cause.map(safe), created, replicas, current, containers }
+}
+
+/// What a revision row and the undo diff compare of a pod template, container by
+/// container: name, image, the names of its env vars (never a value: some come from
+/// Secrets), requests and limits. Unsanitised, as the object has them. Shared by
+/// ReplicaSets and ControllerRevisions.
+pub fn revision_containers(template: Option<&PodTemplateSpec>) -> Vec<RevisionContainer> {
+    let containers = template.and_then(|t| t.spec.as_ref()).map(|s| s.containers.as_slice()).unwrap_or_default();
+    containers.iter().map(revision_container).collect()
 }
 
 fn revision_container(c: &Container) -> RevisionContainer {
     let quantities = |m: Option<&BTreeMap<String, Quantity>>| {
-        m.into_iter().flatten().map(|(k, v)| (safe(k), safe(&v.0))).collect::<BTreeMap<_, _>>()
+        m.into_iter().flatten().map(|(k, v)| (k.clone(), v.0.clone())).collect::<BTreeMap<_, _>>()
     };
     let resources = c.resources.as_ref();
     RevisionContainer {
-        name: safe(&c.name),
-        image: safe(c.image.as_deref().unwrap_or("")),
-        env: c.env.iter().flatten().map(|e| safe(&e.name)).collect(),
+        name: c.name.clone(),
+        image: c.image.clone().unwrap_or_default(),
+        env: c.env.iter().flatten().map(|e| e.name.clone()).collect(),
         requests: quantities(resources.and_then(|r| r.requests.as_ref())),
         limits: quantities(resources.and_then(|r| r.limits.as_ref())),
     }
@@ -245,7 +311,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn rs(name: &str, revision: &str, image: &str, replicas: i32, cause: Option<&str>) -> ReplicaSet {
+    fn rs(name: &str, revision: &str, image: &str, replicas: i32, cause: Option<&str>) -> ReplicaSetFacts {
         let mut annotations = json!({"deployment.kubernetes.io/revision": revision});
         if let Some(cause) = cause {
             annotations[CHANGE_CAUSE_ANNOTATION] = json!(cause);
@@ -284,7 +350,7 @@ mod tests {
         .unwrap()
     }
 
-    fn sts_pod(name: &str, revision: &str) -> Pod {
+    fn sts_pod(name: &str, revision: &str) -> PodFacts {
         serde_json::from_value(json!({"metadata": {"name": name, "labels": {CONTROLLER_REVISION_HASH: revision}}}))
             .unwrap()
     }
@@ -294,7 +360,7 @@ mod tests {
         let one = controller_revision("pg-5c8d", 1, json!({"name": "postgres", "image": "pgvector/pgvector:pg16"}));
         let two = controller_revision("pg-7f2a", 2, json!({"name": "postgres", "image": "pgvector/pgvector:pg17"}));
         let pods = [sts_pod("pg-0", "pg-7f2a"), sts_pod("pg-1", "pg-5c8d"), sts_pod("pg-2", "pg-7f2a")];
-        let pods: Vec<&Pod> = pods.iter().collect();
+        let pods: Vec<&PodFacts> = pods.iter().collect();
         let rows = statefulset_revisions(&[&one, &two], &pods, Some("pg-7f2a"), Some("pg-5c8d"));
         assert_eq!(
             rows.iter().map(|r| (r.revision, r.current, r.replicas)).collect::<Vec<_>>(),
@@ -307,9 +373,17 @@ mod tests {
         assert!(settled[1].current, "without an update revision the current one is marked");
     }
 
+    /// A ReplicaSet as the watch store keeps it.
+    fn stored(containers: serde_json::Value) -> ReplicaSetFacts {
+        serde_json::from_value(json!({
+            "metadata": {"name": "api-1", "annotations": {"deployment.kubernetes.io/revision": "1"}},
+            "spec": {"selector": {}, "template": {"spec": {"containers": containers}}},
+        }))
+        .unwrap()
+    }
+
     fn revision(containers: serde_json::Value) -> Revision {
-        let template: PodTemplateSpec = serde_json::from_value(json!({"spec": {"containers": containers}})).unwrap();
-        revision_row(1, &ObjectMeta::default(), Some(&template), 0, false)
+        revisions(&[&stored(containers)], None).remove(0)
     }
 
     #[test]
@@ -354,7 +428,9 @@ mod tests {
                 TemplateChange::Container { container: "sidecar".into(), added: false },
             ]
         );
-        let carried = format!("{current:?}{target:?}");
+        let env = json!([{"name": "api", "image": "api:1.2", "env": [{"name": "PORT", "value": "3000"},
+            {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]}]);
+        let carried = format!("{current:?}{target:?}{:?}", stored(env));
         for value in ["3000", "8080", "password", "tokens", "on\""] {
             assert!(!carried.contains(value), "a revision carries env names only, never {value}: {carried}");
         }

@@ -1,73 +1,125 @@
 //! One row per pod: phase, readiness, restarts, the reason worth showing, readiness
 //! flaps over the flapping window, and whether it runs the current revision.
 
-use jiff::{SignedDuration, Timestamp};
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodStatus};
+use serde::Deserialize;
+
+use super::capacity::{self, Resources};
 use super::sanitize::{Sgr, sanitize};
 use super::service::{FLAPPING_TRANSITIONS, FLAPPING_WINDOW_S, PodRow, PodsSummary};
 use super::services::ReadinessHistory;
+use super::services::controller_uid;
+
+/// What the model reads of a pod, and nothing else. A cluster has ten times more pods
+/// than anything else, and a whole `Pod` (spec, status, every container's state) is
+/// kilobytes, so the watch keeps this instead: the facts every number is computed from,
+/// taken once when the pod arrives. Deserialises from a Pod's JSON.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "Pod")]
+pub struct PodFacts {
+    pub namespace: String,
+    pub name: String,
+    /// Shared: the pods of one ReplicaSet carry the same labels (see `Watched for Pod`).
+    pub labels: Arc<BTreeMap<String, String>>,
+    /// The uid of the controlling owner (a ReplicaSet or a StatefulSet).
+    pub controller_uid: Option<String>,
+    pub created: Option<Timestamp>,
+    /// It has a deletionTimestamp: on its way out.
+    pub deleting: bool,
+    pub phase: Option<String>,
+    /// The Ready condition is True, as Services and the disruption controller read it.
+    pub ready: bool,
+    /// When a Ready pod last became Ready (`None` when it is not Ready).
+    pub ready_since: Option<Timestamp>,
+    /// The containers of the spec, by name (to follow each one's logs).
+    pub containers: Vec<String>,
+    /// How many containers the pod has (the spec's, else the statuses').
+    pub container_count: usize,
+    pub containers_ready: usize,
+    pub restarts: i32,
+    /// The reason worth showing, unsanitised (see [`reason`]).
+    pub reason: Option<String>,
+    pub node: Option<String>,
+    pub ip: Option<String>,
+    /// What the pod holds of its node's allocatable while it runs (its effective cpu and
+    /// memory requests), for the nodes' free capacity.
+    pub requests: Resources,
+}
+
+impl From<Pod> for PodFacts {
+    fn from(pod: Pod) -> Self {
+        let meta = pod.metadata;
+        let status = pod.status.unwrap_or_default();
+        let statuses = status.container_statuses.as_deref().unwrap_or_default();
+        let conditions = status.conditions.as_deref().unwrap_or_default();
+        let ready = conditions.iter().find(|c| c.type_ == "Ready" && c.status == "True");
+        let spec = pod.spec;
+        PodFacts {
+            controller_uid: controller_uid(&meta).map(str::to_string),
+            namespace: meta.namespace.unwrap_or_default(),
+            name: meta.name.unwrap_or_default(),
+            labels: Arc::new(meta.labels.unwrap_or_default()),
+            created: meta.creation_timestamp.map(|t| t.0),
+            deleting: meta.deletion_timestamp.is_some(),
+            ready: ready.is_some(),
+            ready_since: ready.and_then(|c| c.last_transition_time.as_ref()).map(|t| t.0),
+            container_count: spec.as_ref().map_or(statuses.len(), |s| s.containers.len()),
+            containers_ready: statuses.iter().filter(|c| c.ready).count(),
+            restarts: statuses.iter().map(|c| c.restart_count).sum(),
+            reason: reason(&status),
+            node: spec.as_ref().and_then(|s| s.node_name.clone()),
+            requests: spec.as_ref().map(capacity::pod_requests).unwrap_or_default(),
+            // Cloned, not collected in place: that would keep the `Container`s' allocation.
+            containers: spec
+                .as_ref()
+                .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+                .unwrap_or_default(),
+            ip: status.pod_ip,
+            phase: status.phase,
+        }
+    }
+}
 
 /// A pod as the detail view shows it; `updated` is decided by the caller (it knows the
 /// current ReplicaSet or revision).
-pub fn pod_row(pod: &Pod, updated: bool, readiness: &ReadinessHistory, now: Timestamp) -> PodRow {
-    let meta = &pod.metadata;
-    let status = pod.status.as_ref();
-    let statuses = status.and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
-    let containers = pod.spec.as_ref().map_or(statuses.len(), |s| s.containers.len());
-    let namespace = meta.namespace.as_deref().unwrap_or("");
-    let name = meta.name.as_deref().unwrap_or("");
+pub fn pod_row(pod: &PodFacts, updated: bool, readiness: &ReadinessHistory, now: Timestamp) -> PodRow {
     let since = now - SignedDuration::from_secs(FLAPPING_WINDOW_S);
     PodRow {
-        name: safe(name),
+        name: safe(&pod.name),
         phase: phase(pod),
-        ready: is_ready(pod),
-        containers_ready: (statuses.iter().filter(|c| c.ready).count(), containers),
-        restarts: statuses.iter().map(|c| c.restart_count).sum(),
-        reason: reason(pod),
-        node: pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).map(safe),
-        created: meta.creation_timestamp.as_ref().map(|t| t.0),
-        flaps: readiness.transitions_since(namespace, name, since),
+        ready: pod.ready,
+        containers_ready: (pod.containers_ready, pod.container_count),
+        restarts: pod.restarts,
+        reason: pod.reason.as_deref().map(safe),
+        node: pod.node.as_deref().map(safe),
+        created: pod.created,
+        flaps: readiness.transitions_since(&pod.namespace, &pod.name, since),
         updated,
-        ip: status.and_then(|s| s.pod_ip.as_deref()).map(safe),
-        containers: pod
-            .spec
-            .as_ref()
-            .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
-            .unwrap_or_default(),
+        ip: pod.ip.as_deref().map(safe),
+        containers: pod.containers.clone(),
     }
-}
-
-/// The pod's Ready condition, as Services and the disruption controller read it.
-pub fn is_ready(pod: &Pod) -> bool {
-    let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or_default();
-    conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
-}
-
-/// When a Ready pod last became Ready (`None` when it is not Ready).
-pub fn ready_since(pod: &Pod) -> Option<Timestamp> {
-    let conditions = pod.status.as_ref()?.conditions.as_deref()?;
-    let ready = conditions.iter().find(|c| c.type_ == "Ready" && c.status == "True")?;
-    ready.last_transition_time.as_ref().map(|t| t.0)
 }
 
 /// Ready and not on its way out: what a PDB counts as healthy.
-pub fn is_healthy(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_none() && is_ready(pod)
+pub fn is_healthy(pod: &PodFacts) -> bool {
+    !pod.deleting && pod.ready
 }
 
-fn phase(pod: &Pod) -> String {
-    if pod.metadata.deletion_timestamp.is_some() {
+fn phase(pod: &PodFacts) -> String {
+    if pod.deleting {
         return "Terminating".to_string();
     }
-    safe(pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Unknown"))
+    safe(pod.phase.as_deref().unwrap_or("Unknown"))
 }
 
 /// The reason an operator wants to see: a waiting or terminated container state
 /// (`CrashLoopBackOff`, `ImagePullBackOff`, `Error`), an OOM kill that caused the last
 /// restart, an eviction, or why the pod cannot be scheduled.
-fn reason(pod: &Pod) -> Option<String> {
-    let status = pod.status.as_ref()?;
+fn reason(status: &PodStatus) -> Option<String> {
     let statuses = status.container_statuses.as_deref().unwrap_or_default();
     statuses
         .iter()
@@ -78,7 +130,6 @@ fn reason(pod: &Pod) -> Option<String> {
             let conditions = status.conditions.as_deref().unwrap_or_default();
             conditions.iter().find(|c| c.type_ == "PodScheduled" && c.status == "False").and_then(|c| c.reason.clone())
         })
-        .map(|r| safe(&r))
 }
 
 fn current_state_reason(c: &ContainerStatus) -> Option<String> {
@@ -112,7 +163,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn pod(v: serde_json::Value) -> Pod {
+    fn pod(v: serde_json::Value) -> PodFacts {
         serde_json::from_value(v).unwrap()
     }
 

@@ -5,16 +5,18 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, Node, PersistentVolumeClaim, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Event, Node, PersistentVolumeClaim, PodSpec};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::capacity::{self, NodeCapacity};
 use super::findings::{self, Facts, pdb_selects_nothing};
+use super::history::{CONTROLLER_REVISION_HASH, POD_TEMPLATE_HASH, ReplicaSetFacts};
 use super::pdb::{self, Coverage, pdb_headroom};
+use super::pods::PodFacts;
 use super::sanitize::{Sgr, sanitize};
 use super::selectors::optional_selector_matches;
 use super::service::*;
@@ -25,8 +27,8 @@ use super::{budget, events, flags, helm, history, hpa, lint, pods, probes, rollo
 pub struct ClusterObjects {
     pub deployments: Vec<Arc<Deployment>>,
     pub statefulsets: Vec<Arc<StatefulSet>>,
-    pub replicasets: Vec<Arc<ReplicaSet>>,
-    pub pods: Vec<Arc<Pod>>,
+    pub replicasets: Vec<Arc<ReplicaSetFacts>>,
+    pub pods: Vec<Arc<PodFacts>>,
     pub pdbs: Vec<Arc<PodDisruptionBudget>>,
     pub hpas: Vec<Arc<HorizontalPodAutoscaler>>,
     pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
@@ -34,7 +36,7 @@ pub struct ClusterObjects {
     pub controller_revisions: Vec<Arc<ControllerRevision>>,
     pub nodes: Vec<Arc<Node>>,
     /// Every pod scheduled on the nodes, whatever its namespace (free node capacity).
-    pub node_pods: Vec<Arc<Pod>>,
+    pub node_pods: Vec<Arc<PodFacts>>,
     /// The metadata of Helm's release Secrets (their bodies are never read).
     pub helm_releases: Vec<Arc<ObjectMeta>>,
 }
@@ -209,7 +211,7 @@ fn unselecting_pdbs(objects: &ClusterObjects, index: &Index<'_>, workloads: &[Wo
     for pdb in &objects.pdbs {
         let ns = pdb.metadata.namespace.as_deref().unwrap_or("");
         let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
-        let selects_pod = index.pods_in(ns).iter().any(|p| optional_selector_matches(selector, labels_of(&p.metadata)));
+        let selects_pod = index.pods_in(ns).iter().any(|p| optional_selector_matches(selector, &p.labels));
         let selects_workload = workloads
             .iter()
             .filter(|w| w.namespace == ns)
@@ -232,15 +234,16 @@ fn annotations_of(meta: &ObjectMeta) -> &BTreeMap<String, String> {
     meta.annotations.as_ref().unwrap_or(&NO_LABELS)
 }
 
-fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
+/// The uid of the object's controlling owner.
+pub(super) fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
     meta.owner_references.iter().flatten().find(|o| o.controller == Some(true)).map(|o| o.uid.as_str())
 }
 
 /// Lookups built once per model build, so grouping stays linear in the object count.
 struct Index<'a> {
-    pods_by_namespace: HashMap<&'a str, Vec<&'a Pod>>,
-    pods_by_owner: HashMap<&'a str, Vec<&'a Pod>>,
-    replicasets_by_owner: HashMap<&'a str, Vec<&'a ReplicaSet>>,
+    pods_by_namespace: HashMap<&'a str, Vec<&'a PodFacts>>,
+    pods_by_owner: HashMap<&'a str, Vec<&'a PodFacts>>,
+    replicasets_by_owner: HashMap<&'a str, Vec<&'a ReplicaSetFacts>>,
     revisions_by_owner: HashMap<&'a str, Vec<&'a ControllerRevision>>,
     pdbs_by_namespace: HashMap<&'a str, Vec<&'a PodDisruptionBudget>>,
     hpas_by_namespace: HashMap<&'a str, Vec<&'a HorizontalPodAutoscaler>>,
@@ -265,13 +268,13 @@ impl<'a> Index<'a> {
             events_by_object: HashMap::new(),
         };
         for pod in &objects.pods {
-            index.pods_by_namespace.entry(namespace_of(&pod.metadata)).or_default().push(pod);
-            if let Some(owner) = controller_uid(&pod.metadata) {
+            index.pods_by_namespace.entry(pod.namespace.as_str()).or_default().push(pod);
+            if let Some(owner) = pod.controller_uid.as_deref() {
                 index.pods_by_owner.entry(owner).or_default().push(pod);
             }
         }
         for rs in &objects.replicasets {
-            if let Some(owner) = controller_uid(&rs.metadata) {
+            if let Some(owner) = rs.controller_uid.as_deref() {
                 index.replicasets_by_owner.entry(owner).or_default().push(rs);
             }
         }
@@ -298,7 +301,7 @@ impl<'a> Index<'a> {
         index
     }
 
-    fn pods_in(&self, ns: &str) -> &[&'a Pod] {
+    fn pods_in(&self, ns: &str) -> &[&'a PodFacts] {
         self.pods_by_namespace.get(ns).map_or(&[], Vec::as_slice)
     }
 }
@@ -412,22 +415,19 @@ fn statefulset_workload(s: &StatefulSet) -> Workload<'_> {
 /// The pods of a workload and the ReplicaSets they come from, with whether each pod
 /// runs the current revision.
 struct Members<'a> {
-    replicasets: Vec<&'a ReplicaSet>,
-    pods: Vec<(&'a Pod, bool)>,
+    replicasets: Vec<&'a ReplicaSetFacts>,
+    pods: Vec<(&'a PodFacts, bool)>,
 }
 
-const POD_TEMPLATE_HASH: &str = "pod-template-hash";
-use history::CONTROLLER_REVISION_HASH;
-
 fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
-    let replicasets: Vec<&ReplicaSet> = match (w.kind, w.uid) {
+    let replicasets: Vec<&ReplicaSetFacts> = match (w.kind, w.uid) {
         (WorkloadKind::Deployment, Some(uid)) => index.replicasets_by_owner.get(uid).cloned().unwrap_or_default(),
         _ => Vec::new(),
     };
-    let owned: Vec<&Pod> = match w.kind {
+    let owned: Vec<&PodFacts> = match w.kind {
         WorkloadKind::Deployment => replicasets
             .iter()
-            .filter_map(|rs| rs.metadata.uid.as_deref())
+            .filter_map(|rs| rs.uid.as_deref())
             .flat_map(|uid| index.pods_by_owner.get(uid).into_iter().flatten().copied())
             .collect(),
         WorkloadKind::StatefulSet => w.uid.and_then(|uid| index.pods_by_owner.get(uid)).cloned().unwrap_or_default(),
@@ -439,17 +439,17 @@ fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
             .pods_in(w.namespace)
             .iter()
             .copied()
-            .filter(|p| optional_selector_matches(w.selector, labels_of(&p.metadata)))
+            .filter(|p| optional_selector_matches(w.selector, &p.labels))
             .collect()
     } else {
         owned
     };
     let current = current_replicaset(w, &replicasets);
-    let current_hash = current.and_then(|rs| labels_of(&rs.metadata).get(POD_TEMPLATE_HASH));
+    let current_hash = current.and_then(|rs| rs.pod_template_hash.as_ref());
     let pods = pods
         .into_iter()
         .map(|pod| {
-            let labels = labels_of(&pod.metadata);
+            let labels = &pod.labels;
             let updated = match w.kind {
                 WorkloadKind::Deployment => current_hash.is_none_or(|h| labels.get(POD_TEMPLATE_HASH) == Some(h)),
                 WorkloadKind::StatefulSet => w
@@ -463,8 +463,8 @@ fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
 }
 
 /// The ReplicaSet with the Deployment's revision, else the newest one.
-fn current_replicaset<'a>(w: &Workload<'a>, replicasets: &[&'a ReplicaSet]) -> Option<&'a ReplicaSet> {
-    let revision_of = |rs: &&ReplicaSet| rollout::revision_annotation(rs.metadata.annotations.as_ref());
+fn current_replicaset<'a>(w: &Workload<'a>, replicasets: &[&'a ReplicaSetFacts]) -> Option<&'a ReplicaSetFacts> {
+    let revision_of = |rs: &&ReplicaSetFacts| rs.revision;
     w.rollout
         .revision
         .and_then(|r| replicasets.iter().find(|rs| revision_of(rs) == Some(r)))
@@ -476,7 +476,7 @@ fn current_replicaset<'a>(w: &Workload<'a>, replicasets: &[&'a ReplicaSet]) -> O
 /// its pod template), with its headroom.
 fn matching_budgets<'a>(
     w: &Workload<'a>,
-    pods: &[(&Pod, bool)],
+    pods: &[(&PodFacts, bool)],
     index: &Index<'a>,
     all: &[Workload<'a>],
 ) -> Vec<PdbHeadroom> {
@@ -486,7 +486,7 @@ fn matching_budgets<'a>(
         .filter(|pdb| {
             let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
             optional_selector_matches(selector, w.template_labels)
-                || pods.iter().any(|(p, _)| optional_selector_matches(selector, labels_of(&p.metadata)))
+                || pods.iter().any(|(p, _)| optional_selector_matches(selector, &p.labels))
         })
         .map(|pdb| pdb_headroom(pdb, coverage(pdb, w.namespace, index, all)))
         .collect()
@@ -495,12 +495,8 @@ fn matching_budgets<'a>(
 /// The pods and controller scale a PDB covers, for when it has no status yet.
 fn coverage(pdb: &PodDisruptionBudget, ns: &str, index: &Index<'_>, all: &[Workload<'_>]) -> Coverage {
     let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
-    let selected: Vec<&Pod> = index
-        .pods_in(ns)
-        .iter()
-        .copied()
-        .filter(|p| optional_selector_matches(selector, labels_of(&p.metadata)))
-        .collect();
+    let selected: Vec<&PodFacts> =
+        index.pods_in(ns).iter().copied().filter(|p| optional_selector_matches(selector, &p.labels)).collect();
     let scale = all
         .iter()
         .filter(|w| w.namespace == ns && optional_selector_matches(selector, w.template_labels))
@@ -519,7 +515,7 @@ fn revision_history<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'
         WorkloadKind::Deployment => history::revisions(&members.replicasets, w.rollout.revision),
         WorkloadKind::StatefulSet => {
             let owned = w.uid.and_then(|uid| index.revisions_by_owner.get(uid)).map_or(&[][..], Vec::as_slice);
-            let pods: Vec<&Pod> = members.pods.iter().map(|(p, _)| *p).collect();
+            let pods: Vec<&PodFacts> = members.pods.iter().map(|(p, _)| *p).collect();
             history::statefulset_revisions(owned, &pods, w.update_revision, w.current_revision)
         }
     }
@@ -581,11 +577,8 @@ fn assemble<'a>(
         room: capacity::room(&shared.capacity, w.pod_spec),
         helm: helm::release_of(w.meta, shared.helm_releases),
     };
-    let ready_since: Vec<(String, Timestamp)> = members
-        .pods
-        .iter()
-        .filter_map(|(p, _)| Some((format!("pod/{}", safe(p.metadata.name.as_deref()?)), pods::ready_since(p)?)))
-        .collect();
+    let ready_since: Vec<(String, Timestamp)> =
+        members.pods.iter().filter_map(|(p, _)| Some((format!("pod/{}", safe(&p.name)), p.ready_since?))).collect();
     let facts = Facts {
         matching_pdbs: &matching_pdbs,
         gitops_detail: gitops.as_ref().map(|(_, detail)| detail.as_str()),
@@ -611,8 +604,8 @@ fn assemble<'a>(
 
 fn service_events<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>) -> Vec<&'a Event> {
     let mut objects: Vec<(&str, &str)> = vec![(w.kind.as_str(), w.name)];
-    objects.extend(members.replicasets.iter().map(|rs| ("ReplicaSet", rs.metadata.name.as_deref().unwrap_or(""))));
-    objects.extend(members.pods.iter().map(|(p, _)| ("Pod", p.metadata.name.as_deref().unwrap_or(""))));
+    objects.extend(members.replicasets.iter().map(|rs| ("ReplicaSet", rs.name.as_str())));
+    objects.extend(members.pods.iter().map(|(p, _)| ("Pod", p.name.as_str())));
     objects
         .into_iter()
         .flat_map(|(kind, name)| index.events_by_object.get(&(w.namespace, kind, name)).into_iter().flatten().copied())
