@@ -11,15 +11,7 @@ use support::pty::{Pty, isolated_env};
 #[test]
 fn services_with_rules_show_their_gate_in_the_overview_without_a_pane() {
     let dir = tempfile::tempdir().unwrap();
-    // Three matches fail the rule, so the test need not wait out the demo's sustained minutes.
-    let profile = dir.path().join("profile.toml");
-    std::fs::write(
-        &profile,
-        "[[slo]]\nname = \"listen-together-reconnect\"\nservice = \"soundspan-backend\"\n\
-         pattern = 'ListenTogether/SLO.*Reconnect latency (?P<ms>\\d+)ms exceeded target'\n\
-         capture = { group = \"ms\", above = 5000 }\nthreshold = 3\n",
-    )
-    .unwrap();
+    let profile = support::quick_slo_profile(dir.path());
     let env = isolated_env(dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut pty = Pty::spawn(&["--demo", "--profile", profile.to_str().unwrap()], &env, 160, 50);

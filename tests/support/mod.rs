@@ -20,3 +20,17 @@ pub fn viewer() -> UserSpec {
         }],
     }
 }
+
+/// A profile whose reconnect rule fails at three matches of the demo's SLO burst, so a
+/// test need not wait out the demo's sustained minutes. Written into `dir`.
+pub fn quick_slo_profile(dir: &std::path::Path) -> std::path::PathBuf {
+    let profile = dir.join("profile.toml");
+    std::fs::write(
+        &profile,
+        "[[slo]]\nname = \"listen-together-reconnect\"\nservice = \"soundspan-backend\"\n\
+         pattern = 'ListenTogether/SLO.*Reconnect latency (?P<ms>\\d+)ms exceeded target'\n\
+         capture = { group = \"ms\", above = 5000 }\nthreshold = 3\n",
+    )
+    .unwrap();
+    profile
+}
