@@ -29,6 +29,16 @@ pub struct ExecContext {
 }
 
 impl ExecContext {
+    /// Changes go through `connection` and are recorded in `audit_log`.
+    pub fn new(connection: &crate::cluster::connect::Connection, audit_log: PathBuf) -> Self {
+        ExecContext {
+            client: connection.client.clone(),
+            context: connection.context.clone(),
+            user: connection.user.clone(),
+            audit_log,
+        }
+    }
+
     /// Appends the audit entry for one attempt at `plan`.
     fn record(&self, plan: &ScalePlan, dry_run: Option<String>, outcome: impl Into<String>) -> std::io::Result<()> {
         let (before, after) = (json!({"replicas": plan.from}), json!({"replicas": plan.to}));

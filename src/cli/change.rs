@@ -33,13 +33,7 @@ pub async fn find_service(global: &GlobalArgs, service: &str) -> Result<(Snapsho
 
 pub async fn run(snap: &Snapshot, paths: &Paths, plan: ActionPlan, flags: ChangeFlags) -> Result<Exit> {
     print_preview(&plan)?;
-    let conn = &snap.target.connection;
-    let exec = ExecContext {
-        client: conn.client.clone(),
-        context: conn.context.clone(),
-        user: conn.user.clone(),
-        audit_log: paths.audit_log(),
-    };
+    let exec = ExecContext::new(&snap.target.connection, paths.audit_log());
     if let Some(guard) = plan.stopped_by() {
         exec.record_plan(&plan, None, format!("refused: {}", guard.id))?;
         let hint = if guard.verdict == Verdict::Refuse { " (--force overrides it)" } else { "" };

@@ -124,12 +124,7 @@ async fn run_one(global: &GlobalArgs, args: RunbookRunArgs, paths: &Paths) -> Re
     };
     let prepared = launch::prepare(request).await.map_err(launch_error)?;
     let conn = &prepared.connection;
-    let exec = ExecContext {
-        client: conn.client.clone(),
-        context: conn.context.clone(),
-        user: conn.user.clone(),
-        audit_log: paths.audit_log(),
-    };
+    let exec = ExecContext::new(conn, paths.audit_log());
     if args.dry_run {
         return dry_run(&exec, &prepared.runbook, &prepared.view, &prepared.namespace).await;
     }

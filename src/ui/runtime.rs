@@ -329,14 +329,8 @@ impl Runner {
                     }
                 }
             });
-            let conn = &prepared.connection;
             let mut io = Io {
-                exec: ExecContext {
-                    client: conn.client.clone(),
-                    context: conn.context.clone(),
-                    user: conn.user.clone(),
-                    audit_log: setup.paths.audit_log(),
-                },
+                exec: ExecContext::new(&prepared.connection, setup.paths.audit_log()),
                 views: prepared.views.clone(),
                 runs_dir: setup.paths.runbook_state(),
                 auto_confirm: false,
@@ -386,12 +380,7 @@ struct Jobs {
 
 impl Jobs {
     fn spawn(&self, job: Job, connection: Connection) {
-        let exec = ExecContext {
-            client: connection.client.clone(),
-            context: connection.context.clone(),
-            user: connection.user.clone(),
-            audit_log: self.audit_log.clone(),
-        };
+        let exec = ExecContext::new(&connection, self.audit_log.clone());
         let events = self.events.clone();
         tokio::spawn(async move {
             match job {
