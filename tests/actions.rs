@@ -58,7 +58,7 @@ fn guards_refuse_singletons_rwo_volumes_and_hpa_owned_services() {
     assert_eq!(rig.replicas("honeydue", "redis").0, 1);
     assert_eq!(rig.replicas("soundspan", "soundspan-frontend").0, 2, "nothing changed");
     let refusals = rig.audit().iter().filter(|e| e["outcome"].as_str().unwrap().starts_with("refused")).count();
-    assert_eq!(refusals, 3, "every refused attempt is in the audit log");
+    assert_eq!(refusals, 4, "every refused attempt is in the audit log, --read-only too");
 
     let unknown = rig.cockpit(&["scale", "soundspan/nope", "2", "--yes"]);
     assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));

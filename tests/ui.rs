@@ -33,7 +33,7 @@ fn sighup_ends_it_promptly_and_restores_the_terminal() {
     let (mut pty, _dir) = cockpit(&["--demo"], 80, 24);
     wait_for_services(&pty);
     pty.signal(libc::SIGHUP);
-    pty.wait_exit(Duration::from_secs(5));
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 128 + 1, "a shell's status for SIGHUP");
     pty.terminal_restored().unwrap();
 }
 
@@ -56,7 +56,7 @@ fn sigterm_ends_it_and_restores_the_terminal() {
     let (mut pty, _dir) = cockpit(&["--demo"], 80, 24);
     wait_for_services(&pty);
     pty.signal(libc::SIGTERM);
-    pty.wait_exit(Duration::from_secs(5));
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 128 + 15, "a shell's status for SIGTERM");
     pty.terminal_restored().unwrap();
 }
 

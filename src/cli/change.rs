@@ -17,23 +17,56 @@ use crate::config::paths::Paths;
 use crate::exit::{self, Exit};
 use crate::model::service::Service;
 
-/// `--dry-run` and `--yes`, as every change command has them.
+/// `--dry-run` and `--yes`, as every change command has them, and `--read-only`.
 pub struct ChangeFlags {
     pub dry_run: bool,
     pub yes: bool,
+    /// The preview is shown and the attempt audited, then refused.
+    pub read_only: bool,
 }
 
 /// The service a command names, from one synced look at its namespace.
 pub async fn find_service(global: &GlobalArgs, service: &str) -> Result<(Snapshot, Service)> {
     let wanted = ServiceRef::parse(service).map_err(exit::usage)?;
     let snap = snapshot::take(global, wanted.namespace.as_deref().or(global.namespace.as_deref())).await?;
-    let found = wanted.resolve(&snap.services, &snap.target.connection.namespace).map_err(exit::usage)?.clone();
+    let found = match wanted.resolve(&snap.services, &snap.target.connection.namespace) {
+        Ok(found) => found.clone(),
+        Err(why) => return Err(not_found(&snap, &wanted, why)),
+    };
     Ok((snap, found))
+}
+
+/// A service that is not there, or that this user may not see: RBAC is a refusal (4)
+/// naming the permission, never "no such service" (2), which would send the operator
+/// looking for a typo.
+fn not_found(snap: &Snapshot, wanted: &ServiceRef, why: String) -> color_eyre::Report {
+    use crate::cluster::watch::ResourceKind;
+    use crate::model::service::WorkloadKind;
+    let could_be = |kind: ResourceKind| match kind {
+        ResourceKind::Deployments => wanted.kind != Some(WorkloadKind::StatefulSet),
+        ResourceKind::StatefulSets => wanted.kind != Some(WorkloadKind::Deployment),
+        _ => false,
+    };
+    let missing: Vec<&str> =
+        snap.forbidden.iter().filter(|(kind, _)| could_be(*kind)).map(|(_, p)| p.as_str()).collect();
+    if missing.is_empty() {
+        return exit::usage(why);
+    }
+    exit::refused(format!(
+        "RBAC: {} cannot be looked up: you may not {} (as {})",
+        wanted.name,
+        missing.join(", nor "),
+        snap.target.connection.user.as_deref().unwrap_or("the current user")
+    ))
 }
 
 pub async fn run(snap: &Snapshot, paths: &Paths, plan: ActionPlan, flags: ChangeFlags) -> Result<Exit> {
     print_preview(&plan)?;
     let exec = ExecContext::new(&snap.target.connection, paths.audit_log());
+    if flags.read_only {
+        exec.record_plan(&plan, None, "refused: read-only")?;
+        return Err(exit::refused(format!("--read-only: {} is not performed", plan.describe())));
+    }
     if let Some(guard) = plan.stopped_by() {
         exec.record_plan(&plan, None, format!("refused: {}", guard.id))?;
         let hint = if guard.verdict == Verdict::Refuse { " (--force overrides it)" } else { "" };

@@ -117,8 +117,9 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
     };
     let ending = crate::ui::runtime::run(app, session, global.max_fps, setup).await?;
     drop(target);
-    if let crate::ui::runtime::Ending::Signal(name) = ending {
-        eprintln!("kubectl-cockpit: stopped by {name}");
+    if let crate::ui::runtime::Ending::Signal(signal) = ending {
+        eprintln!("kubectl-cockpit: stopped by {}", signal.name());
+        return Ok(Exit::Signalled(signal));
     }
     Ok(Exit::Ok)
 }
@@ -178,7 +179,6 @@ async fn budget(global: &GlobalArgs, output: args::Format, at_hpa_max: bool, pg_
     use crate::report::budget::{json, table, worst};
 
     let mut snap = snapshot::take(global, None).await?;
-    snap.require_profile()?;
     let unmeasured = snap.budgets.iter().filter(|b| b.url_env.is_none()).count();
     if pg_url_env.is_some() && unmeasured > 1 {
         return Err(exit::usage(format!(
@@ -201,7 +201,6 @@ async fn lint(global: &GlobalArgs, output: args::Format) -> Result<Exit> {
     use crate::report::lint::{collect, has_errors, json, table};
 
     let snap = snapshot::take(global, None).await?;
-    snap.require_profile()?;
     let found = collect(&snap.services, &snap.namespace_findings);
     let mut out = std::io::stdout().lock();
     match output {
@@ -214,6 +213,7 @@ async fn lint(global: &GlobalArgs, output: args::Format) -> Result<Exit> {
 
 /// `sim serve`: run the simulated cluster until SIGINT, SIGTERM or SIGHUP.
 async fn sim_serve(args: SimServeArgs) -> Result<Exit> {
+    let mut terminations = crate::exit::Terminations::listen()?;
     let opts = crate::sim::SimOptions {
         scenario: args.scenario,
         manifests: args.manifests,
@@ -231,22 +231,9 @@ async fn sim_serve(args: SimServeArgs) -> Result<Exit> {
         }
         out.flush()?;
     }
-    wait_for_termination().await?;
+    let signal = terminations.next().await;
     drop(sim);
-    Ok(Exit::Ok)
-}
-
-async fn wait_for_termination() -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-        _ = hangup.recv() => {}
-    }
-    Ok(())
+    Ok(Exit::Signalled(signal))
 }
 
 fn print_paths(paths: &Paths) -> Result<()> {

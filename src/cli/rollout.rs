@@ -10,7 +10,7 @@ use super::change::{self, ChangeFlags};
 use crate::actions::ActionPlan;
 use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::config::paths::Paths;
-use crate::exit::{self, Exit};
+use crate::exit::Exit;
 use crate::model::sanitize::clean;
 
 pub async fn run(global: &GlobalArgs, action: RolloutAction, paths: &Paths) -> Result<Exit> {
@@ -21,12 +21,10 @@ pub async fn run(global: &GlobalArgs, action: RolloutAction, paths: &Paths) -> R
         RolloutAction::Resume(args) => (RolloutRequest::Resume, args),
         RolloutAction::Undo(args) => (RolloutRequest::Undo(args.to_revision), args),
     };
-    if global.read_only {
-        return Err(exit::refused("--read-only: rollout changes are not performed"));
-    }
     let (snap, service) = change::find_service(global, &args.service).await?;
     let plan = ActionPlan::Rollout(plan_rollout(&service, request));
-    change::run(&snap, paths, plan, ChangeFlags { dry_run: args.dry_run, yes: args.yes }).await
+    change::run(&snap, paths, plan, ChangeFlags { dry_run: args.dry_run, yes: args.yes, read_only: global.read_only })
+        .await
 }
 
 /// `rollout history`: the revisions the model knows, newest first.

@@ -153,8 +153,12 @@ async fn run_one(global: &GlobalArgs, args: RunbookRunArgs, paths: &Paths) -> Re
         signal = termination() => {
             drop(io);
             printer.abort();
-            eprintln!("interrupted by {signal}: the run is saved; continue it with `runbook run {} --resume`", run.runbook.name);
-            return Ok(Exit::Failed);
+            eprintln!(
+                "interrupted by {}: the run is saved; continue it with `runbook run {} --resume`",
+                signal.name(),
+                run.runbook.name
+            );
+            return Ok(Exit::Signalled(signal));
         }
     };
     drop(io);
@@ -304,16 +308,10 @@ async fn preview_one(
     Ok(dry.is_err())
 }
 
-async fn termination() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()))
-    else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
-        _ = hangup.recv() => "SIGHUP",
+/// The first terminating signal; never, when signals cannot be listened for.
+async fn termination() -> crate::exit::Signal {
+    match crate::exit::Terminations::listen() {
+        Ok(mut terminations) => terminations.next().await,
+        Err(_) => std::future::pending().await,
     }
 }

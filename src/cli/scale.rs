@@ -7,15 +7,13 @@ use super::change::{self, ChangeFlags};
 use crate::actions::ActionPlan;
 use crate::actions::scale::plan_scale;
 use crate::config::paths::Paths;
-use crate::exit::{self, Exit};
+use crate::exit::Exit;
 use crate::model::budget::budget_of;
 
 pub async fn run(global: &GlobalArgs, args: ScaleArgs, paths: &Paths) -> Result<Exit> {
-    if global.read_only {
-        return Err(exit::refused("--read-only: scale is not performed"));
-    }
     let (snap, service) = change::find_service(global, &args.service).await?;
     let budget = budget_of(&snap.budgets, &service.key);
     let plan = ActionPlan::Scale(plan_scale(&service, args.replicas, args.force, budget));
-    change::run(&snap, paths, plan, ChangeFlags { dry_run: args.dry_run, yes: args.yes }).await
+    change::run(&snap, paths, plan, ChangeFlags { dry_run: args.dry_run, yes: args.yes, read_only: global.read_only })
+        .await
 }

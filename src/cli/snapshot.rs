@@ -12,31 +12,20 @@ use crate::model::budget::DatabaseBudget;
 use crate::model::service::Service;
 use crate::model::services::{self, NamespaceFinding, ReadinessHistory, Visibility};
 
-impl Snapshot {
-    /// Commands whose answer depends on the profile refuse to answer without it: a budget or
-    /// a gate computed without the operator's declarations would be wrong, not partial.
-    pub fn require_profile(&self) -> Result<()> {
-        if self.profile_failed {
-            return Err(exit::usage("the profile has errors (above); fix it or pass another with --profile"));
-        }
-        Ok(())
-    }
-}
-
 pub struct Snapshot {
     pub target: Target,
     pub services: Vec<Service>,
     /// The connection budget of every database in scope (from the profile and manifests).
     pub budgets: Vec<DatabaseBudget>,
-    /// The profile had errors and was not used (already reported on stderr).
-    pub profile_failed: bool,
     /// The profile marks this context as production.
     pub production: bool,
-    /// The profile in use (empty when it had errors or there is none).
+    /// The profile in use (empty when there is none; one with errors stops the command).
     pub profile: crate::model::profile::Profile,
     pub namespace_findings: Vec<NamespaceFinding>,
     pub visibility: Visibility,
     pub no_access: Vec<String>,
+    /// The kinds RBAC does not let this user list, with the permission that is missing.
+    pub forbidden: Vec<(ResourceKind, String)>,
     pub now: jiff::Timestamp,
 }
 
@@ -44,6 +33,15 @@ pub struct Snapshot {
 /// one service needs only its namespace).
 pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapshot> {
     let target = connect(global).await?;
+    let (loaded, problems) = super::profiles(global, &Paths::from_env()).load(&target.connection.context);
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    // Every command, not only those that read budgets: a broken profile's singletons and
+    // `production = true` would otherwise silently stop guarding a scale or a rollout.
+    if let Some(refusal) = crate::config::profile::refusal(&problems) {
+        return Err(exit::usage(refusal));
+    }
     let conn = &target.connection;
     let scope = namespace.or(conn.scope());
     let watches = Watches::start(conn.client.clone(), scope, 0, None);
@@ -63,12 +61,14 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
     }
     let health = watches.health();
     let mut no_access = Vec::new();
+    let mut forbidden = Vec::new();
     // Kinds only one command needs are said by that command (the scale preview's node capacity).
     for kind in ResourceKind::ALL.into_iter().filter(|k| !k.is_optional()) {
         match health.get(&kind) {
             Some(WatchHealth::NoAccess { permission }) => {
                 eprintln!("warning: no access: {permission}");
                 no_access.push(permission.clone());
+                forbidden.push((kind, permission.clone()));
             }
             Some(h) if !h.is_synced() => {
                 eprintln!("warning: {} not listed in time; treated as unknown", kind.plural())
@@ -81,11 +81,6 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
     let now = jiff::Timestamp::now();
     let services::Built { mut services, namespace_findings } =
         services::build_scope(&objects, &ReadinessHistory::default(), now, visibility);
-    let (loaded, problems) = super::profiles(global, &Paths::from_env()).load(&target.connection.context);
-    for problem in &problems {
-        eprintln!("{problem}");
-    }
-    let profile_failed = problems.iter().any(|p| p.is_error());
     let production = loaded.profile.production;
     let budgets = crate::model::profile::apply(&mut services, &loaded.profile, scope);
     services::problems_first(&mut services);
@@ -94,12 +89,12 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
         target,
         services,
         budgets,
-        profile_failed,
         production,
         profile: loaded.profile,
         namespace_findings,
         visibility,
         no_access,
+        forbidden,
         now,
     })
 }

@@ -63,7 +63,13 @@ pub struct ClusterView {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProfileStatus {
     pub file: Option<PathBuf>,
+    /// The first problem, with how many more there are.
     pub problem: Option<String>,
+    /// Every problem, one line each (`file:line: error: field: …`).
+    pub problems: Vec<String>,
+    /// Set when the profile exists and does not load: every change is refused until it
+    /// does, since its singletons and production flag are unknown.
+    pub refusal: Option<String>,
     pub production: bool,
 }
 
@@ -73,6 +79,8 @@ pub enum Intent {
     /// `None`: all namespaces.
     SwitchNamespace(Option<String>),
     SwitchContext(String),
+    /// Read the current context's profile again (the operator fixed it).
+    ReloadProfile,
 }
 
 pub struct SessionHandle {
@@ -120,7 +128,13 @@ fn load_profile(profiles: &ProfileChoice, context: &str) -> (Arc<Profile>, Arc<V
         1 => first.to_string(),
         n => format!("{first} (+{} more; run `config check`)", n - 1),
     });
-    let status = ProfileStatus { file: loaded.file, problem, production: loaded.profile.production };
+    let status = ProfileStatus {
+        file: loaded.file,
+        problem,
+        problems: problems.iter().map(ToString::to_string).collect(),
+        refusal: crate::config::profile::refusal(&problems),
+        production: loaded.profile.production,
+    };
     let slo_rules = Arc::new(loaded.profile.slo.clone());
     (Arc::new(loaded.profile), slo_rules, status)
 }
@@ -188,7 +202,16 @@ async fn run(
                     let view = build_view(&scope, &watches, &readiness, &contexts, &publish, denied.as_deref());
                     let _ = publish.send(Arc::new(view));
                 }
-                intent = inbox.recv() => break intent,
+                intent = inbox.recv() => match intent {
+                    // Same scope, same watches: only the profile's part of the view changes.
+                    Some(Intent::ReloadProfile) => {
+                        (scope.profile, scope.slo_rules, scope.profile_status) =
+                            load_profile(&profiles, &scope.connection.context);
+                        let view = build_view(&scope, &watches, &readiness, &contexts, &publish, denied.as_deref());
+                        let _ = publish.send(Arc::new(view));
+                    }
+                    other => break other,
+                },
             }
         };
         let Some(intent) = intent else { return };
@@ -216,6 +239,17 @@ async fn switch(
 ) -> Result<Scope, String> {
     let generation = current.generation + 1;
     match intent {
+        Intent::ReloadProfile => {
+            let (profile, slo_rules, profile_status) = load_profile(profiles, &current.connection.context);
+            Ok(Scope {
+                connection: current.connection.clone(),
+                namespace: current.namespace.clone(),
+                generation,
+                profile,
+                slo_rules,
+                profile_status,
+            })
+        }
         Intent::SwitchNamespace(namespace) => Ok(Scope {
             connection: current.connection.clone(),
             namespace,

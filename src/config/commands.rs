@@ -134,6 +134,7 @@ catalog! {
     ToggleProblemsFirst => "toggle_problems_first", "Show services with problems first", [Overview];
     SwitchNamespace => "switch_namespace", "Switch namespace", [Global];
     SwitchContext => "switch_context", "Switch kubeconfig context", [Global];
+    ReloadProfile => "reload_profile", "Read the profile again (after fixing it)", [Global];
     OpenLogs => "open_logs", "Open the live log panes of the service", [Overview, Detail, Runbook];
     OpenBudget => "open_budget", "Open the connection budgets", [Global];
     OpenFindings => "open_findings", "Open the preflight findings", [Global];

@@ -4,12 +4,13 @@
 //! line and field. A profile with errors is not used at all: half a budget is worse than
 //! a budget that says "no profile".
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
+use toml::de::{DeArray, DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, builtin_path, line_of_offset};
 use super::duration::parse_duration;
@@ -191,34 +192,178 @@ impl ProfileChoice {
     }
 }
 
-/// Parses a profile; `label` names the file in diagnostics.
-pub fn parse(text: &str, label: &Path) -> (Option<Profile>, Vec<Diagnostic>) {
-    let deserializer = match toml::de::Deserializer::parse(text) {
-        Ok(d) => d,
-        Err(e) => return (None, vec![toml_error(&e, text, label, None)]),
+/// What every command says when a profile exists and does not load: its singletons,
+/// production flag and budgets are unknown, so nothing may be judged or changed on a guess.
+/// `None` when the problems are only warnings.
+pub fn refusal(problems: &[Diagnostic]) -> Option<String> {
+    let errors: Vec<&Diagnostic> = problems.iter().filter(|p| p.is_error()).collect();
+    let first = errors.first()?;
+    let count = match errors.len() {
+        1 => "1 error".to_string(),
+        n => format!("{n} errors"),
     };
-    let file: ProfileFile = match serde_path_to_error::deserialize(deserializer) {
-        Ok(file) => file,
-        Err(e) => {
-            let field = field_path(&e.path().to_string());
-            return (None, vec![toml_error(e.inner(), text, label, field)]);
-        }
-    };
-    let mut check = Checker { text, label, problems: Vec::new() };
-    let profile = check.profile(file);
-    (Some(profile), check.problems)
+    Some(format!(
+        "the profile {} does not load ({count}): its guards are unknown, so changes are refused; fix it (`config check` lists every problem) or pass another with --profile",
+        first.file.display()
+    ))
 }
 
-/// The path serde_path_to_error reports, without the private segments `Spanned` adds.
-fn field_path(path: &str) -> Option<String> {
-    let segments: Vec<&str> = path.split('.').filter(|s| !s.starts_with("$__")).collect();
-    let path = segments.join(".").replace(".[", "[");
-    (!path.is_empty() && path != ".").then_some(path)
+/// Parses a profile; `label` names the file in diagnostics. Every problem is reported at
+/// once: a field of the wrong type is set aside and the rest of the file is read on, so
+/// an operator fixes a file in one pass instead of one error per run.
+pub fn parse(text: &str, label: &Path) -> (Option<Profile>, Vec<Diagnostic>) {
+    let (document, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        let mut problems: Vec<Diagnostic> = syntax.iter().map(|e| toml_error(e, text, label, None)).collect();
+        problems.truncate(MAX_PROBLEMS);
+        return (None, problems);
+    }
+    let mut document = document;
+    let mut problems = Vec::new();
+    let mut removed = RemovedEntries::default();
+    let file = loop {
+        let attempt = toml::de::Deserializer::from(document.clone());
+        match serde_path_to_error::deserialize::<_, ProfileFile>(attempt) {
+            Ok(file) => break Some(file),
+            Err(e) => {
+                let segments = plain_segments(e.path());
+                let field = removed.original_path(&segments);
+                problems.push(toml_error(e.inner(), text, label, field));
+                if problems.len() >= MAX_PROBLEMS || !set_aside(document.get_mut(), &segments, &mut removed) {
+                    break None;
+                }
+            }
+        }
+    };
+    let Some(file) = file else { return (None, problems) };
+    let mut check = Checker { text, label, problems: Vec::new() };
+    let profile = check.profile(file);
+    // An entry that lost a field to a type error would only add confusing follow-ups.
+    let broken: Vec<String> = problems.iter().filter_map(|p| p.field.as_deref().map(entry_of)).collect();
+    check.problems.retain(|p| !p.field.as_deref().is_some_and(|f| broken.iter().any(|b| entry_of(f) == *b)));
+    problems.extend(check.problems);
+    problems.sort_by_key(|p| p.line);
+    let usable = !problems.iter().any(Diagnostic::is_error);
+    (usable.then_some(profile), problems)
+}
+
+/// More than this many problems in one file is a wrong file, not a list to fix.
+const MAX_PROBLEMS: usize = 50;
+
+/// The entry a field belongs to: `slo[2].capture.above` → `slo[2]`.
+fn entry_of(field: &str) -> String {
+    match field.find(']') {
+        Some(end) => field[..=end].to_string(),
+        None => field.split('.').next().unwrap_or(field).to_string(),
+    }
+}
+
+/// A step of a path into the document, without the private segments `Spanned` adds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn plain_segments(path: &serde_path_to_error::Path) -> Vec<Step> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|s| match s {
+            Segment::Map { key } if !key.starts_with("$__") => Some(Step::Key(key.clone())),
+            Segment::Seq { index } => Some(Step::Index(*index)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Array entries set aside so far, so that later problems still name the index the
+/// operator wrote (`bindings[3]`, even after `bindings[1]` was set aside).
+#[derive(Default)]
+struct RemovedEntries {
+    /// Per array (its path as text), the original indices that were removed.
+    by_array: BTreeMap<String, Vec<usize>>,
+}
+
+impl RemovedEntries {
+    fn original_index(&self, array: &str, index: usize) -> usize {
+        let mut removed = self.by_array.get(array).cloned().unwrap_or_default();
+        removed.sort_unstable();
+        let mut original = index;
+        for r in removed {
+            if r <= original {
+                original += 1;
+            }
+        }
+        original
+    }
+
+    /// The field path as the operator wrote it (`databases[2].max_connections`).
+    fn original_path(&self, steps: &[Step]) -> Option<String> {
+        let mut path = String::new();
+        for step in steps {
+            match step {
+                Step::Key(key) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                }
+                Step::Index(i) => {
+                    let original = self.original_index(&path, *i);
+                    path.push_str(&format!("[{original}]"));
+                }
+            }
+        }
+        (!path.is_empty()).then_some(path)
+    }
+}
+
+/// Removes what `steps` points at (a field, or an entry of an array) so the rest can be
+/// read. `false` when there is nothing left to remove (the whole document is wrong).
+fn set_aside(table: &mut DeTable<'_>, steps: &[Step], removed: &mut RemovedEntries) -> bool {
+    let Some((Step::Key(first), rest)) = steps.split_first() else { return false };
+    if rest.is_empty() {
+        return table.remove(first.as_str()).is_some();
+    }
+    let Some(value) = table.get_mut(first.as_str()) else { return false };
+    set_aside_in(value.get_mut(), rest, first.clone(), removed)
+}
+
+fn set_aside_in(value: &mut DeValue<'_>, steps: &[Step], path: String, removed: &mut RemovedEntries) -> bool {
+    match (value, steps) {
+        (DeValue::Table(table), [Step::Key(key), rest @ ..]) => {
+            if rest.is_empty() {
+                return table.remove(key.as_str()).is_some();
+            }
+            let Some(inner) = table.get_mut(key.as_str()) else { return false };
+            set_aside_in(inner.get_mut(), rest, format!("{path}.{key}"), removed)
+        }
+        (DeValue::Array(array), [Step::Index(i), rest @ ..]) if *i < array.len() => {
+            if rest.is_empty() {
+                let original = removed.original_index(&path, *i);
+                let kept: Vec<_> = array.iter().enumerate().filter(|(j, _)| j != i).map(|(_, v)| v.clone()).collect();
+                let mut rebuilt = DeArray::new();
+                for item in kept {
+                    rebuilt.push(item);
+                }
+                // `[[databases]]` stays an array of tables for the deserializer.
+                *array = rebuilt;
+                removed.by_array.entry(path).or_default().push(original);
+                return true;
+            }
+            set_aside_in(array.as_mut()[*i].get_mut(), rest, format!("{path}[{i}]"), removed)
+        }
+        _ => false,
+    }
 }
 
 fn toml_error(e: &toml::de::Error, text: &str, label: &Path, field: Option<String>) -> Diagnostic {
     // serde names Rust types; the operator wrote TOML.
-    let message = e.message().trim().replace("expected u32", "expected a whole number (0 or more)");
+    let message = e
+        .message()
+        .trim()
+        .replace("expected u32", "expected a whole number (0 or more)")
+        .replace("expected f64", "expected a number");
     let diagnostic = Diagnostic::error(label, message).at_line(e.span().map(|s| line_of_offset(text, s.start)));
     match field {
         Some(field) => diagnostic.in_field(field),

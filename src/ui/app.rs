@@ -350,6 +350,9 @@ pub struct App {
     pub pending: Vec<KeyEvent>,
     pub notice: Option<Notice>,
     pub read_only: bool,
+    /// The profile problems the operator has hidden (the banner comes back when they
+    /// change or the profile is reloaded); changes stay refused all the same.
+    pub banner_hidden: Option<Vec<String>>,
     /// The generation a switch asked for; until it arrives the status line says so.
     pub awaiting: Option<u64>,
     /// Rows of the overview, in display order (filter and sort applied); rebuilt on change.
@@ -396,6 +399,7 @@ impl App {
             pending: Vec::new(),
             notice: None,
             read_only,
+            banner_hidden: None,
             awaiting: None,
             rows: Vec::new(),
             page: 10,
@@ -454,6 +458,35 @@ impl App {
 
     pub fn report_error(&mut self, text: impl Into<String>) {
         self.notice = Some(Notice { text: text.into(), error: true, at: Timestamp::now() });
+    }
+
+    /// Why no change may be made now, if none may: `--read-only`, or a profile that does
+    /// not load (its singletons and production flag are unknown, so no guard can be trusted).
+    pub fn changes_refused(&self) -> Option<String> {
+        if self.read_only {
+            return Some("the cockpit is read-only (--read-only)".into());
+        }
+        self.view.profile.refusal.as_ref().map(|_| "the profile does not load (its guards are unknown)".into())
+    }
+
+    /// The profile's problems while it does not load and the operator has not hidden them.
+    pub fn banner(&self) -> Option<&[String]> {
+        let profile = &self.view.profile;
+        profile.refusal.as_ref()?;
+        (self.banner_hidden.as_ref() != Some(&profile.problems)).then_some(profile.problems.as_slice())
+    }
+
+    /// The last line of defence: whatever screen produced it, no change leaves the app
+    /// while changes are refused (dry-runs ask the server and change nothing).
+    fn without_refused_changes(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
+        let Some(why) = self.changes_refused() else { return effects };
+        let (refused, allowed): (Vec<Effect>, Vec<Effect>) = effects
+            .into_iter()
+            .partition(|e| matches!(e, Effect::Execute(Job::Apply { .. }) | Effect::StartRunbook { .. }));
+        if !refused.is_empty() {
+            self.report_error(format!("refused: {why}"));
+        }
+        allowed
     }
 
     /// A new cluster view from the session. Selection follows the selected service, not
@@ -532,7 +565,10 @@ impl App {
                 self.pending.push(key);
                 Vec::new()
             }
-            Lookup::Command(command) => self.run(command, now),
+            Lookup::Command(command) => {
+                let effects = self.run(command, now);
+                self.without_refused_changes(effects)
+            }
             Lookup::None if matches!(mode, Mode::Palette | Mode::Input) && pending.is_empty() => {
                 if let Some(input) = self.text_input() {
                     input.input(key);
@@ -600,6 +636,14 @@ impl App {
             Command::CommandPalette => {
                 self.overlay = Some(Overlay::Palette { input: text_input("command"), selected: 0 })
             }
+            Command::Back | Command::Cancel if self.banner().is_some() => {
+                self.banner_hidden = Some(self.view.profile.problems.clone());
+            }
+            Command::ReloadProfile => {
+                self.banner_hidden = None;
+                self.say("reading the profile again…", now);
+                return vec![Effect::Session(Intent::ReloadProfile)];
+            }
             Command::Back | Command::Cancel => {
                 if self.screens.len() > 1 {
                     self.screens.pop();
@@ -651,9 +695,10 @@ impl App {
             | Command::HelmRollback
             | Command::SetImage
             | Command::HpaBounds
-                if self.read_only =>
+                if self.changes_refused().is_some() =>
             {
-                self.report_error(format!("{}: the cockpit is read-only (--read-only)", command.name()));
+                let why = self.changes_refused().unwrap_or_default();
+                self.report_error(format!("{}: refused: {why}", command.name()));
             }
             Command::Scale => self.open_scale_wizard(),
             Command::SetImage => self.open_image_wizard(),
@@ -1152,8 +1197,8 @@ impl App {
     /// Enter on the runbooks list (or on an ended run): the rollback an abort offers, or
     /// the parameters of the selected runbook.
     fn offer_start(&mut self) -> Vec<Effect> {
-        if self.read_only {
-            self.report_error("runbooks: the cockpit is read-only (--read-only)");
+        if let Some(why) = self.changes_refused() {
+            self.report_error(format!("runbooks: refused: {why}"));
             return Vec::new();
         }
         if let Some(active) = &self.runbooks.active {

@@ -8,7 +8,6 @@ use std::time::Duration;
 use color_eyre::Result;
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{Instant, sleep_until};
 
 use ratatui::backend::TestBackend;
@@ -51,7 +50,7 @@ const CLOCK: Duration = Duration::from_secs(1);
 #[derive(Debug, PartialEq, Eq)]
 pub enum Ending {
     Quit,
-    Signal(&'static str),
+    Signal(crate::exit::Signal),
     InputClosed,
 }
 
@@ -69,9 +68,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
     let (runner_events, mut runner_reports) = mpsc::unbounded_channel();
     let mut runner = Runner { setup, events: runner_events, controls: None };
     // Signals first: a SIGHUP during set-up must still restore the terminal.
-    let mut hangup = signal(SignalKind::hangup())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminations = crate::exit::Terminations::listen()?;
     let mut guard = TerminalGuard::enter()?;
     let mut input = EventStream::new();
     let frame = Duration::from_secs(1) / max_fps.clamp(1, 240);
@@ -88,9 +85,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
         let draw_at = dirty.then_some(last_draw + frame);
         tokio::select! {
             biased;
-            _ = hangup.recv() => break Ending::Signal("SIGHUP"),
-            _ = terminate.recv() => break Ending::Signal("SIGTERM"),
-            _ = interrupt.recv() => break Ending::Signal("SIGINT"),
+            signal = terminations.next() => break Ending::Signal(signal),
             event = input.next() => match event {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     let effects = app.handle_key(key, jiff::Timestamp::now());

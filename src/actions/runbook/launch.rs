@@ -83,11 +83,8 @@ pub async fn prepare(request: Request<'_>) -> Result<Prepared, LaunchError> {
         runbook = load(&saved.params)?;
     }
     let (_, problems) = request.profiles.load(&connection.context);
-    if problems.iter().any(|p| p.is_error()) {
-        return Err(LaunchError::Usage(format!(
-            "{}\nthe profile has errors (above); fix it or pass another with --profile",
-            problems_text(&problems)
-        )));
+    if let Some(refusal) = crate::config::profile::refusal(&problems) {
+        return Err(LaunchError::Usage(format!("{}\n{refusal}", problems_text(&problems))));
     }
     let session = session::start(connection.clone(), request.options, request.profiles);
     let mut views = session.views.clone();

@@ -191,3 +191,59 @@ capture = { group = "ms", above = 1 }
     }
     assert_eq!(found.len(), expect.len(), "{found:#?}");
 }
+
+#[test]
+fn every_problem_of_a_profile_is_listed_at_once_with_line_and_field() {
+    let text = r#"production = "yes"
+[[databases]]
+name = "pg"
+max_connections = "many"
+
+[[databases]]
+max_connections = 10
+
+[[bindings]]
+database = "pg"
+service = "shop/api"
+pool = -1
+
+[[bindings]]
+database = "pg"
+service = "shop/web"
+pol = 3
+
+[[slo]]
+name = "deep"
+pattern = "x"
+capture = { group = "ms", above = "five" }
+
+[[singletons]]
+service = "a/b/c"
+"#;
+    let found = problems(text);
+    let want = [
+        ("p.toml:1:", "production"),
+        ("p.toml:4:", "databases[0].max_connections"),
+        ("p.toml:6:", "databases[1]"),
+        ("p.toml:12:", "bindings[0].pool"),
+        ("p.toml:17:", "bindings[1]"),
+        ("p.toml:22:", "slo[0].capture.above"),
+        ("p.toml:25:", "singletons[0].service"),
+    ];
+    for (line, field) in want {
+        assert!(
+            found.iter().any(|p| p.starts_with(&format!("{line} error: {field}"))),
+            "no problem at {line} {field} in {found:#?}"
+        );
+    }
+    assert!(found.iter().any(|p| p.contains("pol")), "{found:#?}");
+    assert_eq!(found.len(), want.len(), "one problem each, no follow-ups: {found:#?}");
+    assert!(parse(text, Path::new("p.toml")).0.is_none(), "a profile with errors is not used");
+}
+
+#[test]
+fn hostile_nesting_is_an_error_not_a_crash() {
+    let deep = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
+    let found = problems(&deep);
+    assert!(!found.is_empty());
+}

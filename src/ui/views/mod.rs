@@ -2,6 +2,7 @@
 //! semantic theme keys are used, never raw colours.
 
 mod audit;
+mod banner;
 mod budget;
 mod detail;
 mod findings;
@@ -24,9 +25,15 @@ pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
     let area = frame.area();
     frame.render_widget(ratatui::widgets::Block::default().style(app.theme.style("ui.text")), area);
     let filtering = matches!(app.overlay, Some(Overlay::Filter { .. } | Overlay::LogFilter { .. }));
-    let [main, input, status] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(u16::from(filtering)), Constraint::Length(1)])
-            .areas(area);
+    let banner_height = banner::height(app, area);
+    let [banner_area, main, input, status] = Layout::vertical([
+        Constraint::Length(banner_height),
+        Constraint::Min(1),
+        Constraint::Length(u16::from(filtering)),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    banner::draw(app, frame, banner_area);
     match app.screen() {
         Screen::Overview => overview::draw(app, frame, main, now),
         Screen::Detail(_) => detail::draw(app, frame, main, now),

@@ -104,6 +104,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
     if app.read_only {
         left.push(Span::styled(" ", bar));
         left.push(Span::styled(" READ-ONLY ", theme.style("ui.statusline.badge")));
+    } else if app.view.profile.refusal.is_some() {
+        // Stays after the banner is hidden: the refusal lasts until the profile loads.
+        left.push(Span::styled(" ", bar));
+        left.push(Span::styled(" READ-ONLY: PROFILE BROKEN ", theme.style("ui.statusline.badge")));
     }
     if let Some(notice) = &app.notice {
         left.push(sep);

@@ -1,0 +1,154 @@
+//! Promises an operator relies on when something is wrong: a profile that does not load
+//! switches no guard off (every command stops, the cockpit refuses every change and says
+//! why), a refusal under `--read-only` is audited, and a user RBAC hides the workload from
+//! is refused as RBAC, not told the service does not exist. The real binary, against the
+//! simulated cluster, headless and in a pseudo-terminal.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cockpit::sim::SimOptions;
+use cockpit::sim::spec::{RuleSpec, UserSpec};
+use support::pty::{Pty, isolated_env};
+use support::rig::{Rig, text};
+
+/// A profile with two mistakes, one of them deep in an inline table, and a singleton
+/// that would refuse scaling the frontend if the profile were (wrongly) half-used.
+const BROKEN: &str = r#"production = true
+[[singletons]]
+service = "soundspan/soundspan-frontend"
+reason = "only one may run"
+
+[[databases]]
+name = "pg"
+max_connections = "lots"
+
+[[slo]]
+name = "deep"
+pattern = "x"
+capture = { group = "ms", above = "five" }
+"#;
+
+/// The profile the context uses by default (`profiles/<context>.toml`): it exists, so it
+/// must load before anything is judged or changed.
+fn write_context_profile(config: &Path, text: &str) -> PathBuf {
+    let dir = config.join("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("cockpit-sim.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_profile_that_does_not_load_stops_every_command_and_lists_every_problem() {
+    let rig = Rig::start(SimOptions::default());
+    write_context_profile(&rig.config_dir(), BROKEN);
+    let commands: [&[&str]; 6] = [
+        &["status"],
+        &["scale", "soundspan/soundspan-frontend", "3", "--yes"],
+        &["rollout", "restart", "soundspan/soundspan-frontend", "--yes"],
+        &["budget"],
+        &["lint"],
+        &["gate", "--service", "soundspan/soundspan-backend"],
+    ];
+    for args in commands {
+        let out = rig.cockpit(args);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?} with a broken profile: {said}");
+        assert!(said.contains("cockpit-sim.toml:8: error: databases[0].max_connections"), "{args:?}: {said}");
+        assert!(said.contains("cockpit-sim.toml:13: error: slo[0].capture.above"), "{args:?}: {said}");
+        assert!(said.contains("does not load (2 errors)"), "{args:?}: {said}");
+    }
+    assert_eq!(rig.replicas("soundspan", "soundspan-frontend").0, 2, "nothing was changed");
+    assert!(rig.audit().is_empty(), "nothing was even attempted: {:?}", rig.audit());
+
+    let check = rig.cockpit(&["config", "check"]);
+    assert_eq!(check.status.code(), Some(2));
+    let said = text(&check);
+    assert!(said.contains(":8: error: databases[0].max_connections") && said.contains(":13: error: slo[0]"), "{said}");
+}
+
+#[test]
+fn a_refusal_under_read_only_is_audited_with_its_preview() {
+    let rig = Rig::start(SimOptions::default());
+    let out = rig.cockpit(&["--read-only", "scale", "soundspan/soundspan-frontend", "3", "--yes"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("2 → 3"), "the preview is shown: {}", text(&out));
+    let last = rig.audit().pop().expect("an audit entry");
+    assert_eq!(last["outcome"], "refused: read-only");
+    assert_eq!(last["target"], "soundspan/deploy/soundspan-frontend");
+    assert_eq!(rig.replicas("soundspan", "soundspan-frontend").0, 2);
+}
+
+/// May read pods and the rest, but not list Deployments or StatefulSets.
+fn no_workloads() -> UserSpec {
+    let readable = ["pods", "replicasets", "poddisruptionbudgets", "horizontalpodautoscalers", "events"];
+    UserSpec {
+        name: "blind".into(),
+        token: "blind-token".into(),
+        groups: vec![],
+        rules: vec![RuleSpec {
+            verbs: vec!["get".into(), "list".into(), "watch".into()],
+            resources: readable.iter().map(|r| r.to_string()).collect(),
+            namespaces: vec![],
+        }],
+    }
+}
+
+#[test]
+fn a_change_by_a_user_who_may_not_list_the_workload_is_refused_as_rbac() {
+    let rig = Rig::start(SimOptions { extra_users: vec![no_workloads()], ..Default::default() });
+    let path = rig.dir.path().join("blind.json");
+    cockpit::sim::kubeconfig::write(&path, &rig.sim().kubeconfig_for_user("blind").unwrap()).unwrap();
+    let out = rig.cockpit_as(&path, &["scale", "soundspan/soundspan-frontend", "3", "--yes"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(4), "RBAC is a refusal, not a typo: {said}");
+    assert!(said.contains("list deployments in ns soundspan"), "names the missing permission: {said}");
+    assert!(!said.contains("no Deployment or StatefulSet"), "{said}");
+
+    let typo = rig.cockpit(&["scale", "soundspan/nope", "3", "--yes"]);
+    assert_eq!(typo.status.code(), Some(2), "a real typo stays a usage error: {}", text(&typo));
+}
+
+/// The banner's title.
+const BANNER: &str = "every change is refused until it does";
+
+#[test]
+fn the_cockpit_with_a_broken_profile_shows_why_and_refuses_changes_until_it_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.toml");
+    std::fs::write(&profile, BROKEN).unwrap();
+    let env = isolated_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut pty = Pty::spawn(&["--demo", "--profile", profile.to_str().unwrap()], &env, 140, 40);
+    pty.wait_until("the banner over the services", |s| {
+        s.contains(BANNER) && s.contains("soundspan-backend") && s.contains("live")
+    });
+    let screen = pty.screen_text();
+    assert!(screen.contains("profile.toml:8: error: databases[0].max_connections"), "{screen}");
+    assert!(screen.contains("profile.toml:13: error: slo[0].capture.above"), "{screen}");
+    assert!(screen.contains("PROFILE BROKEN"), "{screen}");
+
+    pty.send("/soundspan/soundspan-frontend\r");
+    pty.wait_until("the frontend selected", |s| s.contains("Services 1 "));
+    pty.send("s");
+    pty.wait_until("scale refused", |s| s.contains("scale: refused: the profile does not load"));
+    assert!(!pty.screen_text().contains("replicas:"), "no wizard opened");
+
+    pty.send("\x1b");
+    pty.wait_until("the banner hidden", |s| !s.contains(BANNER));
+    assert!(pty.screen_text().contains("PROFILE BROKEN"), "the refusal outlives the banner");
+    pty.send("s");
+    pty.wait_until("still refused", |s| s.contains("scale: refused: the profile does not load"));
+
+    std::fs::write(&profile, "production = false\n").unwrap();
+    pty.send("\x12"); // Ctrl-r: read the profile again
+    pty.wait_until("the profile loaded", |s| !s.contains("PROFILE BROKEN") && !s.contains(BANNER));
+    pty.send("s");
+    pty.wait_until("the wizard", |s| s.contains("Scale soundspan/soundspan-frontend") && s.contains("replicas:"));
+    pty.send("\x1b\x1b");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}
