@@ -152,3 +152,31 @@ fn the_cockpit_with_a_broken_profile_shows_why_and_refuses_changes_until_it_load
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn runbook_validate_and_config_check_refuse_unknown_and_circular_handovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let runbooks = dir.path().join("config").join("runbooks");
+    std::fs::create_dir_all(&runbooks).unwrap();
+    std::fs::write(runbooks.join("a.yaml"), "steps:\n  - manual: [ok]\n    on_failure: {runbook: b}\n").unwrap();
+    std::fs::write(runbooks.join("b.yaml"), "steps:\n  - manual: [ok]\n    on_failure: {runbook: a}\n").unwrap();
+    std::fs::write(runbooks.join("c.yaml"), "steps:\n  - manual: [ok]\n    on_failure: {runbook: nowhere}\n").unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+            .args(args)
+            .env("KUBECTL_COCKPIT_CONFIG", dir.path().join("config"))
+            .env("KUBECTL_COCKPIT_DATA", dir.path().join("data"))
+            .output()
+            .unwrap()
+    };
+    let cycle = run(&["runbook", "validate", "a"]);
+    assert_eq!(cycle.status.code(), Some(2), "{}", text(&cycle));
+    assert!(text(&cycle).contains("b.yaml:3: error: steps[0].on_failure.runbook"), "{}", text(&cycle));
+    assert!(text(&cycle).contains("a → b → a is a cycle"), "{}", text(&cycle));
+    let unknown = run(&["runbook", "validate", "c"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    assert!(text(&unknown).contains("c.yaml:3: error: steps[0].on_failure.runbook: no runbook named \"nowhere\""));
+    let check = run(&["config", "check"]);
+    assert_eq!(check.status.code(), Some(2), "{}", text(&check));
+    assert!(text(&check).contains("nowhere") && text(&check).contains("is a cycle"), "{}", text(&check));
+}

@@ -94,7 +94,16 @@ fn on_failure_text(f: &crate::model::runbook::OnFailure) -> String {
 
 fn validate(name: &str, paths: &Paths) -> Result<Exit> {
     let file = files::find(name, paths).map_err(exit::usage)?;
-    match files::load(&file, Fill::Check) {
+    let handovers = files::check_handovers(&file, paths);
+    let loaded = files::load(&file, Fill::Check).and_then(|runbook| match handovers.is_empty() {
+        true => Ok(runbook),
+        false => Err(Vec::new()),
+    });
+    let loaded = loaded.map_err(|mut problems| {
+        problems.extend(handovers);
+        problems
+    });
+    match loaded {
         Ok(runbook) => {
             println!("{}: valid ({} steps)", file.label.display(), runbook.steps.len());
             Ok(Exit::Ok)

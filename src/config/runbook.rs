@@ -846,6 +846,64 @@ fn join(at: &str, key: &str) -> String {
     if at.is_empty() { key.to_string() } else { format!("{at}.{key}") }
 }
 
+/// The runbooks `file` hands over to (`on_failure: {runbook: NAME}`, at the top or in a
+/// step), with the field that names each. Names still holding a `{{ param }}` are left
+/// out: they are known only when the run fills them in.
+fn handovers(file: &RunbookFile) -> Vec<(String, String)> {
+    let Some(doc) = yaml::split_documents(&file.text).into_iter().next() else { return Vec::new() };
+    let Ok(raw) = serde_saphyr::from_str::<Value>(&doc.text) else { return Vec::new() };
+    let named = |v: Option<&Value>| {
+        v.and_then(|v| v.get("runbook")).and_then(Value::as_str).filter(|n| !n.contains("{{")).map(str::to_string)
+    };
+    let mut out: Vec<(String, String)> =
+        named(raw.get("on_failure")).map(|n| (n, "on_failure".into())).into_iter().collect();
+    let steps = raw.get("steps").and_then(Value::as_array).cloned().unwrap_or_default();
+    for (i, step) in steps.iter().enumerate() {
+        if let Some(name) = named(step.get("on_failure")) {
+            out.push((name, format!("steps[{i}].on_failure.runbook")));
+        }
+    }
+    out
+}
+
+/// Every `on_failure: {runbook: NAME}` of `file` must name a runbook that exists (next to
+/// it or by name, as a run looks it up), and following them must never come back to a
+/// runbook already on the way: a rollback that fails into itself would loop on a cluster
+/// that is already in trouble.
+pub fn check_handovers(file: &RunbookFile, paths: &Paths) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let mut done = BTreeSet::new();
+    follow_handovers(file, paths, &mut vec![file.name.clone()], &mut done, &mut problems);
+    problems
+}
+
+fn follow_handovers(
+    file: &RunbookFile,
+    paths: &Paths,
+    chain: &mut Vec<String>,
+    done: &mut BTreeSet<String>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let Some(doc) = yaml::split_documents(&file.text).into_iter().next() else { return };
+    for (name, field) in handovers(file) {
+        if chain.contains(&name) {
+            let path = chain.iter().chain(std::iter::once(&name)).cloned().collect::<Vec<_>>().join(" → ");
+            let message = format!("hands over to runbook {name:?}, which is already on the way: {path} is a cycle");
+            problems.push(*yaml::problem(&file.label, &doc, &field, message));
+            continue;
+        }
+        match find_related(&name, file, paths) {
+            Err(why) => problems.push(*yaml::problem(&file.label, &doc, &field, why)),
+            Ok(next) if done.insert(next.label.display().to_string()) => {
+                chain.push(name);
+                follow_handovers(&next, paths, chain, done, problems);
+                chain.pop();
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
 /// `config check`: every runbook in the config folder and every built-in one.
 pub fn check_all(paths: &Paths) -> (usize, Vec<Diagnostic>) {
     let mut files: Vec<RunbookFile> = BUILTINS.iter().map(|(name, text)| builtin(name, text)).collect();
@@ -862,6 +920,12 @@ pub fn check_all(paths: &Paths) -> (usize, Vec<Diagnostic>) {
     for file in &files {
         if let Err(found) = load(file, Fill::Check) {
             problems.extend(found);
+        }
+        // A cycle is found from each runbook on it: said once.
+        for problem in check_handovers(file, paths) {
+            if !problems.contains(&problem) {
+                problems.push(problem);
+            }
         }
     }
     (files.len(), problems)

@@ -70,6 +70,10 @@ pub async fn prepare(request: Request<'_>) -> Result<Prepared, LaunchError> {
         files::load(&file, Fill::Run(params)).map_err(|p| LaunchError::Usage(problems_text(&p)))
     };
     let mut runbook = load(request.params)?;
+    let handovers = files::check_handovers(&file, request.paths);
+    if !handovers.is_empty() {
+        return Err(LaunchError::Usage(problems_text(&handovers)));
+    }
     let mut connection = request.connection;
     let namespace = namespace_of(&runbook).unwrap_or_else(|| connection.namespace.clone());
     connection.namespace = namespace.clone();

@@ -171,3 +171,38 @@ fn a_user_runbook_overrides_a_builtin_and_paths_are_read_as_files() {
     assert_eq!(count, BUILTINS.len() + 2);
     assert!(problems.is_empty(), "{problems:?}");
 }
+
+#[test]
+fn handovers_must_name_a_runbook_and_never_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths { config_dir: dir.path().to_path_buf(), data_dir: dir.path().join("data") };
+    std::fs::create_dir_all(paths.runbooks()).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(paths.runbooks().join(format!("{name}.yaml")), text).unwrap();
+    write("a", "steps:\n  - id: one\n    manual: [ok]\n    on_failure: {runbook: b}\n");
+    write("b", "on_failure: {runbook: a}\nsteps:\n  - manual: [ok]\n");
+    write(
+        "typo",
+        "steps:\n  - manual: [ok]\n  - id: two\n    manual: [ok]\n    on_failure: {runbook: rollback-servce}\n",
+    );
+    write("fine", "steps:\n  - manual: [ok]\n    on_failure: {runbook: rollback-service}\n");
+
+    let typo = check_handovers(&find("typo", &paths).unwrap(), &paths);
+    let typo: Vec<String> = typo.iter().map(ToString::to_string).collect();
+    assert_eq!(typo.len(), 1, "{typo:?}");
+    assert!(typo[0].contains("typo.yaml:5: error: steps[1].on_failure.runbook"), "{}", typo[0]);
+    assert!(typo[0].contains("did you mean \"rollback-service\""), "{}", typo[0]);
+
+    let cycle = check_handovers(&find("a", &paths).unwrap(), &paths);
+    let cycle: Vec<String> = cycle.iter().map(ToString::to_string).collect();
+    assert_eq!(cycle.len(), 1, "{cycle:?}");
+    assert!(cycle[0].contains("b.yaml:1: error: on_failure") && cycle[0].contains("a → b → a"), "{}", cycle[0]);
+
+    assert!(check_handovers(&find("fine", &paths).unwrap(), &paths).is_empty());
+    let (_, all) = check_all(&paths);
+    let all: Vec<String> = all.iter().map(ToString::to_string).collect();
+    assert_eq!(all.iter().filter(|p| p.contains("is a cycle")).count(), 2, "from a and from b: {all:?}");
+    assert!(all.iter().any(|p| p.contains("rollback-servce")), "{all:?}");
+    for (name, text) in BUILTINS {
+        assert!(check_handovers(&builtin(name, text), &paths).is_empty(), "{name}");
+    }
+}
