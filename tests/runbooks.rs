@@ -234,6 +234,9 @@ fn validation_and_rbac_refusals_change_nothing() {
     assert_eq!(rig.stored_replicas("soundspan", "soundspan-audio-analyzer").0, 1);
     let read_only: Vec<&str> = ["--read-only"].into_iter().chain(args.iter().copied()).collect();
     assert_eq!(rig.cockpit(&read_only).status.code(), Some(4));
+    let last = rig.audit().pop().expect("the read-only refusal is audited");
+    assert_eq!(last["outcome"], "refused: read-only", "{last}");
+    assert_eq!(rig.stored_replicas("soundspan", "soundspan-audio-analyzer").0, 1);
 }
 
 const CARRY_ON: &str = "\

@@ -136,6 +136,10 @@ fn the_cockpit_with_a_broken_profile_shows_why_and_refuses_changes_until_it_load
     pty.send("s");
     pty.wait_until("scale refused", |s| s.contains("scale: refused: the profile does not load"));
     assert!(!pty.screen_text().contains("replicas:"), "no wizard opened");
+    let audit = dir.path().join("data").join("audit.jsonl");
+    pty.wait_until("the refusal audited", |_| {
+        std::fs::read_to_string(&audit).is_ok_and(|t| t.contains("\"outcome\":\"refused: profile does not load\""))
+    });
 
     pty.send("\x1b");
     pty.wait_until("the banner hidden", |s| !s.contains(BANNER));

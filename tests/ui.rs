@@ -150,11 +150,15 @@ fn namespace_switcher_rescopes_the_overview() {
 
 #[test]
 fn read_only_shows_a_badge_and_refuses_mutations() {
-    let (mut pty, _dir) = cockpit(&["--demo", "--read-only"], 100, 30);
+    let (mut pty, dir) = cockpit(&["--demo", "--read-only"], 100, 30);
     wait_for_services(&pty);
     assert!(pty.screen_text().contains("READ-ONLY"));
     pty.send("s");
     pty.wait_until("scale refused", |s| s.contains("read-only"));
+    let audit = dir.path().join("data").join("audit.jsonl");
+    pty.wait_until("the refusal audited", |_| {
+        std::fs::read_to_string(&audit).is_ok_and(|t| t.contains("\"outcome\":\"refused: read-only\""))
+    });
 }
 
 #[test]

@@ -109,6 +109,11 @@ impl ExecContext {
         mutate::patch_would_change(&self.client, plan.service(), strategy, body).await
     }
 
+    /// Appends a change refused before it had a plan (read-only, a profile that does not load).
+    pub fn record_refusal(&self, action: &str, target: String, outcome: String) -> std::io::Result<()> {
+        self.record_attempt(action, target, serde_json::Value::Null, serde_json::Value::Null, None, outcome)
+    }
+
     /// Appends a runbook's transition (a step started, passed, failed; the run ended).
     pub fn record_runbook(
         &self,

@@ -117,9 +117,6 @@ fn validate(name: &str, paths: &Paths) -> Result<Exit> {
 }
 
 async fn run_one(global: &GlobalArgs, args: RunbookRunArgs, paths: &Paths) -> Result<Exit> {
-    if global.read_only && !args.dry_run {
-        return Err(exit::refused("--read-only: runbooks are not run (--dry-run shows the plan)"));
-    }
     let given = files::parse_param_args(&args.params).map_err(exit::usage)?;
     let target = super::connect(global).await?;
     let request = Request {
@@ -136,6 +133,13 @@ async fn run_one(global: &GlobalArgs, args: RunbookRunArgs, paths: &Paths) -> Re
     let exec = ExecContext::new(conn, paths.audit_log());
     if args.dry_run {
         return dry_run(&exec, &prepared.runbook, &prepared.view, &prepared.namespace).await;
+    }
+    if global.read_only {
+        // Audited like every refused attempt, with what would have run.
+        let target = format!("{}/runbook/{}", prepared.namespace, prepared.runbook.name);
+        let params = serde_json::json!({ "params": prepared.runbook.params });
+        exec.record_runbook(&target, params, serde_json::Value::Null, "refused: read-only")?;
+        return Err(exit::refused("--read-only: runbooks are not run (--dry-run shows the plan)"));
     }
     let mut run = prepared.begin(args.resume, paths).map_err(launch_error)?;
     println!(

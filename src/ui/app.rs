@@ -64,6 +64,13 @@ pub enum Job {
     LoadAudit,
     /// Ask each database server for its connections: (database, env var with its URL).
     Measure(Vec<(String, String)>),
+    /// A change refused before it had a plan (`--read-only`, a profile that does not load):
+    /// audited like every refused attempt, by the command and the service it was for.
+    RecordRefusal {
+        action: String,
+        target: String,
+        outcome: String,
+    },
     /// An attempt that ends without a change (refused by a guard, declined): audited all the same.
     Record {
         plan: ActionPlan,
@@ -90,6 +97,8 @@ pub enum JobEvent {
     Audit(Result<Vec<AuditEntry>, String>),
     /// Per database: what its server reported, or why it could not be asked.
     Measured(Vec<(String, Result<ServerReading, String>)>),
+    /// A job that failed with nothing else to report (the audit log could not be written).
+    Failed(String),
 }
 
 /// Where the action wizard is.
@@ -699,6 +708,14 @@ impl App {
             {
                 let why = self.changes_refused().unwrap_or_default();
                 self.report_error(format!("{}: refused: {why}", command.name()));
+                if let Some(service) = self.acted_on() {
+                    let reason = if self.read_only { "read-only" } else { "profile does not load" };
+                    return vec![Effect::Execute(Job::RecordRefusal {
+                        action: command.name().replace('_', " "),
+                        target: crate::actions::scale::target_text(&service.key),
+                        outcome: format!("refused: {reason}"),
+                    })];
+                }
             }
             Command::Scale => self.open_scale_wizard(),
             Command::SetImage => self.open_image_wizard(),
@@ -1316,6 +1333,10 @@ impl App {
     /// A job reported back. Results for a wizard that was closed are dropped (the audit
     /// log has them).
     pub fn on_job(&mut self, event: JobEvent) {
+        if let JobEvent::Failed(why) = event {
+            self.report_error(why);
+            return;
+        }
         if let JobEvent::Measured(readings) = event {
             self.measuring = false;
             self.readings.extend(readings);
@@ -1353,7 +1374,7 @@ impl App {
                 ok: false,
             },
             JobEvent::Followed { plan, result: Err(e) } => ActionStage::Done { plan, message: e, ok: false },
-            JobEvent::Audit(_) | JobEvent::Measured(_) => return,
+            JobEvent::Audit(_) | JobEvent::Measured(_) | JobEvent::Failed(_) => return,
         };
     }
 
