@@ -1751,9 +1751,39 @@ mod tests {
     #[test]
     fn read_only_refuses_mutations_with_a_reason() {
         let mut app = app(vec![service("a", "alpha", None)], true);
-        assert!(key(&mut app, KeyCode::Char('s')).is_empty());
+        let effects = key(&mut app, KeyCode::Char('s'));
+        assert!(app.overlay.is_none(), "no wizard opens");
+        let audited = Job::RecordRefusal {
+            action: "scale".into(),
+            target: "a/deploy/alpha".into(),
+            outcome: "refused: read-only".into(),
+        };
+        assert_eq!(effects, vec![Effect::Execute(audited)], "only the refusal, for the audit log");
         let notice = app.notice.clone().unwrap();
         assert!(notice.error && notice.text.contains("read-only"), "{notice:?}");
+    }
+
+    #[test]
+    fn a_profile_that_does_not_load_refuses_every_change_until_it_loads() {
+        let mut app = app(vec![service("a", "alpha", None)], false);
+        let mut broken = (*view(1, vec![service("a", "alpha", None)])).clone();
+        broken.profile.refusal = Some("the profile p.toml does not load (1 error)".into());
+        broken.profile.problems = vec!["p.toml:3: error: production: expected a boolean".into()];
+        app.set_view(Arc::new(broken.clone()));
+        assert_eq!(app.banner().map(<[String]>::len), Some(1));
+        for code in ['s', 'i', 'H'] {
+            let effects = key(&mut app, KeyCode::Char(code));
+            assert!(app.overlay.is_none(), "{code}: no wizard opens");
+            assert!(effects.iter().all(|e| matches!(e, Effect::Execute(Job::RecordRefusal { .. }))), "{effects:?}");
+        }
+        key(&mut app, KeyCode::Esc);
+        assert!(app.banner().is_none(), "hidden by the operator");
+        assert!(app.changes_refused().is_some(), "but changes stay refused");
+        broken.profile = Default::default();
+        app.set_view(Arc::new(broken));
+        assert!(app.changes_refused().is_none(), "the profile loads: changes are offered again");
+        key(&mut app, KeyCode::Char('s'));
+        assert!(app.overlay.is_some(), "the scale wizard opens");
     }
 
     #[test]
