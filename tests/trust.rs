@@ -184,3 +184,66 @@ fn runbook_validate_and_config_check_refuse_unknown_and_circular_handovers() {
     assert_eq!(check.status.code(), Some(2), "{}", text(&check));
     assert!(text(&check).contains("nowhere") && text(&check).contains("is a cycle"), "{}", text(&check));
 }
+
+#[test]
+fn doctor_says_what_works_and_names_what_is_missing() {
+    let rig = Rig::start(SimOptions { extra_users: vec![no_workloads(), support::viewer()], ..Default::default() });
+    let admin = rig.cockpit(&["-n", "soundspan", "doctor", "-o", "json"]);
+    assert_eq!(admin.status.code(), Some(0), "{}", text(&admin));
+    let report: serde_json::Value = serde_json::from_slice(&admin.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["context"], "cockpit-sim");
+    let status_of = |report: &serde_json::Value, name: &str| {
+        report["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).map(|c| c["status"].clone())
+    };
+    for name in
+        ["kubeconfig", "server", "rbac deployments", "rbac pods", "rbac change update deployments/scale", "profile"]
+    {
+        assert_eq!(status_of(&report, name), Some("ok".into()), "{name}: {report:#}");
+    }
+
+    let user_kubeconfig = |user: &str| {
+        let path = rig.dir.path().join(format!("{user}.json"));
+        cockpit::sim::kubeconfig::write(&path, &rig.sim().kubeconfig_for_user(user).unwrap()).unwrap();
+        path
+    };
+    let viewer = rig.cockpit_as(&user_kubeconfig("viewer"), &["-n", "soundspan", "doctor"]);
+    assert_eq!(viewer.status.code(), Some(0), "a viewer can use the cockpit: {}", text(&viewer));
+    let said = text(&viewer);
+    assert!(said.contains("may not update deployments/scale in ns soundspan: such changes are refused"), "{said}");
+
+    let blind = rig.cockpit_as(&user_kubeconfig("blind"), &["-n", "soundspan", "doctor"]);
+    assert_eq!(blind.status.code(), Some(1), "{}", text(&blind));
+    let said = text(&blind);
+    assert!(said.contains("fail    rbac deployments"), "{said}");
+    assert!(said.contains("may not list, watch deployments in ns soundspan"), "{said}");
+    assert!(said.contains("fix: ask for a Role granting list, watch deployments in ns soundspan"), "{said}");
+}
+
+#[test]
+fn doctor_names_a_credentials_plugin_that_is_not_installed() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: eks\nclusters:\n- name: eks\n  cluster: {server: \"https://127.0.0.1:1\"}\n\
+         contexts:\n- name: eks\n  context: {cluster: eks, user: eks}\nusers:\n- name: eks\n  user:\n    exec:\n      \
+         apiVersion: client.authentication.k8s.io/v1beta1\n      command: no-such-credentials-plugin\n      \
+         installHint: install it from your cloud's CLI\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+        .args(["--kubeconfig", kubeconfig.to_str().unwrap(), "--request-timeout", "2s", "doctor"])
+        .env("KUBECTL_COCKPIT_CONFIG", dir.path().join("config"))
+        .env("KUBECTL_COCKPIT_DATA", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("fail    auth plugin") && said.contains("\"no-such-credentials-plugin\" is not installed"),
+        "{said}"
+    );
+    assert!(said.contains("fix: install it from your cloud's CLI"), "{said}");
+    assert!(said.contains("fail    server"), "the server check still runs and says why: {said}");
+}

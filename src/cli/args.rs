@@ -141,6 +141,12 @@ pub enum Command {
         #[command(subcommand)]
         action: RunbookAction,
     },
+    /// Checks kubeconfig, reachability, auth, RBAC per kind and change, profile, config
+    /// folders, terminal and helm (exit 1 when something fails)
+    Doctor {
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
     /// The simulated cluster
     Sim {
         #[command(subcommand)]

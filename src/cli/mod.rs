@@ -2,6 +2,7 @@
 
 pub mod args;
 mod change;
+mod doctor;
 mod gate;
 mod rollout;
 mod runbook;
@@ -78,6 +79,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Scale(args)) => scale::run(&cli.global, args, &paths).await,
         Some(Command::Rollout { action }) => rollout::run(&cli.global, action, &paths).await,
         Some(Command::Runbook { action }) => runbook::run(&cli.global, action, &paths).await,
+        Some(Command::Doctor { output }) => doctor::run(&cli.global, &paths, output).await,
     }
 }
 
@@ -280,6 +282,14 @@ pub struct Target {
 /// cluster on an ephemeral loopback port and connects to it over https like to any other
 /// cluster; without `-n` it shows all namespaces, since the demo spreads services over several.
 pub async fn connect(global: &GlobalArgs) -> Result<Target> {
+    let (opts, demo) = options_for(global).await?;
+    let connection = crate::cluster::connect::connect(&opts).await?;
+    Ok(Target { connection, options: opts, demo })
+}
+
+/// The connection options of the flags; with `--demo`, the simulated cluster they point at
+/// (started here, living as long as the returned value).
+async fn options_for(global: &GlobalArgs) -> Result<(ConnectOptions, Option<crate::sim::RunningSim>)> {
     let mut opts = connect_options(global);
     let demo = if global.demo {
         let sim =
@@ -292,6 +302,5 @@ pub async fn connect(global: &GlobalArgs) -> Result<Target> {
     } else {
         None
     };
-    let connection = crate::cluster::connect::connect(&opts).await?;
-    Ok(Target { connection, options: opts, demo })
+    Ok((opts, demo))
 }

@@ -11,8 +11,13 @@ const HELM_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The `helm` executable on PATH, if there is one.
 pub fn locate() -> Option<PathBuf> {
+    on_path("helm")
+}
+
+/// Where `program` is on PATH, if it is there and executable.
+pub fn on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("helm")).find(|candidate| is_executable(candidate))
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| is_executable(candidate))
 }
 
 fn is_executable(path: &Path) -> bool {

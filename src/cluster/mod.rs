@@ -3,6 +3,7 @@
 //! Helm release's rollback, the operator's own `helm`.
 //! It never reads UI state; callers pass what it needs.
 
+pub mod access;
 pub mod connect;
 pub mod helm;
 pub mod logs;

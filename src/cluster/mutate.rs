@@ -420,6 +420,17 @@ pub struct Permission {
 }
 
 impl Permission {
+    /// The question for the API server's access review.
+    pub fn access<'a>(&'a self, namespace: Option<&'a str>) -> super::access::Access<'a> {
+        super::access::Access {
+            verb: self.verb,
+            group: "apps",
+            resource: self.resource,
+            subresource: self.subresource,
+            namespace,
+        }
+    }
+
     /// `update deployments/scale in ns shop`, as the status line and wizard say it.
     pub fn describe(&self, namespace: Option<&str>) -> String {
         let resource = if self.subresource.is_empty() {
@@ -447,30 +458,10 @@ pub const CHANGE_PERMISSIONS: [Permission; 4] = [
 /// lacks in `namespace`. An unanswered review counts as allowed: the server-side dry-run
 /// still catches a refusal before anything changes.
 pub async fn missing_permissions(client: &kube::Client, namespace: Option<&str>) -> Vec<Permission> {
-    use k8s_openapi::api::authorization::v1::{
-        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
-    };
-    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
     let mut missing = Vec::new();
     for permission in CHANGE_PERMISSIONS {
-        let review = SelfSubjectAccessReview {
-            spec: SelfSubjectAccessReviewSpec {
-                resource_attributes: Some(ResourceAttributes {
-                    group: Some("apps".into()),
-                    namespace: namespace.map(str::to_string),
-                    resource: Some(permission.resource.into()),
-                    subresource: Some(permission.subresource.into()).filter(|s: &String| !s.is_empty()),
-                    verb: Some(permission.verb.into()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let answer = tokio::time::timeout(Duration::from_secs(5), api.create(&PostParams::default(), &review)).await;
-        if let Ok(Ok(done)) = answer
-            && done.status.is_some_and(|s| !s.allowed)
-        {
+        let access = permission.access(namespace);
+        if super::access::review(client, &access).await == Ok(false) {
             missing.push(permission);
         }
     }

@@ -1,6 +1,7 @@
-//! Headless renderings of the model (`status`, `budget`, `gate`, `lint`): tables for
+//! Headless renderings of the model (`status`, `budget`, `gate`, `lint`, `doctor`): tables for
 //! people, JSON for scripts. Same numbers as the cockpit: one source of truth.
 
 pub mod budget;
+pub mod doctor;
 pub mod lint;
 pub mod status;
