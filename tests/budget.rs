@@ -63,8 +63,12 @@ impl Demo {
     }
 
     fn budget_json(&self, env: &[(&str, &str)]) -> Value {
+        self.budget_json_exiting(env, 0)
+    }
+
+    fn budget_json_exiting(&self, env: &[(&str, &str)], code: i32) -> Value {
         let out = self.cockpit(&["--profile", DEMO_PROFILE, "budget", "-o", "json"], env);
-        assert_eq!(out.status.code(), Some(0), "budget: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(code), "budget: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("budget -o json is JSON")
     }
 }
@@ -189,13 +193,15 @@ fn exit_codes_follow_the_contract_and_a_broken_profile_says_where() {
 }
 
 #[test]
-fn a_real_postgres_is_measured_and_its_clients_attributed_to_services() {
+fn a_real_postgres_is_measured_and_the_budget_follows_the_server_not_the_profile() {
     let demo = Demo::start();
     let pg = PgServer::start();
-    // Three connections named after the api service, two after the worker, one psql.
+    // Three connections named after the api service, nine after the worker (its pool
+    // allows 1 x 7), one psql nobody declared.
+    let apps = ["api"; 3].into_iter().chain(["worker"; 9]).chain(["psql"]);
     let held = demo.rt.block_on(async {
         let mut held = Vec::new();
-        for app in ["api", "api", "api", "worker", "worker", "psql"] {
+        for app in apps {
             let url = pg.url_for(APP, APP_PASSWORD, Some(app));
             let (client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
             tokio::spawn(connection);
@@ -204,22 +210,55 @@ fn a_real_postgres_is_measured_and_its_clients_attributed_to_services() {
         held
     });
     let url = pg.url_for(MONITOR, MONITOR_PASSWORD, None);
-    let budget = demo.budget_json(&[("HONEYDUE_PG_URL", &url)]);
-    let measured = &database(&budget, "honeydue-pg")["measured"];
-    assert_eq!(measured["connections"], 6, "{measured}");
+    // The profile says 100; the server runs with 40: 47 required of 97 usable would be
+    // 49 % [ok], of the server's 37 usable it is over. The exit code follows the server.
+    let budget = demo.budget_json_exiting(&[("HONEYDUE_PG_URL", &url)], 1);
+    let db = database(&budget, "honeydue-pg");
+    let measured = &db["measured"];
+    assert_eq!(measured["connections"], 13, "{measured}");
     assert_eq!(measured["max_connections"], MAX_CONNECTIONS);
     let reserved: u64 = pg.psql("SHOW superuser_reserved_connections").trim().parse().unwrap();
     assert_eq!(measured["reserved"], reserved);
-    assert_eq!(measured["by_service"], serde_json::json!({"api": 3, "worker": 2, "other": 1}));
+    assert_eq!(measured["by_service"], serde_json::json!({"api": 3, "worker": 9, "other": 1}));
+    assert_eq!(db["max_connections"], MAX_CONNECTIONS, "judged on the server's limit: {db}");
+    assert_eq!(db["sources"]["max_connections"], "measured");
+    assert_eq!(db["usable"], u64::from(MAX_CONNECTIONS) - reserved);
+    assert_eq!(db["state"], "over");
+    assert_eq!(db["declared"]["max_connections"], 100);
+    let findings: Vec<&str> = db["findings"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(
+        findings.contains(
+            &format!("profile says max_connections 100, the server says {MAX_CONNECTIONS}: update the profile")
+                .as_str()
+        ),
+        "{findings:?}"
+    );
+    assert!(
+        findings.iter().any(|f| f.starts_with("honeydue/worker holds 9 connections, more than its 1 × 7 = 7")),
+        "{findings:?}"
+    );
+    assert!(!findings.iter().any(|f| f.starts_with("honeydue/api")), "api holds 3 of its 30: {findings:?}");
+    assert_eq!(
+        measured["unmatched"],
+        serde_json::json!([{"application_name": "psql", "user": APP, "client_addr": "127.0.0.1", "connections": 1}])
+    );
     let text = serde_json::to_string(&budget).unwrap();
     assert!(!text.contains(MONITOR_PASSWORD), "the password never reaches the output");
 
-    // A wrong password: the measurement fails, the budget still prints, the password stays out.
+    let out = demo.cockpit(&["--profile", DEMO_PROFILE, "budget"], &[("HONEYDUE_PG_URL", &url)]);
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains(&format!("max_connections {MAX_CONNECTIONS} (measured)")), "{table}");
+    assert!(table.contains("finding: profile says max_connections 100"), "{table}");
+    assert!(table.contains(&format!("unmatched: 1 connection(s) of psql as {APP} from 127.0.0.1")), "{table}");
+
+    // A wrong password: the measurement fails, the budget is judged as declared, the password stays out.
     let wrong = url.replace(MONITOR_PASSWORD, "not-the-password");
     let out = demo.cockpit(&["--profile", DEMO_PROFILE, "budget"], &[("HONEYDUE_PG_URL", &wrong)]);
     assert_eq!(out.status.code(), Some(0));
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("measurement unavailable: password authentication failed"), "{table}");
+    assert!(table.contains("max_connections 100 (profile)"), "{table}");
     assert!(!table.contains("not-the-password") && !String::from_utf8_lossy(&out.stderr).contains("not-the-password"));
     drop(held);
 }

@@ -310,6 +310,9 @@ fn the_budget_screen_measures_a_real_postgres_when_it_opens() {
     pty.wait_until("the measurement", |s| s.contains("measured: 1 connections of max_connections 40"));
     let screen = pty.screen_text();
     assert!(screen.contains("honeydue/worker  1 × 7 = 7") && screen.contains("measured 1"), "{screen}");
+    // Judged on the server's 40, not the profile's 100, and the difference is a finding.
+    assert!(screen.contains("max_connections 40 (measured)") && screen.contains("honeydue-pg [OVER]"), "{screen}");
+    assert!(screen.contains("finding: profile says max_connections 100, the server says 40"), "{screen}");
     assert!(!screen.contains(MONITOR_PASSWORD));
     drop(held);
     pty.send("q");

@@ -30,6 +30,7 @@ pub async fn read_server(env_name: &str) -> Result<ServerReading, String> {
             .iter()
             .map(|c| ClientConnections {
                 application_name: c.application_name.clone(),
+                user: c.user.clone(),
                 client_addr: c.client_addr.clone(),
                 count: c.count,
             })
@@ -47,10 +48,11 @@ pub async fn measure_all(budgets: &mut [DatabaseBudget], services: &[Service], f
     }))
     .await;
     for (budget, reading) in budgets.iter_mut().zip(readings) {
-        budget.measured = match reading {
+        let measured = match reading {
             None => Measured::NotConfigured,
             Some(Ok(reading)) => reading.measured(budget, services),
             Some(Err(cause)) => Measured::Unavailable(cause),
         };
+        *budget = budget.clone().with_measured(measured);
     }
 }

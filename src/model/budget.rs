@@ -46,6 +46,8 @@ pub enum Source {
     /// A `-c max_connections=N` style server argument.
     Args,
     Default,
+    /// Read from the live server: what the budget is judged on once it is known.
+    Measured,
 }
 
 impl fmt::Display for Source {
@@ -56,6 +58,7 @@ impl fmt::Display for Source {
             Source::Env(name) => write!(f, "env {name}"),
             Source::Args => f.write_str("server args"),
             Source::Default => f.write_str("default"),
+            Source::Measured => f.write_str("measured"),
         }
     }
 }
@@ -276,7 +279,17 @@ pub enum Measured {
         reserved: u32,
         connections: u32,
         by_service: BTreeMap<String, u32>,
+        /// The client groups no service of this database accounts for (`other`), so the
+        /// operator can see whose they are and bind them in the profile.
+        unmatched: Vec<ClientConnections>,
     },
+}
+
+/// The limits the profile, annotations or defaults gave before the server was measured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredLimits {
+    pub max_connections: Sourced<u32>,
+    pub reserved: Sourced<u32>,
 }
 
 /// One database's budget.
@@ -293,9 +306,68 @@ pub struct DatabaseBudget {
     pub url_env: Option<String>,
     pub services: Vec<ServiceUse>,
     pub measured: Measured,
+    /// Set once a measurement replaced the limits: what they were before.
+    pub declared: Option<DeclaredLimits>,
 }
 
 impl DatabaseBudget {
+    /// The budget with a measurement: the server's own `max_connections` and reserved
+    /// slots replace the declared ones (marked `measured`), since the server refuses
+    /// connections by its settings, not by the profile's.
+    pub fn with_measured(mut self, measured: Measured) -> DatabaseBudget {
+        if let Measured::Connections { max_connections, reserved, .. } = &measured {
+            let was = DeclaredLimits { max_connections: self.max_connections.clone(), reserved: self.reserved.clone() };
+            self.declared.get_or_insert(was);
+            self.max_connections = sourced(*max_connections, Source::Measured);
+            self.reserved = sourced(*reserved, Source::Measured);
+        }
+        self.measured = measured;
+        self
+    }
+
+    /// What the measurement says is wrong with what was declared: limits the server does
+    /// not have, and services holding more connections than their pools allow.
+    pub fn measured_findings(&self) -> Vec<String> {
+        let mut findings = Vec::new();
+        let Measured::Connections { by_service, .. } = &self.measured else { return findings };
+        if let Some(declared) = &self.declared {
+            for (what, was, now) in [
+                ("max_connections", &declared.max_connections, &self.max_connections),
+                ("reserved", &declared.reserved, &self.reserved),
+            ] {
+                if was.value == now.value {
+                    continue;
+                }
+                findings.push(match was.source {
+                    Source::Default => format!(
+                        "{what} was assumed {} (PostgreSQL's default); the server says {}: declare it in the profile",
+                        was.value, now.value
+                    ),
+                    ref source => {
+                        format!(
+                            "{source} says {what} {}, the server says {}: update the {source}",
+                            was.value, now.value
+                        )
+                    }
+                });
+            }
+        }
+        for u in &self.services {
+            let held = by_service.get(&u.key.name).copied().unwrap_or(0);
+            let allowed = u.connections();
+            if held > allowed {
+                findings.push(format!(
+                    "{}/{} holds {held} connections, more than its {} × {} = {allowed}: a pool setting that is not what the manifest says, or a leak",
+                    u.key.namespace,
+                    u.key.name,
+                    u.replicas,
+                    u.per_replica()
+                ));
+            }
+        }
+        findings
+    }
+
     /// Connections applications may open: max_connections minus superuser/replication slots.
     pub fn usable(&self) -> u32 {
         self.max_connections.value.saturating_sub(self.reserved.value)
@@ -496,6 +568,7 @@ fn declared(decl: &DatabaseDecl, services: &[Service]) -> DatabaseBudget {
         url_env: decl.url_env.clone(),
         services: Vec::new(),
         measured: Measured::NotConfigured,
+        declared: None,
     }
 }
 
@@ -601,6 +674,8 @@ pub fn max_connections_from_args<'a>(args: impl IntoIterator<Item = &'a str>) ->
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientConnections {
     pub application_name: String,
+    /// The role it logged in as.
+    pub user: String,
     pub client_addr: Option<String>,
     pub count: u32,
 }
@@ -618,11 +693,14 @@ pub struct ServerReading {
 impl ServerReading {
     /// The reading as the budget shows it, attributed to the database's services.
     pub fn measured(&self, budget: &DatabaseBudget, services: &[Service]) -> Measured {
+        let mine: Vec<&Service> = services.iter().filter(|s| budget.uses(&s.key).is_some()).collect();
+        let unmatched = self.clients.iter().filter(|c| owner_of(c, &mine).is_none()).cloned().collect();
         Measured::Connections {
             max_connections: self.max_connections,
             reserved: self.reserved,
             connections: self.connections,
             by_service: attribute(&self.clients, budget, services),
+            unmatched,
         }
     }
 }
@@ -638,17 +716,21 @@ pub fn attribute(
     let mine: Vec<&Service> = services.iter().filter(|s| budget.uses(&s.key).is_some()).collect();
     let mut by_service = BTreeMap::new();
     for client in clients {
-        let owner = mine.iter().find(|s| {
-            let app = client.application_name.as_str();
-            let by_name = !app.is_empty() && (app == s.key.name || s.pods.iter().any(|p| p.name == app));
-            let by_addr =
-                client.client_addr.as_deref().is_some_and(|a| s.pods.iter().any(|p| p.ip.as_deref() == Some(a)));
-            by_name || by_addr
-        });
-        let name = owner.map_or_else(|| "other".to_string(), |s| s.key.name.clone());
+        let name = owner_of(client, &mine).map_or_else(|| "other".to_string(), |s| s.key.name.clone());
         *by_service.entry(name).or_insert(0) += client.count;
     }
     by_service
+}
+
+/// The service a group of connections belongs to: by application_name (the service's
+/// name or one of its pods'), else by the client address of one of its pods.
+fn owner_of<'a>(client: &ClientConnections, mine: &[&'a Service]) -> Option<&'a Service> {
+    mine.iter().copied().find(|s| {
+        let app = client.application_name.as_str();
+        let by_name = !app.is_empty() && (app == s.key.name || s.pods.iter().any(|p| p.name == app));
+        let by_addr = client.client_addr.as_deref().is_some_and(|a| s.pods.iter().any(|p| p.ip.as_deref() == Some(a)));
+        by_name || by_addr
+    })
 }
 
 /// Adds the service-level summary (`budget` in `status -o json`, the BUDGET column) to

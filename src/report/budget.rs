@@ -43,6 +43,9 @@ pub fn table(budgets: &[DatabaseBudget], at_hpa_max: bool) -> String {
         if let Some(line) = measured_line(b) {
             out.push_str(&format!("  {line}\n"));
         }
+        for line in measured_details(b) {
+            out.push_str(&format!("  {line}\n"));
+        }
     }
     out
 }
@@ -52,7 +55,7 @@ pub fn measured_line(b: &DatabaseBudget) -> Option<String> {
     match &b.measured {
         Measured::NotConfigured => None,
         Measured::Unavailable(cause) => Some(format!("measurement unavailable: {cause}")),
-        Measured::Connections { max_connections, reserved, connections, by_service } => {
+        Measured::Connections { max_connections, reserved, connections, by_service, .. } => {
             let parts: Vec<String> = by_service.iter().map(|(s, n)| format!("{s} {n}")).collect();
             Some(format!(
                 "measured: {connections} connections of max_connections {max_connections} ({reserved} reserved){}{}",
@@ -63,7 +66,26 @@ pub fn measured_line(b: &DatabaseBudget) -> Option<String> {
     }
 }
 
+/// What the measurement found wrong with the declarations, then the connections no
+/// service accounts for, each by application, role and address: the lines under a
+/// database, in the table, the budget screen and the detail view alike.
+pub fn measured_details(b: &DatabaseBudget) -> Vec<String> {
+    let mut lines: Vec<String> = b.measured_findings().into_iter().map(|f| format!("finding: {f}")).collect();
+    if let Measured::Connections { unmatched, .. } = &b.measured {
+        for c in unmatched {
+            let app = if c.application_name.is_empty() { "(no application_name)" } else { &c.application_name };
+            let from = c.client_addr.as_deref().unwrap_or("local socket");
+            lines.push(format!(
+                "unmatched: {} connection(s) of {app} as {} from {from}: bind them to a service in the profile",
+                c.count, c.user
+            ));
+        }
+    }
+    lines
+}
+
 /// `{"databases": [...]}` with CLI.md's field names. Added beyond CLI.md: `usable`,
+/// `findings` and `declared` (the limits before the server's replaced them), `measured.unmatched`,
 /// `warn_percent`, `pooler`, `state_at_hpa_max`, `formula`, `sources`, per service
 /// `hpa_max` and `extra`, and `measured.error` when the measurement failed.
 pub fn json(budgets: &[DatabaseBudget]) -> Value {
@@ -92,11 +114,17 @@ fn database_json(b: &DatabaseBudget) -> Value {
     let measured = match &b.measured {
         Measured::NotConfigured => Value::Null,
         Measured::Unavailable(cause) => json!({"connections": null, "by_service": {}, "error": cause}),
-        Measured::Connections { max_connections, reserved, connections, by_service } => json!({
+        Measured::Connections { max_connections, reserved, connections, by_service, unmatched } => json!({
             "connections": connections,
             "by_service": by_service,
             "max_connections": max_connections,
             "reserved": reserved,
+            "unmatched": unmatched.iter().map(|c| json!({
+                "application_name": c.application_name,
+                "user": c.user,
+                "client_addr": c.client_addr,
+                "connections": c.count,
+            })).collect::<Vec<_>>(),
         }),
     };
     json!({
@@ -120,6 +148,13 @@ fn database_json(b: &DatabaseBudget) -> Value {
             "headroom": b.headroom.source,
         },
         "measured": measured,
+        "findings": b.measured_findings(),
+        "declared": b.declared.as_ref().map(|d| json!({
+            "max_connections": d.max_connections.value,
+            "max_connections_source": d.max_connections.source,
+            "reserved": d.reserved.value,
+            "reserved_source": d.reserved.source,
+        })),
         "services": services,
     })
 }

@@ -27,7 +27,7 @@ use crate::cluster::session::{ClusterView, Intent};
 use crate::config::commands::{COMMANDS, Command, Mode};
 use crate::config::keymap::{Keymap, Lookup};
 use crate::config::theme::Theme;
-use crate::model::budget::{ServerReading, budget_of};
+use crate::model::budget::{DatabaseBudget, Measured, ServerReading, budget_of};
 use crate::model::service::{Service, ServiceKey, WorkloadKind};
 
 /// What the event loop must do for the app.
@@ -496,6 +496,17 @@ impl App {
             self.report_error(format!("refused: {why}"));
         }
         allowed
+    }
+
+    /// `budget` judged on its server's last reading, when the server was measured: the
+    /// budget screen and the detail view show the same numbers as `budget` headless.
+    pub fn measured_budget(&self, budget: &DatabaseBudget) -> DatabaseBudget {
+        let measured = match self.readings.get(&budget.name) {
+            Some(Ok(reading)) => reading.measured(budget, &self.view.services),
+            Some(Err(cause)) => Measured::Unavailable(cause.clone()),
+            None => return budget.clone(),
+        };
+        budget.clone().with_measured(measured)
     }
 
     /// A new cluster view from the session. Selection follows the selected service, not

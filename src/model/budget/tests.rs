@@ -252,10 +252,25 @@ fn measured_connections_are_attributed_by_name_and_address() {
     let services = vec![api, worker];
     let budget = databases(&BudgetRules::default(), &services).remove(0);
     let clients = [
-        ClientConnections { application_name: "statewave".into(), client_addr: Some("10.9.9.9".into()), count: 3 },
-        ClientConnections { application_name: String::new(), client_addr: Some("10.0.0.6".into()), count: 2 },
-        ClientConnections { application_name: "worker".into(), client_addr: None, count: 1 },
-        ClientConnections { application_name: "psql".into(), client_addr: Some("10.1.1.1".into()), count: 1 },
+        ClientConnections {
+            user: "app".into(),
+            application_name: "statewave".into(),
+            client_addr: Some("10.9.9.9".into()),
+            count: 3,
+        },
+        ClientConnections {
+            user: "app".into(),
+            application_name: String::new(),
+            client_addr: Some("10.0.0.6".into()),
+            count: 2,
+        },
+        ClientConnections { user: "app".into(), application_name: "worker".into(), client_addr: None, count: 1 },
+        ClientConnections {
+            user: "app".into(),
+            application_name: "psql".into(),
+            client_addr: Some("10.1.1.1".into()),
+            count: 1,
+        },
     ];
     let by = attribute(&clients, &budget, &services);
     assert_eq!(by, [("other".to_string(), 1), ("statewave".into(), 5), ("worker".into(), 1)].into());

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use crate::config::theme::Theme;
 use crate::model::budget::{BudgetState, DatabaseBudget, Measured, format_percent};
 use crate::model::sanitize::clean;
-use crate::report::budget::measured_line;
+use crate::report::budget::{measured_details, measured_line};
 use crate::ui::app::{App, Screen};
 
 pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
@@ -47,12 +47,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
         )));
     }
     for budget in view.budgets.iter() {
-        let measured = match app.readings.get(&budget.name) {
-            Some(Ok(reading)) => reading.measured(budget, &view.services),
-            Some(Err(cause)) => Measured::Unavailable(cause.clone()),
-            None => Measured::NotConfigured,
-        };
-        let budget = DatabaseBudget { measured, ..budget.clone() };
+        let budget = app.measured_budget(budget);
         database_lines(theme, &budget, bar_width, &mut lines);
         lines.push(Line::default());
     }
@@ -109,6 +104,10 @@ pub(super) fn database_lines(theme: &Theme, b: &DatabaseBudget, bar_width: usize
     }
     if let Some(line) = measured_line(b) {
         let key = if matches!(b.measured, Measured::Unavailable(_)) { "state.stale" } else { "state.info" };
+        lines.push(Line::from(Span::styled(format!("  {}", clean(&line)), theme.style(key))));
+    }
+    for line in measured_details(b) {
+        let key = if line.starts_with("finding") { "state.warn" } else { "ui.text.dim" };
         lines.push(Line::from(Span::styled(format!("  {}", clean(&line)), theme.style(key))));
     }
 }

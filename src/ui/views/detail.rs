@@ -33,7 +33,8 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
         Some(WatchHealth::NoAccess { permission }) => Some(permission.as_str()),
         _ => None,
     };
-    let context = Context { budget: budget_of(&app.view.budgets, &service.key), helm_denied, now };
+    let budget = budget_of(&app.view.budgets, &service.key).map(|b| app.measured_budget(b));
+    let context = Context { budget: budget.as_ref(), helm_denied, now };
     let lines = lines(theme, service, &context);
     let inner_height = area.height.saturating_sub(1) as usize;
     let max_scroll = lines.len().saturating_sub(inner_height);
