@@ -111,6 +111,7 @@ struct BindingEntry {
     overflow: Option<u32>,
     extra_per_pod: Option<u32>,
     url_env: Option<Spanned<String>>,
+    application_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -481,6 +482,7 @@ impl Checker<'_> {
             overflow: b.overflow,
             extra_per_pod: b.extra_per_pod,
             url_env: b.url_env.map(Spanned::into_inner),
+            application_name: b.application_name,
         })
     }
 

@@ -145,6 +145,9 @@ pub struct BindingDecl {
     pub extra_per_pod: Option<u32>,
     /// Live access for the binding's database, when the database entry names none.
     pub url_env: Option<String>,
+    /// Measured connections whose `application_name` matches this pattern (`*` matches any
+    /// run of characters) are the bound service's, whatever their names or addresses.
+    pub application_name: Option<String>,
 }
 
 /// The profile's budget sections.
@@ -182,6 +185,8 @@ pub struct ServiceUse {
     pub pool: Sourced<u32>,
     pub overflow: Sourced<u32>,
     pub extra: Sourced<u32>,
+    /// The binding's `application_name` pattern, if it gives one.
+    pub application_name: Option<String>,
 }
 
 impl ServiceUse {
@@ -263,6 +268,7 @@ pub fn example_budget(service: &Service, headroom: u32) -> DatabaseBudget {
             overflow: Some(5),
             extra_per_pod: None,
             url_env: None,
+            application_name: None,
         }],
     };
     databases(&rules, std::slice::from_ref(&service)).remove(0)
@@ -612,7 +618,24 @@ fn service_use(service: &Service, binding: Option<&BindingDecl>) -> ServiceUse {
             Some(n) => sourced(n, Source::Profile),
             None => sourced(0, Source::Default),
         },
+        application_name: binding.and_then(|b| b.application_name.clone()),
     }
+}
+
+/// Whether `name` matches `pattern`, where `*` stands for any run of characters.
+pub fn matches_pattern(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// `"10+5"` → (10, 5); `"10"` → (10, 0).
@@ -694,7 +717,7 @@ impl ServerReading {
     /// The reading as the budget shows it, attributed to the database's services.
     pub fn measured(&self, budget: &DatabaseBudget, services: &[Service]) -> Measured {
         let mine: Vec<&Service> = services.iter().filter(|s| budget.uses(&s.key).is_some()).collect();
-        let unmatched = self.clients.iter().filter(|c| owner_of(c, &mine).is_none()).cloned().collect();
+        let unmatched = self.clients.iter().filter(|c| owner_of(c, budget, &mine).is_none()).cloned().collect();
         Measured::Connections {
             max_connections: self.max_connections,
             reserved: self.reserved,
@@ -716,20 +739,27 @@ pub fn attribute(
     let mine: Vec<&Service> = services.iter().filter(|s| budget.uses(&s.key).is_some()).collect();
     let mut by_service = BTreeMap::new();
     for client in clients {
-        let name = owner_of(client, &mine).map_or_else(|| "other".to_string(), |s| s.key.name.clone());
+        let name = owner_of(client, budget, &mine).map_or_else(|| "other".to_string(), |s| s.key.name.clone());
         *by_service.entry(name).or_insert(0) += client.count;
     }
     by_service
 }
 
-/// The service a group of connections belongs to: by application_name (the service's
-/// name or one of its pods'), else by the client address of one of its pods.
-fn owner_of<'a>(client: &ClientConnections, mine: &[&'a Service]) -> Option<&'a Service> {
-    mine.iter().copied().find(|s| {
-        let app = client.application_name.as_str();
-        let by_name = !app.is_empty() && (app == s.key.name || s.pods.iter().any(|p| p.name == app));
-        let by_addr = client.client_addr.as_deref().is_some_and(|a| s.pods.iter().any(|p| p.ip.as_deref() == Some(a)));
-        by_name || by_addr
+/// The service a group of connections belongs to: by its binding's application_name
+/// pattern, else by application_name (the service's name or one of its pods'), else by
+/// the client address of one of its pods.
+fn owner_of<'a>(client: &ClientConnections, budget: &DatabaseBudget, mine: &[&'a Service]) -> Option<&'a Service> {
+    let app = client.application_name.as_str();
+    let bound = mine.iter().copied().find(|s| {
+        budget.uses(&s.key).and_then(|u| u.application_name.as_deref()).is_some_and(|p| matches_pattern(p, app))
+    });
+    bound.or_else(|| {
+        mine.iter().copied().find(|s| {
+            let by_name = !app.is_empty() && (app == s.key.name || s.pods.iter().any(|p| p.name == app));
+            let by_addr =
+                client.client_addr.as_deref().is_some_and(|a| s.pods.iter().any(|p| p.ip.as_deref() == Some(a)));
+            by_name || by_addr
+        })
     })
 }
 

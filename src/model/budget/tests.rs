@@ -47,6 +47,7 @@ fn bind(db: &str, ns: &str, name: &str, pool: u32, overflow: u32) -> BindingDecl
         overflow: Some(overflow),
         extra_per_pod: None,
         url_env: None,
+        application_name: None,
     }
 }
 
@@ -221,6 +222,7 @@ fn bindings_by_selector_and_namespace() {
         overflow: Some(0),
         extra_per_pod: Some(2),
         url_env: Some("SHOP_PG_URL".into()),
+        application_name: None,
     };
     let b = databases(&rules(vec![], vec![binding]), &[api, web]);
     let shop = b.iter().find(|d| d.name == "shop-pg").unwrap();
@@ -317,4 +319,77 @@ fn pods_that_talk_to_pgbouncer_mean_a_pooler_in_front() {
     assert!(b.advice(BudgetState::Warn).unwrap().contains("pooler's"), "different advice behind a pooler");
     let declared = rules(vec![DatabaseDecl { pooler: Some(false), ..declared_db("pg", 100, 3, 15) }], vec![]);
     assert!(!databases(&declared, &[api])[0].pooler, "the profile's word wins");
+}
+
+#[test]
+fn a_bindings_application_name_pattern_claims_connections_nothing_else_would() {
+    let mut r = rules(vec![declared_db("pg", 100, 3, 15)], vec![bind("pg", "sw", "worker", 5, 0)]);
+    r.bindings[0].application_name = Some("celery-*@*".into());
+    let services = vec![user("sw", "worker", 1, "pg")];
+    let budget = databases(&r, &services).remove(0);
+    let reading = ServerReading {
+        max_connections: 100,
+        reserved: 3,
+        connections: 4,
+        clients: vec![
+            ClientConnections {
+                user: "app".into(),
+                application_name: "celery-beat@host1".into(),
+                client_addr: None,
+                count: 3,
+            },
+            ClientConnections {
+                user: "ops".into(),
+                application_name: "psql".into(),
+                client_addr: Some("10.1.1.1".into()),
+                count: 1,
+            },
+        ],
+    };
+    let Measured::Connections { by_service, unmatched, .. } = reading.measured(&budget, &services) else { panic!() };
+    assert_eq!(by_service, [("other".to_string(), 1), ("worker".into(), 3)].into());
+    assert_eq!(unmatched.len(), 1);
+    assert_eq!((unmatched[0].application_name.as_str(), unmatched[0].user.as_str()), ("psql", "ops"));
+    for (pattern, name, matches) in [
+        ("celery-*", "celery-beat", true),
+        ("celery-*", "celery", false),
+        ("*", "", true),
+        ("a*b*c", "axxbyyc", true),
+        ("a*b*c", "axxc", false),
+        ("exact", "exact", true),
+        ("exact", "exactly", false),
+        ("*-worker", "billing-worker", true),
+        ("ab*ba", "aba", false),
+    ] {
+        assert_eq!(matches_pattern(pattern, name), matches, "{pattern} ~ {name}");
+    }
+}
+
+#[test]
+fn a_measurement_replaces_the_declared_limits_and_says_where_they_differ() {
+    let r = rules(vec![declared_db("pg", 100, 3, 15)], vec![bind("pg", "sw", "statewave", 10, 5)]);
+    let services = vec![user("sw", "statewave", 2, "pg")];
+    let budget = databases(&r, &services).remove(0);
+    assert_eq!(budget.state(), BudgetState::Ok, "45 of 97 declared");
+    let reading = ServerReading {
+        max_connections: 60,
+        reserved: 3,
+        connections: 40,
+        clients: vec![ClientConnections {
+            user: "app".into(),
+            application_name: "statewave".into(),
+            client_addr: None,
+            count: 40,
+        }],
+    };
+    let measured = budget.clone().with_measured(reading.measured(&budget, &services));
+    assert_eq!((measured.max_connections.value, &measured.max_connections.source), (60, &Source::Measured));
+    assert_eq!(measured.usable(), 57);
+    assert_eq!(measured.state(), BudgetState::Warn, "45 of 57 is past 70 %");
+    let findings = measured.measured_findings();
+    assert_eq!(findings[0], "profile says max_connections 100, the server says 60: update the profile");
+    assert!(findings[1].starts_with("sw/statewave holds 40 connections, more than its 2 × 15 = 30"), "{findings:?}");
+    assert_eq!(findings.len(), 2, "reserved agrees: {findings:?}");
+    let again = measured.clone().with_measured(reading.measured(&budget, &services));
+    assert_eq!(again.declared, measured.declared, "measuring twice keeps what the profile said");
 }

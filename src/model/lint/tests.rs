@@ -334,6 +334,7 @@ fn connection_budget_at_hpa_max() {
                 overflow: Some(5),
                 extra_per_pod: None,
                 url_env: None,
+                application_name: None,
             }],
         },
         ..Default::default()
