@@ -390,8 +390,8 @@ pub fn profile_checks(services: &mut [Service], budgets: &[DatabaseBudget]) {
         if let (Some(hpa), Some(budget)) = (&s.hpa, super::budget::budget_of(budgets, &s.key))
             && let Some(used) = budget.uses(&s.key)
         {
-            let at_max = u32::try_from(hpa.max).unwrap_or(0) * used.per_replica();
-            if at_max > budget.usable() {
+            let at_max = u64::try_from(hpa.max).unwrap_or(0).saturating_mul(used.per_replica());
+            if at_max > u64::from(budget.usable()) {
                 found.push(finding(
                     "budget-at-hpa-max",
                     format!(
