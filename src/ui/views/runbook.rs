@@ -119,12 +119,18 @@ fn step_lines(theme: &Theme, i: usize, step: &StepRecord, now: Timestamp, lines:
         for gate in &step.gates {
             lines.push(gate_line(theme, gate, now));
         }
+    } else {
+        // A finished step still shows the gates it skipped: they judged nothing.
+        for gate in step.gates.iter().filter(|g| g.skipped()) {
+            lines.push(gate_line(theme, gate, now));
+        }
     }
 }
 
 fn gate_line(theme: &Theme, gate: &GateRecord, now: Timestamp) -> Line<'static> {
     let (glyph, style) = match gate.state.as_str() {
         "passed" => ("✓", theme.style("state.ok")),
+        "skipped" => ("⊘ skipped:", theme.style("state.warn")),
         "failed" => ("✗", theme.style("state.error")),
         _ => ("…", theme.style("state.warn")),
     };
