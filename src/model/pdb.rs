@@ -187,6 +187,18 @@ mod tests {
     }
 
     #[test]
+    fn huge_percentages_and_counts_saturate_instead_of_wrapping() {
+        let percent = |p: &str| IntOrString::String(p.into());
+        assert_eq!(scaled_up(&percent("100000000000%"), 1_000_000), Some(i32::MAX));
+        assert_eq!(scaled_up(&percent("-100000000000%"), 1_000_000), Some(i32::MIN));
+        // maxUnavailable of i32::MIN on a scale of 3: the arithmetic must not overflow.
+        let h = pdb_headroom(&pdb(json!({"maxUnavailable": i32::MIN})), cover(3, 3, 3));
+        assert_eq!(h.disruptions_allowed, 0);
+        let h = pdb_headroom(&pdb(json!({"minAvailable": i32::MIN})), cover(3, 3, 3));
+        assert!(h.disruptions_allowed >= 0);
+    }
+
+    #[test]
     fn seed_min_available_2_of_3() {
         let h = pdb_headroom(&pdb(json!({"minAvailable": 2})), cover(3, 3, 3));
         assert_eq!((h.current_healthy, h.desired_healthy, h.disruptions_allowed), (3, 2, 1));

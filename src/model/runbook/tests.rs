@@ -185,3 +185,11 @@ fn slo_clean_with_no_rule_to_judge_is_skipped_not_passed_and_fails_when_required
     let e = GateEvidence { slo: Some(&clean), ..evidence(Some(&s), 0, 60) };
     assert!(matches!(evaluate(&required, &e), GateStatus::Passed(_)));
 }
+
+#[test]
+fn increments_and_deadlines_saturate_instead_of_overflowing() {
+    assert_eq!(next_increment(i32::MAX - 1, i32::MAX, Some(10)), i32::MAX);
+    assert_eq!(next_increment(i32::MIN + 1, i32::MIN, Some(10)), i32::MIN);
+    let forever = Gate::RolloutComplete { service: "api".into(), timeout_s: i64::MAX / 2 };
+    assert_eq!(deadline(&forever, at(0)), Timestamp::MAX);
+}
