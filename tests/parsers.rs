@@ -133,3 +133,25 @@ fn random_strings_never_panic_and_stay_in_bounds() {
         assert_eq!(parse_duration(edge), Ok(Duration::from_secs(31_536_000)), "{edge}");
     }
 }
+
+/// The real binary: a flag's duration past the bound is a usage error (exit 2, one line),
+/// not a panic (exit 101), before anything talks to a cluster.
+#[test]
+fn the_binary_refuses_a_huge_duration_flag_with_a_usage_error() {
+    for args in [
+        &["--request-timeout", "99999999999999999999h", "status"][..],
+        &["gate", "--since", "99999999999999999999h"][..],
+        &["gate", "--since", "366d"][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+            .args(["--kubeconfig", "/nonexistent/kubeconfig"])
+            .args(args)
+            .env("KUBECTL_COCKPIT_CONFIG", "/nonexistent/config")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("longer than the maximum of 1 year"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
