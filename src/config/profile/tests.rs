@@ -191,3 +191,17 @@ capture = { group = "ms", above = 1 }
     }
     assert_eq!(found.len(), expect.len(), "{found:#?}");
 }
+
+#[test]
+fn slo_windows_and_startup_grace_past_a_year_are_refused_at_their_line() {
+    let window = problems("[[slo]]\nname = \"forever\"\npattern = \"x\"\nwindow = \"99999999999999999999h\"\n");
+    assert!(
+        window.iter().any(|f| f.starts_with("p.toml:4: error: slo[0].window:") && f.contains("1 year")),
+        "{window:#?}"
+    );
+    let grace = problems("[[slo]]\nname = \"slow\"\npattern = \"x\"\nstartup_grace = \"366d\"\n");
+    assert!(
+        grace.iter().any(|f| f.starts_with("p.toml:4: error: slo[0].startup_grace:") && f.contains("1 year")),
+        "{grace:#?}"
+    );
+}
