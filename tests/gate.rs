@@ -144,3 +144,73 @@ fn the_demos_own_sustained_rules_warn_first_and_fail_once_the_burst_has_lasted_t
         std::thread::sleep(Duration::from_secs(10));
     }
 }
+
+const RAW_PROFILE: &str = r#"
+[[slo]]
+name = "boom"
+service = "statewave"
+pattern = 'BOOM'
+window = "15m"
+threshold = 2
+startup_grace = "0s"
+"#;
+
+/// Invalid UTF-8 in a container's log (a real kubelet passes the bytes through) is judged
+/// with the bad bytes replaced and counted, not a reason to give up; a huge matching line
+/// is cut in the evidence, and each evidence line is shown once.
+#[test]
+fn the_gate_survives_invalid_utf8_and_cuts_long_evidence_lines() {
+    let demo = Demo::with_profile(RAW_PROFILE);
+    let pods = cockpit::sim::resources::resource("pods").unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    let names: Vec<String> = loop {
+        let (all, _) = demo._sim.store().list(pods, Some("statewave"));
+        let running: Vec<String> = all
+            .iter()
+            .filter(|p| p.pointer("/metadata/labels/app.kubernetes.io~1name") == Some(&Value::from("statewave")))
+            .filter(|p| p.pointer("/status/phase") == Some(&Value::from("Running")))
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        if !running.is_empty() {
+            break running;
+        }
+        assert!(Instant::now() < until, "no statewave pod runs");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let logs = demo._sim.logs();
+    let now = jiff::Timestamp::now();
+    let long = format!("BOOM {}", "x".repeat(5000));
+    for pod in &names {
+        // Written after the pods started (a line before its pod's start counts as startup).
+        let at = |ms: i64| now + jiff::SignedDuration::from_millis(ms);
+        logs.append("statewave", pod, "statewave", at(0), &b"BOOM upload name=\xff\xfe\xc3 done"[..]);
+        logs.append("statewave", pod, "statewave", at(1), long.as_str());
+    }
+    let (out, json) = demo.gate(&["-n", "statewave"], &["--service", "statewave"]);
+    assert_eq!(out.status.code(), Some(1), "two matches fail the rule: {json}");
+    assert!(json["invalid_utf8_lines"].as_u64().unwrap() >= 1, "{json}");
+    let boom = check(&json, "boom");
+    assert!(boom["matches"].as_u64().unwrap() >= 2, "{boom}");
+    let first = boom["first"]["line"].as_str().unwrap();
+    assert!(first.contains("BOOM upload name=\u{FFFD}"), "the bad bytes are replaced: {first}");
+    let last = boom["last"]["line"].as_str().unwrap();
+    assert!(last.ends_with("…[cut]") && last.chars().count() < 500, "cut: {} chars", last.chars().count());
+
+    let table = Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .arg("--profile")
+        .arg(&demo.profile)
+        .args(["-n", "statewave", "gate", "--service", "statewave"])
+        .env("KUBECTL_COCKPIT_CONFIG", demo.dir.path().join("config"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert_eq!(table.status.code(), Some(1), "{text}");
+    let boom = text.split("readiness-continuity").next().unwrap();
+    assert_eq!(boom.matches("      first ").count(), 1, "{text}");
+    assert_eq!(boom.matches("      last  ").count(), 1, "{text}");
+    assert_eq!(text.matches("…[cut]").count(), 1, "the long line once, cut: {text}");
+    assert!(text.contains("not valid UTF-8"), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() < 600), "no line is unbounded: {text}");
+}

@@ -300,3 +300,43 @@ fn a_step_that_fails_and_continues_still_fails_the_run_once_the_rest_is_done() {
     assert!(text.contains("step room passed"), "the rest still runs: {text}");
     assert!(text.contains("runbook carry-on: failed — step no-pdb failed: pdb-allows"), "{text}");
 }
+
+/// Two slo-clean gates on a service no SLO rule applies to: the first is skipped (and says
+/// so, in the output and the state file), the second is `required` and fails the run.
+const NOTHING_TO_JUDGE: &str = "\
+name: nothing-to-judge
+namespace: statewave
+steps:
+  - id: look
+    wait: 1s
+    gates:
+      - slo-clean: {service: statewave, for: 1s}
+  - id: strict
+    wait: 1s
+    gates:
+      - slo-clean: {service: statewave, required: true}
+";
+
+#[test]
+fn an_slo_gate_with_no_rule_to_judge_is_skipped_and_a_required_one_fails() {
+    let rig = Rig::start(SimOptions::default());
+    with_demo_profile(&rig);
+    let runbook = write(rig.dir.path().join("nothing-to-judge.yaml"), NOTHING_TO_JUDGE);
+    let out = rig.cockpit(&["runbook", "run", runbook.to_str().unwrap(), "--yes"]);
+    let text = text(&out);
+    assert_eq!(out.status.code(), Some(1), "the required gate fails the run: {text}");
+    assert!(
+        text.contains("gate skipped: slo-clean statewave (every rule; 15 m window, watched 1 s): no SLO rule applies to statewave: nothing to judge"),
+        "{text}"
+    );
+    assert!(!text.contains("gate passed: slo-clean"), "skipped is not passed: {text}");
+    assert!(text.contains("gate skipped (nothing to judge): slo-clean statewave"), "the summary says so: {text}");
+    assert!(text.contains("nothing to judge, and the gate is required"), "{text}");
+    let path = rig.data_dir().join("runs").join("cockpit-sim__statewave__nothing-to-judge.json");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(state["steps"][0]["state"], "passed", "{state}");
+    assert_eq!(state["steps"][0]["gates"][0]["state"], "skipped", "{state}");
+    assert!(state["steps"][0]["detail"].as_str().unwrap().starts_with("gate skipped: "), "{state}");
+    assert_eq!(state["steps"][1]["state"], "failed", "{state}");
+    assert_eq!(state["steps"][1]["gates"][0]["state"], "failed", "{state}");
+}

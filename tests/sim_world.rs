@@ -700,7 +700,7 @@ fn logs_follow_streams_new_lines_from_the_generators() {
         .read("soundspan", name(&pod), "backend", false)
         .unwrap_or_default()
         .iter()
-        .map(|l| l.text.clone())
+        .map(|l| String::from_utf8_lossy(&l.text).into_owned())
         .collect();
     let mut stream = s.spawn(&["logs", "-f", "deploy/soundspan-backend", "-n", "soundspan", "--since=1m"]);
     let mut new_lines = 0;

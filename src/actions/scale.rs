@@ -94,7 +94,7 @@ pub fn plan_scale(service: &Service, to: i32, force: bool, budget: Option<&Datab
 
 /// The pods a scale-up adds.
 fn added_pods(service: &Service, to: i32) -> Option<u64> {
-    u64::try_from(to - service.replicas.desired).ok().filter(|n| *n > 0)
+    u64::try_from(i64::from(to) - i64::from(service.replicas.desired)).ok().filter(|n| *n > 0)
 }
 
 /// Whether the nodes hold the added pods: `3 new pods x 500m cpu, 1Gi memory; room for 34 more on 3 nodes`.
@@ -127,7 +127,7 @@ fn node_capacity_guard(service: &Service, to: i32) -> Option<Guard> {
         ),
         alternative: Some(format!(
             "add nodes first, lower the pods' requests, or scale to {} at most",
-            i64::from(service.replicas.desired) + fits as i64
+            i64::from(service.replicas.desired).saturating_add(i64::try_from(fits).unwrap_or(i64::MAX))
         )),
     })
 }

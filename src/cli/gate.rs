@@ -29,14 +29,17 @@ pub async fn run(global: &GlobalArgs, wanted: &[String], since: Duration, output
     let services = chosen(&snap.services, wanted, &snap.target.connection.namespace, rules)?;
     let window_s = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
     let mut checks: Vec<GateCheck> = Vec::new();
+    let mut invalid_utf8 = 0;
     for service in services {
-        let records = service_logs(&snap.target.connection.client, service, since).await?;
-        checks.extend(service_checks(&rules_for(rules, service), service, &records, window_s, jiff::Timestamp::now()));
+        let logs = service_logs(&snap.target.connection.client, service, since).await?;
+        invalid_utf8 += logs.invalid_utf8;
+        let now = jiff::Timestamp::now();
+        checks.extend(service_checks(&rules_for(rules, service), service, &logs.records, window_s, now));
     }
     let mut out = std::io::stdout().lock();
     match output {
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json(&checks, window_s))?)?,
-        Format::Table => write!(out, "{}", table(&checks, window_s))?,
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json(&checks, window_s, invalid_utf8))?)?,
+        Format::Table => write!(out, "{}", table(&checks, window_s, invalid_utf8))?,
     }
     out.flush()?;
     Ok(if passes(&checks) { Exit::Ok } else { Exit::Failed })
@@ -64,8 +67,16 @@ fn chosen<'a>(
     Ok(with_rules)
 }
 
-/// Every container's lines of the last `since`, sanitised, oldest first.
-async fn service_logs(client: &kube::Client, service: &Service, since: Duration) -> Result<Vec<LogRecord>> {
+/// A service's recent lines, and how many of them were not valid UTF-8.
+struct ServiceLogs {
+    records: Vec<LogRecord>,
+    /// Lines whose invalid bytes were replaced (U+FFFD) before they were judged.
+    invalid_utf8: usize,
+}
+
+/// Every container's lines of the last `since`, sanitised, oldest first. A line that is
+/// not valid UTF-8 is judged with its bad bytes replaced, and counted, as the panes do.
+async fn service_logs(client: &kube::Client, service: &Service, since: Duration) -> Result<ServiceLogs> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), &service.key.namespace);
     let reads = service.pods.iter().flat_map(|p| p.containers.iter().map(move |c| (p, c)));
     let results: Vec<_> = futures::stream::iter(reads)
@@ -77,6 +88,7 @@ async fn service_logs(client: &kube::Client, service: &Service, since: Duration)
         .collect()
         .await;
     let mut records = Vec::new();
+    let mut invalid_utf8 = 0;
     for (pod, result) in results {
         let lines = match result {
             Ok(lines) => lines,
@@ -87,6 +99,7 @@ async fn service_logs(client: &kube::Client, service: &Service, since: Duration)
                 return Err(exit::cluster(what));
             }
         };
+        invalid_utf8 += lines.iter().filter(|l| std::str::from_utf8(&l.bytes).is_err()).count();
         records.extend(lines.into_iter().map(|l| LogRecord {
             at: l.at,
             pod: pod.name.clone(),
@@ -96,20 +109,33 @@ async fn service_logs(client: &kube::Client, service: &Service, since: Duration)
         }));
     }
     records.sort_by_key(|r| r.at);
-    Ok(records)
+    Ok(ServiceLogs { records, invalid_utf8 })
 }
 
-fn table(checks: &[GateCheck], window_s: i64) -> String {
+fn table(checks: &[GateCheck], window_s: i64, invalid_utf8: usize) -> String {
     let mut out = String::new();
     for c in checks {
         let state = c.state.label();
         out.push_str(&format!("{state}  {}/{}  {}: {}\n", c.service.namespace, c.service.name, c.name, c.detail));
-        if let Some((at, line)) = &c.first {
-            out.push_str(&format!("      first {at}  {line}\n"));
+        match (&c.first, &c.last) {
+            // One matching line is evidence once, not twice.
+            (Some(first), Some(last)) if first == last => {
+                out.push_str(&format!("      match {}  {}\n", first.0, first.1))
+            }
+            (first, last) => {
+                if let Some((at, line)) = first {
+                    out.push_str(&format!("      first {at}  {line}\n"));
+                }
+                if let Some((at, line)) = last {
+                    out.push_str(&format!("      last  {at}  {line}\n"));
+                }
+            }
         }
-        if let Some((at, line)) = &c.last {
-            out.push_str(&format!("      last  {at}  {line}\n"));
-        }
+    }
+    if invalid_utf8 > 0 {
+        out.push_str(&format!(
+            "note: {invalid_utf8} log line(s) were not valid UTF-8: judged with the bad bytes replaced (U+FFFD)\n"
+        ));
     }
     let verdict = if passes(checks) { "pass" } else { "fail" };
     out.push_str(&format!("gate: {verdict} ({} checks over the last {} min)\n", checks.len(), window_s / 60));
@@ -117,8 +143,8 @@ fn table(checks: &[GateCheck], window_s: i64) -> String {
 }
 
 /// `{"pass": bool, "since_s", "checks": [{name, service, pass, matches, detail}]}` (CLI.md),
-/// plus `namespace`, `state`, `first` and `last` per check.
-fn json(checks: &[GateCheck], window_s: i64) -> serde_json::Value {
+/// plus `namespace`, `state`, `first` and `last` per check, and `invalid_utf8_lines`.
+fn json(checks: &[GateCheck], window_s: i64, invalid_utf8: usize) -> serde_json::Value {
     let line = |l: &Option<(jiff::Timestamp, String)>| {
         l.as_ref().map(|(at, text)| serde_json::json!({"at": at.to_string(), "line": text}))
     };
@@ -138,5 +164,5 @@ fn json(checks: &[GateCheck], window_s: i64) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({"pass": passes(checks), "since_s": window_s, "checks": rows})
+    serde_json::json!({"pass": passes(checks), "since_s": window_s, "checks": rows, "invalid_utf8_lines": invalid_utf8})
 }

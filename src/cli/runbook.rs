@@ -222,7 +222,7 @@ fn print_waiting(state: &RunState, last: &mut Option<(usize, Instant)>) {
         return;
     }
     *last = Some((i, Instant::now()));
-    for gate in step.gates.iter().filter(|g| !g.passed()) {
+    for gate in step.gates.iter().filter(|g| !g.settled()) {
         println!("  waiting: {}: {}", gate.summary, gate.detail);
     }
 }
@@ -255,6 +255,9 @@ fn summary(state: &RunState) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     for (i, step) in state.steps.iter().enumerate() {
         writeln!(out, "{:>3}. {:<9} {:<18} {}", i + 1, step.state.as_str(), step.id, step.detail)?;
+        for gate in step.gates.iter().filter(|g| g.skipped()) {
+            writeln!(out, "       gate skipped (nothing to judge): {}", gate.summary)?;
+        }
     }
     if let Some(rollback) = &state.rollback {
         writeln!(out, "rollback: {rollback}")?;

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures::AsyncBufReadExt;
+use futures::{AsyncBufReadExt, AsyncReadExt};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, LogParams};
@@ -81,7 +81,9 @@ fn without_newline(mut line: &[u8]) -> &[u8] {
     line
 }
 
-/// The lines a container wrote in the last `since`, oldest first.
+/// The lines a container wrote in the last `since`, oldest first, as bytes: a log is
+/// whatever the container wrote, and one invalid UTF-8 byte must not lose the others
+/// (`Api::logs` would refuse the whole body as text).
 pub async fn read_recent(
     pods: &Api<Pod>,
     pod: &str,
@@ -94,9 +96,10 @@ pub async fn read_recent(
         since_seconds: Some(i64::try_from(since.as_secs()).unwrap_or(i64::MAX).max(1)),
         ..Default::default()
     };
-    let text = pods.logs(pod, &params).await?;
+    let mut body = std::pin::pin!(pods.log_stream(pod, &params).await?);
+    let mut text = Vec::new();
+    body.read_to_end(&mut text).await.map_err(kube::Error::ReadEvents)?;
     Ok(text
-        .as_bytes()
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .filter_map(|l| {

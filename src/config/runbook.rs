@@ -776,7 +776,7 @@ impl Checker<'_> {
         let known: &[&str] = match kind {
             "rollout-complete" => &["service", "timeout"],
             "ready-stable" => &["service", "for", "timeout"],
-            "slo-clean" => &["service", "rules", "window", "for", "timeout"],
+            "slo-clean" => &["service", "rules", "window", "for", "timeout", "required"],
             "budget-below" => &["service", "percent", "timeout"],
             _ => &["service", "at_least", "timeout"],
         };
@@ -813,8 +813,9 @@ impl Checker<'_> {
                 if window_s == 0 {
                     self.error(&join(at, "window"), "a window of 0 sees no logs: expected e.g. 15m");
                 }
+                let required = self.flag(map, "required", at)?;
                 self.timeout_covers(timeout_s, for_s, at)?;
-                Some(Gate::SloClean { service, rules, window_s, for_s, timeout_s })
+                Some(Gate::SloClean { service, rules, window_s, for_s, timeout_s, required })
             }
             "budget-below" => {
                 let percent = self.int32(map, "percent", at, true)??;
@@ -826,6 +827,22 @@ impl Checker<'_> {
             _ => {
                 let at_least = self.int32(map, "at_least", at, false)?.unwrap_or(1);
                 Some(Gate::PdbAllows { service, at_least, timeout_s })
+            }
+        }
+    }
+
+    /// A yes/no field (`required: true`); `false` when absent. A parameter (`"{{strict}}"`)
+    /// is checked once it is filled in.
+    fn flag(&mut self, map: &Map<String, Value>, key: &str, at: &str) -> Option<bool> {
+        match map.get(key) {
+            None | Some(Value::Null) => Some(false),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) if s == "true" => Some(true),
+            Some(Value::String(s)) if s == "false" => Some(false),
+            Some(v) if deferred(v) => Some(false),
+            Some(other) => {
+                self.error(&join(at, key), format!("expected true or false, got {other}"));
+                None
             }
         }
     }

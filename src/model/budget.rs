@@ -103,7 +103,7 @@ pub fn database_hints(
     let annotation =
         |name: &str| template_annotations.get(name).or_else(|| workload_annotations.get(name)).map(|v| clean(v.trim()));
     let from_annotation = annotation(MAX_CONNECTIONS_ANNOTATION)
-        .and_then(|v| v.parse().ok())
+        .and_then(|v| parse_count(&v))
         .map(|n| sourced(n, Source::Annotation(MAX_CONNECTIONS_ANNOTATION)));
     let from_args = pod_spec
         .into_iter()
@@ -190,17 +190,22 @@ pub struct ServiceUse {
 }
 
 impl ServiceUse {
-    pub fn per_replica(&self) -> u32 {
-        self.pool.value + self.overflow.value + self.extra.value
+    /// Pools and replica counts are whatever a profile, annotation or env var says: the
+    /// arithmetic is done in u64 and saturates, so a pool of 2^31 is over budget rather
+    /// than wrapping round to a harmless-looking small number.
+    pub fn per_replica(&self) -> u64 {
+        u64::from(self.pool.value)
+            .saturating_add(u64::from(self.overflow.value))
+            .saturating_add(u64::from(self.extra.value))
     }
 
-    pub fn connections(&self) -> u32 {
-        self.replicas * self.per_replica()
+    pub fn connections(&self) -> u64 {
+        u64::from(self.replicas).saturating_mul(self.per_replica())
     }
 
     /// The worst case: every replica the HPA may add opens its full pool.
-    pub fn connections_at_hpa_max(&self) -> u32 {
-        self.hpa_max.unwrap_or(0).max(self.replicas) * self.per_replica()
+    pub fn connections_at_hpa_max(&self) -> u64 {
+        u64::from(self.hpa_max.unwrap_or(0).max(self.replicas)).saturating_mul(self.per_replica())
     }
 
     /// `shop/api  4 × 15 = 60 · HPA max 5 → 75`: this service's share now and at worst.
@@ -359,7 +364,7 @@ impl DatabaseBudget {
             }
         }
         for u in &self.services {
-            let held = by_service.get(&u.key.name).copied().unwrap_or(0);
+            let held = u64::from(by_service.get(&u.key.name).copied().unwrap_or(0));
             let allowed = u.connections();
             if held > allowed {
                 findings.push(format!(
@@ -379,12 +384,15 @@ impl DatabaseBudget {
         self.max_connections.value.saturating_sub(self.reserved.value)
     }
 
-    pub fn required(&self) -> u32 {
-        self.services.iter().map(ServiceUse::connections).sum::<u32>() + self.headroom.value
+    pub fn required(&self) -> u64 {
+        self.services.iter().map(ServiceUse::connections).fold(u64::from(self.headroom.value), u64::saturating_add)
     }
 
-    pub fn required_at_hpa_max(&self) -> u32 {
-        self.services.iter().map(ServiceUse::connections_at_hpa_max).sum::<u32>() + self.headroom.value
+    pub fn required_at_hpa_max(&self) -> u64 {
+        self.services
+            .iter()
+            .map(ServiceUse::connections_at_hpa_max)
+            .fold(u64::from(self.headroom.value), u64::saturating_add)
     }
 
     pub fn percent(&self) -> f64 {
@@ -505,16 +513,26 @@ pub fn budget_of<'a>(budgets: &'a [DatabaseBudget], key: &ServiceKey) -> Option<
     budgets.iter().find(|b| b.uses(key).is_some())
 }
 
-fn percent_of(required: u32, usable: u32) -> f64 {
+fn percent_of(required: u64, usable: u32) -> f64 {
     if usable == 0 {
         return if required == 0 { 0.0 } else { f64::INFINITY };
     }
-    (f64::from(required) * 1000.0 / f64::from(usable)).round() / 10.0
+    // u64 → f64 loses precision only past 2^53, far beyond any judgement made here.
+    (required as f64 * 1000.0 / f64::from(usable)).round() / 10.0
 }
 
-/// `77 %`, `149 %`, `∞ %` (a database that allows no application connections at all).
+/// Past this a percentage says only "far over": `> 9999 %` rather than thirteen digits.
+const PERCENT_SHOWN_MAX: f64 = 9999.0;
+
+/// `77 %`, `149 %`, `> 9999 %`, `∞ %` (a database that allows no application connections at all).
 pub fn format_percent(percent: f64) -> String {
-    if percent.is_finite() { format!("{} %", percent.round()) } else { "∞ %".into() }
+    if !percent.is_finite() {
+        "∞ %".into()
+    } else if percent > PERCENT_SHOWN_MAX {
+        format!("> {PERCENT_SHOWN_MAX} %")
+    } else {
+        format!("{} %", percent.round())
+    }
 }
 
 /// The budget of every database some service uses or the profile declares.
@@ -641,7 +659,18 @@ pub fn matches_pattern(pattern: &str, name: &str) -> bool {
 /// `"10+5"` → (10, 5); `"10"` → (10, 0).
 pub fn parse_pool_annotation(text: &str) -> Option<(u32, u32)> {
     let (pool, overflow) = text.split_once('+').unwrap_or((text, "0"));
-    Some((pool.trim().parse().ok()?, overflow.trim().parse().ok()?))
+    Some((parse_count(pool)?, parse_count(overflow)?))
+}
+
+/// A count as a person writes it (`15`, ` 300 `): digits only. A number too large for
+/// u32 is taken as u32::MAX rather than refused, so `99999999999` reads as "huge" (over
+/// any budget) and not as "not given" (a harmless default).
+pub fn parse_count(text: &str) -> Option<u32> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.parse().unwrap_or(u32::MAX))
 }
 
 /// Pool settings found in literal env vars of the pod template.
@@ -658,7 +687,7 @@ fn pool_env(env: &[EnvVar]) -> PoolEnv {
     let mut found = PoolEnv::default();
     for var in env {
         let EnvValue::Literal(value) = &var.value else { continue };
-        let Ok(n) = value.trim().parse::<u32>() else { continue };
+        let Some(n) = parse_count(value) else { continue };
         let name = var.name.to_ascii_uppercase();
         let slot = if is_overflow_var(&name) {
             &mut found.overflow
@@ -689,7 +718,7 @@ fn is_pool_var(name: &str) -> bool {
 pub fn max_connections_from_args<'a>(args: impl IntoIterator<Item = &'a str>) -> Option<u32> {
     args.into_iter().find_map(|arg| {
         let (key, value) = arg.split_once('=')?;
-        (key.trim_start_matches('-').replace('-', "_") == "max_connections").then(|| value.trim().parse().ok())?
+        (key.trim_start_matches('-').replace('-', "_") == "max_connections").then(|| parse_count(value))?
     })
 }
 
@@ -740,7 +769,8 @@ pub fn attribute(
     let mut by_service = BTreeMap::new();
     for client in clients {
         let name = owner_of(client, budget, &mine).map_or_else(|| "other".to_string(), |s| s.key.name.clone());
-        *by_service.entry(name).or_insert(0) += client.count;
+        let count: &mut u32 = by_service.entry(name).or_insert(0);
+        *count = count.saturating_add(client.count);
     }
     by_service
 }
@@ -787,9 +817,9 @@ pub fn attach(services: &mut [Service], budgets: &[DatabaseBudget]) {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ServiceBudget {
     pub database: String,
-    pub per_replica: u32,
-    pub current: u32,
-    pub at_hpa_max: u32,
+    pub per_replica: u64,
+    pub current: u64,
+    pub at_hpa_max: u64,
     pub max_connections: u32,
     pub percent: f64,
     #[serde(skip)]

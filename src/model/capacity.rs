@@ -20,12 +20,13 @@ pub struct Resources {
 }
 
 impl Resources {
+    // Requests are whatever pod specs say: sums saturate instead of wrapping (or panicking).
     fn plus(self, other: Resources) -> Resources {
-        Resources { cpu_m: self.cpu_m + other.cpu_m, memory: self.memory + other.memory }
+        Resources { cpu_m: self.cpu_m.saturating_add(other.cpu_m), memory: self.memory.saturating_add(other.memory) }
     }
 
     fn minus(self, other: Resources) -> Resources {
-        Resources { cpu_m: self.cpu_m - other.cpu_m, memory: self.memory - other.memory }
+        Resources { cpu_m: self.cpu_m.saturating_sub(other.cpu_m), memory: self.memory.saturating_sub(other.memory) }
     }
 
     fn at_least(self, other: Resources) -> Resources {
@@ -74,9 +75,17 @@ pub enum Room {
     },
 }
 
+/// The largest quantity taken, in base units: 2^63 (what Kubernetes itself can hold). Past
+/// it, or not a finite number (`inf`, `NaN`, `1e999`), a quantity does not parse.
+pub const QUANTITY_MAX: f64 = 9_223_372_036_854_775_808.0;
+
 /// A quantity in base units (`250m` = 0.25, `1Gi` = 2^30, `1e3` = 1000); `None` when it
-/// does not parse.
+/// does not parse or is past [`QUANTITY_MAX`] either way.
 pub fn quantity(text: &str) -> Option<f64> {
+    quantity_unbounded(text).filter(|n| n.is_finite() && n.abs() <= QUANTITY_MAX)
+}
+
+fn quantity_unbounded(text: &str) -> Option<f64> {
     const SUFFIXES: [(&str, f64); 12] = [
         ("Ki", 1024.0),
         ("Mi", 1_048_576.0),
@@ -98,7 +107,7 @@ pub fn quantity(text: &str) -> Option<f64> {
         return number.parse::<f64>().ok().map(|n| n * factor);
     }
     // A plain number, or one with a decimal exponent (`1e3`, `5E-1`).
-    text.parse::<f64>().ok().filter(|n| n.is_finite())
+    text.parse::<f64>().ok()
 }
 
 fn cpu_m(q: &Quantity) -> i64 {
@@ -262,6 +271,19 @@ mod tests {
         assert_eq!(quantity("lots"), None);
         assert_eq!((format_cpu(250), format_cpu(2000), format_cpu(1500)), ("250m".into(), "2".into(), "1.5".into()));
         assert_eq!((format_memory(256 << 20), format_memory(16 << 30)), ("256Mi".into(), "16Gi".into()));
+    }
+
+    #[test]
+    fn huge_or_non_finite_quantities_are_refused_and_sums_saturate() {
+        for bad in ["inf", "NaN", "infKi", "1e999", "99999999999999999999E", "-inf"] {
+            assert_eq!(quantity(bad), None, "{bad}");
+        }
+        assert_eq!(quantity("8E"), Some(8e18));
+        let s = spec(json!({"containers": [
+            {"name": "a", "resources": {"requests": {"cpu": "9000000000000000", "memory": "8E"}}},
+            {"name": "b", "resources": {"requests": {"cpu": "9000000000000000", "memory": "8E"}}},
+        ]}));
+        assert_eq!(pod_requests(&s), Resources { cpu_m: i64::MAX, memory: i64::MAX });
     }
 
     #[test]

@@ -111,7 +111,7 @@ fn probe_failures(s: &Service, facts: &Facts<'_>, out: &mut Vec<Finding>) {
         .collect();
     // Events are newest first, so the first is the last message.
     if let Some(last) = recent.first() {
-        let count: i32 = recent.iter().map(|e| e.count.max(1)).sum();
+        let count: i32 = recent.iter().map(|e| e.count.max(1)).fold(0, i32::saturating_add);
         let message = format!(
             "{count} probe failure(s) in the last {} min; last on {}: {}",
             FLAPPING_WINDOW_S / 60,

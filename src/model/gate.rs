@@ -5,11 +5,16 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
+use super::sanitize::cut_for_display;
 use super::service::{RolloutState, Service, ServiceKey};
-use super::slo::{self, GateState, LogRecord, RuleVerdict, SloRule};
+use super::slo::{self, GateState, LogRecord, RuleVerdict, SloCounts, SloRule};
 
 /// Readiness probe failures in the window at which readiness counts as flapping.
 const READINESS_FAILURES_FAIL: i32 = 3;
+
+/// Evidence lines (a check's first and last matching line) are cut to this many
+/// characters: a 1 MB log line must not become a 1 MB gate report or run-state file.
+pub const EVIDENCE_MAX_CHARS: usize = 400;
 
 /// One check of the gate, for one service.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -67,6 +72,12 @@ pub fn rule_checks(
         .collect()
 }
 
+/// [`rule_checks`] from counts kept while following logs (a runbook's slo-clean gate):
+/// exact however many lines arrived, each rule judged over `window_s`.
+pub fn counted_checks(counts: &SloCounts, service: &Service, window_s: i64, now: Timestamp) -> Vec<GateCheck> {
+    counts.verdicts_over(window_s, now).into_iter().map(|v| from_verdict(v, service)).collect()
+}
+
 fn from_verdict(v: RuleVerdict, service: &Service) -> GateCheck {
     // A Warning-severity rule that fails holds the rollout at warn, it does not fail it.
     let state = slo::gate(std::slice::from_ref(&v));
@@ -76,22 +87,27 @@ fn from_verdict(v: RuleVerdict, service: &Service) -> GateCheck {
         state,
         matches: v.matches,
         detail: v.detail,
-        first: v.first,
-        last: v.last,
+        first: v.first.map(evidence),
+        last: v.last.map(evidence),
     }
+}
+
+/// An evidence line cut to [`EVIDENCE_MAX_CHARS`], marked `…[cut]` when it was.
+fn evidence((at, line): (Timestamp, String)) -> (Timestamp, String) {
+    (at, cut_for_display(&line, EVIDENCE_MAX_CHARS).into_owned())
 }
 
 /// The seed: "rollout status must complete and get pods must show ready replicas without
 /// prolonged 0/1 readiness".
 pub fn readiness_continuity(s: &Service, window_s: i64, now: Timestamp) -> GateCheck {
-    let since = now - SignedDuration::from_secs(window_s);
+    let since = now.checked_sub(SignedDuration::from_secs(window_s)).unwrap_or(Timestamp::MIN);
     let failures: Vec<_> = s
         .events
         .iter()
         .filter(|e| e.reason == "Unhealthy" && e.message.contains("Readiness probe failed"))
         .filter(|e| e.last_seen.is_some_and(|t| t >= since))
         .collect();
-    let failed: i32 = failures.iter().map(|e| e.count.max(1)).sum();
+    let failed: i32 = failures.iter().map(|e| e.count.max(1)).fold(0, i32::saturating_add);
     let r = s.replicas;
     let (state, detail) = if s.rollout.state == RolloutState::Stalled {
         (GateState::Fail, format!("rollout stalled: {}", s.rollout.message))
@@ -107,7 +123,8 @@ pub fn readiness_continuity(s: &Service, window_s: i64, now: Timestamp) -> GateC
             format!("rollout complete, {} of {} ready, {failed} readiness failure(s)", r.ready, r.desired),
         )
     };
-    let newest = failures.iter().max_by_key(|e| e.last_seen).and_then(|e| Some((e.last_seen?, e.message.clone())));
+    let newest =
+        failures.iter().max_by_key(|e| e.last_seen).and_then(|e| Some(evidence((e.last_seen?, e.message.clone()))));
     GateCheck {
         name: "readiness-continuity".into(),
         service: s.key.clone(),

@@ -214,10 +214,17 @@ pub fn max_unavailable_pods(max_unavailable: Option<&IntOrString>, replicas: i32
         Some(IntOrString::Int(n)) => *n,
         Some(IntOrString::String(s)) => {
             let percent: i32 = s.trim_end_matches('%').parse().unwrap_or(25);
-            replicas * percent / 100
+            percent_of_replicas(replicas, percent)
         }
-        None => replicas * 25 / 100,
+        None => percent_of_replicas(replicas, 25),
     }
+}
+
+/// `percent` % of `replicas`, rounded down, in i64 and clamped: a typo like `50000%` on a
+/// million replicas must not wrap round (or panic).
+fn percent_of_replicas(replicas: i32, percent: i32) -> i32 {
+    let pods = i64::from(replicas) * i64::from(percent) / 100;
+    i32::try_from(pods).unwrap_or(if pods < 0 { i32::MIN } else { i32::MAX })
 }
 
 fn max_unavailable(w: &WorkloadFacts<'_>, spec: &PodSpec, out: &mut Vec<Finding>) {
@@ -390,8 +397,8 @@ pub fn profile_checks(services: &mut [Service], budgets: &[DatabaseBudget]) {
         if let (Some(hpa), Some(budget)) = (&s.hpa, super::budget::budget_of(budgets, &s.key))
             && let Some(used) = budget.uses(&s.key)
         {
-            let at_max = u32::try_from(hpa.max).unwrap_or(0) * used.per_replica();
-            if at_max > budget.usable() {
+            let at_max = u64::try_from(hpa.max).unwrap_or(0).saturating_mul(used.per_replica());
+            if at_max > u64::from(budget.usable()) {
                 found.push(finding(
                     "budget-at-hpa-max",
                     format!(

@@ -67,7 +67,7 @@ struct Budget {
 fn budget_from_spec(min: Option<&IntOrString>, max: Option<&IntOrString>, coverage: Coverage) -> Budget {
     let scale = coverage.controller_scale;
     let (expected, desired_healthy) = match (max, min) {
-        (Some(max), _) => (scale, scaled_up(max, scale).map(|m| (scale - m).max(0))),
+        (Some(max), _) => (scale, scaled_up(max, scale).map(|m| scale.saturating_sub(m).max(0))),
         (None, Some(IntOrString::Int(n))) => (coverage.selected_pods, Some(*n)),
         (None, Some(min)) => (scale, scaled_up(min, scale)),
         (None, None) => (0, Some(0)),
@@ -77,7 +77,7 @@ fn budget_from_spec(min: Option<&IntOrString>, max: Option<&IntOrString>, covera
     let Some(desired_healthy) = desired_healthy else {
         return Budget { expected, desired_healthy: expected, current_healthy, disruptions_allowed: 0 };
     };
-    let allowed = current_healthy - desired_healthy;
+    let allowed = current_healthy.saturating_sub(desired_healthy);
     let disruptions_allowed = if expected <= 0 || allowed <= 0 { 0 } else { allowed };
     Budget { expected, desired_healthy, current_healthy, disruptions_allowed }
 }
@@ -89,7 +89,9 @@ pub fn scaled_up(value: &IntOrString, total: i32) -> Option<i32> {
         IntOrString::Int(n) => Some(*n),
         IntOrString::String(s) => {
             let percent = s.strip_suffix('%')?.trim().parse::<i64>().ok()?;
-            Some(((percent * i64::from(total) + 99) / 100) as i32)
+            // `100000000000%` is a typo, not a reason to wrap round to a negative count.
+            let scaled = percent.saturating_mul(i64::from(total)).saturating_add(99) / 100;
+            Some(i32::try_from(scaled).unwrap_or(if scaled < 0 { i32::MIN } else { i32::MAX }))
         }
     }
 }
@@ -182,6 +184,18 @@ mod tests {
 
     fn cover(selected: i32, healthy: i32, scale: i32) -> Coverage {
         Coverage { selected_pods: selected, healthy_pods: healthy, controller_scale: scale }
+    }
+
+    #[test]
+    fn huge_percentages_and_counts_saturate_instead_of_wrapping() {
+        let percent = |p: &str| IntOrString::String(p.into());
+        assert_eq!(scaled_up(&percent("100000000000%"), 1_000_000), Some(i32::MAX));
+        assert_eq!(scaled_up(&percent("-100000000000%"), 1_000_000), Some(i32::MIN));
+        // maxUnavailable of i32::MIN on a scale of 3: the arithmetic must not overflow.
+        let h = pdb_headroom(&pdb(json!({"maxUnavailable": i32::MIN})), cover(3, 3, 3));
+        assert_eq!(h.disruptions_allowed, 0);
+        let h = pdb_headroom(&pdb(json!({"minAvailable": i32::MIN})), cover(3, 3, 3));
+        assert!(h.disruptions_allowed >= 0);
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl From<Pod> for PodFacts {
             ready_since: ready.and_then(|c| c.last_transition_time.as_ref()).map(|t| t.0),
             container_count: spec.as_ref().map_or(statuses.len(), |s| s.containers.len()),
             containers_ready: statuses.iter().filter(|c| c.ready).count(),
-            restarts: statuses.iter().map(|c| c.restart_count).sum(),
+            restarts: statuses.iter().map(|c| c.restart_count).fold(0, i32::saturating_add),
             reason: reason(&status),
             node: spec.as_ref().and_then(|s| s.node_name.clone()),
             requests: spec.as_ref().map(capacity::pod_requests).unwrap_or_default(),
@@ -149,7 +149,7 @@ pub fn summarize(rows: &[PodRow]) -> PodsSummary {
     PodsSummary {
         total: rows.len(),
         ready: rows.iter().filter(|p| p.ready).count(),
-        restarts: rows.iter().map(|p| p.restarts).sum(),
+        restarts: rows.iter().map(|p| p.restarts).fold(0, i32::saturating_add),
         flapping: rows.iter().filter(|p| p.flaps >= FLAPPING_TRANSITIONS).count(),
     }
 }

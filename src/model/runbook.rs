@@ -151,8 +151,8 @@ impl StepAction {
 /// The next replica count on the way to `target` in increments of `step`.
 pub fn next_increment(current: i32, target: i32, step: Option<i32>) -> i32 {
     match step {
-        Some(n) if n > 0 && current < target => (current + n).min(target),
-        Some(n) if n > 0 && current > target => (current - n).max(target),
+        Some(n) if n > 0 && current < target => current.saturating_add(n).min(target),
+        Some(n) if n > 0 && current > target => current.saturating_sub(n).max(target),
         _ => target,
     }
 }
@@ -163,8 +163,9 @@ pub enum Gate {
     RolloutComplete { service: String, timeout_s: i64 },
     /// Every replica ready, continuously, for `for_s`.
     ReadyStable { service: String, for_s: i64, timeout_s: i64 },
-    /// No SLO rule fails over `window_s` of logs, watched for `for_s`.
-    SloClean { service: String, rules: Vec<String>, window_s: i64, for_s: i64, timeout_s: i64 },
+    /// No SLO rule fails over `window_s` of logs, watched for `for_s`. With no rule to
+    /// judge the gate is skipped, or fails when `required`.
+    SloClean { service: String, rules: Vec<String>, window_s: i64, for_s: i64, timeout_s: i64, required: bool },
     /// The service's database budget is below `percent`.
     BudgetBelow { service: String, percent: u32, timeout_s: i64 },
     /// The PDB allows at least `at_least` voluntary disruptions.
@@ -208,12 +209,13 @@ impl Gate {
         match self {
             Gate::RolloutComplete { .. } => format!("rollout-complete {service}"),
             Gate::ReadyStable { for_s, .. } => format!("ready-stable {service} for {}", duration_words(*for_s)),
-            Gate::SloClean { rules, window_s, for_s, .. } => {
+            Gate::SloClean { rules, window_s, for_s, required, .. } => {
                 let rules = if rules.is_empty() { "every rule".to_string() } else { rules.join(", ") };
                 format!(
-                    "slo-clean {service} ({rules}; {} window, watched {})",
+                    "slo-clean {service} ({rules}; {} window, watched {}{})",
                     duration_words(*window_s),
-                    duration_words(*for_s)
+                    duration_words(*for_s),
+                    if *required { "; required" } else { "" }
                 )
             }
             Gate::BudgetBelow { percent, .. } => format!("budget-below {percent} % for {service}"),
@@ -236,13 +238,31 @@ pub enum OnFailure {
 pub enum GateStatus {
     Waiting(String),
     Passed(String),
+    /// There was nothing to judge (no SLO rule applies): the run goes on, but nobody may
+    /// read this as a clean bill of health.
+    Skipped(String),
     Failed(String),
 }
 
 impl GateStatus {
     pub fn detail(&self) -> &str {
         match self {
-            GateStatus::Waiting(d) | GateStatus::Passed(d) | GateStatus::Failed(d) => d,
+            GateStatus::Waiting(d) | GateStatus::Passed(d) | GateStatus::Skipped(d) | GateStatus::Failed(d) => d,
+        }
+    }
+
+    /// Passed or skipped: nothing more to wait for.
+    pub fn settled(&self) -> bool {
+        matches!(self, GateStatus::Passed(_) | GateStatus::Skipped(_))
+    }
+
+    /// `waiting`, `passed`, `skipped`, `failed`: the state file's and the CLI's word.
+    pub fn word(&self) -> &'static str {
+        match self {
+            GateStatus::Waiting(_) => "waiting",
+            GateStatus::Passed(_) => "passed",
+            GateStatus::Skipped(_) => "skipped",
+            GateStatus::Failed(_) => "failed",
         }
     }
 }
@@ -256,7 +276,8 @@ pub struct GateEvidence<'a> {
     pub started: Timestamp,
     /// Since when the service has been steady without interruption (see [`steady`]).
     pub steady_since: Option<Timestamp>,
-    /// The SLO checks of the service's logs over the gate's window (slo-clean only).
+    /// The SLO checks of the service's logs over the gate's window (slo-clean only); empty
+    /// when no SLO rule applies to the service.
     pub slo: Option<&'a [GateCheck]>,
     /// The database budget the service is part of.
     pub budget: Option<&'a DatabaseBudget>,
@@ -335,7 +356,10 @@ fn judge(gate: &Gate, e: &GateEvidence<'_>) -> GateStatus {
                 GateStatus::Waiting(detail)
             }
         }
-        Gate::SloClean { window_s, for_s, .. } => slo_clean(e.slo.unwrap_or_default(), *window_s, *for_s, e),
+        Gate::SloClean { window_s, for_s, required, .. } => match e.slo.unwrap_or_default() {
+            [] => nothing_to_judge(&service.key.name, *required),
+            checks => slo_clean(checks, *window_s, *for_s, e),
+        },
         Gate::BudgetBelow { percent, .. } => match e.budget {
             None => GateStatus::Failed(format!(
                 "no connection budget is known for {}: declare its database in the profile",
@@ -361,6 +385,18 @@ fn judge(gate: &Gate, e: &GateEvidence<'_>) -> GateStatus {
     }
 }
 
+/// An slo-clean gate on a service no SLO rule applies to: skipped, visibly not passed; a
+/// failure when the runbook said the gate is required.
+fn nothing_to_judge(service: &str, required: bool) -> GateStatus {
+    if required {
+        GateStatus::Failed(format!(
+            "no SLO rule applies to {service}: nothing to judge, and the gate is required (add an [[slo]] rule to the profile)"
+        ))
+    } else {
+        GateStatus::Skipped(format!("no SLO rule applies to {service}: nothing to judge"))
+    }
+}
+
 /// Fails as soon as a rule fails; passes once the logs were watched for `for_s` without
 /// a failure (a rule at warn does not hold the gate: it is shown).
 fn slo_clean(checks: &[GateCheck], window_s: i64, for_s: i64, e: &GateEvidence<'_>) -> GateStatus {
@@ -381,7 +417,7 @@ fn slo_clean(checks: &[GateCheck], window_s: i64, for_s: i64, e: &GateEvidence<'
 
 /// When a gate that started at `started` gives up.
 pub fn deadline(gate: &Gate, started: Timestamp) -> Timestamp {
-    started + SignedDuration::from_secs(gate.timeout_s())
+    started.checked_add(SignedDuration::from_secs(gate.timeout_s())).unwrap_or(Timestamp::MAX)
 }
 
 #[cfg(test)]

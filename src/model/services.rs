@@ -501,7 +501,7 @@ fn coverage(pdb: &PodDisruptionBudget, ns: &str, index: &Index<'_>, all: &[Workl
         .iter()
         .filter(|w| w.namespace == ns && optional_selector_matches(selector, w.template_labels))
         .map(|w| w.replicas.desired)
-        .sum();
+        .fold(0i32, i32::saturating_add);
     Coverage {
         selected_pods: selected.len() as i32,
         healthy_pods: selected.iter().filter(|p| pods::is_healthy(p)).count() as i32,

@@ -16,7 +16,7 @@
 //! startup window" asks of a rollout gate.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use jiff::{SignedDuration, Timestamp};
 use regex::{Captures, Regex, RegexSet};
@@ -226,7 +226,7 @@ pub fn evaluate_iter<'a>(
         let Some(minute) = minute_of(rule, record.at, now) else { continue };
         if in_startup_grace(rule, record) {
             if rule.line_counts(&record.line) {
-                tally.graced += 1;
+                tally.graced = tally.graced.saturating_add(1);
             }
             continue;
         }
@@ -256,14 +256,17 @@ fn in_startup_grace(rule: &SloRule, record: &LogRecord) -> bool {
         .is_some_and(|started| record.at.duration_since(started) < SignedDuration::from_secs(rule.startup_grace_s))
 }
 
+/// A counted line as evidence: when, and what it said.
+type Evidence<'a> = (Timestamp, &'a str);
+
 /// Counted lines as they are gathered.
 struct Tally<'a> {
     /// Newest minute first while counting; reversed for the verdict.
     by_age: Vec<u32>,
     matches: u32,
     graced: u32,
-    first: Option<&'a LogRecord>,
-    last: Option<&'a LogRecord>,
+    first: Option<Evidence<'a>>,
+    last: Option<Evidence<'a>>,
 }
 
 impl<'a> Tally<'a> {
@@ -272,14 +275,23 @@ impl<'a> Tally<'a> {
     }
 
     fn count(&mut self, minute: usize, record: &'a LogRecord) {
-        self.by_age[minute] += 1;
-        self.matches += 1;
+        self.add(minute, 1, Some((record.at, record.line.as_str())), Some((record.at, record.line.as_str())));
+    }
+
+    /// `n` counted lines in `minute`, the earliest and latest of them as evidence.
+    fn add(&mut self, minute: usize, n: u32, first: Option<Evidence<'a>>, last: Option<Evidence<'a>>) {
+        self.by_age[minute] = self.by_age[minute].saturating_add(n);
+        self.matches = self.matches.saturating_add(n);
         // Ties keep the first seen as `first` and the last seen as `last`.
-        if self.first.is_none_or(|f| record.at < f.at) {
-            self.first = Some(record);
+        if let Some(f) = first
+            && self.first.is_none_or(|seen| f.0 < seen.0)
+        {
+            self.first = Some(f);
         }
-        if self.last.is_none_or(|l| record.at >= l.at) {
-            self.last = Some(record);
+        if let Some(l) = last
+            && self.last.is_none_or(|seen| l.0 >= seen.0)
+        {
+            self.last = Some(l);
         }
     }
 
@@ -318,8 +330,8 @@ fn verdict(rule: &SloRule, tally: Tally<'_>) -> RuleVerdict {
         state,
         matches: tally.matches,
         per_minute,
-        first: tally.first.map(|r| (r.at, r.line.clone())),
-        last: tally.last.map(|r| (r.at, r.line.clone())),
+        first: tally.first.map(|(at, line)| (at, line.to_string())),
+        last: tally.last.map(|(at, line)| (at, line.to_string())),
         detail,
     }
 }
@@ -434,41 +446,173 @@ pub fn builtin_demo_rules() -> Vec<SloRule> {
     ]
 }
 
-/// The SLO state of one service from its followed logs, for the overview. Only the lines
-/// some rule counts are kept: judging the rules needs nothing else, so a service is never
-/// held in memory whole just to colour its SLO cell, and its whole window stays covered.
+/// The SLO state of one service from its followed logs, for the overview: counts only
+/// ([`SloCounts`]), so a service is never held in memory whole just to colour its SLO
+/// cell, and its whole window stays covered however many lines it writes.
 #[derive(Clone, Debug)]
 pub struct SloWatch {
-    rules: RuleSet,
-    matches: LogBuffer,
+    counts: SloCounts,
 }
 
 impl SloWatch {
     pub fn new(rules: Vec<SloRule>) -> Result<Self, String> {
-        Ok(SloWatch { rules: RuleSet::new(rules)?, matches: LogBuffer::new() })
+        Ok(SloWatch { counts: SloCounts::new(RuleSet::new(rules)?, 0) })
     }
 
     /// Takes one raw line; returns whether a rule counts it.
-    pub fn push(&mut self, at: Timestamp, pod: &str, pod_started: Option<Timestamp>, bytes: &[u8]) -> bool {
+    pub fn push(&mut self, at: Timestamp, _pod: &str, pod_started: Option<Timestamp>, bytes: &[u8]) -> bool {
         let line = sanitize_bytes(bytes, Sgr::Strip);
-        if self.rules.matching(&line).is_empty() {
-            return false;
-        }
-        self.matches.push_clean(LogRecord { at, pod: pod.to_string(), pod_started, line, coloured: None });
-        true
+        !self.counts.push(at, pod_started, &line).is_empty()
     }
 
     pub fn verdicts(&self, now: Timestamp) -> Vec<RuleVerdict> {
-        self.rules.rules().iter().map(|r| evaluate_iter(r, self.matches.iter(), now)).collect()
+        self.counts.verdicts(now)
     }
 
     pub fn gate(&self, now: Timestamp) -> GateState {
         gate(&self.verdicts(now))
     }
 
-    /// Lines kept (the ones rules count).
+    /// Seconds with counted lines kept, over all rules (what the watch holds in memory).
     pub fn kept(&self) -> usize {
-        self.matches.len()
+        self.counts.kept()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Counts over time
+
+/// One second of one rule's lines: how many it counted (and ignored in startup grace),
+/// and the earliest and latest counted line of that second as evidence.
+#[derive(Clone, Debug, Default)]
+struct SecondCount {
+    counted: u32,
+    graced: u32,
+    first: Option<(Timestamp, String)>,
+    last: Option<(Timestamp, String)>,
+}
+
+/// Exact counts of one rule's lines per second of their timestamps, kept for as long as
+/// its window. A rule's verdict so never depends on how many lines some display buffer
+/// holds: a threshold of 50,000 in a window fails at the 50,000th line even though a pane
+/// keeps 10,000. The price is one-second resolution at the window's edges (a line is
+/// taken as written at the start of its second), and per second two lines of evidence.
+#[derive(Clone, Debug, Default)]
+struct RuleCounter {
+    seconds: BTreeMap<i64, SecondCount>,
+}
+
+impl RuleCounter {
+    fn push(&mut self, at: Timestamp, graced: bool, line: &str) {
+        let second = self.seconds.entry(at.as_second()).or_default();
+        if graced {
+            second.graced = second.graced.saturating_add(1);
+            return;
+        }
+        second.counted = second.counted.saturating_add(1);
+        if second.first.as_ref().is_none_or(|(f, _)| at < *f) {
+            second.first = Some((at, line.to_string()));
+        }
+        if second.last.as_ref().is_none_or(|(l, _)| at >= *l) {
+            second.last = Some((at, line.to_string()));
+        }
+    }
+
+    /// Forgets the seconds before `cutoff`.
+    fn forget_before(&mut self, cutoff: i64) {
+        while self.seconds.first_key_value().is_some_and(|(s, _)| *s < cutoff) {
+            self.seconds.pop_first();
+        }
+    }
+
+    /// The tally over `window_s` ending at `now`, in whole seconds: the newest minute is
+    /// ages 0-59 s, as [`evaluate`] splits it.
+    fn tally(&self, window_s: i64, now: Timestamp) -> Tally<'_> {
+        let minutes = usize::try_from((window_s.max(1) + 59) / 60).unwrap_or(1);
+        let mut tally = Tally::new(minutes);
+        let now_s = now.as_second();
+        let oldest = now_s.saturating_sub(window_s.max(0));
+        for (second, count) in self.seconds.range(oldest..=now_s) {
+            let age = now_s - second;
+            let minute = usize::try_from(age / 60).unwrap_or(usize::MAX).min(minutes - 1);
+            tally.graced = tally.graced.saturating_add(count.graced);
+            if count.counted > 0 {
+                tally.add(minute, count.counted, evidence(&count.first), evidence(&count.last));
+            }
+        }
+        tally
+    }
+}
+
+fn evidence(kept: &Option<(Timestamp, String)>) -> Option<Evidence<'_>> {
+    kept.as_ref().map(|(at, line)| (*at, line.as_str()))
+}
+
+/// A set of rules counting one stream of lines (a pane, a background watch, a runbook's
+/// slo-clean gate): per rule, exact per-second counts over its window (see
+/// [`RuleCounter`]), independent of any display buffer.
+#[derive(Clone, Debug)]
+pub struct SloCounts {
+    rules: RuleSet,
+    counters: Vec<RuleCounter>,
+    /// Seconds of counts kept: the longest window asked for (a rule's own or a gate's).
+    keep_s: i64,
+    newest: Option<i64>,
+}
+
+impl SloCounts {
+    /// Counts for `rules`, kept over their longest window or `at_least_s` if longer (a
+    /// runbook gate may judge over its own window).
+    pub fn new(rules: RuleSet, at_least_s: i64) -> Self {
+        let longest = rules.rules().iter().map(|r| r.window_s).max().unwrap_or(0);
+        let counters = vec![RuleCounter::default(); rules.rules().len()];
+        SloCounts { rules, counters, keep_s: longest.max(at_least_s).max(0), newest: None }
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Counts one sanitised line; returns the indexes of the rules that count it.
+    pub fn push(&mut self, at: Timestamp, pod_started: Option<Timestamp>, line: &str) -> Vec<usize> {
+        let matching = self.rules.matching(line);
+        if matching.is_empty() {
+            return matching;
+        }
+        for &i in &matching {
+            let rule = &self.rules.rules()[i];
+            let graced = pod_started
+                .is_some_and(|started| at.duration_since(started) < SignedDuration::from_secs(rule.startup_grace_s));
+            self.counters[i].push(at, graced, line);
+        }
+        let second = at.as_second();
+        if self.newest.is_none_or(|n| second > n) {
+            self.newest = Some(second);
+            // A minute to spare: `now` may run a little ahead of the newest line.
+            let cutoff = second.saturating_sub(self.keep_s.saturating_add(60));
+            self.counters.iter_mut().for_each(|c| c.forget_before(cutoff));
+        }
+        matching
+    }
+
+    /// Every rule's verdict over its own window at `now`.
+    pub fn verdicts(&self, now: Timestamp) -> Vec<RuleVerdict> {
+        self.rules.rules().iter().zip(&self.counters).map(|(r, c)| verdict(r, c.tally(r.window_s, now))).collect()
+    }
+
+    /// Every rule's verdict over `window_s` in place of its own (a gate's window).
+    pub fn verdicts_over(&self, window_s: i64, now: Timestamp) -> Vec<RuleVerdict> {
+        self.rules
+            .rules()
+            .iter()
+            .zip(&self.counters)
+            .map(|(r, c)| verdict(&SloRule { window_s, ..r.clone() }, c.tally(window_s, now)))
+            .collect()
+    }
+
+    /// Seconds with counted lines kept, over all rules.
+    pub fn kept(&self) -> usize {
+        self.counters.iter().map(|c| c.seconds.len()).sum()
     }
 }
 

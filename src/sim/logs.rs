@@ -14,10 +14,12 @@ pub const LINES_PER_CONTAINER: usize = 5_000;
 /// pod is removed.
 pub type LiveLog = broadcast::Receiver<Arc<LogLine>>;
 
+/// One line as the container wrote it: bytes, not text. A real kubelet passes a
+/// container's output through unchanged, invalid UTF-8 included, and so does this one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
     pub at: jiff::Timestamp,
-    pub text: String,
+    pub text: Vec<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -53,7 +55,8 @@ impl LogStore {
         self.containers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn append(&self, namespace: &str, pod: &str, container: &str, at: jiff::Timestamp, text: impl Into<String>) {
+    /// Appends one line (text or raw bytes, e.g. `b"\xff\xfe"`).
+    pub fn append(&self, namespace: &str, pod: &str, container: &str, at: jiff::Timestamp, text: impl Into<Vec<u8>>) {
         let mut map = self.lock();
         let log = map.entry(key(namespace, pod, container)).or_insert_with(ContainerLog::new);
         let line = Arc::new(LogLine { at, text: text.into() });
@@ -120,7 +123,7 @@ mod tests {
         let (backlog, mut live) = logs.follow("ns", "p", "c").unwrap();
         logs.append("ns", "p", "c", now, "two");
         assert_eq!(backlog.len(), 1);
-        assert_eq!(live.try_recv().unwrap().text, "two");
+        assert_eq!(live.try_recv().unwrap().text, b"two");
     }
 
     #[test]
@@ -131,7 +134,7 @@ mod tests {
         let (_, mut live) = logs.follow("ns", "p", "c").unwrap();
         logs.restart_container("ns", "p", "c");
         assert!(matches!(live.try_recv(), Err(broadcast::error::TryRecvError::Closed)));
-        assert_eq!(logs.read("ns", "p", "c", true).unwrap()[0].text, "before crash");
+        assert_eq!(logs.read("ns", "p", "c", true).unwrap()[0].text, b"before crash");
         assert!(logs.read("ns", "p", "c", false).unwrap().is_empty());
     }
 }

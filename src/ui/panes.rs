@@ -10,7 +10,7 @@ use regex::Regex;
 
 use crate::cluster::logs::LogEvent;
 use crate::model::service::{Service, ServiceKey};
-use crate::model::slo::{self, GateState, LogBuffer, RuleSet, RuleVerdict, SloRule, SloWatch};
+use crate::model::slo::{self, GateState, LogBuffer, RuleSet, RuleVerdict, SloCounts, SloRule, SloWatch};
 
 /// At most this many panes side by side or stacked.
 pub const MAX_PANES: usize = 4;
@@ -31,6 +31,9 @@ pub struct Pane {
     pub buffer: LogBuffer,
     /// The rules that apply to this service, compiled for highlighting.
     pub rules: Option<RuleSet>,
+    /// The same rules' counts over their windows, from every line that arrived (not only
+    /// the ones the buffer still holds), so a verdict is exact past 10,000 lines.
+    pub counts: Option<SloCounts>,
     /// Which colour each pod's prefix gets, in order of appearance.
     pub pod_colours: BTreeMap<String, usize>,
     pub follow: bool,
@@ -52,11 +55,13 @@ impl Pane {
     pub fn new(id: u64, key: ServiceKey, rules: &[SloRule], service: Option<&Service>, keep_sgr: bool) -> Pane {
         let applying: Vec<SloRule> =
             rules.iter().filter(|r| service.is_some_and(|s| r.applies_to(s))).cloned().collect();
+        let rules = (!applying.is_empty()).then(|| RuleSet::new(applying).ok()).flatten();
         Pane {
             id,
             key,
             buffer: if keep_sgr { LogBuffer::new().keeping_sgr() } else { LogBuffer::new() },
-            rules: (!applying.is_empty()).then(|| RuleSet::new(applying).ok()).flatten(),
+            counts: rules.clone().map(|set| SloCounts::new(set, 0)),
+            rules,
             pod_colours: BTreeMap::new(),
             follow: true,
             scroll_back: 0,
@@ -76,7 +81,10 @@ impl Pane {
             LogEvent::Line(line) => {
                 let next = self.pod_colours.len();
                 self.pod_colours.entry(line.pod.clone()).or_insert(next);
-                self.buffer.push_raw(line.at, &line.pod, line.pod_started, &line.bytes);
+                let record = self.buffer.push_raw(line.at, &line.pod, line.pod_started, &line.bytes);
+                if let Some(counts) = &mut self.counts {
+                    counts.push(record.at, record.pod_started, &record.line);
+                }
                 if !self.follow {
                     // Paused: the view stays on the same lines while new ones arrive below.
                     self.scroll_back += 1;
@@ -88,12 +96,9 @@ impl Pane {
         }
     }
 
-    /// The rules' verdicts over what the pane holds.
+    /// The rules' verdicts over every line that arrived in their windows.
     pub fn verdicts(&self, now: Timestamp) -> Vec<RuleVerdict> {
-        self.rules
-            .as_ref()
-            .map(|set| set.rules().iter().map(|r| slo::evaluate_iter(r, self.buffer.iter(), now)).collect())
-            .unwrap_or_default()
+        self.counts.as_ref().map(|counts| counts.verdicts(now)).unwrap_or_default()
     }
 
     /// The pane's gate: `None` when no rule applies (no state rather than a false pass).
@@ -299,6 +304,35 @@ mod tests {
         assert_eq!(panes.panes.len(), 3);
         panes.cycle(-1);
         assert_eq!(panes.focus, 0);
+    }
+
+    #[test]
+    fn a_rule_counts_every_line_in_its_window_not_only_the_buffered_ones() {
+        // A threshold above the pane's 10,000 buffered lines must still fail when crossed.
+        let now = Timestamp::now();
+        let service = Service::example("shop", "api", 1);
+        let rule = SloRule {
+            name: "errors".into(),
+            pattern: slo::parse_rule_pattern("ERROR").unwrap(),
+            services: None,
+            severity: crate::model::service::Severity::Error,
+            window_s: 900,
+            threshold: 12_000,
+            startup_grace_s: 0,
+            sustained: None,
+            capture: None,
+        };
+        let mut panes = LogPanes::default();
+        panes.open(service.key.clone(), &[rule], Some(&service)).unwrap();
+        let id = panes.panes[0].id;
+        for k in 0..12_000i64 {
+            let at = now - jiff::SignedDuration::from_millis(600_000 - k * 50);
+            panes.on_event(id, line("p1", "ERROR upstream reset", at));
+        }
+        assert_eq!(panes.panes[0].buffer.len(), LogBuffer::DEFAULT_CAPACITY);
+        let verdicts = panes.panes[0].verdicts(now);
+        assert_eq!(verdicts[0].matches, 12_000);
+        assert_eq!(panes.gates(now).get(&service.key), Some(&GateState::Fail));
     }
 
     #[test]

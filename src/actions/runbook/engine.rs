@@ -20,10 +20,11 @@ use crate::actions::execute::{ExecContext, dry_run_text};
 use crate::cluster::logs::{LogEvent, LogFollower, pod_targets};
 use crate::cluster::session::ClusterView;
 use crate::model::budget::budget_of;
-use crate::model::gate::rule_checks;
+use crate::model::gate::counted_checks;
 use crate::model::runbook::{Gate, GateEvidence, GateStatus, OnFailure, Runbook, Step, evaluate, steady_since};
+use crate::model::sanitize::{Sgr, sanitize_bytes};
 use crate::model::service::{Service, ServiceKey};
-use crate::model::slo::{LogBuffer, SloRule};
+use crate::model::slo::{RuleSet, SloCounts, SloRule};
 
 /// Containers whose logs one slo-clean gate follows at most.
 const GATE_STREAM_CAP: usize = 24;
@@ -394,7 +395,10 @@ async fn step(io: &mut Io, run: &mut Run, i: usize) -> Flow<()> {
         let detail = if record.gates.is_empty() {
             record.detail.clone()
         } else {
-            record.gates.iter().map(|g| g.detail.clone()).collect::<Vec<_>>().join("; ")
+            // A skipped gate says so in the step's line too: it judged nothing.
+            let detail =
+                |g: &GateRecord| if g.skipped() { format!("gate skipped: {}", g.detail) } else { g.detail.clone() };
+            record.gates.iter().map(detail).collect::<Vec<_>>().join("; ")
         };
         end_step(io, run, i, StepState::Passed, &detail);
         return Ok(());
@@ -573,25 +577,28 @@ async fn wait(io: &mut Io, run: &mut Run, i: usize, seconds: i64) -> Flow<()> {
     }
 }
 
-/// What an slo-clean gate reads: the logs of its service's pods, followed while it waits.
+/// What an slo-clean gate reads: the logs of its service's pods, followed while it waits,
+/// counted per rule (exact over the gate's window, however many lines arrive).
 struct LogWatch {
     follower: LogFollower,
-    buffer: LogBuffer,
+    counts: SloCounts,
     events: mpsc::UnboundedReceiver<LogEvent>,
 }
 
 impl LogWatch {
-    fn new(io: &Io, key: &ServiceKey, window_s: i64) -> LogWatch {
+    fn new(io: &Io, key: &ServiceKey, window_s: i64, rules: RuleSet) -> LogWatch {
         let (tx, events) = mpsc::unbounded_channel();
         let pods = kube::Api::namespaced(io.exec.client.clone(), &key.namespace);
         let backfill = Duration::from_secs(u64::try_from(window_s).unwrap_or(0));
-        LogWatch { follower: LogFollower::new(pods, backfill, GATE_STREAM_CAP, tx), buffer: LogBuffer::new(), events }
+        let counts = SloCounts::new(rules, window_s);
+        LogWatch { follower: LogFollower::new(pods, backfill, GATE_STREAM_CAP, tx), counts, events }
     }
 
     fn drain(&mut self) {
         while let Ok(event) = self.events.try_recv() {
             if let LogEvent::Line(line) = event {
-                self.buffer.push_raw(line.at, &line.pod, line.pod_started, &line.bytes);
+                let text = sanitize_bytes(&line.bytes, Sgr::Strip);
+                self.counts.push(line.at, line.pod_started, &text);
             }
         }
     }
@@ -602,7 +609,8 @@ impl LogWatch {
 async fn watch_gates(io: &mut Io, run: &mut Run, i: usize, step: &Step) -> Flow<()> {
     let gates = &step.gates;
     let mut started = now();
-    let mut passed: Vec<Option<String>> = vec![None; gates.len()];
+    // A gate that passed (or was skipped) stays so.
+    let mut settled: Vec<Option<GateStatus>> = vec![None; gates.len()];
     let mut steady: Vec<Option<Timestamp>> = vec![None; gates.len()];
     let mut logs: BTreeMap<usize, LogWatch> = BTreeMap::new();
     let mut tick = tokio::time::interval(TICK);
@@ -612,15 +620,15 @@ async fn watch_gates(io: &mut Io, run: &mut Run, i: usize, step: &Step) -> Flow<
         let mut records = Vec::with_capacity(gates.len());
         let mut failure = None;
         for (g, gate) in gates.iter().enumerate() {
-            let status = match &passed[g] {
-                Some(detail) => GateStatus::Passed(detail.clone()),
+            let status = match &settled[g] {
+                Some(status) => status.clone(),
                 None => {
                     let service = resolve(&view.services, gate.service(), &run.namespace).ok();
                     steady[g] = steady_since(steady[g], service, at);
                     let status = judge_gate(io, gate, g, service, &view, started, steady[g], at, &mut logs);
-                    if let GateStatus::Passed(detail) = &status {
-                        io.note(format!("gate passed: {}: {detail}", gate.summary()));
-                        passed[g] = Some(detail.clone());
+                    if status.settled() {
+                        io.note(format!("gate {}: {}: {}", status.word(), gate.summary(), status.detail()));
+                        settled[g] = Some(status.clone());
                     }
                     status
                 }
@@ -642,7 +650,7 @@ async fn watch_gates(io: &mut Io, run: &mut Run, i: usize, step: &Step) -> Flow<
         if let Some(reason) = failure {
             return Err(Interrupt::Failed { reason, refused: false });
         }
-        if passed.iter().all(Option::is_some) {
+        if settled.iter().all(Option::is_some) {
             return Ok(());
         }
         tokio::select! {
@@ -683,12 +691,30 @@ fn judge_gate(
         Err(reason) => return GateStatus::Failed(reason),
     };
     if chosen.is_empty() {
-        return GateStatus::Passed(format!("no SLO rule applies to {}: nothing to check", service.key.name));
+        // Nothing to judge: the model says skipped (or failed, for a required gate).
+        evidence.slo = Some(&[][..]);
+        return evaluate(gate, &evidence);
     }
-    let watch = logs.entry(g).or_insert_with(|| LogWatch::new(io, &service.key, *window_s));
+    let names: Vec<&str> = chosen.iter().map(|r| r.name.as_str()).collect();
+    // The rules the gate judges are fixed when it starts watching; a profile reloaded
+    // with other rules starts the counts afresh.
+    if logs.get(&g).is_some_and(|w| w.counts.rules().rules().iter().map(|r| r.name.as_str()).ne(names.iter().copied()))
+    {
+        logs.remove(&g);
+    }
+    let watch = match logs.entry(g) {
+        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::btree_map::Entry::Vacant(e) => {
+            let rules = match RuleSet::new(chosen.iter().map(|r| (*r).clone()).collect()) {
+                Ok(rules) => rules,
+                Err(reason) => return GateStatus::Failed(reason),
+            };
+            e.insert(LogWatch::new(io, &service.key, *window_s, rules))
+        }
+    };
     watch.follower.sync(&pod_targets(service));
     watch.drain();
-    let checks = rule_checks(&chosen, service, watch.buffer.as_slice(), *window_s, now);
+    let checks = counted_checks(&watch.counts, service, *window_s, now);
     evidence.slo = Some(&checks);
     evaluate(gate, &evidence)
 }

@@ -87,7 +87,7 @@ impl StepState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateRecord {
     pub summary: String,
-    /// `waiting`, `passed`, `failed`.
+    /// `waiting`, `passed`, `skipped` (nothing to judge), `failed`.
     pub state: String,
     pub detail: String,
     /// When it gives up (RFC 3339), while it waits.
@@ -96,16 +96,20 @@ pub struct GateRecord {
 
 impl GateRecord {
     pub fn new(summary: String, status: &GateStatus, deadline: Option<String>) -> Self {
-        let state = match status {
-            GateStatus::Waiting(_) => "waiting",
-            GateStatus::Passed(_) => "passed",
-            GateStatus::Failed(_) => "failed",
-        };
-        GateRecord { summary, state: state.into(), detail: status.detail().to_string(), deadline }
+        GateRecord { summary, state: status.word().into(), detail: status.detail().to_string(), deadline }
     }
 
     pub fn passed(&self) -> bool {
         self.state == "passed"
+    }
+
+    pub fn skipped(&self) -> bool {
+        self.state == "skipped"
+    }
+
+    /// Passed or skipped: nothing more to wait for.
+    pub fn settled(&self) -> bool {
+        self.passed() || self.skipped()
     }
 }
 

@@ -247,3 +247,17 @@ fn hostile_nesting_is_an_error_not_a_crash() {
     let found = problems(&deep);
     assert!(!found.is_empty());
 }
+
+#[test]
+fn slo_windows_and_startup_grace_past_a_year_are_refused_at_their_line() {
+    let window = problems("[[slo]]\nname = \"forever\"\npattern = \"x\"\nwindow = \"99999999999999999999h\"\n");
+    assert!(
+        window.iter().any(|f| f.starts_with("p.toml:4: error: slo[0].window:") && f.contains("1 year")),
+        "{window:#?}"
+    );
+    let grace = problems("[[slo]]\nname = \"slow\"\npattern = \"x\"\nstartup_grace = \"366d\"\n");
+    assert!(
+        grace.iter().any(|f| f.starts_with("p.toml:4: error: slo[0].startup_grace:") && f.contains("1 year")),
+        "{grace:#?}"
+    );
+}

@@ -206,3 +206,18 @@ fn handovers_must_name_a_runbook_and_never_come_back() {
         assert!(check_handovers(&builtin(name, text), &paths).is_empty(), "{name}");
     }
 }
+
+#[test]
+fn an_slo_clean_gate_may_be_required_and_a_wrong_type_is_refused_at_its_line() {
+    let text = "name: strict\nsteps:\n  - id: one\n    restart: {service: api}\n    gates:\n      - slo-clean: {required: true, for: 1m}\n      - slo-clean\n";
+    let runbook = load(&file(text), Fill::Check).unwrap();
+    let required = |g: &Gate| matches!(g, Gate::SloClean { required: true, .. });
+    assert_eq!(runbook.steps[0].gates.iter().map(required).collect::<Vec<_>>(), [true, false], "false by default");
+    let wrong = "name: strict\nsteps:\n  - id: one\n    restart: {service: api}\n    gates:\n      - slo-clean:\n          required: 3\n";
+    assert_eq!(
+        problems(wrong),
+        ["runbooks/test.yaml:7: error: steps[0].gates[0].slo-clean.required: expected true or false, got 3"]
+    );
+    let durations = "name: long\nsteps:\n  - id: one\n    wait: 99999999999999999999h\n";
+    assert!(problems(durations)[0].contains("longer than the maximum of 1 year"), "{:?}", problems(durations));
+}

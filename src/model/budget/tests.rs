@@ -393,3 +393,46 @@ fn a_measurement_replaces_the_declared_limits_and_says_where_they_differ() {
     let again = measured.clone().with_measured(reading.measured(&budget, &services));
     assert_eq!(again.declared, measured.declared, "measuring twice keeps what the profile said");
 }
+
+#[test]
+fn a_pool_of_two_to_the_31_is_over_budget_never_zero_percent() {
+    // u32 arithmetic wrapped 2^31 + 2^31 round to 0 (and panicked in debug builds).
+    let mut s = user("shop", "api", 1, "pg");
+    s.database.pool_annotation = Some("2147483648+2147483648".into());
+    let b = databases(&rules(vec![declared_db("pg", 100, 3, 15)], vec![]), &[s]);
+    assert_eq!(b[0].services[0].per_replica(), 1 << 32);
+    assert_eq!(b[0].state(), BudgetState::Over);
+    assert!(b[0].percent() > 100.0);
+    assert_eq!(format_percent(b[0].percent()), "> 9999 %", "a huge share is said compactly");
+}
+
+#[test]
+fn a_million_replicas_and_an_hpa_max_of_2_to_the_31_are_over_budget_without_wrapping() {
+    let r = rules(vec![declared_db("pg", 100, 3, u32::MAX)], vec![bind("pg", "shop", "api", u32::MAX, u32::MAX)]);
+    let s = with_hpa_max(user("shop", "api", 1_000_000, "pg"), i32::MAX);
+    let b = &databases(&r, &[s])[0];
+    // Computed wide, as u128, to compare with what u32 arithmetic wrapped to.
+    let per_replica = 2 * u128::from(u32::MAX);
+    let want = |replicas: u128| u64::try_from(replicas * per_replica + u128::from(u32::MAX)).unwrap();
+    assert_eq!(b.required(), want(1_000_000));
+    assert_eq!(b.required_at_hpa_max(), want(i32::MAX as u128));
+    assert_eq!((b.state(), b.state_at_hpa_max()), (BudgetState::Over, BudgetState::Over));
+    let big = rules(vec![declared_db("pg", 100, 3, 15)], vec![bind("pg", "shop", "api", 10, 5)]);
+    let b = &databases(&big, &[user("shop", "api", 1_000_000, "pg")])[0];
+    assert_eq!(b.required(), 15_000_015);
+    assert_eq!(b.state(), BudgetState::Over);
+}
+
+#[test]
+fn counts_past_u32_read_as_huge_not_as_missing() {
+    assert_eq!(parse_pool_annotation("99999999999+5"), Some((u32::MAX, 5)));
+    assert_eq!(parse_pool_annotation("1e3"), None);
+    assert_eq!(parse_pool_annotation("-1"), None);
+    assert_eq!(parse_count(" 300 "), Some(300));
+    assert_eq!(parse_count(""), None);
+    assert_eq!(max_connections_from_args(["--max_connections=99999999999999999999"]), Some(u32::MAX));
+    let mut s = user("shop", "api", 2, "pg");
+    s.env = vec![env("DB_POOL_SIZE", "99999999999")];
+    let b = databases(&rules(vec![declared_db("pg", 100, 3, 15)], vec![]), &[s]);
+    assert_eq!(b[0].state(), BudgetState::Over, "an env pool past u32 is not silently the default 5");
+}

@@ -217,6 +217,14 @@ fn max_unavailable() {
 }
 
 #[test]
+fn huge_replica_counts_and_percentages_clamp_instead_of_wrapping() {
+    let percent = |p: &str, replicas| max_unavailable_pods(Some(&IntOrString::String(p.into())), replicas);
+    assert_eq!(percent("5000000%", 1_000_000), i32::MAX);
+    assert_eq!(percent("-5000000%", 1_000_000), i32::MIN);
+    assert_eq!(max_unavailable_pods(None, i32::MAX), 536_870_911);
+}
+
+#[test]
 fn probes() {
     triggers(World::new().with(&format!("{C}/readinessProbe"), Value::Null), "no-readiness-probe");
     let slow = World::new()

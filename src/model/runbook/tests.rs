@@ -75,7 +75,14 @@ fn check(state: GateState, matches: u32) -> GateCheck {
 #[test]
 fn slo_clean_fails_at_once_and_passes_after_watching() {
     let s = Service::example("shop", "api", 3);
-    let gate = Gate::SloClean { service: "api".into(), rules: vec![], window_s: 300, for_s: 60, timeout_s: 600 };
+    let gate = Gate::SloClean {
+        service: "api".into(),
+        rules: vec![],
+        window_s: 300,
+        for_s: 60,
+        timeout_s: 600,
+        required: false,
+    };
     let clean = [check(GateState::Pass, 0)];
     let e = GateEvidence { slo: Some(&clean), ..evidence(Some(&s), 0, 20) };
     assert_eq!(evaluate(&gate, &e), GateStatus::Waiting("SLO: 0 matches in 5 m, watched 20 s of 1 m".into()));
@@ -142,4 +149,47 @@ fn durations_read_as_an_operator_says_them() {
     assert_eq!(duration_words(45), "45 s");
     assert_eq!(duration_words(300), "5 m");
     assert_eq!(duration_words(90), "1 m 30 s");
+}
+
+#[test]
+fn slo_clean_with_no_rule_to_judge_is_skipped_not_passed_and_fails_when_required() {
+    let s = Service::example("shop", "api", 3);
+    let gate = Gate::SloClean {
+        service: "api".into(),
+        rules: vec![],
+        window_s: 300,
+        for_s: 60,
+        timeout_s: 600,
+        required: false,
+    };
+    let e = GateEvidence { slo: Some(&[][..]), ..evidence(Some(&s), 0, 0) };
+    let status = evaluate(&gate, &e);
+    assert_eq!(status, GateStatus::Skipped("no SLO rule applies to api: nothing to judge".into()));
+    assert_eq!((status.word(), status.settled()), ("skipped", true));
+    assert_ne!(status.word(), GateStatus::Passed(String::new()).word());
+    let required = Gate::SloClean {
+        service: "api".into(),
+        rules: vec![],
+        window_s: 300,
+        for_s: 60,
+        timeout_s: 600,
+        required: true,
+    };
+    assert!(required.summary().contains("required"));
+    match evaluate(&required, &e) {
+        GateStatus::Failed(why) => assert!(why.contains("nothing to judge") && why.contains("required"), "{why}"),
+        other => panic!("a required gate with nothing to judge must fail, got {other:?}"),
+    }
+    // Rules that apply, even clean ones, are judged as before.
+    let clean = [check(GateState::Pass, 0)];
+    let e = GateEvidence { slo: Some(&clean), ..evidence(Some(&s), 0, 60) };
+    assert!(matches!(evaluate(&required, &e), GateStatus::Passed(_)));
+}
+
+#[test]
+fn increments_and_deadlines_saturate_instead_of_overflowing() {
+    assert_eq!(next_increment(i32::MAX - 1, i32::MAX, Some(10)), i32::MAX);
+    assert_eq!(next_increment(i32::MIN + 1, i32::MIN, Some(10)), i32::MIN);
+    let forever = Gate::RolloutComplete { service: "api".into(), timeout_s: i64::MAX / 2 };
+    assert_eq!(deadline(&forever, at(0)), Timestamp::MAX);
 }

@@ -465,3 +465,47 @@ fn a_watch_keeps_only_counted_lines_and_judges_like_the_full_log() {
     assert_eq!(watch.gate(now()), GateState::Fail, "sustained five minutes");
     assert!(!watch.push(now(), "pod-a", started, b"\x1b]0;[ListenTogether/SLO] boom\x07"), "sanitised first");
 }
+
+#[test]
+fn counts_are_exact_past_the_display_buffer_and_agree_with_a_full_scan() {
+    // 12,000 matches in 10 minutes against a threshold of 11,000: a pane's 10,000-line
+    // buffer would see too few to fail; the counts see every one.
+    let rules = vec![rule(11_000)];
+    let mut counts = SloCounts::new(RuleSet::new(rules.clone()).unwrap(), 0);
+    let mut buffer = LogBuffer::new();
+    let mut every = Vec::new();
+    for k in 0..12_000i64 {
+        let at = ago(600 - k / 20);
+        let line = if k % 3 == 0 { "boom now" } else { "boom again" };
+        counts.push(at, None, line);
+        buffer.push_raw(at, "pod-a", None, line.as_bytes());
+        every.push(record(at, line));
+    }
+    assert_eq!(buffer.len(), 10_000, "the display buffer dropped the oldest");
+    let shown = evaluate_iter(&rules[0], buffer.iter(), now());
+    assert_eq!(shown.state, GateState::Warn, "what a scan of the buffer alone would say");
+    let counted = &counts.verdicts(now())[0];
+    assert_eq!((counted.matches, counted.state), (12_000, GateState::Fail));
+    assert_eq!(counted, &evaluate(&rules[0], &every, now()), "the same verdict as a scan of every line");
+    assert!(counts.kept() <= 601, "one entry per second, not per line: {}", counts.kept());
+}
+
+#[test]
+fn counts_follow_the_window_grace_and_a_gates_own_window() {
+    let graced = SloRule { startup_grace_s: 120, ..sustained(1, 3) };
+    let mut counts = SloCounts::new(RuleSet::new(vec![graced]).unwrap(), 1800);
+    let pod_started = Some(ago(1000));
+    for minute in 0..20 {
+        counts.push(ago(minute * 60 + 5), pod_started, "boom");
+    }
+    // Lines from the pod's first two minutes (ages 880-1000 s) are graced, not counted.
+    counts.push(ago(950), pod_started, "boom");
+    let own = &counts.verdicts(now())[0];
+    assert_eq!((own.matches, own.state), (15, GateState::Fail), "{}", own.detail);
+    let wide = &counts.verdicts_over(1800, now())[0];
+    assert_eq!(wide.matches, 14 + 1, "ages 5..=845 s counted, 905 s onwards graced: {}", wide.detail);
+    assert!(wide.detail.contains("in startup grace ignored"), "{}", wide.detail);
+    // Far later lines forget the old seconds (the window plus a minute to spare).
+    counts.push(now() + SignedDuration::from_secs(4000), None, "boom");
+    assert_eq!(counts.kept(), 1);
+}

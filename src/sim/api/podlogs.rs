@@ -92,15 +92,20 @@ fn container_status<'a>(pod: &'a Value, container: &str) -> Option<&'a Value> {
         .find(|s| s.get("name").and_then(Value::as_str) == Some(container))
 }
 
-fn format_line(line: &LogLine, timestamps: bool) -> String {
-    let mut text = String::with_capacity(line.text.len() + 32);
+/// The line's bytes as the container wrote them (invalid UTF-8 passes through).
+fn format_line(line: &LogLine, timestamps: bool) -> Vec<u8> {
+    let mut text = Vec::with_capacity(line.text.len() + 32);
     if timestamps {
         // RFC 3339 with as many fraction digits as needed, like Go's RFC3339Nano.
-        text.push_str(&line.at.to_string());
-        text.push(' ');
+        text.extend_from_slice(line.at.to_string().as_bytes());
+        text.push(b' ');
     }
-    text.push_str(line.text.trim_end_matches('\n'));
-    text.push('\n');
+    let mut body = line.text.as_slice();
+    while let [rest @ .., b'\n'] = body {
+        body = rest;
+    }
+    text.extend_from_slice(body);
+    text.push(b'\n');
     text
 }
 
@@ -135,7 +140,7 @@ pub fn logs(state: &Arc<ApiState>, req: &ApiRequest, target: &Target) -> Result<
     }
     state.logs.ensure_container(&ns, &name, &opts.container);
     let Some((backlog, live)) = state.logs.follow(&ns, &name, &opts.container) else {
-        return Ok(text(String::new()));
+        return Ok(text(Vec::new()));
     };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let first = render(&backlog, &opts);
@@ -147,28 +152,23 @@ pub fn logs(state: &Arc<ApiState>, req: &ApiRequest, target: &Target) -> Result<
     Ok(resp)
 }
 
-fn text(body: String) -> Response<Body> {
+fn text(body: Vec<u8>) -> Response<Body> {
     let mut resp = Response::new(full_body(body));
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     resp
 }
 
-/// The selected backlog as text: since, then tail, then the byte limit.
-fn render(lines: &[Arc<LogLine>], opts: &LogOptions) -> String {
+/// The selected backlog as bytes: since, then tail, then the byte limit (a cut in the
+/// middle of a character is the kubelet's too: it counts bytes).
+fn render(lines: &[Arc<LogLine>], opts: &LogOptions) -> Vec<u8> {
     let selected: Vec<&Arc<LogLine>> = lines.iter().filter(|l| opts.since.is_none_or(|s| l.at >= s)).collect();
     let skip = opts.tail.map_or(0, |t| selected.len().saturating_sub(t));
-    let mut out = String::new();
+    let mut out = Vec::new();
     for line in &selected[skip..] {
-        out.push_str(&format_line(line, opts.timestamps));
+        out.extend_from_slice(&format_line(line, opts.timestamps));
     }
-    if let Some(limit) = opts.limit_bytes
-        && out.len() > limit
-    {
-        let mut cut = limit;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
+    if let Some(limit) = opts.limit_bytes {
+        out.truncate(limit);
     }
     out
 }
@@ -182,7 +182,7 @@ struct Follow {
 }
 
 impl Follow {
-    async fn run(mut self, first: String, mut live: broadcast::Receiver<Arc<LogLine>>, tx: mpsc::Sender<Bytes>) {
+    async fn run(mut self, first: Vec<u8>, mut live: broadcast::Receiver<Arc<LogLine>>, tx: mpsc::Sender<Bytes>) {
         if !first.is_empty() && tx.send(Bytes::from(first)).await.is_err() {
             return;
         }
@@ -202,11 +202,7 @@ impl Follow {
                         let mut chunk = format_line(&line, self.opts.timestamps);
                         if let Some(limit) = self.opts.limit_bytes {
                             let room = limit.saturating_sub(self.sent);
-                            if chunk.len() > room {
-                                let mut cut = room;
-                                while !chunk.is_char_boundary(cut) { cut -= 1; }
-                                chunk.truncate(cut);
-                            }
+                            chunk.truncate(room);
                         }
                         self.sent += chunk.len();
                         if tx.send(Bytes::from(chunk)).await.is_err() { return; }
@@ -229,7 +225,7 @@ mod tests {
     use super::*;
 
     fn line(secs: i64, text: &str) -> Arc<LogLine> {
-        Arc::new(LogLine { at: jiff::Timestamp::from_second(secs).unwrap(), text: text.into() })
+        Arc::new(LogLine { at: jiff::Timestamp::from_second(secs).unwrap(), text: text.as_bytes().to_vec() })
     }
 
     fn opts() -> LogOptions {
@@ -247,18 +243,18 @@ mod tests {
     #[test]
     fn since_then_tail_then_limit() {
         let lines = vec![line(100, "a"), line(200, "b"), line(300, "c"), line(400, "d")];
-        assert_eq!(render(&lines, &LogOptions { tail: Some(2), ..opts() }), "c\nd\n");
+        assert_eq!(render(&lines, &LogOptions { tail: Some(2), ..opts() }), b"c\nd\n");
         let since = jiff::Timestamp::from_second(200).unwrap();
-        assert_eq!(render(&lines, &LogOptions { since: Some(since), tail: Some(5), ..opts() }), "b\nc\nd\n");
-        assert_eq!(render(&lines, &LogOptions { limit_bytes: Some(3), ..opts() }), "a\nb");
+        assert_eq!(render(&lines, &LogOptions { since: Some(since), tail: Some(5), ..opts() }), b"b\nc\nd\n");
+        assert_eq!(render(&lines, &LogOptions { limit_bytes: Some(3), ..opts() }), b"a\nb");
     }
 
     #[test]
     fn timestamps_are_rfc3339_nanos() {
-        assert_eq!(format_line(&line(0, "hello"), true), "1970-01-01T00:00:00Z hello\n");
+        assert_eq!(format_line(&line(0, "hello"), true), b"1970-01-01T00:00:00Z hello\n");
         let at = jiff::Timestamp::new(5, 120_000_000).unwrap();
-        let l = LogLine { at, text: "x".into() };
-        assert_eq!(format_line(&l, true), "1970-01-01T00:00:05.12Z x\n");
+        let l = LogLine { at, text: b"x".to_vec() };
+        assert_eq!(format_line(&l, true), b"1970-01-01T00:00:05.12Z x\n");
     }
 
     #[test]

@@ -353,7 +353,7 @@ impl SimConfig {
     }
 
     pub fn real_secs(&self, secs: f64) -> Duration {
-        Duration::from_secs_f64((secs * self.time_scale).max(0.0))
+        Duration::try_from_secs_f64((secs * self.time_scale).max(0.0)).unwrap_or(Duration::MAX)
     }
 }
 

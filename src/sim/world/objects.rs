@@ -148,8 +148,8 @@ pub fn scaled_int_or_percent(v: Option<&Value>, total: i64, round_up: bool) -> O
         Value::Number(n) => n.as_i64(),
         Value::String(s) => {
             let pct: i64 = s.strip_suffix('%')?.trim().parse().ok()?;
-            let scaled = pct * total;
-            Some(if round_up { (scaled + 99).div_euclid(100) } else { scaled.div_euclid(100) })
+            let scaled = pct.checked_mul(total)?;
+            Some(if round_up { scaled.saturating_add(99).div_euclid(100) } else { scaled.div_euclid(100) })
         }
         _ => None,
     }
@@ -179,7 +179,8 @@ pub fn parse_quantity(text: &str) -> Option<f64> {
             10f64.powi(exp)
         }
     };
-    Some(value * factor)
+    // A scenario's `1e999` or `infGi` is not a quantity: the kubelet would not admit it.
+    Some(value * factor).filter(|q| q.is_finite() && q.abs() <= 9.3e18)
 }
 
 pub fn quantity_at(obj: &Value, pointer: &str) -> Option<f64> {

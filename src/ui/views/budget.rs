@@ -122,7 +122,7 @@ fn bar(theme: &Theme, b: &DatabaseBudget, width: usize) -> Line<'static> {
     let mut cells: Vec<(char, &str)> = Vec::with_capacity(width);
     let mut used = 0.0;
     for (i, u) in b.services.iter().enumerate() {
-        used += f64::from(u.connections());
+        used += u.connections() as f64;
         let glyph = if i % 2 == 0 { '█' } else { '▓' };
         while cells.len() < cell(used).min(width) {
             cells.push((glyph, "share"));

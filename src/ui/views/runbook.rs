@@ -119,12 +119,18 @@ fn step_lines(theme: &Theme, i: usize, step: &StepRecord, now: Timestamp, lines:
         for gate in &step.gates {
             lines.push(gate_line(theme, gate, now));
         }
+    } else {
+        // A finished step still shows the gates it skipped: they judged nothing.
+        for gate in step.gates.iter().filter(|g| g.skipped()) {
+            lines.push(gate_line(theme, gate, now));
+        }
     }
 }
 
 fn gate_line(theme: &Theme, gate: &GateRecord, now: Timestamp) -> Line<'static> {
     let (glyph, style) = match gate.state.as_str() {
         "passed" => ("✓", theme.style("state.ok")),
+        "skipped" => ("⊘ skipped:", theme.style("state.warn")),
         "failed" => ("✗", theme.style("state.error")),
         _ => ("…", theme.style("state.warn")),
     };
@@ -229,4 +235,34 @@ fn draw_choices(app: &mut App, frame: &mut Frame, area: Rect) {
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(hint, theme.style("ui.hint"))));
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::theme::TerminalColors;
+    use crate::model::runbook::GateStatus;
+
+    fn text(lines: &[Line<'_>]) -> String {
+        lines.iter().map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect::<String>() + "\n").collect()
+    }
+
+    #[test]
+    fn a_passed_step_still_shows_the_gate_it_skipped_and_not_as_passed() {
+        let theme = Theme::builtin("dark", &TerminalColors::from_values(false, "")).unwrap();
+        let mut step = StepRecord::new("look", "Look", "wait 1 s".into());
+        step.state = StepState::Passed;
+        let skipped = GateStatus::Skipped("no SLO rule applies to api: nothing to judge".into());
+        let passed = GateStatus::Passed("rollout complete, 3/3 ready".into());
+        step.gates = vec![
+            GateRecord::new("slo-clean api".into(), &skipped, None),
+            GateRecord::new("rollout-complete api".into(), &passed, None),
+        ];
+        let mut lines = Vec::new();
+        step_lines(&theme, 0, &step, Timestamp::UNIX_EPOCH, &mut lines);
+        let shown = text(&lines);
+        assert!(shown.contains("⊘ skipped: slo-clean api no SLO rule applies to api: nothing to judge"), "{shown}");
+        assert!(!shown.contains("✓ slo-clean"), "{shown}");
+        assert!(!shown.contains("rollout-complete"), "passed gates of a passed step stay folded: {shown}");
+    }
 }
