@@ -217,6 +217,43 @@ pub fn describe_kube_error(e: &kube::Error) -> String {
     }
 }
 
+/// A kube error as [`describe_kube_error`] says it, with the cause of a broken connection
+/// in an operator's words and the address it was trying: a refused connection, a
+/// certificate the kubeconfig's CA does not trust (after the cluster's CA changed), a name
+/// that does not resolve.
+pub fn describe_kube_error_at(e: &kube::Error, server_url: &str) -> String {
+    if let kube::Error::Api(_) = e {
+        return describe_kube_error(e);
+    }
+    let text = one_line(e);
+    match transport_cause(&text) {
+        Some(cause) => format!("{cause} at {server_url}"),
+        None => text,
+    }
+}
+
+/// The cause of a failed connection, read from the error chain's text (hyper, rustls and
+/// the OS wrap it in layers of types; their messages are what is stable).
+fn transport_cause(text: &str) -> Option<&'static str> {
+    let lower = text.to_ascii_lowercase();
+    let has = |needle: &str| lower.contains(needle);
+    if has("unknownissuer") || has("invalid peer certificate") || has("certificate verify failed") {
+        Some("certificate not trusted by the kubeconfig's CA (did the cluster's CA change?)")
+    } else if has("notvalidforname") || has("certificate is not valid for") {
+        Some("certificate not valid for this address (did the cluster's address change?)")
+    } else if has("connection refused") {
+        Some("connection refused")
+    } else if has("dns error") || has("failed to lookup address") {
+        Some("address does not resolve")
+    } else if has("connection reset") || has("broken pipe") || has("connection closed") {
+        Some("connection lost")
+    } else if has("timed out") || has("deadline has elapsed") {
+        Some("no answer in time")
+    } else {
+        None
+    }
+}
+
 /// An error and its causes on one line, deepest cause last, without repeats.
 pub fn one_line(e: &dyn std::error::Error) -> String {
     let mut parts: Vec<String> = vec![e.to_string()];

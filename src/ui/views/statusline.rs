@@ -16,13 +16,14 @@ use crate::ui::format::duration;
 /// After this long without a working watch, the data on screen is called stale.
 const STALE_AFTER_S: i64 = 10;
 
-/// How current the data on screen is.
+/// How current the data on screen is. `reason` says why it is not live, for the status
+/// line (the overview's title shows only the label).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Connectivity {
     Syncing,
     Live,
-    Reconnecting { for_s: i64 },
-    Stale { for_s: i64 },
+    Reconnecting { for_s: i64, reason: String },
+    Stale { for_s: i64, reason: String },
 }
 
 impl Connectivity {
@@ -30,8 +31,16 @@ impl Connectivity {
         match self {
             Connectivity::Syncing => "syncing".into(),
             Connectivity::Live => "live".into(),
-            Connectivity::Reconnecting { for_s } => format!("reconnecting {}", duration(*for_s)),
-            Connectivity::Stale { for_s } => format!("stale {}", duration(*for_s)),
+            Connectivity::Reconnecting { for_s, .. } => format!("reconnecting {}", duration(*for_s)),
+            Connectivity::Stale { for_s, .. } => format!("stale {}", duration(*for_s)),
+        }
+    }
+
+    /// Why the data is not live, when it is not.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Connectivity::Reconnecting { reason, .. } | Connectivity::Stale { reason, .. } => Some(reason),
+            _ => None,
         }
     }
 
@@ -45,23 +54,41 @@ impl Connectivity {
     }
 }
 
-/// The worst of the watches: one broken watch makes the whole screen suspect.
+/// The worst of the watches: one broken watch makes the whole screen suspect, and a watch
+/// of a kind every screen needs that has been silent past the bound makes it stale, aged
+/// from the last thing heard (never `live` over minutes-old data).
 pub fn connectivity(view: &ClusterView, now: Timestamp) -> Connectivity {
-    let broken_since = view
+    let age = |t: &Timestamp| (now.as_second() - t.as_second()).max(0);
+    let broken = view
         .health
         .values()
         .filter_map(|h| match h {
-            WatchHealth::Reconnecting { since, .. } => Some(*since),
+            WatchHealth::Reconnecting { since, error } => Some((age(since), error.as_str())),
             _ => None,
         })
-        .min();
-    if let Some(since) = broken_since {
-        let for_s = (now.as_second() - since.as_second()).max(0);
-        return if for_s >= STALE_AFTER_S {
-            Connectivity::Stale { for_s }
-        } else {
-            Connectivity::Reconnecting { for_s }
-        };
+        .max_by_key(|(for_s, _)| *for_s);
+    let silent = view
+        .health
+        .iter()
+        .filter(|(kind, _)| !kind.is_optional())
+        .filter_map(|(_, h)| match h {
+            WatchHealth::Silent { heard } => Some(age(heard)),
+            _ => None,
+        })
+        .max();
+    match (broken, silent) {
+        (Some((for_s, error)), silent) if silent.is_none_or(|s| s <= for_s) => {
+            let reason = error.to_string();
+            return if for_s >= STALE_AFTER_S {
+                Connectivity::Stale { for_s, reason }
+            } else {
+                Connectivity::Reconnecting { for_s, reason }
+            };
+        }
+        (_, Some(for_s)) => {
+            return Connectivity::Stale { for_s, reason: "no word from the API server (watch silent)".into() };
+        }
+        _ => {}
     }
     if view.health.values().any(|h| matches!(h, WatchHealth::Syncing { .. })) {
         return Connectivity::Syncing;
@@ -96,6 +123,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
     let health = connectivity(view, now);
     let health_text = if app.awaiting.is_some() { "switching…".to_string() } else { health.label() };
     left.push(Span::styled(health_text, bar.patch(theme.style(health.style_key()))));
+    if let (None, Some(reason)) = (&app.awaiting, health.reason()) {
+        left.push(Span::styled(format!(": {}", clean(reason)), bar.patch(theme.style(health.style_key()))));
+    }
     let missing = missing_permissions(view);
     if !missing.is_empty() {
         left.push(sep.clone());
