@@ -1,6 +1,7 @@
 //! Kubeconfig handling like kubectl's: `--kubeconfig`, else `$KUBECONFIG` (a list, merged),
 //! else `~/.kube/config`, else in-cluster; `--context`; the namespace from the context;
-//! impersonation; exec credential plugins (kube-rs runs them); `--request-timeout`.
+//! impersonation; exec credential plugins (kube-rs runs them, under the request timeout
+//! here); `--request-timeout`.
 //!
 //! Every failure here is the operator's to fix, so it becomes one line with exit code 3.
 
@@ -177,8 +178,9 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection> {
     let namespace = config.default_namespace.clone();
     let user = opts.as_user.clone();
     let timeout = effective_timeout(opts.request_timeout);
-    let client = kube::Client::try_from(config)
-        .map_err(|e| exit::cluster(format!("cannot use {server_url} (context \"{context}\"): {}", one_line(&e))))?;
+    let client = build_client(config, opts.request_timeout)
+        .await
+        .map_err(|e| exit::cluster(format!("cannot use {server_url} (context \"{context}\"): {e}")))?;
     match tokio::time::timeout(timeout, client.apiserver_version()).await {
         Err(_) => {
             return Err(exit::cluster(format!(
@@ -203,6 +205,90 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection> {
         user,
         request_timeout: timeout,
     })
+}
+
+/// How long an exec credential plugin may take when no `--request-timeout` is given: a
+/// plugin that opens a browser for a login needs a while, one that hangs must not hang
+/// the terminal.
+pub const EXEC_PLUGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds the client. kube runs the kubeconfig's exec credential plugin right here, on the
+/// calling thread, waiting for it however long it takes; it runs on a thread of its own so
+/// a plugin that hangs is given up on after the request timeout (30 s when none), with one
+/// line naming it. (The thread and the plugin are left behind; the command exits.)
+async fn build_client(mut config: kube::Config, request_timeout: Option<Duration>) -> Result<kube::Client, String> {
+    let Some(plugin) = config.auth_info.exec.as_ref().map(plugin_command) else {
+        return kube::Client::try_from(config).map_err(|e| one_line(&e));
+    };
+    quiet_plugin_without_terminal(&mut config);
+    let limit = match request_timeout {
+        None => EXEC_PLUGIN_TIMEOUT,
+        requested => effective_timeout(requested),
+    };
+    let (done, answer) = tokio::sync::oneshot::channel();
+    // A plain thread, not tokio's blocking pool: the runtime waits for its blocking tasks
+    // when it shuts down, and would wait for a hung plugin.
+    std::thread::spawn(move || {
+        let _ = done.send(kube::Client::try_from(config));
+    });
+    match tokio::time::timeout(limit, answer).await {
+        Err(_) => Err(format!(
+            "the exec credential plugin \"{plugin}\" gave no credentials within {}",
+            crate::config::duration::format_duration(limit)
+        )),
+        Ok(Err(_)) => Err(format!("the exec credential plugin \"{plugin}\" did not finish")),
+        Ok(Ok(Err(e))) => Err(describe_plugin_error(&e, &plugin)),
+        Ok(Ok(Ok(client))) => Ok(client),
+    }
+}
+
+/// The plugin as the kubeconfig names it (its command, not its arguments).
+fn plugin_command(exec: &kube::config::ExecConfig) -> String {
+    exec.command.clone().unwrap_or_else(|| "(no command)".into())
+}
+
+/// kubectl runs a plugin interactively only when there is a terminal to interact on
+/// (`interactiveMode: IfAvailable`, the default); kube always does unless told `Never`.
+/// Without a terminal (scripts, CI) the plugin's stderr is captured instead, so its
+/// complaint comes back in the one line of the error, not as a stray line of its own.
+fn quiet_plugin_without_terminal(config: &mut kube::Config) {
+    use kube::config::ExecInteractiveMode;
+    use std::io::IsTerminal;
+    if let Some(exec) = config.auth_info.exec.as_mut()
+        && !matches!(exec.interactive_mode, Some(ExecInteractiveMode::Always))
+        && !std::io::stdin().is_terminal()
+    {
+        exec.interactive_mode = Some(ExecInteractiveMode::Never);
+    }
+}
+
+/// An exec plugin's failure in an operator's words. kube's own message for a plugin that
+/// exits non-zero prints Rust's debug form of the process output (bytes as numbers).
+fn describe_plugin_error(e: &kube::Error, plugin: &str) -> String {
+    use kube::client::AuthError;
+    let cause = match e {
+        kube::Error::Auth(AuthError::AuthExecRun { out, .. }) => {
+            let said = last_line(&out.stderr).or_else(|| last_line(&out.stdout));
+            match said {
+                Some(said) => format!("{}: {said}", out.status),
+                None => out.status.to_string(),
+            }
+        }
+        kube::Error::Auth(AuthError::AuthExecStart(io)) => io.to_string(),
+        // "Executing CMD failed: Os { code: 2, kind: NotFound, message: \"…\" }"
+        kube::Error::Auth(AuthError::AuthExec(text)) => match text.split_once("message: \"") {
+            Some((_, rest)) => rest.split('"').next().unwrap_or(rest).to_string(),
+            None => text.clone(),
+        },
+        other => one_line(other),
+    };
+    format!("the exec credential plugin \"{plugin}\" failed: {cause}")
+}
+
+/// The last non-empty line of a process's output, trimmed.
+fn last_line(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines().map(str::trim).rfind(|l| !l.is_empty()).map(str::to_string)
 }
 
 /// A kube error as one line an operator understands, with the innermost cause.
