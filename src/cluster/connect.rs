@@ -353,3 +353,32 @@ pub fn one_line(e: &dyn std::error::Error) -> String {
     }
     parts.join(": ").replace('\n', " ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broken_connections_are_said_in_an_operators_words() {
+        let cause = |text: &str| transport_cause(text);
+        assert_eq!(
+            cause("ServiceError: client error (Connect): invalid peer certificate: UnknownIssuer"),
+            Some("certificate not trusted by the kubeconfig's CA (did the cluster's CA change?)")
+        );
+        assert_eq!(
+            cause("client error (Connect): tcp connect error: Connection refused (os error 111)"),
+            Some("connection refused")
+        );
+        assert_eq!(cause("dns error: failed to lookup address information"), Some("address does not resolve"));
+        assert_eq!(cause("something else entirely"), None);
+    }
+
+    #[test]
+    fn a_plugins_complaint_is_its_last_line() {
+        assert_eq!(
+            last_line(b"starting\nerror: SSO session expired\n\n").as_deref(),
+            Some("error: SSO session expired")
+        );
+        assert_eq!(last_line(b" \n"), None);
+    }
+}

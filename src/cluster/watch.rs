@@ -1115,6 +1115,32 @@ mod tests {
     use crate::model::capacity::Resources;
 
     #[test]
+    fn a_forbidden_kind_is_asked_again_within_four_minutes_at_most() {
+        let mut refused = Backoff::forbidden();
+        let delays: Vec<_> = (0..12).map(|_| refused.next_delay()).collect();
+        assert!(delays[0] <= std::time::Duration::from_millis(2400), "{delays:?}");
+        assert!(delays.iter().all(|d| *d <= std::time::Duration::from_secs(288)), "{delays:?}");
+        assert!(delays[11] >= std::time::Duration::from_secs(192), "{delays:?}");
+        refused.reset();
+        assert!(refused.next_delay() <= std::time::Duration::from_millis(2400));
+    }
+
+    #[test]
+    fn a_forbidden_kind_is_forgotten_not_shown_as_current() {
+        let c: Collection<u32> = Collection::default();
+        c.apply(Event::Apply((("ns".into(), "a".into()), Arc::new(1))));
+        assert!(c.forget(), "something was shown");
+        assert!(c.is_empty() && !c.forget());
+    }
+
+    #[test]
+    fn healthy_watches_hear_something_well_within_the_silence_bound() {
+        // Bookmarks come about every 60 s, and the server ends each watch at its deadline.
+        assert!(u64::from(WATCH_TIMEOUT_S) < SILENCE_BOUND.as_secs());
+        assert!(SILENCE_BOUND.as_secs() >= 60 + 20, "room for the API server's minute between bookmarks");
+    }
+
+    #[test]
     fn pods_with_the_same_labels_share_one_map() {
         let pod = |name: &str, hash: &str| -> Pod {
             serde_json::from_value(serde_json::json!({

@@ -7,7 +7,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use crate::cluster::session::ClusterView;
-use crate::cluster::watch::WatchHealth;
+use std::collections::BTreeMap;
+
+use crate::cluster::watch::{ResourceKind, WatchHealth};
 use crate::config::commands::Command;
 use crate::model::sanitize::clean;
 use crate::ui::app::App;
@@ -58,17 +60,19 @@ impl Connectivity {
 /// of a kind every screen needs that has been silent past the bound makes it stale, aged
 /// from the last thing heard (never `live` over minutes-old data).
 pub fn connectivity(view: &ClusterView, now: Timestamp) -> Connectivity {
+    connectivity_of(&view.health, now)
+}
+
+fn connectivity_of(health: &BTreeMap<ResourceKind, WatchHealth>, now: Timestamp) -> Connectivity {
     let age = |t: &Timestamp| (now.as_second() - t.as_second()).max(0);
-    let broken = view
-        .health
+    let broken = health
         .values()
         .filter_map(|h| match h {
             WatchHealth::Reconnecting { since, error } => Some((age(since), error.as_str())),
             _ => None,
         })
         .max_by_key(|(for_s, _)| *for_s);
-    let silent = view
-        .health
+    let silent = health
         .iter()
         .filter(|(kind, _)| !kind.is_optional())
         .filter_map(|(_, h)| match h {
@@ -90,7 +94,7 @@ pub fn connectivity(view: &ClusterView, now: Timestamp) -> Connectivity {
         }
         _ => {}
     }
-    if view.health.values().any(|h| matches!(h, WatchHealth::Syncing { .. })) {
+    if health.values().any(|h| matches!(h, WatchHealth::Syncing { .. })) {
         return Connectivity::Syncing;
     }
     Connectivity::Live
@@ -157,5 +161,45 @@ fn hint(app: &App, command: Command, label: &str) -> String {
     match app.keymap.keys_for(app.mode(), command).first() {
         Some(key) => format!("{key} {label}  "),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    fn live_everywhere() -> BTreeMap<ResourceKind, WatchHealth> {
+        ResourceKind::ALL.into_iter().map(|k| (k, WatchHealth::Live { since: at(0) })).collect()
+    }
+
+    #[test]
+    fn a_silent_watch_is_stale_from_the_last_thing_heard_never_live() {
+        let mut health = live_everywhere();
+        assert_eq!(connectivity_of(&health, at(500)), Connectivity::Live);
+        health.insert(ResourceKind::Pods, WatchHealth::Silent { heard: at(380) });
+        let state = connectivity_of(&health, at(500));
+        assert_eq!(state.label(), "stale 2m");
+        assert!(state.reason().unwrap().contains("silent"), "{state:?}");
+    }
+
+    #[test]
+    fn a_silent_optional_kind_leaves_the_screen_live() {
+        let mut health = live_everywhere();
+        health.insert(ResourceKind::HelmReleases, WatchHealth::Silent { heard: at(0) });
+        assert_eq!(connectivity_of(&health, at(500)), Connectivity::Live);
+    }
+
+    #[test]
+    fn a_broken_watch_says_why() {
+        let mut health = live_everywhere();
+        let error = "connection refused at https://10.0.0.1:6443".to_string();
+        health.insert(ResourceKind::Deployments, WatchHealth::Reconnecting { since: at(495), error: error.clone() });
+        let state = connectivity_of(&health, at(500));
+        assert_eq!((state.label().as_str(), state.reason()), ("reconnecting 5s", Some(error.as_str())));
+        assert!(matches!(connectivity_of(&health, at(560)), Connectivity::Stale { for_s: 65, .. }));
     }
 }
