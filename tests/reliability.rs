@@ -328,3 +328,30 @@ fn a_cluster_whose_ca_changed_says_so_on_the_status_line() {
     let _guard = rt.enter();
     sim.take();
 }
+
+#[test]
+fn bookmarks_keep_an_idle_cockpit_live_without_a_single_request() {
+    let rig = Rig::start(quick_bookmarks());
+    let kc = rig.kubeconfig(None);
+    let mut pty = rig.cockpit_with(&kc, &["-A"], &[SILENCE]);
+    live_with(&pty, "the demo services", "soundspan-backend");
+    // Let the start-up reads (permission checks, log follows of the SLO gates) finish.
+    let requests = || rig.sim().metrics()["requests_total"].as_u64().unwrap();
+    let mut before = requests();
+    let settle = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = requests();
+        if now == before || std::time::Instant::now() > settle {
+            break;
+        }
+        before = now;
+    }
+    // Twice the silence bound, bookmarks flowing: still live, and not one request more
+    // (a watch is re-opened only at its 75 s server-side timeout).
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(requests(), before, "requests while idle: {}", rig.sim().metrics()["by"]);
+    assert!(pty.screen_text().contains("│ live"), "{}", pty.screen_text());
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}
