@@ -226,8 +226,8 @@ async fn build_client(mut config: kube::Config, request_timeout: Option<Duration
         requested => effective_timeout(requested),
     };
     let (done, answer) = tokio::sync::oneshot::channel();
-    // A plain thread, not tokio's blocking pool: the runtime waits for its blocking tasks
-    // when it shuts down, and would wait for a hung plugin.
+    // A plain thread, not tokio's blocking pool: nothing waits for it when the command
+    // ends, and a hung plugin does not hold one of the pool's threads.
     std::thread::spawn(move || {
         let _ = done.send(kube::Client::try_from(config));
     });
@@ -299,7 +299,10 @@ pub fn describe_kube_error(e: &kube::Error) -> String {
             403 => format!("forbidden: {}", status.message),
             code => format!("{} ({code})", status.message),
         },
-        other => one_line(other),
+        other => {
+            let text = one_line(other);
+            transport_cause(&text).map(str::to_string).unwrap_or(text)
+        }
     }
 }
 
