@@ -1,6 +1,12 @@
-//! Watch-driven cluster state: one kube-runtime watcher per resource kind, each feeding a
+//! Watch-driven cluster state: one list-and-watch per resource kind, each feeding a
 //! [`Collection`] (the objects as last seen, trimmed) and a health record. After the
 //! initial list the cockpit makes no request except these open watches.
+//!
+//! The loop is our own, over `Api::list` and `Api::watch`, not kube-runtime's `watcher`:
+//! that one swallows bookmarks and re-opens a quiet watch by itself, so a watch held open
+//! by a hung server or proxy could not be told from a quiet, healthy one. Here every
+//! bookmark counts as heard, and a watch silent past [`SILENCE_BOUND`] is reported
+//! ([`WatchHealth::Silent`]) and re-opened.
 //!
 //! - Memory: what is stored is what the model reads ([`Watched::keep`]). Pods and
 //!   ReplicaSets, the numerous kinds, are kept as small facts (`PodFacts`,
@@ -14,8 +20,9 @@
 //!   and the bad ones are counted and skipped.
 //! - A relist (after 410 Gone or a restart) is applied atomically at `InitDone`, so the
 //!   screen keeps showing the old data until the new list is complete — never a wipe.
-//! - A kind the user may not list stops its watcher and is reported as `NoAccess`, with
-//!   the missing permission, instead of retrying forever.
+//! - A kind the user may not list is reported as `NoAccess`, with the missing permission;
+//!   its objects are forgotten (unknown, not current) and the list is asked again after a
+//!   backoff of up to 4 minutes, the one deliberate retry of a refusal.
 //! - Every change bumps a `pulse` counter (a `watch` channel), so a burst of events
 //!   coalesces into one model rebuild.
 //! - Helm's release Secrets are watched as metadata only (`PartialObjectMetadata`): their
@@ -792,7 +799,7 @@ impl WatchContext {
     where
         K: Watched,
     {
-        loop {
+        'watch: loop {
             let version = match feed.version.clone() {
                 Some(version) => version,
                 None => match self.relist(source, feed, bound).await {
@@ -831,9 +838,10 @@ impl WatchContext {
                     Some(Ok(WatchEvent::Bookmark(bookmark))) => {
                         feed.version = Some(bookmark.metadata.resource_version);
                     }
+                    // The server no longer has that version: relist.
                     Some(Ok(WatchEvent::Error(status))) if status.code == 410 => {
                         feed.version = None;
-                        break;
+                        continue 'watch;
                     }
                     Some(Ok(WatchEvent::Error(status))) => {
                         return self.refused_or_failed(feed.kind, &kube::Error::Api(status));
@@ -1113,6 +1121,144 @@ fn event_object<K>(event: &Event<K>) -> Option<&K> {
 mod tests {
     use super::*;
     use crate::model::capacity::Resources;
+
+    /// A context whose client is never used: the tests hand the loop a [`Source`].
+    fn offline() -> (WatchContext, Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>) {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let health = Arc::new(Mutex::new(BTreeMap::new()));
+        let ctx = WatchContext {
+            client: kube::Client::try_from(config).unwrap(),
+            namespace: Some("shop".into()),
+            server_url: "http://127.0.0.1:9".into(),
+            health: health.clone(),
+            pulse: latest::channel(0).0,
+        };
+        (ctx, health)
+    }
+
+    fn feed(collection: &Arc<Collection<Deployment>>) -> Feed<Deployment> {
+        Feed {
+            kind: ResourceKind::Deployments,
+            collection: collection.clone(),
+            on_pod: None,
+            memo: (),
+            version: None,
+            heard: None,
+            retry: Backoff::default(),
+            refused: Backoff::forbidden(),
+        }
+    }
+
+    fn deployment(name: &str, rv: &str) -> DeserializeGuard<Deployment> {
+        let replicas = if name == "malformed" { serde_json::json!("many") } else { serde_json::json!(1) };
+        serde_json::from_value(serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "shop", "resourceVersion": rv}, "spec": {"replicas": replicas}}))
+        .unwrap()
+    }
+
+    fn event(json: serde_json::Value) -> kube::Result<WatchEvent<DeserializeGuard<Deployment>>> {
+        Ok(serde_json::from_value(json).unwrap())
+    }
+
+    fn names(collection: &Collection<Deployment>) -> Vec<String> {
+        collection.snapshot().iter().map(|d| d.metadata.name.clone().unwrap_or_default()).collect()
+    }
+
+    #[tokio::test]
+    async fn bookmarks_are_heard_a_silent_watch_is_reported_and_a_malformed_object_is_skipped() {
+        let (ctx, health) = offline();
+        let collection = Arc::new(Collection::default());
+        let source: Source<Deployment> = Source {
+            list: Box::new(|page| {
+                async move {
+                    Ok(match page.as_deref() {
+                        None => (
+                            vec![deployment("api", "5"), deployment("malformed", "6")],
+                            ListMeta { continue_: Some("page-2".into()), ..Default::default() },
+                        ),
+                        Some(_) => (
+                            vec![deployment("web", "9")],
+                            ListMeta { resource_version: Some("10".into()), ..Default::default() },
+                        ),
+                    })
+                }
+                .boxed()
+            }),
+            watch: Box::new(|version| {
+                async move {
+                    assert_eq!(version, "10", "the watch starts where the list ended");
+                    let events = vec![
+                        event(serde_json::json!({"type": "BOOKMARK", "object": {"kind": "Deployment",
+                            "apiVersion": "apps/v1", "metadata": {"resourceVersion": "11"}}})),
+                        Ok(WatchEvent::Added(deployment("worker", "12"))),
+                        event(serde_json::json!({"type": "BOOKMARK", "object": {"kind": "Deployment",
+                            "apiVersion": "apps/v1", "metadata": {"resourceVersion": "13"}}})),
+                    ];
+                    // Then nothing: a server that hangs with the connection open.
+                    Ok(futures::stream::iter(events).chain(futures::stream::pending()).boxed())
+                }
+                .boxed()
+            }),
+        };
+        let mut feed = feed(&collection);
+        let stop = ctx.list_and_watch(&source, &mut feed, std::time::Duration::from_millis(300)).await;
+        assert!(matches!(stop, Stop::Silent));
+        assert_eq!(names(&collection), ["api", "web", "worker"]);
+        assert_eq!(collection.malformed(), 1);
+        assert_eq!(feed.version.as_deref(), Some("13"), "the last bookmark is where the watch resumes");
+        let heard = feed.heard.expect("heard");
+        let health = health.lock().unwrap();
+        assert_eq!(health.get(&ResourceKind::Deployments), Some(&WatchHealth::Silent { heard }));
+    }
+
+    #[tokio::test]
+    async fn gone_relists_and_a_refusal_is_no_access() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (ctx, health) = offline();
+        let collection = Arc::new(Collection::default());
+        let lists = Arc::new(AtomicUsize::new(0));
+        let watches = Arc::new(AtomicUsize::new(0));
+        let (l, w) = (lists.clone(), watches.clone());
+        let source: Source<Deployment> = Source {
+            list: Box::new(move |_| {
+                let n = l.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    let name = if n == 0 { "before" } else { "after" };
+                    Ok((
+                        vec![deployment(name, "1")],
+                        ListMeta { resource_version: Some("1".into()), ..Default::default() },
+                    ))
+                }
+                .boxed()
+            }),
+            watch: Box::new(move |_| {
+                let n = w.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        let gone = event(serde_json::json!({"type": "ERROR", "object": {"status": "Failure",
+                            "message": "too old resource version", "reason": "Expired", "code": 410}}));
+                        Ok(futures::stream::iter(vec![gone]).chain(futures::stream::pending()).boxed())
+                    } else {
+                        let status: kube::core::Status =
+                            serde_json::from_value(serde_json::json!({"status": "Failure",
+                            "message": "deployments is forbidden", "reason": "Forbidden", "code": 403}))
+                            .unwrap();
+                        Err(kube::Error::Api(Box::new(status)))
+                    }
+                }
+                .boxed()
+            }),
+        };
+        let mut feed = feed(&collection);
+        let stop = ctx.list_and_watch(&source, &mut feed, std::time::Duration::from_secs(5)).await;
+        assert!(matches!(stop, Stop::Forbidden));
+        assert_eq!((lists.load(Ordering::SeqCst), watches.load(Ordering::SeqCst)), (2, 2), "410 relisted");
+        assert_eq!(names(&collection), ["after"], "the relist replaced the list");
+        assert_eq!(
+            health.lock().unwrap().get(&ResourceKind::Deployments),
+            Some(&WatchHealth::NoAccess { permission: "list deployments in ns shop".into() })
+        );
+    }
 
     #[test]
     fn a_forbidden_kind_is_asked_again_within_four_minutes_at_most() {
