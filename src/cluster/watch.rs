@@ -850,11 +850,17 @@ impl WatchContext {
                 delivered = true;
                 self.heard(feed);
             }
-            if !delivered && opened.elapsed() < std::time::Duration::from_secs(1) {
+            if delivered {
+                continue;
+            }
+            if opened.elapsed() < std::time::Duration::from_secs(1) {
                 // A watch that ends as soon as it opens, again and again, must not spin.
                 self.reconnecting(feed.kind, "the watch ended as soon as it opened".into());
                 return Stop::Failed;
             }
+            // A server that sends no bookmarks still keeps the deadline it was given: the
+            // watch ending cleanly is a sign of life too.
+            self.heard(feed);
         }
     }
 
