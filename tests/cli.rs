@@ -238,16 +238,31 @@ mod exec_plugins {
         (path, plugin)
     }
 
+    /// `status` headless, killed (and the test failed) if it is still running after 25 s.
     fn status(config: &ConfigDir, kubeconfig: &Path, extra: &[&str]) -> Output {
+        use std::process::Stdio;
         let mut args = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
         args.extend_from_slice(extra);
         args.push("status");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"));
-        cmd.args(&args)
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+            .args(&args)
             .env("KUBECTL_COCKPIT_CONFIG", config.dir.path())
             .env("KUBECTL_COCKPIT_DATA", config.dir.path().join("data"))
-            .stdin(std::process::Stdio::null());
-        cmd.output().unwrap()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(25);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                let out = child.wait_with_output().unwrap();
+                panic!("still running after 25 s; stderr: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().unwrap()
     }
 
     fn one_line_of_stderr(out: &Output) -> String {
@@ -264,12 +279,13 @@ mod exec_plugins {
         let (kubeconfig, plugin) =
             kubeconfig_with_plugin(config.dir.path(), &format!("echo $$ > {}\nexec sleep 600", pid_file.display()));
         let start = Instant::now();
-        let out = status(&config, &kubeconfig, &["--request-timeout", "2s"]);
+        let out = std::panic::catch_unwind(|| status(&config, &kubeconfig, &["--request-timeout", "2s"]));
         let took = start.elapsed();
         // The plugin is the test's own process, left sleeping by the cockpit: end it.
         if let Ok(pid) = std::fs::read_to_string(&pid_file) {
             let _ = Command::new("kill").arg(pid.trim()).status();
         }
+        let out = out.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let err = one_line_of_stderr(&out);
         assert_eq!(out.status.code(), Some(3), "{err}");
         assert!(took < Duration::from_secs(20), "given up on in time, not after {took:?}: {err}");
