@@ -238,8 +238,9 @@ mod exec_plugins {
         (path, plugin)
     }
 
-    /// `status` headless, killed (and the test failed) if it is still running after 25 s.
-    fn status(config: &ConfigDir, kubeconfig: &Path, extra: &[&str]) -> Output {
+    /// `status` headless, killed (and the test failed) if it is still running after 25 s,
+    /// with the plugin whose pid is in `plugin_pid` (it may hold the output pipes open).
+    fn status(config: &ConfigDir, kubeconfig: &Path, extra: &[&str], plugin_pid: Option<&Path>) -> Output {
         use std::process::Stdio;
         let mut args = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
         args.extend_from_slice(extra);
@@ -257,6 +258,9 @@ mod exec_plugins {
         while child.try_wait().unwrap().is_none() {
             if Instant::now() > deadline {
                 child.kill().unwrap();
+                if let Some(pid) = plugin_pid.and_then(|p| std::fs::read_to_string(p).ok()) {
+                    let _ = Command::new("kill").arg(pid.trim()).status();
+                }
                 let out = child.wait_with_output().unwrap();
                 panic!("still running after 25 s; stderr: {}", String::from_utf8_lossy(&out.stderr));
             }
@@ -279,7 +283,8 @@ mod exec_plugins {
         let (kubeconfig, plugin) =
             kubeconfig_with_plugin(config.dir.path(), &format!("echo $$ > {}\nexec sleep 600", pid_file.display()));
         let start = Instant::now();
-        let out = std::panic::catch_unwind(|| status(&config, &kubeconfig, &["--request-timeout", "2s"]));
+        let out =
+            std::panic::catch_unwind(|| status(&config, &kubeconfig, &["--request-timeout", "2s"], Some(&pid_file)));
         let took = start.elapsed();
         // The plugin is the test's own process, left sleeping by the cockpit: end it.
         if let Ok(pid) = std::fs::read_to_string(&pid_file) {
@@ -297,7 +302,7 @@ mod exec_plugins {
         let config = ConfigDir::new();
         let (kubeconfig, plugin) =
             kubeconfig_with_plugin(config.dir.path(), "echo 'error: SSO session expired, run login' >&2\nexit 1");
-        let out = status(&config, &kubeconfig, &[]);
+        let out = status(&config, &kubeconfig, &[], None);
         let err = one_line_of_stderr(&out);
         assert_eq!(out.status.code(), Some(3), "{err}");
         assert!(err.contains(SERVER) && err.contains(plugin.to_str().unwrap()), "{err}");
