@@ -174,7 +174,7 @@ fn main() {
         // Where the heap goes: the watch stores alone (each kind as a deep copy), then
         // the services model built from them.
         let (base, _) = heap();
-        let watches = cockpit::cluster::watch::Watches::start(client, None, 1, None);
+        let watches = cockpit::cluster::watch::Watches::start(client, "", None, 1, None);
         watches.wait_synced(Duration::from_secs(30)).await;
         println!("heap of the watch stores: {:.1} MB", mb(heap().0.saturating_sub(base)));
         let objects = watches.objects();

@@ -210,3 +210,102 @@ fn a_reader_that_stops_early_ends_it_quietly() {
     assert_eq!(out.status.code(), Some(141), "as a shell reports SIGPIPE");
     assert!(out.stderr.is_empty(), "no bug report for `| head`: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Kubeconfig `exec` credential plugins that misbehave: a headless command exits 3 with
+/// one line on stderr naming the server and the plugin, never a debug dump, never a hang.
+mod exec_plugins {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+
+    const SERVER: &str = "https://127.0.0.1:9";
+
+    /// A kubeconfig whose user gets its token from `script` (written executable into `dir`).
+    fn kubeconfig_with_plugin(dir: &Path, script: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let plugin = dir.join("get-token.sh");
+        std::fs::write(&plugin, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let config = serde_json::json!({
+            "apiVersion": "v1", "kind": "Config", "current-context": "c",
+            "clusters": [{"name": "c", "cluster": {"server": SERVER}}],
+            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+            "users": [{"name": "u", "user": {"exec": {
+                "apiVersion": "client.authentication.k8s.io/v1", "command": plugin.to_str().unwrap(),
+                "interactiveMode": "IfAvailable"}}}],
+        });
+        let path = dir.join("kubeconfig.json");
+        std::fs::write(&path, config.to_string()).unwrap();
+        (path, plugin)
+    }
+
+    /// `status` headless, killed (and the test failed) if it is still running after 25 s,
+    /// with the plugin whose pid is in `plugin_pid` (it may hold the output pipes open).
+    fn status(config: &ConfigDir, kubeconfig: &Path, extra: &[&str], plugin_pid: Option<&Path>) -> Output {
+        use std::process::Stdio;
+        let mut args = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push("status");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+            .args(&args)
+            .env("KUBECTL_COCKPIT_CONFIG", config.dir.path())
+            .env("KUBECTL_COCKPIT_DATA", config.dir.path().join("data"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(25);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                if let Some(pid) = plugin_pid.and_then(|p| std::fs::read_to_string(p).ok()) {
+                    let _ = Command::new("kill").arg(pid.trim()).status();
+                }
+                let out = child.wait_with_output().unwrap();
+                panic!("still running after 25 s; stderr: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    fn one_line_of_stderr(out: &Output) -> String {
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(err.trim_end().lines().count(), 1, "one line on stderr: {err}");
+        assert!(!err.contains("Output {") && !err.contains("ExitStatus(") && !err.contains("Os {"), "{err}");
+        err
+    }
+
+    #[test]
+    fn a_plugin_that_hangs_is_given_up_on_at_the_request_timeout() {
+        let config = ConfigDir::new();
+        let pid_file = config.dir.path().join("plugin.pid");
+        let (kubeconfig, plugin) =
+            kubeconfig_with_plugin(config.dir.path(), &format!("echo $$ > {}\nexec sleep 600", pid_file.display()));
+        let start = Instant::now();
+        let out =
+            std::panic::catch_unwind(|| status(&config, &kubeconfig, &["--request-timeout", "2s"], Some(&pid_file)));
+        let took = start.elapsed();
+        // The plugin is the test's own process, left sleeping by the cockpit: end it.
+        if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+        let out = out.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let err = one_line_of_stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(took < Duration::from_secs(20), "given up on in time, not after {took:?}: {err}");
+        assert!(err.contains(SERVER) && err.contains(plugin.to_str().unwrap()) && err.contains("within 2s"), "{err}");
+    }
+
+    #[test]
+    fn a_plugin_that_fails_is_one_line_with_its_complaint() {
+        let config = ConfigDir::new();
+        let (kubeconfig, plugin) =
+            kubeconfig_with_plugin(config.dir.path(), "echo 'error: SSO session expired, run login' >&2\nexit 1");
+        let out = status(&config, &kubeconfig, &[], None);
+        let err = one_line_of_stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(err.contains(SERVER) && err.contains(plugin.to_str().unwrap()), "{err}");
+        assert!(err.contains("SSO session expired") && err.contains("exit status: 1"), "{err}");
+    }
+}

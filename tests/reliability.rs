@@ -1,6 +1,7 @@
 //! The cockpit (real binary, in a pseudo-terminal) against a simulated cluster whose API
 //! misbehaves: dropped watches, expired resource versions, a restarted API server, an
-//! outage, and a user without access to PodDisruptionBudgets. The cockpit must recover
+//! outage, watches held open but silent, a cluster whose CA changed, a kind forbidden and
+//! allowed again, and a user without access to PodDisruptionBudgets. The cockpit must recover
 //! without a restart, keep showing what it knew (marked stale), and never wipe the screen.
 
 mod support;
@@ -42,7 +43,13 @@ impl Rig {
     }
 
     fn cockpit(&self, kubeconfig: &std::path::Path, extra: &[&str]) -> Pty {
-        let env = isolated_env(self.dir.path());
+        self.cockpit_with(kubeconfig, extra, &[])
+    }
+
+    /// The cockpit with `more` environment (the hidden test knobs).
+    fn cockpit_with(&self, kubeconfig: &std::path::Path, extra: &[&str], more: &[(&str, &str)]) -> Pty {
+        let mut env = isolated_env(self.dir.path());
+        env.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut args = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
         args.extend_from_slice(extra);
@@ -226,4 +233,125 @@ fn a_read_only_user_is_told_what_permission_a_change_lacks_before_trying() {
     pty.wait_until("the rollout wizard says so too", |s| {
         s.contains("RBAC: you may not patch deployments in ns soundspan")
     });
+}
+
+/// The silence bound the tests use, against bookmarks every half second: a healthy watch
+/// hears six bookmarks within it.
+const SILENCE: (&str, &str) = ("KUBECTL_COCKPIT_WATCH_SILENCE", "3s");
+
+fn quick_bookmarks() -> SimOptions {
+    SimOptions { bookmark_interval: Some(Duration::from_millis(500)), ..Default::default() }
+}
+
+#[test]
+fn a_watch_held_open_but_silent_is_called_stale_with_its_age_then_recovers() {
+    let rig = Rig::start(quick_bookmarks());
+    let kc = rig.kubeconfig(None);
+    let mut pty = rig.cockpit_with(&kc, &["-A"], &[SILENCE]);
+    live_with(&pty, "the demo services", "soundspan-backend");
+    // Past the bound with bookmarks flowing, it is still live.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(pty.screen_text().contains("│ live"), "bookmarks keep a quiet watch live:\n{}", pty.screen_text());
+
+    rig.inject(FaultSpec::SilenceWatches);
+    pty.wait_within(Duration::from_secs(60), "the silent watches called stale, with an age", |s| {
+        s.contains("│ stale ") && s.contains("watch silent") && !s.contains("│ live")
+    });
+    let screen = pty.screen_text();
+    assert!(screen.contains("soundspan-backend"), "the data is kept:\n{screen}");
+    rig.create_deployment("soundspan", "made-while-silent");
+
+    rig.inject(FaultSpec::Clear);
+    pty.wait_within(Duration::from_secs(60), "fresh data and live again", |s| {
+        s.contains("made-while-silent") && s.contains("│ live") && !s.contains("watch silent")
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}
+
+#[test]
+fn a_kind_forbidden_then_allowed_again_is_unknown_then_fresh_without_a_restart() {
+    let rig = Rig::start(SimOptions::default());
+    let kc = rig.kubeconfig(None);
+    let mut pty = rig.cockpit(&kc, &["-A"]);
+    live_with(&pty, "the demo services", "soundspan-frontend");
+
+    let forbid = |verb: &str| FaultSpec::Forbid { user: "*".into(), verb: verb.into(), resource: "deployments".into() };
+    rig.inject(forbid("list"));
+    rig.inject(forbid("watch"));
+    rig.inject(FaultSpec::DropWatches);
+    pty.wait_within(Duration::from_secs(60), "deployments marked no access and not shown as current", |s| {
+        s.contains("no access: list deployments in all namespaces") && !s.contains("soundspan-frontend")
+    });
+    rig.create_deployment("soundspan", "made-while-forbidden");
+
+    rig.inject(FaultSpec::Clear);
+    pty.wait_within(Duration::from_secs(60), "the deployments listed again, fresh", |s| {
+        s.contains("made-while-forbidden") && s.contains("soundspan-frontend") && !s.contains("no access")
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+}
+
+#[test]
+fn a_cluster_whose_ca_changed_says_so_on_the_status_line() {
+    let mut first = Rig::start(SimOptions::default());
+    let kc = first.kubeconfig(None);
+    let addr = first.sim().addr.to_string();
+    let mut pty = first.cockpit(&kc, &["-A"]);
+    live_with(&pty, "the demo services", "soundspan-backend");
+
+    // The same address, a new API server with a CA of its own (the simulator makes one
+    // per start), as after a cluster is rebuilt behind the same name.
+    {
+        let _guard = first.rt.enter();
+        first.sim.take();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let _second = loop {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        match rt.block_on(cockpit::sim::start(SimOptions { addr: Some(addr.clone()), ..Default::default() })) {
+            Ok(sim) => break (rt, Some(sim)),
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("port not free yet: {e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("the second simulator could not take {addr}: {e}"),
+        }
+    };
+    pty.wait_within(Duration::from_secs(60), "the reason: the CA does not trust the new certificate", |s| {
+        s.contains("certificate not trusted by the kubeconfig's CA")
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
+    let (rt, mut sim) = _second;
+    let _guard = rt.enter();
+    sim.take();
+}
+
+#[test]
+fn bookmarks_keep_an_idle_cockpit_live_without_a_single_request() {
+    let rig = Rig::start(quick_bookmarks());
+    let kc = rig.kubeconfig(None);
+    let mut pty = rig.cockpit_with(&kc, &["-A"], &[SILENCE]);
+    live_with(&pty, "the demo services", "soundspan-backend");
+    // Let the start-up reads (permission checks, log follows of the SLO gates) finish.
+    let requests = || rig.sim().metrics()["requests_total"].as_u64().unwrap();
+    let mut before = requests();
+    let settle = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = requests();
+        if now == before || std::time::Instant::now() > settle {
+            break;
+        }
+        before = now;
+    }
+    // Twice the silence bound, bookmarks flowing: still live, and not one request more
+    // (a watch is re-opened only at its 75 s server-side timeout).
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(requests(), before, "requests while idle: {}", rig.sim().metrics()["by"]);
+    assert!(pty.screen_text().contains("│ live"), "{}", pty.screen_text());
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
 }

@@ -44,7 +44,7 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
     }
     let conn = &target.connection;
     let scope = namespace.or(conn.scope());
-    let watches = Watches::start(conn.client.clone(), scope, 0, None);
+    let watches = Watches::start(conn.client.clone(), &conn.server_url, scope, 0, None);
     let unsynced = watches.wait_synced(conn.request_timeout).await;
     let workloads = [ResourceKind::Deployments, ResourceKind::StatefulSets];
     if workloads.iter().all(|k| unsynced.iter().any(|(u, _)| u == k)) {

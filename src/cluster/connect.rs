@@ -1,6 +1,7 @@
 //! Kubeconfig handling like kubectl's: `--kubeconfig`, else `$KUBECONFIG` (a list, merged),
 //! else `~/.kube/config`, else in-cluster; `--context`; the namespace from the context;
-//! impersonation; exec credential plugins (kube-rs runs them); `--request-timeout`.
+//! impersonation; exec credential plugins (kube-rs runs them, under the request timeout
+//! here); `--request-timeout`.
 //!
 //! Every failure here is the operator's to fix, so it becomes one line with exit code 3.
 
@@ -177,8 +178,9 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection> {
     let namespace = config.default_namespace.clone();
     let user = opts.as_user.clone();
     let timeout = effective_timeout(opts.request_timeout);
-    let client = kube::Client::try_from(config)
-        .map_err(|e| exit::cluster(format!("cannot use {server_url} (context \"{context}\"): {}", one_line(&e))))?;
+    let client = build_client(config, opts.request_timeout)
+        .await
+        .map_err(|e| exit::cluster(format!("cannot use {server_url} (context \"{context}\"): {e}")))?;
     match tokio::time::timeout(timeout, client.apiserver_version()).await {
         Err(_) => {
             return Err(exit::cluster(format!(
@@ -205,6 +207,90 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection> {
     })
 }
 
+/// How long an exec credential plugin may take when no `--request-timeout` is given: a
+/// plugin that opens a browser for a login needs a while, one that hangs must not hang
+/// the terminal.
+pub const EXEC_PLUGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds the client. kube runs the kubeconfig's exec credential plugin right here, on the
+/// calling thread, waiting for it however long it takes; it runs on a thread of its own so
+/// a plugin that hangs is given up on after the request timeout (30 s when none), with one
+/// line naming it. (The thread and the plugin are left behind; the command exits.)
+async fn build_client(mut config: kube::Config, request_timeout: Option<Duration>) -> Result<kube::Client, String> {
+    let Some(plugin) = config.auth_info.exec.as_ref().map(plugin_command) else {
+        return kube::Client::try_from(config).map_err(|e| one_line(&e));
+    };
+    quiet_plugin_without_terminal(&mut config);
+    let limit = match request_timeout {
+        None => EXEC_PLUGIN_TIMEOUT,
+        requested => effective_timeout(requested),
+    };
+    let (done, answer) = tokio::sync::oneshot::channel();
+    // A plain thread, not tokio's blocking pool: nothing waits for it when the command
+    // ends, and a hung plugin does not hold one of the pool's threads.
+    std::thread::spawn(move || {
+        let _ = done.send(kube::Client::try_from(config));
+    });
+    match tokio::time::timeout(limit, answer).await {
+        Err(_) => Err(format!(
+            "the exec credential plugin \"{plugin}\" gave no credentials within {}",
+            crate::config::duration::format_duration(limit)
+        )),
+        Ok(Err(_)) => Err(format!("the exec credential plugin \"{plugin}\" did not finish")),
+        Ok(Ok(Err(e))) => Err(describe_plugin_error(&e, &plugin)),
+        Ok(Ok(Ok(client))) => Ok(client),
+    }
+}
+
+/// The plugin as the kubeconfig names it (its command, not its arguments).
+fn plugin_command(exec: &kube::config::ExecConfig) -> String {
+    exec.command.clone().unwrap_or_else(|| "(no command)".into())
+}
+
+/// kubectl runs a plugin interactively only when there is a terminal to interact on
+/// (`interactiveMode: IfAvailable`, the default); kube always does unless told `Never`.
+/// Without a terminal (scripts, CI) the plugin's stderr is captured instead, so its
+/// complaint comes back in the one line of the error, not as a stray line of its own.
+fn quiet_plugin_without_terminal(config: &mut kube::Config) {
+    use kube::config::ExecInteractiveMode;
+    use std::io::IsTerminal;
+    if let Some(exec) = config.auth_info.exec.as_mut()
+        && !matches!(exec.interactive_mode, Some(ExecInteractiveMode::Always))
+        && !std::io::stdin().is_terminal()
+    {
+        exec.interactive_mode = Some(ExecInteractiveMode::Never);
+    }
+}
+
+/// An exec plugin's failure in an operator's words. kube's own message for a plugin that
+/// exits non-zero prints Rust's debug form of the process output (bytes as numbers).
+fn describe_plugin_error(e: &kube::Error, plugin: &str) -> String {
+    use kube::client::AuthError;
+    let cause = match e {
+        kube::Error::Auth(AuthError::AuthExecRun { out, .. }) => {
+            let said = last_line(&out.stderr).or_else(|| last_line(&out.stdout));
+            match said {
+                Some(said) => format!("{}: {said}", out.status),
+                None => out.status.to_string(),
+            }
+        }
+        kube::Error::Auth(AuthError::AuthExecStart(io)) => io.to_string(),
+        // "Executing CMD failed: Os { code: 2, kind: NotFound, message: \"…\" }"
+        kube::Error::Auth(AuthError::AuthExec(text)) => match text.split_once("message: \"") {
+            Some((_, rest)) => rest.split('"').next().unwrap_or(rest).to_string(),
+            None => text.clone(),
+        },
+        other => one_line(other),
+    };
+    format!("the exec credential plugin \"{plugin}\" failed: {cause}")
+}
+
+/// The last non-empty line of a process's output, trimmed.
+fn last_line(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines().map(str::trim).rfind(|l| !l.is_empty()).map(str::to_string)
+}
+
 /// A kube error as one line an operator understands, with the innermost cause.
 pub fn describe_kube_error(e: &kube::Error) -> String {
     match e {
@@ -213,7 +299,47 @@ pub fn describe_kube_error(e: &kube::Error) -> String {
             403 => format!("forbidden: {}", status.message),
             code => format!("{} ({code})", status.message),
         },
-        other => one_line(other),
+        other => {
+            let text = one_line(other);
+            transport_cause(&text).map(str::to_string).unwrap_or(text)
+        }
+    }
+}
+
+/// A kube error as [`describe_kube_error`] says it, with the cause of a broken connection
+/// in an operator's words and the address it was trying: a refused connection, a
+/// certificate the kubeconfig's CA does not trust (after the cluster's CA changed), a name
+/// that does not resolve.
+pub fn describe_kube_error_at(e: &kube::Error, server_url: &str) -> String {
+    if let kube::Error::Api(_) = e {
+        return describe_kube_error(e);
+    }
+    let text = one_line(e);
+    match transport_cause(&text) {
+        Some(cause) => format!("{cause} at {server_url}"),
+        None => text,
+    }
+}
+
+/// The cause of a failed connection, read from the error chain's text (hyper, rustls and
+/// the OS wrap it in layers of types; their messages are what is stable).
+fn transport_cause(text: &str) -> Option<&'static str> {
+    let lower = text.to_ascii_lowercase();
+    let has = |needle: &str| lower.contains(needle);
+    if has("unknownissuer") || has("invalid peer certificate") || has("certificate verify failed") {
+        Some("certificate not trusted by the kubeconfig's CA (did the cluster's CA change?)")
+    } else if has("notvalidforname") || has("certificate is not valid for") {
+        Some("certificate not valid for this address (did the cluster's address change?)")
+    } else if has("connection refused") {
+        Some("connection refused")
+    } else if has("dns error") || has("failed to lookup address") {
+        Some("address does not resolve")
+    } else if has("connection reset") || has("broken pipe") || has("connection closed") {
+        Some("connection lost")
+    } else if has("timed out") || has("deadline has elapsed") {
+        Some("no answer in time")
+    } else {
+        None
     }
 }
 
@@ -229,4 +355,33 @@ pub fn one_line(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     parts.join(": ").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broken_connections_are_said_in_an_operators_words() {
+        let cause = |text: &str| transport_cause(text);
+        assert_eq!(
+            cause("ServiceError: client error (Connect): invalid peer certificate: UnknownIssuer"),
+            Some("certificate not trusted by the kubeconfig's CA (did the cluster's CA change?)")
+        );
+        assert_eq!(
+            cause("client error (Connect): tcp connect error: Connection refused (os error 111)"),
+            Some("connection refused")
+        );
+        assert_eq!(cause("dns error: failed to lookup address information"), Some("address does not resolve"));
+        assert_eq!(cause("something else entirely"), None);
+    }
+
+    #[test]
+    fn a_plugins_complaint_is_its_last_line() {
+        assert_eq!(
+            last_line(b"starting\nerror: SSO session expired\n\n").as_deref(),
+            Some("error: SSO session expired")
+        );
+        assert_eq!(last_line(b" \n"), None);
+    }
 }

@@ -174,6 +174,7 @@ async fn run(
         let readiness = Arc::new(Mutex::new(ReadinessHistory::default()));
         let watches = Watches::start(
             scope.connection.client.clone(),
+            &scope.connection.server_url,
             scope.namespace.as_deref(),
             scope.generation,
             Some(readiness_observer(readiness.clone())),

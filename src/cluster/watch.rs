@@ -1,6 +1,12 @@
-//! Watch-driven cluster state: one kube-runtime watcher per resource kind, each feeding a
+//! Watch-driven cluster state: one list-and-watch per resource kind, each feeding a
 //! [`Collection`] (the objects as last seen, trimmed) and a health record. After the
 //! initial list the cockpit makes no request except these open watches.
+//!
+//! The loop is our own, over `Api::list` and `Api::watch`, not kube-runtime's `watcher`:
+//! that one swallows bookmarks and re-opens a quiet watch by itself, so a watch held open
+//! by a hung server or proxy could not be told from a quiet, healthy one. Here every
+//! bookmark counts as heard, and a watch silent past [`SILENCE_BOUND`] is reported
+//! ([`WatchHealth::Silent`]) and re-opened.
 //!
 //! - Memory: what is stored is what the model reads ([`Watched::keep`]). Pods and
 //!   ReplicaSets, the numerous kinds, are kept as small facts (`PodFacts`,
@@ -14,8 +20,9 @@
 //!   and the bad ones are counted and skipped.
 //! - A relist (after 410 Gone or a restart) is applied atomically at `InitDone`, so the
 //!   screen keeps showing the old data until the new list is complete — never a wipe.
-//! - A kind the user may not list stops its watcher and is reported as `NoAccess`, with
-//!   the missing permission, instead of retrying forever.
+//! - A kind the user may not list is reported as `NoAccess`, with the missing permission;
+//!   its objects are forgotten (unknown, not current) and the list is asked again after a
+//!   backoff of up to 4 minutes, the one deliberate retry of a refusal.
 //! - Every change bumps a `pulse` counter (a `watch` channel), so a burst of events
 //!   coalesces into one model rebuild.
 //! - Helm's release Secrets are watched as metadata only (`PartialObjectMetadata`): their
@@ -27,8 +34,9 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, RwLock};
 
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -37,17 +45,17 @@ use k8s_openapi::api::core::v1::{
     PodTemplateSpec, ResourceRequirements, Secret,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use kube::Resource;
-use kube::api::Api;
+use kube::api::{Api, ListParams, VersionMatch, WatchEvent, WatchParams};
 use kube::core::{DeserializeGuard, PartialObjectMeta};
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher::Event;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch as latest;
 use tokio::task::JoinHandle;
 
-use super::connect::describe_kube_error;
+use super::connect::describe_kube_error_at;
 use crate::model::history::ReplicaSetFacts;
 use crate::model::pods::PodFacts;
 use crate::model::services::{ClusterObjects, Visibility};
@@ -56,7 +64,10 @@ use crate::model::services::{ClusterObjects, Visibility};
 /// listed is unknown, so "no PDB" is never claimed when the PDBs could not be read.
 pub fn visibility(health: &BTreeMap<ResourceKind, WatchHealth>) -> Visibility {
     let known = |kind: ResourceKind| {
-        matches!(health.get(&kind), Some(WatchHealth::Live { .. } | WatchHealth::Reconnecting { .. }))
+        matches!(
+            health.get(&kind),
+            Some(WatchHealth::Live { .. } | WatchHealth::Reconnecting { .. } | WatchHealth::Silent { .. })
+        )
     };
     Visibility {
         replicasets: known(ResourceKind::ReplicaSets),
@@ -76,21 +87,55 @@ pub fn visibility(health: &BTreeMap<ResourceKind, WatchHealth>) -> Visibility {
     }
 }
 
-/// Why a watcher stopped.
+/// Why a list-and-watch ended.
 enum Stop {
+    /// RBAC refused the list or the watch: retried after [`Backoff::forbidden`].
     Forbidden,
+    /// A request failed: a relist after [`Backoff::default`].
     Failed,
+    /// Nothing heard within the silence bound: the watch is re-opened at once from the last
+    /// version heard (a relist only if the server no longer has it).
+    Silent,
+}
+
+/// How long a watch may stay silent before the kind is called stale and the watch is
+/// re-opened. A kube-apiserver's watch cache sends every watcher that allows bookmarks one
+/// about once a minute (`defaultBookmarkFrequency` in k8s.io/apiserver's cacher) and one
+/// right before the watch's deadline, and the cockpit asks for a deadline of
+/// [`WATCH_TIMEOUT_S`]: a healthy watch hears something at least every 75 s, so 90 s of
+/// silence means a hung server or a proxy holding the connection. Tests shorten it with
+/// the hidden `KUBECTL_COCKPIT_WATCH_SILENCE` (e.g. `2s`).
+pub const SILENCE_BOUND: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// The server-side `timeoutSeconds` of every watch: the server ends the watch then (after
+/// a bookmark) and the cockpit re-opens it from the last version, which is still one open
+/// watch, not polling. Below [`SILENCE_BOUND`], so even a server that sends bookmarks only
+/// before a deadline is heard within the bound.
+const WATCH_TIMEOUT_S: u32 = 75;
+
+/// Objects per page of a (re)list, so a big cluster is not one huge response.
+const PAGE_SIZE: u32 = 500;
+
+/// The silence bound in force: [`SILENCE_BOUND`], or `KUBECTL_COCKPIT_WATCH_SILENCE`.
+pub fn silence_bound() -> std::time::Duration {
+    std::env::var("KUBECTL_COCKPIT_WATCH_SILENCE")
+        .ok()
+        .and_then(|v| crate::config::duration::parse_duration(&v).ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(SILENCE_BOUND)
 }
 
 /// Exponential backoff with jitter between reconnect attempts: quick after a blip, at most
 /// every 30 s during an outage, so many cockpits do not hammer a recovering API server.
 struct Backoff {
     next: std::time::Duration,
+    first: std::time::Duration,
+    max: std::time::Duration,
 }
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { next: Self::FIRST }
+        Backoff { next: Self::FIRST, first: Self::FIRST, max: Self::MAX }
     }
 }
 
@@ -98,14 +143,22 @@ impl Backoff {
     const FIRST: std::time::Duration = std::time::Duration::from_millis(500);
     const MAX: std::time::Duration = std::time::Duration::from_secs(30);
 
+    /// The one deliberate retry of something refused: a kind RBAC forbids is listed again
+    /// after 2 s, 4 s, … at most every 4 minutes, so a permission granted while the
+    /// cockpit runs shows up without a restart, at the cost of one list per 4 minutes.
+    fn forbidden() -> Self {
+        let first = std::time::Duration::from_secs(2);
+        Backoff { next: first, first, max: std::time::Duration::from_secs(240) }
+    }
+
     fn next_delay(&mut self) -> std::time::Duration {
         let delay = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
+        self.next = (self.next * 2).min(self.max);
         delay.mul_f64(0.8 + fastrand::f64() * 0.4)
     }
 
     fn reset(&mut self) {
-        self.next = Self::FIRST;
+        self.next = self.first;
     }
 }
 
@@ -186,13 +239,19 @@ pub enum WatchHealth {
     Live { since: Timestamp },
     /// Errors since `since`; data shown is what was last seen.
     Reconnecting { since: Timestamp, error: String },
+    /// Listed, and the watch is open, but nothing (no change, no bookmark) was heard since
+    /// `heard`, longer than the silence bound: a hung server or a proxy holding the
+    /// connection. The data shown is as of `heard`; the watch is being re-opened.
+    Silent { heard: Timestamp },
     /// RBAC forbids listing: `permission` reads like `list poddisruptionbudgets in ns shop`.
+    /// The kind's objects are forgotten (unknown, not shown as current) and the list is
+    /// retried with a backoff of up to 4 minutes.
     NoAccess { permission: String },
 }
 
 impl WatchHealth {
     pub fn is_synced(&self) -> bool {
-        matches!(self, WatchHealth::Live { .. } | WatchHealth::NoAccess { .. })
+        matches!(self, WatchHealth::Live { .. } | WatchHealth::NoAccess { .. } | WatchHealth::Silent { .. })
     }
 }
 
@@ -250,6 +309,14 @@ impl<S> Collection<S> {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, CollectionInner<S>> {
         self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets every object: the kind can no longer be listed, so what was seen is not
+    /// current any more. Returns whether anything was shown.
+    fn forget(&self) -> bool {
+        let mut inner = self.write();
+        inner.relisting = None;
+        !std::mem::take(&mut inner.live).is_empty()
     }
 
     /// Applies one watcher event; returns whether the visible objects changed.
@@ -497,8 +564,15 @@ impl Drop for Watches {
 }
 
 impl Watches {
-    /// Opens a watch per kind in `namespace` (`None`: all namespaces).
-    pub fn start(client: kube::Client, namespace: Option<&str>, generation: u64, on_pod: Option<PodObserver>) -> Self {
+    /// Opens a watch per kind in `namespace` (`None`: all namespaces) of the cluster at
+    /// `server_url` (named in the reasons a watch gives for being stale).
+    pub fn start(
+        client: kube::Client,
+        server_url: &str,
+        namespace: Option<&str>,
+        generation: u64,
+        on_pod: Option<PodObserver>,
+    ) -> Self {
         let (pulse, _) = latest::channel(0u64);
         let now = Timestamp::now();
         let own_node_pods = namespace.is_some();
@@ -528,6 +602,7 @@ impl Watches {
         let ctx = WatchContext {
             client,
             namespace: namespace.map(str::to_string),
+            server_url: server_url.to_string(),
             health: w.health.clone(),
             pulse: w.pulse.clone(),
         };
@@ -612,8 +687,25 @@ impl Watches {
 struct WatchContext {
     client: kube::Client,
     namespace: Option<String>,
+    /// For the reasons the status line gives ("connection refused at https://…").
+    server_url: String,
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
+}
+
+/// One kind's list-and-watch, kept across reconnects.
+struct Feed<K: Watched> {
+    kind: ResourceKind,
+    collection: Arc<Collection<K::Stored>>,
+    on_pod: Option<PodObserver>,
+    memo: K::Memo,
+    /// The last resourceVersion heard; `None`: a relist is due.
+    version: Option<String>,
+    /// When the API server was last heard from on this watch (a list, a change, a
+    /// bookmark): the age of the data when the watch goes silent.
+    heard: Option<Timestamp>,
+    retry: Backoff,
+    refused: Backoff,
 }
 
 impl WatchContext {
@@ -647,91 +739,224 @@ impl WatchContext {
         self.spawn_with::<K>(kind, collection, on_pod, objects_of(api))
     }
 
-    /// Watches a kind through `open`, which starts a fresh list-and-watch each time.
+    /// Lists and watches a kind through `source`.
     fn spawn_with<K>(
         &self,
         kind: ResourceKind,
         collection: Arc<Collection<K::Stored>>,
         on_pod: Option<PodObserver>,
-        open: impl Fn() -> GuardedEvents<K> + Send + 'static,
+        source: Source<K>,
     ) -> JoinHandle<()>
     where
         K: Watched,
     {
         let ctx = self.clone();
-        tokio::spawn(async move { ctx.run::<K>(kind, collection, on_pod, open).await })
+        let feed = Feed {
+            kind,
+            collection,
+            on_pod,
+            memo: K::Memo::default(),
+            version: None,
+            heard: None,
+            retry: Backoff::default(),
+            refused: Backoff::forbidden(),
+        };
+        tokio::spawn(async move { ctx.run::<K>(feed, source).await })
     }
 
-    async fn run<K>(
-        self,
-        kind: ResourceKind,
-        collection: Arc<Collection<K::Stored>>,
-        on_pod: Option<PodObserver>,
-        open: impl Fn() -> GuardedEvents<K>,
-    ) where
-        K: Watched,
-    {
-        let mut retry = Backoff::default();
-        loop {
-            match self.watch_until_error(kind, open(), &collection, on_pod.as_ref(), &mut retry).await {
-                Stop::Forbidden => return,
-                Stop::Failed => tokio::time::sleep(retry.next_delay()).await,
-            }
-        }
-    }
-
-    /// Lists, then watches, until the watch fails. A failure ends this watcher and the
-    /// caller starts a fresh one (a relist) after a backoff: the relist's completion is the
-    /// proof that the API is back, even for a kind that never changes. A 410 is not a
-    /// failure: kube-runtime relists by itself.
-    async fn watch_until_error<K>(
-        &self,
-        kind: ResourceKind,
-        mut stream: GuardedEvents<K>,
-        collection: &Arc<Collection<K::Stored>>,
-        on_pod: Option<&PodObserver>,
-        retry: &mut Backoff,
-    ) -> Stop
+    /// Lists, watches, and after every stop starts again: a failure relists after a
+    /// backoff (the relist completing is the proof that the API is back, even for a kind
+    /// that never changes); silence re-opens the watch at once; a refusal forgets the
+    /// kind's objects and asks again after a longer backoff.
+    async fn run<K>(self, mut feed: Feed<K>, source: Source<K>)
     where
         K: Watched,
     {
-        let mut memo = K::Memo::default();
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(event) => {
-                    let Some(event) = self.decode(event, collection, &mut memo) else { continue };
-                    if let (Some(observe), Some((key, stored))) = (on_pod, event_object(&event))
-                        && let Some(pod) = K::as_pod(stored)
-                    {
-                        let previous = collection.get(key);
-                        observe(pod, previous.as_deref().and_then(K::as_pod));
-                    }
-                    let settled = matches!(event, Event::InitDone | Event::Apply(_) | Event::Delete(_));
-                    if collection.apply(event) {
+        let bound = silence_bound();
+        loop {
+            match self.list_and_watch(&source, &mut feed, bound).await {
+                Stop::Silent => {}
+                Stop::Failed => {
+                    feed.version = None;
+                    tokio::time::sleep(feed.retry.next_delay()).await;
+                }
+                Stop::Forbidden => {
+                    feed.version = None;
+                    if feed.collection.forget() {
                         self.bump();
                     }
-                    if settled {
-                        retry.reset();
-                        self.mark_live(kind);
-                    }
-                }
-                Err(watcher::Error::WatchError(status)) if status.code == 410 => continue,
-                Err(error) => {
-                    if let Some(permission) = self.forbidden(kind, &error) {
-                        self.set_health(kind, WatchHealth::NoAccess { permission });
-                        // Retrying a forbidden list forever would be polling: stop here.
-                        return Stop::Forbidden;
-                    }
-                    let since = match self.current(kind) {
-                        Some(WatchHealth::Reconnecting { since, .. }) => since,
-                        _ => Timestamp::now(),
-                    };
-                    self.set_health(kind, WatchHealth::Reconnecting { since, error: describe_watch_error(&error) });
-                    return Stop::Failed;
+                    tokio::time::sleep(feed.refused.next_delay()).await;
                 }
             }
         }
+    }
+
+    /// Lists when no version is known, then watches from the last version heard, re-opening
+    /// the watch each time the server ends it (its `timeoutSeconds`), until an error, a
+    /// refusal or silence longer than `bound`. Every change and every bookmark counts as
+    /// heard; a 410 Gone relists.
+    async fn list_and_watch<K>(&self, source: &Source<K>, feed: &mut Feed<K>, bound: std::time::Duration) -> Stop
+    where
+        K: Watched,
+    {
+        'watch: loop {
+            let version = match feed.version.clone() {
+                Some(version) => version,
+                None => match self.relist(source, feed, bound).await {
+                    Ok(version) => version,
+                    Err(stop) => return stop,
+                },
+            };
+            let opened = tokio::time::Instant::now();
+            let mut stream = match tokio::time::timeout(bound, (source.watch)(version)).await {
+                Err(_) => return self.silent(feed, bound),
+                Ok(Err(kube::Error::Api(status))) if status.code == 410 => {
+                    feed.version = None;
+                    continue;
+                }
+                Ok(Err(error)) => return self.refused_or_failed(feed.kind, &error),
+                Ok(Ok(stream)) => stream,
+            };
+            let mut delivered = false;
+            loop {
+                let Ok(item) = tokio::time::timeout(bound, stream.next()).await else {
+                    return self.silent(feed, bound);
+                };
+                match item {
+                    // The server ended the watch at its deadline (or dropped it): watch
+                    // again from the last version heard.
+                    None => break,
+                    Some(Err(error)) => return self.refused_or_failed(feed.kind, &error),
+                    Some(Ok(WatchEvent::Added(obj) | WatchEvent::Modified(obj))) => {
+                        feed.version = version_of(&obj).or(feed.version.take());
+                        self.deliver(feed, Event::Apply(obj));
+                    }
+                    Some(Ok(WatchEvent::Deleted(obj))) => {
+                        feed.version = version_of(&obj).or(feed.version.take());
+                        self.deliver(feed, Event::Delete(obj));
+                    }
+                    Some(Ok(WatchEvent::Bookmark(bookmark))) => {
+                        feed.version = Some(bookmark.metadata.resource_version);
+                    }
+                    // The server no longer has that version: relist.
+                    Some(Ok(WatchEvent::Error(status))) if status.code == 410 => {
+                        feed.version = None;
+                        continue 'watch;
+                    }
+                    Some(Ok(WatchEvent::Error(status))) => {
+                        return self.refused_or_failed(feed.kind, &kube::Error::Api(status));
+                    }
+                }
+                delivered = true;
+                self.heard(feed);
+            }
+            if delivered {
+                continue;
+            }
+            if opened.elapsed() < std::time::Duration::from_secs(1) {
+                // A watch that ends as soon as it opens, again and again, must not spin.
+                self.reconnecting(feed.kind, "the watch ended as soon as it opened".into());
+                return Stop::Failed;
+            }
+            // A server that sends no bookmarks still keeps the deadline it was given: the
+            // watch ending cleanly is a sign of life too.
+            self.heard(feed);
+        }
+    }
+
+    /// A full list, page by page, applied atomically at the end (never a wiped table).
+    /// Returns the list's resourceVersion, where the watch starts.
+    async fn relist<K>(
+        &self,
+        source: &Source<K>,
+        feed: &mut Feed<K>,
+        bound: std::time::Duration,
+    ) -> Result<String, Stop>
+    where
+        K: Watched,
+    {
+        feed.collection.apply(Event::Init);
+        let mut page = None;
+        loop {
+            let (items, meta) = match tokio::time::timeout(bound, (source.list)(page.take())).await {
+                Err(_) => return Err(self.silent(feed, bound)),
+                Ok(Err(error)) => return Err(self.refused_or_failed(feed.kind, &error)),
+                Ok(Ok(list)) => list,
+            };
+            for obj in items {
+                self.deliver(feed, Event::InitApply(obj));
+            }
+            if let Some(next) = meta.continue_.filter(|c| !c.is_empty()) {
+                page = Some(next);
+                continue;
+            }
+            let Some(version) = meta.resource_version.filter(|v| !v.is_empty()) else {
+                self.reconnecting(feed.kind, "the list carried no resourceVersion".into());
+                return Err(Stop::Failed);
+            };
+            self.deliver(feed, Event::InitDone);
+            feed.version = Some(version.clone());
+            self.heard(feed);
+            return Ok(version);
+        }
+    }
+
+    /// Decodes one event into the collection, telling the pod observer first.
+    fn deliver<K>(&self, feed: &mut Feed<K>, event: Event<DeserializeGuard<K>>)
+    where
+        K: Watched,
+    {
+        let Some(event) = self.decode(event, &feed.collection, &mut feed.memo) else { return };
+        if let (Some(observe), Some((key, stored))) = (&feed.on_pod, event_object(&event))
+            && let Some(pod) = K::as_pod(stored)
+        {
+            let previous = feed.collection.get(key);
+            observe(pod, previous.as_deref().and_then(K::as_pod));
+        }
+        if feed.collection.apply(event) {
+            self.bump();
+        }
+    }
+
+    /// The API server answered on this watch: it is live (health changes, and so pulses,
+    /// only when it was not live before, so bookmarks at idle redraw nothing).
+    fn heard<K: Watched>(&self, feed: &mut Feed<K>) {
+        feed.heard = Some(Timestamp::now());
+        feed.retry.reset();
+        feed.refused.reset();
+        self.mark_live(feed.kind);
+    }
+
+    fn silent<K: Watched>(&self, feed: &Feed<K>, bound: std::time::Duration) -> Stop {
+        match feed.heard {
+            Some(heard) => self.set_health(feed.kind, WatchHealth::Silent { heard }),
+            None => self.reconnecting(
+                feed.kind,
+                format!(
+                    "no answer from {} within {}",
+                    self.server_url,
+                    crate::config::duration::format_duration(bound)
+                ),
+            ),
+        }
+        Stop::Silent
+    }
+
+    fn refused_or_failed(&self, kind: ResourceKind, error: &kube::Error) -> Stop {
+        if let Some(permission) = self.forbidden(kind, error) {
+            self.set_health(kind, WatchHealth::NoAccess { permission });
+            return Stop::Forbidden;
+        }
+        self.reconnecting(kind, describe_kube_error_at(error, &self.server_url));
         Stop::Failed
+    }
+
+    fn reconnecting(&self, kind: ResourceKind, error: String) {
+        let since = match self.current(kind) {
+            Some(WatchHealth::Reconnecting { since, .. }) => since,
+            _ => Timestamp::now(),
+        };
+        self.set_health(kind, WatchHealth::Reconnecting { since, error });
     }
 
     fn current(&self, kind: ResourceKind) -> Option<WatchHealth> {
@@ -776,16 +1001,8 @@ impl WatchContext {
         decoded
     }
 
-    fn forbidden(&self, kind: ResourceKind, error: &watcher::Error) -> Option<String> {
-        let forbidden = match error {
-            watcher::Error::InitialListFailed(e)
-            | watcher::Error::WatchStartFailed(e)
-            | watcher::Error::WatchFailed(e) => {
-                matches!(e, kube::Error::Api(s) if s.code == 403)
-            }
-            watcher::Error::WatchError(status) => status.code == 403,
-            _ => false,
-        };
+    fn forbidden(&self, kind: ResourceKind, error: &kube::Error) -> Option<String> {
+        let forbidden = matches!(error, kube::Error::Api(s) if s.code == 403);
         forbidden.then(|| match &self.namespace {
             _ if kind == ResourceKind::Nodes => "list nodes (cluster-scoped)".to_string(),
             Some(ns) if !kind.cluster_wide() => format!("list {} in ns {ns}", kind.plural()),
@@ -794,48 +1011,108 @@ impl WatchContext {
     }
 }
 
-/// A list-and-watch whose objects are checked one by one (see [`DeserializeGuard`]).
-type GuardedEvents<K> = BoxStream<'static, watcher::Result<Event<DeserializeGuard<K>>>>;
+/// The resourceVersion an event carries (a malformed object's too: its metadata is read).
+fn version_of<K: Resource>(obj: &DeserializeGuard<K>) -> Option<String> {
+    let meta = match &obj.0 {
+        Ok(obj) => obj.meta(),
+        Err(invalid) => &invalid.metadata,
+    };
+    meta.resource_version.clone().filter(|v| !v.is_empty())
+}
 
-fn objects_of<K>(api: Api<DeserializeGuard<K>>) -> impl Fn() -> GuardedEvents<K> + Send + 'static
+/// One page of a list: its objects (checked one by one, see [`DeserializeGuard`]) and its
+/// list metadata (resourceVersion, continue token).
+type Page<K> = (Vec<DeserializeGuard<K>>, ListMeta);
+/// The events of one open watch, bookmarks included.
+type Changes<K> = BoxStream<'static, kube::Result<WatchEvent<DeserializeGuard<K>>>>;
+
+/// How one kind is listed (a page at a time: `None` is the first page, else the continue
+/// token) and watched (from a resourceVersion). Whole objects and metadata-only Secrets
+/// go through the same loop.
+pub struct Source<K> {
+    list: Box<dyn Fn(Option<String>) -> Answer<Page<K>> + Send + Sync>,
+    watch: Box<dyn Fn(String) -> Answer<Changes<K>> + Send + Sync>,
+}
+
+/// A request on its way.
+type Answer<T> = BoxFuture<'static, kube::Result<T>>;
+
+/// A list served from the API server's watch cache (`resourceVersion=0`, as kube-runtime's
+/// watcher asks), in pages.
+fn list_params(labels: Option<&str>, page: Option<String>) -> ListParams {
+    ListParams {
+        label_selector: labels.map(str::to_string),
+        resource_version: Some("0".into()),
+        version_match: Some(VersionMatch::NotOlderThan),
+        limit: Some(PAGE_SIZE),
+        continue_token: page,
+        ..Default::default()
+    }
+}
+
+/// A watch with bookmarks (so a quiet watch is still heard) and a server-side deadline.
+fn watch_params(labels: Option<&str>) -> WatchParams {
+    WatchParams {
+        label_selector: labels.map(str::to_string),
+        timeout: Some(WATCH_TIMEOUT_S),
+        bookmarks: true,
+        ..Default::default()
+    }
+}
+
+fn objects_of<K>(api: Api<DeserializeGuard<K>>) -> Source<K>
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    move || watcher::watcher(api.clone(), watcher::Config::default()).boxed()
+    let lister = api.clone();
+    Source {
+        list: Box::new(move |page| {
+            let api = lister.clone();
+            async move { api.list(&list_params(None, page)).await.map(|list| (list.items, list.metadata)) }.boxed()
+        }),
+        watch: Box::new(move |version| {
+            let api = api.clone();
+            async move { api.watch(&watch_params(None), &version).await.map(StreamExt::boxed) }.boxed()
+        }),
+    }
 }
 
 /// Helm's release Secrets (label `owner=helm`) as PartialObjectMetadata: the API server
 /// answers with metadata alone, so a release's encoded body never reaches the cockpit.
 /// The Api must be of `PartialObjectMeta` itself: kube sends the metadata-only Accept
 /// header for it, but not for a `DeserializeGuard` around it.
-fn helm_release_metadata(ctx: &WatchContext) -> impl Fn() -> GuardedEvents<PartialObjectMeta<Secret>> + Send + 'static {
+fn helm_release_metadata(ctx: &WatchContext) -> Source<PartialObjectMeta<Secret>> {
+    const HELM: Option<&str> = Some("owner=helm");
     let api: Api<PartialObjectMeta<Secret>> = match &ctx.namespace {
         Some(ns) => Api::namespaced(ctx.client.clone(), ns),
         None => Api::all(ctx.client.clone()),
     };
-    let config = watcher::Config::default().labels("owner=helm");
-    move || watcher::watcher(api.clone(), config.clone()).map_ok(guarded).boxed()
-}
-
-/// Metadata cannot be malformed the way a body can; it is guarded only to share the loop.
-fn guarded<K>(event: Event<K>) -> Event<DeserializeGuard<K>> {
-    let wrap = |obj| DeserializeGuard(Ok(obj));
-    match event {
-        Event::Apply(o) => Event::Apply(wrap(o)),
-        Event::Delete(o) => Event::Delete(wrap(o)),
-        Event::Init => Event::Init,
-        Event::InitApply(o) => Event::InitApply(wrap(o)),
-        Event::InitDone => Event::InitDone,
+    let lister = api.clone();
+    Source {
+        list: Box::new(move |page| {
+            let api = lister.clone();
+            async move {
+                let list = api.list(&list_params(HELM, page)).await?;
+                Ok((list.items.into_iter().map(|o| DeserializeGuard(Ok(o))).collect(), list.metadata))
+            }
+            .boxed()
+        }),
+        watch: Box::new(move |version| {
+            let api = api.clone();
+            async move { api.watch(&watch_params(HELM), &version).await.map(|s| s.map_ok(guarded).boxed()) }.boxed()
+        }),
     }
 }
 
-fn describe_watch_error(error: &watcher::Error) -> String {
-    match error {
-        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => {
-            describe_kube_error(e)
-        }
-        watcher::Error::WatchError(status) => format!("{} ({})", status.message, status.code),
-        other => other.to_string(),
+/// Metadata cannot be malformed the way a body can; it is guarded only to share the loop.
+fn guarded<K>(event: WatchEvent<K>) -> WatchEvent<DeserializeGuard<K>> {
+    let wrap = |obj| DeserializeGuard(Ok(obj));
+    match event {
+        WatchEvent::Added(o) => WatchEvent::Added(wrap(o)),
+        WatchEvent::Modified(o) => WatchEvent::Modified(wrap(o)),
+        WatchEvent::Deleted(o) => WatchEvent::Deleted(wrap(o)),
+        WatchEvent::Bookmark(b) => WatchEvent::Bookmark(b),
+        WatchEvent::Error(e) => WatchEvent::Error(e),
     }
 }
 
@@ -850,6 +1127,170 @@ fn event_object<K>(event: &Event<K>) -> Option<&K> {
 mod tests {
     use super::*;
     use crate::model::capacity::Resources;
+
+    /// A context whose client is never used: the tests hand the loop a [`Source`].
+    fn offline() -> (WatchContext, Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>) {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let health = Arc::new(Mutex::new(BTreeMap::new()));
+        let ctx = WatchContext {
+            client: kube::Client::try_from(config).unwrap(),
+            namespace: Some("shop".into()),
+            server_url: "http://127.0.0.1:9".into(),
+            health: health.clone(),
+            pulse: latest::channel(0).0,
+        };
+        (ctx, health)
+    }
+
+    fn feed(collection: &Arc<Collection<Deployment>>) -> Feed<Deployment> {
+        Feed {
+            kind: ResourceKind::Deployments,
+            collection: collection.clone(),
+            on_pod: None,
+            memo: (),
+            version: None,
+            heard: None,
+            retry: Backoff::default(),
+            refused: Backoff::forbidden(),
+        }
+    }
+
+    fn deployment(name: &str, rv: &str) -> DeserializeGuard<Deployment> {
+        let replicas = if name == "malformed" { serde_json::json!("many") } else { serde_json::json!(1) };
+        serde_json::from_value(serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "shop", "resourceVersion": rv}, "spec": {"replicas": replicas}}))
+        .unwrap()
+    }
+
+    fn event(json: serde_json::Value) -> kube::Result<WatchEvent<DeserializeGuard<Deployment>>> {
+        Ok(serde_json::from_value(json).unwrap())
+    }
+
+    fn names(collection: &Collection<Deployment>) -> Vec<String> {
+        collection.snapshot().iter().map(|d| d.metadata.name.clone().unwrap_or_default()).collect()
+    }
+
+    #[tokio::test]
+    async fn bookmarks_are_heard_a_silent_watch_is_reported_and_a_malformed_object_is_skipped() {
+        let (ctx, health) = offline();
+        let collection = Arc::new(Collection::default());
+        let source: Source<Deployment> = Source {
+            list: Box::new(|page| {
+                async move {
+                    Ok(match page.as_deref() {
+                        None => (
+                            vec![deployment("api", "5"), deployment("malformed", "6")],
+                            ListMeta { continue_: Some("page-2".into()), ..Default::default() },
+                        ),
+                        Some(_) => (
+                            vec![deployment("web", "9")],
+                            ListMeta { resource_version: Some("10".into()), ..Default::default() },
+                        ),
+                    })
+                }
+                .boxed()
+            }),
+            watch: Box::new(|version| {
+                async move {
+                    assert_eq!(version, "10", "the watch starts where the list ended");
+                    let events = vec![
+                        event(serde_json::json!({"type": "BOOKMARK", "object": {"kind": "Deployment",
+                            "apiVersion": "apps/v1", "metadata": {"resourceVersion": "11"}}})),
+                        Ok(WatchEvent::Added(deployment("worker", "12"))),
+                        event(serde_json::json!({"type": "BOOKMARK", "object": {"kind": "Deployment",
+                            "apiVersion": "apps/v1", "metadata": {"resourceVersion": "13"}}})),
+                    ];
+                    // Then nothing: a server that hangs with the connection open.
+                    Ok(futures::stream::iter(events).chain(futures::stream::pending()).boxed())
+                }
+                .boxed()
+            }),
+        };
+        let mut feed = feed(&collection);
+        let stop = ctx.list_and_watch(&source, &mut feed, std::time::Duration::from_millis(300)).await;
+        assert!(matches!(stop, Stop::Silent));
+        assert_eq!(names(&collection), ["api", "web", "worker"]);
+        assert_eq!(collection.malformed(), 1);
+        assert_eq!(feed.version.as_deref(), Some("13"), "the last bookmark is where the watch resumes");
+        let heard = feed.heard.expect("heard");
+        let health = health.lock().unwrap();
+        assert_eq!(health.get(&ResourceKind::Deployments), Some(&WatchHealth::Silent { heard }));
+    }
+
+    #[tokio::test]
+    async fn gone_relists_and_a_refusal_is_no_access() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (ctx, health) = offline();
+        let collection = Arc::new(Collection::default());
+        let lists = Arc::new(AtomicUsize::new(0));
+        let watches = Arc::new(AtomicUsize::new(0));
+        let (l, w) = (lists.clone(), watches.clone());
+        let source: Source<Deployment> = Source {
+            list: Box::new(move |_| {
+                let n = l.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    let name = if n == 0 { "before" } else { "after" };
+                    Ok((
+                        vec![deployment(name, "1")],
+                        ListMeta { resource_version: Some("1".into()), ..Default::default() },
+                    ))
+                }
+                .boxed()
+            }),
+            watch: Box::new(move |_| {
+                let n = w.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        let gone = event(serde_json::json!({"type": "ERROR", "object": {"status": "Failure",
+                            "message": "too old resource version", "reason": "Expired", "code": 410}}));
+                        Ok(futures::stream::iter(vec![gone]).chain(futures::stream::pending()).boxed())
+                    } else {
+                        let status: kube::core::Status =
+                            serde_json::from_value(serde_json::json!({"status": "Failure",
+                            "message": "deployments is forbidden", "reason": "Forbidden", "code": 403}))
+                            .unwrap();
+                        Err(kube::Error::Api(Box::new(status)))
+                    }
+                }
+                .boxed()
+            }),
+        };
+        let mut feed = feed(&collection);
+        let stop = ctx.list_and_watch(&source, &mut feed, std::time::Duration::from_secs(5)).await;
+        assert!(matches!(stop, Stop::Forbidden));
+        assert_eq!((lists.load(Ordering::SeqCst), watches.load(Ordering::SeqCst)), (2, 2), "410 relisted");
+        assert_eq!(names(&collection), ["after"], "the relist replaced the list");
+        assert_eq!(
+            health.lock().unwrap().get(&ResourceKind::Deployments),
+            Some(&WatchHealth::NoAccess { permission: "list deployments in ns shop".into() })
+        );
+    }
+
+    #[test]
+    fn a_forbidden_kind_is_asked_again_within_four_minutes_at_most() {
+        let mut refused = Backoff::forbidden();
+        let delays: Vec<_> = (0..12).map(|_| refused.next_delay()).collect();
+        assert!(delays[0] <= std::time::Duration::from_millis(2400), "{delays:?}");
+        assert!(delays.iter().all(|d| *d <= std::time::Duration::from_secs(288)), "{delays:?}");
+        assert!(delays[11] >= std::time::Duration::from_secs(192), "{delays:?}");
+        refused.reset();
+        assert!(refused.next_delay() <= std::time::Duration::from_millis(2400));
+    }
+
+    #[test]
+    fn a_forbidden_kind_is_forgotten_not_shown_as_current() {
+        let c: Collection<u32> = Collection::default();
+        c.apply(Event::Apply((("ns".into(), "a".into()), Arc::new(1))));
+        assert!(c.forget(), "something was shown");
+        assert!(c.is_empty() && !c.forget());
+    }
+
+    #[test]
+    fn healthy_watches_hear_something_well_within_the_silence_bound() {
+        // Bookmarks come about every 60 s, and the server ends each watch at its deadline.
+        assert!(u64::from(WATCH_TIMEOUT_S) < SILENCE_BOUND.as_secs());
+        assert!(SILENCE_BOUND.as_secs() >= 60 + 20, "room for the API server's minute between bookmarks");
+    }
 
     #[test]
     fn pods_with_the_same_labels_share_one_map() {

@@ -14,7 +14,8 @@
 //! | `{"fault":"latency","duration_ms":150}` | add this latency to every request from now on (`0` clears) |
 //! | `{"fault":"restart_listener"}` | close the listener and every connection, listen again on the same port (store kept) |
 //! | `{"fault":"forbid","user":"viewer","verb":"list","resource":"pods"}` | 403 for that user/verb/resource on top of RBAC (`*` matches any user or verb; `resource` may be `pods/log`) |
-//! | `{"fault":"clear"}` | undo all of the above that still lasts |
+//! | `{"fault":"silence_watches"}` | a hung server or a proxy holding the connection: every watch, open or opened later, stays open but delivers nothing (no events, no bookmarks) until `clear`; lists and other requests are still served, so a relist works |
+//! | `{"fault":"clear"}` | undo all of the above that still lasts (silenced watches speak again) |
 //!
 //! It answers `200 {"ok": true, "fault": …}` or a 400 Status naming the expected shape.
 //! `GET /sim/faults` shows what is armed.
@@ -44,11 +45,19 @@ pub struct Faults {
     drops: watch::Sender<u64>,
     /// Bumped to make the server restart its listener.
     restarts: watch::Sender<u64>,
+    /// Whether watches are silenced (`silence_watches`).
+    silence: watch::Sender<bool>,
 }
 
 impl Faults {
     pub fn new(store: Arc<Store>) -> Self {
-        Faults { store, armed: Mutex::new(Armed::default()), drops: watch::channel(0).0, restarts: watch::channel(0).0 }
+        Faults {
+            store,
+            armed: Mutex::new(Armed::default()),
+            drops: watch::channel(0).0,
+            restarts: watch::channel(0).0,
+            silence: watch::channel(false).0,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Armed> {
@@ -63,6 +72,11 @@ impl Faults {
     /// Changes whenever the listener must restart.
     pub fn listener_restarts(&self) -> watch::Receiver<u64> {
         self.restarts.subscribe()
+    }
+
+    /// `true` while watches must deliver nothing.
+    pub fn watch_silence(&self) -> watch::Receiver<bool> {
+        self.silence.subscribe()
     }
 
     /// Latency, hangs and failures due for one API request, in that order.
@@ -97,6 +111,7 @@ impl Faults {
             "fail_next": armed.fail.map(|(count, code)| json!({"count": count, "code": code})),
             "hang": armed.hang.map(|(count, d)| json!({"count": count, "duration_ms": d.as_millis() as u64})),
             "latency_ms": armed.latency.as_millis() as u64,
+            "silence_watches": *self.silence.borrow(),
             "forbid": armed.forbids.iter().map(|(u, v, r)| json!({"user": u, "verb": v, "resource": r})).collect::<Vec<_>>(),
         })
     }
@@ -138,7 +153,13 @@ impl FaultSink for Faults {
                 self.restarts.send_modify(|n| *n += 1);
             }
             FaultSpec::Forbid { user, verb, resource } => self.lock().forbids.push((user, verb, resource)),
-            FaultSpec::Clear => *self.lock() = Armed::default(),
+            FaultSpec::SilenceWatches => {
+                self.silence.send_replace(true);
+            }
+            FaultSpec::Clear => {
+                *self.lock() = Armed::default();
+                self.silence.send_replace(false);
+            }
         }
     }
 }
@@ -176,11 +197,12 @@ pub fn fault_from_json(v: &Value) -> Result<FaultSpec, String> {
         "hang" => FaultSpec::Hang { count: count()?, duration: millis()? },
         "latency" => FaultSpec::Latency { duration: millis()? },
         "restart_listener" => FaultSpec::RestartListener,
+        "silence_watches" => FaultSpec::SilenceWatches,
         "forbid" => FaultSpec::Forbid { user: text("user")?, verb: text("verb")?, resource: text("resource")? },
         "clear" => FaultSpec::Clear,
         other => {
             return Err(format!(
-                "unknown fault \"{other}\"; expected one of drop_watches, expire_versions, fail_next, hang, latency, restart_listener, forbid, clear"
+                "unknown fault \"{other}\"; expected one of drop_watches, expire_versions, fail_next, hang, latency, restart_listener, silence_watches, forbid, clear"
             ));
         }
     })
@@ -227,9 +249,21 @@ mod tests {
             Ok(FaultSpec::Hang { count: 2, duration: Duration::from_millis(1500) })
         );
         assert_eq!(p(json!({"fault": "restart_listener"})), Ok(FaultSpec::RestartListener));
+        assert_eq!(p(json!({"fault": "silence_watches"})), Ok(FaultSpec::SilenceWatches));
         assert!(p(json!({"fault": "latency"})).unwrap_err().contains("duration_ms"));
         assert!(p(json!({"fault": "boom"})).unwrap_err().contains("unknown fault"));
         assert!(p(json!({"fault": "fail_next", "code": 200})).is_err());
+    }
+
+    #[test]
+    fn silence_lasts_until_clear() {
+        let f = faults();
+        let silence = f.watch_silence();
+        assert!(!*silence.borrow());
+        f.inject(FaultSpec::SilenceWatches);
+        assert!(*silence.borrow() && f.describe()["silence_watches"] == true);
+        f.inject(FaultSpec::Clear);
+        assert!(!*silence.borrow());
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub enum FaultSpec {
     /// Close the listener and every connection, then listen again on the same port;
     /// the store is kept.
     RestartListener,
+    /// What a hung API server or a proxy holding the connection does: every watch, open or
+    /// new, stays open but delivers nothing (no event, no bookmark) until `Clear`. Lists
+    /// and other requests are served.
+    SilenceWatches,
     /// Refuse one verb on one resource to one user (403), on top of the scenario's RBAC.
     Forbid { user: String, verb: String, resource: String },
     /// Undo every fault above.

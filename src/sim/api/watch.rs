@@ -9,6 +9,8 @@
 //! - `allowWatchBookmarks=true`: a `BOOKMARK` right after the initial events (marked
 //!   `k8s.io/initial-events-end` when `sendInitialEvents=true`) and then every
 //!   [`ApiState::bookmark_interval`].
+//! - A `silence_watches` fault holds every watch open without a byte (no event, no
+//!   bookmark) until it is cleared; then the watch goes on where it was.
 //! - The stream ends at `timeoutSeconds`, on a `drop_watches` fault, when the client is
 //!   too slow to keep up (it re-watches from its last version), or when the client goes.
 
@@ -80,10 +82,11 @@ pub fn watch(state: &Arc<ApiState>, req: &ApiRequest, target: &Target) -> Result
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let guard = state.metrics.watch_opened();
     let drops = state.faults.stream_drops();
+    let silence = state.faults.watch_silence();
     let interval = state.bookmark_interval;
     tokio::spawn(async move {
         let _open = guard;
-        let mut stream = WatchStream { plan, tx, last_rv: 0 };
+        let mut stream = WatchStream { plan, tx, last_rv: 0, silence };
         stream.run(drops, interval).await;
     });
     let mut resp = Response::new(stream_body(rx));
@@ -115,11 +118,16 @@ struct WatchStream {
     plan: WatchPlan,
     tx: mpsc::Sender<Bytes>,
     last_rv: u64,
+    /// `true` while a `silence_watches` fault holds every watch mute.
+    silence: tokio::sync::watch::Receiver<bool>,
 }
 
 impl WatchStream {
     async fn run(&mut self, mut drops: tokio::sync::watch::Receiver<u64>, interval: Duration) {
         drops.mark_unchanged();
+        if !self.wait_out_silence(&mut drops).await {
+            return;
+        }
         let initial = std::mem::take(&mut self.plan.initial);
         for obj in initial.iter().filter(|o| self.plan.filter.matches(self.plan.rt, o)) {
             if !self.send("ADDED", obj).await {
@@ -138,10 +146,15 @@ impl WatchStream {
         let deadline = self.plan.timeout.map(|t| tokio::time::Instant::now() + t);
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         loop {
+            // A hung server does not keep its deadline either: the watch just stays mute.
+            if *self.silence.borrow() && !self.wait_out_silence(&mut drops).await {
+                return;
+            }
             tokio::select! {
                 _ = self.tx.closed() => return,
                 _ = drops.changed() => return,
                 _ = sleep_until(deadline) => return,
+                _ = self.silence.changed() => {}
                 _ = ticks.tick(), if self.plan.bookmarks => {
                     if !self.bookmark(false).await { return; }
                 }
@@ -153,6 +166,22 @@ impl WatchStream {
                     // Too slow to keep up, or the store is gone: the client re-watches.
                     Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => return,
                 },
+            }
+        }
+    }
+
+    /// Holds the stream mute while watches are silenced, as a hung server would (the
+    /// connection stays open). Returns `false` when the stream must end instead: the
+    /// client went away or a `drop_watches` fault came.
+    async fn wait_out_silence(&mut self, drops: &mut tokio::sync::watch::Receiver<u64>) -> bool {
+        loop {
+            if !*self.silence.borrow_and_update() {
+                return true;
+            }
+            tokio::select! {
+                _ = self.tx.closed() => return false,
+                _ = drops.changed() => return false,
+                changed = self.silence.changed() => if changed.is_err() { return false },
             }
         }
     }

@@ -252,6 +252,7 @@ enum FaultDoc {
     Hang { count: u32, duration: Dur },
     Latency(Dur),
     RestartListener,
+    SilenceWatches,
     Forbid { user: String, verb: String, resource: String },
     Clear,
 }
@@ -265,6 +266,7 @@ impl FaultDoc {
             FaultDoc::Hang { count, duration } => FaultSpec::Hang { count, duration: duration.0 },
             FaultDoc::Latency(d) => FaultSpec::Latency { duration: d.0 },
             FaultDoc::RestartListener => FaultSpec::RestartListener,
+            FaultDoc::SilenceWatches => FaultSpec::SilenceWatches,
             FaultDoc::Forbid { user, verb, resource } => FaultSpec::Forbid { user, verb, resource },
             FaultDoc::Clear => FaultSpec::Clear,
         }
@@ -783,12 +785,13 @@ mod tests {
 
     #[test]
     fn timeline_is_sorted_and_faults_parse() {
-        let text = "apiVersion: sim.cockpit.dev/v1\nkind: Scenario\nspec:\n  timeScale: 0.5\n  timeline:\n    - {at: 10s, fault: dropWatches}\n    - {at: 2s, fault: {failNext: {count: 2, code: 503}}}\n";
+        let text = "apiVersion: sim.cockpit.dev/v1\nkind: Scenario\nspec:\n  timeScale: 0.5\n  timeline:\n    - {at: 10s, fault: dropWatches}\n    - {at: 2s, fault: {failNext: {count: 2, code: 503}}}\n    - {at: 20s, fault: silenceWatches}\n";
         let parsed = parse_file(Path::new("t.yaml"), text).unwrap();
         let sim = parsed.sim.unwrap();
         assert_eq!(sim.time_scale, 0.5);
         assert_eq!(sim.timeline[0].at, Duration::from_secs(2));
         assert!(matches!(sim.timeline[0].action, Action::Fault(FaultSpec::FailNext { count: 2, code: 503 })));
         assert!(matches!(sim.timeline[1].action, Action::Fault(FaultSpec::DropWatches)));
+        assert!(matches!(sim.timeline[2].action, Action::Fault(FaultSpec::SilenceWatches)));
     }
 }
