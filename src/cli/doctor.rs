@@ -56,6 +56,8 @@ async fn cluster_checks(opts: &ConnectOptions, checks: &mut Vec<Check>) -> Optio
         checks.push(exec_plugin_check(exec.command.as_deref(), exec.install_hint.as_deref()));
     }
     let timeout = config.connect_timeout.unwrap_or(std::time::Duration::from_secs(15));
+    // The scope the cockpit would watch: -n, else the context's own namespace.
+    let namespace = (!opts.all_namespaces).then(|| config.default_namespace.clone());
     let client = match kube::Client::try_from(config) {
         Ok(client) => client,
         Err(e) => {
@@ -84,7 +86,6 @@ async fn cluster_checks(opts: &ConnectOptions, checks: &mut Vec<Check>) -> Optio
             return Some(context);
         }
     }
-    let namespace = (!opts.all_namespaces).then(|| opts.namespace.clone().unwrap_or_else(|| "default".into()));
     rbac_checks(&client, namespace.as_deref(), checks).await;
     Some(context)
 }
