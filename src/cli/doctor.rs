@@ -9,7 +9,7 @@ use color_eyre::Result;
 
 use super::args::{Format, GlobalArgs};
 use crate::cluster::access::{Access, review};
-use crate::cluster::connect::{ConnectOptions, client_config, describe_kube_error};
+use crate::cluster::connect::{ConnectOptions, build_client, client_config, describe_kube_error};
 use crate::cluster::mutate::CHANGE_PERMISSIONS;
 use crate::cluster::watch::ResourceKind;
 use crate::config::paths::Paths;
@@ -58,11 +58,11 @@ async fn cluster_checks(opts: &ConnectOptions, checks: &mut Vec<Check>) -> Optio
     let timeout = config.connect_timeout.unwrap_or(std::time::Duration::from_secs(15));
     // The scope the cockpit would watch: -n, else the context's own namespace.
     let namespace = (!opts.all_namespaces).then(|| config.default_namespace.clone());
-    let client = match kube::Client::try_from(config) {
+    // The same client the cockpit builds: a credentials plugin that hangs is given up on.
+    let client = match build_client(config, opts.request_timeout).await {
         Ok(client) => client,
-        Err(e) => {
-            let why = describe_kube_error(&e);
-            let fix = if why.contains("exec") {
+        Err(why) => {
+            let fix = if why.contains("credential plugin") {
                 "install or repair the credentials plugin (the auth plugin line)"
             } else {
                 "check the kubeconfig's cluster and user entries"

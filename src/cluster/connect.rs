@@ -216,7 +216,7 @@ pub const EXEC_PLUGIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// calling thread, waiting for it however long it takes; it runs on a thread of its own so
 /// a plugin that hangs is given up on after the request timeout (30 s when none), with one
 /// line naming it. (The thread and the plugin are left behind; the command exits.)
-async fn build_client(mut config: kube::Config, request_timeout: Option<Duration>) -> Result<kube::Client, String> {
+pub async fn build_client(mut config: kube::Config, request_timeout: Option<Duration>) -> Result<kube::Client, String> {
     let Some(plugin) = config.auth_info.exec.as_ref().map(plugin_command) else {
         return kube::Client::try_from(config).map_err(|e| one_line(&e));
     };

@@ -52,6 +52,33 @@ pub enum Effect {
     RunControl(Control),
 }
 
+/// Why every change is refused for now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// `--read-only`.
+    ReadOnly,
+    /// The profile exists and does not load: its guards are unknown.
+    BrokenProfile,
+}
+
+impl Refusal {
+    /// What the operator is told.
+    pub fn why(self) -> &'static str {
+        match self {
+            Refusal::ReadOnly => "the cockpit is read-only (--read-only)",
+            Refusal::BrokenProfile => "the profile does not load (its guards are unknown)",
+        }
+    }
+
+    /// What the audit log says after `refused: `.
+    pub fn audited_as(self) -> &'static str {
+        match self {
+            Refusal::ReadOnly => "read-only",
+            Refusal::BrokenProfile => "profile does not load",
+        }
+    }
+}
+
 /// A change to run, built from a plan the operator has seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Job {
@@ -471,11 +498,11 @@ impl App {
 
     /// Why no change may be made now, if none may: `--read-only`, or a profile that does
     /// not load (its singletons and production flag are unknown, so no guard can be trusted).
-    pub fn changes_refused(&self) -> Option<String> {
+    pub fn changes_refused(&self) -> Option<Refusal> {
         if self.read_only {
-            return Some("the cockpit is read-only (--read-only)".into());
+            return Some(Refusal::ReadOnly);
         }
-        self.view.profile.refusal.as_ref().map(|_| "the profile does not load (its guards are unknown)".into())
+        self.view.profile.refusal.as_ref().map(|_| Refusal::BrokenProfile)
     }
 
     /// The profile's problems while it does not load and the operator has not hidden them.
@@ -485,15 +512,28 @@ impl App {
         (self.banner_hidden.as_ref() != Some(&profile.problems)).then_some(profile.problems.as_slice())
     }
 
+    /// A change key pressed while changes are refused: said, and audited with the service
+    /// it was for.
+    fn refuse_change(&mut self, command: Command) -> Vec<Effect> {
+        let Some(refusal) = self.changes_refused() else { return Vec::new() };
+        self.report_error(format!("{}: refused: {}", command.name(), refusal.why()));
+        let Some(service) = self.acted_on() else { return Vec::new() };
+        vec![Effect::Execute(Job::RecordRefusal {
+            action: command.name().replace('_', " "),
+            target: crate::actions::scale::target_text(&service.key),
+            outcome: format!("refused: {}", refusal.audited_as()),
+        })]
+    }
+
     /// The last line of defence: whatever screen produced it, no change leaves the app
     /// while changes are refused (dry-runs ask the server and change nothing).
     fn without_refused_changes(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
-        let Some(why) = self.changes_refused() else { return effects };
+        let Some(refusal) = self.changes_refused() else { return effects };
         let (refused, allowed): (Vec<Effect>, Vec<Effect>) = effects
             .into_iter()
             .partition(|e| matches!(e, Effect::Execute(Job::Apply { .. }) | Effect::StartRunbook { .. }));
         if !refused.is_empty() {
-            self.report_error(format!("refused: {why}"));
+            self.report_error(format!("refused: {}", refusal.why()));
         }
         allowed
     }
@@ -717,16 +757,7 @@ impl App {
             | Command::HpaBounds
                 if self.changes_refused().is_some() =>
             {
-                let why = self.changes_refused().unwrap_or_default();
-                self.report_error(format!("{}: refused: {why}", command.name()));
-                if let Some(service) = self.acted_on() {
-                    let reason = if self.read_only { "read-only" } else { "profile does not load" };
-                    return vec![Effect::Execute(Job::RecordRefusal {
-                        action: command.name().replace('_', " "),
-                        target: crate::actions::scale::target_text(&service.key),
-                        outcome: format!("refused: {reason}"),
-                    })];
-                }
+                return self.refuse_change(command);
             }
             Command::Scale => self.open_scale_wizard(),
             Command::SetImage => self.open_image_wizard(),
@@ -1225,8 +1256,8 @@ impl App {
     /// Enter on the runbooks list (or on an ended run): the rollback an abort offers, or
     /// the parameters of the selected runbook.
     fn offer_start(&mut self) -> Vec<Effect> {
-        if let Some(why) = self.changes_refused() {
-            self.report_error(format!("runbooks: refused: {why}"));
+        if let Some(refusal) = self.changes_refused() {
+            self.report_error(format!("runbooks: refused: {}", refusal.why()));
             return Vec::new();
         }
         if let Some(active) = &self.runbooks.active {
