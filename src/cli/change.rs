@@ -11,11 +11,11 @@ use super::snapshot::{self, Snapshot};
 use crate::actions::ActionPlan;
 use crate::actions::execute::{ExecContext, FOLLOW_FOR, dry_run_text};
 use crate::actions::scale::Verdict;
-use crate::actions::target::ServiceRef;
 use crate::cluster::mutate::RolloutEnd;
 use crate::config::paths::Paths;
 use crate::exit::{self, Exit};
 use crate::model::service::Service;
+use crate::model::service_ref::ServiceRef;
 
 /// `--dry-run` and `--yes`, as every change command has them, and `--read-only`.
 pub struct ChangeFlags {

@@ -12,12 +12,12 @@ use kube::api::Api;
 
 use super::args::{Format, GlobalArgs};
 use super::snapshot;
-use crate::actions::target::ServiceRef;
 use crate::cluster::logs::read_recent;
 use crate::exit::{self, Exit};
 use crate::model::gate::{GateCheck, passes, rules_for, service_checks};
 use crate::model::sanitize::{Sgr, sanitize_bytes};
 use crate::model::service::Service;
+use crate::model::service_ref::ServiceRef;
 use crate::model::slo::LogRecord;
 
 /// Log reads in flight at once: enough to be quick, few enough to be gentle on the API.

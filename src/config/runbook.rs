@@ -32,8 +32,8 @@ use super::diagnostic::{Diagnostic, builtin_path};
 use super::duration::parse_duration;
 use super::paths::{Paths, files_in};
 use super::yaml::{self, Document};
-use crate::actions::target::ServiceRef;
 use crate::model::runbook::{Gate, OnFailure, Runbook, Step, StepAction};
+use crate::model::service_ref::ServiceRef;
 
 /// The built-in runbooks, compiled in.
 pub const BUILTINS: &[(&str, &str)] = &[

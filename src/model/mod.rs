@@ -20,5 +20,6 @@ pub mod runbook;
 pub mod sanitize;
 pub mod selectors;
 pub mod service;
+pub mod service_ref;
 pub mod services;
 pub mod slo;

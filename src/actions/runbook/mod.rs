@@ -11,10 +11,10 @@ use crate::actions::ActionPlan;
 use crate::actions::change::{PatchStrategy, plan_hpa_bounds, plan_patch, plan_set_env, plan_set_image};
 use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::actions::scale::plan_scale;
-use crate::actions::target::ServiceRef;
 use crate::model::budget::{DatabaseBudget, budget_of};
 use crate::model::runbook::{Gate, Runbook, Step, StepAction, next_increment};
 use crate::model::service::{ContainerImage, EnvValue, EnvVar, Service};
+use crate::model::service_ref::ServiceRef;
 use crate::model::slo::SloRule;
 
 /// The plan of one step against the services as they are (or as earlier steps of a
