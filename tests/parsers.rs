@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cockpit::config::duration::{MAX_DURATION, parse_duration};
 use cockpit::model::budget::{max_connections_from_args, parse_count, parse_pool_annotation};
-use cockpit::model::capacity::{QUANTITY_MAX, quantity};
+use cockpit::model::resources::{QUANTITY_MAX, quantity};
 use cockpit::sim::world::objects::parse_quantity;
 
 /// Strings written to break number parsers: digit runs, dots, exponents, unit soup,

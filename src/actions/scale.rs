@@ -3,8 +3,8 @@
 //! headless `scale` command.
 
 use crate::model::budget::{BudgetState, DatabaseBudget, format_percent};
-use crate::model::capacity::Room;
 use crate::model::pdb::headroom_if_scaled;
+use crate::model::resources::Room;
 use crate::model::service::{Service, ServiceKey, Severity, WorkloadKind};
 
 /// One line of the impact preview.
@@ -425,7 +425,7 @@ mod tests {
 
     #[test]
     fn a_scale_up_the_nodes_cannot_hold_warns_and_says_how_far_it_can_go() {
-        use crate::model::capacity::Resources;
+        use crate::model::resources::Resources;
         let mut s = service(3);
         s.room = Room::Known { per_pod: Resources { cpu_m: 500, memory: 1 << 30 }, more_pods: 4, nodes: 3 };
         let fits = plan_scale(&s, 7, false, None);

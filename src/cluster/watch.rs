@@ -1126,7 +1126,7 @@ fn event_object<K>(event: &Event<K>) -> Option<&K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::capacity::Resources;
+    use crate::model::resources::Resources;
 
     /// A context whose client is never used: the tests hand the loop a [`Source`].
     fn offline() -> (WatchContext, Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>) {

@@ -17,8 +17,9 @@ use super::duration::parse_duration;
 use super::paths::{Paths, files_in};
 use crate::model::budget::{BindingDecl, BudgetRules, DatabaseDecl};
 use crate::model::lint::{self, LintRule};
-use crate::model::profile::{Profile, ServiceMatch, SingletonDecl, parse_selector};
+use crate::model::profile::{Profile, SingletonDecl};
 use crate::model::service::Severity;
+use crate::model::service_match::{ServiceMatch, parse_selector};
 use crate::model::slo::{Capture, Compare, SloRule, Sustained, parse_rule_pattern};
 
 /// The demo scenario's profile, used with `--demo` unless `--profile` says otherwise.

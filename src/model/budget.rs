@@ -9,14 +9,15 @@
 //! where it came from.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use k8s_openapi::api::core::v1::PodSpec;
-use serde::Serialize;
 
 use super::sanitize::clean;
 
-use super::profile::{ServiceMatch, covers};
+use super::service_match::{ServiceMatch, covers};
+// What the service row carries about databases is declared with the row; the budget's
+// vocabulary stays reachable here.
+pub use super::service::{BudgetState, DatabaseHints, ServiceBudget, Source, Sourced};
 use super::service::{EnvValue, EnvVar, Service, ServiceKey};
 
 pub const DB_ANNOTATION: &str = "cockpit.dev/db";
@@ -35,61 +36,8 @@ pub const DEFAULT_WARN_PERCENT: u32 = 70;
 const DEFAULT_POOL: u32 = 5;
 const DEFAULT_OVERFLOW: u32 = 10;
 
-/// Where a number on screen came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    Profile,
-    /// The annotation's name.
-    Annotation(&'static str),
-    /// The env var's name.
-    Env(String),
-    /// A `-c max_connections=N` style server argument.
-    Args,
-    Default,
-    /// Read from the live server: what the budget is judged on once it is known.
-    Measured,
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Profile => f.write_str("profile"),
-            Source::Annotation(name) => write!(f, "annotation {name}"),
-            Source::Env(name) => write!(f, "env {name}"),
-            Source::Args => f.write_str("server args"),
-            Source::Default => f.write_str("default"),
-            Source::Measured => f.write_str("measured"),
-        }
-    }
-}
-
-impl Serialize for Source {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sourced<T> {
-    pub value: T,
-    pub source: Source,
-}
-
 fn sourced<T>(value: T, source: Source) -> Sourced<T> {
     Sourced { value, source }
-}
-
-/// What a pod template says about databases, read by the services model.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DatabaseHints {
-    /// `cockpit.dev/db` on the workload or its pod template: the database its pods use.
-    pub uses: Option<String>,
-    /// `cockpit.dev/db-pool` as written (`"10+5"`).
-    pub pool_annotation: Option<String>,
-    /// For a workload that is itself a database server: its max_connections.
-    pub serves: Option<Sourced<u32>>,
-    /// Pod template labels, for profile bindings by selector.
-    pub labels: BTreeMap<String, String>,
 }
 
 /// Reads the annotations and server arguments that say which database a workload uses
@@ -155,24 +103,6 @@ pub struct BindingDecl {
 pub struct BudgetRules {
     pub databases: Vec<DatabaseDecl>,
     pub bindings: Vec<BindingDecl>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BudgetState {
-    Ok,
-    Warn,
-    Over,
-}
-
-impl BudgetState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BudgetState::Ok => "ok",
-            BudgetState::Warn => "warn",
-            BudgetState::Over => "over",
-        }
-    }
 }
 
 /// One service's share of a database.
@@ -268,7 +198,7 @@ pub fn example_budget(service: &Service, headroom: u32) -> DatabaseBudget {
         }],
         bindings: vec![BindingDecl {
             database: "pg".into(),
-            services: crate::model::profile::ServiceMatch::Named { namespace: None, name: service.key.name.clone() },
+            services: ServiceMatch::Named { namespace: None, name: service.key.name.clone() },
             pool: Some(10),
             overflow: Some(5),
             extra_per_pod: None,
@@ -810,20 +740,6 @@ pub fn attach(services: &mut [Service], budgets: &[DatabaseBudget]) {
             })
         });
     }
-}
-
-/// A service's line of its database's budget. `current` and `at_hpa_max` are this
-/// service's own connections; `percent` and `state` are the whole database's.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ServiceBudget {
-    pub database: String,
-    pub per_replica: u64,
-    pub current: u64,
-    pub at_hpa_max: u64,
-    pub max_connections: u32,
-    pub percent: f64,
-    #[serde(skip)]
-    pub state: BudgetState,
 }
 
 #[cfg(test)]

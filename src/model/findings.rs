@@ -20,7 +20,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::pdb::{blocks_every_disruption, headroom_if_scaled};
 use super::service::{FLAPPING_TRANSITIONS, FLAPPING_WINDOW_S, Finding, RolloutState, Service, Severity, worst_first};
-use super::services::Visibility;
+use super::visibility::Visibility;
 
 /// What the findings need beyond the [`Service`] itself.
 #[derive(Clone, Debug)]

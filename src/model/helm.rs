@@ -20,49 +20,9 @@ const CHART_LABEL: &str = "helm.sh/chart";
 const APP_VERSION_LABEL: &str = "app.kubernetes.io/version";
 const SECRET_PREFIX: &str = "sh.helm.release.v1.";
 
-/// The Helm release a workload belongs to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HelmRelease {
-    pub name: String,
-    pub namespace: String,
-    /// `chart-version` from the workload's `helm.sh/chart` label (the running revision's).
-    pub chart: Option<String>,
-    /// From the workload's `app.kubernetes.io/version` label (the running revision's).
-    pub app_version: Option<String>,
-    /// Newest first; `None` when the release Secrets could not be listed.
-    pub history: Option<Vec<HelmRevision>>,
-}
-
-/// One revision of a release, as its Secret's labels and metadata tell it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HelmRevision {
-    pub revision: i64,
-    /// `deployed`, `superseded`, `failed`, `pending-upgrade`, …
-    pub status: String,
-    /// When Helm wrote the revision (its `createdAt` label, else the Secret's creation).
-    pub created: Option<Timestamp>,
-    /// When Helm last changed its status (the `modifiedAt` label, seconds since the epoch).
-    pub modified: Option<Timestamp>,
-}
-
-impl HelmRelease {
-    /// The revision Helm calls deployed (the one running).
-    pub fn deployed(&self) -> Option<&HelmRevision> {
-        self.history.as_ref()?.iter().find(|r| r.status == "deployed")
-    }
-
-    /// Where a rollback most likely goes: the newest revision that was deployed before
-    /// (superseded), not a failed upgrade; else the newest one that is not deployed.
-    pub fn rollback_candidate(&self) -> Option<&HelmRevision> {
-        let history = self.history.as_ref()?;
-        history.iter().find(|r| r.status == "superseded").or_else(|| history.iter().find(|r| r.status != "deployed"))
-    }
-
-    /// `helm rollback <release> <N> -n <ns>`.
-    pub fn rollback_command(&self, revision: i64) -> String {
-        format!("helm rollback {} {revision} -n {}", self.name, self.namespace)
-    }
-}
+// The release and its revisions are part of the service row ([`Service::helm`]); the
+// names stay reachable here, where operators look for Helm.
+pub use super::service::{HelmRelease, HelmRevision};
 
 /// The release named by a workload's Helm labels and annotations, with its history from
 /// `secrets` (release Secrets' metadata; `None`: they could not be listed).

@@ -11,11 +11,11 @@ use k8s_openapi::api::core::v1::{Container, EnvVarSource, PodSpec, PodTemplateSp
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::Deserialize;
 
+use super::owners::controller_uid;
 use super::pods::PodFacts;
 use super::rollout::revision_annotation;
 use super::sanitize::{Sgr, cut_for_display, sanitize};
 use super::service::{ContainerImage, EnvValue, EnvVar, Revision, RevisionContainer};
-use super::services::controller_uid;
 
 pub const CHANGE_CAUSE_ANNOTATION: &str = "kubernetes.io/change-cause";
 /// The pod label naming the ControllerRevision a StatefulSet pod runs.

@@ -10,9 +10,9 @@ use k8s_openapi::api::core::v1::{Container, PodSpec, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::budget::DatabaseBudget;
-use super::profile::{ServiceMatch, covers};
 use super::sanitize::clean;
 use super::service::{Finding, Service, Severity, WorkloadKind, worst_first};
+use super::service_match::{ServiceMatch, covers};
 
 /// What every preflight check is, for `lint`, the findings view and the detail view.
 pub struct Check {
@@ -108,6 +108,18 @@ pub fn check(id: &str) -> Option<&'static Check> {
 /// Whether a finding is a preflight check (as opposed to what the pods are doing now).
 pub fn is_preflight(finding: &Finding) -> bool {
     check(finding.id).is_some()
+}
+
+// Declared here rather than with the row: which findings are preflight checks is the
+// lint catalogue's knowledge, and the row stays free of imports from its siblings.
+impl Service {
+    /// Every preflight finding: the checks of the manifests, and the live findings that are
+    /// also guidelines (a missing or blocking PDB), worst first.
+    pub fn lint_findings(&self) -> Vec<&Finding> {
+        let mut all: Vec<&Finding> = self.findings.iter().filter(|f| is_preflight(f)).chain(&self.preflight).collect();
+        all.sort_by_key(|f| worst_first(f));
+        all
+    }
 }
 
 /// What the preflight checks read from a workload.

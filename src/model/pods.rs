@@ -1,18 +1,48 @@
 //! One row per pod: phase, readiness, restarts, the reason worth showing, readiness
 //! flaps over the flapping window, and whether it runs the current revision.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodStatus};
 use serde::Deserialize;
 
-use super::capacity::{self, Resources};
+use super::owners::controller_uid;
+use super::resources::{self, Resources};
 use super::sanitize::{Sgr, sanitize};
 use super::service::{FLAPPING_TRANSITIONS, FLAPPING_WINDOW_S, PodRow, PodsSummary};
-use super::services::ReadinessHistory;
-use super::services::controller_uid;
+
+/// Readiness transitions per pod, recorded as the pod watch delivers them; the model
+/// counts them over [`FLAPPING_WINDOW_S`] to find flapping pods.
+#[derive(Clone, Debug, Default)]
+pub struct ReadinessHistory {
+    transitions: BTreeMap<(String, String), VecDeque<Timestamp>>,
+}
+
+impl ReadinessHistory {
+    /// Records that `namespace/pod` changed readiness at `at`, forgetting what fell out of
+    /// the window so memory stays bounded.
+    pub fn record(&mut self, namespace: &str, pod: &str, at: Timestamp) {
+        let entry = self.transitions.entry((namespace.to_string(), pod.to_string())).or_default();
+        entry.push_back(at);
+        let horizon = at - SignedDuration::from_secs(FLAPPING_WINDOW_S);
+        while entry.front().is_some_and(|t| *t < horizon) {
+            entry.pop_front();
+        }
+    }
+
+    /// Transitions of `namespace/pod` since `since`.
+    pub fn transitions_since(&self, namespace: &str, pod: &str, since: Timestamp) -> usize {
+        self.transitions
+            .get(&(namespace.to_string(), pod.to_string()))
+            .map_or(0, |ts| ts.iter().filter(|t| **t >= since).count())
+    }
+
+    pub fn forget(&mut self, namespace: &str, pod: &str) {
+        self.transitions.remove(&(namespace.to_string(), pod.to_string()));
+    }
+}
 
 /// What the model reads of a pod, and nothing else. A cluster has ten times more pods
 /// than anything else, and a whole `Pod` (spec, status, every container's state) is
@@ -72,7 +102,7 @@ impl From<Pod> for PodFacts {
             restarts: statuses.iter().map(|c| c.restart_count).fold(0, i32::saturating_add),
             reason: reason(&status),
             node: spec.as_ref().and_then(|s| s.node_name.clone()),
-            requests: spec.as_ref().map(capacity::pod_requests).unwrap_or_default(),
+            requests: spec.as_ref().map(resources::pod_requests).unwrap_or_default(),
             // Cloned, not collected in place: that would keep the `Container`s' allocation.
             containers: spec
                 .as_ref()

@@ -3,13 +3,12 @@
 //! the detail view and `status` show; they are built by [`super::services::build`].
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::budget::{DatabaseHints, ServiceBudget};
-use super::capacity::Room;
-use super::helm::HelmRelease;
+use super::resources::Room;
 
 /// A Deployment or a StatefulSet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -314,14 +313,138 @@ impl Service {
     pub fn severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
     }
+}
 
-    /// Every preflight finding: the checks of the manifests, and the live findings that are
-    /// also guidelines (a missing or blocking PDB), worst first.
-    pub fn lint_findings(&self) -> Vec<&Finding> {
-        let mut all: Vec<&Finding> =
-            self.findings.iter().filter(|f| super::lint::is_preflight(f)).chain(&self.preflight).collect();
-        all.sort_by_key(|f| worst_first(f));
-        all
+// ---- What the row carries about databases (the budget pass fills `budget`). ----
+
+/// Where a number on screen came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Profile,
+    /// The annotation's name.
+    Annotation(&'static str),
+    /// The env var's name.
+    Env(String),
+    /// A `-c max_connections=N` style server argument.
+    Args,
+    Default,
+    /// Read from the live server: what the budget is judged on once it is known.
+    Measured,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Profile => f.write_str("profile"),
+            Source::Annotation(name) => write!(f, "annotation {name}"),
+            Source::Env(name) => write!(f, "env {name}"),
+            Source::Args => f.write_str("server args"),
+            Source::Default => f.write_str("default"),
+            Source::Measured => f.write_str("measured"),
+        }
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// What a pod template says about databases, read by the services model.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseHints {
+    /// `cockpit.dev/db` on the workload or its pod template: the database its pods use.
+    pub uses: Option<String>,
+    /// `cockpit.dev/db-pool` as written (`"10+5"`).
+    pub pool_annotation: Option<String>,
+    /// For a workload that is itself a database server: its max_connections.
+    pub serves: Option<Sourced<u32>>,
+    /// Pod template labels, for profile bindings by selector.
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetState {
+    Ok,
+    Warn,
+    Over,
+}
+
+impl BudgetState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetState::Ok => "ok",
+            BudgetState::Warn => "warn",
+            BudgetState::Over => "over",
+        }
+    }
+}
+
+/// A service's line of its database's budget. `current` and `at_hpa_max` are this
+/// service's own connections; `percent` and `state` are the whole database's.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceBudget {
+    pub database: String,
+    pub per_replica: u64,
+    pub current: u64,
+    pub at_hpa_max: u64,
+    pub max_connections: u32,
+    pub percent: f64,
+    #[serde(skip)]
+    pub state: BudgetState,
+}
+
+// ---- What the row carries about Helm (read by `helm::release_of`). ----
+
+/// The Helm release a workload belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelmRelease {
+    pub name: String,
+    pub namespace: String,
+    /// `chart-version` from the workload's `helm.sh/chart` label (the running revision's).
+    pub chart: Option<String>,
+    /// From the workload's `app.kubernetes.io/version` label (the running revision's).
+    pub app_version: Option<String>,
+    /// Newest first; `None` when the release Secrets could not be listed.
+    pub history: Option<Vec<HelmRevision>>,
+}
+
+/// One revision of a release, as its Secret's labels and metadata tell it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelmRevision {
+    pub revision: i64,
+    /// `deployed`, `superseded`, `failed`, `pending-upgrade`, …
+    pub status: String,
+    /// When Helm wrote the revision (its `createdAt` label, else the Secret's creation).
+    pub created: Option<Timestamp>,
+    /// When Helm last changed its status (the `modifiedAt` label, seconds since the epoch).
+    pub modified: Option<Timestamp>,
+}
+
+impl HelmRelease {
+    /// The revision Helm calls deployed (the one running).
+    pub fn deployed(&self) -> Option<&HelmRevision> {
+        self.history.as_ref()?.iter().find(|r| r.status == "deployed")
+    }
+
+    /// Where a rollback most likely goes: the newest revision that was deployed before
+    /// (superseded), not a failed upgrade; else the newest one that is not deployed.
+    pub fn rollback_candidate(&self) -> Option<&HelmRevision> {
+        let history = self.history.as_ref()?;
+        history.iter().find(|r| r.status == "superseded").or_else(|| history.iter().find(|r| r.status != "deployed"))
+    }
+
+    /// `helm rollback <release> <N> -n <ns>`.
+    pub fn rollback_command(&self, revision: i64) -> String {
+        format!("helm rollback {} {revision} -n {}", self.name, self.namespace)
     }
 }
 

@@ -1,7 +1,7 @@
 //! From cluster objects to services: grouping (selector → pods, owner → ReplicaSets,
 //! PDB and HPA matching) and the per-service computations. Pure: `now` is passed in.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -15,11 +15,15 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::capacity::{self, NodeCapacity};
 use super::findings::{self, Facts, pdb_selects_nothing};
 use super::history::{CONTROLLER_REVISION_HASH, POD_TEMPLATE_HASH, ReplicaSetFacts};
+use super::owners::controller_uid;
 use super::pdb::{self, Coverage, pdb_headroom};
 use super::pods::PodFacts;
+// The watches record readiness and visibility through the assembler's names.
+pub use super::pods::ReadinessHistory;
 use super::sanitize::{Sgr, sanitize};
 use super::selectors::optional_selector_matches;
 use super::service::*;
+pub use super::visibility::Visibility;
 use super::{budget, events, flags, helm, history, hpa, lint, pods, probes, rollout};
 
 /// The objects of one scope (a namespace or all), as the watches last saw them.
@@ -41,82 +45,15 @@ pub struct ClusterObjects {
     pub helm_releases: Vec<Arc<ObjectMeta>>,
 }
 
-/// Readiness transitions per pod, recorded as the pod watch delivers them; the model
-/// counts them over [`FLAPPING_WINDOW_S`] to find flapping pods.
-#[derive(Clone, Debug, Default)]
-pub struct ReadinessHistory {
-    transitions: BTreeMap<(String, String), VecDeque<Timestamp>>,
-}
-
-impl ReadinessHistory {
-    /// Records that `namespace/pod` changed readiness at `at`, forgetting what fell out of
-    /// the window so memory stays bounded.
-    pub fn record(&mut self, namespace: &str, pod: &str, at: Timestamp) {
-        let entry = self.transitions.entry((namespace.to_string(), pod.to_string())).or_default();
-        entry.push_back(at);
-        let horizon = at - jiff::SignedDuration::from_secs(FLAPPING_WINDOW_S);
-        while entry.front().is_some_and(|t| *t < horizon) {
-            entry.pop_front();
-        }
+/// The nodes' free capacity, when both the nodes and what runs on them can be read.
+fn node_capacity(visible: Visibility, objects: &ClusterObjects) -> NodeCapacity {
+    if !visible.nodes {
+        return NodeCapacity::Unknown("the nodes cannot be listed (a cluster-scoped permission)".into());
     }
-
-    /// Transitions of `namespace/pod` since `since`.
-    pub fn transitions_since(&self, namespace: &str, pod: &str, since: Timestamp) -> usize {
-        self.transitions
-            .get(&(namespace.to_string(), pod.to_string()))
-            .map_or(0, |ts| ts.iter().filter(|t| **t >= since).count())
+    if !visible.node_pods {
+        return NodeCapacity::Unknown("the pods of every namespace cannot be listed".into());
     }
-
-    pub fn forget(&mut self, namespace: &str, pod: &str) {
-        self.transitions.remove(&(namespace.to_string(), pod.to_string()));
-    }
-}
-
-/// Which kinds the user may list. A kind that is not visible produces no finding (an
-/// unreadable PDB list is not "no PDB"); `report` shows its column as "no access".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Visibility {
-    pub replicasets: bool,
-    pub pods: bool,
-    pub pdbs: bool,
-    pub hpas: bool,
-    pub pvcs: bool,
-    pub events: bool,
-    pub nodes: bool,
-    /// The pods of every namespace (what the nodes already run).
-    pub node_pods: bool,
-    pub helm_releases: bool,
-}
-
-impl Visibility {
-    pub const ALL: Visibility = Visibility {
-        replicasets: true,
-        pods: true,
-        pdbs: true,
-        hpas: true,
-        pvcs: true,
-        events: true,
-        nodes: true,
-        node_pods: true,
-        helm_releases: true,
-    };
-
-    /// The nodes' free capacity, when both the nodes and what runs on them can be read.
-    fn node_capacity(self, objects: &ClusterObjects) -> NodeCapacity {
-        if !self.nodes {
-            return NodeCapacity::Unknown("the nodes cannot be listed (a cluster-scoped permission)".into());
-        }
-        if !self.node_pods {
-            return NodeCapacity::Unknown("the pods of every namespace cannot be listed".into());
-        }
-        NodeCapacity::Known(capacity::node_rooms(&objects.nodes, &objects.node_pods))
-    }
-}
-
-impl Default for Visibility {
-    fn default() -> Self {
-        Visibility::ALL
-    }
+    NodeCapacity::Known(capacity::node_rooms(&objects.nodes, &objects.node_pods))
 }
 
 /// A finding that belongs to a namespace rather than a service (`pdb-selects-nothing`).
@@ -176,7 +113,7 @@ struct Shared<'a> {
 impl<'a> Shared<'a> {
     fn new(objects: &'a ClusterObjects, visibility: Visibility) -> Self {
         Shared {
-            capacity: visibility.node_capacity(objects),
+            capacity: node_capacity(visibility, objects),
             helm_releases: visibility.helm_releases.then_some(objects.helm_releases.as_slice()),
         }
     }
@@ -232,11 +169,6 @@ fn labels_of(meta: &ObjectMeta) -> &BTreeMap<String, String> {
 
 fn annotations_of(meta: &ObjectMeta) -> &BTreeMap<String, String> {
     meta.annotations.as_ref().unwrap_or(&NO_LABELS)
-}
-
-/// The uid of the object's controlling owner.
-pub(super) fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
-    meta.owner_references.iter().flatten().find(|o| o.controller == Some(true)).map(|o| o.uid.as_str())
 }
 
 /// Lookups built once per model build, so grouping stays linear in the object count.

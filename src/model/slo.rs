@@ -22,9 +22,9 @@ use jiff::{SignedDuration, Timestamp};
 use regex::{Captures, Regex, RegexSet};
 use serde::Serialize;
 
-use super::profile::{ServiceMatch, covers};
 use super::sanitize::{Sgr, cut_for_display, sanitize_bytes};
 use super::service::{Service, Severity};
+use super::service_match::{ServiceMatch, covers};
 
 /// One log rule of a profile (or of the built-in demo).
 #[derive(Clone, Debug)]

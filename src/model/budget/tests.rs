@@ -1,6 +1,6 @@
 use super::*;
-use crate::model::profile::parse_selector;
 use crate::model::service::{HpaSummary, PodRow, Service};
+use crate::model::service_match::parse_selector;
 
 fn env(name: &str, value: &str) -> EnvVar {
     EnvVar { container: "app".into(), name: name.into(), value: EnvValue::Literal(value.into()) }

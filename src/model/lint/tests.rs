@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::model::budget::{BindingDecl, BudgetRules, DatabaseDecl};
-use crate::model::profile::{self, Profile, parse_selector};
+use crate::model::profile::{self, Profile};
+use crate::model::service_match::parse_selector;
 use crate::model::services::{ClusterObjects, ReadinessHistory, build, namespace_findings};
 
 fn compliant() -> Value {

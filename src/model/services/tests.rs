@@ -377,7 +377,7 @@ fn a_statefulsets_revisions_and_number_come_from_its_controller_revisions() {
 
 #[test]
 fn the_nodes_room_for_more_pods_is_part_of_each_service() {
-    use crate::model::capacity::{Resources, Room};
+    use crate::model::resources::{Resources, Room};
     let mut objects = ClusterObjects::default();
     let mut d = deployment("app", "web", 1, healthy_status(1));
     d["spec"]["template"]["spec"]["containers"][0]["resources"] = json!({"requests": {"cpu": "1", "memory": "1Gi"}});
