@@ -5,11 +5,12 @@
 
 use serde_json::Value;
 
-use super::scale::{Guard, PreviewLine, Verdict, kubectl_kind};
+use super::guard::{Guard, PreviewLine, Verdict};
+use super::plan::{Action, ActionPlan, kubectl_kind};
 use crate::model::budget::{BudgetState, DatabaseBudget, format_percent};
 use crate::model::lint::sliding_tag;
 use crate::model::sanitize::{Sgr, sanitize};
-use crate::model::service::{EnvValue, RolloutState, Service, ServiceKey, Severity};
+use crate::model::service::{EnvValue, RolloutState, Service, Severity};
 
 pub use crate::cluster::mutate::PatchStrategy;
 
@@ -50,27 +51,10 @@ impl Change {
             Change::HpaBounds { .. } => "hpa bounds",
         }
     }
-}
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChangePlan {
-    pub service: ServiceKey,
-    pub resource_version: Option<String>,
-    pub change: Change,
-    pub preview: Vec<PreviewLine>,
-    pub guards: Vec<Guard>,
-    pub kubectl: String,
-}
-
-impl ChangePlan {
-    pub fn stopped_by(&self) -> Option<&Guard> {
-        self.guards.iter().find(|g| g.verdict != Verdict::Warn)
-    }
-
-    pub fn describe(&self) -> String {
-        let key = &self.service;
-        let target = format!("{}/{}/{}", key.namespace, key.kind.short(), key.name);
-        match &self.change {
+    /// The change in words, on `target` (`set image shop/deploy/api api=acme/api:1.5`).
+    pub fn describe(&self, target: &str) -> String {
+        match self {
             Change::SetImage { container, image, .. } => format!("set image {target} {container}={image}"),
             Change::SetEnv { vars, .. } => {
                 let names: Vec<String> = vars
@@ -86,13 +70,13 @@ impl ChangePlan {
 
     /// Whether pods are replaced (a template change), so the rollout is worth following.
     pub fn rolls_pods(&self) -> bool {
-        !matches!(self.change, Change::HpaBounds { .. })
+        !matches!(self, Change::HpaBounds { .. })
     }
 
     /// Whether the cluster already has this change, judged from the model alone; `None`
     /// when only the API server can tell (a patch).
     pub fn already_applied(&self, service: &Service) -> Option<bool> {
-        match &self.change {
+        match self {
             Change::SetImage { container, image, .. } => {
                 Some(service.containers.iter().any(|c| &c.container == container && &c.image == image))
             }
@@ -122,15 +106,8 @@ fn line(label: &'static str, text: String, severity: Severity) -> PreviewLine {
     PreviewLine { label, text, severity }
 }
 
-fn plan(service: &Service, change: Change, kubectl: String) -> ChangePlan {
-    ChangePlan {
-        service: service.key.clone(),
-        resource_version: service.resource_version.clone(),
-        change,
-        preview: Vec::new(),
-        guards: Vec::new(),
-        kubectl,
-    }
+fn plan(service: &Service, change: Change, kubectl: String) -> ActionPlan {
+    ActionPlan::new(service, Action::Change(change), kubectl)
 }
 
 /// Warnings every template change shares: who else owns the workload, and what a rolling
@@ -171,7 +148,7 @@ fn unknown_container(service: &Service, container: &str) -> Option<Guard> {
 }
 
 /// `kubectl set image`: `container` may be omitted when the pod has one container.
-pub fn plan_set_image(service: &Service, container: Option<&str>, image: &str) -> ChangePlan {
+pub fn plan_set_image(service: &Service, container: Option<&str>, image: &str) -> ActionPlan {
     let container = match container {
         Some(c) => c.to_string(),
         None if service.containers.len() == 1 => service.containers[0].container.clone(),
@@ -225,7 +202,7 @@ pub fn plan_set_image(service: &Service, container: Option<&str>, image: &str) -
 
 /// `kubectl set env`: literal values only — values that come from Secrets are never
 /// read, so they are never written back either.
-pub fn plan_set_env(service: &Service, container: Option<&str>, vars: &[(String, Option<String>)]) -> ChangePlan {
+pub fn plan_set_env(service: &Service, container: Option<&str>, vars: &[(String, Option<String>)]) -> ActionPlan {
     let key = &service.key;
     let args: Vec<String> = vars
         .iter()
@@ -290,7 +267,7 @@ pub fn plan_set_env(service: &Service, container: Option<&str>, vars: &[(String,
 }
 
 /// A patch of the workload, as `kubectl patch --type strategic|merge` sends it.
-pub fn plan_patch(service: &Service, strategy: PatchStrategy, body: &Value) -> ChangePlan {
+pub fn plan_patch(service: &Service, strategy: PatchStrategy, body: &Value) -> ActionPlan {
     let key = &service.key;
     let compact = body.to_string();
     let kubectl = format!(
@@ -326,7 +303,7 @@ pub fn plan_patch(service: &Service, strategy: PatchStrategy, body: &Value) -> C
 
 /// New bounds for the autoscaler that owns the service's replicas (what the scale guard
 /// offers instead of scaling an autoscaled workload).
-pub fn plan_hpa_bounds(service: &Service, min: i32, max: i32, budget: Option<&DatabaseBudget>) -> ChangePlan {
+pub fn plan_hpa_bounds(service: &Service, min: i32, max: i32, budget: Option<&DatabaseBudget>) -> ActionPlan {
     let key = &service.key;
     let Some(hpa) = &service.hpa else {
         let change = Change::HpaBounds { hpa: String::new(), from: (0, 0), to: (min, max) };
@@ -440,7 +417,7 @@ mod tests {
         s
     }
 
-    fn ids(plan: &ChangePlan) -> Vec<&str> {
+    fn ids(plan: &ActionPlan) -> Vec<&str> {
         plan.guards.iter().map(|g| g.id).collect()
     }
 

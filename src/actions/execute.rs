@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::ActionPlan;
 use super::audit::{self, AuditEntry};
-use super::change::{Change, ChangePlan, PatchStrategy};
-use super::helm::HelmRollbackPlan;
-use super::rollout::{RolloutChange, RolloutPlan};
-use super::scale::{ScalePlan, target_text};
+use super::change::{Change, PatchStrategy};
+use super::helm::HelmRollback;
+use super::plan::{Action, ActionPlan, target_text};
+use super::rollout::{RolloutAction, RolloutChange};
+use super::scale::ScaleChange;
 use crate::cluster::mutate::{self, MutationError, RolloutEnd};
 use crate::model::service::{Service, ServiceKey};
 
@@ -40,29 +40,42 @@ impl ExecContext {
     }
 
     /// Appends the audit entry for one attempt at `plan`.
-    fn record(&self, plan: &ScalePlan, dry_run: Option<String>, outcome: impl Into<String>) -> std::io::Result<()> {
-        let (before, after) = (json!({"replicas": plan.from}), json!({"replicas": plan.to}));
-        self.record_attempt("scale", target_text(&plan.service), before, after, dry_run, outcome.into())
+    fn record_scale(
+        &self,
+        target: String,
+        scale: &ScaleChange,
+        dry_run: Option<String>,
+        outcome: String,
+    ) -> std::io::Result<()> {
+        let (before, after) = (json!({"replicas": scale.from}), json!({"replicas": scale.to}));
+        self.record_attempt("scale", target, before, after, dry_run, outcome)
     }
 
     /// Appends the audit entry for one attempt at a rollout action.
     fn record_rollout(
         &self,
-        plan: &RolloutPlan,
+        target: String,
+        rollout: &RolloutAction,
         dry_run: Option<String>,
-        outcome: impl Into<String>,
+        outcome: String,
     ) -> std::io::Result<()> {
-        let (before, after) = match plan.change {
+        let (before, after) = match rollout.change {
             Some(RolloutChange::Undo { from, to }) => (json!({"revision": from}), json!({"revision": to})),
             _ => (json!(null), json!(null)),
         };
-        let action = plan.change.map_or("rollout", RolloutChange::name);
-        self.record_attempt(action, target_text(&plan.service), before, after, dry_run, outcome.into())
+        let action = rollout.change.map_or("rollout", RolloutChange::name);
+        self.record_attempt(action, target, before, after, dry_run, outcome)
     }
 
     /// Appends the audit entry for one attempt at a spec or autoscaler change.
-    fn record_change(&self, plan: &ChangePlan, dry_run: Option<String>, outcome: String) -> std::io::Result<()> {
-        let (before, after) = match &plan.change {
+    fn record_change(
+        &self,
+        target: String,
+        change: &Change,
+        dry_run: Option<String>,
+        outcome: String,
+    ) -> std::io::Result<()> {
+        let (before, after) = match change {
             Change::SetImage { container, image, from } => {
                 (json!({"container": container, "image": from}), json!({"container": container, "image": image}))
             }
@@ -77,16 +90,16 @@ impl ExecContext {
                 (json!({"hpa": hpa, "min": from.0, "max": from.1}), json!({"hpa": hpa, "min": to.0, "max": to.1}))
             }
         };
-        self.record_attempt(plan.change.name(), target_text(&plan.service), before, after, dry_run, outcome)
+        self.record_attempt(change.name(), target, before, after, dry_run, outcome)
     }
 
     /// Sends a spec or autoscaler change (or its dry-run).
-    async fn change(&self, plan: &ChangePlan, dry_run: bool) -> Result<(), MutationError> {
+    async fn change(&self, plan: &ActionPlan, change: &Change, dry_run: bool) -> Result<(), MutationError> {
         let (client, key, rv) = (&self.client, &plan.service, plan.resource_version.as_deref());
-        if let Change::HpaBounds { hpa, to, .. } = &plan.change {
+        if let Change::HpaBounds { hpa, to, .. } = change {
             return mutate::hpa_bounds(client, &key.namespace, hpa, *to, rv, dry_run).await;
         }
-        match workload_patch(&plan.change) {
+        match workload_patch(change) {
             Some((strategy, body)) => mutate::patch(client, key, strategy, &body, rv, dry_run).await,
             None => Err(MutationError::Invalid("nothing to send".into())),
         }
@@ -98,9 +111,9 @@ impl ExecContext {
         if let Some(applied) = plan.already_applied(service) {
             return Ok(!applied);
         }
-        let patch = match plan {
-            ActionPlan::Change(p) => workload_patch(&p.change),
-            ActionPlan::Rollout(RolloutPlan { restarted_at: Some(at), .. }) => {
+        let patch = match &plan.action {
+            Action::Change(change) => workload_patch(change),
+            Action::Rollout(RolloutAction { restarted_at: Some(at), .. }) => {
                 Some((PatchStrategy::Merge, mutate::restart_patch(at)))
             }
             _ => None,
@@ -149,12 +162,12 @@ impl ExecContext {
     }
 
     /// Sends a rollout action (or its dry-run).
-    async fn rollout(&self, plan: &RolloutPlan, dry_run: bool) -> Result<(), MutationError> {
+    async fn rollout(&self, plan: &ActionPlan, rollout: &RolloutAction, dry_run: bool) -> Result<(), MutationError> {
         let (key, rv) = (&plan.service, plan.resource_version.as_deref());
-        match plan.change {
+        match rollout.change {
             None => Err(MutationError::Invalid("nothing to do".into())),
             Some(RolloutChange::Restart) => {
-                let at = plan.restarted_at.clone().unwrap_or_else(|| jiff::Timestamp::now().to_string());
+                let at = rollout.restarted_at.clone().unwrap_or_else(|| jiff::Timestamp::now().to_string());
                 mutate::restart(&self.client, key, &at, rv, dry_run).await
             }
             Some(RolloutChange::Pause) => mutate::set_paused(&self.client, key, true, rv, dry_run).await,
@@ -199,35 +212,34 @@ impl ExecContext {
         dry_run: Option<String>,
         outcome: impl Into<String>,
     ) -> std::io::Result<()> {
-        match plan {
-            ActionPlan::Scale(p) => self.record(p, dry_run, outcome),
-            ActionPlan::Rollout(p) => self.record_rollout(p, dry_run, outcome),
-            ActionPlan::Change(p) => self.record_change(p, dry_run, outcome.into()),
-            ActionPlan::HelmRollback(p) => self.record_helm_rollback(p, dry_run, outcome.into()),
+        let (target, outcome) = (target_text(&plan.service), outcome.into());
+        match &plan.action {
+            Action::Scale(scale) => self.record_scale(target, scale, dry_run, outcome),
+            Action::Rollout(rollout) => self.record_rollout(target, rollout, dry_run, outcome),
+            Action::Change(change) => self.record_change(target, change, dry_run, outcome),
+            Action::HelmRollback(rollback) => self.record_helm_rollback(target, rollback, dry_run, outcome),
         }
     }
 
     pub async fn dry_run_plan(&self, plan: &ActionPlan) -> Result<(), MutationError> {
-        match plan {
-            ActionPlan::Scale(p) => {
-                mutate::scale(&self.client, &p.service, p.to, p.resource_version.as_deref(), true).await
+        self.send(plan, true).await
+    }
+
+    /// Sends the change (or its dry-run): to the API server, or through helm.
+    async fn send(&self, plan: &ActionPlan, dry_run: bool) -> Result<(), MutationError> {
+        match &plan.action {
+            Action::Scale(scale) => {
+                mutate::scale(&self.client, &plan.service, scale.to, plan.resource_version.as_deref(), dry_run).await
             }
-            ActionPlan::Rollout(p) => self.rollout(p, true).await,
-            ActionPlan::Change(p) => self.change(p, true).await,
-            ActionPlan::HelmRollback(p) => run_helm(p, true).await,
+            Action::Rollout(rollout) => self.rollout(plan, rollout, dry_run).await,
+            Action::Change(change) => self.change(plan, change, dry_run).await,
+            Action::HelmRollback(rollback) => run_helm(rollback, dry_run).await,
         }
     }
 
     /// Makes the change and records the outcome before returning it.
     pub async fn apply_plan(&self, plan: &ActionPlan, dry_run: &str) -> Result<(), MutationError> {
-        let result = match plan {
-            ActionPlan::Scale(p) => {
-                mutate::scale(&self.client, &p.service, p.to, p.resource_version.as_deref(), false).await
-            }
-            ActionPlan::Rollout(p) => self.rollout(p, false).await,
-            ActionPlan::Change(p) => self.change(p, false).await,
-            ActionPlan::HelmRollback(p) => run_helm(p, false).await,
-        };
+        let result = self.send(plan, false).await;
         let outcome = match &result {
             Ok(()) => "applied".to_string(),
             Err(e) => format!("failed: {e}"),
@@ -244,18 +256,19 @@ impl ExecContext {
 impl ExecContext {
     fn record_helm_rollback(
         &self,
-        plan: &HelmRollbackPlan,
+        target: String,
+        rollback: &HelmRollback,
         dry_run: Option<String>,
         outcome: String,
     ) -> std::io::Result<()> {
-        let (before, after) = (json!({"revision": plan.from}), json!({"revision": plan.to}));
-        let target = format!("{} (helm release {})", target_text(&plan.service), plan.release);
+        let (before, after) = (json!({"revision": rollback.from}), json!({"revision": rollback.to}));
+        let target = format!("{target} (helm release {})", rollback.release);
         self.record_attempt("helm rollback", target, before, after, dry_run, outcome)
     }
 }
 
 /// `helm rollback` (or `--dry-run`, helm's own simulation), only with a helm to run.
-async fn run_helm(plan: &HelmRollbackPlan, dry_run: bool) -> Result<(), MutationError> {
+async fn run_helm(plan: &HelmRollback, dry_run: bool) -> Result<(), MutationError> {
     let Some(program) = plan.program.as_deref() else {
         return Err(MutationError::Other("helm is not on PATH".into()));
     };

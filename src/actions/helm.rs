@@ -5,32 +5,25 @@
 
 use std::path::PathBuf;
 
-use super::scale::{Guard, PreviewLine, Verdict};
+use super::guard::{Guard, PreviewLine, Verdict};
+use super::plan::ActionPlan;
 use crate::cluster::helm::HelmSetup;
-use crate::model::service::{Service, ServiceKey, Severity};
+use crate::model::service::{Service, Severity};
 
+/// What a Helm rollback plan runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HelmRollbackPlan {
-    pub service: ServiceKey,
+pub struct HelmRollback {
     pub release: String,
     pub namespace: String,
     /// The deployed revision, when the history is known.
     pub from: Option<i64>,
     pub to: i64,
-    pub preview: Vec<PreviewLine>,
-    pub guards: Vec<Guard>,
-    /// What the operator reads and copies: `helm rollback docs 2 -n docs`.
-    pub command: String,
     /// What runs: helm, and its arguments with the cockpit's context and identity.
     pub program: Option<PathBuf>,
     pub args: Vec<String>,
 }
 
-impl HelmRollbackPlan {
-    pub fn stopped_by(&self) -> Option<&Guard> {
-        self.guards.iter().find(|g| g.verdict != Verdict::Warn)
-    }
-
+impl HelmRollback {
     pub fn describe(&self) -> String {
         format!("helm rollback {} to revision {} (ns {})", self.release, self.to, self.namespace)
     }
@@ -54,12 +47,7 @@ fn line(label: &'static str, text: String) -> PreviewLine {
 }
 
 /// The rollback of `service`'s Helm release to `revision`, run against `context`.
-pub fn plan_helm_rollback(
-    service: &Service,
-    revision: i64,
-    helm: &HelmSetup,
-    context: &str,
-) -> Option<HelmRollbackPlan> {
+pub fn plan_helm_rollback(service: &Service, revision: i64, helm: &HelmSetup, context: &str) -> Option<ActionPlan> {
     let release = service.helm.as_ref()?;
     let command = release.rollback_command(revision);
     let mut args: Vec<String> =
@@ -68,18 +56,17 @@ pub fn plan_helm_rollback(
             .to_vec();
     args.extend(helm.flags.iter().cloned());
     let deployed = release.deployed().map(|r| r.revision);
-    let mut plan = HelmRollbackPlan {
-        service: service.key.clone(),
+    let rollback = HelmRollback {
         release: release.name.clone(),
         namespace: release.namespace.clone(),
         from: deployed,
         to: revision,
-        preview: Vec::new(),
-        guards: Vec::new(),
-        command: command.clone(),
         program: helm.program.clone(),
         args,
     };
+    let no_helm = rollback.program.is_none();
+    // A Helm release has no resourceVersion to send: helm checks its own history.
+    let mut plan = ActionPlan { resource_version: None, ..ActionPlan::new(service, rollback.into(), command.clone()) };
     let from = deployed.map_or("the deployed revision".to_string(), |n| format!("revision {n}"));
     plan.preview.push(line(
         "release",
@@ -105,7 +92,7 @@ pub fn plan_helm_rollback(
             release.name, release.namespace
         ),
     ));
-    if plan.program.is_none() {
+    if no_helm {
         plan.guards.push(block(
             "helm-not-on-path",
             "helm is not on PATH: the cockpit cannot run the rollback".into(),
@@ -150,12 +137,13 @@ mod tests {
     fn a_rollback_runs_helm_against_the_cockpits_context_and_previews_the_revisions() {
         let plan = plan_helm_rollback(&service(), 2, &helm(), "prod").unwrap();
         assert!(plan.stopped_by().is_none(), "{:?}", plan.guards);
-        assert_eq!(plan.command, "helm rollback docs 2 -n docs");
+        assert_eq!(plan.kubectl, "helm rollback docs 2 -n docs");
+        let rollback = plan.helm_rollback().unwrap();
         assert_eq!(
-            plan.args_for(true),
+            rollback.args_for(true),
             ["rollback", "docs", "2", "-n", "docs", "--kube-context", "prod", "--kubeconfig", "/k", "--dry-run"]
         );
-        assert_eq!(plan.from, Some(4));
+        assert_eq!(rollback.from, Some(4));
         assert!(plan.preview.iter().any(|l| l.text == "docs (ns docs): revision 4 → 2, as a new revision"));
         assert!(plan.preview.iter().any(|l| l.text == "revision 2 is superseded"));
     }

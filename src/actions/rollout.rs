@@ -3,7 +3,8 @@
 //! requests and limits) and guards. An undo works for Deployments (to a ReplicaSet's
 //! template) and StatefulSets (to a ControllerRevision's), as `kubectl rollout undo` does.
 
-use super::scale::{Guard, PreviewLine, Verdict, kubectl_kind};
+use super::guard::{Guard, PreviewLine, Verdict};
+use super::plan::{Action, ActionPlan, kubectl_kind};
 use crate::model::history::{TemplateChange, template_changes};
 use crate::model::service::{Revision, RolloutState, Service, ServiceKey, Severity, WorkloadKind};
 
@@ -42,29 +43,20 @@ impl RolloutChange {
     }
 }
 
+/// What a rollout plan does.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RolloutPlan {
-    pub service: ServiceKey,
-    pub resource_version: Option<String>,
+pub struct RolloutAction {
     /// `None` when the request cannot be turned into a change (see the blocking guard).
     pub change: Option<RolloutChange>,
-    pub preview: Vec<PreviewLine>,
-    pub guards: Vec<Guard>,
-    pub kubectl: String,
     /// The restart stamp to send (a runbook fixes it so a resumed step sends the same
     /// one); `None`: the time of sending.
     pub restarted_at: Option<String>,
 }
 
-impl RolloutPlan {
-    pub fn stopped_by(&self) -> Option<&Guard> {
-        self.guards.iter().find(|g| g.verdict != Verdict::Warn)
-    }
-
-    pub fn describe(&self) -> String {
-        let what = self.change.map_or("rollout", RolloutChange::name);
-        format!("{what} {}/{}/{}", self.service.namespace, self.service.kind.short(), self.service.name)
-    }
+/// The plan now makes `change`, sent as `command`.
+fn makes(plan: &mut ActionPlan, change: RolloutChange, command: String) {
+    plan.kubectl = command;
+    plan.action = Action::Rollout(RolloutAction { change: Some(change), restarted_at: None });
 }
 
 fn kubectl(key: &ServiceKey, verb: &str, extra: &str) -> String {
@@ -79,22 +71,14 @@ fn warn(id: &'static str, message: String, alternative: Option<String>) -> Guard
     Guard { id, verdict: Verdict::Warn, message, alternative }
 }
 
-pub fn plan_rollout(service: &Service, request: RolloutRequest) -> RolloutPlan {
+pub fn plan_rollout(service: &Service, request: RolloutRequest) -> ActionPlan {
     let key = &service.key;
-    let mut plan = RolloutPlan {
-        service: key.clone(),
-        resource_version: service.resource_version.clone(),
-        change: None,
-        preview: Vec::new(),
-        guards: Vec::new(),
-        kubectl: String::new(),
-        restarted_at: None,
-    };
+    let nothing = Action::Rollout(RolloutAction { change: None, restarted_at: None });
+    let mut plan = ActionPlan::new(service, nothing, String::new());
     let paused = service.rollout.state == RolloutState::Paused;
     match request {
         RolloutRequest::Restart => {
-            plan.kubectl = kubectl(key, "restart", "");
-            plan.change = Some(RolloutChange::Restart);
+            makes(&mut plan, RolloutChange::Restart, kubectl(key, "restart", ""));
             plan.preview
                 .push(line("pods", format!("all {} pods are replaced by a rolling update", service.replicas.desired)));
             if paused {
@@ -116,8 +100,7 @@ pub fn plan_rollout(service: &Service, request: RolloutRequest) -> RolloutPlan {
             ));
         }
         RolloutRequest::Pause => {
-            plan.kubectl = kubectl(key, "pause", "");
-            plan.change = Some(RolloutChange::Pause);
+            makes(&mut plan, RolloutChange::Pause, kubectl(key, "pause", ""));
             plan.preview
                 .push(line("rollout", "changes to the pod template wait until resumed; scaling still works".into()));
             if paused {
@@ -125,8 +108,7 @@ pub fn plan_rollout(service: &Service, request: RolloutRequest) -> RolloutPlan {
             }
         }
         RolloutRequest::Resume => {
-            plan.kubectl = kubectl(key, "resume", "");
-            plan.change = Some(RolloutChange::Resume);
+            makes(&mut plan, RolloutChange::Resume, kubectl(key, "resume", ""));
             plan.preview.push(line("rollout", "pending template changes roll out now".into()));
             if !paused {
                 plan.guards.push(block("not-paused", "the rollout is not paused".into(), None));
@@ -148,7 +130,7 @@ fn line(label: &'static str, text: String) -> PreviewLine {
     PreviewLine { label, text, severity: Severity::Info }
 }
 
-fn plan_undo(service: &Service, wanted: Option<i64>, plan: &mut RolloutPlan) {
+fn plan_undo(service: &Service, wanted: Option<i64>, plan: &mut ActionPlan) {
     let Some(current) =
         service.revisions.iter().find(|r| r.current).or_else(|| service.revisions.iter().max_by_key(|r| r.revision))
     else {
@@ -172,8 +154,8 @@ fn plan_undo(service: &Service, wanted: Option<i64>, plan: &mut RolloutPlan) {
         plan.guards.push(block("already-current", format!("revision {} is the current one", target.revision), None));
         return;
     }
-    plan.change = Some(RolloutChange::Undo { from: current.revision, to: target.revision });
-    plan.kubectl = kubectl(&plan.service, "undo", &format!(" --to-revision={}", target.revision));
+    let command = kubectl(&plan.service, "undo", &format!(" --to-revision={}", target.revision));
+    makes(plan, RolloutChange::Undo { from: current.revision, to: target.revision }, command);
     plan.preview.push(line("revision", format!("{} → {} (as a new revision)", current.revision, target.revision)));
     plan.preview.extend(revision_diff(current, target));
     if service.key.kind == WorkloadKind::StatefulSet {
@@ -245,11 +227,11 @@ mod tests {
     fn undo_goes_to_the_previous_revision_and_shows_the_image_change() {
         let s = service(WorkloadKind::Deployment, &[(1, "api:1.0"), (2, "api:1.1"), (3, "api:1.2")], 3);
         let plan = plan_rollout(&s, RolloutRequest::Undo(None));
-        assert_eq!(plan.change, Some(RolloutChange::Undo { from: 3, to: 2 }));
+        assert_eq!(plan.rollout().and_then(|r| r.change), Some(RolloutChange::Undo { from: 3, to: 2 }));
         assert!(plan.preview.iter().any(|l| l.text == "api: api:1.2 → api:1.1"), "{:?}", plan.preview);
         assert_eq!(plan.kubectl, "kubectl rollout undo deployment/api -n shop --to-revision=2");
         let chosen = plan_rollout(&s, RolloutRequest::Undo(Some(1)));
-        assert_eq!(chosen.change, Some(RolloutChange::Undo { from: 3, to: 1 }));
+        assert_eq!(chosen.rollout().and_then(|r| r.change), Some(RolloutChange::Undo { from: 3, to: 1 }));
         assert_eq!(
             plan_rollout(&s, RolloutRequest::Undo(Some(9))).stopped_by().map(|g| g.id),
             Some("no-such-revision")
@@ -280,7 +262,7 @@ mod tests {
         let s = service(WorkloadKind::StatefulSet, &[(1, "pgvector/pgvector:pg16"), (2, "pgvector/pgvector:pg17")], 2);
         let plan = plan_rollout(&s, RolloutRequest::Undo(None));
         assert!(plan.stopped_by().is_none(), "{:?}", plan.guards);
-        assert_eq!(plan.change, Some(RolloutChange::Undo { from: 2, to: 1 }));
+        assert_eq!(plan.rollout().and_then(|r| r.change), Some(RolloutChange::Undo { from: 2, to: 1 }));
         assert_eq!(plan.kubectl, "kubectl rollout undo statefulset/api -n shop --to-revision=1");
         assert!(plan.preview.iter().any(|l| l.text == "api: pgvector/pgvector:pg17 → pgvector/pgvector:pg16"));
         let none = service(WorkloadKind::StatefulSet, &[], 1);

@@ -2,85 +2,27 @@
 //! or warn before anything is sent. The same plan serves the cockpit's wizard and the
 //! headless `scale` command.
 
+use super::guard::{Guard, PreviewLine, Verdict};
+use super::plan::{Action, ActionPlan, kubectl_kind};
 use crate::model::budget::{BudgetState, DatabaseBudget, format_percent};
 use crate::model::pdb::headroom_if_scaled;
 use crate::model::resources::Room;
 use crate::model::service::{Service, ServiceKey, Severity, WorkloadKind};
 
-/// One line of the impact preview.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PreviewLine {
-    pub label: &'static str,
-    pub text: String,
-    pub severity: Severity,
-}
-
-/// Whether a guard stops the change.
+/// The replica change a scale plan makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Stops the change; `--force` (and typing the service name) overrides it.
-    Refuse,
-    /// Stops the change; nothing overrides it (it could not work).
-    Block,
-    /// Proceeds, but the operator should know.
-    Warn,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Guard {
-    pub id: &'static str,
-    pub verdict: Verdict,
-    pub message: String,
-    /// What to do instead.
-    pub alternative: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScalePlan {
-    pub service: ServiceKey,
-    pub resource_version: Option<String>,
+pub struct ScaleChange {
     pub from: i32,
     pub to: i32,
+    /// Refusals are overridden (the confirmation is then the typed service name).
     pub force: bool,
-    pub preview: Vec<PreviewLine>,
-    pub guards: Vec<Guard>,
-    /// The same change as a kubectl command, to copy or to run by hand.
-    pub kubectl: String,
-}
-
-impl ScalePlan {
-    /// The guard that stops this plan, if any (a `Refuse` only without `--force`).
-    pub fn stopped_by(&self) -> Option<&Guard> {
-        self.guards.iter().find(|g| g.verdict == Verdict::Block || (g.verdict == Verdict::Refuse && !self.force))
-    }
-
-    /// A guard was overridden: the confirmation must be the typed service name.
-    pub fn overrides_a_guard(&self) -> bool {
-        self.force && self.guards.iter().any(|g| g.verdict == Verdict::Refuse)
-    }
-
-    pub fn describe(&self) -> String {
-        format!("scale {} from {} to {}", target_text(&self.service), self.from, self.to)
-    }
-}
-
-pub fn target_text(key: &ServiceKey) -> String {
-    format!("{}/{}/{}", key.namespace, key.kind.short(), key.name)
 }
 
 /// The plan for scaling `service` to `to` replicas.
-pub fn plan_scale(service: &Service, to: i32, force: bool, budget: Option<&DatabaseBudget>) -> ScalePlan {
+pub fn plan_scale(service: &Service, to: i32, force: bool, budget: Option<&DatabaseBudget>) -> ActionPlan {
     let from = service.replicas.desired;
-    let mut plan = ScalePlan {
-        service: service.key.clone(),
-        resource_version: service.resource_version.clone(),
-        from,
-        to,
-        force,
-        preview: Vec::new(),
-        guards: Vec::new(),
-        kubectl: kubectl_scale(&service.key, to),
-    };
+    let scale = ScaleChange { from, to, force };
+    let mut plan = ActionPlan::new(service, Action::Scale(scale), kubectl_scale(&service.key, to));
     plan.preview.push(replicas_line(service, to));
     plan.preview.extend(pdb_line(service, to));
     plan.preview.extend(hpa_line(service));
@@ -172,14 +114,6 @@ fn budget_guard(budget: &DatabaseBudget, service: &Service, to: i32) -> Option<G
         ),
         alternative: after.advice(BudgetState::Over),
     })
-}
-
-/// The resource kubectl names the workload by (`deployment`, `statefulset`).
-pub fn kubectl_kind(key: &ServiceKey) -> &'static str {
-    match key.kind {
-        WorkloadKind::Deployment => "deployment",
-        WorkloadKind::StatefulSet => "statefulset",
-    }
 }
 
 fn kubectl_scale(key: &ServiceKey, to: i32) -> String {
@@ -329,14 +263,14 @@ mod tests {
         }
     }
 
-    fn ids(plan: &ScalePlan) -> Vec<&str> {
+    fn ids(plan: &ActionPlan) -> Vec<&str> {
         plan.guards.iter().map(|g| g.id).collect()
     }
 
     #[test]
     fn a_plain_scale_previews_replicas_and_the_kubectl_command() {
         let plan = plan_scale(&service(3), 5, false, None);
-        assert_eq!((plan.from, plan.to), (3, 5));
+        assert_eq!(plan.scale().map(|s| (s.from, s.to)), Some((3, 5)));
         assert!(plan.stopped_by().is_none());
         assert!(plan.preview[0].text.starts_with("3 → 5"), "{:?}", plan.preview);
         assert_eq!(plan.kubectl, "kubectl scale deployment/web -n shop --replicas=5");

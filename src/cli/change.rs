@@ -10,7 +10,7 @@ use super::args::GlobalArgs;
 use super::snapshot::{self, Snapshot};
 use crate::actions::ActionPlan;
 use crate::actions::execute::{ExecContext, FOLLOW_FOR, dry_run_text};
-use crate::actions::scale::Verdict;
+use crate::actions::guard::Verdict;
 use crate::cluster::mutate::RolloutEnd;
 use crate::config::paths::Paths;
 use crate::exit::{self, Exit};

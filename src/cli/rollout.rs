@@ -7,7 +7,6 @@ use color_eyre::Result;
 
 use super::args::{GlobalArgs, RolloutAction, RolloutArgs};
 use super::change::{self, ChangeFlags};
-use crate::actions::ActionPlan;
 use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::config::paths::Paths;
 use crate::exit::Exit;
@@ -22,7 +21,7 @@ pub async fn run(global: &GlobalArgs, action: RolloutAction, paths: &Paths) -> R
         RolloutAction::Undo(args) => (RolloutRequest::Undo(args.to_revision), args),
     };
     let (snap, service) = change::find_service(global, &args.service).await?;
-    let plan = ActionPlan::Rollout(plan_rollout(&service, request));
+    let plan = plan_rollout(&service, request);
     change::run(&snap, paths, plan, ChangeFlags { dry_run: args.dry_run, yes: args.yes, read_only: global.read_only })
         .await
 }

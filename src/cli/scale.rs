@@ -4,7 +4,6 @@ use color_eyre::Result;
 
 use super::args::{GlobalArgs, ScaleArgs};
 use super::change::{self, ChangeFlags};
-use crate::actions::ActionPlan;
 use crate::actions::scale::plan_scale;
 use crate::config::paths::Paths;
 use crate::exit::Exit;
@@ -13,7 +12,7 @@ use crate::model::budget::budget_of;
 pub async fn run(global: &GlobalArgs, args: ScaleArgs, paths: &Paths) -> Result<Exit> {
     let (snap, service) = change::find_service(global, &args.service).await?;
     let budget = budget_of(&snap.budgets, &service.key);
-    let plan = ActionPlan::Scale(plan_scale(&service, args.replicas, args.force, budget));
+    let plan = plan_scale(&service, args.replicas, args.force, budget);
     change::run(&snap, paths, plan, ChangeFlags { dry_run: args.dry_run, yes: args.yes, read_only: global.read_only })
         .await
 }

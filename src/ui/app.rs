@@ -16,11 +16,12 @@ use super::runbooks::{Runbooks, RunnerEvent, parse_param_line};
 use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
 use crate::actions::change::{plan_hpa_bounds, plan_set_image};
+use crate::actions::guard::Verdict;
 use crate::actions::helm::plan_helm_rollback;
 use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::actions::runbook::engine::{Answer, Control, Prompt};
 use crate::actions::runbook::state::RunState;
-use crate::actions::scale::{Verdict, plan_scale};
+use crate::actions::scale::plan_scale;
 use crate::cluster::helm::HelmSetup;
 use crate::cluster::mutate::CHANGE_PERMISSIONS;
 use crate::cluster::session::{ClusterView, Intent};
@@ -520,7 +521,7 @@ impl App {
         let Some(service) = self.acted_on() else { return Vec::new() };
         vec![Effect::Execute(Job::RecordRefusal {
             action: command.name().replace('_', " "),
-            target: crate::actions::scale::target_text(&service.key),
+            target: crate::actions::plan::target_text(&service.key),
             outcome: format!("refused: {}", refusal.audited_as()),
         })]
     }
@@ -928,7 +929,7 @@ impl App {
 
     fn open_rollout_wizard(&mut self, request: RolloutRequest) {
         let Some(service) = self.acted_on() else { return };
-        let plan = ActionPlan::Rollout(plan_rollout(service, request));
+        let plan = plan_rollout(service, request);
         self.open_wizard(service.key.clone(), text_input(""), Some(plan));
     }
 
@@ -985,11 +986,8 @@ impl App {
         let service = self.view.services.iter().find(|s| s.key == c.key)?;
         let revision = self.chooser_rows().get(self.chooser_selected())?.revision;
         match c.source {
-            RevisionSource::Rollout => {
-                Some(ActionPlan::Rollout(plan_rollout(service, RolloutRequest::Undo(Some(revision)))))
-            }
-            RevisionSource::Helm => plan_helm_rollback(service, revision, &self.helm, &self.view.context)
-                .map(|p| ActionPlan::HelmRollback(Box::new(p))),
+            RevisionSource::Rollout => Some(plan_rollout(service, RolloutRequest::Undo(Some(revision)))),
+            RevisionSource::Helm => plan_helm_rollback(service, revision, &self.helm, &self.view.context),
         }
     }
 
@@ -1019,7 +1017,7 @@ impl App {
     pub fn wizard_denied(&self) -> Option<String> {
         let Some(Overlay::Action(w)) = &self.overlay else { return None };
         // helm checks its own permissions (and its dry-run shows the answer).
-        if matches!(w.fixed, Some(ActionPlan::HelmRollback(_))) {
+        if w.fixed.as_ref().is_some_and(ActionPlan::is_helm_rollback) {
             return None;
         }
         // The autoscaler is its own object: its server dry-run answers for RBAC.
@@ -1051,18 +1049,18 @@ impl App {
                     Some((c, i)) => (Some(c.trim()), i.trim()),
                     None => (None, typed.as_str()),
                 };
-                return Ok(ActionPlan::Change(Box::new(plan_set_image(service, container, image))));
+                return Ok(plan_set_image(service, container, image));
             }
             Typed::Bounds => {
                 let (min, max) = parse_bounds(&typed)?;
-                return Ok(ActionPlan::Change(Box::new(plan_hpa_bounds(service, min, max, budget))));
+                return Ok(plan_hpa_bounds(service, min, max, budget));
             }
         }
         let to: i32 = typed.parse().map_err(|_| format!("\"{typed}\" is not a number of replicas"))?;
         let plan = plan_scale(service, to, false, budget);
         // A refusal can be overridden in the cockpit by typing the service name.
         let overridable = plan.stopped_by().is_some_and(|g| g.verdict == Verdict::Refuse);
-        Ok(ActionPlan::Scale(if overridable { plan_scale(service, to, true, budget) } else { plan }))
+        Ok(if overridable { plan_scale(service, to, true, budget) } else { plan })
     }
 
     /// Enter in the wizard: dry-run, then apply.
@@ -1395,7 +1393,7 @@ impl App {
         w.stage = match event {
             JobEvent::DryRun { plan, result: Ok(()) } => ActionStage::Confirm { plan, dry_run: "ok".into() },
             JobEvent::DryRun { plan, result: Err(e) } => {
-                let who = if matches!(plan, ActionPlan::HelmRollback(_)) { "helm" } else { "the API server" };
+                let who = if plan.is_helm_rollback() { "helm" } else { "the API server" };
                 ActionStage::Done { plan, message: format!("{who} refused it: {e}"), ok: false }
             }
             JobEvent::Applied { plan, result: Ok(()) } if !plan.rolls_pods() => {
@@ -1863,7 +1861,7 @@ mod tests {
         assert!(plan.overrides_a_guard(), "a refusal becomes an override that needs the name");
         let effects = key(&mut app, KeyCode::Enter);
         assert!(
-            matches!(&effects[..], [Effect::Execute(Job::DryRun(ActionPlan::Scale(p)))] if p.to == 2),
+            matches!(&effects[..], [Effect::Execute(Job::DryRun(p))] if p.scale().is_some_and(|s| s.to == 2)),
             "{effects:?}"
         );
         app.on_job(JobEvent::DryRun { plan: plan.clone(), result: Ok(()) });
@@ -1996,7 +1994,7 @@ mod tests {
         assert_eq!(app.mode(), Mode::Palette);
         assert_eq!(app.chooser_rows().iter().map(|r| r.revision).collect::<Vec<_>>(), [3, 2, 1]);
         assert_eq!(app.chooser_rows()[app.chooser_selected()].revision, 2, "the previous revision first");
-        let Some(ActionPlan::Rollout(plan)) = app.chooser_plan() else { panic!("an undo plan") };
+        let Some(plan) = app.chooser_plan().filter(|p| p.rollout().is_some()) else { panic!("an undo plan") };
         assert!(plan.preview.iter().any(|l| l.text == "api: api:1.2 → api:1.1"), "{:?}", plan.preview);
         key(&mut app, KeyCode::Down);
         let copied = ctrl(&mut app, 'y');
@@ -2004,8 +2002,8 @@ mod tests {
         assert!(key(&mut app, KeyCode::Enter).is_empty(), "the wizard opens; the dry-run waits for Enter");
         let effects = key(&mut app, KeyCode::Enter);
         assert!(
-            matches!(&effects[..], [Effect::Execute(Job::DryRun(ActionPlan::Rollout(p)))]
-                if p.change == Some(crate::actions::rollout::RolloutChange::Undo { from: 3, to: 1 })),
+            matches!(&effects[..], [Effect::Execute(Job::DryRun(p))]
+                if p.rollout().is_some_and(|r| r.change == Some(crate::actions::rollout::RolloutChange::Undo { from: 3, to: 1 }))),
             "{effects:?}"
         );
     }
@@ -2051,9 +2049,8 @@ mod tests {
         key(&mut app, KeyCode::Char('h'));
         key(&mut app, KeyCode::Enter);
         let effects = key(&mut app, KeyCode::Enter);
-        let [Effect::Execute(Job::DryRun(ActionPlan::HelmRollback(plan)))] = &effects[..] else {
-            panic!("{effects:?}")
-        };
+        let [Effect::Execute(Job::DryRun(plan))] = &effects[..] else { panic!("{effects:?}") };
+        let Some(plan) = plan.helm_rollback() else { panic!("{effects:?}") };
         assert_eq!(plan.args_for(true), ["rollback", "docs", "1", "-n", "docs", "--kube-context", "ctx", "--dry-run"]);
         let mut not_helm = self::app(vec![service("a", "api", None)], false);
         key(&mut not_helm, KeyCode::Char('r'));
@@ -2075,18 +2072,18 @@ mod tests {
             key(&mut app, KeyCode::Backspace);
         }
         typed(&mut app, "latest");
-        let Ok(ActionPlan::Change(plan)) = app.wizard_plan() else { panic!("a set-image plan") };
+        let Some(plan) = app.wizard_plan().ok().filter(|p| p.change().is_some()) else { panic!("a set-image plan") };
         assert_eq!(
-            plan.change,
-            Change::SetImage {
+            plan.change(),
+            Some(&Change::SetImage {
                 container: "web".into(),
                 image: "acme/web:latest".into(),
                 from: "acme/web:1.2.3".into()
-            }
+            })
         );
         assert_eq!(plan.guards.iter().map(|g| g.id).collect::<Vec<_>>(), ["image-sliding-tag"]);
         let effects = key(&mut app, KeyCode::Enter);
-        assert!(matches!(&effects[..], [Effect::Execute(Job::DryRun(ActionPlan::Change(_)))]), "{effects:?}");
+        assert!(matches!(&effects[..], [Effect::Execute(Job::DryRun(p))] if p.change().is_some()), "{effects:?}");
 
         let mut api = service("shop", "api", None);
         api.hpa = Some(HpaSummary {
@@ -2104,8 +2101,8 @@ mod tests {
             key(&mut app, KeyCode::Backspace);
         }
         typed(&mut app, "3..8");
-        let Ok(ActionPlan::Change(plan)) = app.wizard_plan() else { panic!("a bounds plan") };
-        assert!(matches!(plan.change, Change::HpaBounds { from: (2, 5), to: (3, 8), .. }));
+        let Some(plan) = app.wizard_plan().ok().filter(|p| p.change().is_some()) else { panic!("a bounds plan") };
+        assert!(matches!(plan.change(), Some(Change::HpaBounds { from: (2, 5), to: (3, 8), .. })));
         assert_eq!(plan.resource_version.as_deref(), Some("9"), "the autoscaler's own precondition");
         for _ in 0.."3..8".len() {
             key(&mut app, KeyCode::Backspace);

@@ -15,8 +15,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::state::{self, GateRecord, RunLock, RunState, RunStatus, StepRecord, StepState};
 use super::{StepPlan, more_increments, plan_step, resolve};
-use crate::actions::ActionPlan;
 use crate::actions::execute::{ExecContext, dry_run_text};
+use crate::actions::{Action, ActionPlan};
 use crate::cluster::logs::{LogEvent, LogFollower, pod_targets};
 use crate::cluster::session::ClusterView;
 use crate::model::budget::budget_of;
@@ -432,7 +432,7 @@ async fn act(io: &mut Io, run: &mut Run, i: usize, step: &Step, view: &ClusterVi
             Ok(Acted::Done)
         }
         StepPlan::Change(mut plan) => {
-            if let ActionPlan::Rollout(p) = &mut plan
+            if let Action::Rollout(p) = &mut plan.action
                 && p.restarted_at.is_none()
                 && step.action.kind() == "restart"
             {
@@ -529,8 +529,8 @@ async fn send(io: &mut Io, run: &Run, i: usize, plan: &ActionPlan, dry_text: &st
 /// The resourceVersion of what the change moves: the autoscaler for its bounds, else the
 /// workload.
 fn version_of(service: &Service, plan: &ActionPlan) -> Option<String> {
-    match plan {
-        ActionPlan::Change(p) if matches!(p.change, crate::actions::change::Change::HpaBounds { .. }) => {
+    match plan.change() {
+        Some(crate::actions::change::Change::HpaBounds { .. }) => {
             service.hpa.as_ref().and_then(|h| h.resource_version.clone())
         }
         _ => service.resource_version.clone(),

@@ -7,10 +7,10 @@ pub mod engine;
 pub mod launch;
 pub mod state;
 
-use crate::actions::ActionPlan;
 use crate::actions::change::{PatchStrategy, plan_hpa_bounds, plan_patch, plan_set_env, plan_set_image};
 use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::actions::scale::plan_scale;
+use crate::actions::{Action, ActionPlan};
 use crate::model::budget::{DatabaseBudget, budget_of};
 use crate::model::runbook::{Gate, Runbook, Step, StepAction, next_increment};
 use crate::model::service::{ContainerImage, EnvValue, EnvVar, Service};
@@ -48,29 +48,23 @@ pub fn plan_step(
         (StepAction::Manual { checklist }, _) => return Ok(StepPlan::Manual { checklist: checklist.clone() }),
         (StepAction::Scale { replicas, step, .. }, Some(s)) => {
             let to = next_increment(s.replicas.desired, *replicas, *step);
-            ActionPlan::Scale(plan_scale(s, to, false, budget_of(budgets, &s.key)))
+            plan_scale(s, to, false, budget_of(budgets, &s.key))
         }
-        (StepAction::SetEnv { container, vars, .. }, Some(s)) => {
-            ActionPlan::Change(Box::new(plan_set_env(s, container.as_deref(), vars)))
-        }
-        (StepAction::SetImage { container, image, .. }, Some(s)) => {
-            ActionPlan::Change(Box::new(plan_set_image(s, container.as_deref(), image)))
-        }
+        (StepAction::SetEnv { container, vars, .. }, Some(s)) => plan_set_env(s, container.as_deref(), vars),
+        (StepAction::SetImage { container, image, .. }, Some(s)) => plan_set_image(s, container.as_deref(), image),
         (StepAction::Patch { strategic, body, .. }, Some(s)) => {
             let strategy = if *strategic { PatchStrategy::Strategic } else { PatchStrategy::Merge };
-            ActionPlan::Change(Box::new(plan_patch(s, strategy, body)))
+            plan_patch(s, strategy, body)
         }
-        (StepAction::HpaBounds { min, max, .. }, Some(s)) => {
-            ActionPlan::Change(Box::new(plan_hpa_bounds(s, *min, *max, budget_of(budgets, &s.key))))
-        }
+        (StepAction::HpaBounds { min, max, .. }, Some(s)) => plan_hpa_bounds(s, *min, *max, budget_of(budgets, &s.key)),
         (StepAction::Restart { .. }, Some(s)) => {
             let mut plan = plan_rollout(s, RolloutRequest::Restart);
-            plan.restarted_at = restarted_at.map(str::to_string);
-            ActionPlan::Rollout(plan)
+            if let Action::Rollout(rollout) = &mut plan.action {
+                rollout.restarted_at = restarted_at.map(str::to_string);
+            }
+            plan
         }
-        (StepAction::Undo { revision, .. }, Some(s)) => {
-            ActionPlan::Rollout(plan_rollout(s, RolloutRequest::Undo(*revision)))
-        }
+        (StepAction::Undo { revision, .. }, Some(s)) => plan_rollout(s, RolloutRequest::Undo(*revision)),
         (_, None) => return Err(format!("step {} names no service", step.id)),
     };
     Ok(StepPlan::Change(plan))
@@ -127,12 +121,12 @@ pub fn project(services: &mut [Service], plan: &StepPlan) {
         return;
     }
     let Some(service) = services.iter_mut().find(|s| &s.key == plan.service()) else { return };
-    match plan {
-        ActionPlan::Scale(p) => {
+    match &plan.action {
+        Action::Scale(p) => {
             let r = &mut service.replicas;
             (r.desired, r.ready, r.updated, r.available) = (p.to, p.to, p.to, p.to);
         }
-        ActionPlan::Change(p) => match &p.change {
+        Action::Change(change) => match change {
             crate::actions::change::Change::SetImage { container, image, .. } => {
                 for c in service.containers.iter_mut().filter(|c| &c.container == container) {
                     *c = ContainerImage { container: container.clone(), image: image.clone() };
@@ -157,7 +151,7 @@ pub fn project(services: &mut [Service], plan: &StepPlan) {
             }
             crate::actions::change::Change::Patch { .. } => {}
         },
-        ActionPlan::Rollout(_) | ActionPlan::HelmRollback(_) => {}
+        Action::Rollout(_) | Action::HelmRollback(_) => {}
     }
 }
 
@@ -174,10 +168,11 @@ mod tests {
     fn steps_become_the_same_plans_the_wizards_build() {
         let services = vec![Service::example("shop", "api", 2), Service::example("shop", "worker", 0)];
         let scale = step(StepAction::Scale { service: "worker".into(), replicas: 1, step: None });
-        let StepPlan::Change(ActionPlan::Scale(p)) = plan_step(&scale, &services, &[], "shop", None).unwrap() else {
+        let StepPlan::Change(p) = plan_step(&scale, &services, &[], "shop", None).unwrap() else {
             panic!("a scale plan")
         };
-        assert_eq!((p.from, p.to), (0, 1));
+        let scaled = p.scale().expect("a scale plan");
+        assert_eq!((scaled.from, scaled.to), (0, 1));
         assert_eq!(p.kubectl, "kubectl scale deployment/worker -n shop --replicas=1");
         let missing = step(StepAction::Restart { service: "gone".into() });
         assert!(
@@ -186,10 +181,10 @@ mod tests {
                 .contains("no Deployment or StatefulSet \"gone\"")
         );
         let restart = step(StepAction::Restart { service: "api".into() });
-        let StepPlan::Change(ActionPlan::Rollout(r)) = plan_step(&restart, &services, &[], "shop", Some("T")).unwrap()
-        else {
+        let StepPlan::Change(plan) = plan_step(&restart, &services, &[], "shop", Some("T")).unwrap() else {
             panic!("a rollout plan")
         };
+        let r = plan.rollout().expect("a rollout plan");
         assert_eq!(r.restarted_at.as_deref(), Some("T"), "a resumed restart sends the stamp it saved");
     }
 
@@ -218,11 +213,11 @@ mod tests {
         let mut services = vec![Service::example("shop", "api", 2)];
         let scale = step(StepAction::Scale { service: "api".into(), replicas: 5, step: Some(2) });
         let first = plan_step(&scale, &services, &[], "shop", None).unwrap();
-        assert!(matches!(&first, StepPlan::Change(ActionPlan::Scale(p)) if p.to == 4));
+        assert!(matches!(&first, StepPlan::Change(p) if p.scale().is_some_and(|s| s.to == 4)));
         project(&mut services, &first);
         assert!(more_increments(&scale, &services[0]));
         let second = plan_step(&scale, &services, &[], "shop", None).unwrap();
-        assert!(matches!(&second, StepPlan::Change(ActionPlan::Scale(p)) if p.to == 5));
+        assert!(matches!(&second, StepPlan::Change(p) if p.scale().is_some_and(|s| s.to == 5)));
         project(&mut services, &second);
         assert!(!more_increments(&scale, &services[0]));
     }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui_textarea::TextArea;
 
 use crate::actions::ActionPlan;
-use crate::actions::scale::Verdict;
+use crate::actions::guard::Verdict;
 use crate::config::keymap::Lookup;
 use crate::config::theme::Theme;
 use crate::model::sanitize::clean;
@@ -184,12 +184,7 @@ pub fn draw_action(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let rect = centered(area, wide_popup(area), 20);
     frame.render_widget(Clear, rect);
-    let what = match &w.fixed {
-        Some(ActionPlan::Rollout(plan)) => plan.change.map_or("Rollout", |c| c.name()),
-        Some(ActionPlan::HelmRollback(_)) => "helm rollback",
-        Some(ActionPlan::Change(plan)) => plan.change.name(),
-        Some(ActionPlan::Scale(_)) | None => w.typed.title(),
-    };
+    let what = w.fixed.as_ref().and_then(ActionPlan::title).unwrap_or_else(|| w.typed.title());
     let title = format!(" {what} {}/{} ", clean(&w.key.namespace), clean(&w.key.name));
     let block = popup_block(theme, title);
     let inner = block.inner(rect);
@@ -324,7 +319,7 @@ pub(super) fn plan_lines(theme: &Theme, plan: &ActionPlan, lines: &mut Vec<Line>
             ]));
         }
     }
-    let label = if matches!(plan, ActionPlan::HelmRollback(_)) { "helm" } else { "kubectl" };
+    let label = if plan.is_helm_rollback() { "helm" } else { "kubectl" };
     lines.push(Line::from(vec![
         Span::styled(format!("{label:<18}"), theme.style("ui.text.dim")),
         Span::styled(clean(plan.kubectl()), theme.style("ui.text")),
@@ -334,13 +329,13 @@ pub(super) fn plan_lines(theme: &Theme, plan: &ActionPlan, lines: &mut Vec<Line>
 fn stage_line<'a>(app: &App, w: &ActionWizard) -> Line<'a> {
     let theme = &app.theme;
     let (text, key) = match &w.stage {
-        ActionStage::Editing if matches!(w.fixed, Some(ActionPlan::HelmRollback(_))) => {
+        ActionStage::Editing if w.fixed.as_ref().is_some_and(ActionPlan::is_helm_rollback) => {
             ("Enter: helm rollback --dry-run · Ctrl-y: copy the command · Esc: cancel".to_string(), "ui.hint")
         }
         ActionStage::Editing => ("Enter: ask the API server (dry-run) · Esc: cancel".to_string(), "ui.hint"),
         ActionStage::Checking(_) => ("server dry-run…".to_string(), "state.info"),
         ActionStage::Confirm { plan, dry_run } => {
-            let who = if matches!(plan, ActionPlan::HelmRollback(_)) { "helm --dry-run" } else { "server dry-run" };
+            let who = if plan.is_helm_rollback() { "helm --dry-run" } else { "server dry-run" };
             (format!("{who}: {dry_run} · Enter: {} · Esc: cancel", plan.describe()), "state.ok")
         }
         ActionStage::Applying(_) => ("applying…".to_string(), "state.info"),

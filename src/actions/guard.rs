@@ -1,0 +1,43 @@
+//! What every plan shows before anything is sent: the lines of its impact preview, and the
+//! guards that warn, refuse (overridable with `--force` and the typed service name) or block.
+
+use crate::model::service::Severity;
+
+/// One line of the impact preview.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviewLine {
+    pub label: &'static str,
+    pub text: String,
+    pub severity: Severity,
+}
+
+/// Whether a guard stops the change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Stops the change; `--force` (and typing the service name) overrides it.
+    Refuse,
+    /// Stops the change; nothing overrides it (it could not work).
+    Block,
+    /// Proceeds, but the operator should know.
+    Warn,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Guard {
+    pub id: &'static str,
+    pub verdict: Verdict,
+    pub message: String,
+    /// What to do instead.
+    pub alternative: Option<String>,
+}
+
+impl Guard {
+    /// Whether this guard stops the change: a `Block` always, a `Refuse` unless forced.
+    pub fn stops(&self, forced: bool) -> bool {
+        match self.verdict {
+            Verdict::Block => true,
+            Verdict::Refuse => !forced,
+            Verdict::Warn => false,
+        }
+    }
+}
