@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
+use super::error::RunError;
 use super::state::{self, GateRecord, RunLock, RunState, RunStatus, StepRecord, StepState};
 use super::{StepPlan, more_increments, plan_step, resolve};
 use crate::actions::execute::{ExecContext, dry_run_text};
@@ -21,7 +22,9 @@ use crate::cluster::logs::{LogEvent, LogFollower, pod_targets};
 use crate::cluster::session::ClusterView;
 use crate::model::budget::budget_of;
 use crate::model::gate::counted_checks;
-use crate::model::runbook::{Gate, GateEvidence, GateStatus, OnFailure, Runbook, Step, evaluate, steady_since};
+use crate::model::runbook::{
+    Gate, GateEvidence, GateStatus, OnFailure, Runbook, Step, StepAction, evaluate, steady_since,
+};
 use crate::model::sanitize::{Sgr, sanitize_bytes};
 use crate::model::service::{Service, ServiceKey};
 use crate::model::slo::{RuleSet, SloCounts, SloRule};
@@ -119,16 +122,16 @@ pub struct Run {
 impl Run {
     /// A new run of `runbook` on `namespace`, refused when one is already in progress
     /// (running elsewhere, or interrupted and waiting for `--resume`).
-    pub fn start(runbook: Runbook, context: &str, namespace: &str, runs_dir: &Path) -> Result<Run, String> {
+    pub fn start(runbook: Runbook, context: &str, namespace: &str, runs_dir: &Path) -> Result<Run, RunError> {
         let path = state::state_path(runs_dir, context, namespace, &runbook.name);
-        let lock = RunLock::acquire(&path).map_err(|e| format!("runbook {} on {namespace}: {e}", runbook.name))?;
+        let lock = lock(&path, &runbook, namespace)?;
         if let Some(old) = state::load(&path)?.filter(|s| !s.status.ended()) {
-            let at = old.resume_at().map_or_else(String::new, |i| format!(" at step {} ({})", i + 1, old.steps[i].id));
-            return Err(format!(
-                "runbook {} on {namespace} was interrupted{at}: continue it with --resume, or remove {} to start over",
-                runbook.name,
-                path.display()
-            ));
+            return Err(RunError::Interrupted {
+                runbook: runbook.name.clone(),
+                namespace: namespace.to_string(),
+                at: old.resume_at().map(|i| (i, old.steps[i].id.clone())),
+                path,
+            });
         }
         let stamp = now().to_string();
         let steps = runbook.steps.iter().map(|s| StepRecord::new(&s.id, &s.title, s.action.summary())).collect();
@@ -151,26 +154,30 @@ impl Run {
 
     /// Takes over an interrupted run. Its steps must still be the runbook's (a changed
     /// runbook is not resumed: its step numbers would mean something else).
-    pub fn resume(runbook: Runbook, context: &str, namespace: &str, runs_dir: &Path) -> Result<Run, String> {
+    pub fn resume(runbook: Runbook, context: &str, namespace: &str, runs_dir: &Path) -> Result<Run, RunError> {
         let path = state::state_path(runs_dir, context, namespace, &runbook.name);
-        let lock = RunLock::acquire(&path).map_err(|e| format!("runbook {} on {namespace}: {e}", runbook.name))?;
+        let lock = lock(&path, &runbook, namespace)?;
         let Some(mut state) = state::load(&path)?.filter(|s| !s.status.ended()) else {
-            return Err(format!("no interrupted run of {} on {namespace} to resume", runbook.name));
+            return Err(RunError::NothingToResume { runbook: runbook.name.clone(), namespace: namespace.to_string() });
         };
-        let ids: Vec<&str> = runbook.steps.iter().map(|s| s.id.as_str()).collect();
-        let saved: Vec<&str> = state.steps.iter().map(|s| s.id.as_str()).collect();
+        let ids: Vec<String> = runbook.steps.iter().map(|s| s.id.clone()).collect();
+        let saved: Vec<String> = state.steps.iter().map(|s| s.id.clone()).collect();
         if ids != saved {
-            return Err(format!(
-                "runbook {} changed since the run started (steps {} then, {} now): it cannot be resumed",
-                runbook.name,
-                saved.join(", "),
-                ids.join(", ")
-            ));
+            return Err(RunError::Changed { runbook: runbook.name.clone(), then: saved, now: ids });
         }
         state.status = RunStatus::Running;
         state.pid = std::process::id();
         Ok(Run { runbook, state, path, namespace: namespace.to_string(), _lock: lock })
     }
+}
+
+/// The run's lock, or who holds it.
+fn lock(path: &Path, runbook: &Runbook, namespace: &str) -> Result<RunLock, RunError> {
+    RunLock::acquire(path).map_err(|cause| RunError::Lock {
+        runbook: runbook.name.clone(),
+        namespace: namespace.to_string(),
+        cause: Box::new(cause),
+    })
 }
 
 /// Runs (or continues) `run` to its end.
@@ -230,7 +237,8 @@ async fn roll_back(io: &mut Io, run: &mut Run, name: &str, reason: &str) -> (Run
     io.note(format!("{reason}: running the rollback runbook {name}"));
     let loaded = (io.related)(name, &run.runbook.params);
     let context = run.state.context.clone();
-    let mut nested = match loaded.and_then(|rb| Run::start(rb, &context, &run.namespace, &io.runs_dir)) {
+    let started = |rb| Run::start(rb, &context, &run.namespace, &io.runs_dir).map_err(|e| e.to_string());
+    let mut nested = match loaded.and_then(started) {
         Ok(nested) => nested,
         Err(e) => {
             run.state.rollback = Some(format!("{name}: not started: {e}"));
@@ -434,7 +442,7 @@ async fn act(io: &mut Io, run: &mut Run, i: usize, step: &Step, view: &ClusterVi
         StepPlan::Change(mut plan) => {
             if let Action::Rollout(p) = &mut plan.action
                 && p.restarted_at.is_none()
-                && step.action.kind() == "restart"
+                && matches!(step.action, StepAction::Restart { .. })
             {
                 let at = now().to_string();
                 run.state.steps[i].restarted_at = Some(at.clone());

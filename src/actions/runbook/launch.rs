@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::engine::{Related, Run};
+use super::error::RunError;
 use super::state;
 use super::{namespace_of, preflight};
 use crate::cluster::connect::{ConnectOptions, Connection};
@@ -81,8 +82,9 @@ pub async fn prepare(request: Request<'_>) -> Result<Prepared, LaunchError> {
     if request.resume {
         let runs = request.paths.runbook_state();
         let path = state::state_path(&runs, &connection.context, &namespace, &runbook.name);
-        let saved = state::load(&path).map_err(LaunchError::Usage)?.ok_or_else(|| {
-            LaunchError::Refused(format!("no interrupted run of {} on {namespace} to resume", runbook.name))
+        let saved = state::load(&path).map_err(|e| LaunchError::Usage(e.to_string()))?.ok_or_else(|| {
+            let nothing = RunError::NothingToResume { runbook: runbook.name.clone(), namespace: namespace.clone() };
+            LaunchError::Refused(nothing.to_string())
         })?;
         runbook = load(&saved.params)?;
     }
@@ -133,7 +135,7 @@ impl Prepared {
         } else {
             Run::start(runbook, context, &self.namespace, &runs)
         };
-        run.map_err(LaunchError::Refused)
+        run.map_err(|e| LaunchError::Refused(e.to_string()))
     }
 
     /// Loads the runbook a failing step hands over to, next to this one or by name, with

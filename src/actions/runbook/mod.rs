@@ -4,6 +4,7 @@
 //! transition is saved so a run survives a crash or a dropped session.
 
 pub mod engine;
+pub mod error;
 pub mod launch;
 pub mod state;
 

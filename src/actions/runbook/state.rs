@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::error::RunError;
 use crate::config::paths::sanitize_file_name;
 use crate::model::runbook::GateStatus;
 
@@ -202,11 +203,11 @@ pub fn save(path: &Path, state: &RunState) -> std::io::Result<()> {
 }
 
 /// Reads a state file; `Ok(None)` when there is none.
-pub fn load(path: &Path) -> Result<Option<RunState>, String> {
+pub fn load(path: &Path) -> Result<Option<RunState>, RunError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| format!("{}: {e}", path.display())),
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| RunError::file(path, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err(RunError::file(path, e)),
     }
 }
 
@@ -227,10 +228,10 @@ pub struct RunLock {
 
 impl RunLock {
     /// Takes the lock next to `state_path`, or says who holds it.
-    pub fn acquire(state_path: &Path) -> Result<RunLock, String> {
+    pub fn acquire(state_path: &Path) -> Result<RunLock, RunError> {
         let path = state_path.with_extension("lock");
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| RunError::file(dir, e))?;
         }
         let mut file = OpenOptions::new()
             .read(true)
@@ -238,22 +239,23 @@ impl RunLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| RunError::file(&path, e))?;
         match file.try_lock() {
             Ok(()) => {
                 let holder = format!("pid {} since {}", std::process::id(), jiff::Timestamp::now());
                 file.set_len(0)
                     .and_then(|()| file.rewind())
                     .and_then(|()| file.write_all(holder.as_bytes()))
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                    .map_err(|e| RunError::file(&path, e))?;
                 Ok(RunLock { _file: file })
             }
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
-                Err(format!("already running ({})", if holder.is_empty() { "another cockpit" } else { holder.trim() }))
+                let holder = if holder.is_empty() { "another cockpit" } else { holder.trim() };
+                Err(RunError::AlreadyRunning { holder: holder.to_string() })
             }
-            Err(std::fs::TryLockError::Error(e)) => Err(format!("{}: {e}", path.display())),
+            Err(std::fs::TryLockError::Error(e)) => Err(RunError::file(&path, e)),
         }
     }
 
@@ -321,7 +323,7 @@ mod tests {
         let path = state_path(dir.path(), "c", "n", "rb");
         let first = RunLock::acquire(&path).unwrap();
         assert!(RunLock::is_held(&path));
-        let refused = RunLock::acquire(&path).unwrap_err();
+        let refused = RunLock::acquire(&path).unwrap_err().to_string();
         assert!(refused.starts_with(&format!("already running (pid {}", std::process::id())), "{refused}");
         drop(first);
         assert!(!RunLock::is_held(&path));
