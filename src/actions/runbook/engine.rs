@@ -133,7 +133,7 @@ impl Run {
                 path,
             });
         }
-        let stamp = now().to_string();
+        let stamp = now();
         let steps = runbook.steps.iter().map(|s| StepRecord::new(&s.id, &s.title, s.action.summary())).collect();
         let state = RunState {
             runbook: runbook.name.clone(),
@@ -142,7 +142,7 @@ impl Run {
             namespace: namespace.to_string(),
             params: runbook.params.clone(),
             status: RunStatus::Running,
-            started: stamp.clone(),
+            started: stamp,
             updated: stamp,
             pid: std::process::id(),
             steps,
@@ -320,7 +320,7 @@ fn cluster_gone() -> Interrupt {
 
 /// Saves the state (atomically) and shows it.
 fn save(io: &Io, run: &mut Run) {
-    run.state.updated = now().to_string();
+    run.state.updated = now();
     if let Err(e) = state::save(&run.path, &run.state) {
         io.note(format!("warning: the run state could not be saved to {}: {e}", run.path.display()));
     }
@@ -348,7 +348,7 @@ fn transition(io: &Io, run: &mut Run, step: Option<usize>, what: &str) {
 fn begin_step(io: &Io, run: &mut Run, i: usize) {
     let record = &mut run.state.steps[i];
     record.state = StepState::Running;
-    record.started.get_or_insert_with(|| now().to_string());
+    record.started.get_or_insert_with(now);
     record.detail.clear();
     transition(io, run, Some(i), "step started");
     io.note(format!(
@@ -364,7 +364,7 @@ fn end_step(io: &Io, run: &mut Run, i: usize, to: StepState, detail: &str) {
     let record = &mut run.state.steps[i];
     record.state = to;
     record.detail = detail.to_string();
-    record.finished = Some(now().to_string());
+    record.finished = Some(now());
     record.sending = false;
     transition(io, run, Some(i), &format!("step {}", to.as_str()));
     io.note(format!("step {} {}: {detail}", run.runbook.steps[i].id, to.as_str()));
@@ -418,10 +418,16 @@ enum Acted {
     Skipped(String),
 }
 
+/// The restart stamp a step saved, as the annotation carries it: a resumed restart sends
+/// the same one, so the cluster shows whether it already arrived.
+fn restart_stamp(run: &Run, i: usize) -> Option<String> {
+    run.state.steps[i].restarted_at.map(|at| at.to_string())
+}
+
 /// The step's action: a checklist confirmed, a wait, or a change sent (unless the cluster
 /// already has it — which is what makes a resumed step safe).
 async fn act(io: &mut Io, run: &mut Run, i: usize, step: &Step, view: &ClusterView) -> Flow<Acted> {
-    let stamp = run.state.steps[i].restarted_at.clone();
+    let stamp = restart_stamp(run, i);
     let plan = plan_step(step, &view.services, &view.budgets, &run.namespace, stamp.as_deref())
         .map_err(|reason| Interrupt::Failed { reason, refused: false })?;
     match plan {
@@ -444,9 +450,9 @@ async fn act(io: &mut Io, run: &mut Run, i: usize, step: &Step, view: &ClusterVi
                 && p.restarted_at.is_none()
                 && matches!(step.action, StepAction::Restart { .. })
             {
-                let at = now().to_string();
-                run.state.steps[i].restarted_at = Some(at.clone());
-                p.restarted_at = Some(at);
+                let at = now();
+                run.state.steps[i].restarted_at = Some(at);
+                p.restarted_at = Some(at.to_string());
             }
             change(io, run, i, &plan, view).await?;
             Ok(Acted::Done)
@@ -515,7 +521,7 @@ async fn send(io: &mut Io, run: &Run, i: usize, plan: &ActionPlan, dry_text: &st
                 let old = plan.resource_version().map(str::to_string);
                 observe_change(io, &plan, old).await;
                 let view = io.synced_view().await?;
-                let stamp = run.state.steps[i].restarted_at.clone();
+                let stamp = restart_stamp(run, i);
                 let again = plan_step(step, &view.services, &view.budgets, &run.namespace, stamp.as_deref());
                 match again {
                     Ok(StepPlan::Change(newer)) if newer.same_change(&plan) => plan = newer,
@@ -644,8 +650,8 @@ async fn watch_gates(io: &mut Io, run: &mut Run, i: usize, step: &Step) -> Flow<
             if let GateStatus::Failed(detail) = &status {
                 failure.get_or_insert_with(|| format!("{}: {detail}", gate.summary()));
             }
-            let deadline = matches!(status, GateStatus::Waiting(_))
-                .then(|| crate::model::runbook::deadline(gate, started).to_string());
+            let deadline =
+                matches!(status, GateStatus::Waiting(_)).then(|| crate::model::runbook::deadline(gate, started));
             records.push(GateRecord::new(gate.summary(), &status, deadline));
         }
         let changed_state = records.iter().map(|r| &r.state).ne(run.state.steps[i].gates.iter().map(|r| &r.state));

@@ -6,11 +6,15 @@
 //! either the previous state or the next one, never half of one. The lock is an advisory
 //! file lock held for the run's lifetime: the kernel releases it when the process dies,
 //! so a crashed run never leaves a stale lock behind, and a live one is never stolen.
+//!
+//! Times are `jiff::Timestamp`s, written as RFC 3339 (`2026-12-02T03:00:00Z`): the same text
+//! the state files held when they were strings, so files written before still load.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::error::RunError;
@@ -91,12 +95,12 @@ pub struct GateRecord {
     /// `waiting`, `passed`, `skipped` (nothing to judge), `failed`.
     pub state: String,
     pub detail: String,
-    /// When it gives up (RFC 3339), while it waits.
-    pub deadline: Option<String>,
+    /// When it gives up, while it waits.
+    pub deadline: Option<Timestamp>,
 }
 
 impl GateRecord {
-    pub fn new(summary: String, status: &GateStatus, deadline: Option<String>) -> Self {
+    pub fn new(summary: String, status: &GateStatus, deadline: Option<Timestamp>) -> Self {
         GateRecord { summary, state: status.word().into(), detail: status.detail().to_string(), deadline }
     }
 
@@ -121,15 +125,15 @@ pub struct StepRecord {
     pub summary: String,
     pub state: StepState,
     pub detail: String,
-    pub started: Option<String>,
-    pub finished: Option<String>,
+    pub started: Option<Timestamp>,
+    pub finished: Option<Timestamp>,
     /// The change was about to be sent: on a resume, whether it arrived is asked of the
     /// cluster, not assumed.
     pub sending: bool,
     /// The change is in the cluster (sent, or found already there).
     pub applied: bool,
     /// A restart's stamp, so a resumed restart sends the same one (and is seen as done).
-    pub restarted_at: Option<String>,
+    pub restarted_at: Option<Timestamp>,
     pub skip_reason: Option<String>,
     pub gates: Vec<GateRecord>,
 }
@@ -163,8 +167,8 @@ pub struct RunState {
     pub namespace: String,
     pub params: Vec<(String, String)>,
     pub status: RunStatus,
-    pub started: String,
-    pub updated: String,
+    pub started: Timestamp,
+    pub updated: Timestamp,
     /// Pid of the process running it (for the "already running" message).
     pub pid: u32,
     pub steps: Vec<StepRecord>,
@@ -285,8 +289,8 @@ mod tests {
             namespace: "ns".into(),
             params: vec![("a".into(), "1".into())],
             status: RunStatus::Running,
-            started: "2026-12-02T00:00:00Z".into(),
-            updated: "2026-12-02T00:00:00Z".into(),
+            started: "2026-12-02T00:00:00Z".parse().unwrap(),
+            updated: "2026-12-02T00:00:00Z".parse().unwrap(),
             pid: 1,
             steps: vec![
                 StepRecord::new("one", "One", "scale x to 2".into()),
@@ -295,6 +299,65 @@ mod tests {
             rollback: None,
             message: String::new(),
         }
+    }
+
+    /// A state file as the cockpit wrote it when its times were strings (`Timestamp`'s
+    /// own text, fractional seconds and all): it must still load, and be written back the same.
+    const WRITTEN_WITH_STRING_TIMES: &str = r#"{
+  "runbook": "rb",
+  "source": "<built-in runbook rb>",
+  "context": "ctx",
+  "namespace": "ns",
+  "params": [["a", "1"]],
+  "status": "running",
+  "started": "2026-12-02T03:00:00.123456789Z",
+  "updated": "2026-12-02T03:01:30Z",
+  "pid": 4711,
+  "steps": [
+    {
+      "id": "restart",
+      "title": "Restart",
+      "summary": "restart api",
+      "state": "waiting",
+      "detail": "",
+      "started": "2026-12-02T03:00:01.5Z",
+      "finished": null,
+      "sending": false,
+      "applied": true,
+      "restarted_at": "2026-12-02T03:00:02.25Z",
+      "skip_reason": null,
+      "gates": [
+        {
+          "summary": "rollout-complete api",
+          "state": "waiting",
+          "detail": "2 of 3 updated",
+          "deadline": "2026-12-02T03:10:01.5Z"
+        }
+      ]
+    }
+  ],
+  "rollback": null,
+  "message": ""
+}"#;
+
+    #[test]
+    fn a_state_file_written_with_string_times_still_loads_and_is_written_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.json");
+        std::fs::write(&path, WRITTEN_WITH_STRING_TIMES).unwrap();
+        let state = load(&path).unwrap().unwrap();
+        let at = |text: &str| text.parse::<Timestamp>().unwrap();
+        assert_eq!(state.started, at("2026-12-02T03:00:00.123456789Z"));
+        assert_eq!(state.updated, at("2026-12-02T03:01:30Z"));
+        let step = &state.steps[0];
+        assert_eq!((step.started, step.finished), (Some(at("2026-12-02T03:00:01.5Z")), None));
+        assert_eq!(step.restarted_at, Some(at("2026-12-02T03:00:02.25Z")));
+        assert_eq!(step.gates[0].deadline, Some(at("2026-12-02T03:10:01.5Z")));
+        assert_eq!(state.resume_at(), Some(0));
+        save(&path, &state).unwrap();
+        let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let before: serde_json::Value = serde_json::from_str(WRITTEN_WITH_STRING_TIMES).unwrap();
+        assert_eq!(written, before, "the same RFC 3339 text, field for field");
     }
 
     #[test]

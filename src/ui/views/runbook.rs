@@ -136,8 +136,6 @@ fn gate_line(theme: &Theme, gate: &GateRecord, now: Timestamp) -> Line<'static> 
     };
     let left = gate
         .deadline
-        .as_deref()
-        .and_then(|d| d.parse::<Timestamp>().ok())
         .map(|d| format!("  ({} left)", duration_words(d.duration_since(now).as_secs().max(0))))
         .unwrap_or_default();
     Line::from(vec![
