@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::guard::{Guard, PreviewLine, Verdict};
+use super::guard::{Guard, PreviewLine};
 use super::plan::{Action, ActionPlan, kubectl_kind};
 use crate::model::budget::{BudgetState, DatabaseBudget, format_percent};
 use crate::model::lint::sliding_tag;
@@ -94,12 +94,8 @@ impl Change {
     }
 }
 
-fn warn(id: &'static str, message: String, alternative: Option<String>) -> Guard {
-    Guard { id, verdict: Verdict::Warn, message, alternative }
-}
-
 fn block(id: &'static str, message: String) -> Guard {
-    Guard { id, verdict: Verdict::Block, message, alternative: None }
+    Guard::block(id, message, None)
 }
 
 fn line(label: &'static str, text: String, severity: Severity) -> PreviewLine {
@@ -115,17 +111,17 @@ fn plan(service: &Service, change: Change, kubectl: String) -> ActionPlan {
 fn template_guards(service: &Service) -> Vec<Guard> {
     let mut guards = Vec::new();
     if let Some(tool) = &service.flags.gitops {
-        guards.push(warn(
+        guards.push(Guard::warn(
             "gitops-managed",
             format!("{} is managed by {tool}: the next reconcile reverts this change", service.key.name),
             Some("change it in Git, or suspend the reconciliation first".into()),
         ));
     }
     if service.rollout.state == RolloutState::Paused {
-        guards.push(warn("paused", "the rollout is paused: the change waits for a resume".into(), None));
+        guards.push(Guard::warn("paused", "the rollout is paused: the change waits for a resume".into(), None));
     }
     if let Some(volume) = &service.flags.rwo_volume {
-        guards.push(warn(
+        guards.push(Guard::warn(
             "rwo-volume",
             format!(
                 "the ReadWriteOnce volume {volume} cannot attach to a new pod on another node while the old one runs"
@@ -190,7 +186,7 @@ pub fn plan_set_image(service: &Service, container: Option<&str>, image: &str) -
         Severity::Info,
     ));
     if let Some(why) = sliding_tag(image) {
-        plan.guards.push(warn(
+        plan.guards.push(Guard::warn(
             "image-sliding-tag",
             format!("{image} does not pin a version ({why}): what runs can change without a rollout, and a rollback cannot bring back what ran"),
             Some("use an immutable tag (1.4.2) or a digest (@sha256:…)".into()),
@@ -250,7 +246,7 @@ pub fn plan_set_env(service: &Service, container: Option<&str>, vars: &[(String,
             value.as_ref().map_or_else(|| "removed".to_string(), |v| format!("\"{}\"", sanitize(v, Sgr::Strip)));
         plan.preview.push(line("env", format!("{name}: {before} → {after}"), Severity::Info));
         if now.iter().any(|v| matches!(v, EnvValue::FromSecret { .. })) {
-            plan.guards.push(warn(
+            plan.guards.push(Guard::warn(
                 "env-replaces-secret",
                 format!("{name} comes from a Secret now: this replaces the reference with a literal in the manifest"),
                 Some("change the Secret instead".into()),
@@ -292,7 +288,7 @@ pub fn plan_patch(service: &Service, strategy: PatchStrategy, body: &Value) -> A
         ));
         plan.guards.extend(template_guards(service));
     } else if let Some(tool) = &service.flags.gitops {
-        plan.guards.push(warn(
+        plan.guards.push(Guard::warn(
             "gitops-managed",
             format!("{} is managed by {tool}: the next reconcile reverts this change", key.name),
             None,
@@ -369,7 +365,7 @@ pub fn plan_hpa_bounds(service: &Service, min: i32, max: i32, budget: Option<&Da
             severity,
         ));
         if max > hpa.max && after.state_at_hpa_max() == BudgetState::Over {
-            plan.guards.push(warn(
+            plan.guards.push(Guard::warn(
                 "db-budget-exceeded",
                 format!(
                     "at {max} replicas {} would need {} connections of {} usable",

@@ -31,7 +31,24 @@ pub struct Guard {
     pub alternative: Option<String>,
 }
 
+impl PreviewLine {
+    /// A line that is only information.
+    pub fn info(label: &'static str, text: String) -> PreviewLine {
+        PreviewLine { label, text, severity: Severity::Info }
+    }
+}
+
 impl Guard {
+    /// A guard nothing overrides: the change could not work.
+    pub fn block(id: &'static str, message: String, alternative: Option<String>) -> Guard {
+        Guard { id, verdict: Verdict::Block, message, alternative }
+    }
+
+    /// A guard the operator reads and decides on.
+    pub fn warn(id: &'static str, message: String, alternative: Option<String>) -> Guard {
+        Guard { id, verdict: Verdict::Warn, message, alternative }
+    }
+
     /// Whether this guard stops the change: a `Block` always, a `Refuse` unless forced.
     pub fn stops(&self, forced: bool) -> bool {
         match self.verdict {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::guard::{Guard, PreviewLine, Verdict};
 use super::plan::ActionPlan;
 use crate::cluster::helm::HelmSetup;
-use crate::model::service::{Service, Severity};
+use crate::model::service::Service;
 
 /// What a Helm rollback plan runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,14 +38,6 @@ impl HelmRollback {
     }
 }
 
-fn block(id: &'static str, message: String, alternative: Option<String>) -> Guard {
-    Guard { id, verdict: Verdict::Block, message, alternative }
-}
-
-fn line(label: &'static str, text: String) -> PreviewLine {
-    PreviewLine { label, text, severity: Severity::Info }
-}
-
 /// The rollback of `service`'s Helm release to `revision`, run against `context`.
 pub fn plan_helm_rollback(service: &Service, revision: i64, helm: &HelmSetup, context: &str) -> Option<ActionPlan> {
     let release = service.helm.as_ref()?;
@@ -68,23 +60,27 @@ pub fn plan_helm_rollback(service: &Service, revision: i64, helm: &HelmSetup, co
     // A Helm release has no resourceVersion to send: helm checks its own history.
     let mut plan = ActionPlan { resource_version: None, ..ActionPlan::new(service, rollback.into(), command.clone()) };
     let from = deployed.map_or("the deployed revision".to_string(), |n| format!("revision {n}"));
-    plan.preview.push(line(
+    plan.preview.push(PreviewLine::info(
         "release",
         format!("{} (ns {}): {from} → {revision}, as a new revision", release.name, release.namespace),
     ));
     match release.history.as_ref().and_then(|h| h.iter().find(|r| r.revision == revision)) {
-        Some(target) => plan.preview.push(line("target", format!("revision {revision} is {}", target.status))),
-        None if release.history.is_some() => plan.guards.push(block(
+        Some(target) => {
+            plan.preview.push(PreviewLine::info("target", format!("revision {revision} is {}", target.status)))
+        }
+        None if release.history.is_some() => plan.guards.push(Guard::block(
             "no-such-revision",
             format!("revision {revision} is not in the release history"),
             None,
         )),
-        None => plan.preview.push(line("target", "the release history could not be read; helm checks it".into())),
+        None => plan
+            .preview
+            .push(PreviewLine::info("target", "the release history could not be read; helm checks it".into())),
     }
     if deployed == Some(revision) {
-        plan.guards.push(block("already-deployed", format!("revision {revision} is the deployed one"), None));
+        plan.guards.push(Guard::block("already-deployed", format!("revision {revision} is the deployed one"), None));
     }
-    plan.preview.push(line(
+    plan.preview.push(PreviewLine::info(
         "chart",
         format!(
             "revision {revision}'s chart and values are in its release Secret (never read here): \
@@ -93,7 +89,7 @@ pub fn plan_helm_rollback(service: &Service, revision: i64, helm: &HelmSetup, co
         ),
     ));
     if no_helm {
-        plan.guards.push(block(
+        plan.guards.push(Guard::block(
             "helm-not-on-path",
             "helm is not on PATH: the cockpit cannot run the rollback".into(),
             Some(format!("copy the command (Ctrl-y) and run it where helm is installed: {command}")),

@@ -3,7 +3,7 @@
 //! requests and limits) and guards. An undo works for Deployments (to a ReplicaSet's
 //! template) and StatefulSets (to a ControllerRevision's), as `kubectl rollout undo` does.
 
-use super::guard::{Guard, PreviewLine, Verdict};
+use super::guard::{Guard, PreviewLine};
 use super::plan::{Action, ActionPlan, kubectl_kind};
 use crate::model::history::{TemplateChange, template_changes};
 use crate::model::service::{Revision, RolloutState, Service, ServiceKey, Severity, WorkloadKind};
@@ -63,14 +63,6 @@ fn kubectl(key: &ServiceKey, verb: &str, extra: &str) -> String {
     format!("kubectl rollout {verb} {}/{} -n {}{extra}", kubectl_kind(key), key.name, key.namespace)
 }
 
-fn block(id: &'static str, message: String, alternative: Option<String>) -> Guard {
-    Guard { id, verdict: Verdict::Block, message, alternative }
-}
-
-fn warn(id: &'static str, message: String, alternative: Option<String>) -> Guard {
-    Guard { id, verdict: Verdict::Warn, message, alternative }
-}
-
 pub fn plan_rollout(service: &Service, request: RolloutRequest) -> ActionPlan {
     let key = &service.key;
     let nothing = Action::Rollout(RolloutAction { change: None, restarted_at: None });
@@ -79,13 +71,19 @@ pub fn plan_rollout(service: &Service, request: RolloutRequest) -> ActionPlan {
     match request {
         RolloutRequest::Restart => {
             makes(&mut plan, RolloutChange::Restart, kubectl(key, "restart", ""));
-            plan.preview
-                .push(line("pods", format!("all {} pods are replaced by a rolling update", service.replicas.desired)));
+            plan.preview.push(PreviewLine::info(
+                "pods",
+                format!("all {} pods are replaced by a rolling update", service.replicas.desired),
+            ));
             if paused {
-                plan.guards.push(warn("paused", "the rollout is paused: the restart waits for a resume".into(), None));
+                plan.guards.push(Guard::warn(
+                    "paused",
+                    "the rollout is paused: the restart waits for a resume".into(),
+                    None,
+                ));
             }
             if let Some(volume) = &service.flags.rwo_volume {
-                plan.guards.push(warn(
+                plan.guards.push(Guard::warn(
                     "rwo-volume",
                     format!("the ReadWriteOnce volume {volume} cannot attach to a new pod on another node while the old one runs"),
                     Some("expect a pause in service while the old pod stops".into()),
@@ -93,7 +91,7 @@ pub fn plan_rollout(service: &Service, request: RolloutRequest) -> ActionPlan {
             }
         }
         RolloutRequest::Pause | RolloutRequest::Resume if key.kind == WorkloadKind::StatefulSet => {
-            plan.guards.push(block(
+            plan.guards.push(Guard::block(
                 "not-pausable",
                 "a StatefulSet cannot be paused or resumed".into(),
                 Some("set spec.updateStrategy.rollingUpdate.partition to hold an update".into()),
@@ -101,23 +99,25 @@ pub fn plan_rollout(service: &Service, request: RolloutRequest) -> ActionPlan {
         }
         RolloutRequest::Pause => {
             makes(&mut plan, RolloutChange::Pause, kubectl(key, "pause", ""));
-            plan.preview
-                .push(line("rollout", "changes to the pod template wait until resumed; scaling still works".into()));
+            plan.preview.push(PreviewLine::info(
+                "rollout",
+                "changes to the pod template wait until resumed; scaling still works".into(),
+            ));
             if paused {
-                plan.guards.push(block("already-paused", "the rollout is already paused".into(), None));
+                plan.guards.push(Guard::block("already-paused", "the rollout is already paused".into(), None));
             }
         }
         RolloutRequest::Resume => {
             makes(&mut plan, RolloutChange::Resume, kubectl(key, "resume", ""));
-            plan.preview.push(line("rollout", "pending template changes roll out now".into()));
+            plan.preview.push(PreviewLine::info("rollout", "pending template changes roll out now".into()));
             if !paused {
-                plan.guards.push(block("not-paused", "the rollout is not paused".into(), None));
+                plan.guards.push(Guard::block("not-paused", "the rollout is not paused".into(), None));
             }
         }
         RolloutRequest::Undo(wanted) => plan_undo(service, wanted, &mut plan),
     }
     if let Some(tool) = &service.flags.gitops {
-        plan.guards.push(warn(
+        plan.guards.push(Guard::warn(
             "gitops-managed",
             format!("{} is managed by {tool}: the next reconcile may revert this", key.name),
             None,
@@ -126,15 +126,11 @@ pub fn plan_rollout(service: &Service, request: RolloutRequest) -> ActionPlan {
     plan
 }
 
-fn line(label: &'static str, text: String) -> PreviewLine {
-    PreviewLine { label, text, severity: Severity::Info }
-}
-
 fn plan_undo(service: &Service, wanted: Option<i64>, plan: &mut ActionPlan) {
     let Some(current) =
         service.revisions.iter().find(|r| r.current).or_else(|| service.revisions.iter().max_by_key(|r| r.revision))
     else {
-        plan.guards.push(block("no-history", "no revision history is known for this service".into(), None));
+        plan.guards.push(Guard::block("no-history", "no revision history is known for this service".into(), None));
         return;
     };
     let target = match wanted {
@@ -147,19 +143,24 @@ fn plan_undo(service: &Service, wanted: Option<i64>, plan: &mut ActionPlan) {
             Some(n) => format!("revision {n} is not in the history (known: {})", known.join(", ")),
             None => "there is no previous revision to go back to".into(),
         };
-        plan.guards.push(block("no-such-revision", message, None));
+        plan.guards.push(Guard::block("no-such-revision", message, None));
         return;
     };
     if target.revision == current.revision {
-        plan.guards.push(block("already-current", format!("revision {} is the current one", target.revision), None));
+        plan.guards.push(Guard::block(
+            "already-current",
+            format!("revision {} is the current one", target.revision),
+            None,
+        ));
         return;
     }
     let command = kubectl(&plan.service, "undo", &format!(" --to-revision={}", target.revision));
     makes(plan, RolloutChange::Undo { from: current.revision, to: target.revision }, command);
-    plan.preview.push(line("revision", format!("{} → {} (as a new revision)", current.revision, target.revision)));
+    plan.preview
+        .push(PreviewLine::info("revision", format!("{} → {} (as a new revision)", current.revision, target.revision)));
     plan.preview.extend(revision_diff(current, target));
     if service.key.kind == WorkloadKind::StatefulSet {
-        plan.preview.push(line("pods", "replaced one at a time, from the highest ordinal down".into()));
+        plan.preview.push(PreviewLine::info("pods", "replaced one at a time, from the highest ordinal down".into()));
     }
 }
 
@@ -169,29 +170,29 @@ pub fn revision_diff(current: &Revision, target: &Revision) -> Vec<PreviewLine> 
     let changes = template_changes(current, target);
     if changes.is_empty() {
         let images = current.images().join(", ");
-        return vec![line("template", format!("images, env and resources unchanged ({images})"))];
+        return vec![PreviewLine::info("template", format!("images, env and resources unchanged ({images})"))];
     }
     let mut lines = Vec::new();
     if !changes.iter().any(|c| matches!(c, TemplateChange::Image { .. })) {
-        lines.push(line("images", format!("unchanged: {}", current.images().join(", "))));
+        lines.push(PreviewLine::info("images", format!("unchanged: {}", current.images().join(", "))));
     }
     lines.extend(changes.into_iter().map(change_line));
     lines
 }
 
 fn change_line(change: TemplateChange) -> PreviewLine {
-    let warn = |label, text| PreviewLine { label, text, severity: Severity::Warning };
+    let changed = |label, text| PreviewLine { label, text, severity: Severity::Warning };
     match change {
-        TemplateChange::Image { container, from, to } => warn("images", format!("{container}: {from} → {to}")),
-        TemplateChange::Container { container, added: true } => warn("containers", format!("+ {container}")),
-        TemplateChange::Container { container, added: false } => warn("containers", format!("- {container}")),
+        TemplateChange::Image { container, from, to } => changed("images", format!("{container}: {from} → {to}")),
+        TemplateChange::Container { container, added: true } => changed("containers", format!("+ {container}")),
+        TemplateChange::Container { container, added: false } => changed("containers", format!("- {container}")),
         TemplateChange::Env { container, added, removed } => {
             let names = added.iter().map(|n| format!("+{n}")).chain(removed.iter().map(|n| format!("-{n}")));
-            line("env names", format!("{container}: {}", names.collect::<Vec<_>>().join(" ")))
+            PreviewLine::info("env names", format!("{container}: {}", names.collect::<Vec<_>>().join(" ")))
         }
         TemplateChange::Resource { container, field, from, to } => {
             let shown = |q: Option<String>| q.unwrap_or_else(|| "(none)".into());
-            line("resources", format!("{container}: {field} {} → {}", shown(from), shown(to)))
+            PreviewLine::info("resources", format!("{container}: {field} {} → {}", shown(from), shown(to)))
         }
     }
 }
