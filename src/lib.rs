@@ -17,6 +17,7 @@ pub mod actions;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod effects;
 pub mod exit;
 pub mod model;
 pub mod report;

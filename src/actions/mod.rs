@@ -1,6 +1,7 @@
 //! User intent → action plan (pure preview) → dry-run → confirmation → execution → audit.
 //! Plans are values built from the model; `cluster::mutate` executes them.
 
+pub mod allowed;
 pub mod audit;
 pub mod change;
 pub mod execute;

@@ -112,7 +112,7 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
         };
         app.report_error(format!("{first}{more}"));
     }
-    let setup = crate::ui::runtime::RunbookSetup {
+    let setup = crate::effects::RunbookSetup {
         paths: paths.clone(),
         options: target.options.clone(),
         profiles: profiles(global, paths),

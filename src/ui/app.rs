@@ -8,12 +8,14 @@ use std::sync::Arc;
 use crossterm::event::KeyEvent;
 use jiff::Timestamp;
 use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
 use super::fuzzy;
 use super::panes::{LogPanes, SloWatches};
 use super::runbooks::{Runbooks, RunnerEvent, parse_param_line};
 use crate::actions::ActionPlan;
+use crate::actions::allowed::{Write, change_denied};
 use crate::actions::audit::AuditEntry;
 use crate::actions::change::{plan_hpa_bounds, plan_set_image};
 use crate::actions::helm::plan_helm_rollback;
@@ -22,35 +24,14 @@ use crate::actions::runbook::engine::{Answer, Control, Prompt};
 use crate::actions::runbook::state::RunState;
 use crate::actions::scale::{Verdict, plan_scale};
 use crate::cluster::helm::HelmSetup;
-use crate::cluster::mutate::CHANGE_PERMISSIONS;
 use crate::cluster::session::{ClusterView, Intent};
 use crate::config::commands::{COMMANDS, Command, Mode};
 use crate::config::keymap::{Keymap, Lookup};
 use crate::config::theme::Theme;
+use crate::effects::logs::Follow;
+pub use crate::effects::{Effect, Job, JobEvent};
 use crate::model::budget::{DatabaseBudget, Measured, ServerReading, budget_of};
 use crate::model::service::{Service, ServiceKey, WorkloadKind};
-
-/// What the event loop must do for the app.
-// A handful of effects exist at a time, moved once: boxing the job would only cost an
-// allocation and the tests' patterns.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, PartialEq, Eq)]
-pub enum Effect {
-    Quit,
-    Session(Intent),
-    /// Run a change (or its dry-run) and report back with a [`JobEvent`].
-    Execute(Job),
-    /// Put text on the clipboard of the operator's terminal (OSC 52, so it works over SSH).
-    Copy(String),
-    /// Start (or resume) a runbook; the event loop reports back with [`RunnerEvent`]s.
-    StartRunbook {
-        name: String,
-        params: Vec<(String, String)>,
-        resume: bool,
-    },
-    /// An answer or a pause/abort for the running runbook.
-    RunControl(Control),
-}
 
 /// Why every change is refused for now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,55 +58,6 @@ impl Refusal {
             Refusal::BrokenProfile => "profile does not load",
         }
     }
-}
-
-/// A change to run, built from a plan the operator has seen.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Job {
-    DryRun(ActionPlan),
-    Apply {
-        plan: ActionPlan,
-        dry_run: String,
-    },
-    /// Read the audit trail for the audit screen.
-    LoadAudit,
-    /// Ask each database server for its connections: (database, env var with its URL).
-    Measure(Vec<(String, String)>),
-    /// A change refused before it had a plan (`--read-only`, a profile that does not load):
-    /// audited like every refused attempt, by the command and the service it was for.
-    RecordRefusal {
-        action: String,
-        target: String,
-        outcome: String,
-    },
-    /// An attempt that ends without a change (refused by a guard, declined): audited all the same.
-    Record {
-        plan: ActionPlan,
-        dry_run: Option<String>,
-        outcome: String,
-    },
-}
-
-/// What came of a job.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum JobEvent {
-    DryRun {
-        plan: ActionPlan,
-        result: Result<(), String>,
-    },
-    Applied {
-        plan: ActionPlan,
-        result: Result<(), String>,
-    },
-    Followed {
-        plan: ActionPlan,
-        result: Result<bool, String>,
-    },
-    Audit(Result<Vec<AuditEntry>, String>),
-    /// Per database: what its server reported, or why it could not be asked.
-    Measured(Vec<(String, Result<ServerReading, String>)>),
-    /// A job that failed with nothing else to report (the audit log could not be written).
-    Failed(String),
 }
 
 /// Where the action wizard is.
@@ -393,8 +325,9 @@ pub struct App {
     pub awaiting: Option<u64>,
     /// Rows of the overview, in display order (filter and sort applied); rebuilt on change.
     pub rows: Vec<usize>,
-    /// Row height of the last overview table drawn, for paging.
-    pub page: usize,
+    /// The terminal's size (set at start and on every resize): the layout that drawing
+    /// uses, so paging knows a page's height without drawing.
+    pub area: Rect,
     /// The audit trail as last read (for the audit screen).
     pub audit: Vec<AuditEntry>,
     /// Once the operator has chosen a row, it stays selected as rows move; before that
@@ -438,7 +371,7 @@ impl App {
             banner_hidden: None,
             awaiting: None,
             rows: Vec::new(),
-            page: 10,
+            area: Rect::new(0, 0, 80, 24),
             chose_row: false,
             audit: Vec::new(),
             readings: BTreeMap::new(),
@@ -713,12 +646,12 @@ impl App {
                 }
             }
             Command::OpenOverview => self.screens.truncate(1),
-            Command::MoveUp => self.move_by(-1),
-            Command::MoveDown => self.move_by(1),
-            Command::PageUp => self.move_by(-(self.page.max(1) as isize)),
-            Command::PageDown => self.move_by(self.page.max(1) as isize),
-            Command::GoTop => self.move_by(isize::MIN / 2),
-            Command::GoBottom => self.move_by(isize::MAX / 2),
+            Command::MoveUp => self.move_by(-1, now),
+            Command::MoveDown => self.move_by(1, now),
+            Command::PageUp => self.move_by(-(self.page() as isize), now),
+            Command::PageDown => self.move_by(self.page() as isize, now),
+            Command::GoTop => self.move_by(isize::MIN / 2, now),
+            Command::GoBottom => self.move_by(isize::MAX / 2, now),
             Command::OpenDetail | Command::Confirm => self.open_detail(),
             Command::Filter => {
                 let mut input = text_input("filter");
@@ -1002,18 +935,6 @@ impl App {
         }
     }
 
-    /// The permission a change lacks here (from the session's access reviews), if any.
-    fn denied(&self, scale: bool, kind: WorkloadKind) -> Option<String> {
-        let resource = match kind {
-            WorkloadKind::Deployment => "deployments",
-            WorkloadKind::StatefulSet => "statefulsets",
-        };
-        let needed =
-            CHANGE_PERMISSIONS.iter().find(|p| p.resource == resource && (p.subresource == "scale") == scale)?;
-        let wanted = needed.describe(self.view.namespace.as_deref());
-        self.view.denied.iter().find(|d| **d == wanted).cloned()
-    }
-
     /// What RBAC forbids about the open wizard's change, as the access reviews (which may
     /// land after the wizard opened) say.
     pub fn wizard_denied(&self) -> Option<String> {
@@ -1026,8 +947,10 @@ impl App {
         if w.fixed.is_none() && w.typed == Typed::Bounds {
             return None;
         }
-        let scale = w.fixed.is_none() && w.typed == Typed::Replicas;
-        self.denied(scale, w.key.kind).map(|d| format!("RBAC: you may not {d}"))
+        let write = if w.fixed.is_none() && w.typed == Typed::Replicas { Write::Scale } else { Write::Patch };
+        let view = &self.view;
+        change_denied(&view.denied, view.namespace.as_deref(), w.key.kind, write)
+            .map(|d| format!("RBAC: you may not {d}"))
     }
 
     /// The plan for what is typed now, from the current model (so the preview is live).
@@ -1173,7 +1096,7 @@ impl App {
                 }
             }
             _ => {
-                let page = self.page.max(1) as isize;
+                let page = self.page() as isize;
                 let Some(pane) = self.logs.focused() else { return false };
                 match command {
                     Command::ToggleFollow => pane.toggle_follow(),
@@ -1460,10 +1383,17 @@ impl App {
         }
     }
 
-    fn move_by(&mut self, delta: isize) {
-        if let Some(Screen::Detail(DetailState { scroll, .. }) | Screen::Audit { scroll } | Screen::Budget { scroll }) =
-            self.screens.last_mut()
-        {
+    fn move_by(&mut self, delta: isize, now: Timestamp) {
+        if matches!(self.screen(), Screen::Detail(_)) {
+            // The detail stops where its last line reaches the bottom, so scrolling back up
+            // moves at once.
+            let end = super::views::detail_max_scroll(self, self.area, now);
+            if let Some(Screen::Detail(DetailState { scroll, .. })) = self.screens.last_mut() {
+                *scroll = (*scroll).min(end).saturating_add_signed(delta).min(10_000).min(end);
+            }
+            return;
+        }
+        if let Some(Screen::Audit { scroll } | Screen::Budget { scroll }) = self.screens.last_mut() {
             *scroll = scroll.saturating_add_signed(delta).min(10_000);
             return;
         }
@@ -1543,7 +1473,25 @@ impl App {
         }
     }
 
-    pub fn draw(&mut self, frame: &mut Frame, now: Timestamp) {
+    /// The log streams wanted now: the open panes, and the background SLO watches of the
+    /// services with rules (matched to the current view first).
+    pub fn wanted_logs(&mut self) -> Vec<Follow> {
+        let view = self.view.clone();
+        self.slo_watches.sync(&view.services, &view.slo_rules, &self.logs);
+        self.logs.follows().chain(self.slo_watches.follows()).collect()
+    }
+
+    /// The terminal was resized (or its size first learned).
+    pub fn resize(&mut self, area: Rect) {
+        self.area = area;
+    }
+
+    /// How far PageUp/PageDown move on the current screen.
+    fn page(&self) -> usize {
+        super::views::page(self, self.area)
+    }
+
+    pub fn draw(&self, frame: &mut Frame, now: Timestamp) {
         super::views::draw(self, frame, now);
     }
 }
@@ -1650,24 +1598,17 @@ fn text_input(placeholder: &str) -> TextArea<'static> {
     input
 }
 
+/// Popups the snapshot tests open directly (reaching them needs a run the engine drives).
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use crossterm::event::{KeyCode, KeyModifiers};
-
+pub mod tests_support {
     use super::*;
-    use crate::config::theme::TerminalColors;
-    use crate::model::service::*;
 
-    fn service(namespace: &str, name: &str, problem: Option<Severity>) -> Service {
-        let mut s = Service::example(namespace, name, 0);
-        s.findings =
-            problem.map(|severity| Finding { id: "test", severity, message: "x".into() }).into_iter().collect();
-        s
+    pub fn confirm_name(app: &mut App, name: &str) {
+        app.overlay = Some(Overlay::RunConfirmName { name: name.into(), input: text_input(name) });
     }
 
-    fn view(generation: u64, services: Vec<Service>) -> Arc<ClusterView> {
+    /// A cluster view of `services` as the session would send it.
+    pub fn view(generation: u64, services: Vec<Service>) -> Arc<ClusterView> {
         Arc::new(ClusterView {
             generation,
             context: "ctx".into(),
@@ -1687,6 +1628,29 @@ mod tests {
             profile: Default::default(),
         })
     }
+
+    pub fn skip_reason(app: &mut App) {
+        app.overlay = Some(Overlay::SkipReason { input: text_input("why is it skipped?") });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    use super::*;
+    use crate::config::theme::TerminalColors;
+    use crate::model::service::*;
+
+    fn service(namespace: &str, name: &str, problem: Option<Severity>) -> Service {
+        let mut s = Service::example(namespace, name, 0);
+        s.findings =
+            problem.map(|severity| Finding { id: "test", severity, message: "x".into() }).into_iter().collect();
+        s
+    }
+
+    use super::tests_support::view;
 
     fn app(services: Vec<Service>, read_only: bool) -> App {
         let theme = Theme::builtin("dark", &TerminalColors::from_values(false, "")).unwrap();

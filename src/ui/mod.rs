@@ -7,5 +7,7 @@ pub mod panes;
 pub mod runbooks;
 pub mod runtime;
 pub mod sgr;
+#[cfg(test)]
+mod snapshot_tests;
 pub mod terminal;
 pub mod views;

@@ -8,7 +8,12 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use crate::model::sanitize::clean;
 use crate::ui::app::{App, Screen};
 
-pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
+/// Entries one page shows in `area` (under the title rule and the header).
+pub fn page(area: Rect) -> usize {
+    area.height.saturating_sub(2) as usize
+}
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let Screen::Audit { scroll } = app.screen() else { return };
     let title = format!(" Audit trail · {} attempts ", app.audit.len());
@@ -40,7 +45,6 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
         )));
     }
     let scroll = (*scroll).min(lines.len().saturating_sub(1)) as u16;
-    app.page = area.height.saturating_sub(2).max(1) as usize;
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 

@@ -15,7 +15,17 @@ use crate::model::sanitize::clean;
 use crate::report::budget::{measured_details, measured_line};
 use crate::ui::app::{App, Screen};
 
-pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
+/// The frame of the budget list: a rule on top that carries the title.
+fn list_block<'a>() -> Block<'a> {
+    Block::default().borders(Borders::TOP)
+}
+
+/// Lines one page shows in `area` (under the title rule).
+pub fn page(area: Rect) -> usize {
+    list_block().inner(area).height as usize
+}
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Screen::Budget { scroll } = app.screen() else { return };
     let scroll = *scroll;
     let theme = &app.theme;
@@ -29,7 +39,7 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
     if app.measuring {
         title.push(Span::styled("· measuring… ", theme.style("state.info")));
     }
-    let block = Block::default().borders(Borders::TOP).title(Line::from(title)).border_style(theme.style("ui.border"));
+    let block = list_block().title(Line::from(title)).border_style(theme.style("ui.border"));
     let inner = block.inner(area);
     let bar_width = inner.width.saturating_sub(4).clamp(10, 100) as usize;
     let mut lines = Vec::new();
@@ -51,7 +61,6 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
         database_lines(theme, &budget, bar_width, &mut lines);
         lines.push(Line::default());
     }
-    app.page = inner.height.max(1) as usize;
     let scroll = scroll.min(lines.len().saturating_sub(1)) as u16;
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((scroll, 0)), area);
 }

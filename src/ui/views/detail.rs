@@ -17,7 +17,28 @@ use crate::model::service::{EnvValue, Service, Severity};
 use crate::ui::app::{App, Screen};
 use crate::ui::format::age;
 
-pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
+/// Lines of the detail one page shows in `area` (under the title rule).
+pub fn page(area: Rect) -> usize {
+    area.height.saturating_sub(1) as usize
+}
+
+/// How far the detail of the service in view scrolls before its last line reaches the bottom.
+pub fn max_scroll(app: &App, area: Rect, now: Timestamp) -> usize {
+    let Some(service) = app.detail_service() else { return 0 };
+    lines(&app.theme, service, &context(app, service, now)).len().saturating_sub(page(area))
+}
+
+/// What the sections of `service` need from the app.
+fn context<'a>(app: &'a App, service: &Service, now: Timestamp) -> Context<'a> {
+    let helm_denied = match app.view.health.get(&ResourceKind::HelmReleases) {
+        Some(WatchHealth::NoAccess { permission }) => Some(permission.as_str()),
+        _ => None,
+    };
+    let budget = budget_of(&app.view.budgets, &service.key).map(|b| app.measured_budget(b));
+    Context { budget, helm_denied, now }
+}
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
     let theme = &app.theme;
     let Screen::Detail(state) = app.screen() else { return };
     let block = Block::default().borders(Borders::TOP).border_style(theme.style("ui.border"));
@@ -29,34 +50,23 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
     };
     let title = format!(" {} {}/{} ", service.key.kind.short(), service.key.namespace, service.key.name);
     let block = block.title(Span::styled(clean(&title), theme.style("ui.title")));
-    let helm_denied = match app.view.health.get(&ResourceKind::HelmReleases) {
-        Some(WatchHealth::NoAccess { permission }) => Some(permission.as_str()),
-        _ => None,
-    };
-    let budget = budget_of(&app.view.budgets, &service.key).map(|b| app.measured_budget(b));
-    let context = Context { budget: budget.as_ref(), helm_denied, now };
-    let lines = lines(theme, service, &context);
-    let inner_height = area.height.saturating_sub(1) as usize;
-    let max_scroll = lines.len().saturating_sub(inner_height);
+    let lines = lines(theme, service, &context(app, service, now));
+    let max_scroll = lines.len().saturating_sub(page(area));
     let scroll = state.scroll.min(max_scroll);
-    if let Some(Screen::Detail(d)) = app.screens.last_mut() {
-        d.scroll = scroll;
-    }
-    app.page = inner_height.max(1);
     let paragraph = Paragraph::new(lines).block(block).scroll((scroll as u16, 0));
     frame.render_widget(paragraph, area);
 }
 
 /// What the sections need besides the service.
 struct Context<'a> {
-    budget: Option<&'a DatabaseBudget>,
+    budget: Option<DatabaseBudget>,
     /// The permission that hides the Helm release history, if one does.
     helm_denied: Option<&'a str>,
     now: Timestamp,
 }
 
 fn lines(theme: &Theme, s: &Service, context: &Context<'_>) -> Vec<Line<'static>> {
-    let (budget, now) = (context.budget, context.now);
+    let (budget, now) = (context.budget.as_ref(), context.now);
     let mut out = Vec::new();
     summary(theme, s, &mut out);
     findings(theme, s, &mut out);

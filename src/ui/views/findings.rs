@@ -21,7 +21,12 @@ pub fn severity_style(theme: &Theme, severity: Severity) -> ratatui::style::Styl
     }
 }
 
-pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
+/// Lines one page shows in `area` (under the title rule).
+pub fn page(area: Rect) -> usize {
+    area.height.saturating_sub(1) as usize
+}
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Screen::Findings { scroll } = app.screen() else { return };
     let scroll = *scroll;
     let theme = &app.theme;
@@ -59,7 +64,6 @@ pub fn draw(app: &mut App, frame: &mut Frame, area: Rect) {
         }
         lines.push(Line::default());
     }
-    app.page = area.height.saturating_sub(1).max(1) as usize;
     let scroll = scroll.min(lines.len().saturating_sub(1)) as u16;
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((scroll, 0)), area);
 }

@@ -16,20 +16,29 @@ use crate::model::slo::{GateState, RuleVerdict};
 use crate::ui::app::App;
 use crate::ui::panes::Pane;
 
-pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
+/// Where each pane goes in `area`: side by side or stacked, in equal shares.
+fn pane_areas(app: &App, area: Rect) -> std::rc::Rc<[Rect]> {
     let count = app.logs.panes.len().max(1);
     let constraints = vec![Constraint::Ratio(1, count as u32); count];
-    let areas = if app.logs.side_by_side {
+    if app.logs.side_by_side {
         Layout::horizontal(constraints).split(area)
     } else {
         Layout::vertical(constraints).split(area)
-    };
+    }
+}
+
+/// Log lines one page shows: the first pane's body (inside its borders, under its rules line).
+pub fn page(app: &App, area: Rect) -> usize {
+    pane_areas(app, area).first().map_or(1, |a| a.height.saturating_sub(3) as usize)
+}
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
+    let areas = pane_areas(app, area);
     let focus = app.logs.focus;
     let theme = &app.theme;
     for (i, (pane, rect)) in app.logs.panes.iter().zip(areas.iter()).enumerate() {
         draw_pane(theme, pane, i == focus, frame, *rect, now);
     }
-    app.page = areas.first().map_or(1, |a| a.height.saturating_sub(3).max(1) as usize);
 }
 
 pub fn gate_style(theme: &Theme, state: GateState) -> Style {

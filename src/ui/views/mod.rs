@@ -16,23 +16,52 @@ pub use statusline::{Connectivity, connectivity};
 
 use jiff::Timestamp;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::app::{App, Overlay, Screen};
 use crate::model::sanitize::clean;
 
-pub fn draw(app: &mut App, frame: &mut Frame, now: Timestamp) {
-    let area = frame.area();
-    frame.render_widget(ratatui::widgets::Block::default().style(app.theme.style("ui.text")), area);
+/// The screen's parts, top to bottom: the profile banner, the main view, the filter line
+/// (while one is typed) and the status line.
+fn parts(app: &App, area: Rect) -> [Rect; 4] {
     let filtering = matches!(app.overlay, Some(Overlay::Filter { .. } | Overlay::LogFilter { .. }));
-    let banner_height = banner::height(app, area);
-    let [banner_area, main, input, status] = Layout::vertical([
-        Constraint::Length(banner_height),
+    Layout::vertical([
+        Constraint::Length(banner::height(app, area)),
         Constraint::Min(1),
         Constraint::Length(u16::from(filtering)),
         Constraint::Length(1),
     ])
-    .areas(area);
+    .areas(area)
+}
+
+/// The main view's area when the terminal is `area`.
+pub fn main_area(app: &App, area: Rect) -> Rect {
+    parts(app, area)[1]
+}
+
+/// How far PageUp/PageDown move on the current screen, from the layout its drawing uses.
+pub fn page(app: &App, area: Rect) -> usize {
+    let main = main_area(app, area);
+    let rows = match app.screen() {
+        Screen::Overview | Screen::Runbook => overview::page(main),
+        Screen::Detail(_) => detail::page(main),
+        Screen::Audit { .. } => audit::page(main),
+        Screen::Budget { .. } => budget::page(main),
+        Screen::Findings { .. } => findings::page(main),
+        Screen::Logs => logs::page(app, main),
+    };
+    rows.max(1)
+}
+
+/// How far the detail in view may scroll, from the layout its drawing uses.
+pub fn detail_max_scroll(app: &App, area: Rect, now: Timestamp) -> usize {
+    detail::max_scroll(app, main_area(app, area), now)
+}
+
+pub fn draw(app: &App, frame: &mut Frame, now: Timestamp) {
+    let area = frame.area();
+    frame.render_widget(ratatui::widgets::Block::default().style(app.theme.style("ui.text")), area);
+    let [banner_area, main, input, status] = parts(app, area);
     banner::draw(app, frame, banner_area);
     match app.screen() {
         Screen::Overview => overview::draw(app, frame, main, now),

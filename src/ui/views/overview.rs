@@ -58,17 +58,30 @@ fn visible_columns(width: u16, one_namespace: bool) -> Vec<usize> {
     shown
 }
 
-pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
+/// The table's frame: a rule on top that carries the title.
+fn table_block<'a>() -> Block<'a> {
+    Block::default().borders(Borders::TOP)
+}
+
+/// Rows of services one page shows in `area` (the table's body, under its header).
+pub fn page(area: Rect) -> usize {
+    body_height(table_block().inner(area))
+}
+
+fn body_height(inner: Rect) -> usize {
+    inner.height.saturating_sub(1) as usize
+}
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
     let theme = &app.theme;
     let view = app.view.clone();
     let health = connectivity(&view, now);
     let title = title(app, &health);
-    let block = Block::default().borders(Borders::TOP).title(title).border_style(theme.style("ui.border"));
+    let block = table_block().title(title).border_style(theme.style("ui.border"));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let columns = visible_columns(inner.width, view.namespace.is_some());
-    let body_height = inner.height.saturating_sub(1) as usize;
-    app.page = body_height.max(1);
+    let body_height = body_height(inner);
     if app.rows.is_empty() {
         let text = empty_text(app, &health);
         frame.render_widget(Line::from(Span::styled(text, theme.style("ui.text.dim"))), inner);

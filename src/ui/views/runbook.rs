@@ -23,7 +23,7 @@ use crate::ui::runbooks::ActiveRun;
 /// Below this width the log pane goes under the steps instead of beside them.
 const SIDE_BY_SIDE_WIDTH: u16 = 120;
 
-pub fn draw(app: &mut App, frame: &mut Frame, area: Rect, now: Timestamp) {
+pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
     match app.runbooks.active.clone() {
         Some(active) => draw_run(app, &active, frame, area, now),
         None => draw_choices(app, frame, area),
@@ -50,7 +50,7 @@ fn status_style(theme: &Theme, status: RunStatus) -> Style {
     }
 }
 
-fn draw_run(app: &mut App, active: &ActiveRun, frame: &mut Frame, area: Rect, now: Timestamp) {
+fn draw_run(app: &App, active: &ActiveRun, frame: &mut Frame, area: Rect, now: Timestamp) {
     let theme = &app.theme;
     let status = active.state.as_ref().map_or(RunStatus::Running, |s| s.status);
     let title = Line::from(vec![
@@ -203,7 +203,7 @@ fn question_lines(theme: &Theme, active: &ActiveRun) -> Vec<Line<'static>> {
     lines
 }
 
-fn draw_choices(app: &mut App, frame: &mut Frame, area: Rect) {
+fn draw_choices(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let block = Block::default()
         .borders(Borders::TOP)
