@@ -86,6 +86,13 @@ impl Runbooks {
         self.choices.get(self.selected.min(self.choices.len().saturating_sub(1)))
     }
 
+    /// The question the stepper showed is answered (or the run aborted).
+    pub fn clear_prompt(&mut self) {
+        if let Some(active) = self.active.as_mut() {
+            active.prompt = None;
+        }
+    }
+
     pub fn on_event(&mut self, event: RunnerEvent) {
         match event {
             RunnerEvent::Started(start) => {

@@ -8,28 +8,29 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::config::commands::Command;
+use crate::config::commands::Mode;
 use crate::model::sanitize::clean;
-use crate::ui::app::App;
+use crate::ui::context::Context;
 
 /// At most this many problems are listed; the rest are counted (`config check` has all).
 const MAX_LINES: usize = 5;
 
 /// Rows the banner takes in `area`: none when hidden, and never more than a third of the
 /// screen, so the overview stays usable on a small terminal.
-pub fn height(app: &App, area: Rect) -> u16 {
-    let Some(problems) = app.banner() else { return 0 };
+pub fn height(ctx: &Context, area: Rect) -> u16 {
+    let Some(problems) = ctx.banner() else { return 0 };
     let shown = problems.len().min(MAX_LINES) + usize::from(problems.len() > MAX_LINES);
     let wanted = u16::try_from(shown + 3).unwrap_or(u16::MAX);
     wanted.min(area.height / 3).max(3.min(area.height))
 }
 
-pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let Some(problems) = app.banner() else { return };
+pub fn draw(ctx: &Context, mode: Mode, frame: &mut Frame, area: Rect) {
+    let Some(problems) = ctx.banner() else { return };
     if area.height == 0 {
         return;
     }
-    let theme = &app.theme;
-    let key = |command: Command| app.keymap.keys_for(app.mode(), command).first().cloned();
+    let theme = &ctx.theme;
+    let key = |command: Command| ctx.keymap.keys_for(mode, command).first().cloned();
     let hide = key(Command::Back).map_or_else(String::new, |k| format!("{k} hides this"));
     let reload = key(Command::ReloadProfile).map_or_else(String::new, |k| format!("{k} reads it again"));
     let title = format!(

@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 
 use crate::cluster::watch::{ResourceKind, WatchHealth};
 use crate::config::commands::Command;
+use crate::config::commands::Mode;
 use crate::model::sanitize::clean;
-use crate::ui::app::App;
+use crate::ui::context::Context;
 use crate::ui::format::duration;
 
 /// After this long without a working watch, the data on screen is called stale.
@@ -113,9 +114,9 @@ pub fn missing_permissions(view: &ClusterView) -> Vec<&str> {
         .collect()
 }
 
-pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
-    let theme = &app.theme;
-    let view = &app.view;
+pub fn draw(ctx: &Context, mode: Mode, frame: &mut Frame, area: Rect, now: Timestamp) {
+    let theme = &ctx.theme;
+    let view = &ctx.view;
     let bar = theme.style("ui.statusline");
     let sep = Span::styled(" │ ", bar);
     let mut left = vec![
@@ -125,9 +126,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
         sep.clone(),
     ];
     let health = connectivity(view, now);
-    let health_text = if app.awaiting.is_some() { "switching…".to_string() } else { health.label() };
+    let health_text = if ctx.awaiting.is_some() { "switching…".to_string() } else { health.label() };
     left.push(Span::styled(health_text, bar.patch(theme.style(health.style_key()))));
-    if let (None, Some(reason)) = (&app.awaiting, health.reason()) {
+    if let (None, Some(reason)) = (&ctx.awaiting, health.reason()) {
         left.push(Span::styled(format!(": {}", clean(reason)), bar.patch(theme.style(health.style_key()))));
     }
     let missing = missing_permissions(view);
@@ -135,20 +136,20 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
         left.push(sep.clone());
         left.push(Span::styled(format!("no access: {}", missing.join(", ")), bar.patch(theme.style("state.warn"))));
     }
-    if app.read_only {
+    if ctx.read_only {
         left.push(Span::styled(" ", bar));
         left.push(Span::styled(" READ-ONLY ", theme.style("ui.statusline.badge")));
-    } else if app.view.profile.refusal.is_some() {
+    } else if ctx.view.profile.refusal.is_some() {
         // Stays after the banner is hidden: the refusal lasts until the profile loads.
         left.push(Span::styled(" ", bar));
         left.push(Span::styled(" READ-ONLY: PROFILE BROKEN ", theme.style("ui.statusline.badge")));
     }
-    if let Some(notice) = &app.notice {
+    if let Some(notice) = &ctx.notice {
         left.push(sep);
         let style = if notice.error { theme.style("ui.error") } else { bar };
         left.push(Span::styled(clean(&notice.text), style));
     }
-    let hints = hint(app, Command::Help, "help") + &hint(app, Command::CommandPalette, "commands");
+    let hints = hint(ctx, mode, Command::Help, "help") + &hint(ctx, mode, Command::CommandPalette, "commands");
     let hints_width = hints.chars().count() as u16;
     let line = Line::from(left).style(bar);
     let used = line.width() as u16;
@@ -161,8 +162,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
 }
 
 /// `? help ` from the active keymap, so a remapped key is what the hint shows.
-fn hint(app: &App, command: Command, label: &str) -> String {
-    match app.keymap.keys_for(app.mode(), command).first() {
+fn hint(ctx: &Context, mode: Mode, command: Command, label: &str) -> String {
+    match ctx.keymap.keys_for(mode, command).first() {
         Some(key) => format!("{key} {label}  "),
         None => String::new(),
     }

@@ -9,11 +9,12 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use crate::config::commands::Command;
 use crate::config::theme::Theme;
 use crate::model::budget::{BudgetState, DatabaseBudget, Measured, format_percent};
 use crate::model::sanitize::clean;
 use crate::report::budget::{measured_details, measured_line};
-use crate::ui::app::{App, Screen};
+use crate::ui::context::{Context, Handled};
 
 /// The frame of the budget list: a rule on top that carries the title.
 fn list_block<'a>() -> Block<'a> {
@@ -25,18 +26,34 @@ pub fn page(area: Rect) -> usize {
     list_block().inner(area).height as usize
 }
 
-pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let Screen::Budget { scroll } = app.screen() else { return };
-    let scroll = *scroll;
-    let theme = &app.theme;
-    let view = app.view.clone();
+/// The connection budget of every database in scope.
+#[derive(Debug, Default)]
+pub struct BudgetScreen {
+    pub scroll: usize,
+}
+
+impl BudgetScreen {
+    /// Scrolling the list.
+    pub fn on_command(&mut self, command: Command, area: Rect) -> Handled {
+        super::scroll_by(&mut self.scroll, command, page(area))
+    }
+
+    pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect) {
+        draw(self, ctx, frame, area);
+    }
+}
+
+fn draw(state: &BudgetScreen, ctx: &Context, frame: &mut Frame, area: Rect) {
+    let scroll = state.scroll;
+    let theme = &ctx.theme;
+    let view = ctx.view.clone();
     let over = view.budgets.iter().filter(|b| b.state() != BudgetState::Ok).count();
     let mut title =
         vec![Span::styled(format!(" Connection budget · {} databases ", view.budgets.len()), theme.style("ui.title"))];
     if over > 0 {
         title.push(Span::styled(format!("· {over} past the threshold "), theme.style("state.warn")));
     }
-    if app.measuring {
+    if ctx.measuring {
         title.push(Span::styled("· measuring… ", theme.style("state.info")));
     }
     let block = list_block().title(Line::from(title)).border_style(theme.style("ui.border"));
@@ -57,7 +74,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         )));
     }
     for budget in view.budgets.iter() {
-        let budget = app.measured_budget(budget);
+        let budget = ctx.measured_budget(budget);
         database_lines(theme, &budget, bar_width, &mut lines);
         lines.push(Line::default());
     }

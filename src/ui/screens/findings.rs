@@ -6,12 +6,13 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use crate::config::commands::Command;
 use crate::config::theme::Theme;
 use crate::model::lint::check;
 use crate::model::sanitize::clean;
 use crate::model::service::Severity;
 use crate::report::lint::{by_check, collect, severity_name};
-use crate::ui::app::{App, Screen};
+use crate::ui::context::{Context, Handled};
 
 pub fn severity_style(theme: &Theme, severity: Severity) -> ratatui::style::Style {
     match severity {
@@ -26,11 +27,27 @@ pub fn page(area: Rect) -> usize {
     area.height.saturating_sub(1) as usize
 }
 
-pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let Screen::Findings { scroll } = app.screen() else { return };
-    let scroll = *scroll;
-    let theme = &app.theme;
-    let view = app.view.clone();
+/// Preflight findings across the scope, grouped by check.
+#[derive(Debug, Default)]
+pub struct FindingsScreen {
+    pub scroll: usize,
+}
+
+impl FindingsScreen {
+    /// Its keys are the overview's (it does not scroll itself).
+    pub fn on_command(&mut self, _command: Command) -> Handled {
+        Handled::No
+    }
+
+    pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect) {
+        draw(self, ctx, frame, area);
+    }
+}
+
+fn draw(state: &FindingsScreen, ctx: &Context, frame: &mut Frame, area: Rect) {
+    let scroll = state.scroll;
+    let theme = &ctx.theme;
+    let view = ctx.view.clone();
     let found = collect(&view.services, &view.namespace_findings);
     let groups = by_check(&found);
     let count = |s: Severity| found.iter().filter(|l| l.finding.severity == s).count();

@@ -5,18 +5,36 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+use crate::config::commands::Command;
 use crate::model::sanitize::clean;
-use crate::ui::app::{App, Screen};
+use crate::ui::context::{Context, Handled};
 
 /// Entries one page shows in `area` (under the title rule and the header).
 pub fn page(area: Rect) -> usize {
     area.height.saturating_sub(2) as usize
 }
 
-pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let theme = &app.theme;
-    let Screen::Audit { scroll } = app.screen() else { return };
-    let title = format!(" Audit trail · {} attempts ", app.audit.len());
+/// The audit trail, newest first.
+#[derive(Debug, Default)]
+pub struct AuditScreen {
+    pub scroll: usize,
+}
+
+impl AuditScreen {
+    /// Scrolling the list.
+    pub fn on_command(&mut self, command: Command, area: Rect) -> Handled {
+        super::scroll_by(&mut self.scroll, command, page(area))
+    }
+
+    pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect) {
+        draw(self, ctx, frame, area);
+    }
+}
+
+fn draw(state: &AuditScreen, ctx: &Context, frame: &mut Frame, area: Rect) {
+    let theme = &ctx.theme;
+    let scroll = &state.scroll;
+    let title = format!(" Audit trail · {} attempts ", ctx.audit.len());
     let block = Block::default()
         .borders(Borders::TOP)
         .title(Span::styled(title, theme.style("ui.title")))
@@ -25,10 +43,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         format!("{:<20} {:<16} {:<36} {:<18} OUTCOME", "TIME", "ACTION", "TARGET", "CHANGE"),
         theme.style("ui.header"),
     ))];
-    if app.audit.is_empty() {
+    if ctx.audit.is_empty() {
         lines.push(Line::from(Span::styled("no change has been attempted yet", theme.style("ui.text.dim"))));
     }
-    for e in app.audit.iter().rev() {
+    for e in ctx.audit.iter().rev() {
         let key = match e.outcome.as_str() {
             "applied" => "state.ok",
             "dry-run" | "declined" => "ui.text",

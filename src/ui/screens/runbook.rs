@@ -11,22 +11,117 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::logs::draw_pane;
-use super::popups::plan_lines;
 use crate::actions::runbook::engine::Prompt;
+use crate::actions::runbook::engine::{Answer, Control};
 use crate::actions::runbook::state::{GateRecord, RunStatus, StepRecord, StepState};
+use crate::config::commands::Command;
 use crate::config::theme::Theme;
+use crate::effects::Effect;
 use crate::model::runbook::duration_words;
 use crate::model::sanitize::clean;
-use crate::ui::app::App;
+use crate::ui::context::{Context, Handled, Request, Show};
+use crate::ui::popups::frame::plan_lines;
 use crate::ui::runbooks::ActiveRun;
+use crate::ui::runbooks::{Runbooks, RunnerEvent};
 
 /// Below this width the log pane goes under the steps instead of beside them.
 const SIDE_BY_SIDE_WIDTH: u16 = 120;
 
-pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
-    match app.runbooks.active.clone() {
-        Some(active) => draw_run(app, &active, frame, area, now),
-        None => draw_choices(app, frame, area),
+/// The runbooks screen's own commands (its state, the run, lives in the context: a run
+/// goes on while other screens are shown); `No` lets the global meaning apply.
+pub fn on_command(command: Command, ctx: &mut Context, out: &mut Vec<Request>, now: Timestamp) -> Handled {
+    let prompt = ctx.runbooks.active.as_ref().and_then(|a| a.prompt.clone());
+    let running = ctx.runbooks.running();
+    let mut answer = |answer: Answer| out.push(Request::Effect(Effect::RunControl(Control::Answer(answer))));
+    match command {
+        Command::OpenDetail | Command::Confirm | Command::RunRunbook => match prompt {
+            Some(Prompt::Change { plan, typed_name: true, .. }) => {
+                out.push(Request::ConfirmName(plan.service().name.clone()));
+            }
+            Some(_) => {
+                ctx.runbooks.clear_prompt();
+                answer(Answer::Yes);
+            }
+            None if running => {}
+            None => offer_start(ctx, out),
+        },
+        Command::Skip => {
+            if matches!(prompt, Some(Prompt::Manual { .. })) {
+                out.push(Request::AskSkipReason);
+            } else {
+                ctx.say("only a manual step can be skipped", now);
+            }
+        }
+        Command::Pause if running => {
+            let paused = ctx.runbooks.active.as_ref().is_some_and(|a| a.paused());
+            out.push(Request::Effect(Effect::RunControl(if paused { Control::Resume } else { Control::Pause })));
+        }
+        Command::Abort if running => {
+            ctx.runbooks.clear_prompt();
+            out.push(Request::Effect(Effect::RunControl(Control::Abort)));
+        }
+        Command::MoveUp | Command::MoveDown if !running => {
+            let step: isize = if command == Command::MoveUp { -1 } else { 1 };
+            let last = ctx.runbooks.choices.len().saturating_sub(1);
+            ctx.runbooks.selected = ctx.runbooks.selected.saturating_add_signed(step).min(last);
+        }
+        Command::OpenLogs => {
+            let key = ctx.runbooks.active.as_ref().and_then(|a| a.current_service(&ctx.view.services));
+            let service = key.as_ref().and_then(|k| ctx.service(k)).cloned();
+            if let Some(key) = key
+                && ctx.logs.open(key, &ctx.view.slo_rules, service.as_ref()).is_ok()
+            {
+                out.push(Request::Show(Show::Logs));
+            }
+        }
+        _ => return Handled::No,
+    }
+    Handled::Yes
+}
+
+/// Enter on the runbooks list (or on an ended run): the rollback an abort offers, or
+/// the parameters of the selected runbook.
+fn offer_start(ctx: &mut Context, out: &mut Vec<Request>) {
+    if let Some(refusal) = ctx.changes_refused() {
+        ctx.report_error(format!("runbooks: refused: {}", refusal.why()));
+        return;
+    }
+    if let Some(active) = &ctx.runbooks.active {
+        let rollback = active.rollback_offer().map(str::to_string);
+        let params = active.start.params.clone();
+        ctx.runbooks.active = None;
+        let Some(name) = rollback else { return };
+        // The rollback takes the parameters of the aborted run that it declares.
+        let declared = ctx.runbooks.choices.iter().find(|c| c.name == name).map(|c| c.params.clone());
+        let params = params.into_iter().filter(|(k, _)| declared.iter().flatten().any(|d| &d.name == k)).collect();
+        out.push(Request::Effect(Effect::StartRunbook { name, params, resume: false }));
+        return;
+    }
+    let Some(choice) = ctx.runbooks.selected_choice() else { return };
+    let line = Runbooks::param_line(choice, ctx.runbooks_for.as_ref());
+    out.push(Request::OpenRunParams { name: choice.name.clone(), line });
+}
+
+/// What the event loop reports about a run. The current step's service gets a log pane,
+/// so the stepper can show its logs beside the gates.
+pub fn on_runner(ctx: &mut Context, event: RunnerEvent) {
+    if let RunnerEvent::Refused(why) = &event {
+        ctx.report_error(why.clone());
+    }
+    ctx.runbooks.on_event(event);
+    let key = ctx.runbooks.active.as_ref().and_then(|a| a.current_service(&ctx.view.services));
+    if let Some(key) = key
+        && !ctx.logs.panes.iter().any(|p| p.key == key)
+    {
+        let service = ctx.service(&key).cloned();
+        let _ = ctx.logs.open(key, &ctx.view.slo_rules, service.as_ref());
+    }
+}
+
+pub fn draw(ctx: &Context, frame: &mut Frame, area: Rect, now: Timestamp) {
+    match ctx.runbooks.active.clone() {
+        Some(active) => draw_run(ctx, &active, frame, area, now),
+        None => draw_choices(ctx, frame, area),
     }
 }
 
@@ -50,8 +145,8 @@ fn status_style(theme: &Theme, status: RunStatus) -> Style {
     }
 }
 
-fn draw_run(app: &App, active: &ActiveRun, frame: &mut Frame, area: Rect, now: Timestamp) {
-    let theme = &app.theme;
+fn draw_run(ctx: &Context, active: &ActiveRun, frame: &mut Frame, area: Rect, now: Timestamp) {
+    let theme = &ctx.theme;
     let status = active.state.as_ref().map_or(RunStatus::Running, |s| s.status);
     let title = Line::from(vec![
         Span::styled(format!(" Runbook {} ", clean(&active.start.runbook)), theme.style("ui.title")),
@@ -67,8 +162,8 @@ fn draw_run(app: &App, active: &ActiveRun, frame: &mut Frame, area: Rect, now: T
     // Word wrapping can take a row more than the character count says.
     let bottom = (rows as u16 + 3).min(area.height.saturating_sub(keep));
     let [top, below] = Layout::vertical([Constraint::Min(3), Constraint::Length(bottom)]).areas(area);
-    let key = active.current_service(&app.view.services);
-    let pane = key.and_then(|k| app.logs.panes.iter().find(|p| p.key == k));
+    let key = active.current_service(&ctx.view.services);
+    let pane = key.and_then(|k| ctx.logs.panes.iter().find(|p| p.key == k));
     let (steps_area, logs_area) = match pane {
         Some(_) if area.width >= SIDE_BY_SIDE_WIDTH => {
             let [s, l] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
@@ -203,14 +298,14 @@ fn question_lines(theme: &Theme, active: &ActiveRun) -> Vec<Line<'static>> {
     lines
 }
 
-fn draw_choices(app: &App, frame: &mut Frame, area: Rect) {
-    let theme = &app.theme;
+fn draw_choices(ctx: &Context, frame: &mut Frame, area: Rect) {
+    let theme = &ctx.theme;
     let block = Block::default()
         .borders(Borders::TOP)
         .title(Span::styled(" Runbooks ", theme.style("ui.title")))
         .border_style(theme.style("ui.border"));
     let mut lines = Vec::new();
-    for state in &app.runbooks.interrupted {
+    for state in &ctx.runbooks.interrupted {
         let at = state.resume_at().map_or_else(String::new, |i| format!(" at step {} ({})", i + 1, state.steps[i].id));
         lines.push(Line::from(Span::styled(
             clean(&format!(
@@ -220,18 +315,18 @@ fn draw_choices(app: &App, frame: &mut Frame, area: Rect) {
             theme.style("state.warn"),
         )));
     }
-    if let Some(why) = &app.runbooks.refused {
+    if let Some(why) = &ctx.runbooks.refused {
         lines.push(Line::from(Span::styled(clean(why), theme.style("state.error"))));
     }
-    let selected = app.runbooks.selected.min(app.runbooks.choices.len().saturating_sub(1));
-    for (i, choice) in app.runbooks.choices.iter().enumerate() {
+    let selected = ctx.runbooks.selected.min(ctx.runbooks.choices.len().saturating_sub(1));
+    for (i, choice) in ctx.runbooks.choices.iter().enumerate() {
         let style = if i == selected { theme.style("ui.selection") } else { theme.style("ui.text") };
         lines.push(Line::from(vec![
             Span::styled(format!(" {:<28}", clean(&choice.name)), style.patch(theme.style("ui.title"))),
             Span::styled(clean(&choice.description), style),
         ]));
     }
-    let hint = if app.read_only { "read-only: runbooks are not run" } else { "enter: set the parameters and run" };
+    let hint = if ctx.read_only { "read-only: runbooks are not run" } else { "enter: set the parameters and run" };
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(hint, theme.style("ui.hint"))));
     frame.render_widget(Paragraph::new(lines).block(block), area);

@@ -10,11 +10,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::cluster::watch::{ResourceKind, WatchHealth};
+use crate::config::commands::Command;
 use crate::config::theme::Theme;
 use crate::model::budget::{DatabaseBudget, budget_of};
 use crate::model::sanitize::clean;
-use crate::model::service::{EnvValue, Service, Severity};
-use crate::ui::app::{App, Screen};
+use crate::model::service::{EnvValue, Service, ServiceKey, Severity};
+use crate::ui::context::{Context, Handled};
 use crate::ui::format::age;
 
 /// Lines of the detail one page shows in `area` (under the title rule).
@@ -22,27 +23,48 @@ pub fn page(area: Rect) -> usize {
     area.height.saturating_sub(1) as usize
 }
 
-/// How far the detail of the service in view scrolls before its last line reaches the bottom.
-pub fn max_scroll(app: &App, area: Rect, now: Timestamp) -> usize {
-    let Some(service) = app.detail_service() else { return 0 };
-    lines(&app.theme, service, &context(app, service, now)).len().saturating_sub(page(area))
+/// One service's detail, scrolled.
+#[derive(Debug)]
+pub struct DetailScreen {
+    pub key: ServiceKey,
+    pub scroll: usize,
 }
 
-/// What the sections of `service` need from the app.
-fn context<'a>(app: &'a App, service: &Service, now: Timestamp) -> Context<'a> {
-    let helm_denied = match app.view.health.get(&ResourceKind::HelmReleases) {
+impl DetailScreen {
+    /// Scrolling; the detail stops where its last line reaches the bottom, so scrolling
+    /// back up moves at once.
+    pub fn on_command(&mut self, command: Command, ctx: &Context, area: Rect, now: Timestamp) -> Handled {
+        let end = self.max_scroll(ctx, area, now);
+        let Some(scroll) = super::scrolled(self.scroll.min(end), command, page(area)) else { return Handled::No };
+        self.scroll = scroll.min(end);
+        Handled::Yes
+    }
+
+    /// How far the detail scrolls before its last line reaches the bottom of `area`.
+    fn max_scroll(&self, ctx: &Context, area: Rect, now: Timestamp) -> usize {
+        let Some(service) = ctx.service(&self.key) else { return 0 };
+        lines(&ctx.theme, service, &context(ctx, service, now)).len().saturating_sub(page(area))
+    }
+
+    pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect, now: Timestamp) {
+        draw(self, ctx, frame, area, now);
+    }
+}
+
+/// What the sections of `service` need from the ctx.
+fn context<'a>(ctx: &'a Context, service: &Service, now: Timestamp) -> Sections<'a> {
+    let helm_denied = match ctx.view.health.get(&ResourceKind::HelmReleases) {
         Some(WatchHealth::NoAccess { permission }) => Some(permission.as_str()),
         _ => None,
     };
-    let budget = budget_of(&app.view.budgets, &service.key).map(|b| app.measured_budget(b));
-    Context { budget, helm_denied, now }
+    let budget = budget_of(&ctx.view.budgets, &service.key).map(|b| ctx.measured_budget(b));
+    Sections { budget, helm_denied, now }
 }
 
-pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
-    let theme = &app.theme;
-    let Screen::Detail(state) = app.screen() else { return };
+fn draw(state: &DetailScreen, ctx: &Context, frame: &mut Frame, area: Rect, now: Timestamp) {
+    let theme = &ctx.theme;
     let block = Block::default().borders(Borders::TOP).border_style(theme.style("ui.border"));
-    let Some(service) = app.detail_service() else {
+    let Some(service) = ctx.service(&state.key) else {
         let gone = format!(" {}/{} is gone from the cluster (esc goes back) ", state.key.namespace, state.key.name);
         let block = block.title(Span::styled(clean(&gone), theme.style("state.warn")));
         frame.render_widget(block, area);
@@ -50,7 +72,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
     };
     let title = format!(" {} {}/{} ", service.key.kind.short(), service.key.namespace, service.key.name);
     let block = block.title(Span::styled(clean(&title), theme.style("ui.title")));
-    let lines = lines(theme, service, &context(app, service, now));
+    let lines = lines(theme, service, &context(ctx, service, now));
     let max_scroll = lines.len().saturating_sub(page(area));
     let scroll = state.scroll.min(max_scroll);
     let paragraph = Paragraph::new(lines).block(block).scroll((scroll as u16, 0));
@@ -58,14 +80,14 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
 }
 
 /// What the sections need besides the service.
-struct Context<'a> {
+struct Sections<'a> {
     budget: Option<DatabaseBudget>,
     /// The permission that hides the Helm release history, if one does.
     helm_denied: Option<&'a str>,
     now: Timestamp,
 }
 
-fn lines(theme: &Theme, s: &Service, context: &Context<'_>) -> Vec<Line<'static>> {
+fn lines(theme: &Theme, s: &Service, context: &Sections<'_>) -> Vec<Line<'static>> {
     let (budget, now) = (context.budget.as_ref(), context.now);
     let mut out = Vec::new();
     summary(theme, s, &mut out);
@@ -305,7 +327,7 @@ fn revisions<'a>(theme: &Theme, s: &Service, now: Timestamp, out: &mut Vec<Line<
 
 /// The Helm release, its history from the release Secrets' metadata, and the rollback
 /// command for the newest revision that is not deployed (`r h` chooses another).
-fn helm<'a>(theme: &Theme, s: &Service, context: &Context<'_>, out: &mut Vec<Line<'a>>) {
+fn helm<'a>(theme: &Theme, s: &Service, context: &Sections<'_>, out: &mut Vec<Line<'a>>) {
     let Some(release) = &s.helm else { return };
     heading(theme, &format!("HELM RELEASE {} (ns {})", clean(&release.name), clean(&release.namespace)), out);
     let chart = [

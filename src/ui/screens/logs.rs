@@ -10,17 +10,66 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use crate::config::commands::Command;
 use crate::config::theme::Theme;
 use crate::model::sanitize::clean;
 use crate::model::slo::{GateState, RuleVerdict};
-use crate::ui::app::App;
+use crate::ui::context::{Context, Handled, Request};
 use crate::ui::panes::Pane;
 
+/// The log panes' own commands (their state lives in the context: the panes keep
+/// streaming while other screens are shown); `No` lets the overview's and the global
+/// meaning apply.
+pub fn on_command(command: Command, ctx: &mut Context, area: Rect, out: &mut Vec<Request>, now: Timestamp) -> Handled {
+    match command {
+        Command::NextPane => ctx.logs.cycle(1),
+        Command::PrevPane => ctx.logs.cycle(-1),
+        Command::ToggleLayout => ctx.logs.side_by_side = !ctx.logs.side_by_side,
+        Command::ClosePane => {
+            ctx.logs.close_focused();
+            if ctx.logs.panes.is_empty() {
+                out.push(Request::Pop);
+            }
+        }
+        Command::Search | Command::Filter => {
+            if ctx.logs.focused().is_some() {
+                out.push(Request::OpenLogFilter { search: command == Command::Search });
+            }
+        }
+        Command::SearchNext | Command::SearchPrev => {
+            let older = command == Command::SearchPrev;
+            if let Some(pane) = ctx.logs.focused()
+                && !pane.jump_to_match(older)
+            {
+                let what = if older { "no earlier match" } else { "no later match" };
+                ctx.say(what, now);
+            }
+        }
+        _ => {
+            let page = page(ctx, area).max(1) as isize;
+            let Some(pane) = ctx.logs.focused() else { return Handled::No };
+            match command {
+                Command::ToggleFollow => pane.toggle_follow(),
+                Command::ToggleWrap => pane.wrap = !pane.wrap,
+                Command::ToggleTimestamps => pane.timestamps = !pane.timestamps,
+                Command::MoveUp => pane.scroll(-1),
+                Command::MoveDown => pane.scroll(1),
+                Command::PageUp => pane.scroll(-page),
+                Command::PageDown => pane.scroll(page),
+                Command::GoTop => pane.scroll(isize::MIN / 2),
+                Command::GoBottom => pane.scroll(isize::MAX / 2),
+                _ => return Handled::No,
+            }
+        }
+    }
+    Handled::Yes
+}
+
 /// Where each pane goes in `area`: side by side or stacked, in equal shares.
-fn pane_areas(app: &App, area: Rect) -> std::rc::Rc<[Rect]> {
-    let count = app.logs.panes.len().max(1);
+fn pane_areas(ctx: &Context, area: Rect) -> std::rc::Rc<[Rect]> {
+    let count = ctx.logs.panes.len().max(1);
     let constraints = vec![Constraint::Ratio(1, count as u32); count];
-    if app.logs.side_by_side {
+    if ctx.logs.side_by_side {
         Layout::horizontal(constraints).split(area)
     } else {
         Layout::vertical(constraints).split(area)
@@ -28,15 +77,15 @@ fn pane_areas(app: &App, area: Rect) -> std::rc::Rc<[Rect]> {
 }
 
 /// Log lines one page shows: the first pane's body (inside its borders, under its rules line).
-pub fn page(app: &App, area: Rect) -> usize {
-    pane_areas(app, area).first().map_or(1, |a| a.height.saturating_sub(3) as usize)
+pub fn page(ctx: &Context, area: Rect) -> usize {
+    pane_areas(ctx, area).first().map_or(1, |a| a.height.saturating_sub(3) as usize)
 }
 
-pub fn draw(app: &App, frame: &mut Frame, area: Rect, now: Timestamp) {
-    let areas = pane_areas(app, area);
-    let focus = app.logs.focus;
-    let theme = &app.theme;
-    for (i, (pane, rect)) in app.logs.panes.iter().zip(areas.iter()).enumerate() {
+pub fn draw(ctx: &Context, frame: &mut Frame, area: Rect, now: Timestamp) {
+    let areas = pane_areas(ctx, area);
+    let focus = ctx.logs.focus;
+    let theme = &ctx.theme;
+    for (i, (pane, rect)) in ctx.logs.panes.iter().zip(areas.iter()).enumerate() {
         draw_pane(theme, pane, i == focus, frame, *rect, now);
     }
 }
