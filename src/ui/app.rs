@@ -13,6 +13,7 @@ use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
 use super::context::{Context, Handled, Request, Show, kubectl_get};
+use super::frame::{self, Shown};
 use super::layout::main_area;
 use super::popups::Overlay;
 use super::popups::change_wizard::ChangeWizard;
@@ -23,7 +24,6 @@ use super::popups::runbook_entry::{ConfirmName, ResumeOffer, RunParams, SkipReas
 use super::runbooks::RunnerEvent;
 use super::screens::overview::OverviewScreen;
 use super::screens::{Screen, audit::AuditScreen, budget::BudgetScreen, detail::DetailScreen, runbook};
-use super::views::{self, Shown};
 use crate::actions::runbook::state::RunState;
 use crate::cluster::session::{ClusterView, Intent};
 use crate::config::commands::{Command, Mode};
@@ -399,7 +399,7 @@ impl App {
             mode: self.mode(),
             screen_mode: self.screen_mode(),
         };
-        views::draw(shown, frame, now);
+        frame::draw(shown, frame, now);
     }
 }
 

@@ -4,8 +4,8 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
+use super::chrome::banner;
 use super::context::Context;
-use super::views::banner;
 
 /// The screen's parts in `area`, top to bottom: banner, main view, filter line, status line.
 pub fn parts(ctx: &Context, area: Rect, filtering: bool) -> [Rect; 4] {

@@ -1,8 +1,10 @@
 //! The interactive cockpit: terminal lifecycle, event loop, views and widgets. Draws from
 //! state; does no I/O and never awaits in drawing code.
 pub mod app;
+pub mod chrome;
 pub mod context;
 pub mod format;
+pub mod frame;
 pub mod fuzzy;
 pub mod layout;
 pub mod panes;
@@ -14,4 +16,3 @@ pub mod sgr;
 #[cfg(test)]
 mod snapshot_tests;
 pub mod terminal;
-pub mod views;

@@ -16,10 +16,10 @@ use crate::model::budget::{BudgetState, format_percent};
 use crate::model::sanitize::clean;
 use crate::model::service::{ProbeKind, RolloutState, Service, ServiceKey, Severity};
 use crate::model::slo::GateState;
+use crate::ui::chrome::statusline::{Connectivity, connectivity, missing_permissions};
 use crate::ui::context::Context;
 use crate::ui::context::{Handled, Request, Show};
 use crate::ui::format::age;
-use crate::ui::views::statusline::{Connectivity, connectivity, missing_permissions};
 
 /// Overview columns the operator can sort by, in the order `sort_next_column` cycles
 /// (every column of the overview).

@@ -2,15 +2,11 @@
 //! the popup and the which-key menu. Drawing reads state and never changes it; only the
 //! semantic theme keys are used, never raw colours.
 
-pub mod banner;
-pub mod statusline;
-
-pub use statusline::{Connectivity, connectivity};
-
 use crossterm::event::KeyEvent;
 use jiff::Timestamp;
 use ratatui::Frame;
 
+use super::chrome::{banner, statusline};
 use super::context::Context;
 use super::layout::parts;
 use super::popups::{Overlay, which_key};
