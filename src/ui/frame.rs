@@ -34,7 +34,7 @@ pub fn draw(shown: Shown<'_>, frame: &mut Frame, now: Timestamp) {
     let [banner_area, main, input, status] = parts(ctx, area, filtering);
     banner::draw(ctx, mode, frame, banner_area);
     screen.draw(overview, ctx, frame, main, now);
-    statusline::draw(ctx, mode, frame, status, now);
+    statusline::draw(ctx, mode, screen.hints(), frame, status, now);
     if let Some(overlay) = overlay {
         overlay.draw(ctx, screen_mode, frame, [main, input, status], now);
     }

@@ -114,7 +114,7 @@ pub fn missing_permissions(view: &ClusterView) -> Vec<&str> {
         .collect()
 }
 
-pub fn draw(ctx: &Context, mode: Mode, frame: &mut Frame, area: Rect, now: Timestamp) {
+pub fn draw(ctx: &Context, mode: Mode, hints: &[(Command, &str)], frame: &mut Frame, area: Rect, now: Timestamp) {
     let theme = &ctx.theme;
     let view = &ctx.view;
     let bar = theme.style("ui.statusline");
@@ -149,7 +149,7 @@ pub fn draw(ctx: &Context, mode: Mode, frame: &mut Frame, area: Rect, now: Times
         let style = if notice.error { theme.style("ui.error") } else { bar };
         left.push(Span::styled(clean(&notice.text), style));
     }
-    let hints = hint(ctx, mode, Command::Help, "help") + &hint(ctx, mode, Command::CommandPalette, "commands");
+    let hints: String = hints.iter().map(|(command, label)| hint(ctx, mode, *command, label)).collect();
     let hints_width = hints.chars().count() as u16;
     let line = Line::from(left).style(bar);
     let used = line.width() as u16;

@@ -53,6 +53,13 @@ impl Screen {
         }
     }
 
+    /// The commands the status line offers while it is on top, with their labels (the
+    /// keys come from the keymap, so a remapped key is what the hint shows).
+    pub fn hints(&self) -> &'static [(Command, &'static str)] {
+        // Every screen's own keys are one `?` away; the hint bar names only the way there.
+        &[(Command::Help, "help"), (Command::CommandPalette, "commands")]
+    }
+
     /// The same kind of screen (a second one of a kind is not pushed).
     pub fn same_kind(&self, other: &Screen) -> bool {
         std::mem::discriminant(self) == std::mem::discriminant(other)
