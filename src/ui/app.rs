@@ -35,8 +35,10 @@ use crate::model::service::Service;
 pub struct App {
     /// What every screen and popup shares (the app reads as its context: `app.view`).
     pub ctx: Context,
-    /// The screens above the overview, the top one shown (the overview is always first).
+    /// The navigation stack, the overview first and the top one shown.
     pub screens: Vec<Screen>,
+    /// The overview's own state: it lives beside the stack because its keys (moving,
+    /// filtering, sorting) act under every screen, and a switch keeps it.
     pub overview: OverviewScreen,
     pub overlay: Option<Overlay>,
     pub pending: Vec<KeyEvent>,

@@ -1,5 +1,7 @@
-//! The interactive cockpit: terminal lifecycle, event loop, views and widgets. Draws from
-//! state; does no I/O and never awaits in drawing code.
+//! The interactive cockpit: screens and popups (each its own state, commands and drawing),
+//! the app that stacks them and pumps commands to them, and the event loop that owns the
+//! terminal. Draws from state; does no I/O (effects go to `effects/`) and never awaits in
+//! drawing code.
 pub mod app;
 pub mod chrome;
 pub mod context;
