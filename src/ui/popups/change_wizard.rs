@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui_textarea::TextArea;
 
-use super::frame::{centered, draw_box, plan_lines, wide_popup};
+use super::frame::{centered, draw_box, plan_lines, through_helm, wide_popup};
 use crate::actions::ActionPlan;
 use crate::actions::allowed::{Write, change_denied};
 use crate::actions::change::{plan_hpa_bounds, plan_set_image};
@@ -183,7 +183,7 @@ impl ChangeWizard {
     pub fn denied(&self, ctx: &Context) -> Option<String> {
         let w = self;
         // helm checks its own permissions (and its dry-run shows the answer).
-        if matches!(w.fixed, Some(ActionPlan::HelmRollback(_))) {
+        if w.fixed.as_ref().is_some_and(through_helm) {
             return None;
         }
         // The autoscaler is its own object: its server dry-run answers for RBAC.
@@ -269,7 +269,7 @@ impl ChangeWizard {
         self.stage = match event {
             JobEvent::DryRun { plan, result: Ok(()) } => ActionStage::Confirm { plan, dry_run: "ok".into() },
             JobEvent::DryRun { plan, result: Err(e) } => {
-                let who = if matches!(plan, ActionPlan::HelmRollback(_)) { "helm" } else { "the API server" };
+                let who = if through_helm(&plan) { "helm" } else { "the API server" };
                 ActionStage::Done { plan, message: format!("{who} refused it: {e}"), ok: false }
             }
             JobEvent::Applied { plan, result: Ok(()) } if !plan.rolls_pods() => {
@@ -350,13 +350,13 @@ impl ChangeWizard {
 fn stage_line<'a>(ctx: &Context, w: &ChangeWizard) -> Line<'a> {
     let theme = &ctx.theme;
     let (text, key) = match &w.stage {
-        ActionStage::Editing if matches!(w.fixed, Some(ActionPlan::HelmRollback(_))) => {
+        ActionStage::Editing if w.fixed.as_ref().is_some_and(through_helm) => {
             ("Enter: helm rollback --dry-run · Ctrl-y: copy the command · Esc: cancel".to_string(), "ui.hint")
         }
         ActionStage::Editing => ("Enter: ask the API server (dry-run) · Esc: cancel".to_string(), "ui.hint"),
         ActionStage::Checking(_) => ("server dry-run…".to_string(), "state.info"),
         ActionStage::Confirm { plan, dry_run } => {
-            let who = if matches!(plan, ActionPlan::HelmRollback(_)) { "helm --dry-run" } else { "server dry-run" };
+            let who = if through_helm(plan) { "helm --dry-run" } else { "server dry-run" };
             (format!("{who}: {dry_run} · Enter: {} · Esc: cancel", plan.describe()), "state.ok")
         }
         ActionStage::Applying(_) => ("applying…".to_string(), "state.info"),

@@ -89,6 +89,12 @@ pub fn draw_choices(
     }
 }
 
+/// Whether the change runs through helm (which checks and answers for itself) rather than
+/// the API server: the one place the UI tells plans apart by kind.
+pub fn through_helm(plan: &ActionPlan) -> bool {
+    matches!(plan, ActionPlan::HelmRollback(_))
+}
+
 pub fn plan_lines(theme: &Theme, plan: &ActionPlan, lines: &mut Vec<Line>) {
     for p in plan.preview() {
         let style = match p.severity {
@@ -120,7 +126,7 @@ pub fn plan_lines(theme: &Theme, plan: &ActionPlan, lines: &mut Vec<Line>) {
             ]));
         }
     }
-    let label = if matches!(plan, ActionPlan::HelmRollback(_)) { "helm" } else { "kubectl" };
+    let label = if through_helm(plan) { "helm" } else { "kubectl" };
     lines.push(Line::from(vec![
         Span::styled(format!("{label:<18}"), theme.style("ui.text.dim")),
         Span::styled(clean(plan.kubectl()), theme.style("ui.text")),
