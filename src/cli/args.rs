@@ -141,6 +141,19 @@ pub enum Command {
         #[command(subcommand)]
         action: RunbookAction,
     },
+    /// Nodes: allocatable vs requested, pods by owner, and what draining each would do
+    Nodes {
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
+    /// What draining NODE... (in order) would evict, skip and lose, and which disruption
+    /// budgets block it (exit 0 drainable now, 1 blocked)
+    DrainPlan {
+        #[arg(value_name = "NODE", required = true)]
+        nodes: Vec<String>,
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
     /// Checks kubeconfig, reachability, auth, RBAC per kind and change, profile, config
     /// folders, terminal and helm (exit 1 when something fails)
     Doctor {

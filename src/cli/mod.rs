@@ -4,6 +4,7 @@ pub mod args;
 mod change;
 mod doctor;
 mod gate;
+mod nodes;
 mod rollout;
 mod runbook;
 mod scale;
@@ -80,6 +81,8 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Rollout { action }) => rollout::run(&cli.global, action, &paths).await,
         Some(Command::Runbook { action }) => runbook::run(&cli.global, action, &paths).await,
         Some(Command::Doctor { output }) => doctor::run(&cli.global, &paths, output).await,
+        Some(Command::Nodes { output }) => nodes::list(&cli.global, output).await,
+        Some(Command::DrainPlan { nodes, output }) => nodes::drain_plan(&cli.global, &nodes, output).await,
     }
 }
 
