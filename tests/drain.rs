@@ -418,3 +418,157 @@ fn drain_plan_refuses_an_unknown_node_with_a_usage_error() {
     assert_eq!(out.status.code(), Some(0), "node-b carries nothing that blocks: {text}");
     assert!(text.contains("drain node-b: can complete now"), "{text}");
 }
+
+/// Three replicas of `web` behind a budget of minAvailable 2, all on node-a (node-b was
+/// cordoned while they started); nothing else on node-a. Then node-b takes pods again.
+fn web_on_node_a(cluster: &Cluster) {
+    cluster.kubectl_ok(&["delete", "deploy", "guarded", "twice", "free", "spread", "-n", "shop"]);
+    cluster.kubectl_ok(&["delete", "pdb", "guarded", "twice-by-app", "twice-by-tier", "spread", "-n", "shop"]);
+    cluster.kubectl_ok(&["cordon", "node-b"]);
+    cluster.apply(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: c, image: "shop/web:1", resources: {requests: {cpu: 100m, memory: 64Mi}}}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop}
+spec: {minAvailable: 2, selector: {matchLabels: {app: web}}}
+"#,
+    );
+    cluster.wait_until("web on node-a, alone", || {
+        let on_a = cluster.movable_on("node-a");
+        cluster.settled() && on_a.len() == 3 && on_a.iter().all(|p| p.starts_with("shop/web-"))
+    });
+    cluster.kubectl_ok(&["uncordon", "node-b"]);
+}
+
+/// Samples the simulator's own store while a drain runs: the fewest healthy `web` pods
+/// seen, and the lowest disruptionsAllowed any budget showed.
+struct Monitor {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<(usize, i64, usize)>,
+}
+
+impl Monitor {
+    fn start(cluster: &Cluster) -> Monitor {
+        let store = cluster.sim.as_ref().unwrap().store();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let pods = cockpit::sim::resources::resource("pods").unwrap();
+            let pdbs = cockpit::sim::resources::resource("poddisruptionbudgets").unwrap();
+            let (mut fewest, mut lowest, mut samples) = (usize::MAX, i64::MAX, 0);
+            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                let healthy = store
+                    .list(pods, Some("shop"))
+                    .0
+                    .iter()
+                    .filter(|p| p["metadata"]["labels"]["app"] == "web" && p["metadata"]["deletionTimestamp"].is_null())
+                    .filter(|p| {
+                        p["status"]["conditions"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    })
+                    .count();
+                fewest = fewest.min(healthy);
+                for pdb in store.list(pdbs, None).0 {
+                    lowest = lowest.min(pdb["status"]["disruptionsAllowed"].as_i64().unwrap_or(0));
+                }
+                samples += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            (fewest, lowest, samples)
+        });
+        Monitor { stop, thread }
+    }
+
+    fn finish(self) -> (usize, i64, usize) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
+#[test]
+fn a_guided_drain_completes_with_every_budget_respected_at_every_moment() {
+    let cluster = Cluster::start();
+    web_on_node_a(&cluster);
+    let monitor = Monitor::start(&cluster);
+    let out = cluster.cockpit(&["drain", "node-a", "--yes", "--timeout", "60s"]);
+    let (fewest, lowest, samples) = monitor.finish();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(samples > 10, "the monitor sampled the drain ({samples})");
+    assert!(fewest >= 2, "minAvailable 2 held at every moment (fewest healthy seen: {fewest})");
+    assert!(lowest >= 0, "disruptionsAllowed never went negative ({lowest})");
+    for line in [
+        "server dry-run: ok",
+        "cordoned",
+        "waiting on budget: shop/web-",
+        "replacements ready: shop/deploy/web",
+        "drained node-a",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in:\n{stdout}");
+    }
+    assert_eq!(stdout.matches("evicted shop/web-").count(), 3, "{stdout}");
+    cluster.wait_until("web ready on node-b", || cluster.settled() && cluster.movable_on("node-a").is_empty());
+    let audit = std::fs::read_to_string(cluster.dir.path().join("data").join("audit.jsonl")).unwrap();
+    let entries: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions: Vec<(&str, &str)> =
+        entries.iter().map(|e| (e["action"].as_str().unwrap(), e["outcome"].as_str().unwrap())).collect();
+    assert_eq!(actions.iter().filter(|a| **a == ("evict", "applied")).count(), 3, "{actions:?}");
+    assert!(actions.contains(&("cordon", "applied")) && actions.contains(&("drain", "drained")), "{actions:?}");
+}
+
+#[test]
+fn a_drain_stopped_by_a_signal_leaves_the_node_cordoned_and_says_how_to_undo_it() {
+    use std::io::{BufRead, BufReader};
+    let cluster = Cluster::start();
+    web_on_node_a(&cluster);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .args(["drain", "node-a", "--yes"])
+        .env("KUBECTL_COCKPIT_CONFIG", cluster.dir.path().join("config"))
+        .env("KUBECTL_COCKPIT_DATA", cluster.dir.path().join("data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first_eviction = lines.by_ref().map_while(Result::ok).find(|l| l.starts_with("evicted "));
+    assert!(first_eviction.is_some(), "the drain started evicting");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{stderr}");
+    assert!(stderr.contains("aborted by the operator") && stderr.contains("kubectl uncordon node-a"), "{stderr}");
+    let cordoned = cluster.kubectl_ok(&["get", "node", "node-a", "-o", "jsonpath={.spec.unschedulable}"]);
+    assert_eq!(cordoned, "true", "an aborted drain leaves the node cordoned");
+    assert!(!cluster.movable_on("node-a").is_empty(), "the drain stopped before the end");
+}
+
+#[test]
+fn a_drain_that_cannot_complete_is_refused_before_anything_changes() {
+    let cluster = Cluster::start();
+    let out = cluster.cockpit(&["drain", "node-a", "--yes", "--force"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("cannot complete now") && stderr.contains("pdb guarded"), "{stderr}");
+    let cordoned = cluster.kubectl_ok(&["get", "node", "node-a", "-o", "jsonpath={.spec.unschedulable}"]);
+    assert_eq!(cordoned, "", "nothing was changed, not even the cordon");
+    let out = cluster.cockpit(&["--read-only", "drain", "node-b", "--yes"]);
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+}

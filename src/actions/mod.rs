@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod change;
+pub mod drain;
 pub mod execute;
 pub mod helm;
 pub mod rollout;

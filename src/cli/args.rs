@@ -154,6 +154,9 @@ pub enum Command {
         #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
         output: Format,
     },
+    /// Guided drain of NODE: the drain-plan preview, guards, the server's dry-run, then
+    /// cordon and evictions one service at a time, each budget respected
+    Drain(DrainArgs),
     /// Checks kubeconfig, reachability, auth, RBAC per kind and change, profile, config
     /// folders, terminal and helm (exit 1 when something fails)
     Doctor {
@@ -206,6 +209,24 @@ pub struct ScaleArgs {
     /// Override a guard that can be overridden (singleton)
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DrainArgs {
+    pub node: String,
+    /// Show the plan and the server's dry-run answer; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Accept what a guard warns of (pods or emptyDir data lost, a single replica down,
+    /// replacements with no room); a budget that blocks the drain is never overridden
+    #[arg(long)]
+    pub force: bool,
+    /// How long one eviction may wait on its budget, and one service on its replacements
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub timeout: Duration,
 }
 
 #[derive(Subcommand, Debug)]

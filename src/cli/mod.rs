@@ -3,6 +3,7 @@
 pub mod args;
 mod change;
 mod doctor;
+mod drain;
 mod gate;
 mod nodes;
 mod rollout;
@@ -83,6 +84,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Doctor { output }) => doctor::run(&cli.global, &paths, output).await,
         Some(Command::Nodes { output }) => nodes::list(&cli.global, output).await,
         Some(Command::DrainPlan { nodes, output }) => nodes::drain_plan(&cli.global, &nodes, output).await,
+        Some(Command::Drain(args)) => drain::run(&cli.global, args, &paths).await,
     }
 }
 

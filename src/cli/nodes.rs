@@ -42,7 +42,7 @@ pub async fn drain_plan(global: &GlobalArgs, nodes: &[String], output: Format) -
     Ok(if plan.drainable() { Exit::Ok } else { Exit::Failed })
 }
 
-fn inputs(snap: &Snapshot) -> DrainInputs<'_> {
+pub(super) fn inputs(snap: &Snapshot) -> DrainInputs<'_> {
     DrainInputs {
         nodes: &snap.objects.nodes,
         pods: &snap.objects.pods,
@@ -54,7 +54,7 @@ fn inputs(snap: &Snapshot) -> DrainInputs<'_> {
 /// Exit 4 when nodes, pods or disruption budgets cannot be read (RBAC, or no answer in
 /// time): an unreadable PDB list is not "no PDB", and a drain judged without it would look
 /// safe when it is not.
-fn refuse_when_blind(snap: &Snapshot) -> Result<()> {
+pub(super) fn refuse_when_blind(snap: &Snapshot) -> Result<()> {
     let seen = snap.visibility;
     let missing: Vec<&str> = [
         (seen.nodes, "nodes"),

@@ -93,9 +93,17 @@ pub struct PodDrain {
     pub hold: Hold,
     #[serde(skip)]
     pub requests: Resources,
+    /// The controlling owner (kind, name) a drain waits on for the replacement.
+    #[serde(skip)]
+    pub controller: Option<(String, String)>,
 }
 
 impl PodDrain {
+    /// The drain takes it off the node (evicted, whether or not it comes back).
+    pub fn moves(&self) -> bool {
+        self.action != PodAction::Skip
+    }
+
     /// Something is lost: the pod itself, or data in its emptyDir volumes.
     pub fn loses_something(&self) -> bool {
         self.action == PodAction::Delete || (self.action != PodAction::Skip && !self.empty_dirs.is_empty())
@@ -258,6 +266,7 @@ fn pod_drain(pod: &PodFacts, pdbs: &[Arc<PodDisruptionBudget>], owners: &Owners)
         empty_dirs: placement.empty_dirs.iter().map(|v| clean(v)).collect(),
         hold: if action == PodAction::Skip { Hold::Free } else { hold(pod, pdbs) },
         requests: pod.requests,
+        controller: placement.controller.clone(),
     }
 }
 
