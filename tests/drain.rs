@@ -417,6 +417,15 @@ fn drain_plan_refuses_an_unknown_node_with_a_usage_error() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "node-b carries nothing that blocks: {text}");
     assert!(text.contains("drain node-b: can complete now"), "{text}");
+    // A sequence: with both nodes in the plan, node-a's replacements have nowhere to go.
+    let (plan, code) = cluster.json(&["drain-plan", "node-a", "node-b", "-o", "json"]);
+    assert_eq!(code, Some(1));
+    let steps: Vec<&str> = plan["nodes"].as_array().unwrap().iter().map(|n| n["node"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["node-a", "node-b"]);
+    let nowhere =
+        plan["nodes"].as_array().unwrap().iter().map(|n| n["unplaced"].as_array().unwrap().len()).sum::<usize>();
+    let moving = plan["nodes"].as_array().unwrap().iter().map(|n| n["evict"].as_array().unwrap().len()).sum::<usize>();
+    assert_eq!(nowhere, moving, "no node outside the plan: every evicted pod is unplaced");
 }
 
 /// Three replicas of `web` behind a budget of minAvailable 2, all on node-a (node-b was
