@@ -307,6 +307,10 @@ pub struct SimServeArgs {
     /// Write a kubeconfig (context cockpit-sim) for this server here
     #[arg(long, value_name = "PATH")]
     pub kubeconfig_out: Option<PathBuf>,
+    /// Pod updates per second, as a busy cluster makes them (readiness flips, restarts,
+    /// heartbeats, Events, a rollout a minute); changed at run time with POST /sim/churn
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub churn: f64,
 }
 
 #[derive(Subcommand, Debug)]

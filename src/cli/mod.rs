@@ -226,6 +226,7 @@ async fn sim_serve(args: SimServeArgs) -> Result<Exit> {
         manifests: args.manifests,
         pods: args.pods,
         addr: args.addr,
+        churn: args.churn,
         ..Default::default()
     };
     let sim = crate::sim::start(opts).await?;

@@ -55,6 +55,8 @@ pub struct ApiState {
     pub bookmark_interval: Duration,
     /// The address clients reach us at (for `/api`'s serverAddressByClientCIDRs).
     pub addr: SocketAddr,
+    /// The churn source's rate (`/sim/churn`).
+    pub churn: Arc<crate::sim::churn::ChurnRate>,
 }
 
 /// A request with its body read and its query decoded.
