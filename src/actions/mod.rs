@@ -4,6 +4,7 @@
 pub mod allowed;
 pub mod audit;
 pub mod change;
+pub mod drain;
 pub mod execute;
 pub mod helm;
 pub mod rollout;
