@@ -16,7 +16,8 @@ use cockpit::config::keymap::Keymap;
 use cockpit::config::theme::{TerminalColors, Theme};
 use cockpit::model::service::{ServiceKey, WorkloadKind};
 use cockpit::model::slo::builtin_demo_rules;
-use cockpit::ui::app::{App, Screen};
+use cockpit::ui::app::App;
+use cockpit::ui::screens::Screen;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

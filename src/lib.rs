@@ -8,7 +8,9 @@
 //!              model/   (plain structs + pure functions; `now` is passed in)
 //!                 ▼
 //!              ui/      (view state + drawing as a function of model, view state, theme)
-//! user keys ─► keymap ─► command ─► actions/ (plan → preview → dry-run → execute → track)
+//! user keys ─► keymap ─► command ─► ui/ component ─► Effect ─► effects/ (jobs, runbook
+//!              runner, log followers) ─► actions/ (plan → preview → dry-run → execute → track)
+//!              ─► results back to ui/ as messages
 //! report/ renders the same model headless; config/ turns files on disk into resolved settings;
 //! sim/ is a separate world: a Kubernetes API server emulator the cockpit never special-cases.
 //! ```
@@ -17,6 +19,7 @@ pub mod actions;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod effects;
 pub mod exit;
 pub mod model;
 pub mod report;

@@ -904,3 +904,36 @@ fn generated_large_cluster_serves_every_pod_settled() {
     let namespaces = items(&s.json(&["get", "namespaces"]));
     assert!(namespaces.len() > 3, "the generated teams' namespaces exist");
 }
+
+#[test]
+fn churn_makes_real_watch_events_at_the_rate_set_and_stops_at_zero() {
+    let s = Sim::demo();
+    let file = s.dir.path().join("churn.json");
+    std::fs::write(&file, r#"{"rate": 200}"#).unwrap();
+    s.ok(&["create", "--raw", "/sim/churn", "-f", file.to_str().unwrap()]);
+    let rate: Value = serde_json::from_str(&s.ok(&["get", "--raw", "/sim/churn"])).unwrap();
+    assert_eq!(rate["rate"], 200.0);
+    let heartbeats = || {
+        let pods: Value = serde_json::from_str(&s.ok(&["get", "pods", "-A", "-o", "json"])).unwrap();
+        items(&pods)
+            .iter()
+            .filter_map(|p| {
+                p.pointer("/metadata/annotations/sim.cockpit.dev~1heartbeat")?.as_str()?.parse::<u64>().ok()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    wait_for("pods to be updated by the churn", || heartbeats() > 50);
+    std::fs::write(&file, r#"{"rate": 0}"#).unwrap();
+    s.ok(&["create", "--raw", "/sim/churn", "-f", file.to_str().unwrap()]);
+    // Stopped: two reads a while apart see the same last heartbeat.
+    let mut last = heartbeats();
+    wait_for("the churn to stop", || {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = heartbeats();
+        std::mem::replace(&mut last, now) == now
+    });
+    std::fs::write(&file, r#"{"rate": -1}"#).unwrap();
+    let out = s.kubectl(&["create", "--raw", "/sim/churn", "-f", file.to_str().unwrap()]);
+    assert!(!out.status.success(), "a negative rate is refused");
+}

@@ -138,7 +138,7 @@ impl ExecContext {
         self.record_attempt("runbook", target.to_string(), before, after, None, outcome.to_string())
     }
 
-    fn record_attempt(
+    pub(crate) fn record_attempt(
         &self,
         action: &str,
         target: String,

@@ -1,8 +1,10 @@
 //! User intent → action plan (pure preview) → dry-run → confirmation → execution → audit.
 //! Plans are values built from the model; `cluster::mutate` executes them.
 
+pub mod allowed;
 pub mod audit;
 pub mod change;
+pub mod drain;
 pub mod execute;
 pub mod guard;
 pub mod helm;
@@ -10,6 +12,5 @@ pub mod plan;
 pub mod rollout;
 pub mod runbook;
 pub mod scale;
-pub mod target;
 
 pub use plan::{Action, ActionPlan};

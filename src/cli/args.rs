@@ -141,6 +141,22 @@ pub enum Command {
         #[command(subcommand)]
         action: RunbookAction,
     },
+    /// Nodes: allocatable vs requested, pods by owner, and what draining each would do
+    Nodes {
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
+    /// What draining NODE... (in order) would evict, skip and lose, and which disruption
+    /// budgets block it (exit 0 drainable now, 1 blocked)
+    DrainPlan {
+        #[arg(value_name = "NODE", required = true)]
+        nodes: Vec<String>,
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
+    /// Guided drain of NODE: the drain-plan preview, guards, the server's dry-run, then
+    /// cordon and evictions one service at a time, each budget respected
+    Drain(DrainArgs),
     /// Checks kubeconfig, reachability, auth, RBAC per kind and change, profile, config
     /// folders, terminal and helm (exit 1 when something fails)
     Doctor {
@@ -193,6 +209,24 @@ pub struct ScaleArgs {
     /// Override a guard that can be overridden (singleton)
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DrainArgs {
+    pub node: String,
+    /// Show the plan and the server's dry-run answer; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Accept what a guard warns of (pods or emptyDir data lost, a single replica down,
+    /// replacements with no room); a budget that blocks the drain is never overridden
+    #[arg(long)]
+    pub force: bool,
+    /// How long one eviction may wait on its budget, and one service on its replacements
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    pub timeout: Duration,
 }
 
 #[derive(Subcommand, Debug)]
@@ -273,6 +307,10 @@ pub struct SimServeArgs {
     /// Write a kubeconfig (context cockpit-sim) for this server here
     #[arg(long, value_name = "PATH")]
     pub kubeconfig_out: Option<PathBuf>,
+    /// Pod updates per second, as a busy cluster makes them (readiness flips, restarts,
+    /// heartbeats, Events, a rollout a minute); changed at run time with POST /sim/churn
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub churn: f64,
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,7 +3,9 @@
 pub mod args;
 mod change;
 mod doctor;
+mod drain;
 mod gate;
+mod nodes;
 mod rollout;
 mod runbook;
 mod scale;
@@ -80,6 +82,9 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Rollout { action }) => rollout::run(&cli.global, action, &paths).await,
         Some(Command::Runbook { action }) => runbook::run(&cli.global, action, &paths).await,
         Some(Command::Doctor { output }) => doctor::run(&cli.global, &paths, output).await,
+        Some(Command::Nodes { output }) => nodes::list(&cli.global, output).await,
+        Some(Command::DrainPlan { nodes, output }) => nodes::drain_plan(&cli.global, &nodes, output).await,
+        Some(Command::Drain(args)) => drain::run(&cli.global, args, &paths).await,
     }
 }
 
@@ -112,7 +117,7 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
         };
         app.report_error(format!("{first}{more}"));
     }
-    let setup = crate::ui::runtime::RunbookSetup {
+    let setup = crate::effects::RunbookSetup {
         paths: paths.clone(),
         options: target.options.clone(),
         profiles: profiles(global, paths),
@@ -221,6 +226,7 @@ async fn sim_serve(args: SimServeArgs) -> Result<Exit> {
         manifests: args.manifests,
         pods: args.pods,
         addr: args.addr,
+        churn: args.churn,
         ..Default::default()
     };
     let sim = crate::sim::start(opts).await?;

@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub no_access: Vec<String>,
     /// The kinds RBAC does not let this user list, with the permission that is missing.
     pub forbidden: Vec<(ResourceKind, String)>,
+    /// The objects the services were built from (nodes, every pod on them, PDBs).
+    pub objects: services::ClusterObjects,
     pub now: jiff::Timestamp,
 }
 
@@ -95,6 +97,14 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
         visibility,
         no_access,
         forbidden,
+        objects,
         now,
     })
+}
+
+/// [`take`] across every namespace, whatever the flags say: a node's pods, and the
+/// budgets that guard them, belong to any namespace.
+pub async fn take_cluster_wide(global: &GlobalArgs) -> Result<Snapshot> {
+    let global = GlobalArgs { all_namespaces: true, namespace: None, ..global.clone() };
+    take(&global, None).await
 }

@@ -56,7 +56,7 @@ impl std::fmt::Display for MutationError {
     }
 }
 
-fn classify(e: kube::Error) -> MutationError {
+pub(crate) fn classify(e: kube::Error) -> MutationError {
     match &e {
         kube::Error::Api(s) if s.code == 409 => MutationError::Conflict(
             "the service changed since the preview was built; nothing was applied — look again and retry".into(),

@@ -41,8 +41,8 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, Event as CoreEvent, Node, NodeSpec, NodeStatus, PersistentVolumeClaim, Pod, PodSpec,
-    PodTemplateSpec, ResourceRequirements, Secret,
+    Container, EnvVar, Event as CoreEvent, Node, NodeCondition, NodeSpec, NodeStatus, PersistentVolumeClaim, Pod,
+    PodSpec, PodTemplateSpec, ResourceRequirements, Secret,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
@@ -414,7 +414,9 @@ fn trim_controller_revision(revision: &mut ControllerRevision) {
 /// takes new pods (cordoned, tainted); a node's status is otherwise large (images,
 /// conditions, addresses).
 fn trim_node(node: &mut Node) {
-    node.metadata = ObjectMeta { name: node.metadata.name.take(), ..Default::default() };
+    // Labels: where a pod's node selector lets its replacement go (drain preview).
+    node.metadata =
+        ObjectMeta { name: node.metadata.name.take(), labels: node.metadata.labels.take(), ..Default::default() };
     node.spec = node.spec.take().map(|spec| NodeSpec {
         unschedulable: spec.unschedulable,
         taints: spec.taints.map(|taints| {
@@ -424,6 +426,13 @@ fn trim_node(node: &mut Node) {
     });
     node.status = node.status.take().map(|status| NodeStatus {
         allocatable: status.allocatable.map(|a| a.into_iter().filter(|(k, _)| k == "cpu" || k == "memory").collect()),
+        // Ready, and only whether it is: a drain sends no pods to a node that is not.
+        conditions: status.conditions.map(|c| {
+            c.into_iter()
+                .filter(|c| c.type_ == "Ready")
+                .map(|c| NodeCondition { type_: c.type_, status: c.status, ..Default::default() })
+                .collect()
+        }),
         ..Default::default()
     });
 }
@@ -1381,15 +1390,19 @@ mod tests {
             "spec": {"podCIDR": "10.42.0.0/24", "taints": [
                 {"key": "a", "effect": "NoSchedule"}, {"key": "b", "effect": "PreferNoSchedule"}]},
             "status": {"allocatable": {"cpu": "8", "memory": "16Gi", "pods": "110"},
-                       "images": [{"names": ["nginx"], "sizeBytes": 1}]},
+                       "images": [{"names": ["nginx"], "sizeBytes": 1}],
+                       "conditions": [{"type": "Ready", "status": "True", "message": "kubelet is posting ready status"},
+                                      {"type": "DiskPressure", "status": "False"}]},
         }))
         .unwrap();
         let node = node.keep(&mut ());
+        // Labels (node selectors) and whether it is Ready (a drain's replacements) stay.
         assert_eq!(
             serde_json::to_value(&node).unwrap(),
-            serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+            serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "labels": {"zone": "a"}},
                 "spec": {"taints": [{"key": "a", "effect": "NoSchedule"}]},
-                "status": {"allocatable": {"cpu": "8", "memory": "16Gi"}}})
+                "status": {"allocatable": {"cpu": "8", "memory": "16Gi"},
+                           "conditions": [{"type": "Ready", "status": "True"}]}})
         );
         let release: PartialObjectMeta<Secret> = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "sh.helm.release.v1.docs.v2", "namespace": "web",

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Node, PodSpec, Taint, Toleration};
+use k8s_openapi::api::core::v1::{Node, PodSpec, Taint};
 
+use super::placement::tolerates;
 use super::pods::PodFacts;
 use super::resources::{Resources, Room, bytes, cpu_m, pod_requests};
 use super::sanitize::clean;
@@ -46,28 +47,20 @@ pub fn node_rooms(nodes: &[Arc<Node>], pods: &[Arc<PodFacts>]) -> Vec<NodeRoom> 
         .filter(|n| !n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false))
         .map(|n| {
             let name = n.metadata.name.as_deref().unwrap_or("");
-            let allocatable = n.status.as_ref().and_then(|s| s.allocatable.as_ref());
-            let get = |k: &str| allocatable.and_then(|a| a.get(k));
-            let total = Resources { cpu_m: get("cpu").map_or(0, cpu_m), memory: get("memory").map_or(0, bytes) };
             NodeRoom {
                 name: clean(name),
-                free: total.minus(used.get(name).copied().unwrap_or_default()),
+                free: node_allocatable(n).minus(used.get(name).copied().unwrap_or_default()),
                 taints: n.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default(),
             }
         })
         .collect()
 }
 
-/// Whether one toleration lets a pod onto a node with `taint`.
-fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
-    let effect_ok = toleration.effect.as_deref().is_none_or(|e| e.is_empty() || e == taint.effect);
-    let key_ok = match toleration.key.as_deref() {
-        None | Some("") => toleration.operator.as_deref() == Some("Exists"),
-        Some(key) => key == taint.key,
-    };
-    let value_ok = toleration.operator.as_deref() == Some("Exists")
-        || toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("");
-    effect_ok && key_ok && value_ok
+/// What a node offers pods in all: its allocatable cpu and memory.
+pub fn node_allocatable(node: &Node) -> Resources {
+    let allocatable = node.status.as_ref().and_then(|s| s.allocatable.as_ref());
+    let get = |k: &str| allocatable.and_then(|a| a.get(k));
+    Resources { cpu_m: get("cpu").map_or(0, cpu_m), memory: get("memory").map_or(0, bytes) }
 }
 
 /// How many more pods of `spec` fit the free capacity. Identical pods place independently

@@ -3,6 +3,7 @@
 pub mod age;
 pub mod budget;
 pub mod capacity;
+pub mod drain;
 pub mod events;
 pub mod findings;
 pub mod flags;
@@ -13,6 +14,7 @@ pub mod hpa;
 pub mod lint;
 pub mod owners;
 pub mod pdb;
+pub mod placement;
 pub mod pods;
 pub mod probes;
 pub mod profile;

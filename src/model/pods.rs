@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodStatus};
 use serde::Deserialize;
 
 use super::owners::controller_uid;
+use super::placement::PodPlacement;
 use super::resources::{self, Resources};
 use super::sanitize::{Sgr, sanitize};
 use super::service::{FLAPPING_TRANSITIONS, FLAPPING_WINDOW_S, PodRow, PodsSummary};
@@ -78,6 +79,8 @@ pub struct PodFacts {
     /// What the pod holds of its node's allocatable while it runs (its effective cpu and
     /// memory requests), for the nodes' free capacity.
     pub requests: Resources,
+    /// Who re-creates it and where it may go: what a drain preview reads.
+    pub placement: PodPlacement,
 }
 
 impl From<Pod> for PodFacts {
@@ -89,6 +92,7 @@ impl From<Pod> for PodFacts {
         let ready = conditions.iter().find(|c| c.type_ == "Ready" && c.status == "True");
         let spec = pod.spec;
         PodFacts {
+            placement: PodPlacement::of(&meta, spec.as_ref()),
             controller_uid: controller_uid(&meta).map(str::to_string),
             namespace: meta.namespace.unwrap_or_default(),
             name: meta.name.unwrap_or_default(),

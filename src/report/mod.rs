@@ -1,7 +1,9 @@
-//! Headless renderings of the model (`status`, `budget`, `gate`, `lint`, `doctor`): tables for
+//! Headless renderings of the model (`status`, `budget`, `gate`, `lint`, `doctor`, `nodes`,
+//! `drain-plan`): tables for
 //! people, JSON for scripts. Same numbers as the cockpit: one source of truth.
 
 pub mod budget;
 pub mod doctor;
 pub mod lint;
+pub mod nodes;
 pub mod status;

@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod churn;
 pub mod error;
 pub mod faults;
 pub mod kubeconfig;
@@ -64,6 +65,8 @@ pub struct SimOptions {
     /// Serve the API over an empty store with no controllers (tests of the API half seed
     /// objects themselves and must not race a controller over them).
     pub api_only: bool,
+    /// Pod updates per second from the start (see [`churn`]); 0: none.
+    pub churn: f64,
 }
 
 impl SimOptions {
@@ -130,14 +133,31 @@ pub async fn start_with(mut scenario: Scenario, opts: SimOptions) -> Result<Runn
         auth: Auth::new(scenario.users.clone(), new_token()),
         bookmark_interval: opts.bookmark_interval.unwrap_or(DEFAULT_BOOKMARK_INTERVAL),
         addr,
+        churn: Default::default(),
     });
+    state.churn.set(opts.churn);
     let server = server::spawn(listener, state.clone(), tls.acceptor);
     let name = scenario.name.clone();
     let world = match opts.api_only {
         true => tokio::spawn(std::future::pending()),
-        false => tokio::spawn(world::run(scenario, ctx)),
+        false => {
+            // The churn ends with the world (the guard aborts it when this task is dropped).
+            let churn = AbortOnDrop(tokio::spawn(churn::run(state.store.clone(), state.churn.clone())));
+            tokio::spawn(async move {
+                let _churn = churn;
+                world::run(scenario, ctx).await;
+            })
+        }
     };
     Ok(RunningSim { addr, scenario: name, state, ca_pem: tls.ca_pem, server, world })
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn new_token() -> String {

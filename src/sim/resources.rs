@@ -59,7 +59,7 @@ macro_rules! rt {
 pub static RESOURCES: &[ResourceType] = &[
     rt!("", "v1", "Namespace", "namespaces", "namespace", false, short: ["ns"], cat: [], verbs: ALL_VERBS, sub: ["status"]),
     rt!("", "v1", "Node", "nodes", "node", false, short: ["no"], cat: [], verbs: ALL_VERBS, sub: ["status"]),
-    rt!("", "v1", "Pod", "pods", "pod", true, short: ["po"], cat: ["all"], verbs: ALL_VERBS, sub: ["log", "status"]),
+    rt!("", "v1", "Pod", "pods", "pod", true, short: ["po"], cat: ["all"], verbs: ALL_VERBS, sub: ["eviction", "log", "status"]),
     rt!("", "v1", "Service", "services", "service", true, short: ["svc"], cat: ["all"], verbs: ALL_VERBS, sub: ["status"]),
     rt!("", "v1", "Endpoints", "endpoints", "endpoints", true, short: ["ep"], cat: [], verbs: ALL_VERBS, sub: []),
     rt!("", "v1", "Event", "events", "event", true, short: ["ev"], cat: [], verbs: ALL_VERBS, sub: []),

@@ -3,12 +3,13 @@
 //! streams themselves are the runtime's ([`crate::cluster::logs::LogFollower`]); this is
 //! the state they feed and the views read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 use regex::Regex;
 
 use crate::cluster::logs::LogEvent;
+use crate::effects::logs::Follow;
 use crate::model::service::{Service, ServiceKey};
 use crate::model::slo::{self, GateState, LogBuffer, RuleSet, RuleVerdict, SloCounts, SloRule, SloWatch};
 
@@ -277,6 +278,32 @@ impl SloWatches {
 
     pub fn gates(&self, now: Timestamp) -> BTreeMap<ServiceKey, GateState> {
         self.watched.iter().map(|(k, w)| (k.clone(), w.watch.gate(now))).collect()
+    }
+}
+
+impl LogPanes {
+    /// The streams the open panes want followed.
+    pub fn follows(&self) -> impl Iterator<Item = Follow> + '_ {
+        self.panes.iter().map(|p| Follow { id: p.id, key: p.key.clone(), backfill_s: BACKFILL_S, cap: STREAM_CAP })
+    }
+
+    /// How many container streams each pane follows now (its title says so).
+    pub fn set_followed(&mut self, followed: &HashMap<u64, usize>) {
+        for pane in &mut self.panes {
+            pane.streams = followed.get(&pane.id).copied().unwrap_or(0);
+        }
+    }
+}
+
+impl SloWatches {
+    /// The streams the background SLO watches want followed.
+    pub fn follows(&self) -> impl Iterator<Item = Follow> + '_ {
+        self.watched.iter().map(|(key, w)| Follow {
+            id: w.id,
+            key: key.clone(),
+            backfill_s: w.backfill_s,
+            cap: STREAM_CAP,
+        })
     }
 }
 

@@ -6,9 +6,10 @@ use std::collections::VecDeque;
 
 use crate::actions::runbook::engine::{Prompt, RunEvent, RunOutcome};
 use crate::actions::runbook::state::{RunState, RunStatus, StepState};
-use crate::actions::target::ServiceRef;
 use crate::config::runbook::ParamDecl;
+pub use crate::effects::runner::{RunStart, RunnerEvent};
 use crate::model::service::{Service, ServiceKey, WorkloadKind};
+use crate::model::service_ref::ServiceRef;
 
 /// Lines of the run's own log kept for the screen.
 const NOTES_KEPT: usize = 200;
@@ -19,28 +20,6 @@ pub struct RunbookChoice {
     pub name: String,
     pub description: String,
     pub params: Vec<ParamDecl>,
-}
-
-/// What the event loop tells the screen about a run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RunnerEvent {
-    Started(RunStart),
-    Engine(RunEvent),
-    Ended(RunOutcome),
-    /// The run could not start (bad parameters, a lock, the cluster): nothing was changed.
-    Refused(String),
-}
-
-/// A run that has started: what its steps are about.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunStart {
-    pub runbook: String,
-    pub namespace: String,
-    /// Per step: the service it changes (or its first gate watches).
-    pub services: Vec<Option<String>>,
-    /// Per step: the runbook its failure hands over to.
-    pub rollbacks: Vec<Option<String>>,
-    pub params: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,6 +84,13 @@ impl Runbooks {
 
     pub fn selected_choice(&self) -> Option<&RunbookChoice> {
         self.choices.get(self.selected.min(self.choices.len().saturating_sub(1)))
+    }
+
+    /// The question the stepper showed is answered (or the run aborted).
+    pub fn clear_prompt(&mut self) {
+        if let Some(active) = self.active.as_mut() {
+            active.prompt = None;
+        }
     }
 
     pub fn on_event(&mut self, event: RunnerEvent) {

@@ -15,28 +15,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
-use std::path::PathBuf;
-
-use tokio::sync::mpsc;
-
-use std::collections::HashMap;
-
-use super::app::{App, Effect, Job, JobEvent};
+use super::app::App;
 use super::panes;
-use super::runbooks::{RunStart, RunnerEvent};
 use super::terminal::TerminalGuard;
-use crate::actions::execute::{ExecContext, dry_run_text};
-use crate::actions::runbook::engine::{self, Control, Io};
-use crate::actions::runbook::launch::{self, Request};
-use crate::cluster::connect::ConnectOptions;
-use crate::cluster::connect::Connection;
-use crate::cluster::logs::{LogEvent, LogFollower, pod_targets};
-use crate::cluster::mutate::RolloutEnd;
 use crate::cluster::session::SessionHandle;
-use crate::config::paths::Paths;
-use crate::config::profile::ProfileChoice;
-use crate::model::runbook::{OnFailure, Runbook, Step};
-use crate::model::service::ServiceKey;
+use crate::effects::{Effect, Effects, RunbookSetup};
 
 /// Set in the environment, the cockpit panics right after its first frame: the only way for
 /// a test to prove that a panic (a bug) still leaves the operator's terminal usable.
@@ -54,22 +37,12 @@ pub enum Ending {
     InputClosed,
 }
 
-/// What starting a runbook from the cockpit needs besides the current connection.
-#[derive(Clone)]
-pub struct RunbookSetup {
-    pub paths: Paths,
-    pub options: ConnectOptions,
-    pub profiles: ProfileChoice,
-}
-
 pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: RunbookSetup) -> Result<Ending> {
-    let (job_events, mut job_results) = mpsc::unbounded_channel();
-    let jobs = Jobs { events: job_events, audit_log: setup.paths.audit_log() };
-    let (runner_events, mut runner_reports) = mpsc::unbounded_channel();
-    let mut runner = Runner { setup, events: runner_events, controls: None };
+    let (mut effects, mut results) = Effects::start(setup);
     // Signals first: a SIGHUP during set-up must still restore the terminal.
     let mut terminations = crate::exit::Terminations::listen()?;
     let mut guard = TerminalGuard::enter()?;
+    app.resize(guard.terminal.size()?.into());
     let mut input = EventStream::new();
     let frame = Duration::from_secs(1) / max_fps.clamp(1, 240);
     let mut last_draw = Instant::now() - frame;
@@ -78,8 +51,6 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
     let mut session_open = true;
     let mut clock = tokio::time::interval(CLOCK);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (log_events, mut log_lines) = mpsc::unbounded_channel();
-    let mut followers = Followers { by_pane: HashMap::new(), events: log_events };
 
     let ending = loop {
         let draw_at = dirty.then_some(last_draw + frame);
@@ -88,19 +59,20 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
             signal = terminations.next() => break Ending::Signal(signal),
             event = input.next() => match event {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
-                    let effects = app.handle_key(key, jiff::Timestamp::now());
+                    let asked = app.handle_key(key, jiff::Timestamp::now());
                     dirty = true;
-                    if apply_effects(&mut app, &session, &jobs, &mut runner, &mut guard, effects) {
+                    if apply_effects(&mut app, &session, &mut effects, &mut guard, asked) {
                         break Ending::Quit;
                     }
-                    followers.sync(&mut app, &session.connection.borrow().client);
+                    follow_logs(&mut app, &mut effects, &session);
                 }
                 Some(Ok(TermEvent::Paste(text))) => {
                     app.handle_paste(&text);
                     dirty = true;
                 }
-                Some(Ok(TermEvent::Resize(_, _))) => {
+                Some(Ok(TermEvent::Resize(width, height))) => {
                     guard.terminal.autoresize()?;
+                    app.resize(Rect::new(0, 0, width, height));
                     screen.forget();
                     dirty = true;
                 }
@@ -116,10 +88,10 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
                 }
                 let view = session.views.borrow_and_update().clone();
                 app.set_view(view);
-                followers.sync(&mut app, &session.connection.borrow().client);
+                follow_logs(&mut app, &mut effects, &session);
                 dirty = true;
             }
-            Some((id, event)) = log_lines.recv() => {
+            Some((id, event)) = results.logs.recv() => {
                 if id >= panes::WATCH_ID_BASE {
                     app.slo_watches.on_event(id, event);
                 } else {
@@ -127,20 +99,20 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
                 }
                 dirty = true;
             }
-            Some(event) = job_results.recv() => {
+            Some(event) = results.jobs.recv() => {
                 app.on_job(event);
                 dirty = true;
             }
-            Some(event) = runner_reports.recv() => {
+            Some(event) = results.runs.recv() => {
                 app.on_runner(event);
-                followers.sync(&mut app, &session.connection.borrow().client);
+                follow_logs(&mut app, &mut effects, &session);
                 dirty = true;
             }
             _ = clock.tick() => {
                 dirty |= app.clock_matters();
             }
             _ = sleep_until(draw_at.unwrap_or_else(Instant::now)), if draw_at.is_some() => {
-                screen.draw(&mut guard, &mut app)?;
+                screen.draw(&mut guard, &app)?;
                 last_draw = Instant::now();
                 dirty = false;
                 if std::env::var_os(PANIC_AFTER_FIRST_FRAME).is_some() {
@@ -165,7 +137,7 @@ struct OffscreenFrame {
 }
 
 impl OffscreenFrame {
-    fn draw(&mut self, guard: &mut TerminalGuard, app: &mut App) -> Result<()> {
+    fn draw(&mut self, guard: &mut TerminalGuard, app: &App) -> Result<()> {
         let area: Rect = guard.terminal.size()?.into();
         let shadow = match &mut self.shadow {
             Some(shadow) if shadow.backend().buffer().area == area => shadow,
@@ -190,61 +162,16 @@ impl OffscreenFrame {
     }
 }
 
-/// One log follower per open pane; a closed pane's follower (and its streams) is dropped.
-struct Followers {
-    by_pane: HashMap<u64, LogFollower>,
-    events: mpsc::UnboundedSender<(u64, LogEvent)>,
-}
-
-impl Followers {
-    /// Matches the followers to the panes, and each follower's streams to its service's pods now.
-    fn sync(&mut self, app: &mut App, client: &kube::Client) {
-        let view = app.view.clone();
-        app.slo_watches.sync(&view.services, &view.slo_rules, &app.logs);
-        let watched = &app.slo_watches.watched;
-        self.by_pane
-            .retain(|id, _| app.logs.panes.iter().any(|p| p.id == *id) || watched.values().any(|w| w.id == *id));
-        let targets =
-            |key: &ServiceKey| view.services.iter().find(|s| &s.key == key).map(pod_targets).unwrap_or_default();
-        for pane in &mut app.logs.panes {
-            let follower = self.follower(pane.id, &pane.key, panes::BACKFILL_S, client);
-            follower.sync(&targets(&pane.key));
-            pane.streams = follower.followed();
-        }
-        for (key, w) in &app.slo_watches.watched {
-            self.follower(w.id, key, w.backfill_s, client).sync(&targets(key));
-        }
-    }
-
-    /// The follower of pane or watch `id`, started on first use.
-    fn follower(&mut self, id: u64, key: &ServiceKey, backfill_s: u64, client: &kube::Client) -> &mut LogFollower {
-        self.by_pane.entry(id).or_insert_with(|| {
-            let (tx, mut rx) = mpsc::unbounded_channel();
-            let all = self.events.clone();
-            tokio::spawn(async move {
-                while let Some(event) = rx.recv().await {
-                    if all.send((id, event)).is_err() {
-                        return;
-                    }
-                }
-            });
-            let pods = kube::Api::namespaced(client.clone(), &key.namespace);
-            LogFollower::new(pods, Duration::from_secs(backfill_s), panes::STREAM_CAP, tx)
-        })
-    }
-}
-
 /// Performs what the app asked for; returns true when the app should end.
 fn apply_effects(
     app: &mut App,
     session: &SessionHandle,
-    jobs: &Jobs,
-    runner: &mut Runner,
+    effects: &mut Effects,
     guard: &mut TerminalGuard,
-    effects: Vec<Effect>,
+    asked: Vec<Effect>,
 ) -> bool {
     let mut quit = false;
-    for effect in effects {
+    for effect in asked {
         match effect {
             Effect::Quit => quit = true,
             Effect::Copy(text) => {
@@ -252,14 +179,9 @@ fn apply_effects(
                     app.report_error(format!("could not copy: {e}"));
                 }
             }
-            Effect::Execute(job) => jobs.spawn(job, session.connection.borrow().clone()),
-            Effect::StartRunbook { name, params, resume } => {
-                runner.start(name, params, resume, session.connection.borrow().clone());
-            }
-            Effect::RunControl(control) => runner.control(control),
-            Effect::Session(intent) => {
-                if session.intents.try_send(intent).is_err() {
-                    app.report_error("the cluster session is busy; try again");
+            other => {
+                if let Err(why) = effects.perform(other, session) {
+                    app.report_error(why);
                 }
             }
         }
@@ -267,93 +189,11 @@ fn apply_effects(
     quit
 }
 
-/// Runs one runbook at a time off the event loop: its own watches of its namespace, the
-/// engine, and its reports turned into [`RunnerEvent`]s.
-struct Runner {
-    setup: RunbookSetup,
-    events: mpsc::UnboundedSender<RunnerEvent>,
-    controls: Option<mpsc::UnboundedSender<Control>>,
-}
-
-impl Runner {
-    fn control(&self, control: Control) {
-        if let Some(controls) = &self.controls {
-            let _ = controls.send(control);
-        }
-    }
-
-    fn start(&mut self, name: String, params: Vec<(String, String)>, resume: bool, connection: Connection) {
-        if self.controls.as_ref().is_some_and(|c| !c.is_closed()) {
-            let _ = self.events.send(RunnerEvent::Refused("a runbook is already running in this cockpit".into()));
-            return;
-        }
-        let (controls_tx, controls) = mpsc::unbounded_channel();
-        self.controls = Some(controls_tx);
-        let (setup, events) = (self.setup.clone(), self.events.clone());
-        tokio::spawn(async move {
-            let request = Request {
-                name: &name,
-                params: &params,
-                resume,
-                connection: connection.clone(),
-                options: setup.options.clone(),
-                profiles: setup.profiles.clone(),
-                paths: &setup.paths,
-            };
-            let prepared = match launch::prepare(request).await {
-                Ok(prepared) => prepared,
-                Err(e) => {
-                    let _ = events.send(RunnerEvent::Refused(e.to_string()));
-                    return;
-                }
-            };
-            let mut run = match prepared.begin(resume, &setup.paths) {
-                Ok(run) => run,
-                Err(e) => {
-                    let _ = events.send(RunnerEvent::Refused(e.to_string()));
-                    return;
-                }
-            };
-            let _ = events.send(RunnerEvent::Started(run_start(&prepared.runbook, &prepared.namespace)));
-            let (engine_events, mut reports) = mpsc::unbounded_channel();
-            let forward = events.clone();
-            tokio::spawn(async move {
-                while let Some(event) = reports.recv().await {
-                    if forward.send(RunnerEvent::Engine(event)).is_err() {
-                        return;
-                    }
-                }
-            });
-            let mut io = Io {
-                exec: ExecContext::new(&prepared.connection, setup.paths.audit_log()),
-                views: prepared.views.clone(),
-                runs_dir: setup.paths.runbook_state(),
-                auto_confirm: false,
-                events: engine_events,
-                controls,
-                related: prepared.related(&setup.paths),
-            };
-            let outcome = engine::execute(&mut io, &mut run).await;
-            drop(io);
-            let _ = events.send(RunnerEvent::Ended(outcome));
-        });
-    }
-}
-
-/// What the stepper needs to know of a runbook's steps.
-fn run_start(runbook: &Runbook, namespace: &str) -> RunStart {
-    let service = |s: &Step| s.action.service().or_else(|| s.gates.first().map(|g| g.service())).map(str::to_string);
-    let rollback = |s: &Step| match &s.on_failure {
-        OnFailure::Runbook(name) => Some(name.clone()),
-        _ => None,
-    };
-    RunStart {
-        runbook: runbook.name.clone(),
-        namespace: namespace.to_string(),
-        services: runbook.steps.iter().map(service).collect(),
-        rollbacks: runbook.steps.iter().map(rollback).collect(),
-        params: runbook.params.clone(),
-    }
+/// The log streams follow the open panes and the SLO watches, and the services' pods now.
+fn follow_logs(app: &mut App, effects: &mut Effects, session: &SessionHandle) {
+    let wanted = app.wanted_logs();
+    let followed = effects.follow_logs(&wanted, &app.view.services, session);
+    app.logs.set_followed(&followed);
 }
 
 /// OSC 52: the terminal (the operator's, at the far end of SSH) puts `text` on its clipboard.
@@ -364,68 +204,4 @@ fn copy_to_clipboard(guard: &mut TerminalGuard, text: &str) -> std::io::Result<(
     let backend = guard.terminal.backend_mut();
     write!(backend, "\x1b]52;c;{encoded}\x07")?;
     backend.flush()
-}
-
-/// Runs changes off the event loop and reports back; the audit entry is written by the
-/// executor before the result reaches the screen.
-struct Jobs {
-    events: mpsc::UnboundedSender<JobEvent>,
-    audit_log: PathBuf,
-}
-
-impl Jobs {
-    fn spawn(&self, job: Job, connection: Connection) {
-        let exec = ExecContext::new(&connection, self.audit_log.clone());
-        let events = self.events.clone();
-        tokio::spawn(async move {
-            match job {
-                Job::DryRun(plan) => {
-                    let result = exec.dry_run_plan(&plan).await;
-                    if let Err(e) = &result {
-                        let _ = exec.record_plan(&plan, Some(dry_run_text(&result)), format!("refused: {e}"));
-                    }
-                    let _ = events.send(JobEvent::DryRun { plan, result: result.map_err(|e| e.to_string()) });
-                }
-                Job::Measure(servers) => {
-                    let readings = futures::future::join_all(
-                        servers
-                            .into_iter()
-                            .map(|(db, env)| async move { (db, crate::cluster::measure::read_server(&env).await) }),
-                    )
-                    .await;
-                    let _ = events.send(JobEvent::Measured(readings));
-                }
-                Job::LoadAudit => {
-                    let path = exec.audit_log.clone();
-                    let read = tokio::task::spawn_blocking(move || crate::actions::audit::read(&path)).await;
-                    let entries = read.map(|(entries, _bad)| entries).map_err(|e| e.to_string());
-                    let _ = events.send(JobEvent::Audit(entries));
-                }
-                Job::RecordRefusal { action, target, outcome } => {
-                    if let Err(e) = exec.record_refusal(&action, target, outcome) {
-                        let _ = events.send(JobEvent::Failed(format!("the audit log could not be written: {e}")));
-                    }
-                }
-                Job::Record { plan, dry_run, outcome } => {
-                    if let Err(e) = exec.record_plan(&plan, dry_run, outcome) {
-                        let result = Err(format!("the audit log could not be written: {e}"));
-                        let _ = events.send(JobEvent::Applied { plan, result });
-                    }
-                }
-                Job::Apply { plan, dry_run } => {
-                    let applied = exec.apply_plan(&plan, &dry_run).await.map_err(|e| e.to_string());
-                    let follow = applied.is_ok() && plan.rolls_pods();
-                    let _ = events.send(JobEvent::Applied { plan: plan.clone(), result: applied });
-                    if follow {
-                        let result = exec
-                            .follow_service(plan.service())
-                            .await
-                            .map(|end| end == RolloutEnd::Complete)
-                            .map_err(|e| e.to_string());
-                        let _ = events.send(JobEvent::Followed { plan, result });
-                    }
-                }
-            }
-        });
-    }
 }

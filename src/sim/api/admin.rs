@@ -5,6 +5,7 @@
 //!   `GET /sim/faults` — what is armed.
 //! - `GET /sim/metrics` — request accounting (shape in [`crate::sim::metrics`]);
 //!   `POST /sim/metrics/reset` — zero it.
+//! - `GET /sim/churn` — pod updates per second now; `POST /sim/churn {"rate": N}` — set it.
 
 use http::{Method, Response};
 use serde_json::json;
@@ -23,6 +24,8 @@ pub fn handle(state: &ApiState, req: &ApiRequest) -> Response<Body> {
         }
         (&Method::GET, "/sim/faults") => json_response(200, &state.faults.describe()),
         (&Method::POST, "/sim/faults") => inject(state, req),
+        (&Method::GET, "/sim/churn") => json_response(200, &json!({"rate": state.churn.per_second()})),
+        (&Method::POST, "/sim/churn") => set_churn(state, req),
         _ => error_response(&ApiError::path_not_found(&req.path)),
     }
 }
@@ -40,5 +43,16 @@ fn inject(state: &ApiState, req: &ApiRequest) -> Response<Body> {
             json_response(200, &json!({"ok": true, "fault": body}))
         }
         Err(why) => error_response(&ApiError::bad_request(why)),
+    }
+}
+
+fn set_churn(state: &ApiState, req: &ApiRequest) -> Response<Body> {
+    let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+    match body.get("rate").and_then(serde_json::Value::as_f64).filter(|r| r.is_finite() && *r >= 0.0) {
+        Some(rate) => {
+            state.churn.set(rate);
+            json_response(200, &json!({"ok": true, "rate": state.churn.per_second()}))
+        }
+        None => error_response(&ApiError::bad_request("POST /sim/churn expects {\"rate\": N} with N >= 0")),
     }
 }

@@ -99,6 +99,13 @@ fn subresource_entry(rt: &ResourceType, sub: &str) -> Value {
             entry["kind"] = json!("Scale");
         }
         "log" => entry["verbs"] = json!(["get"]),
+        // kubectl drain looks for exactly this entry before it evicts rather than deletes.
+        "eviction" => {
+            entry["group"] = json!("policy");
+            entry["version"] = json!("v1");
+            entry["kind"] = json!("Eviction");
+            entry["verbs"] = json!(["create"]);
+        }
         _ => {}
     }
     entry

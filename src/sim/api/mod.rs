@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod discovery;
+pub mod eviction;
 pub mod patch;
 pub mod podlogs;
 pub mod protobuf;
@@ -54,6 +55,8 @@ pub struct ApiState {
     pub bookmark_interval: Duration,
     /// The address clients reach us at (for `/api`'s serverAddressByClientCIDRs).
     pub addr: SocketAddr,
+    /// The churn source's rate (`/sim/churn`).
+    pub churn: Arc<crate::sim::churn::ChurnRate>,
 }
 
 /// A request with its body read and its query decoded.
@@ -331,6 +334,7 @@ async fn dispatch(
         (None, Verb::Delete) => verbs::delete(state, req, target),
         (None, Verb::DeleteCollection) => verbs::delete_collection(state, req, target),
         (Some("log"), Verb::Get) => podlogs::logs(state, req, target),
+        (Some("eviction"), Verb::Create) => eviction::evict(state, req, target),
         (Some("scale"), Verb::Get | Verb::Update | Verb::Patch) => subresources::scale(state, req, target, verb),
         (Some("status"), Verb::Get | Verb::Update | Verb::Patch) => subresources::status(state, req, target, verb),
         _ => Err(ApiError::method_not_allowed(format!(

@@ -136,7 +136,8 @@ pub fn verb(method: &Method, target: &Target, watch: bool) -> Option<Verb> {
         Method::GET if !named && watch => Verb::Watch,
         Method::GET if !named => Verb::List,
         Method::GET => Verb::Get,
-        Method::POST if !named => Verb::Create,
+        // A subresource created under an object (`pods/NAME/eviction`) is a create too.
+        Method::POST if !named || target.subresource.is_some() => Verb::Create,
         Method::PUT if named => Verb::Update,
         Method::PATCH if named => Verb::Patch,
         Method::DELETE if named => Verb::Delete,

@@ -392,27 +392,32 @@ pub fn patch(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Resp
 }
 
 /// DeleteOptions from the body and the query.
-struct DeleteOptions {
+pub(super) struct DeleteOptions {
     grace: Option<i64>,
     rv: Option<String>,
     uid: Option<String>,
-    dry_run: bool,
+    pub(super) dry_run: bool,
 }
 
 fn delete_options(req: &ApiRequest) -> Result<DeleteOptions, ApiError> {
     let body: Value = if req.body.is_empty() { json!({}) } else { req.json_body()? };
+    Ok(delete_options_in(&body, req))
+}
+
+/// DeleteOptions from a body (a DELETE's own, or an Eviction's `deleteOptions`) and the query.
+pub(super) fn delete_options_in(body: &Value, req: &ApiRequest) -> DeleteOptions {
     let grace = body
         .get("gracePeriodSeconds")
         .and_then(Value::as_i64)
         .or_else(|| req.param("gracePeriodSeconds").and_then(|g| g.parse().ok()));
     let dry_run =
         req.dry_run() || body.get("dryRun").and_then(Value::as_array).is_some_and(|d| d.iter().any(|x| x == "All"));
-    Ok(DeleteOptions {
+    DeleteOptions {
         grace,
         rv: body.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from),
         uid: body.pointer("/preconditions/uid").and_then(Value::as_str).map(String::from),
         dry_run,
-    })
+    }
 }
 
 pub fn delete(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Response<Body>, ApiError> {
@@ -422,7 +427,7 @@ pub fn delete(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Res
     Ok(object_response(req, target, &gone, 200))
 }
 
-fn delete_one(
+pub(super) fn delete_one(
     state: &ApiState,
     rt: &'static ResourceType,
     obj: &Value,

@@ -21,6 +21,8 @@ pub struct Budget {
     /// Pods matched by the selector with no controller (reported, not counted when a
     /// percentage or maxUnavailable needs the controllers' scale).
     pub unmanaged: Vec<String>,
+    /// Pods an eviction is taking away (name → when), not counted healthy meanwhile.
+    pub disrupted: BTreeMap<String, String>,
 }
 
 /// The scale of the workload controlling a pod: a Deployment (through its ReplicaSet),
@@ -94,7 +96,10 @@ pub fn compute(store: &Store, pdb: &Value) -> Result<Budget, String> {
     } else {
         (0, 0)
     };
-    let current = pods.iter().filter(|p| !is_deleting(p) && pod_ready(p)).count() as i64;
+    let disrupted = disrupted_pods(pdb, &pods, jiff::Timestamp::now());
+    let current =
+        pods.iter().filter(|p| !is_deleting(p) && pod_ready(p) && !disrupted.contains_key(objects::name(p))).count()
+            as i64;
     let mut allowed = current - desired;
     if expected <= 0 || allowed <= 0 {
         allowed = 0;
@@ -105,7 +110,29 @@ pub fn compute(store: &Store, pdb: &Value) -> Result<Budget, String> {
         expected_pods: expected,
         disruptions_allowed: allowed,
         unmanaged,
+        disrupted,
     })
+}
+
+/// How long an eviction's pod counts as disrupted before the controller stops waiting for
+/// its deletion (upstream `DeletionTimeout`).
+const DELETION_TIMEOUT_S: i64 = 120;
+
+/// The pods the eviction handler recorded as about to go that are still there and not yet
+/// terminating, within the deletion timeout (`buildDisruptedPodMap`).
+fn disrupted_pods(pdb: &Value, pods: &[std::sync::Arc<Value>], now: jiff::Timestamp) -> BTreeMap<String, String> {
+    let Some(recorded) = pdb.pointer("/status/disruptedPods").and_then(Value::as_object) else {
+        return BTreeMap::new();
+    };
+    pods.iter()
+        .filter(|p| !is_deleting(p))
+        .filter_map(|p| {
+            let name = objects::name(p);
+            let at = recorded.get(name)?.as_str()?;
+            let when: jiff::Timestamp = at.parse().ok()?;
+            (now.as_second() - when.as_second() < DELETION_TIMEOUT_S).then(|| (name.to_string(), at.to_string()))
+        })
+        .collect()
 }
 
 pub fn sync(world: &mut World, key: &ObjRef) {
@@ -125,13 +152,17 @@ pub fn sync(world: &mut World, key: &ObjRef) {
             let (status, reason) =
                 if budget.disruptions_allowed > 0 { ("True", "SufficientPods") } else { ("False", "InsufficientPods") };
             objects::set_condition(&mut conditions, "DisruptionAllowed", status, reason, "", false);
-            json!({
+            let mut status = json!({
                 "observedGeneration": generation,
                 "currentHealthy": budget.current_healthy,
                 "desiredHealthy": budget.desired_healthy,
                 "expectedPods": budget.expected_pods,
                 "disruptionsAllowed": budget.disruptions_allowed,
-            })
+            });
+            if !budget.disrupted.is_empty() {
+                status["disruptedPods"] = json!(budget.disrupted);
+            }
+            status
         }
         Err(message) => {
             objects::set_condition(&mut conditions, "DisruptionAllowed", "False", "SyncFailed", &message, false);

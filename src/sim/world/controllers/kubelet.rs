@@ -514,8 +514,14 @@ fn schedule(world: &mut World, pod: &Value, requests: (f64, f64)) -> Option<Stri
     let total = world.kubelet.nodes.len();
     let mut selector_misses = 0;
     let mut resource_misses = 0;
+    let mut cordoned = 0;
     let mut best: Option<(u32, usize)> = None;
+    let tolerates_cordon = tolerates_unschedulable(pod);
     for (i, node) in world.kubelet.nodes.iter().enumerate() {
+        if !tolerates_cordon && is_cordoned(world, &node.name) {
+            cordoned += 1;
+            continue;
+        }
         if !selector.iter().all(|(k, v)| node.labels.get(k) == Some(v)) {
             selector_misses += 1;
             continue;
@@ -533,6 +539,9 @@ fn schedule(world: &mut World, pod: &Value, requests: (f64, f64)) -> Option<Stri
     }
     let Some((_, index)) = best else {
         let mut reasons = Vec::new();
+        if cordoned > 0 {
+            reasons.push(format!("{cordoned} node(s) were unschedulable"));
+        }
         if selector_misses > 0 {
             reasons.push(format!("{selector_misses} node(s) didn't match Pod's node affinity/selector"));
         }
@@ -565,6 +574,25 @@ fn schedule(world: &mut World, pod: &Value, requests: (f64, f64)) -> Option<Stri
     let message = format!("Successfully assigned {}/{} to {node}", objects::namespace(pod), objects::name(pod));
     world.event(pod, None, false, "Scheduled", &message, events::SCHEDULER);
     Some(node)
+}
+
+/// A cordoned node (`spec.unschedulable`, what `kubectl cordon` sets) takes no new pods.
+fn is_cordoned(world: &World, node: &str) -> bool {
+    world.ctx.store.get(rt("nodes"), "", node).is_some_and(|n| n.pointer("/spec/unschedulable") == Some(&json!(true)))
+}
+
+/// DaemonSet pods (and any pod that says so) tolerate the cordon's
+/// `node.kubernetes.io/unschedulable:NoSchedule` taint, as the scheduler's NodeUnschedulable
+/// plugin checks.
+fn tolerates_unschedulable(pod: &Value) -> bool {
+    let tolerations = pod.pointer("/spec/tolerations").and_then(Value::as_array);
+    tolerations.into_iter().flatten().any(|t| {
+        let key = str_at(t, "/key");
+        let effect = str_at(t, "/effect");
+        let exists = str_at(t, "/operator") == "Exists";
+        (key == "node.kubernetes.io/unschedulable" || (key.is_empty() && exists))
+            && (effect.is_empty() || effect == "NoSchedule")
+    })
 }
 
 fn begin_termination(world: &mut World, sim: &mut PodSim, pod: &Value, now: Instant) {

@@ -1,0 +1,152 @@
+//! What the cockpit asks the world to do, and what comes back: the screen emits [`Effect`]
+//! values, this folder performs them (changes and their dry-runs, database measurements,
+//! audit reads, runbook runs, log streams) and answers with messages the screen applies.
+//! The only part of the interactive cockpit that does I/O besides the terminal itself.
+
+pub mod jobs;
+pub mod logs;
+pub mod runner;
+
+use std::collections::HashMap;
+
+use tokio::sync::mpsc;
+
+use crate::actions::ActionPlan;
+use crate::actions::audit::AuditEntry;
+use crate::actions::runbook::engine::Control;
+use crate::cluster::logs::LogEvent;
+use crate::cluster::session::{Intent, SessionHandle};
+use crate::model::budget::ServerReading;
+use crate::model::service::Service;
+
+pub use runner::{RunStart, RunbookSetup, RunnerEvent};
+
+/// What the event loop must do for the app.
+// A handful of effects exist at a time, moved once: boxing the job would only cost an
+// allocation and the tests' patterns.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    Session(Intent),
+    /// Run a change (or its dry-run) and report back with a [`JobEvent`].
+    Execute(Job),
+    /// Put text on the clipboard of the operator's terminal (OSC 52, so it works over SSH).
+    Copy(String),
+    /// Start (or resume) a runbook; the event loop reports back with [`RunnerEvent`]s.
+    StartRunbook {
+        name: String,
+        params: Vec<(String, String)>,
+        resume: bool,
+    },
+    /// An answer or a pause/abort for the running runbook.
+    RunControl(Control),
+}
+
+/// A change to run, built from a plan the operator has seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Job {
+    DryRun(ActionPlan),
+    Apply {
+        plan: ActionPlan,
+        dry_run: String,
+    },
+    /// Read the audit trail for the audit screen.
+    LoadAudit,
+    /// Ask each database server for its connections: (database, env var with its URL).
+    Measure(Vec<(String, String)>),
+    /// A change refused before it had a plan (`--read-only`, a profile that does not load):
+    /// audited like every refused attempt, by the command and the service it was for.
+    RecordRefusal {
+        action: String,
+        target: String,
+        outcome: String,
+    },
+    /// An attempt that ends without a change (refused by a guard, declined): audited all the same.
+    Record {
+        plan: ActionPlan,
+        dry_run: Option<String>,
+        outcome: String,
+    },
+}
+
+/// What came of a job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobEvent {
+    DryRun {
+        plan: ActionPlan,
+        result: Result<(), String>,
+    },
+    Applied {
+        plan: ActionPlan,
+        result: Result<(), String>,
+    },
+    Followed {
+        plan: ActionPlan,
+        result: Result<bool, String>,
+    },
+    Audit(Result<Vec<AuditEntry>, String>),
+    /// Per database: what its server reported, or why it could not be asked.
+    Measured(Vec<(String, Result<ServerReading, String>)>),
+    /// A job that failed with nothing else to report (the audit log could not be written).
+    Failed(String),
+}
+
+/// The hands of one cockpit session: they perform the effects that reach the cluster or
+/// the disk, and their results arrive on [`Results`].
+pub struct Effects {
+    jobs: jobs::Jobs,
+    runner: runner::Runner,
+    followers: logs::Followers,
+}
+
+/// Where the results of effects arrive, for the event loop to hand to the screen.
+pub struct Results {
+    pub jobs: mpsc::UnboundedReceiver<JobEvent>,
+    pub runs: mpsc::UnboundedReceiver<RunnerEvent>,
+    pub logs: mpsc::UnboundedReceiver<(u64, LogEvent)>,
+}
+
+impl Effects {
+    pub fn start(setup: runner::RunbookSetup) -> (Effects, Results) {
+        let (job_events, jobs) = mpsc::unbounded_channel();
+        let (runner_events, runs) = mpsc::unbounded_channel();
+        let (log_events, logs) = mpsc::unbounded_channel();
+        let jobs_runner = jobs::Jobs { events: job_events, audit_log: setup.paths.audit_log() };
+        let effects = Effects {
+            jobs: jobs_runner,
+            runner: runner::Runner::new(setup, runner_events),
+            followers: logs::Followers::new(log_events),
+        };
+        (effects, Results { jobs, runs, logs })
+    }
+
+    /// Performs one effect that reaches the cluster or the disk; the error is one line for
+    /// the operator. The terminal's own effects (quit, copy) are the event loop's.
+    pub fn perform(&mut self, effect: Effect, session: &SessionHandle) -> Result<(), String> {
+        match effect {
+            Effect::Execute(job) => self.jobs.spawn(job, session.connection.borrow().clone()),
+            Effect::StartRunbook { name, params, resume } => {
+                self.runner.start(name, params, resume, session.connection.borrow().clone());
+            }
+            Effect::RunControl(control) => self.runner.control(control),
+            Effect::Session(intent) => {
+                if session.intents.try_send(intent).is_err() {
+                    return Err("the cluster session is busy; try again".into());
+                }
+            }
+            Effect::Quit | Effect::Copy(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Follows the log streams the screen wants; answers how many streams each follows.
+    pub fn follow_logs(
+        &mut self,
+        wanted: &[logs::Follow],
+        services: &[Service],
+        session: &SessionHandle,
+    ) -> HashMap<u64, usize> {
+        self.followers.sync(wanted, services, &session.connection.borrow().client)
+    }
+}
