@@ -429,7 +429,7 @@ fn restart_stamp(run: &Run, i: usize) -> Option<String> {
 async fn act(io: &mut Io, run: &mut Run, i: usize, step: &Step, view: &ClusterView) -> Flow<Acted> {
     let stamp = restart_stamp(run, i);
     let plan = plan_step(step, &view.services, &view.budgets, &run.namespace, stamp.as_deref())
-        .map_err(|reason| Interrupt::Failed { reason, refused: false })?;
+        .map_err(|e| Interrupt::Failed { reason: e.to_string(), refused: false })?;
     match plan {
         StepPlan::Manual { checklist } => match io.ask(Prompt::Manual { step: i, checklist }).await? {
             Answer::Yes => {

@@ -76,3 +76,25 @@ impl fmt::Display for RunError {
 }
 
 impl std::error::Error for RunError {}
+
+/// Why a step has no plan (nothing was sent): the service it names is not in the namespace,
+/// or it names none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepError {
+    /// The model's words for why the name finds no service (`no Deployment or StatefulSet "x"`).
+    Unresolved(String),
+    NoService {
+        step: String,
+    },
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepError::Unresolved(why) => f.write_str(why),
+            StepError::NoService { step } => write!(f, "step {step} names no service"),
+        }
+    }
+}
+
+impl std::error::Error for StepError {}

@@ -17,6 +17,7 @@ use crate::model::runbook::{Gate, Runbook, Step, StepAction, next_increment};
 use crate::model::service::{ContainerImage, EnvValue, EnvVar, Service};
 use crate::model::service_ref::ServiceRef;
 use crate::model::slo::SloRule;
+use error::StepError;
 
 /// The plan of one step against the services as they are (or as earlier steps of a
 /// preview will have left them).
@@ -28,8 +29,8 @@ pub enum StepPlan {
 }
 
 /// The service a step or gate names, in the runbook's namespace.
-pub fn resolve<'a>(services: &'a [Service], name: &str, namespace: &str) -> Result<&'a Service, String> {
-    ServiceRef::parse(name).and_then(|r| r.resolve(services, namespace))
+pub fn resolve<'a>(services: &'a [Service], name: &str, namespace: &str) -> Result<&'a Service, StepError> {
+    ServiceRef::parse(name).and_then(|r| r.resolve(services, namespace)).map_err(StepError::Unresolved)
 }
 
 /// Plans `step`. A scale in increments plans its next increment from the current replicas.
@@ -39,7 +40,7 @@ pub fn plan_step(
     budgets: &[DatabaseBudget],
     namespace: &str,
     restarted_at: Option<&str>,
-) -> Result<StepPlan, String> {
+) -> Result<StepPlan, StepError> {
     let service = match step.action.service() {
         Some(name) => Some(resolve(services, name, namespace)?),
         None => None,
@@ -66,7 +67,7 @@ pub fn plan_step(
             plan
         }
         (StepAction::Undo { revision, .. }, Some(s)) => plan_rollout(s, RolloutRequest::Undo(*revision)),
-        (_, None) => return Err(format!("step {} names no service", step.id)),
+        (_, None) => return Err(StepError::NoService { step: step.id.clone() }),
     };
     Ok(StepPlan::Change(plan))
 }
@@ -93,7 +94,7 @@ pub fn preflight(runbook: &Runbook, services: &[Service], rules: &[SloRule], nam
     named.dedup();
     for name in named {
         if let Err(e) = resolve(services, name, namespace) {
-            problems.push(e);
+            problems.push(e.to_string());
         }
     }
     for step in &runbook.steps {
@@ -179,6 +180,7 @@ mod tests {
         assert!(
             plan_step(&missing, &services, &[], "shop", None)
                 .unwrap_err()
+                .to_string()
                 .contains("no Deployment or StatefulSet \"gone\"")
         );
         let restart = step(StepAction::Restart { service: "api".into() });
