@@ -581,3 +581,100 @@ fn a_drain_that_cannot_complete_is_refused_before_anything_changes() {
     let out = cluster.cockpit(&["--read-only", "drain", "node-b", "--yes"]);
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A Deployment that completed once and then lost its only pod to a cordon (what a drain
+/// can leave behind) is past its progress deadline without timing out. The simulator used
+/// to requeue its progress check at once, forever: a core spinning. Upstream requeues it
+/// rate-limited; so does the simulator now. Measured on its own process, in clock ticks.
+#[test]
+fn a_deployment_stuck_after_a_cordon_does_not_spin_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("stuck.yaml");
+    std::fs::write(
+        &scenario,
+        r#"
+apiVersion: sim.cockpit.dev/v1
+kind: Scenario
+metadata: {name: stuck}
+spec:
+  nodes: [{name: node-a, cpu: "4", memory: 8Gi}]
+  defaults: {pull: 0s, start: 1s, shutdown: 1s}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: c, image: "shop/web:1"}]
+"#,
+    )
+    .unwrap();
+    let kubeconfig = dir.path().join("kc.json");
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+        .args(["sim", "serve", "--scenario"])
+        .arg(&scenario)
+        .arg("--kubeconfig-out")
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(sim.stdout.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("kubeconfig written") {
+        said.clear();
+        std::io::BufRead::read_line(&mut out, &mut said).unwrap();
+    }
+    let kubectl = |args: &[&str]| {
+        let out = Command::new("kubectl").arg("--kubeconfig").arg(&kubeconfig).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let complete = || {
+        kubectl(&[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Progressing\")].reason}",
+        ])
+    };
+    while complete() != "NewReplicaSetAvailable" {
+        assert!(Instant::now() < deadline, "web never completed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    kubectl(&["cordon", "node-a"]);
+    kubectl(&["delete", "pod", "-n", "shop", "-l", "app=web", "--wait=false"]);
+    // Past the 1 s deadline, with the replacement Pending for good.
+    while !kubectl(&["get", "pods", "-n", "shop", "-o", "jsonpath={.items[*].status.phase}"]).contains("Pending") {
+        assert!(Instant::now() < deadline, "the replacement never went Pending");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let ticks = || {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", sim.id())).unwrap();
+        let rest: Vec<u64> =
+            stat.rsplit_once(')').unwrap().1.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        // utime and stime: stat fields 14 and 15, here 11 and 12 after the state letter.
+        rest[10] + rest[11]
+    };
+    let (before, at) = (ticks(), Instant::now());
+    while at.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let used = ticks() - before;
+    let _ = sim.kill();
+    let _ = sim.wait();
+    // A spinning world uses the whole 3 s (about 300 ticks); an idle one a handful.
+    assert!(used < 100, "the simulator used {used} clock ticks in 3 s while nothing happened");
+}

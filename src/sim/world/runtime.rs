@@ -61,6 +61,9 @@ pub struct World {
     pub hpa_recommendations: HashMap<ObjRef, VecDeque<(Instant, i64)>>,
     /// When each deployment's Progressing condition last moved (uid → (lastUpdateTime, instant)).
     pub progress_marks: HashMap<String, (String, Instant)>,
+    /// Per Deployment uid: how often in a row its progress check was requeued with the
+    /// deadline already past (the workqueue's per-item exponential backoff).
+    pub stuck_requeues: HashMap<String, u32>,
     pub kubelet: Kubelet,
     pub events: Recorder,
     pub started: Instant,
@@ -106,6 +109,7 @@ impl World {
             hpa_demand: HashMap::new(),
             hpa_recommendations: HashMap::new(),
             progress_marks: HashMap::new(),
+            stuck_requeues: HashMap::new(),
             kubelet,
             events: Recorder::default(),
             started: Instant::now(),

@@ -836,7 +836,20 @@ fn requeue_stuck(world: &mut World, d: &Value, status: &Value) {
         return;
     }
     let at = progress_mark(world, d, cond) + world.real_secs(deadline as f64) + std::time::Duration::from_millis(20);
-    world.enqueue_at(at.max(Instant::now()), Task::Deployment(ObjRef::of(d)));
+    let now = Instant::now();
+    let uid = objects::uid(d).to_string();
+    if at > now {
+        world.stuck_requeues.remove(&uid);
+        world.enqueue_at(at, Task::Deployment(ObjRef::of(d)));
+        return;
+    }
+    // The deadline is past and the sync did not time it out (a rollout that completed once
+    // and lost replicas since never times out): upstream requeues such a deployment
+    // rate-limited, 5 ms doubling up to 1000 s, not at once, or it would spin.
+    let tries = world.stuck_requeues.entry(uid).or_insert(0);
+    let backoff = std::time::Duration::from_millis(5).saturating_mul(1u32 << (*tries).min(18));
+    *tries = tries.saturating_add(1);
+    world.enqueue_at(now + backoff.min(std::time::Duration::from_secs(1000)), Task::Deployment(ObjRef::of(d)));
 }
 
 fn sync_status_only(world: &mut World, d: &Value, all: &[Rs]) {
