@@ -8,12 +8,15 @@
 //! start and end of the phase, and keypress → screen latency (p50/p99: `?` opens the help,
 //! `Esc` closes it, timed until the screen shows it).
 
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use support::rss_mb_of;
+
+mod support;
 
 const RATES: [f64; 3] = [0.0, 50.0, 500.0];
 
@@ -33,21 +36,7 @@ fn main() {
     let pods: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig.json");
-    let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
-        .args(["sim", "serve", "--pods", &pods.to_string(), "--kubeconfig-out"])
-        .arg(&kubeconfig)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufReader::new(sim.stdout.take().unwrap());
-    let (mut said, mut addr) = (String::new(), String::new());
-    while !said.contains("kubeconfig written") {
-        said.clear();
-        out.read_line(&mut said).unwrap();
-        if let Some(url) = said.trim().strip_prefix("simulated cluster listening on https://") {
-            addr = url.to_string();
-        }
-    }
+    let (mut sim, addr) = support::start_sim(pods, &kubeconfig);
 
     let pair = native_pty_system().openpty(PtySize { rows: 60, cols: 200, pixel_width: 0, pixel_height: 0 }).unwrap();
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_kubectl-cockpit"));
@@ -101,7 +90,7 @@ fn main() {
     for rate in RATES {
         set_churn(&addr, rate);
         std::thread::sleep(Duration::from_secs(3));
-        let rss_start = rss_mb(pid);
+        let rss_start = rss_mb_of(pid);
         let (cpu_start, bytes_start, bursts_start) =
             (cpu_ticks(pid), screen.bytes.load(Ordering::Relaxed), screen.bursts.load(Ordering::Relaxed));
         let t = Instant::now();
@@ -148,7 +137,7 @@ fn main() {
             bytes,
             bursts,
             rss_start,
-            rss_mb(pid),
+            rss_mb_of(pid),
             pct(0.5),
             pct(0.99)
         );
@@ -187,15 +176,4 @@ fn cpu_ticks(pid: u32) -> u64 {
 fn ticks_per_second() -> f64 {
     // SAFETY: sysconf has no preconditions.
     unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
-}
-
-fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
 }

@@ -96,18 +96,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig.json");
     let t = Instant::now();
-    let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
-        .args(["sim", "serve", "--pods", &pods.to_string(), "--kubeconfig-out"])
-        .arg(&kubeconfig)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufReader::new(sim.stdout.take().unwrap());
-    let mut said = String::new();
-    while !said.contains("kubeconfig written") {
-        said.clear();
-        std::io::BufRead::read_line(&mut out, &mut said).unwrap();
-    }
+    let (mut sim, _) = support::start_sim(pods, &kubeconfig);
     println!("simulator ({pods} pods, separate process) ready in {:?}", t.elapsed());
     // The runtime the cockpit itself runs on (its worker count shows in RSS).
     let rt = cockpit::cli::runtime(&clap::Parser::parse_from(["kubectl-cockpit"])).unwrap();

@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::execute::ExecContext;
-use super::guard::{Guard, Verdict};
+use super::guard::Guard;
 use crate::cluster::mutate::MutationError;
 use crate::cluster::nodes::{self, Eviction};
 use crate::model::drain::{Hold, NodeDrain, PodAction, PodDrain};
@@ -26,29 +26,26 @@ pub fn guards(drain: &NodeDrain, services: &[Service]) -> Vec<Guard> {
     let mut guards = Vec::new();
     let blocked: Vec<String> = drain.blocked().map(blocked_text).collect();
     if !blocked.is_empty() {
-        guards.push(Guard {
-            id: "drain-blocked",
-            verdict: Verdict::Block,
-            message: format!("cannot complete now: {}", blocked.join("; ")),
-            alternative: Some("scale the service up or relax its budget, then drain".into()),
-        });
+        guards.push(Guard::block(
+            "drain-blocked",
+            format!("cannot complete now: {}", blocked.join("; ")),
+            Some("scale the service up or relax its budget, then drain".into()),
+        ));
     }
     if !drain.unplaced.is_empty() {
-        guards.push(Guard {
-            id: "replacements-do-not-fit",
-            verdict: Verdict::Refuse,
-            message: format!("these would stay Pending, no other node takes them: {}", drain.unplaced.join(", ")),
-            alternative: Some("free room or add a node first".into()),
-        });
+        guards.push(Guard::refuse(
+            "replacements-do-not-fit",
+            format!("these would stay Pending, no other node takes them: {}", drain.unplaced.join(", ")),
+            Some("free room or add a node first".into()),
+        ));
     }
     let lost: Vec<String> = drain.pods.iter().filter(|p| p.action == PodAction::Delete).map(pod_name).collect();
     if !lost.is_empty() {
-        guards.push(Guard {
-            id: "pods-lost",
-            verdict: Verdict::Refuse,
-            message: format!("no controller re-creates {}", lost.join(", ")),
-            alternative: Some("move them by hand, or accept their loss with --force".into()),
-        });
+        guards.push(Guard::refuse(
+            "pods-lost",
+            format!("no controller re-creates {}", lost.join(", ")),
+            Some("move them by hand, or accept their loss with --force".into()),
+        ));
     }
     let data: Vec<String> = drain
         .pods
@@ -57,12 +54,11 @@ pub fn guards(drain: &NodeDrain, services: &[Service]) -> Vec<Guard> {
         .map(|p| format!("{} ({})", pod_name(p), p.empty_dirs.join(", ")))
         .collect();
     if !data.is_empty() {
-        guards.push(Guard {
-            id: "emptydir-data-lost",
-            verdict: Verdict::Refuse,
-            message: format!("emptyDir data is lost with {}", data.join(", ")),
-            alternative: Some("accept it with --force (kubectl: --delete-emptydir-data)".into()),
-        });
+        guards.push(Guard::refuse(
+            "emptydir-data-lost",
+            format!("emptyDir data is lost with {}", data.join(", ")),
+            Some("accept it with --force (kubectl: --delete-emptydir-data)".into()),
+        ));
     }
     let singletons: Vec<String> = services
         .iter()
@@ -76,22 +72,18 @@ pub fn guards(drain: &NodeDrain, services: &[Service]) -> Vec<Guard> {
         .map(|s| format!("{}/{}", s.key.namespace, s.key.name))
         .collect();
     if !singletons.is_empty() {
-        guards.push(Guard {
-            id: "singleton",
-            verdict: Verdict::Refuse,
-            message: format!(
-                "one replica, and it is here: {} is down until its replacement is ready",
-                singletons.join(", ")
-            ),
-            alternative: Some("scale it to 2 first, or accept the downtime with --force".into()),
-        });
+        guards.push(Guard::refuse(
+            "singleton",
+            format!("one replica, and it is here: {} is down until its replacement is ready", singletons.join(", ")),
+            Some("scale it to 2 first, or accept the downtime with --force".into()),
+        ));
     }
     guards
 }
 
 /// The guard that stops the drain: any blocking one, or a refusing one without `force`.
 pub fn stopped_by(guards: &[Guard], force: bool) -> Option<&Guard> {
-    guards.iter().find(|g| g.verdict == Verdict::Block || (g.verdict == Verdict::Refuse && !force))
+    guards.iter().find(|g| g.stops(force))
 }
 
 fn pod_name(pod: &PodDrain) -> String {

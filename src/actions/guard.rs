@@ -44,6 +44,11 @@ impl Guard {
         Guard { id, verdict: Verdict::Block, message, alternative }
     }
 
+    /// A guard that stops the change unless the operator overrides it (`--force`).
+    pub fn refuse(id: &'static str, message: String, alternative: Option<String>) -> Guard {
+        Guard { id, verdict: Verdict::Refuse, message, alternative }
+    }
+
     /// A guard the operator reads and decides on.
     pub fn warn(id: &'static str, message: String, alternative: Option<String>) -> Guard {
         Guard { id, verdict: Verdict::Warn, message, alternative }

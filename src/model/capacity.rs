@@ -29,22 +29,34 @@ pub enum NodeCapacity {
     Unknown(String),
 }
 
-fn holds_resources(pod: &PodFacts) -> bool {
+/// A pod holds its node's allocatable until it has finished (Succeeded or Failed).
+pub fn holds_resources(pod: &PodFacts) -> bool {
     !matches!(pod.phase.as_deref(), Some("Succeeded" | "Failed"))
 }
 
-/// The free allocatable of every node that takes new pods: allocatable minus the requests
-/// of the pods scheduled on it that still hold them (not Succeeded or Failed).
-pub fn node_rooms(nodes: &[Arc<Node>], pods: &[Arc<PodFacts>]) -> Vec<NodeRoom> {
+/// What the pods that still hold resources request, per node.
+pub fn requested_by_node(pods: &[Arc<PodFacts>]) -> BTreeMap<&str, Resources> {
     let mut used: BTreeMap<&str, Resources> = BTreeMap::new();
     for pod in pods.iter().filter(|p| holds_resources(p)) {
         let Some(node) = pod.node.as_deref() else { continue };
         let entry = used.entry(node).or_default();
         *entry = entry.plus(pod.requests);
     }
+    used
+}
+
+/// Cordoned (`spec.unschedulable`): the scheduler sends it no new pods.
+pub fn cordoned(node: &Node) -> bool {
+    node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false)
+}
+
+/// The free allocatable of every node that takes new pods: allocatable minus the requests
+/// of the pods scheduled on it that still hold them (not Succeeded or Failed).
+pub fn node_rooms(nodes: &[Arc<Node>], pods: &[Arc<PodFacts>]) -> Vec<NodeRoom> {
+    let used = requested_by_node(pods);
     nodes
         .iter()
-        .filter(|n| !n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false))
+        .filter(|n| !cordoned(n))
         .map(|n| {
             let name = n.metadata.name.as_deref().unwrap_or("");
             NodeRoom {

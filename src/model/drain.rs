@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::{Node, Taint};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
-use super::capacity::node_allocatable;
+use super::capacity::{cordoned, holds_resources, node_allocatable, requested_by_node};
 use super::pdb::{Coverage, pdb_headroom};
 use super::pods::PodFacts;
 use super::resources::Resources;
@@ -164,30 +164,29 @@ pub struct NodeRow {
 
 /// Every node, with what it carries and what draining it alone would do.
 pub fn node_rows(inputs: &DrainInputs) -> Vec<NodeRow> {
-    let owners = Owners::new(inputs.services);
+    let cluster = Cluster::new(inputs);
     let mut rows: Vec<NodeRow> = inputs
         .nodes
         .iter()
         .map(|node| {
-            let name = node.metadata.name.clone().unwrap_or_default();
-            let pods: Vec<&PodFacts> = pods_on(inputs.pods, &name).map(|p| &**p).collect();
-            let requested =
-                pods.iter().filter(|p| holds_resources(p)).fold(Resources::default(), |sum, p| sum.plus(p.requests));
+            let name = node.metadata.name.as_deref().unwrap_or_default();
+            let pods = cluster.pods_on(name);
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-            for pod in &pods {
-                *counts.entry(format!("{}/{}", pod.namespace, owners.owner_of(pod))).or_default() += 1;
+            for pod in pods {
+                *counts.entry(format!("{}/{}", pod.namespace, cluster.owners.owner_of(pod))).or_default() += 1;
             }
             let mut by_owner: Vec<(String, usize)> = counts.into_iter().collect();
             by_owner.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let mut rooms = cluster.rooms_outside(&BTreeSet::from([name]));
             NodeRow {
-                name: clean(&name),
+                name: clean(name),
                 ready: node_ready(node),
                 cordoned: cordoned(node),
                 allocatable: node_allocatable(node),
-                requested,
+                requested: cluster.requested.get(name).copied().unwrap_or_default(),
                 pods: pods.len(),
                 by_owner,
-                drain: plan(inputs, std::slice::from_ref(&name)).nodes.remove(0),
+                drain: cluster.drain(name, &mut rooms),
             }
         })
         .collect();
@@ -198,43 +197,77 @@ pub fn node_rows(inputs: &DrainInputs) -> Vec<NodeRow> {
 /// Draining `names` in order. Replacements are placed on the nodes outside the plan (the
 /// drained ones stay cordoned; the later ones would only evict them again).
 pub fn plan(inputs: &DrainInputs, names: &[String]) -> DrainPlan {
-    let owners = Owners::new(inputs.services);
-    let draining: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-    let mut rooms = Rooms::outside(inputs, &draining);
-    let nodes = names
-        .iter()
-        .map(|name| {
-            let node = inputs.nodes.iter().find(|n| n.metadata.name.as_deref() == Some(name));
-            let pods: Vec<PodDrain> =
-                pods_on(inputs.pods, name).map(|pod| pod_drain(pod, inputs.pdbs, &owners)).collect();
-            let facts: HashMap<(&str, &str), &PodFacts> =
-                pods_on(inputs.pods, name).map(|p| ((p.namespace.as_str(), p.name.as_str()), &**p)).collect();
-            let unplaced = rooms.place(&pods, &facts);
-            let mut drain = NodeDrain {
-                node: clean(name),
-                found: node.is_some(),
-                cordoned: node.is_some_and(|n| cordoned(n)),
-                pods,
-                unplaced,
-                estimate_s: None,
-            };
-            drain.estimate_s = estimate(&drain, inputs, &owners);
-            drain
-        })
-        .collect();
-    DrainPlan { nodes }
+    let cluster = Cluster::new(inputs);
+    let mut rooms = cluster.rooms_outside(&names.iter().map(String::as_str).collect());
+    DrainPlan { nodes: names.iter().map(|name| cluster.drain(name, &mut rooms)).collect() }
 }
 
-fn pods_on<'a>(pods: &'a [Arc<PodFacts>], node: &'a str) -> impl Iterator<Item = &'a Arc<PodFacts>> {
-    pods.iter().filter(move |p| p.node.as_deref() == Some(node))
+/// What every node's drain reads alike, computed once per preview: a walk of the pods,
+/// not one per node.
+struct Cluster<'a> {
+    inputs: &'a DrainInputs<'a>,
+    owners: Owners,
+    requested: BTreeMap<&'a str, Resources>,
+    pods_by_node: HashMap<&'a str, Vec<&'a PodFacts>>,
 }
 
-fn holds_resources(pod: &PodFacts) -> bool {
-    !matches!(pod.phase.as_deref(), Some("Succeeded" | "Failed"))
-}
+impl<'a> Cluster<'a> {
+    fn new(inputs: &'a DrainInputs<'a>) -> Self {
+        let mut pods_by_node: HashMap<&str, Vec<&PodFacts>> = HashMap::new();
+        for pod in inputs.pods {
+            if let Some(node) = pod.node.as_deref() {
+                pods_by_node.entry(node).or_default().push(pod);
+            }
+        }
+        Cluster {
+            inputs,
+            owners: Owners::new(inputs.services),
+            requested: requested_by_node(inputs.pods),
+            pods_by_node,
+        }
+    }
 
-pub fn cordoned(node: &Node) -> bool {
-    node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false)
+    fn pods_on(&self, node: &str) -> &[&'a PodFacts] {
+        self.pods_by_node.get(node).map_or(&[], Vec::as_slice)
+    }
+
+    /// Ready, uncordoned nodes outside `draining`, with what their pods already request.
+    fn rooms_outside(&self, draining: &BTreeSet<&str>) -> Rooms {
+        let nodes = self
+            .inputs
+            .nodes
+            .iter()
+            .filter(|n| node_ready(n) && !cordoned(n))
+            .filter_map(|n| {
+                let name = n.metadata.name.as_deref()?;
+                (!draining.contains(name)).then(|| Room {
+                    name: name.to_string(),
+                    free: node_allocatable(n).minus(self.requested.get(name).copied().unwrap_or_default()),
+                    labels: n.metadata.labels.clone().unwrap_or_default(),
+                    taints: n.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default(),
+                })
+            })
+            .collect();
+        Rooms { nodes }
+    }
+
+    /// What draining `name` does to each of its pods, with its replacements placed in `rooms`.
+    fn drain(&self, name: &str, rooms: &mut Rooms) -> NodeDrain {
+        let node = self.inputs.nodes.iter().find(|n| n.metadata.name.as_deref() == Some(name));
+        let facts = self.pods_on(name);
+        let pods: Vec<PodDrain> = facts.iter().map(|pod| pod_drain(pod, self.inputs.pdbs, &self.owners)).collect();
+        let unplaced = rooms.place(&pods, facts);
+        let mut drain = NodeDrain {
+            node: clean(name),
+            found: node.is_some(),
+            cordoned: node.is_some_and(|n| cordoned(n)),
+            pods,
+            unplaced,
+            estimate_s: None,
+        };
+        drain.estimate_s = estimate(&drain, self.inputs, &self.owners);
+        drain
+    }
 }
 
 pub fn node_ready(node: &Node) -> bool {
@@ -248,7 +281,7 @@ fn pod_drain(pod: &PodFacts, pdbs: &[Arc<PodDisruptionBudget>], owners: &Owners)
         Some(SkipReason::Mirror)
     } else if placement.daemon_set() {
         Some(SkipReason::DaemonSet)
-    } else if matches!(pod.phase.as_deref(), Some("Succeeded" | "Failed")) {
+    } else if !holds_resources(pod) {
         Some(SkipReason::Finished)
     } else {
         None
@@ -356,40 +389,15 @@ struct Room {
 }
 
 impl Rooms {
-    /// Ready, uncordoned nodes outside the plan, with what their pods already request.
-    fn outside(inputs: &DrainInputs, draining: &BTreeSet<&str>) -> Rooms {
-        let mut used: HashMap<&str, Resources> = HashMap::new();
-        for pod in inputs.pods.iter().filter(|p| holds_resources(p)) {
-            if let Some(node) = pod.node.as_deref() {
-                let entry = used.entry(node).or_default();
-                *entry = entry.plus(pod.requests);
-            }
-        }
-        let nodes = inputs
-            .nodes
-            .iter()
-            .filter(|n| node_ready(n) && !cordoned(n))
-            .filter_map(|n| {
-                let name = n.metadata.name.as_deref()?;
-                (!draining.contains(name)).then(|| Room {
-                    name: name.to_string(),
-                    free: node_allocatable(n).minus(used.get(name).copied().unwrap_or_default()),
-                    labels: n.metadata.labels.clone().unwrap_or_default(),
-                    taints: n.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default(),
-                })
-            })
-            .collect();
-        Rooms { nodes }
-    }
-
     /// Places the evicted pods' replacements, largest first, each on the node with the
     /// most cpu left that takes it; returns those that fit nowhere.
-    fn place(&mut self, pods: &[PodDrain], facts: &HashMap<(&str, &str), &PodFacts>) -> Vec<String> {
+    /// `facts` are the pods' own, in the same order as `pods`.
+    fn place(&mut self, pods: &[PodDrain], facts: &[&PodFacts]) -> Vec<String> {
         let mut moving: Vec<(&PodDrain, &PodFacts)> = pods
             .iter()
+            .zip(facts.iter().copied())
             // A blocked pod does not move; a lost one is not re-created.
-            .filter(|p| p.action == PodAction::Evict && !p.hold.blocks())
-            .filter_map(|p| Some((p, *facts.get(&(p.namespace.as_str(), p.name.as_str()))?)))
+            .filter(|(p, _)| p.action == PodAction::Evict && !p.hold.blocks())
             .collect();
         moving.sort_by_key(|(p, _)| std::cmp::Reverse((p.requests.cpu_m, p.requests.memory)));
         let mut unplaced = Vec::new();

@@ -53,13 +53,12 @@ pub fn evict(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Resp
     }
     let rt = resource("poddisruptionbudgets").expect("served");
     let pod_name = objects::name(&pod).to_string();
-    let check = |budget: &Value| check_budget(budget);
     if opts.dry_run {
-        check(pdb)?;
+        check_budget(pdb)?;
         return Ok(success());
     }
     state.store.modify(rt, objects::namespace(pdb), objects::name(pdb), |budget| {
-        check(budget)?;
+        check_budget(budget)?;
         take_one_disruption(budget, &pod_name);
         Ok(())
     })?;
