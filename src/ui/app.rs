@@ -423,7 +423,7 @@ pub mod tests_support {
             context: "ctx".into(),
             server_url: "http://127.0.0.1:1".into(),
             namespace: None,
-            services: Arc::new(services),
+            services: Arc::new(services.into_iter().map(Arc::new).collect()),
             health: BTreeMap::new(),
             namespaces: vec!["a".into(), "b".into()],
             contexts: vec!["ctx".into(), "other".into()],

@@ -194,7 +194,7 @@ impl Context {
 
     /// The service `key` names, as the cluster shows it now.
     pub fn service(&self, key: &ServiceKey) -> Option<&Service> {
-        self.view.services.iter().find(|s| &s.key == key)
+        self.view.services.iter().find(|s| &s.key == key).map(|s| &**s)
     }
 
     /// `budget` judged on its server's last reading, when the server was measured: the

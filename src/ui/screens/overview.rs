@@ -159,7 +159,7 @@ impl OverviewScreen {
     }
 
     pub fn selected_service<'a>(&self, ctx: &'a Context) -> Option<&'a Service> {
-        self.rows.get(self.selected).map(|&i| &ctx.view.services[i])
+        self.rows.get(self.selected).map(|&i| &*ctx.view.services[i])
     }
 
     /// The filter typed (live) or restored; the rows follow it.
