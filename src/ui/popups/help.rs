@@ -1,5 +1,6 @@
 //! Help: every key of the screen under it, generated from the active keymap (never
-//! hand-written), that screen's own keys first.
+//! hand-written), that screen's own keys first; over the overview, what its columns'
+//! codes mean.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -9,6 +10,7 @@ use ratatui::widgets::{Clear, Paragraph};
 use super::frame::{centered, popup_block};
 use crate::config::commands::{Command, Mode};
 use crate::ui::context::{Context, Handled, Request};
+use crate::ui::screens::overview::Col;
 
 #[derive(Debug, Default)]
 pub struct HelpPopup {
@@ -41,6 +43,10 @@ impl HelpPopup {
         for b in &bindings {
             if last_global != Some(b.from_global) {
                 let title = if b.from_global { "everywhere" } else { mode.name() };
+                // The overview's column codes right under its own keys.
+                if b.from_global && mode == Mode::Overview {
+                    legend(ctx, &mut lines);
+                }
                 if last_global.is_some() {
                     lines.push(Line::default());
                 }
@@ -58,5 +64,19 @@ impl HelpPopup {
         let scroll = scroll.min(lines.len().saturating_sub(1)) as u16;
         frame.render_widget(Clear, rect);
         frame.render_widget(Paragraph::new(lines).block(popup_block(theme, title)).scroll((scroll, 0)), rect);
+    }
+}
+
+/// The overview's columns and their codes (`SRL`, `1/2`, `45%`, `FAIL`), from the columns'
+/// own descriptions.
+fn legend(ctx: &Context, lines: &mut Vec<Line<'static>>) {
+    let theme = &ctx.theme;
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled("columns", theme.style("ui.header"))));
+    for col in Col::ALL {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>12}  ", col.header()), theme.style("ui.hint.key")),
+            Span::styled(col.meaning().to_string(), theme.style("ui.text.dim")),
+        ]));
     }
 }
