@@ -54,7 +54,8 @@ fn essentials(ctx: &Context, s: &Service, width: usize, now: Timestamp) -> Vec<L
     for p in &s.probes {
         // Kind, handler, grace; the handler gives way.
         let [_, kind, handler, .., grace] = probe_cells(p);
-        let handler_width = width.saturating_sub(10 + 1 + 6 + 1);
+        // `readiness `, the handler, ` grace 240s`.
+        let handler_width = width.saturating_sub(10 + 1 + 11);
         let cells = [kind, cut_middle(&handler, handler_width), format!("grace {grace}")];
         out.push(text(theme.style("ui.text"), row(&cells, &[10, handler_width])));
     }
