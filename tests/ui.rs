@@ -234,7 +234,7 @@ fn rollout_restart_from_the_overview_goes_through_the_same_wizard() {
     wait_for_services(&pty);
     pty.send("/honeydue/admin\r");
     pty.wait_until("the admin service settled", |s| {
-        s.lines().any(|l| l.contains("honeydue/admin") && l.contains("1/1") && l.contains("complete"))
+        s.lines().any(|l| l.contains("honeydue") && l.contains("admin") && l.contains("1/1") && l.contains("complete"))
     });
     pty.send("r");
     pty.wait_until("the rollout menu", |s| s.contains("rollout") && s.contains("Restart every pod"));
@@ -412,7 +412,9 @@ fn the_kubectl_command_is_copied_with_osc_52() {
     let (mut pty, _dir) = cockpit(&["--demo"], 110, 32);
     wait_for_services(&pty);
     pty.send("/honeydue/admin\r");
-    pty.wait_until("the admin service", |s| s.lines().any(|l| l.contains("honeydue/admin") && l.contains("1/1")));
+    pty.wait_until("the admin service", |s| {
+        s.lines().any(|l| l.contains("honeydue") && l.contains("admin") && l.contains("1/1"))
+    });
     pty.send("y");
     pty.wait_for("copied: kubectl get deployment/admin -n honeydue -o wide");
     let raw = String::from_utf8_lossy(&pty.raw_output()).into_owned();
@@ -694,8 +696,10 @@ fn at_120x40_more_columns_and_the_live_problems_below() {
         s.contains("by namespace") && s.contains("▾ soundspan-staging · 4 services")
     });
     assert!(!columns_shown(&pty.screen_text()).iter().any(|c| c == "NAMESPACE"));
-    // `?` explains the codes.
+    // `?` explains the codes, after the keys.
     pty.send("?");
+    pty.wait_for("Keys: overview");
+    pty.send("\x1b[6~\x1b[6~\x1b[6~\x1b[6~\x1b[6~");
     pty.wait_until("the legend", |s| {
         s.contains("S startup, R readiness, L liveness") && s.contains("disruptions allowed")
     });

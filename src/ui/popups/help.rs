@@ -43,10 +43,6 @@ impl HelpPopup {
         for b in &bindings {
             if last_global != Some(b.from_global) {
                 let title = if b.from_global { "everywhere" } else { mode.name() };
-                // The overview's column codes right under its own keys.
-                if b.from_global && mode == Mode::Overview {
-                    legend(ctx, &mut lines);
-                }
                 if last_global.is_some() {
                     lines.push(Line::default());
                 }
@@ -58,6 +54,10 @@ impl HelpPopup {
                 Span::styled(format!("{:<22}", b.command.name()), theme.style("ui.text")),
                 Span::styled(b.description.to_string(), theme.style("ui.text.dim")),
             ]));
+        }
+        // The overview's column codes after the keys (the keys are what help is opened for).
+        if mode == Mode::Overview {
+            legend(ctx, &mut lines);
         }
         let rect = centered(area, 92, area.height.saturating_sub(2).max(8));
         let title = format!(" Keys: {} (keymap {}) ", mode.name(), ctx.keymap.name());
