@@ -68,11 +68,12 @@ fn essentials(ctx: &Context, s: &Service, width: usize, now: Timestamp) -> Vec<L
         out.extend(lines.into_iter().take(2));
     }
     heading(theme, &pods_heading(s), &mut out);
-    let name_width = width.saturating_sub(12 + 1 + 5 + 1 + 3);
+    // The name gives way to the phase (`ContainerCreating`), ready and restarts.
+    let name_width = width.saturating_sub(17 + 1 + 5 + 1 + 3);
     for p in s.pods.iter().take(PANEL_PODS) {
         let [name, phase, ready, restarts, ..] = pod_cells(p, now);
         let cells = [cut_middle(&name, name_width), phase, ready, restarts];
-        out.push(text(pod_style(theme, p), row(&cells, &[name_width, 12, 5])));
+        out.push(text(pod_style(theme, p), row(&cells, &[name_width, 17, 5])));
     }
     more(ctx, s.pods.len(), PANEL_PODS, &mut out);
     heading(theme, "LAST EVENTS", &mut out);
