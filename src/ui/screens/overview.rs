@@ -99,7 +99,8 @@ impl OverviewScreen {
             Command::SortNextColumn => {
                 self.sort = self.sort.next_sort();
                 self.reorder(ctx);
-                ctx.say(format!("sorted by {}", self.sort.header()), now);
+                // The column in focus says what it means (the legend's line for it).
+                ctx.say(format!("sorted by {}: {}", self.sort.header(), self.sort.meaning()), now);
             }
             Command::SortReverse => {
                 self.reverse = !self.reverse;
@@ -547,5 +548,47 @@ fn row_style(theme: &Theme, service: &Service, stale: bool) -> Style {
         Some(Severity::Error) => theme.style("state.error"),
         Some(Severity::Warning) => theme.style("state.warn"),
         _ => theme.style("ui.text"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::keymap::Keymap;
+    use crate::config::theme::{TerminalColors, Theme};
+
+    fn context(services: Vec<Service>) -> Context {
+        let theme = Theme::builtin("dark", &TerminalColors::from_values(false, "")).unwrap();
+        let view = crate::ui::app::tests_support::view(1, services);
+        Context::new(theme, Keymap::builtin("default").unwrap(), view, false)
+    }
+
+    #[test]
+    fn grouped_pages_hold_the_selection_and_name_the_namespace_on_top() {
+        let services: Vec<Service> =
+            (0..30).map(|i| Service::example(&format!("ns-{}", i / 4), &format!("svc-{i:02}"), 1)).collect();
+        let ctx = context(services);
+        let mut overview = OverviewScreen::new(&ctx);
+        overview.grouped = true;
+        overview.refresh_rows(&ctx);
+        for height in [3, 5, 10] {
+            for selected in 0..overview.rows.len() {
+                overview.selected = selected;
+                let lines = overview.window(&ctx, height);
+                assert!(lines.len() <= height, "{lines:?}");
+                assert!(lines.contains(&ListLine::Row(selected)), "row {selected} on its page of {height}: {lines:?}");
+                assert!(matches!(lines[0], ListLine::Group(_)), "the namespace on top: {lines:?}");
+                for pair in lines.windows(2) {
+                    if let [ListLine::Row(a), ListLine::Row(b)] = pair {
+                        assert_eq!(
+                            service_at(&ctx, overview.rows[*a]).key.namespace,
+                            service_at(&ctx, overview.rows[*b]).key.namespace,
+                            "a header between namespaces"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(overview.groups.get("ns-0"), Some(&(4, 0)));
     }
 }
