@@ -85,6 +85,10 @@ pub enum Request {
     Close,
     /// Type a filter for the overview.
     OpenFilter,
+    /// Choose a namespace to jump to in the overview.
+    OpenNamespaceJump,
+    /// Select the overview's first service of this namespace.
+    JumpToNamespace(String),
     /// Type the focused log pane's filter (or, `search`, its search).
     OpenLogFilter { search: bool },
     /// Ask for a runbook's parameters, `line` filled in.
