@@ -56,7 +56,7 @@ use tokio::sync::watch as latest;
 use tokio::task::JoinHandle;
 
 use super::connect::describe_kube_error_at;
-use crate::model::changes::{Change, Changes};
+use crate::model::changes::{Change, Changes, Part};
 use crate::model::history::ReplicaSetFacts;
 use crate::model::pods::{self, PodFacts};
 use crate::model::services::{ClusterObjects, Visibility};
@@ -215,6 +215,19 @@ impl ResourceKind {
             ResourceKind::ControllerRevisions => "controllerrevisions",
             ResourceKind::Nodes => "nodes",
             ResourceKind::HelmReleases => "secrets",
+        }
+    }
+
+    /// What part of a service an object of this kind is, when its status alone can change.
+    fn part(self) -> Option<Part> {
+        match self {
+            ResourceKind::Pods => Some(Part::Pod),
+            ResourceKind::Deployments | ResourceKind::StatefulSets => Some(Part::Workload),
+            ResourceKind::ReplicaSets => Some(Part::ReplicaSet),
+            ResourceKind::PodDisruptionBudgets => Some(Part::DisruptionBudget),
+            ResourceKind::HorizontalPodAutoscalers => Some(Part::Autoscaler),
+            ResourceKind::Events => Some(Part::Event),
+            _ => None,
         }
     }
 
@@ -502,15 +515,51 @@ macro_rules! kept_whole {
     )*};
 }
 kept_whole!(
-    Deployment,
-    StatefulSet,
-    PodDisruptionBudget,
-    HorizontalPodAutoscaler,
     PersistentVolumeClaim,
-    CoreEvent,
     ControllerRevision => trim_controller_revision,
     Node => trim_node,
 );
+
+/// Kinds kept whole whose status can change alone: an update that leaves their spec,
+/// labels and annotations as they were is a status change.
+macro_rules! kept_whole_with_status {
+    ($($kind:ty),* $(,)?) => {$(
+        impl Watched for $kind {
+            type Stored = $kind;
+            type Memo = ();
+            fn keep(mut self, _: &mut ()) -> Self {
+                trim_metadata(&mut self);
+                self
+            }
+            fn classify(old: Option<&Self>, new: &Self) -> Change {
+                match old {
+                    Some(old) if old.spec == new.spec && same_marks(&old.metadata, &new.metadata) => Change::Status,
+                    _ => Change::Structure,
+                }
+            }
+        }
+    )*};
+}
+kept_whole_with_status!(Deployment, StatefulSet, PodDisruptionBudget, HorizontalPodAutoscaler);
+
+/// The metadata the model reads besides status: labels, annotations, owners.
+fn same_marks(old: &ObjectMeta, new: &ObjectMeta) -> bool {
+    old.labels == new.labels && old.annotations == new.annotations && old.owner_references == new.owner_references
+}
+
+impl Watched for CoreEvent {
+    type Stored = CoreEvent;
+    type Memo = ();
+    fn keep(mut self, _: &mut ()) -> Self {
+        trim_metadata(&mut self);
+        self
+    }
+    /// An Event, new or counted again, is news about one object: it never changes how
+    /// services are grouped.
+    fn classify(_old: Option<&Self>, _new: &Self) -> Change {
+        Change::Status
+    }
+}
 
 impl Watched for Pod {
     /// Ten pods per service, each kilobytes as a `Pod`: the store keeps the few fields
@@ -548,6 +597,15 @@ impl Watched for ReplicaSet {
 
     fn keep(self, _: &mut ()) -> ReplicaSetFacts {
         ReplicaSetFacts::from(self)
+    }
+
+    /// Its replica count alone moving is status; anything else is its identity.
+    fn classify(old: Option<&ReplicaSetFacts>, new: &ReplicaSetFacts) -> Change {
+        match old {
+            Some(old) if old == new => Change::None,
+            Some(old) if ReplicaSetFacts { replicas: new.replicas, ..old.clone() } == *new => Change::Status,
+            _ => Change::Structure,
+        }
     }
 }
 
@@ -837,12 +895,14 @@ impl WatchContext {
             ResourceKind::Nodes => changes.capacity(),
             ResourceKind::NodePods if change == Change::Structure => changes.capacity(),
             ResourceKind::NodePods => {}
-            ResourceKind::Pods if change == Change::Status => changes.pod_status(namespace, name),
-            ResourceKind::Pods => {
+            ResourceKind::Pods if change == Change::Structure => {
                 changes.capacity();
                 changes.namespace(namespace);
             }
-            _ => changes.namespace(namespace),
+            _ => match (kind.part(), change) {
+                (Some(part), Change::Status) => changes.status(namespace, part, name),
+                _ => changes.namespace(namespace),
+            },
         }
     }
 
@@ -1404,6 +1464,31 @@ mod tests {
         assert!(delays[11] >= std::time::Duration::from_secs(192), "{delays:?}");
         refused.reset();
         assert!(refused.next_delay() <= std::time::Duration::from_millis(2400));
+    }
+
+    #[test]
+    fn a_status_update_is_told_from_a_spec_change() {
+        let d = |v: serde_json::Value| -> Deployment { serde_json::from_value(v).unwrap() };
+        let base = serde_json::json!({"metadata": {"name": "api", "namespace": "shop", "resourceVersion": "1"},
+            "spec": {"replicas": 2, "selector": {}, "template": {}}, "status": {"readyReplicas": 2}});
+        let mut ready_one = base.clone();
+        ready_one["metadata"]["resourceVersion"] = serde_json::json!("2");
+        ready_one["status"]["readyReplicas"] = serde_json::json!(1);
+        let mut scaled = ready_one.clone();
+        scaled["spec"]["replicas"] = serde_json::json!(3);
+        let mut relabelled = ready_one.clone();
+        relabelled["metadata"]["labels"] = serde_json::json!({"team": "x"});
+        let classify = |v| Deployment::classify(Some(&d(base.clone())), &d(v));
+        assert_eq!(classify(ready_one), Change::Status);
+        assert_eq!(classify(scaled), Change::Structure);
+        assert_eq!(classify(relabelled), Change::Structure);
+        assert_eq!(Deployment::classify(None, &d(base.clone())), Change::Structure, "a new workload");
+
+        let rs =
+            |replicas: i32, revision: i64| ReplicaSetFacts { replicas, revision: Some(revision), ..Default::default() };
+        assert_eq!(ReplicaSet::classify(Some(&rs(2, 1)), &rs(2, 1)), Change::None);
+        assert_eq!(ReplicaSet::classify(Some(&rs(2, 1)), &rs(1, 1)), Change::Status);
+        assert_eq!(ReplicaSet::classify(Some(&rs(2, 1)), &rs(2, 2)), Change::Structure);
     }
 
     #[test]

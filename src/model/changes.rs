@@ -1,20 +1,35 @@
 //! What changed in the watched objects since the model was last updated: the input that
 //! lets the live model rebuild only what depends on it ([`super::live`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What one watch event changed of what the model reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
     /// Nothing the model reads (a pod's annotations, a heartbeat).
     None,
-    /// A pod's status alone (readiness, restarts, phase): its grouping, its node and what
-    /// it holds there are as before, so only the services it belongs to are touched.
+    /// An object's status alone (a pod's readiness, a Deployment's ready replicas, a
+    /// PDB's allowed disruptions, a new Event): what groups it, its spec and, for a pod,
+    /// its node and what it holds there are as before, so only the services it belongs
+    /// to are touched, and no preflight check needs to run again.
     Status,
     /// An object appeared, went, or changed what the model groups or checks by.
     Structure,
     /// A whole kind was listed again or forgotten.
     All,
+}
+
+/// The kinds whose status alone can change, each reaching only the services it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    Pod,
+    /// A Deployment or a StatefulSet.
+    Workload,
+    ReplicaSet,
+    DisruptionBudget,
+    Autoscaler,
+    /// An Event about a workload, a ReplicaSet or a pod.
+    Event,
 }
 
 /// The changes gathered between two model updates.
@@ -26,8 +41,8 @@ pub struct Changes {
     pub capacity: bool,
     /// Namespaces where something other than a pod's status changed.
     pub namespaces: BTreeSet<String>,
-    /// Pods whose status alone changed, as (namespace, name).
-    pub pod_statuses: BTreeSet<(String, String)>,
+    /// Objects whose status alone changed, by namespace.
+    pub statuses: BTreeMap<String, BTreeSet<(Part, String)>>,
 }
 
 impl Changes {
@@ -50,8 +65,8 @@ impl Changes {
         }
     }
 
-    pub fn pod_status(&mut self, namespace: &str, name: &str) {
-        self.pod_statuses.insert((namespace.to_string(), name.to_string()));
+    pub fn status(&mut self, namespace: &str, part: Part, name: &str) {
+        self.statuses.entry(namespace.to_string()).or_default().insert((part, name.to_string()));
     }
 
     pub fn is_empty(&self) -> bool {

@@ -68,16 +68,38 @@ pub struct LiveModel {
     profile: Option<Arc<Profile>>,
     /// Every database's budget, as last summed.
     budgets: Vec<DatabaseBudget>,
-    /// The finished service of each key, with the built one it was finished from.
-    finished: HashMap<ServiceKey, (Arc<Service>, Arc<Service>)>,
     /// What the last update rebuilt.
     pub work: Work,
 }
 
 #[derive(Default)]
 struct Namespace {
+    /// As built, before the profile's cross-service part.
     services: Vec<Arc<Service>>,
+    /// `finished[i]` is `services[i]` finished with the profile; `None` until it is.
+    finished: Vec<Option<Arc<Service>>>,
     findings: Vec<NamespaceFinding>,
+}
+
+impl Namespace {
+    fn new(services: Vec<Arc<Service>>, findings: Vec<NamespaceFinding>) -> Self {
+        Namespace { finished: vec![None; services.len()], services, findings }
+    }
+
+    /// New built services (same keys, same order): a finished one is kept only for a
+    /// built one that is the same `Arc` as before.
+    fn replace(&mut self, fresh: Vec<Arc<Service>>) {
+        let same_rows = fresh.len() == self.services.len();
+        self.finished = fresh
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match (same_rows, self.services.get(i), self.finished.get(i)) {
+                (true, Some(before), Some(done)) if Arc::ptr_eq(before, s) => done.clone(),
+                _ => None,
+            })
+            .collect();
+        self.services = fresh;
+    }
 }
 
 /// The inputs of one update besides the objects.
@@ -136,21 +158,18 @@ impl LiveModel {
         self.work.namespaces += 1;
         self.work.checked += services.len();
         let services = services.into_iter().map(Arc::new).collect();
-        self.namespaces.insert(namespace.to_string(), Namespace { services, findings: built.namespace_findings });
+        self.namespaces.insert(namespace.to_string(), Namespace::new(services, built.namespace_findings));
     }
 
-    /// Reassembles the services whose pods changed status alone, in namespaces not
+    /// Reassembles the services whose objects changed status alone, in namespaces not
     /// rebuilt whole by this update.
     fn refresh_statuses(&mut self, objects: &impl Objects, changes: &Changes, inputs: &Inputs<'_>) {
-        let mut by_namespace: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for (namespace, pod) in &changes.pod_statuses {
-            if !changes.namespaces.contains(namespace) {
-                by_namespace.entry(namespace).or_default().insert(pod);
-            }
-        }
         let capacity = self.capacity();
         let prepare = |s: &mut Service| profile::apply_singletons(std::slice::from_mut(s), &inputs.profile.singletons);
-        for (namespace, pods) in by_namespace {
+        for (namespace, changed) in &changes.statuses {
+            if changes.namespaces.contains(namespace) {
+                continue;
+            }
             let Some(entry) = self.namespaces.get_mut(namespace) else { continue };
             let found = objects.objects_in(namespace);
             let fresh = services::refresh_statuses(
@@ -160,7 +179,7 @@ impl LiveModel {
                 inputs.now,
                 inputs.visibility,
                 &entry.services,
-                &pods,
+                changed,
                 &prepare,
             );
             let kept: HashMap<&ServiceKey, *const Service> =
@@ -172,7 +191,7 @@ impl LiveModel {
                     None => self.work.checked += 1,
                 }
             }
-            entry.services = fresh;
+            entry.replace(fresh);
         }
     }
 
@@ -180,29 +199,26 @@ impl LiveModel {
     /// service whose built one and database budget are as before.
     fn current(&mut self, inputs: &Inputs<'_>) -> Current {
         let profile = inputs.profile;
-        let built: Vec<&Arc<Service>> = self.namespaces.values().flat_map(|n| n.services.iter()).collect();
-        let plain: Vec<&Service> = built.iter().map(|s| &***s).collect();
+        let plain: Vec<&Service> = self.namespaces.values().flat_map(|n| n.services.iter().map(|s| &**s)).collect();
         let budgets = budget::databases(&profile.budget, &plain);
         let moved: BTreeSet<&str> = moved_budgets(&self.budgets, &budgets);
-        let mut finished = HashMap::with_capacity(built.len());
-        let mut services = Vec::with_capacity(built.len());
-        for base in built {
-            let reuse = self.finished.get(&base.key).filter(|(before, done)| {
-                Arc::ptr_eq(before, base) && done.budget.as_ref().is_none_or(|b| !moved.contains(b.database.as_str()))
-            });
-            let done = match reuse {
-                Some((_, done)) => done.clone(),
-                None => {
-                    let mut service = (**base).clone();
-                    profile::finish(&mut service, &budgets, profile);
-                    self.work.finished += 1;
-                    Arc::new(service)
-                }
-            };
-            finished.insert(base.key.clone(), (base.clone(), done.clone()));
-            services.push(done);
+        let mut services = Vec::with_capacity(plain.len());
+        for namespace in self.namespaces.values_mut() {
+            for (base, finished) in namespace.services.iter().zip(namespace.finished.iter_mut()) {
+                let still =
+                    |done: &Arc<Service>| done.budget.as_ref().is_none_or(|b| !moved.contains(b.database.as_str()));
+                let done = match finished.as_ref().filter(|done| still(done)) {
+                    Some(done) => done.clone(),
+                    None => {
+                        let mut service = (**base).clone();
+                        profile::finish(&mut service, &budgets, profile);
+                        self.work.finished += 1;
+                        finished.insert(Arc::new(service)).clone()
+                    }
+                };
+                services.push(done);
+            }
         }
-        self.finished = finished;
         self.budgets = budgets.clone();
         let namespace_findings = self.namespaces.values().flat_map(|n| n.findings.iter().cloned()).collect();
         Current { services, budgets: profile::in_scope(budgets, profile, inputs.scope), namespace_findings }

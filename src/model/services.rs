@@ -1,7 +1,7 @@
 //! From cluster objects to services: grouping (selector → pods, owner → ReplicaSets,
 //! PDB and HPA matching) and the per-service computations. Pure: `now` is passed in.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -13,6 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::capacity::{self, NodeCapacity};
+use super::changes::Part;
 use super::findings::{self, Facts, pdb_selects_nothing};
 use super::history::{CONTROLLER_REVISION_HASH, POD_TEMPLATE_HASH, ReplicaSetFacts};
 use super::owners::controller_uid;
@@ -118,11 +119,13 @@ pub fn build_on(
     Built { services, namespace_findings }
 }
 
-/// The services of `objects` (one namespace) after pods' status alone changed (`changed`:
-/// their names). A service none of those pods belongs to, whose PDBs select none of them,
-/// is kept as it was (the same `Arc`); the others are assembled again with the preflight
-/// checks they had, since a pod's status cannot change a workload's spec. `prepare`
-/// finishes a reassembled service as the full build's caller does (profile singletons).
+/// The services of `objects` (one namespace) after objects' status alone changed
+/// (`changed`). A service none of them belongs to is kept as it was (the same `Arc`); the
+/// others are assembled again with the preflight checks they had, since a status cannot
+/// change a workload's spec. An object belongs to a service when it is its workload, one
+/// of its ReplicaSets or pods, a PDB covering it (or selecting a changed pod), its HPA, or
+/// an Event about any of these. `prepare` finishes a reassembled service as the full
+/// build's caller does (profile singletons).
 #[allow(clippy::too_many_arguments)]
 pub fn refresh_statuses(
     objects: &ClusterObjects,
@@ -131,27 +134,52 @@ pub fn refresh_statuses(
     now: Timestamp,
     visibility: Visibility,
     previous: &[Arc<Service>],
-    changed: &BTreeSet<&str>,
+    changed: &BTreeSet<(Part, String)>,
     prepare: &dyn Fn(&mut Service),
 ) -> Vec<Arc<Service>> {
     let index = Index::new(objects);
     let workloads = workloads(objects);
     let shared = Shared::new(objects, capacity, visibility);
     let kept: HashMap<&ServiceKey, &Arc<Service>> = previous.iter().map(|s| (&s.key, s)).collect();
+    let changed: HashSet<(Part, &str)> = changed.iter().map(|(part, name)| (*part, name.as_str())).collect();
+    let is = |part: Part, name: &str| changed.contains(&(part, name));
     let selects_changed = |pdb: &&PodDisruptionBudget| {
         let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
-        index
-            .pods_in(namespace_of(&pdb.metadata))
-            .iter()
-            .any(|p| changed.contains(p.name.as_str()) && optional_selector_matches(selector, &p.labels))
+        is(Part::DisruptionBudget, pdb.metadata.name.as_deref().unwrap_or(""))
+            || index
+                .pods_in(namespace_of(&pdb.metadata))
+                .iter()
+                .any(|p| is(Part::Pod, &p.name) && optional_selector_matches(selector, &p.labels))
     };
     let touched_pdbs: Vec<&PodDisruptionBudget> = objects.pdbs.iter().map(|p| &**p).filter(selects_changed).collect();
+    let touched_hpas: Vec<&HorizontalPodAutoscaler> = objects
+        .hpas
+        .iter()
+        .filter(|h| is(Part::Autoscaler, h.metadata.name.as_deref().unwrap_or("")))
+        .map(|h| &**h)
+        .collect();
+    // What the changed Events are about, as (kind, name).
+    let news: HashSet<(&str, &str)> = objects
+        .events
+        .iter()
+        .filter(|e| is(Part::Event, e.metadata.name.as_deref().unwrap_or("")))
+        .map(|e| (e.involved_object.kind.as_deref().unwrap_or(""), e.involved_object.name.as_deref().unwrap_or("")))
+        .collect();
     let mut services: Vec<Arc<Service>> = workloads
         .iter()
         .map(|w| {
             let members = members(w, &index);
             let before = kept.get(&service_key(w)).copied();
-            let touched = members.pods.iter().any(|(p, _)| changed.contains(p.name.as_str()))
+            let rs_touched = |rs: &&ReplicaSetFacts| {
+                is(Part::ReplicaSet, &rs.name) || news.contains(&("ReplicaSet", rs.name.as_str()))
+            };
+            let pod_touched =
+                |(p, _): &(&PodFacts, bool)| is(Part::Pod, &p.name) || news.contains(&("Pod", p.name.as_str()));
+            let touched = is(Part::Workload, w.name)
+                || news.contains(&(w.kind.as_str(), w.name))
+                || members.replicasets.iter().any(rs_touched)
+                || members.pods.iter().any(pod_touched)
+                || touched_hpas.iter().any(|h| hpa::targets(h, w.kind, w.name))
                 || touched_pdbs.iter().any(|pdb| pdb_covers(pdb, w, &members.pods));
             match before {
                 Some(before) if !touched => before.clone(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
-use crate::model::changes::Change;
+use crate::model::changes::{Change, Part};
 use crate::model::services::tests::{deployment, healthy, healthy_status, now, obj, pdb, pod};
 
 /// A store of objects the way the watches hold them.
@@ -105,7 +105,7 @@ fn a_pod_status_update_reassembles_its_service_alone_and_runs_no_check() {
     let after = world.0.pods.iter().find(|p| p.name == "api-h2-0").unwrap().clone();
     assert_eq!(crate::model::pods::change_between(&before, &after), Change::Status);
     let mut changes = Changes::default();
-    changes.pod_status("shop", "api-h2-0");
+    changes.status("shop", Part::Pod, "api-h2-0");
     let second = live.update(&world, changes, &inputs(&history, &profile));
 
     assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1 });
@@ -166,4 +166,39 @@ fn a_heartbeat_changes_nothing_a_readiness_flip_is_status_a_relabel_is_structure
     assert_eq!(change(heartbeat), Change::None);
     assert_eq!(change(pod("shop", "api", 2, 0, false)), Change::Status);
     assert_eq!(change(relabelled), Change::Structure);
+}
+
+#[test]
+fn a_workload_status_or_an_event_reassembles_the_service_it_is_about_alone() {
+    let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+    let mut world = world();
+    let mut live = LiveModel::default();
+    let first = live.update(&world, Changes::everything_at_start(), &inputs(&history, &profile));
+
+    // The worker's Deployment reports one replica less ready: its status alone.
+    let at = world.0.deployments.iter().position(|d| d.metadata.name.as_deref() == Some("worker")).unwrap();
+    let mut status = healthy_status(2);
+    status["readyReplicas"] = json!(1);
+    world.0.deployments[at] = obj(deployment("shop", "worker", 2, status));
+    let mut changes = Changes::default();
+    changes.status("shop", Part::Workload, "worker");
+    let second = live.update(&world, changes, &inputs(&history, &profile));
+    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1 });
+    assert!(same(&first, &second, "api") && same(&first, &second, "web"));
+    assert_eq!(plain(&second), rebuilt(&world, &history, &profile));
+
+    // An Event about one api pod.
+    world.0.events.push(obj(json!({
+        "metadata": {"name": "api-h2-1.1", "namespace": "shop"},
+        "involvedObject": {"kind": "Pod", "name": "api-h2-1", "namespace": "shop"},
+        "reason": "BackOff", "message": "Back-off restarting failed container", "type": "Warning",
+        "lastTimestamp": "2025-06-01T11:59:00Z", "count": 1,
+    })));
+    let mut changes = Changes::default();
+    changes.status("shop", Part::Event, "api-h2-1.1");
+    let third = live.update(&world, changes, &inputs(&history, &profile));
+    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1 });
+    assert!(same(&second, &third, "worker") && same(&second, &third, "web"));
+    assert!(third.services.iter().any(|s| s.key.name == "api" && !s.events.is_empty()));
+    assert_eq!(plain(&third), rebuilt(&world, &history, &profile));
 }
