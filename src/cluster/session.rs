@@ -24,9 +24,15 @@ use crate::model::service::Service;
 use crate::model::services::{self, NamespaceFinding, ReadinessHistory};
 use crate::model::slo::SloRule;
 
-/// Changes arriving within this window are folded into one rebuild: a rollout touching
-/// hundreds of pods costs a handful of rebuilds, not hundreds.
+/// Changes arriving within this window are folded into one update: a rollout touching
+/// hundreds of pods costs a handful of updates, not hundreds.
 const COALESCE: Duration = Duration::from_millis(50);
+
+/// Under changes that never stop (a large cluster's pods all day), views go out at most
+/// this often: each costs a pass over the services and a frame, whatever changed, and an
+/// operator reads a screen four times a second at best. A change after a quiet spell
+/// still shows within [`COALESCE`].
+const STEADY_INTERVAL: Duration = Duration::from_millis(250);
 
 /// What the cockpit shows about the cluster at one moment.
 #[derive(Clone, Debug)]
@@ -188,6 +194,7 @@ async fn run(
         let namespace = scope.namespace.clone();
         let mut permissions = std::pin::pin!(async move { missing_permissions(&client, namespace.as_deref()).await });
         let mut denied: Option<Vec<String>> = None;
+        let mut last_update = tokio::time::Instant::now() - STEADY_INTERVAL;
         let intent = loop {
             tokio::select! {
                 missing = &mut permissions, if denied.is_none() => {
@@ -201,7 +208,9 @@ async fn run(
                         // Every watch task ended (cannot happen while `watches` lives).
                         break inbox.recv().await;
                     }
-                    tokio::time::sleep(COALESCE).await;
+                    let soonest = last_update + STEADY_INTERVAL;
+                    tokio::time::sleep_until(soonest.max(tokio::time::Instant::now() + COALESCE)).await;
+                    last_update = tokio::time::Instant::now();
                     pulse.borrow_and_update();
                     let view = build_view(&scope, &watches, &mut live, &readiness, &contexts, &publish, denied.as_deref());
                     let _ = publish.send(Arc::new(view));

@@ -214,7 +214,7 @@ impl OverviewScreen {
     pub fn refresh_rows(&mut self, ctx: &Context) {
         let services = &ctx.view.services;
         let filter = self.filter.trim().to_lowercase();
-        let mut rows: Vec<usize> = services
+        let rows: Vec<usize> = services
             .iter()
             .enumerate()
             .filter(|(_, s)| {
@@ -224,9 +224,12 @@ impl OverviewScreen {
             .collect();
         let sort = self.sort;
         let grouping = self.grouping(ctx);
-        rows.sort_by(|&a, &b| {
-            let (a, b): (&Service, &Service) = (&services[a], &services[b]);
-            let mut order = sort_key(sort, a).cmp(&sort_key(sort, b));
+        // Each row's sort key once (not per comparison: a view arrives with every change
+        // the cluster makes, and a key may allocate).
+        let mut keyed: Vec<(usize, (i64, String))> = rows.iter().map(|&i| (i, sort_key(sort, &services[i]))).collect();
+        keyed.sort_by(|(a, key_a), (b, key_b)| {
+            let (a, b): (&Service, &Service) = (&services[*a], &services[*b]);
+            let mut order = key_a.cmp(key_b);
             if self.reverse {
                 order = order.reverse();
             }
@@ -235,6 +238,7 @@ impl OverviewScreen {
                 if self.problems_first { b.severity().cmp(&a.severity()) } else { std::cmp::Ordering::Equal };
             groups.then(problems).then(order).then_with(|| a.key.cmp(&b.key))
         });
+        let rows: Vec<usize> = keyed.into_iter().map(|(i, _)| i).collect();
         self.problems.clear();
         self.groups.clear();
         for (at, &i) in rows.iter().enumerate() {
