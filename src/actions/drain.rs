@@ -116,6 +116,18 @@ pub enum DrainEvent {
     },
 }
 
+impl DrainEvent {
+    /// One step of the drain, as the operator reads it.
+    pub fn describe(&self) -> String {
+        match self {
+            DrainEvent::Cordoned => "cordoned".into(),
+            DrainEvent::Evicted { pod } => format!("evicted {pod}"),
+            DrainEvent::WaitingOnBudget { pod, cause } => format!("waiting on budget: {pod}: {cause}"),
+            DrainEvent::ReplacementsReady { owner } => format!("replacements ready: {owner}"),
+        }
+    }
+}
+
 /// How a drain ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DrainEnd {
@@ -154,6 +166,21 @@ pub async fn execute(
     end
 }
 
+/// Cordons (`true`) or uncordons the node, audited like every change.
+pub async fn set_cordon(exec: &ExecContext, node: &str, cordon: bool) -> Result<(), MutationError> {
+    let result = nodes::set_cordon(&exec.client, node, cordon, false).await;
+    let outcome = result.as_ref().map_or_else(|e| format!("failed: {e}"), |_| "applied".into());
+    let _ = exec.record_attempt(
+        if cordon { "cordon" } else { "uncordon" },
+        format!("node/{node}"),
+        json!({"unschedulable": !cordon}),
+        json!({"unschedulable": cordon}),
+        None,
+        outcome,
+    );
+    result
+}
+
 async fn run(
     exec: &ExecContext,
     drain: &NodeDrain,
@@ -162,20 +189,10 @@ async fn run(
     progress: &mut impl FnMut(DrainEvent),
 ) -> DrainEnd {
     let stopped = |why: String| DrainEnd::Stopped(why);
-    if !drain.cordoned {
-        let cordon = nodes::set_cordon(&exec.client, &drain.node, true, false).await;
-        let outcome = cordon.as_ref().map_or_else(|e| format!("failed: {e}"), |_| "applied".into());
-        let _ = exec.record_attempt(
-            "cordon",
-            format!("node/{}", drain.node),
-            json!({"unschedulable": false}),
-            json!({"unschedulable": true}),
-            None,
-            outcome,
-        );
-        if let Err(e) = cordon {
-            return stopped(format!("cordon failed: {e}"));
-        }
+    if !drain.cordoned
+        && let Err(e) = set_cordon(exec, &drain.node, true).await
+    {
+        return stopped(format!("cordon failed: {e}"));
     }
     progress(DrainEvent::Cordoned);
     for (owner, pods) in by_owner(drain) {

@@ -89,12 +89,7 @@ pub async fn run(global: &GlobalArgs, args: DrainArgs, paths: &Paths) -> Result<
 }
 
 fn print_progress(event: DrainEvent) {
-    match event {
-        DrainEvent::Cordoned => println!("cordoned"),
-        DrainEvent::Evicted { pod } => println!("evicted {pod}"),
-        DrainEvent::WaitingOnBudget { pod, cause } => println!("waiting on budget: {pod}: {cause}"),
-        DrainEvent::ReplacementsReady { owner } => println!("replacements ready: {owner}"),
-    }
+    println!("{}", event.describe());
 }
 
 /// `y`, or in production the node's name typed. Without a terminal: not confirmed.

@@ -23,6 +23,7 @@ use super::resources::Resources;
 use super::sanitize::clean;
 use super::selectors::selector_matches;
 use super::service::{ProbeKind, Service};
+use super::visibility::Visibility;
 
 /// What the cluster shows that a drain preview reads: every node, and every pod and
 /// disruption budget of every namespace (a node's pods span them all).
@@ -192,6 +193,20 @@ pub fn node_rows(inputs: &DrainInputs) -> Vec<NodeRow> {
         .collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     rows
+}
+
+/// What a drain cannot be judged without, and the operator may not read: an unreadable
+/// PDB list is not "no PDB", so a preview without it would look safe when it is not.
+pub fn blind_spots(seen: Visibility) -> Vec<&'static str> {
+    [
+        (seen.nodes, "nodes"),
+        (seen.pods, "the pods of every namespace"),
+        (seen.pdbs, "the poddisruptionbudgets of every namespace"),
+    ]
+    .into_iter()
+    .filter(|(visible, _)| !visible)
+    .map(|(_, what)| what)
+    .collect()
 }
 
 /// Draining `names` in order. Replacements are placed on the nodes outside the plan (the
