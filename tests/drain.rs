@@ -17,19 +17,7 @@ use serde_json::Value;
 /// replacement. Budgets: one that never allows a disruption (1 of 1), one that allows one,
 /// two that select the same pods, none at all; a pod no controller owns; a DaemonSet's pod;
 /// a Deployment with emptyDir data.
-const SCENARIO: &str = r#"
-apiVersion: sim.cockpit.dev/v1
-kind: Scenario
-metadata: {name: drain}
-spec:
-  nodes:
-    - {name: node-a, cpu: "4", memory: 8Gi}
-    - {name: node-b, cpu: "16", memory: 64Gi}
-  defaults: {pull: 0s, start: 1s, shutdown: 1s}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
+const OBJECTS: &str = r#"
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -110,7 +98,7 @@ impl Cluster {
     fn start() -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("drain.yaml");
-        std::fs::write(&file, SCENARIO).unwrap();
+        std::fs::write(&file, format!("{}{OBJECTS}", support::TWO_NODES)).unwrap();
         let scenario = world::load(&ScenarioSource::File(file)).expect("the scenario loads");
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let sim = rt.block_on(cockpit::sim::start_with(scenario, SimOptions::default())).expect("simulator starts");
@@ -436,25 +424,7 @@ fn web_on_node_a(cluster: &Cluster) {
     cluster.kubectl_ok(&["delete", "deploy", "guarded", "twice", "free", "spread", "-n", "shop"]);
     cluster.kubectl_ok(&["delete", "pdb", "guarded", "twice-by-app", "twice-by-tier", "spread", "-n", "shop"]);
     cluster.kubectl_ok(&["cordon", "node-b"]);
-    cluster.apply(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: c, image: "shop/web:1", resources: {requests: {cpu: 100m, memory: 64Mi}}}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web, namespace: shop}
-spec: {minAvailable: 2, selector: {matchLabels: {app: web}}}
-"#,
-    );
+    cluster.apply(&support::web(3, 2));
     cluster.wait_until("web on node-a, alone", || {
         let on_a = cluster.movable_on("node-a");
         cluster.settled() && on_a.len() == 3 && on_a.iter().all(|p| p.starts_with("shop/web-"))

@@ -18,6 +18,10 @@ use crate::cluster::nodes::{self, Eviction};
 use crate::model::drain::{Hold, NodeDrain, PodAction, PodDrain};
 use crate::model::service::Service;
 
+/// How long one eviction may wait on its budget, and one owner on its replacements, when
+/// nobody says otherwise (the `drain` command's default).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// The longest wait between two tries of an eviction its budget refused (kubectl: 5 s).
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 

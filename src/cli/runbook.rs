@@ -234,6 +234,13 @@ async fn answer(prompt: Prompt, production: bool) -> Result<Answer> {
             println!("  {:<18} {dry_run}", "server dry-run");
             Ok(if confirmed(&plan, production).await? { Answer::Yes } else { Answer::No })
         }
+        Prompt::Node { node, what, preview, dry_run, typed_name, .. } => {
+            for line in &preview {
+                println!("  {line}");
+            }
+            println!("  {:<18} {dry_run}", "server dry-run");
+            Ok(if super::drain::confirmed(&what, &node, typed_name).await? { Answer::Yes } else { Answer::No })
+        }
         Prompt::Manual { checklist, .. } => {
             for item in &checklist {
                 println!("  [ ] {item}");
@@ -284,6 +291,12 @@ async fn dry_run(exec: &ExecContext, runbook: &Runbook, view: &ClusterView, name
                 StepPlan::Manual { checklist } => checklist.iter().for_each(|c| println!("       [ ] {c}")),
                 StepPlan::Wait { seconds } => println!("       wait {}", duration_words(*seconds)),
                 StepPlan::Change(plan) => refused |= preview_one(exec, plan, &services).await?,
+                StepPlan::Node(_) => {
+                    println!(
+                        "       {} (previewed when it runs, on the pods and budgets of every namespace)",
+                        step.action.summary()
+                    )
+                }
             }
             project(&mut services, &plan);
             let current = step.action.service().and_then(|n| resolve(&services, n, namespace).ok());

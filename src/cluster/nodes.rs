@@ -21,6 +21,13 @@ pub async fn set_cordon(client: &kube::Client, node: &str, cordon: bool, dry_run
     api.patch(node, &params, &Patch::Strategic(&body)).await.map(|_| ()).map_err(classify)
 }
 
+/// Whether the node is cordoned now.
+pub async fn is_cordoned(client: &kube::Client, node: &str) -> Result<bool, MutationError> {
+    let api: Api<Node> = Api::all(client.clone());
+    let found = api.get(node).await.map_err(classify)?;
+    Ok(found.spec.and_then(|s| s.unschedulable).unwrap_or(false))
+}
+
 /// What the Eviction API answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Eviction {
@@ -155,4 +162,16 @@ pub async fn missing_drain_permissions(client: &kube::Client) -> Vec<String> {
         }
     }
     missing
+}
+
+/// Every pod on `node`, whatever its namespace (one list with a field selector, as
+/// `kubectl drain` asks): what a node-drained gate reads.
+pub async fn pods_on(
+    client: &kube::Client,
+    node: &str,
+) -> Result<Vec<std::sync::Arc<crate::model::pods::PodFacts>>, MutationError> {
+    let api: Api<Pod> = Api::all(client.clone());
+    let params = kube::api::ListParams::default().fields(&format!("spec.nodeName={node}"));
+    let pods = api.list(&params).await.map_err(classify)?;
+    Ok(pods.items.into_iter().map(|p| std::sync::Arc::new(p.into())).collect())
 }

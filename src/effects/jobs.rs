@@ -19,10 +19,6 @@ pub struct Jobs {
     pub drain_stop: Option<watch::Sender<bool>>,
 }
 
-/// How long one eviction may wait on its budget, and one owner on its replacements (the
-/// `drain` command's default).
-const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
-
 impl Jobs {
     pub fn spawn(&mut self, job: Job, connection: Connection) {
         let exec = ExecContext::new(&connection, self.audit_log.clone());
@@ -127,6 +123,7 @@ async fn drain_node(
     let progress = |event| {
         let _ = events.send(JobEvent::Draining { node: node.clone(), event });
     };
-    let end = crate::actions::drain::execute(&exec, &drain, DRAIN_TIMEOUT, &abort, progress).await;
+    let end =
+        crate::actions::drain::execute(&exec, &drain, crate::actions::drain::DRAIN_TIMEOUT, &abort, progress).await;
     let _ = events.send(JobEvent::Drained { node: drain.node, end });
 }

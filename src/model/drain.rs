@@ -290,9 +290,10 @@ pub fn node_ready(node: &Node) -> bool {
     conditions.into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True")
 }
 
-fn pod_drain(pod: &PodFacts, pdbs: &[Arc<PodDisruptionBudget>], owners: &Owners) -> PodDrain {
+/// Why a drain leaves `pod` where it is, if it does.
+fn skip_reason(pod: &PodFacts) -> Option<SkipReason> {
     let placement = &pod.placement;
-    let skip = if placement.mirror {
+    if placement.mirror {
         Some(SkipReason::Mirror)
     } else if placement.daemon_set() {
         Some(SkipReason::DaemonSet)
@@ -300,7 +301,17 @@ fn pod_drain(pod: &PodFacts, pdbs: &[Arc<PodDisruptionBudget>], owners: &Owners)
         Some(SkipReason::Finished)
     } else {
         None
-    };
+    }
+}
+
+/// A drain takes this pod off its node (evicted, re-created elsewhere or not).
+pub fn moved_by_drain(pod: &PodFacts) -> bool {
+    skip_reason(pod).is_none()
+}
+
+fn pod_drain(pod: &PodFacts, pdbs: &[Arc<PodDisruptionBudget>], owners: &Owners) -> PodDrain {
+    let placement = &pod.placement;
+    let skip = skip_reason(pod);
     let action = match (skip, &placement.controller) {
         (Some(_), _) => PodAction::Skip,
         (None, None) => PodAction::Delete,
