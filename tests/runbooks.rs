@@ -370,6 +370,13 @@ fn a_node_maintenance_runbook_cordons_drains_and_uncordons_a_node() {
     let param = format!("node={node}");
     let check = rig.cockpit(&["runbook", "validate", &path]);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    let dry = rig.cockpit(&["runbook", "run", &path, "--dry-run", "--param", &param]);
+    let preview = text(&dry);
+    assert_eq!(dry.status.code(), Some(0), "{preview}");
+    assert!(preview.contains(&format!("drain {node}: can complete now")), "the drain's plan: {preview}");
+    assert!(preview.contains("server dry-run     ok"), "{preview}");
+    let untouched = rig.kubectl(&["get", "node", &node, "-o", "jsonpath={.spec.unschedulable}"]);
+    assert_eq!(untouched.trim(), "", "a dry run cordons nothing");
     let run = rig.cockpit(&["runbook", "run", &path, "--yes", "--param", &param]);
     let out = text(&run);
     assert_eq!(run.status.code(), Some(0), "{out}");

@@ -16,7 +16,6 @@ use tokio::sync::{mpsc, watch};
 use super::error::RunError;
 use super::state::{self, GateRecord, RunLock, RunState, RunStatus, StepRecord, StepState};
 use super::{NodeStep, StepPlan, more_increments, plan_step, resolve};
-use crate::actions::allowed::drain_denied;
 use crate::actions::drain::{self, DrainEnd};
 use crate::actions::execute::{ExecContext, dry_run_text};
 use crate::actions::{Action, ActionPlan};
@@ -24,7 +23,7 @@ use crate::cluster::logs::{LogEvent, LogFollower, pod_targets};
 use crate::cluster::nodes;
 use crate::cluster::session::ClusterView;
 use crate::model::budget::budget_of;
-use crate::model::drain::{DrainInputs, NodeDrain};
+use crate::model::drain::NodeDrain;
 use crate::model::gate::counted_checks;
 use crate::model::pods::PodFacts;
 use crate::model::runbook::{
@@ -33,7 +32,6 @@ use crate::model::runbook::{
 use crate::model::sanitize::{Sgr, sanitize_bytes};
 use crate::model::service::{Service, ServiceKey};
 use crate::model::slo::{RuleSet, SloCounts, SloRule};
-use crate::report::nodes::plan_table;
 
 /// Containers whose logs one slo-clean gate follows at most.
 const GATE_STREAM_CAP: usize = 24;
@@ -43,8 +41,6 @@ const TICK: Duration = Duration::from_secs(1);
 const CONFLICT_RETRIES: usize = 3;
 /// How long to wait for the watches to show a change that was just made.
 const OBSERVE_CHANGE: Duration = Duration::from_secs(30);
-/// How long the cluster-wide look a drain step is planned on may take.
-const NODE_LOOK: Duration = Duration::from_secs(30);
 
 /// What the engine asks of the operator.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -596,37 +592,9 @@ async fn node_change(io: &mut Io, run: &mut Run, i: usize, step: &NodeStep, prod
     }
 }
 
-/// The drain of `node` planned on one look at every namespace, with what its guards say;
-/// refused when the look is blind, the node unknown or a guard stops it.
+/// The drain of `node` planned now on every namespace's pods and budgets, or why it may not start.
 async fn plan_drain(io: &Io, node: &str, force: bool) -> Flow<(NodeDrain, Vec<String>)> {
-    let refused = |reason: String| Interrupt::Failed { reason, refused: true };
-    let look = nodes::look(&io.exec.client, &io.exec.context, NODE_LOOK).await;
-    if !look.blind.is_empty() {
-        return Err(refused(format!("drain {node}: cannot be judged without reading {}", look.blind.join(", "))));
-    }
-    if let Some(denied) = drain_denied(&look.denied) {
-        return Err(refused(format!("drain {node}: {denied}")));
-    }
-    if !look.objects.nodes.iter().any(|n| n.metadata.name.as_deref() == Some(node)) {
-        return Err(Interrupt::Failed { reason: format!("drain {node}: no such node"), refused: false });
-    }
-    let inputs = DrainInputs {
-        nodes: &look.objects.nodes,
-        pods: &look.objects.pods,
-        pdbs: &look.objects.pdbs,
-        services: &look.services,
-    };
-    let plan = crate::model::drain::plan(&inputs, &[node.to_string()]);
-    let guards = drain::guards(&plan.nodes[0], &look.services);
-    if let Some(guard) = drain::stopped_by(&guards, force) {
-        let _ = io.exec.record_refusal("drain", format!("node/{node}"), format!("refused: {}", guard.id));
-        let hint =
-            if guard.verdict == crate::actions::guard::Verdict::Refuse { " (force: true accepts it)" } else { "" };
-        return Err(refused(format!("drain {node}: refused: {}{hint}", guard.message)));
-    }
-    let mut preview: Vec<String> = plan_table(&plan).lines().map(str::to_string).collect();
-    preview.extend(guards.iter().map(|g| format!("accepted {}: {}", g.id, g.message)));
-    Ok((plan.nodes.into_iter().next().expect("one node planned"), preview))
+    drain::plan_node(&io.exec, node, force).await.map_err(|reason| Interrupt::Failed { reason, refused: true })
 }
 
 /// Runs the confirmed drain, each step a note; an abort stops it between two steps.
