@@ -146,6 +146,7 @@ catalog! {
     OpenNodes => "open_nodes", "Open the nodes and what draining each would do", [Global];
     DrainNode => "drain_node", "Drain the selected node (dry-run, confirmation, progress)", [Nodes];
     UncordonNode => "uncordon_node", "Let the selected node take pods again", [Nodes];
+    MarkNode => "mark_node", "Mark the node for a rolling drain (previewed in order)", [Nodes];
     Scale => "scale", "Scale the service (with impact preview)", [Overview, Detail];
     RolloutRestart => "rollout_restart", "Restart every pod with a rolling update", [Overview, Detail];
     RolloutPause => "rollout_pause", "Pause the rollout", [Overview, Detail];

@@ -649,6 +649,24 @@ mod tests {
     }
 
     #[test]
+    fn marked_nodes_are_previewed_as_a_rolling_drain_in_the_order_marked() {
+        let mut app = nodes_app(false);
+        app.run(Command::MoveDown, Timestamp::now());
+        app.run(Command::MarkNode, Timestamp::now());
+        app.run(Command::MoveUp, Timestamp::now());
+        app.run(Command::MarkNode, Timestamp::now());
+        let Some(Screen::Nodes(nodes)) = app.screens.last() else { panic!("the nodes screen") };
+        let order: Vec<&str> = nodes.sequence.iter().flat_map(|p| p.nodes.iter().map(|n| n.node.as_str())).collect();
+        assert_eq!(order, ["node-b", "node-a"]);
+        assert!(!nodes.sequence.as_ref().unwrap().drainable(), "node-a's database blocks the sequence");
+        app.run(Command::MarkNode, Timestamp::now());
+        app.run(Command::MoveDown, Timestamp::now());
+        app.run(Command::MarkNode, Timestamp::now());
+        let Some(Screen::Nodes(nodes)) = app.screens.last() else { panic!("the nodes screen") };
+        assert_eq!(nodes.sequence, None, "unmarking every node leaves the single node's preview");
+    }
+
+    #[test]
     fn read_only_refuses_a_drain_before_the_popup_and_audits_it() {
         let mut app = nodes_app(true);
         let asked = app.run(Command::DrainNode, Timestamp::now());

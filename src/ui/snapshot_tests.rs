@@ -229,6 +229,13 @@ fn scenes() -> Vec<Scene> {
         }),
         ("help", |a| run(a, Command::Help)),
         ("nodes", open_nodes),
+        ("nodes_rolling", |a| {
+            open_nodes(a);
+            run(a, Command::MoveDown);
+            run(a, Command::MarkNode);
+            run(a, Command::MoveUp);
+            run(a, Command::MarkNode);
+        }),
         ("drain_popup", |a| {
             open_nodes(a);
             run(a, Command::DrainNode);

@@ -18,7 +18,7 @@ use crate::cluster::nodes::NodesLook;
 use crate::config::commands::{Command, Mode};
 use crate::config::theme::Theme;
 use crate::effects::{Effect, Job};
-use crate::model::drain::{DrainInputs, DrainPlan, NodeRow, node_rows};
+use crate::model::drain::{DrainInputs, DrainPlan, NodeRow, node_rows, plan};
 use crate::model::resources::{format_cpu, format_memory};
 use crate::model::sanitize::clean;
 use crate::report::nodes::{drain_summary, plan_table, usage};
@@ -35,6 +35,10 @@ pub struct NodesScreen {
     pub selected: usize,
     /// A look has been asked for and has not arrived.
     pub reading: bool,
+    /// Nodes marked for a rolling drain, in the order marked.
+    pub marked: Vec<String>,
+    /// Draining the marked nodes in that order, computed when the marks or the look change.
+    pub sequence: Option<DrainPlan>,
 }
 
 impl NodesScreen {
@@ -45,6 +49,26 @@ impl NodesScreen {
         self.selected = chosen.and_then(|name| self.rows.iter().position(|r| r.name == name)).unwrap_or(0);
         self.look = Some(look);
         self.reading = false;
+        self.marked.retain(|name| self.rows.iter().any(|r| &r.name == name));
+        self.plan_sequence();
+    }
+
+    /// `m`: the selected node joins the rolling drain (or leaves it).
+    fn toggle_mark(&mut self) {
+        let Some(name) = self.selected_row().map(|r| r.name.clone()) else { return };
+        match self.marked.iter().position(|m| *m == name) {
+            Some(at) => drop(self.marked.remove(at)),
+            None => self.marked.push(name),
+        }
+        self.plan_sequence();
+    }
+
+    /// The marked nodes drained in order: replacements go to nodes outside the sequence.
+    fn plan_sequence(&mut self) {
+        self.sequence = match &self.look {
+            Some(look) if !self.marked.is_empty() => Some(plan(&inputs(look), &self.marked)),
+            _ => None,
+        };
     }
 
     /// The node under the selection.
@@ -60,6 +84,7 @@ impl NodesScreen {
         match command {
             Command::DrainNode => self.drain(ctx, out),
             Command::UncordonNode => self.uncordon(ctx, out),
+            Command::MarkNode => self.toggle_mark(),
             _ => return Handled::No,
         }
         Handled::Yes
@@ -117,18 +142,21 @@ impl NodesScreen {
         let list_height = (self.rows.len() as u16).saturating_add(2).clamp(3, area.height / 2);
         let [list, preview] = Layout::vertical([Constraint::Length(list_height), Constraint::Min(1)]).areas(area);
         self.draw_list(ctx, frame, list, now);
-        let title = match self.selected_row() {
-            Some(row) => format!(" Drain preview · {} ", row.name),
-            None => " Drain preview ".to_string(),
+        let title = match (&self.sequence, self.selected_row()) {
+            (Some(_), _) => format!(" Rolling drain · {} ", self.marked.join(" → ")),
+            (None, Some(row)) => format!(" Drain preview · {} ", row.name),
+            (None, None) => " Drain preview ".to_string(),
         };
         let block = Block::default()
             .borders(Borders::TOP)
             .title(Span::styled(clean(&title), theme.style("ui.title")))
             .border_style(theme.style("ui.border"));
-        let lines = match self.selected_row() {
-            Some(row) => preview_lines(ctx, row),
-            None => Vec::new(),
+        let mut lines = match (&self.sequence, self.selected_row()) {
+            (Some(sequence), _) => plan_lines(theme, sequence),
+            (None, Some(row)) => preview_lines(ctx, row),
+            (None, None) => Vec::new(),
         };
+        lines.push(keys_line(ctx));
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), preview);
     }
 
@@ -158,7 +186,7 @@ impl NodesScreen {
                 let width = self.rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(4).clamp(4, 40);
                 lines.push(Line::from(Span::styled(
                     format!(
-                        "{:<width$}  {:<17} {:>4}  {:<VERDICT$}  {:<17} MEMORY REQ/ALLOC",
+                        "   {:<width$}  {:<17} {:>4}  {:<VERDICT$}  {:<17} MEMORY REQ/ALLOC",
                         "NODE", "STATUS", "PODS", "DRAIN ALONE", "CPU REQ/ALLOC"
                     ),
                     theme.style("ui.header"),
@@ -166,7 +194,8 @@ impl NodesScreen {
                 let page = inner.height.saturating_sub(1) as usize;
                 let first = self.selected.saturating_sub(page.saturating_sub(1));
                 for (i, row) in self.rows.iter().enumerate().skip(first).take(page) {
-                    lines.push(row_line(theme, row, width, i == self.selected));
+                    let order = self.marked.iter().position(|m| *m == row.name).map(|at| at + 1);
+                    lines.push(row_line(theme, row, width, i == self.selected, order));
                 }
             }
         }
@@ -195,7 +224,8 @@ fn dim<'a>(theme: &Theme, text: &str) -> Line<'a> {
 /// (the preview under the list says it in full).
 const VERDICT: usize = 28;
 
-fn row_line<'a>(theme: &Theme, row: &NodeRow, width: usize, selected: bool) -> Line<'a> {
+/// One node's line; `order`: its place in the rolling drain, when marked.
+fn row_line<'a>(theme: &Theme, row: &NodeRow, width: usize, selected: bool, order: Option<usize>) -> Line<'a> {
     let status = match (row.ready, row.cordoned) {
         (true, false) => "Ready",
         (true, true) => "Ready, cordoned",
@@ -206,8 +236,9 @@ fn row_line<'a>(theme: &Theme, row: &NodeRow, width: usize, selected: bool) -> L
     if verdict.chars().count() > VERDICT {
         verdict = verdict.chars().take(VERDICT - 1).chain(['…']).collect();
     }
+    let mark = order.map_or_else(|| "  ".to_string(), |n| format!("{n:>2}"));
     let text = format!(
-        "{:<width$}  {status:<17} {:>4}  {verdict:<VERDICT$}  {:<17} {}",
+        "{mark} {:<width$}  {status:<17} {:>4}  {verdict:<VERDICT$}  {:<17} {}",
         row.name,
         row.pods,
         usage(row.requested.cpu_m, row.allocatable.cpu_m, format_cpu),
@@ -218,11 +249,9 @@ fn row_line<'a>(theme: &Theme, row: &NodeRow, width: usize, selected: bool) -> L
     Line::from(Span::styled(clean(&text), style))
 }
 
-/// The node's drain as `drain-plan` prints it, one styled line per pod.
-fn preview_lines<'a>(ctx: &Context, row: &NodeRow) -> Vec<Line<'a>> {
-    let theme = &ctx.theme;
-    let text = plan_table(&DrainPlan { nodes: vec![row.drain.clone()] });
-    let mut lines: Vec<Line> = text
+/// A drain (one node or a sequence) as `drain-plan` prints it, one styled line per pod.
+fn plan_lines<'a>(theme: &Theme, plan: &DrainPlan) -> Vec<Line<'a>> {
+    plan_table(plan)
         .lines()
         .map(|line| {
             let key = match line.split_whitespace().next() {
@@ -234,19 +263,29 @@ fn preview_lines<'a>(ctx: &Context, row: &NodeRow) -> Vec<Line<'a>> {
             };
             Line::from(Span::styled(clean(line), theme.style(key)))
         })
-        .collect();
+        .collect()
+}
+
+/// The node's drain as `drain-plan` prints it, with what it carries and the keys.
+fn preview_lines<'a>(ctx: &Context, row: &NodeRow) -> Vec<Line<'a>> {
+    let theme = &ctx.theme;
+    let mut lines = plan_lines(theme, &DrainPlan { nodes: vec![row.drain.clone()] });
     if !row.by_owner.is_empty() {
         let owners: Vec<String> = row.by_owner.iter().map(|(owner, n)| format!("{owner} ×{n}")).collect();
         lines.push(dim(theme, &clean(&format!("  pods by owner: {}", owners.join(", ")))));
     }
-    // The keys as the active keymap binds them.
+    lines
+}
+
+/// The screen's keys, as the active keymap binds them.
+fn keys_line<'a>(ctx: &Context) -> Line<'a> {
     let key = |command| ctx.keymap.keys_for(Mode::Nodes, command).into_iter().next().unwrap_or_else(|| ":".into());
     let hint = format!(
-        "  {}: drain this node · {}: uncordon it · {}: look again",
+        "  {}: drain this node · {}: uncordon it · {}: mark it for a rolling drain · {}: look again",
         key(Command::DrainNode),
         key(Command::UncordonNode),
+        key(Command::MarkNode),
         key(Command::OpenNodes)
     );
-    lines.push(dim(theme, &hint));
-    lines
+    dim(&ctx.theme, &hint)
 }
