@@ -396,4 +396,20 @@ fn a_node_maintenance_runbook_cordons_drains_and_uncordons_a_node() {
     for (action, outcome) in [("cordon", "applied"), ("drain", "drained"), ("uncordon", "applied")] {
         assert!(audited.contains(&(action.to_string(), outcome.to_string())), "{action} {outcome} in {audited:?}");
     }
+
+    // Every web pod is now on the other node; a budget of 2 of 2 blocks its drain, which
+    // the step refuses before anything changes, as `drain` does.
+    let other = if node == "node-a" { "node-b" } else { "node-a" };
+    rig.kubectl(&["patch", "pdb", "web", "-n", "shop", "--type", "merge", "-p", r#"{"spec":{"minAvailable":2}}"#]);
+    rig.wait_until("the other node blocked by the budget", || {
+        let out = rig.cockpit(&["drain-plan", other]);
+        out.status.code() == Some(1) && text(&out).contains("BLOCKED  shop/web-")
+    });
+    let blocked = rig.cockpit(&["runbook", "run", &path, "--yes", "--param", &format!("node={other}")]);
+    let out = text(&blocked);
+    assert_eq!(blocked.status.code(), Some(4), "refused: {out}");
+    assert!(out.contains(&format!("drain {other}: refused: cannot complete now: shop/web-")), "{out}");
+    let cordoned = rig.kubectl(&["get", "node", other, "-o", "jsonpath={.spec.unschedulable}"]);
+    assert_eq!(cordoned.trim(), "true", "the cordon step before it ran; the drain evicted nothing");
+    assert!(rig.kubectl(&["get", "pods", "-n", "shop", "-o", "wide"]).matches(other).count() >= 2, "web stays");
 }
