@@ -7,6 +7,10 @@
 //! update, bytes written to the terminal and write bursts (≈ frames) per second, RSS at the
 //! start and end of the phase, and keypress → screen latency (p50/p99: `?` opens the help,
 //! `Esc` closes it, timed until the screen shows it).
+//!
+//! `CHURN_BASELINE=/path/to/kubectl-cockpit cargo bench --bench churn` runs another build
+//! (main's, say) beside this one, against the same simulator in the same phases: the
+//! comparison a noisy machine allows.
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +34,134 @@ struct Screen {
     help_changed: Mutex<Option<(bool, Instant)>>,
 }
 
+/// One cockpit process in its own pseudo-terminal, and what its terminal showed.
+struct Cockpit {
+    name: String,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    pid: u32,
+    screen: Arc<Screen>,
+    keys: Box<dyn Write + Send>,
+    /// Whether the help popup is open (the next key closes it).
+    open: bool,
+}
+
+/// One phase's counters at its start.
+struct Start {
+    rss: f64,
+    cpu: u64,
+    bytes: u64,
+    bursts: u64,
+    latencies: Vec<Duration>,
+}
+
+impl Cockpit {
+    fn start(name: &str, binary: &str, kubeconfig: &std::path::Path, dir: &std::path::Path) -> Cockpit {
+        let pair =
+            native_pty_system().openpty(PtySize { rows: 60, cols: 200, pixel_width: 0, pixel_height: 0 }).unwrap();
+        let mut cmd = CommandBuilder::new(binary);
+        cmd.args(["--kubeconfig", kubeconfig.to_str().unwrap(), "-A"]);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("KUBECTL_COCKPIT_CONFIG", dir.join(format!("config-{name}")));
+        cmd.env("KUBECTL_COCKPIT_DATA", dir.join(format!("data-{name}")));
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let pid = child.process_id().unwrap();
+        let screen = Arc::new(Screen {
+            parser: Mutex::new(Some(vt100::Parser::new(60u16.try_into().unwrap(), 200u16.try_into().unwrap(), 0))),
+            ..Default::default()
+        });
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let seen = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            let mut help_shown = false;
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    return;
+                }
+                seen.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                seen.bursts.fetch_add(1, Ordering::Relaxed);
+                let mut parser = seen.parser.lock().unwrap();
+                let Some(parser) = parser.as_mut() else { continue };
+                parser.process(&buf[..n]);
+                let shown = parser.screen().contents().contains(" Keys: ");
+                if shown != help_shown {
+                    help_shown = shown;
+                    *seen.help_changed.lock().unwrap() = Some((shown, Instant::now()));
+                }
+            }
+        });
+        let keys = pair.master.take_writer().unwrap();
+        // The master must outlive the child's use of the terminal.
+        std::mem::forget(pair.master);
+        Cockpit { name: name.to_string(), child, pid, screen, keys, open: false }
+    }
+
+    fn synced(&self) -> bool {
+        let contents = self.screen.parser.lock().unwrap().as_ref().unwrap().screen().contents();
+        contents.contains(" Services ") && !contents.contains("Loading services")
+    }
+
+    fn begin(&self) -> Start {
+        Start {
+            rss: rss_mb_of(self.pid),
+            cpu: cpu_ticks(self.pid),
+            bytes: self.screen.bytes.load(Ordering::Relaxed),
+            bursts: self.screen.bursts.load(Ordering::Relaxed),
+            latencies: Vec::new(),
+        }
+    }
+
+    /// Opens or closes the help popup and times it until the screen shows it.
+    fn time_a_key(&mut self) -> Duration {
+        let sent = Instant::now();
+        self.keys.write_all(if self.open { b"\x1b" } else { b"?" }).unwrap();
+        self.keys.flush().unwrap();
+        self.open = !self.open;
+        let deadline = sent + Duration::from_secs(5);
+        loop {
+            let changed = *self.screen.help_changed.lock().unwrap();
+            if let Some((shown, at)) = changed
+                && shown == self.open
+                && at >= sent
+            {
+                return at - sent;
+            }
+            if Instant::now() > deadline {
+                return Duration::from_secs(5);
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    fn report(&mut self, rate: f64, start: &mut Start, elapsed: f64) {
+        if self.open {
+            self.keys.write_all(b"\x1b").unwrap();
+            self.open = false;
+        }
+        let cpu_s = (cpu_ticks(self.pid) - start.cpu) as f64 / ticks_per_second();
+        let bytes = (self.screen.bytes.load(Ordering::Relaxed) - start.bytes) as f64 / elapsed;
+        let bursts = (self.screen.bursts.load(Ordering::Relaxed) - start.bursts) as f64 / elapsed;
+        let latencies = &mut start.latencies;
+        latencies.sort();
+        let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
+        let per_update = if rate > 0.0 { format!("{:.0}", cpu_s * 1e6 / (rate * elapsed)) } else { "-".into() };
+        println!(
+            "{:>8} {:>9} {:>8.1}% {:>10} {:>9.0} {:>9.1} {:>6.1} → {:<5.1} {:>6.1} / {:.1} ms",
+            rate,
+            self.name,
+            cpu_s * 100.0 / elapsed,
+            per_update,
+            bytes,
+            bursts,
+            start.rss,
+            rss_mb_of(self.pid),
+            pct(0.5),
+            pct(0.99)
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let seconds: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(60);
@@ -38,111 +170,41 @@ fn main() {
     let kubeconfig = dir.path().join("kubeconfig.json");
     let (mut sim, addr) = support::start_sim(pods, &kubeconfig);
 
-    let pair = native_pty_system().openpty(PtySize { rows: 60, cols: 200, pixel_width: 0, pixel_height: 0 }).unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_kubectl-cockpit"));
-    cmd.args(["--kubeconfig", kubeconfig.to_str().unwrap(), "-A"]);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("KUBECTL_COCKPIT_CONFIG", dir.path().join("config"));
-    cmd.env("KUBECTL_COCKPIT_DATA", dir.path().join("data"));
-    let mut child = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-    let pid = child.process_id().unwrap();
-    let screen = Arc::new(Screen {
-        parser: Mutex::new(Some(vt100::Parser::new(60u16.try_into().unwrap(), 200u16.try_into().unwrap(), 0))),
-        ..Default::default()
-    });
-    let mut reader = pair.master.try_clone_reader().unwrap();
-    let seen = screen.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 65536];
-        let mut help_shown = false;
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                return;
-            }
-            seen.bytes.fetch_add(n as u64, Ordering::Relaxed);
-            seen.bursts.fetch_add(1, Ordering::Relaxed);
-            let mut parser = seen.parser.lock().unwrap();
-            let Some(parser) = parser.as_mut() else { continue };
-            parser.process(&buf[..n]);
-            let shown = parser.screen().contents().contains(" Keys: ");
-            if shown != help_shown {
-                help_shown = shown;
-                *seen.help_changed.lock().unwrap() = Some((shown, Instant::now()));
-            }
-        }
-    });
-    let mut keys = pair.master.take_writer().unwrap();
+    // This build, and, side by side in the same run, another binary (e.g. main's) when
+    // CHURN_BASELINE names one: both watch the same simulator through the same phases.
+    let mut cockpits = vec![Cockpit::start("this", env!("CARGO_BIN_EXE_kubectl-cockpit"), &kubeconfig, dir.path())];
+    if let Some(baseline) = std::env::var_os("CHURN_BASELINE") {
+        cockpits.push(Cockpit::start("baseline", baseline.to_str().unwrap(), &kubeconfig, dir.path()));
+    }
     let started = Instant::now();
-    let synced = || {
-        let contents = screen.parser.lock().unwrap().as_ref().unwrap().screen().contents();
-        contents.contains(" Services ") && !contents.contains("Loading services")
-    };
-    while !synced() {
+    while !cockpits.iter().all(Cockpit::synced) {
         assert!(started.elapsed() < Duration::from_secs(60), "the cockpit did not show the overview");
         std::thread::sleep(Duration::from_millis(100));
     }
-    println!("cockpit synced against {pods} pods in {:?} (pid {pid})", started.elapsed());
+    println!("cockpits synced against {pods} pods in {:?}", started.elapsed());
     println!(
-        "{:>8} {:>9} {:>10} {:>9} {:>9} {:>14} {:>16}",
-        "updates/s", "CPU %", "µs/update", "bytes/s", "bursts/s", "RSS MB", "key→screen p50/p99"
+        "{:>8} {:>9} {:>9} {:>10} {:>9} {:>9} {:>14} {:>16}",
+        "updates/s", "cockpit", "CPU %", "µs/update", "bytes/s", "bursts/s", "RSS MB", "key→screen p50/p99"
     );
     for rate in RATES {
         set_churn(&addr, rate);
         std::thread::sleep(Duration::from_secs(3));
-        let rss_start = rss_mb_of(pid);
-        let (cpu_start, bytes_start, bursts_start) =
-            (cpu_ticks(pid), screen.bytes.load(Ordering::Relaxed), screen.bursts.load(Ordering::Relaxed));
+        let mut starts: Vec<Start> = cockpits.iter().map(Cockpit::begin).collect();
         let t = Instant::now();
-        let mut latencies = Vec::new();
-        let mut open = false;
         while t.elapsed() < Duration::from_secs(seconds) {
             std::thread::sleep(Duration::from_millis(700));
-            let sent = Instant::now();
-            keys.write_all(if open { b"\x1b" } else { b"?" }).unwrap();
-            keys.flush().unwrap();
-            open = !open;
-            let deadline = sent + Duration::from_secs(5);
-            loop {
-                let changed = *screen.help_changed.lock().unwrap();
-                if let Some((shown, at)) = changed
-                    && shown == open
-                    && at >= sent
-                {
-                    latencies.push(at - sent);
-                    break;
-                }
-                if Instant::now() > deadline {
-                    latencies.push(Duration::from_secs(5));
-                    break;
-                }
-                std::thread::sleep(Duration::from_micros(200));
+            for (cockpit, start) in cockpits.iter_mut().zip(&mut starts) {
+                start.latencies.push(cockpit.time_a_key());
             }
         }
-        if open {
-            keys.write_all(b"\x1b").unwrap();
-        }
         let elapsed = t.elapsed().as_secs_f64();
-        let cpu_s = (cpu_ticks(pid) - cpu_start) as f64 / ticks_per_second();
-        let bytes = (screen.bytes.load(Ordering::Relaxed) - bytes_start) as f64 / elapsed;
-        let bursts = (screen.bursts.load(Ordering::Relaxed) - bursts_start) as f64 / elapsed;
-        latencies.sort();
-        let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
-        let per_update = if rate > 0.0 { format!("{:.0}", cpu_s * 1e6 / (rate * elapsed)) } else { "-".into() };
-        println!(
-            "{:>8} {:>8.1}% {:>10} {:>9.0} {:>9.1} {:>6.1} → {:<5.1} {:>6.1} / {:.1} ms",
-            rate,
-            cpu_s * 100.0 / elapsed,
-            per_update,
-            bytes,
-            bursts,
-            rss_start,
-            rss_mb_of(pid),
-            pct(0.5),
-            pct(0.99)
-        );
+        for (cockpit, start) in cockpits.iter_mut().zip(&mut starts) {
+            cockpit.report(rate, start, elapsed);
+        }
     }
-    let _ = child.kill();
+    for cockpit in &mut cockpits {
+        let _ = cockpit.child.kill();
+    }
     let _ = sim.kill();
     let _ = sim.wait();
 }

@@ -15,14 +15,16 @@ fn services_with_rules_show_their_gate_in_the_overview_without_a_pane() {
     let env = isolated_env(dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut pty = Pty::spawn(&["--demo", "--profile", profile.to_str().unwrap()], &env, 160, 50);
-    // The NAMESPACE column may be cut (`soundspan-stag`): a row is found by both words.
+    // A row is found by its namespace and name: two columns, or `namespace/name` when the
+    // side panel takes the room of the NAMESPACE column.
     let row = |screen: &str, ns: &str, name: &str| {
+        let qualified = format!("{ns}/{name}");
         screen
             .lines()
             .find(|l| {
                 let mut words = l.split_whitespace();
                 let (Some(n), Some(s)) = (words.next(), words.next()) else { return false };
-                s == name && (n == ns || (n.len() >= 12 && ns.starts_with(n) && ns != "soundspan"))
+                n == qualified || (n == ns && s == name)
             })
             .map(str::to_string)
     };

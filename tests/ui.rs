@@ -234,7 +234,7 @@ fn rollout_restart_from_the_overview_goes_through_the_same_wizard() {
     wait_for_services(&pty);
     pty.send("/honeydue/admin\r");
     pty.wait_until("the admin service settled", |s| {
-        s.lines().any(|l| l.contains("honeydue/admin") && l.contains("1/1") && l.contains("complete"))
+        s.lines().any(|l| l.contains("honeydue") && l.contains("admin") && l.contains("1/1") && l.contains("complete"))
     });
     pty.send("r");
     pty.wait_until("the rollout menu", |s| s.contains("rollout") && s.contains("Restart every pod"));
@@ -254,8 +254,10 @@ fn a_resize_redraws_for_the_new_width() {
     let (pty, _dir) = cockpit(&["--demo"], 80, 24);
     wait_for_services(&pty);
     assert!(!pty.screen_text().contains("NAMESPACE"), "at 80 columns the namespace column gives way");
-    pty.resize(160, 40);
-    pty.wait_until("the wide layout", |s| s.contains("NAMESPACE") && s.contains("UP-TO-DATE") && s.contains("AGE"));
+    pty.resize(200, 50);
+    pty.wait_until("the wide layout", |s| {
+        s.contains("NAMESPACE") && s.contains("UP-TO-DATE") && s.contains("AGE") && s.contains("LAST EVENTS")
+    });
     pty.resize(80, 24);
     pty.wait_until("the narrow layout again", |s| {
         !s.contains("NAMESPACE") && s.contains("soundspan/soundspan-backend")
@@ -410,7 +412,9 @@ fn the_kubectl_command_is_copied_with_osc_52() {
     let (mut pty, _dir) = cockpit(&["--demo"], 110, 32);
     wait_for_services(&pty);
     pty.send("/honeydue/admin\r");
-    pty.wait_until("the admin service", |s| s.lines().any(|l| l.contains("honeydue/admin") && l.contains("1/1")));
+    pty.wait_until("the admin service", |s| {
+        s.lines().any(|l| l.contains("honeydue") && l.contains("admin") && l.contains("1/1"))
+    });
     pty.send("y");
     pty.wait_for("copied: kubectl get deployment/admin -n honeydue -o wide");
     let raw = String::from_utf8_lossy(&pty.raw_output()).into_owned();
@@ -612,4 +616,110 @@ fn set_image_warns_on_a_sliding_tag_then_rolls_out_a_pinned_one() {
     pty.wait_until("the rollout followed to its end", |s| s.contains("rolled out"));
     let audit = std::fs::read_to_string(dir.path().join("data").join("audit.jsonl")).unwrap();
     assert!(audit.contains("\"action\":\"set image\"") && audit.contains("redis:7.2.5-alpine"), "{audit}");
+}
+
+/// The overview's column headers, left to right (the line that starts with a sort mark
+/// or SERVICE).
+fn columns_shown(screen: &str) -> Vec<String> {
+    let header = screen.lines().find(|l| l.contains("SERVICE") && l.contains("READY")).unwrap_or_default();
+    header.split_whitespace().map(|h| h.trim_end_matches(['▼', '▲']).to_string()).collect()
+}
+
+/// The demo at `cols`x`rows`: which columns show, and that the staging namespace's
+/// `soundspan-backend` and `soundspan-backend-worker` stay two different names.
+fn overview_at(cols: u16, rows: u16, shown: &[&str], hidden: &[&str]) -> Pty {
+    let (pty, dir) = cockpit(&["--demo"], cols, rows);
+    std::mem::forget(dir);
+    wait_for_services(&pty);
+    let screen = pty.screen_text();
+    let columns = columns_shown(&screen);
+    for column in shown {
+        assert!(columns.iter().any(|c| c == column), "{column} shows at {cols}x{rows}: {columns:?}\n{screen}");
+    }
+    for column in hidden {
+        assert!(!columns.iter().any(|c| c == column), "{column} gives way at {cols}x{rows}: {columns:?}\n{screen}");
+    }
+    // The operator's columns go in their order: never BUDGET, SLO or CHECKS before
+    // UP-TO-DATE or AGE.
+    if columns.iter().any(|c| c == "UP-TO-DATE" || c == "AGE") {
+        for kept in ["BUDGET", "SLO", "CHECKS"] {
+            assert!(columns.iter().any(|c| c == kept), "{kept} outranks UP-TO-DATE and AGE: {columns:?}");
+        }
+    }
+    pty
+}
+
+/// The names on screen of the staging backend and its worker: two rows, told apart.
+fn staging_backends_distinct(pty: &mut Pty) {
+    pty.send("/");
+    pty.send("staging/soundspan-backend");
+    pty.wait_until("the two staging backends", |s| s.contains("Services 2 of 24"));
+    pty.send("\r");
+    let screen = pty.screen_text();
+    // The SERVICE column starts where its header does (the names may hold a multi-byte `…`).
+    let header = screen.lines().find(|l| l.contains("SERVICE") && l.contains("READY")).unwrap_or_default();
+    let at = header.find("SERVICE").map_or(0, |byte| header[..byte].chars().count());
+    let lines: Vec<&str> = screen.lines().skip_while(|l| !l.contains("SERVICE")).skip(1).take(2).collect();
+    let names: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l.chars().skip(at).collect::<String>().split_whitespace().next().map(str::to_string))
+        .collect();
+    assert_eq!(names.len(), 2, "{screen}");
+    assert_ne!(names[0], names[1], "two services, two names:\n{screen}");
+    assert!(names.iter().any(|n| n.ends_with("backend-worker")), "the worker's end is readable:\n{screen}");
+    assert!(names.iter().any(|n| n.ends_with("backend")), "the backend's end is readable:\n{screen}");
+    pty.send("\x7f");
+}
+
+#[test]
+fn at_80x24_the_overview_keeps_what_only_the_cockpit_knows() {
+    let shown = ["SERVICE", "READY", "ROLLOUT", "PROBES", "PDB", "BUDGET", "SLO", "CHECKS"];
+    let hidden = ["NAMESPACE", "KIND", "UP-TO-DATE", "AVAILABLE"];
+    let mut pty = overview_at(80, 24, &shown, &hidden);
+    let screen = pty.screen_text();
+    assert!(!screen.contains("Problems "), "no room for the problems strip:\n{screen}");
+    assert!(!screen.contains("LAST EVENTS"), "no room for the side panel:\n{screen}");
+    assert!(screen.contains("Services 24 · "), "the count of the scope:\n{screen}");
+    staging_backends_distinct(&mut pty);
+}
+
+#[test]
+fn at_120x40_more_columns_and_the_live_problems_below() {
+    let shown = ["SERVICE", "READY", "ROLLOUT", "PROBES", "PDB", "BUDGET", "SLO", "CHECKS", "HPA", "AGE"];
+    let mut pty = overview_at(120, 40, &shown, &["KIND"]);
+    pty.wait_until("the problems strip", |s| s.contains(" Problems ") && s.contains("] and [ visit them"));
+    assert!(!pty.screen_text().contains("LAST EVENTS"), "no side panel under 160 columns");
+    staging_backends_distinct(&mut pty);
+    // Namespaces as group headers, the counts of each.
+    pty.send("N");
+    pty.wait_until("namespaces as group headers", |s| {
+        s.contains("by namespace") && s.contains("▾ soundspan-staging · 4 services")
+    });
+    assert!(!columns_shown(&pty.screen_text()).iter().any(|c| c == "NAMESPACE"));
+    // `?` explains the codes, after the keys.
+    pty.send("?");
+    pty.wait_for("Keys: overview");
+    pty.send("\x1b[6~\x1b[6~\x1b[6~\x1b[6~\x1b[6~");
+    pty.wait_until("the legend", |s| {
+        s.contains("S startup, R readiness, L liveness") && s.contains("disruptions allowed")
+    });
+}
+
+#[test]
+fn at_200x50_the_selected_service_sits_beside_the_list_and_follows_it() {
+    let shown = ["NAMESPACE", "SERVICE", "READY", "UP-TO-DATE", "AVAILABLE", "ROLLOUT", "PROBES", "PDB", "BUDGET"];
+    let mut pty = overview_at(200, 50, &shown, &[]);
+    pty.wait_until("the side panel", |s| s.contains("LAST EVENTS") && s.contains("PROBES") && s.contains("PODS "));
+    pty.send("/");
+    pty.send("soundspan/soundspan-frontend");
+    pty.send("\r");
+    pty.wait_until("the panel follows the selection", |s| {
+        s.contains("deploy soundspan/soundspan-frontend") && s.contains("DISRUPTION BUDGET")
+    });
+    pty.send("\x7f");
+    pty.wait_until("every service again", |s| s.contains("Services 24 "));
+    pty.send("]");
+    pty.wait_until("] selects a service with problems, the panel says why", |s| {
+        s.contains("│FINDINGS") && s.lines().any(|l| l.starts_with("▶ "))
+    });
 }

@@ -277,7 +277,7 @@ fn summary(state: &RunState) -> std::io::Result<()> {
 /// `--dry-run`: every step's plan, each on the outcome of the steps before it, with the
 /// server's dry-run of each change. Nothing is changed; each dry-run is audited.
 async fn dry_run(exec: &ExecContext, runbook: &Runbook, view: &ClusterView, namespace: &str) -> Result<Exit> {
-    let mut services = (*view.services).clone();
+    let mut services: Vec<crate::model::service::Service> = view.services.iter().map(|s| (**s).clone()).collect();
     let mut refused = false;
     for (i, step) in runbook.steps.iter().enumerate() {
         println!("{:>3}. {} — {}", i + 1, step.id, step.title);

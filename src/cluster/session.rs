@@ -4,7 +4,7 @@
 //! a late answer for the old scope can never reach the screen, and every published view
 //! carries the generation it belongs to.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,10 +17,11 @@ use super::mutate::missing_permissions;
 use super::watch::{PodObserver, ResourceKind, WatchHealth, Watches, visibility};
 use crate::config::profile::ProfileChoice;
 use crate::model::budget::DatabaseBudget;
+use crate::model::live::{Inputs, LiveModel};
 use crate::model::pods::PodFacts;
-use crate::model::profile::{self, Profile};
+use crate::model::profile::Profile;
 use crate::model::service::Service;
-use crate::model::services::{self, ClusterObjects, NamespaceFinding, ReadinessHistory};
+use crate::model::services::{self, NamespaceFinding, ReadinessHistory};
 use crate::model::slo::SloRule;
 
 /// Changes arriving within this window are folded into one rebuild: a rollout touching
@@ -36,7 +37,8 @@ pub struct ClusterView {
     pub server_url: String,
     /// `None`: all namespaces.
     pub namespace: Option<String>,
-    pub services: Arc<Vec<Service>>,
+    /// A service the last update did not touch is the same `Arc` as in the view before.
+    pub services: Arc<Vec<Arc<Service>>>,
     pub health: BTreeMap<ResourceKind, WatchHealth>,
     /// Namespaces seen in the current scope, for the namespace switcher.
     pub namespaces: Vec<String>,
@@ -172,6 +174,7 @@ async fn run(
     let mut error = None;
     loop {
         let readiness = Arc::new(Mutex::new(ReadinessHistory::default()));
+        let mut live = LiveModel::default();
         let watches = Watches::start(
             scope.connection.client.clone(),
             &scope.connection.server_url,
@@ -190,7 +193,7 @@ async fn run(
                 missing = &mut permissions, if denied.is_none() => {
                     let ns = scope.namespace.as_deref();
                     denied = Some(missing.iter().map(|p| p.describe(ns)).collect());
-                    let view = build_view(&scope, &watches, &readiness, &contexts, &publish, denied.as_deref());
+                    let view = build_view(&scope, &watches, &mut live, &readiness, &contexts, &publish, denied.as_deref());
                     let _ = publish.send(Arc::new(view));
                 }
                 changed = pulse.changed() => {
@@ -200,7 +203,7 @@ async fn run(
                     }
                     tokio::time::sleep(COALESCE).await;
                     pulse.borrow_and_update();
-                    let view = build_view(&scope, &watches, &readiness, &contexts, &publish, denied.as_deref());
+                    let view = build_view(&scope, &watches, &mut live, &readiness, &contexts, &publish, denied.as_deref());
                     let _ = publish.send(Arc::new(view));
                 }
                 intent = inbox.recv() => match intent {
@@ -208,7 +211,7 @@ async fn run(
                     Some(Intent::ReloadProfile) => {
                         (scope.profile, scope.slo_rules, scope.profile_status) =
                             load_profile(&profiles, &scope.connection.context);
-                        let view = build_view(&scope, &watches, &readiness, &contexts, &publish, denied.as_deref());
+                        let view = build_view(&scope, &watches, &mut live, &readiness, &contexts, &publish, denied.as_deref());
                         let _ = publish.send(Arc::new(view));
                     }
                     other => break other,
@@ -275,23 +278,36 @@ async fn switch(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_view(
     scope: &Scope,
     watches: &Watches,
+    live: &mut LiveModel,
     readiness: &Mutex<ReadinessHistory>,
     contexts: &[String],
     previous: &latest::Sender<Arc<ClusterView>>,
     denied: Option<&[String]>,
 ) -> ClusterView {
-    let objects = watches.objects();
     let now = Timestamp::now();
-    let history = readiness.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let health = watches.health();
-    let services::Built { services: mut built, namespace_findings } =
-        services::build_scope(&objects, &history, now, visibility(&health));
-    let budgets = profile::apply(&mut built, &scope.profile, scope.namespace.as_deref());
+    let changes = watches.take_changes();
+    let history = readiness.lock().unwrap_or_else(|p| p.into_inner());
+    let inputs = Inputs {
+        readiness: &history,
+        now,
+        visibility: visibility(&health),
+        profile: &scope.profile,
+        scope: scope.namespace.as_deref(),
+    };
+    let current = live.update(watches, changes, &inputs);
+    drop(history);
+    let mut built = current.services;
     services::problems_first(&mut built);
-    let namespaces = known_namespaces(&objects, scope.namespace.as_deref());
+    let mut namespaces = watches.service_namespaces();
+    if let Some(ns) = scope.namespace.as_ref().filter(|ns| !namespaces.contains(ns)) {
+        namespaces.push(ns.clone());
+        namespaces.sort();
+    }
     let error = previous.borrow().error.clone().filter(|_| previous.borrow().generation == scope.generation);
     ClusterView {
         generation: scope.generation,
@@ -306,19 +322,11 @@ fn build_view(
         error,
         syncing: !watches.all_synced(),
         denied: denied.unwrap_or_default().to_vec(),
-        budgets: Arc::new(budgets),
-        namespace_findings: Arc::new(namespace_findings),
+        budgets: Arc::new(current.budgets),
+        namespace_findings: Arc::new(current.namespace_findings),
         slo_rules: scope.slo_rules.clone(),
         profile: scope.profile_status.clone(),
     }
-}
-
-fn known_namespaces(objects: &ClusterObjects, current: Option<&str>) -> Vec<String> {
-    let mut names: BTreeSet<String> = objects.pods.iter().map(|p| p.namespace.clone()).collect();
-    names.extend(objects.deployments.iter().filter_map(|d| d.metadata.namespace.clone()));
-    names.extend(objects.statefulsets.iter().filter_map(|s| s.metadata.namespace.clone()));
-    names.extend(current.map(str::to_string));
-    names.into_iter().collect()
 }
 
 /// Records readiness transitions as the pod watch delivers them (the model counts them

@@ -56,8 +56,9 @@ use tokio::sync::watch as latest;
 use tokio::task::JoinHandle;
 
 use super::connect::describe_kube_error_at;
+use crate::model::changes::{Change, Changes};
 use crate::model::history::ReplicaSetFacts;
-use crate::model::pods::PodFacts;
+use crate::model::pods::{self, PodFacts};
 use crate::model::services::{ClusterObjects, Visibility};
 
 /// Which kinds the model may draw conclusions from: a kind that is forbidden or not yet
@@ -319,30 +320,56 @@ impl<S> Collection<S> {
         !std::mem::take(&mut inner.live).is_empty()
     }
 
-    /// Applies one watcher event; returns whether the visible objects changed.
-    fn apply(&self, event: Event<(Key, Arc<S>)>) -> bool {
+    /// Applies one watcher event; returns what it changed of the visible objects
+    /// (`classify` tells a status-only update from one that changes what the model groups by).
+    fn apply(&self, event: Event<(Key, Arc<S>)>, classify: fn(Option<&S>, &S) -> Change) -> Change {
         let mut inner = self.write();
         match event {
             Event::Init => {
                 inner.relisting = Some(BTreeMap::new());
-                false
+                Change::None
             }
             Event::InitApply((key, obj)) => {
                 inner.relisting.get_or_insert_with(BTreeMap::new).insert(key, obj);
-                false
+                Change::None
             }
             Event::InitDone => {
                 if let Some(fresh) = inner.relisting.take() {
                     inner.live = fresh;
                 }
-                true
+                Change::All
             }
             Event::Apply((key, obj)) => {
+                let change = classify(inner.live.get(&key).map(|old| &**old), &obj);
                 inner.live.insert(key, obj);
-                true
+                change
             }
-            Event::Delete((key, _)) => inner.live.remove(&key).is_some(),
+            Event::Delete((key, _)) => match inner.live.remove(&key) {
+                Some(_) => Change::Structure,
+                None => Change::None,
+            },
         }
+    }
+
+    /// The objects of one namespace (`""` for cluster-scoped kinds), in name order.
+    pub fn in_namespace(&self, namespace: &str) -> Vec<Arc<S>> {
+        let inner = self.read();
+        let from = (namespace.to_string(), String::new());
+        inner.live.range(from..).take_while(|((ns, _), _)| ns == namespace).map(|(_, o)| o.clone()).collect()
+    }
+
+    /// The namespaces that hold at least one object, in order; a skip from one namespace
+    /// to the next, not a walk over every object.
+    pub fn namespaces(&self) -> Vec<String> {
+        let inner = self.read();
+        let mut found = Vec::new();
+        let mut next = inner.live.keys().next();
+        while let Some((ns, _)) = next {
+            found.push(ns.clone());
+            // `ns` followed by NUL sorts after every key of `ns` and before the next namespace.
+            next = inner.live.range((format!("{ns}\0"), String::new())..).next().map(|(k, _)| k);
+        }
+        found
     }
 }
 
@@ -452,6 +479,12 @@ pub trait Watched: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug
     fn as_pod(_stored: &Self::Stored) -> Option<&PodFacts> {
         None
     }
+
+    /// What an update changed, for the incremental model: by default everything the
+    /// model reads of the object may have moved.
+    fn classify(_old: Option<&Self::Stored>, _new: &Self::Stored) -> Change {
+        Change::Structure
+    }
 }
 
 /// Kinds kept whole, less their metadata's bulk and, after `=>`, what their trim drops.
@@ -499,6 +532,10 @@ impl Watched for Pod {
 
     fn as_pod(stored: &PodFacts) -> Option<&PodFacts> {
         Some(stored)
+    }
+
+    fn classify(old: Option<&PodFacts>, new: &PodFacts) -> Change {
+        old.map_or(Change::Structure, |old| pods::change_between(old, new))
     }
 }
 
@@ -561,7 +598,23 @@ pub struct Watches {
     pub helm_releases: Arc<Collection<ObjectMeta>>,
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
+    /// What changed since the model last took it.
+    changes: Arc<Mutex<Changes>>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+impl crate::model::live::Objects for Watches {
+    fn objects_in(&self, namespace: &str) -> ClusterObjects {
+        Watches::objects_in(self, namespace)
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        self.service_namespaces()
+    }
+
+    fn on_nodes(&self) -> ClusterObjects {
+        Watches::on_nodes(self)
+    }
 }
 
 impl Drop for Watches {
@@ -606,6 +659,7 @@ impl Watches {
             helm_releases: Default::default(),
             health,
             pulse,
+            changes: Arc::new(Mutex::new(Changes::everything_at_start())),
             tasks: Vec::new(),
         };
         let ctx = WatchContext {
@@ -614,6 +668,7 @@ impl Watches {
             server_url: server_url.to_string(),
             health: w.health.clone(),
             pulse: w.pulse.clone(),
+            changes: w.changes.clone(),
         };
         w.tasks = vec![
             ctx.spawn::<Deployment>(ResourceKind::Deployments, w.deployments.clone(), None),
@@ -663,6 +718,43 @@ impl Watches {
         }
     }
 
+    /// The namespaces where services may be: those holding pods or workloads.
+    pub fn service_namespaces(&self) -> Vec<String> {
+        let mut names: std::collections::BTreeSet<String> = self.pods.namespaces().into_iter().collect();
+        names.extend(self.deployments.namespaces());
+        names.extend(self.statefulsets.namespaces());
+        names.into_iter().collect()
+    }
+
+    /// The objects of one namespace of the scope, as the live model rebuilds it; the
+    /// nodes and the pods on them are not included (they feed the capacity alone).
+    pub fn objects_in(&self, namespace: &str) -> ClusterObjects {
+        ClusterObjects {
+            deployments: self.deployments.in_namespace(namespace),
+            statefulsets: self.statefulsets.in_namespace(namespace),
+            replicasets: self.replicasets.in_namespace(namespace),
+            pods: self.pods.in_namespace(namespace),
+            pdbs: self.pdbs.in_namespace(namespace),
+            hpas: self.hpas.in_namespace(namespace),
+            pvcs: self.pvcs.in_namespace(namespace),
+            events: self.events.in_namespace(namespace),
+            controller_revisions: self.controller_revisions.in_namespace(namespace),
+            nodes: Vec::new(),
+            node_pods: Vec::new(),
+            helm_releases: self.helm_releases.in_namespace(namespace),
+        }
+    }
+
+    /// The nodes and the pods on them, for the nodes' free capacity.
+    pub fn on_nodes(&self) -> ClusterObjects {
+        ClusterObjects { nodes: self.nodes.snapshot(), node_pods: self.node_pods.snapshot(), ..Default::default() }
+    }
+
+    /// What changed since the last call (everything, the first time).
+    pub fn take_changes(&self) -> Changes {
+        std::mem::take(&mut *self.changes.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// A receiver that changes whenever any collection or health record changes.
     pub fn subscribe(&self) -> latest::Receiver<u64> {
         self.pulse.subscribe()
@@ -700,6 +792,7 @@ struct WatchContext {
     server_url: String,
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
+    changes: Arc<Mutex<Changes>>,
 }
 
 /// One kind's list-and-watch, kept across reconnects.
@@ -729,6 +822,28 @@ impl WatchContext {
 
     fn bump(&self) {
         self.pulse.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Notes what a change touched, for the next model update: pods and nodes feed the
+    /// nodes' capacity, a pod's status alone touches only its service, anything else its
+    /// namespace.
+    fn record(&self, kind: ResourceKind, key: Option<&Key>, change: Change) {
+        let mut changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((namespace, name)) = key.filter(|_| change != Change::All) else {
+            changes.everything();
+            return;
+        };
+        match kind {
+            ResourceKind::Nodes => changes.capacity(),
+            ResourceKind::NodePods if change == Change::Structure => changes.capacity(),
+            ResourceKind::NodePods => {}
+            ResourceKind::Pods if change == Change::Status => changes.pod_status(namespace, name),
+            ResourceKind::Pods => {
+                changes.capacity();
+                changes.namespace(namespace);
+            }
+            _ => changes.namespace(namespace),
+        }
     }
 
     /// Watches a namespaced kind in the scope's namespace (or all).
@@ -792,6 +907,7 @@ impl WatchContext {
                 Stop::Forbidden => {
                     feed.version = None;
                     if feed.collection.forget() {
+                        self.record(feed.kind, None, Change::All);
                         self.bump();
                     }
                     tokio::time::sleep(feed.refused.next_delay()).await;
@@ -884,7 +1000,7 @@ impl WatchContext {
     where
         K: Watched,
     {
-        feed.collection.apply(Event::Init);
+        feed.collection.apply(Event::Init, K::classify);
         let mut page = None;
         loop {
             let (items, meta) = match tokio::time::timeout(bound, (source.list)(page.take())).await {
@@ -922,7 +1038,10 @@ impl WatchContext {
             let previous = feed.collection.get(key);
             observe(pod, previous.as_deref().and_then(K::as_pod));
         }
-        if feed.collection.apply(event) {
+        let key = event_object(&event).map(|(key, _)| key.clone());
+        let change = feed.collection.apply(event, K::classify);
+        if change != Change::None {
+            self.record(feed.kind, key.as_ref(), change);
             self.bump();
         }
     }
@@ -1033,14 +1152,14 @@ fn version_of<K: Resource>(obj: &DeserializeGuard<K>) -> Option<String> {
 /// list metadata (resourceVersion, continue token).
 type Page<K> = (Vec<DeserializeGuard<K>>, ListMeta);
 /// The events of one open watch, bookmarks included.
-type Changes<K> = BoxStream<'static, kube::Result<WatchEvent<DeserializeGuard<K>>>>;
+type EventStream<K> = BoxStream<'static, kube::Result<WatchEvent<DeserializeGuard<K>>>>;
 
 /// How one kind is listed (a page at a time: `None` is the first page, else the continue
 /// token) and watched (from a resourceVersion). Whole objects and metadata-only Secrets
 /// go through the same loop.
 pub struct Source<K> {
     list: Box<dyn Fn(Option<String>) -> Answer<Page<K>> + Send + Sync>,
-    watch: Box<dyn Fn(String) -> Answer<Changes<K>> + Send + Sync>,
+    watch: Box<dyn Fn(String) -> Answer<EventStream<K>> + Send + Sync>,
 }
 
 /// A request on its way.
@@ -1147,6 +1266,7 @@ mod tests {
             server_url: "http://127.0.0.1:9".into(),
             health: health.clone(),
             pulse: latest::channel(0).0,
+            changes: Default::default(),
         };
         (ctx, health)
     }
@@ -1289,7 +1409,7 @@ mod tests {
     #[test]
     fn a_forbidden_kind_is_forgotten_not_shown_as_current() {
         let c: Collection<u32> = Collection::default();
-        c.apply(Event::Apply((("ns".into(), "a".into()), Arc::new(1))));
+        c.apply(Event::Apply((("ns".into(), "a".into()), Arc::new(1))), |_, _| Change::Structure);
         assert!(c.forget(), "something was shown");
         assert!(c.is_empty() && !c.forget());
     }

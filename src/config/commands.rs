@@ -135,6 +135,10 @@ catalog! {
     SortNextColumn => "sort_next_column", "Sort by the next column", [Overview, Budget, Findings, Audit];
     SortReverse => "sort_reverse", "Reverse the sort order", [Overview, Budget, Findings, Audit];
     ToggleProblemsFirst => "toggle_problems_first", "Show services with problems first", [Overview];
+    NextProblem => "next_problem", "Go to the next service with problems", [Overview];
+    PrevProblem => "prev_problem", "Go to the previous service with problems", [Overview];
+    ToggleNamespaceGroups => "group_by_namespace", "Namespaces as group headers or as a column (all namespaces)", [Overview];
+    JumpToNamespace => "jump_to_namespace", "Go to the first service of a namespace", [Overview];
     SwitchNamespace => "switch_namespace", "Switch namespace", [Global];
     SwitchContext => "switch_context", "Switch kubeconfig context", [Global];
     ReloadProfile => "reload_profile", "Read the profile again (after fixing it)", [Global];

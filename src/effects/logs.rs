@@ -3,6 +3,7 @@
 //! dropped. Lines come back tagged with the pane's id.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -34,9 +35,10 @@ impl Followers {
 
     /// Matches the followers to what is wanted, and each follower's streams to its
     /// service's pods now; answers how many streams each one follows.
-    pub fn sync(&mut self, wanted: &[Follow], services: &[Service], client: &kube::Client) -> HashMap<u64, usize> {
+    pub fn sync(&mut self, wanted: &[Follow], services: &[Arc<Service>], client: &kube::Client) -> HashMap<u64, usize> {
         self.by_pane.retain(|id, _| wanted.iter().any(|w| w.id == *id));
-        let targets = |key: &ServiceKey| services.iter().find(|s| &s.key == key).map(pod_targets).unwrap_or_default();
+        let targets =
+            |key: &ServiceKey| services.iter().find(|s| &s.key == key).map(|s| pod_targets(s)).unwrap_or_default();
         let mut followed = HashMap::new();
         for want in wanted {
             let follower = self.follower(want, client);

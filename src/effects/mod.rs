@@ -8,6 +8,7 @@ pub mod logs;
 pub mod runner;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
@@ -175,7 +176,7 @@ impl Effects {
     pub fn follow_logs(
         &mut self,
         wanted: &[logs::Follow],
-        services: &[Service],
+        services: &[Arc<Service>],
         session: &SessionHandle,
     ) -> HashMap<u64, usize> {
         self.followers.sync(wanted, services, &session.connection.borrow().client)

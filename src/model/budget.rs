@@ -8,6 +8,7 @@
 //! ([`DatabaseHints`], env vars); every number carries its [`Source`] so the screen can say
 //! where it came from.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::PodSpec;
@@ -466,9 +467,9 @@ pub fn format_percent(percent: f64) -> String {
 }
 
 /// The budget of every database some service uses or the profile declares.
-pub fn databases(rules: &BudgetRules, services: &[Service]) -> Vec<DatabaseBudget> {
+pub fn databases<S: Borrow<Service>>(rules: &BudgetRules, services: &[S]) -> Vec<DatabaseBudget> {
     let mut budgets: Vec<DatabaseBudget> = rules.databases.iter().map(|d| declared(d, services)).collect();
-    for service in services {
+    for service in services.iter().map(Borrow::borrow) {
         let Some((database, binding)) = database_of(rules, service) else { continue };
         let index = match budgets.iter().position(|b| b.name == database) {
             Some(i) => i,
@@ -500,8 +501,8 @@ pub fn databases(rules: &BudgetRules, services: &[Service]) -> Vec<DatabaseBudge
 
 /// A database with what the profile says, completed from the server's workload
 /// (its annotation or arguments) and PostgreSQL's defaults.
-fn declared(decl: &DatabaseDecl, services: &[Service]) -> DatabaseBudget {
-    let server = services.iter().find(|s| {
+fn declared<S: Borrow<Service>>(decl: &DatabaseDecl, services: &[S]) -> DatabaseBudget {
+    let server = services.iter().map(Borrow::borrow).find(|s: &&Service| {
         s.key.name == decl.name
             && decl.namespace.as_ref().is_none_or(|ns| *ns == s.key.namespace)
             && s.database.serves.is_some()
@@ -674,8 +675,9 @@ pub struct ServerReading {
 
 impl ServerReading {
     /// The reading as the budget shows it, attributed to the database's services.
-    pub fn measured(&self, budget: &DatabaseBudget, services: &[Service]) -> Measured {
-        let mine: Vec<&Service> = services.iter().filter(|s| budget.uses(&s.key).is_some()).collect();
+    pub fn measured<S: Borrow<Service>>(&self, budget: &DatabaseBudget, services: &[S]) -> Measured {
+        let mine: Vec<&Service> =
+            services.iter().map(Borrow::borrow).filter(|s| budget.uses(&s.key).is_some()).collect();
         let unmatched = self.clients.iter().filter(|c| owner_of(c, budget, &mine).is_none()).cloned().collect();
         Measured::Connections {
             max_connections: self.max_connections,
@@ -690,12 +692,12 @@ impl ServerReading {
 /// Attributes measured connections to the database's services: by application_name
 /// (the service name, or a pod name of it), else by the client address of one of its pods.
 /// What matches no service is counted as `other`.
-pub fn attribute(
+pub fn attribute<S: Borrow<Service>>(
     clients: &[ClientConnections],
     budget: &DatabaseBudget,
-    services: &[Service],
+    services: &[S],
 ) -> BTreeMap<String, u32> {
-    let mine: Vec<&Service> = services.iter().filter(|s| budget.uses(&s.key).is_some()).collect();
+    let mine: Vec<&Service> = services.iter().map(Borrow::borrow).filter(|s| budget.uses(&s.key).is_some()).collect();
     let mut by_service = BTreeMap::new();
     for client in clients {
         let name = owner_of(client, budget, &mine).map_or_else(|| "other".to_string(), |s| s.key.name.clone());

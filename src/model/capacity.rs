@@ -29,10 +29,7 @@ pub enum NodeCapacity {
     Unknown(String),
 }
 
-/// A pod holds its node's allocatable until it has finished (Succeeded or Failed).
-pub fn holds_resources(pod: &PodFacts) -> bool {
-    !matches!(pod.phase.as_deref(), Some("Succeeded" | "Failed"))
-}
+pub use super::pods::holds_resources;
 
 /// What the pods that still hold resources request, per node.
 pub fn requested_by_node(pods: &[Arc<PodFacts>]) -> BTreeMap<&str, Resources> {

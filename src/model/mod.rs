@@ -3,6 +3,7 @@
 pub mod age;
 pub mod budget;
 pub mod capacity;
+pub mod changes;
 pub mod drain;
 pub mod events;
 pub mod findings;
@@ -12,6 +13,7 @@ pub mod helm;
 pub mod history;
 pub mod hpa;
 pub mod lint;
+pub mod live;
 pub mod owners;
 pub mod pdb;
 pub mod placement;

@@ -8,6 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodStatus};
 use serde::Deserialize;
 
+use super::changes::Change;
 use super::owners::controller_uid;
 use super::placement::PodPlacement;
 use super::resources::{self, Resources};
@@ -139,6 +140,28 @@ pub fn pod_row(pod: &PodFacts, updated: bool, readiness: &ReadinessHistory, now:
 }
 
 /// Ready and not on its way out: what a PDB counts as healthy.
+/// What an update of a pod changed, for the live model: nothing it reads, its status
+/// alone, or what it is grouped, placed or counted on a node by.
+pub fn change_between(old: &PodFacts, new: &PodFacts) -> Change {
+    if old == new {
+        return Change::None;
+    }
+    let same_place = old.labels == new.labels
+        && old.controller_uid == new.controller_uid
+        && old.node == new.node
+        && old.requests == new.requests
+        && old.placement == new.placement
+        && old.deleting == new.deleting
+        && old.containers == new.containers
+        && holds_resources(old) == holds_resources(new);
+    if same_place { Change::Status } else { Change::Structure }
+}
+
+/// A pod holds its node's allocatable until it has finished (Succeeded or Failed).
+pub fn holds_resources(pod: &PodFacts) -> bool {
+    !matches!(pod.phase.as_deref(), Some("Succeeded" | "Failed"))
+}
+
 pub fn is_healthy(pod: &PodFacts) -> bool {
     !pod.deleting && pod.ready
 }

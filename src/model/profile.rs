@@ -43,10 +43,25 @@ pub fn apply_singletons(services: &mut [Service], singletons: &[SingletonDecl]) 
 /// service in scope, or declared there.
 pub fn apply(services: &mut [Service], profile: &Profile, namespace: Option<&str>) -> Vec<DatabaseBudget> {
     apply_singletons(services, &profile.singletons);
-    let mut budgets = budget::databases(&profile.budget, services);
-    budget::attach(services, &budgets);
-    lint::profile_checks(services, &budgets);
-    lint::apply_rules(services, &profile.lint);
+    let budgets = budget::databases(&profile.budget, services);
+    for service in services.iter_mut() {
+        finish(service, &budgets, profile);
+    }
+    in_scope(budgets, profile, namespace)
+}
+
+/// The profile's part of one service that needs every service first: its database
+/// budget, the checks that read it, and the profile's lint rules.
+pub fn finish(service: &mut Service, budgets: &[DatabaseBudget], profile: &Profile) {
+    let one = std::slice::from_mut(service);
+    budget::attach(one, budgets);
+    lint::profile_checks(one, budgets);
+    lint::apply_rules(one, &profile.lint);
+}
+
+/// The budgets that matter in `namespace` (all of them for all namespaces): used by a
+/// service in scope, or declared there.
+pub fn in_scope(mut budgets: Vec<DatabaseBudget>, profile: &Profile, namespace: Option<&str>) -> Vec<DatabaseBudget> {
     if let Some(ns) = namespace {
         let declared_here = |b: &DatabaseBudget| {
             profile.budget.databases.iter().any(|d| d.name == b.name && d.namespace.as_deref() == Some(ns))

@@ -43,10 +43,15 @@ impl ServiceRef {
 
     /// The one service this refers to, looking in `default_namespace` unless a namespace is
     /// given; an ambiguous name (a Deployment and a StatefulSet) asks for the kind.
-    pub fn resolve<'a>(&self, services: &'a [Service], default_namespace: &str) -> Result<&'a Service, String> {
+    pub fn resolve<'a, S: std::borrow::Borrow<Service>>(
+        &self,
+        services: &'a [S],
+        default_namespace: &str,
+    ) -> Result<&'a Service, String> {
         let namespace = self.namespace.as_deref().unwrap_or(default_namespace);
         let found: Vec<&Service> = services
             .iter()
+            .map(std::borrow::Borrow::borrow)
             .filter(|s| s.key.name == self.name && s.key.namespace == namespace)
             .filter(|s| self.kind.is_none_or(|k| s.key.kind == k))
             .collect();

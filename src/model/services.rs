@@ -1,7 +1,7 @@
 //! From cluster objects to services: grouping (selector → pods, owner → ReplicaSets,
 //! PDB and HPA matching) and the per-service computations. Pure: `now` is passed in.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -46,7 +46,7 @@ pub struct ClusterObjects {
 }
 
 /// The nodes' free capacity, when both the nodes and what runs on them can be read.
-fn node_capacity(visible: Visibility, objects: &ClusterObjects) -> NodeCapacity {
+pub fn node_capacity(visible: Visibility, objects: &ClusterObjects) -> NodeCapacity {
     if !visible.nodes {
         return NodeCapacity::Unknown("the nodes cannot be listed (a cluster-scoped permission)".into());
     }
@@ -78,7 +78,8 @@ pub fn build_with(
 ) -> Vec<Service> {
     let index = Index::new(objects);
     let workloads = workloads(objects);
-    assemble_all(&index, &workloads, &Shared::new(objects, visibility), readiness, now, visibility)
+    let capacity = node_capacity(visibility, objects);
+    assemble_all(&index, &workloads, &Shared::new(objects, &capacity, visibility), readiness, now, visibility)
 }
 
 /// What the cockpit shows of a scope: the services and the findings no service owns.
@@ -95,27 +96,89 @@ pub fn build_scope(
     now: Timestamp,
     visibility: Visibility,
 ) -> Built {
+    build_on(objects, &node_capacity(visibility, objects), readiness, now, visibility)
+}
+
+/// [`build_scope`] with the nodes' capacity already known: the live model builds one
+/// namespace at a time (`objects` holds that namespace) and computes the capacity only
+/// when the nodes or what runs on them changed.
+pub fn build_on(
+    objects: &ClusterObjects,
+    capacity: &NodeCapacity,
+    readiness: &ReadinessHistory,
+    now: Timestamp,
+    visibility: Visibility,
+) -> Built {
     let index = Index::new(objects);
     let workloads = workloads(objects);
-    let services = assemble_all(&index, &workloads, &Shared::new(objects, visibility), readiness, now, visibility);
+    let services =
+        assemble_all(&index, &workloads, &Shared::new(objects, capacity, visibility), readiness, now, visibility);
     let namespace_findings =
         if visibility.pods && visibility.pdbs { unselecting_pdbs(objects, &index, &workloads) } else { Vec::new() };
     Built { services, namespace_findings }
 }
 
+/// The services of `objects` (one namespace) after pods' status alone changed (`changed`:
+/// their names). A service none of those pods belongs to, whose PDBs select none of them,
+/// is kept as it was (the same `Arc`); the others are assembled again with the preflight
+/// checks they had, since a pod's status cannot change a workload's spec. `prepare`
+/// finishes a reassembled service as the full build's caller does (profile singletons).
+#[allow(clippy::too_many_arguments)]
+pub fn refresh_statuses(
+    objects: &ClusterObjects,
+    capacity: &NodeCapacity,
+    readiness: &ReadinessHistory,
+    now: Timestamp,
+    visibility: Visibility,
+    previous: &[Arc<Service>],
+    changed: &BTreeSet<&str>,
+    prepare: &dyn Fn(&mut Service),
+) -> Vec<Arc<Service>> {
+    let index = Index::new(objects);
+    let workloads = workloads(objects);
+    let shared = Shared::new(objects, capacity, visibility);
+    let kept: HashMap<&ServiceKey, &Arc<Service>> = previous.iter().map(|s| (&s.key, s)).collect();
+    let selects_changed = |pdb: &&PodDisruptionBudget| {
+        let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
+        index
+            .pods_in(namespace_of(&pdb.metadata))
+            .iter()
+            .any(|p| changed.contains(p.name.as_str()) && optional_selector_matches(selector, &p.labels))
+    };
+    let touched_pdbs: Vec<&PodDisruptionBudget> = objects.pdbs.iter().map(|p| &**p).filter(selects_changed).collect();
+    let mut services: Vec<Arc<Service>> = workloads
+        .iter()
+        .map(|w| {
+            let members = members(w, &index);
+            let before = kept.get(&service_key(w)).copied();
+            let touched = members.pods.iter().any(|(p, _)| changed.contains(p.name.as_str()))
+                || touched_pdbs.iter().any(|pdb| pdb_covers(pdb, w, &members.pods));
+            match before {
+                Some(before) if !touched => before.clone(),
+                _ => {
+                    let preflight = before.map(|b| b.preflight.clone());
+                    let mut service =
+                        assemble(w, members, preflight, &index, &workloads, &shared, readiness, now, visibility);
+                    prepare(&mut service);
+                    Arc::new(service)
+                }
+            }
+        })
+        .collect();
+    services.sort_by(|a, b| a.key.cmp(&b.key));
+    services
+}
+
 /// What every service of a build reads alike: computed once per build.
 struct Shared<'a> {
-    capacity: NodeCapacity,
+    capacity: &'a NodeCapacity,
     /// `None`: the release Secrets could not be listed.
     helm_releases: Option<&'a [Arc<ObjectMeta>]>,
 }
 
 impl<'a> Shared<'a> {
-    fn new(objects: &'a ClusterObjects, visibility: Visibility) -> Self {
-        Shared {
-            capacity: node_capacity(visibility, objects),
-            helm_releases: visibility.helm_releases.then_some(objects.helm_releases.as_slice()),
-        }
+    fn new(objects: &'a ClusterObjects, capacity: &'a NodeCapacity, visibility: Visibility) -> Self {
+        Shared { capacity, helm_releases: visibility.helm_releases.then_some(objects.helm_releases.as_slice()) }
     }
 }
 
@@ -127,15 +190,20 @@ fn assemble_all<'a>(
     now: Timestamp,
     visibility: Visibility,
 ) -> Vec<Service> {
-    let mut services: Vec<Service> =
-        workloads.iter().map(|w| assemble(w, index, workloads, shared, readiness, now, visibility)).collect();
+    let mut services: Vec<Service> = workloads
+        .iter()
+        .map(|w| assemble(w, members(w, index), None, index, workloads, shared, readiness, now, visibility))
+        .collect();
     services.sort_by(|a, b| a.key.cmp(&b.key));
     services
 }
 
 /// The overview's default order: the worst finding first, then namespace/name.
-pub fn problems_first(services: &mut [Service]) {
-    services.sort_by(|a, b| b.severity().cmp(&a.severity()).then_with(|| a.key.cmp(&b.key)));
+pub fn problems_first<S: std::borrow::Borrow<Service>>(services: &mut [S]) {
+    services.sort_by(|a, b| {
+        let (a, b) = (a.borrow(), b.borrow());
+        b.severity().cmp(&a.severity()).then_with(|| a.key.cmp(&b.key))
+    });
 }
 
 /// Findings that belong to no service: PDBs that select no pod and no workload.
@@ -415,13 +483,16 @@ fn matching_budgets<'a>(
     let candidates = index.pdbs_by_namespace.get(w.namespace).map_or(&[][..], Vec::as_slice);
     candidates
         .iter()
-        .filter(|pdb| {
-            let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
-            optional_selector_matches(selector, w.template_labels)
-                || pods.iter().any(|(p, _)| optional_selector_matches(selector, &p.labels))
-        })
+        .filter(|pdb| pdb_covers(pdb, w, pods))
         .map(|pdb| pdb_headroom(pdb, coverage(pdb, w.namespace, index, all)))
         .collect()
+}
+
+/// A PDB covers a workload when it selects its pod template or any of its pods.
+fn pdb_covers(pdb: &PodDisruptionBudget, w: &Workload<'_>, pods: &[(&PodFacts, bool)]) -> bool {
+    let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
+    optional_selector_matches(selector, w.template_labels)
+        || pods.iter().any(|(p, _)| optional_selector_matches(selector, &p.labels))
 }
 
 /// The pods and controller scale a PDB covers, for when it has no status yet.
@@ -453,8 +524,17 @@ fn revision_history<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'
     }
 }
 
+fn service_key(w: &Workload<'_>) -> ServiceKey {
+    ServiceKey { namespace: safe(w.namespace), name: safe(w.name), kind: w.kind }
+}
+
+/// One service from its workload and members; `preflight`, when given, is kept instead
+/// of checking the workload again.
+#[allow(clippy::too_many_arguments)]
 fn assemble<'a>(
     w: &Workload<'a>,
+    members: Members<'a>,
+    preflight: Option<Vec<Finding>>,
     index: &Index<'a>,
     all: &[Workload<'a>],
     shared: &Shared<'_>,
@@ -462,7 +542,6 @@ fn assemble<'a>(
     now: Timestamp,
     visibility: Visibility,
 ) -> Service {
-    let members = members(w, index);
     let pod_rows: Vec<PodRow> =
         members.pods.iter().map(|(p, updated)| pods::pod_row(p, *updated, readiness, now)).collect();
     let budgets = matching_budgets(w, &members.pods, index, all);
@@ -483,7 +562,7 @@ fn assemble<'a>(
     // A StatefulSet's revision number lives in its ControllerRevision.
     rollout.revision = rollout.revision.or_else(|| revisions.iter().find(|r| r.current).map(|r| r.revision));
     let mut service = Service {
-        key: ServiceKey { namespace: safe(w.namespace), name: safe(w.name), kind: w.kind },
+        key: service_key(w),
         resource_version: w.meta.resource_version.clone(),
         created: w.meta.creation_timestamp.as_ref().map(|t| t.0),
         replicas: w.replicas,
@@ -506,7 +585,7 @@ fn assemble<'a>(
         preflight: Vec::new(),
         database: budget::database_hints(annotations_of(w.meta), w.template_annotations, w.template_labels, w.pod_spec),
         budget: None,
-        room: capacity::room(&shared.capacity, w.pod_spec),
+        room: capacity::room(shared.capacity, w.pod_spec),
         helm: helm::release_of(w.meta, shared.helm_releases),
     };
     let ready_since: Vec<(String, Timestamp)> =
@@ -520,6 +599,10 @@ fn assemble<'a>(
         ready_since: &ready_since,
     };
     service.findings = findings::service_findings(&service, &facts);
+    if let Some(kept) = preflight {
+        service.preflight = kept;
+        return service;
+    }
     service.preflight = lint::workload_checks(&lint::WorkloadFacts {
         kind: w.kind,
         replicas: w.replicas.desired,
@@ -549,4 +632,4 @@ fn safe(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -20,9 +20,13 @@ pub struct Located<'a> {
 }
 
 /// Every preflight finding in scope, ordered by namespace, workload and check.
-pub fn collect<'a>(services: &'a [Service], namespace_findings: &'a [NamespaceFinding]) -> Vec<Located<'a>> {
+pub fn collect<'a, S: std::borrow::Borrow<Service>>(
+    services: &'a [S],
+    namespace_findings: &'a [NamespaceFinding],
+) -> Vec<Located<'a>> {
     let mut all: Vec<Located> = services
         .iter()
+        .map(std::borrow::Borrow::borrow)
         .flat_map(|s| {
             let workload = format!("{}/{}", s.key.kind.short(), s.key.name);
             s.lint_findings().into_iter().map(move |finding| Located {

@@ -293,6 +293,10 @@ impl App {
                 Request::Pop => drop(self.screens.pop()),
                 Request::Close => self.overlay = None,
                 Request::OpenFilter => self.overlay = Some(Overlay::Filter(FilterPopup::new(&self.overview.filter))),
+                Request::OpenNamespaceJump => {
+                    self.overlay = Some(Overlay::Picker(PickerPopup::new(PickerKind::JumpToNamespace)));
+                }
+                Request::JumpToNamespace(namespace) => self.overview.jump_to_namespace(&namespace, &mut self.ctx, now),
                 Request::OpenLogFilter { search } => {
                     self.overlay = LogFilterPopup::new(&mut self.ctx, search).map(Overlay::LogFilter);
                 }
@@ -481,7 +485,7 @@ pub mod tests_support {
             context: "ctx".into(),
             server_url: "http://127.0.0.1:1".into(),
             namespace: None,
-            services: Arc::new(services),
+            services: Arc::new(services.into_iter().map(Arc::new).collect()),
             health: BTreeMap::new(),
             namespaces: vec!["a".into(), "b".into()],
             contexts: vec!["ctx".into(), "other".into()],
@@ -694,6 +698,42 @@ mod tests {
         assert_eq!(names(&app), ["alpha", "beta", "gamma"]);
         key(&mut app, KeyCode::Char('O'));
         assert_eq!(names(&app), ["gamma", "beta", "alpha"], "reversed");
+    }
+
+    #[test]
+    fn brackets_visit_the_problems_and_the_selection_survives_a_resort() {
+        let mut app = app(
+            vec![
+                service("a", "alpha", None),
+                service("a", "beta", Some(Severity::Warning)),
+                service("b", "delta", None),
+                service("b", "gamma", Some(Severity::Error)),
+            ],
+            false,
+        );
+        key(&mut app, KeyCode::Char('p'));
+        assert_eq!(names(&app), ["alpha", "beta", "delta", "gamma"]);
+        let selected = |app: &App| app.selected_service().map(|s| s.key.name.clone()).unwrap_or_default();
+        key(&mut app, KeyCode::Char(']'));
+        assert_eq!(selected(&app), "beta");
+        key(&mut app, KeyCode::Char(']'));
+        assert_eq!(selected(&app), "gamma");
+        key(&mut app, KeyCode::Char(']'));
+        assert_eq!(selected(&app), "beta", "round the end");
+        key(&mut app, KeyCode::Char('['));
+        assert_eq!(selected(&app), "gamma", "back round the start");
+        key(&mut app, KeyCode::Char('O'));
+        assert_eq!(names(&app), ["gamma", "delta", "beta", "alpha"]);
+        assert_eq!(selected(&app), "gamma", "the same service, wherever it moved");
+        key(&mut app, KeyCode::Char('N'));
+        assert_eq!(names(&app), ["beta", "alpha", "gamma", "delta"], "namespaces first, then the sort");
+        assert_eq!(selected(&app), "gamma");
+        key(&mut app, KeyCode::Char('n'));
+        typed(&mut app, "a");
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(selected(&app), "beta", "the first service of namespace a");
+        assert!(app.overlay.is_none());
+        assert_eq!(app.overview.problems, [0, 2]);
     }
 
     #[test]

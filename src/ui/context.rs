@@ -85,6 +85,10 @@ pub enum Request {
     Close,
     /// Type a filter for the overview.
     OpenFilter,
+    /// Choose a namespace to jump to in the overview.
+    OpenNamespaceJump,
+    /// Select the overview's first service of this namespace.
+    JumpToNamespace(String),
     /// Type the focused log pane's filter (or, `search`, its search).
     OpenLogFilter { search: bool },
     /// Ask for a runbook's parameters, `line` filled in.
@@ -196,7 +200,7 @@ impl Context {
 
     /// The service `key` names, as the cluster shows it now.
     pub fn service(&self, key: &ServiceKey) -> Option<&Service> {
-        self.view.services.iter().find(|s| &s.key == key)
+        self.view.services.iter().find(|s| &s.key == key).map(|s| &**s)
     }
 
     /// `budget` judged on its server's last reading, when the server was measured: the

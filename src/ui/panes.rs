@@ -4,6 +4,7 @@
 //! the state they feed and the views read.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use regex::Regex;
@@ -239,9 +240,10 @@ pub struct SloWatches {
 impl SloWatches {
     /// Watches the services with rules (problems first, as the view orders them) up to the
     /// cap; stops watching the ones that went, lost their rules, or got a pane.
-    pub fn sync(&mut self, services: &[Service], rules: &[SloRule], panes: &LogPanes) {
+    pub fn sync(&mut self, services: &[Arc<Service>], rules: &[SloRule], panes: &LogPanes) {
         let wanted: Vec<(&Service, Vec<SloRule>)> = services
             .iter()
+            .map(|s| &**s)
             .filter(|s| !panes.panes.iter().any(|p| p.key == s.key))
             .map(|s| (s, rules.iter().filter(|r| r.applies_to(s)).cloned().collect::<Vec<_>>()))
             .filter(|(_, r)| !r.is_empty())

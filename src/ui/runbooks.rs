@@ -51,7 +51,7 @@ impl ActiveRun {
 
     /// The service of the current step, as a key for a log pane: the one in the view when
     /// it is there, else a Deployment of that name in the run's namespace.
-    pub fn current_service(&self, services: &[Service]) -> Option<ServiceKey> {
+    pub fn current_service(&self, services: &[std::sync::Arc<Service>]) -> Option<ServiceKey> {
         let name = self.start.services.get(self.current()?)?.as_deref()?;
         let wanted = ServiceRef::parse(name).ok()?;
         if let Ok(found) = wanted.resolve(services, &self.start.namespace) {

@@ -30,6 +30,15 @@ use crate::ui::runbooks::RunbookChoice;
 /// The sizes every screen is drawn at: a small terminal and a large one.
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
 
+/// The overview is drawn at a middle size too: wide enough for more columns, not for the
+/// side panel; tall enough for the problems strip.
+const OVERVIEW_SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 50)];
+
+/// The sizes a scene is drawn at.
+fn sizes(name: &str) -> &'static [(u16, u16)] {
+    if name.starts_with("overview") { &OVERVIEW_SIZES } else { &SIZES }
+}
+
 fn now() -> Timestamp {
     "2026-12-01T12:00:00Z".parse().unwrap()
 }
@@ -88,7 +97,22 @@ fn services() -> Vec<Service> {
     db.replicas.ready = 2;
     db.replicas.available = 2;
     db.findings = vec![Finding { id: "test", severity: Severity::Error, message: "a replica is down".into() }];
-    vec![api, worker, docs, db]
+    // Two names that differ only at their end: at 80 columns both stay readable.
+    let mut backend = Service::example("soundspan-staging", "soundspan-backend", 2);
+    backend.created = Some(ago(86_400));
+    backend.pdb = Some(PdbHeadroom {
+        name: "soundspan-backend".into(),
+        min_available: Some("1".into()),
+        max_unavailable: None,
+        current_healthy: 2,
+        desired_healthy: 1,
+        disruptions_allowed: 1,
+        expected_pods: 2,
+        explanation: "minAvailable 1 of 2 healthy: 1 pod may be disrupted".into(),
+    });
+    let mut backend_worker = Service::example("soundspan-staging", "soundspan-backend-worker", 1);
+    backend_worker.created = Some(ago(86_400));
+    vec![api, worker, docs, db, backend, backend_worker]
 }
 
 fn view() -> Arc<ClusterView> {
@@ -173,6 +197,14 @@ type Scene = (&'static str, fn(&mut App));
 fn scenes() -> Vec<Scene> {
     vec![
         ("overview", |_| {}),
+        ("overview_grouped", |a| run(a, Command::ToggleNamespaceGroups)),
+        ("overview_next_problem", |a| {
+            run(a, Command::NextProblem);
+        }),
+        ("jump_to_namespace", |a| {
+            run(a, Command::JumpToNamespace);
+            typed(a, "soundspan");
+        }),
         ("detail", |a| run(a, Command::OpenDetail)),
         ("budget", |a| run(a, Command::OpenBudget)),
         ("findings", |a| run(a, Command::OpenFindings)),
@@ -305,7 +337,7 @@ fn every_screen_and_popup_looks_as_recorded() {
     let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
     let mut differ = Vec::new();
     for (name, reach) in scenes() {
-        for size in SIZES {
+        for &size in sizes(name) {
             let mut app = app(size.0, size.1);
             reach(&mut app);
             let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();

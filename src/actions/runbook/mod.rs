@@ -8,6 +8,8 @@ pub mod error;
 pub mod launch;
 pub mod state;
 
+use std::borrow::Borrow;
+
 use crate::actions::change::{PatchStrategy, plan_hpa_bounds, plan_patch, plan_set_env, plan_set_image};
 use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::actions::scale::plan_scale;
@@ -52,14 +54,18 @@ impl NodeStep {
 }
 
 /// The service a step or gate names, in the runbook's namespace.
-pub fn resolve<'a>(services: &'a [Service], name: &str, namespace: &str) -> Result<&'a Service, StepError> {
+pub fn resolve<'a, S: Borrow<Service>>(
+    services: &'a [S],
+    name: &str,
+    namespace: &str,
+) -> Result<&'a Service, StepError> {
     ServiceRef::parse(name).and_then(|r| r.resolve(services, namespace)).map_err(StepError::Unresolved)
 }
 
 /// Plans `step`. A scale in increments plans its next increment from the current replicas.
-pub fn plan_step(
+pub fn plan_step<S: Borrow<Service>>(
     step: &Step,
-    services: &[Service],
+    services: &[S],
     budgets: &[DatabaseBudget],
     namespace: &str,
     restarted_at: Option<&str>,
@@ -114,7 +120,12 @@ pub fn namespace_of(runbook: &Runbook) -> Option<String> {
 
 /// What would stop the run before its first step: a service it names is not in the
 /// namespace, a gate names an SLO rule the profile does not have.
-pub fn preflight(runbook: &Runbook, services: &[Service], rules: &[SloRule], namespace: &str) -> Vec<String> {
+pub fn preflight<S: Borrow<Service>>(
+    runbook: &Runbook,
+    services: &[S],
+    rules: &[SloRule],
+    namespace: &str,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let mut named: Vec<&str> = runbook.steps.iter().filter_map(|s| s.action.service()).collect();
     named.extend(runbook.steps.iter().flat_map(|s| s.gates.iter().filter_map(Gate::service)));

@@ -234,7 +234,7 @@ fn bindings_by_selector_and_namespace() {
 
 #[test]
 fn declared_databases_show_even_without_users() {
-    let b = databases(&rules(vec![declared_db("spare", 50, 3, 5)], vec![]), &[]);
+    let b = databases(&rules(vec![declared_db("spare", 50, 3, 5)], vec![]), &[] as &[Service]);
     assert_eq!((b.len(), b[0].required(), b[0].state()), (1, 5, BudgetState::Ok));
 }
 

@@ -8,15 +8,15 @@ use serde_json::{Value, json};
 
 use super::*;
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     "2025-06-01T12:00:00Z".parse().unwrap()
 }
 
-fn obj<T: DeserializeOwned>(v: Value) -> Arc<T> {
+pub(crate) fn obj<T: DeserializeOwned>(v: Value) -> Arc<T> {
     Arc::new(serde_json::from_value(v).unwrap())
 }
 
-fn deployment(ns: &str, name: &str, replicas: i32, status: Value) -> Value {
+pub(crate) fn deployment(ns: &str, name: &str, replicas: i32, status: Value) -> Value {
     json!({
         "metadata": {"name": name, "namespace": ns, "uid": format!("uid-{name}"), "generation": 1,
                      "creationTimestamp": "2025-06-01T10:00:00Z",
@@ -29,12 +29,12 @@ fn deployment(ns: &str, name: &str, replicas: i32, status: Value) -> Value {
     })
 }
 
-fn healthy_status(replicas: i32) -> Value {
+pub(crate) fn healthy_status(replicas: i32) -> Value {
     json!({"observedGeneration": 1, "replicas": replicas, "readyReplicas": replicas,
            "updatedReplicas": replicas, "availableReplicas": replicas})
 }
 
-fn replicaset(ns: &str, deploy: &str, revision: i64, replicas: i32) -> Value {
+pub(crate) fn replicaset(ns: &str, deploy: &str, revision: i64, replicas: i32) -> Value {
     json!({
         "metadata": {"name": format!("{deploy}-rs{revision}"), "namespace": ns, "uid": format!("uid-{deploy}-rs{revision}"),
                      "labels": {"app": deploy, "pod-template-hash": format!("h{revision}")},
@@ -47,7 +47,7 @@ fn replicaset(ns: &str, deploy: &str, revision: i64, replicas: i32) -> Value {
     })
 }
 
-fn pod(ns: &str, deploy: &str, revision: i64, i: usize, ready: bool) -> Value {
+pub(crate) fn pod(ns: &str, deploy: &str, revision: i64, i: usize, ready: bool) -> Value {
     json!({
         "metadata": {"name": format!("{deploy}-h{revision}-{i}"), "namespace": ns,
                      "labels": {"app": deploy, "pod-template-hash": format!("h{revision}")},
@@ -59,14 +59,14 @@ fn pod(ns: &str, deploy: &str, revision: i64, i: usize, ready: bool) -> Value {
     })
 }
 
-fn pdb(ns: &str, name: &str, app: &str, spec: Value) -> Value {
+pub(crate) fn pdb(ns: &str, name: &str, app: &str, spec: Value) -> Value {
     let mut spec = spec;
     spec["selector"] = json!({"matchLabels": {"app": app}});
     json!({"metadata": {"name": name, "namespace": ns}, "spec": spec})
 }
 
 /// A healthy Deployment with its ReplicaSet and ready pods.
-fn healthy(objects: &mut ClusterObjects, ns: &str, name: &str, replicas: i32) {
+pub(crate) fn healthy(objects: &mut ClusterObjects, ns: &str, name: &str, replicas: i32) {
     objects.deployments.push(obj(deployment(ns, name, replicas, healthy_status(replicas))));
     objects.replicasets.push(obj(replicaset(ns, name, 1, 0)));
     objects.replicasets.push(obj(replicaset(ns, name, 2, replicas)));

@@ -86,6 +86,8 @@ impl PalettePopup {
 pub enum PickerKind {
     Namespace,
     Context,
+    /// A namespace of the overview's services, to go to (the scope stays).
+    JumpToNamespace,
 }
 
 /// Space n / Space c: a namespace or context by fuzzy name (or as typed); Enter switches.
@@ -98,7 +100,7 @@ pub struct PickerPopup {
 impl PickerPopup {
     pub fn new(kind: PickerKind) -> PickerPopup {
         let what = match kind {
-            PickerKind::Namespace => "namespace",
+            PickerKind::Namespace | PickerKind::JumpToNamespace => "namespace",
             PickerKind::Context => "context",
         };
         PickerPopup { kind, input: text_input(what), selected: 0 }
@@ -109,11 +111,12 @@ impl PickerPopup {
             let chosen = self.choices(ctx).get(self.selected(ctx)).map(|(c, _)| c.clone());
             let typed = Some(typed(&self.input)).filter(|t| !t.is_empty());
             if let Some(choice) = chosen.or(typed) {
-                out.push(Request::Switch(match self.kind {
-                    PickerKind::Namespace if choice == ALL_NAMESPACES => Intent::SwitchNamespace(None),
-                    PickerKind::Namespace => Intent::SwitchNamespace(Some(choice)),
-                    PickerKind::Context => Intent::SwitchContext(choice),
-                }));
+                out.push(match self.kind {
+                    PickerKind::Namespace if choice == ALL_NAMESPACES => Request::Switch(Intent::SwitchNamespace(None)),
+                    PickerKind::Namespace => Request::Switch(Intent::SwitchNamespace(Some(choice))),
+                    PickerKind::Context => Request::Switch(Intent::SwitchContext(choice)),
+                    PickerKind::JumpToNamespace => Request::JumpToNamespace(choice),
+                });
             }
         }
         Handled::Yes
@@ -127,6 +130,12 @@ impl PickerPopup {
                 std::iter::once(ALL_NAMESPACES.to_string()).chain(ctx.view.namespaces.iter().cloned()).collect()
             }
             PickerKind::Context => ctx.view.contexts.clone(),
+            // Only namespaces with services shown in the scope (a set: each once, sorted).
+            PickerKind::JumpToNamespace => {
+                let present: std::collections::BTreeSet<&str> =
+                    ctx.view.services.iter().map(|s| s.key.namespace.as_str()).collect();
+                present.into_iter().map(str::to_string).collect()
+            }
         };
         fuzzy::rank(&query, &candidates, String::clone).into_iter().map(|(c, m)| (c.clone(), m)).collect()
     }
@@ -139,6 +148,7 @@ impl PickerPopup {
         let title = match self.kind {
             PickerKind::Namespace => " Namespace (type a name, enter switches) ",
             PickerKind::Context => " Context (enter switches) ",
+            PickerKind::JumpToNamespace => " Go to namespace (enter selects its first service) ",
         };
         let items = self.choices(ctx).into_iter().map(|(c, m)| (clean(&c), String::new(), m)).collect();
         draw_choices(&ctx.theme, frame, area, title.into(), &self.input, items, self.selected(ctx));

@@ -1,5 +1,6 @@
 //! Help: every key of the screen under it, generated from the active keymap (never
-//! hand-written), that screen's own keys first.
+//! hand-written), that screen's own keys first; over the overview, what its columns'
+//! codes mean.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -9,6 +10,7 @@ use ratatui::widgets::{Clear, Paragraph};
 use super::frame::{centered, popup_block};
 use crate::config::commands::{Command, Mode};
 use crate::ui::context::{Context, Handled, Request};
+use crate::ui::screens::overview::Col;
 
 #[derive(Debug, Default)]
 pub struct HelpPopup {
@@ -53,10 +55,28 @@ impl HelpPopup {
                 Span::styled(b.description.to_string(), theme.style("ui.text.dim")),
             ]));
         }
+        // The overview's column codes after the keys (the keys are what help is opened for).
+        if mode == Mode::Overview {
+            legend(ctx, &mut lines);
+        }
         let rect = centered(area, 92, area.height.saturating_sub(2).max(8));
         let title = format!(" Keys: {} (keymap {}) ", mode.name(), ctx.keymap.name());
         let scroll = scroll.min(lines.len().saturating_sub(1)) as u16;
         frame.render_widget(Clear, rect);
         frame.render_widget(Paragraph::new(lines).block(popup_block(theme, title)).scroll((scroll, 0)), rect);
+    }
+}
+
+/// The overview's columns and their codes (`SRL`, `1/2`, `45%`, `FAIL`), from the columns'
+/// own descriptions.
+fn legend(ctx: &Context, lines: &mut Vec<Line<'static>>) {
+    let theme = &ctx.theme;
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled("columns", theme.style("ui.header"))));
+    for col in Col::ALL {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>12}  ", col.header()), theme.style("ui.hint.key")),
+            Span::styled(col.meaning().to_string(), theme.style("ui.text.dim")),
+        ]));
     }
 }

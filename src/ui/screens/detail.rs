@@ -14,7 +14,7 @@ use crate::config::commands::Command;
 use crate::config::theme::Theme;
 use crate::model::budget::{DatabaseBudget, budget_of};
 use crate::model::sanitize::clean;
-use crate::model::service::{EnvValue, Service, ServiceKey, Severity};
+use crate::model::service::{EnvValue, EventRow, PodRow, ProbeSummary, Service, ServiceKey, Severity};
 use crate::ui::context::{Context, Handled};
 use crate::ui::format::age;
 
@@ -51,14 +51,18 @@ impl DetailScreen {
     }
 }
 
+/// The connection budget of `service`'s database, judged on its last reading.
+pub(super) fn measured_budget(ctx: &Context, service: &Service) -> Option<DatabaseBudget> {
+    budget_of(&ctx.view.budgets, &service.key).map(|b| ctx.measured_budget(b))
+}
+
 /// What the sections of `service` need from the ctx.
 fn context<'a>(ctx: &'a Context, service: &Service, now: Timestamp) -> Sections<'a> {
     let helm_denied = match ctx.view.health.get(&ResourceKind::HelmReleases) {
         Some(WatchHealth::NoAccess { permission }) => Some(permission.as_str()),
         _ => None,
     };
-    let budget = budget_of(&ctx.view.budgets, &service.key).map(|b| ctx.measured_budget(b));
-    Sections { budget, helm_denied, now }
+    Sections { budget: measured_budget(ctx, service), helm_denied, now }
 }
 
 fn draw(state: &DetailScreen, ctx: &Context, frame: &mut Frame, area: Rect, now: Timestamp) {
@@ -108,17 +112,17 @@ fn lines(theme: &Theme, s: &Service, context: &Sections<'_>) -> Vec<Line<'static
     out
 }
 
-fn heading<'a>(theme: &Theme, text: &str, out: &mut Vec<Line<'a>>) {
+pub(super) fn heading<'a>(theme: &Theme, text: &str, out: &mut Vec<Line<'a>>) {
     out.push(Line::default());
     out.push(Line::from(Span::styled(text.to_string(), theme.style("ui.header"))));
 }
 
-fn text<'a>(style: Style, text: String) -> Line<'a> {
+pub(super) fn text<'a>(style: Style, text: String) -> Line<'a> {
     Line::from(Span::styled(text, style))
 }
 
 /// Columns padded to `widths` (the last one takes the rest).
-fn row(cells: &[String], widths: &[usize]) -> String {
+pub(super) fn row(cells: &[String], widths: &[usize]) -> String {
     let mut line = String::new();
     for (i, cell) in cells.iter().enumerate() {
         let width = widths.get(i).copied().unwrap_or(0);
@@ -132,7 +136,7 @@ fn row(cells: &[String], widths: &[usize]) -> String {
     line
 }
 
-fn summary<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
+pub(super) fn summary<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
     let r = &s.replicas;
     let plain = theme.style("ui.text");
     out.push(text(
@@ -176,7 +180,7 @@ fn preflight<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
     }
 }
 
-fn findings<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
+pub(super) fn findings<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
     if s.findings.is_empty() {
         return;
     }
@@ -195,62 +199,91 @@ fn findings<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
 }
 
 fn pods<'a>(theme: &Theme, s: &Service, now: Timestamp, out: &mut Vec<Line<'a>>) {
-    heading(theme, &format!("PODS {}/{} ready", s.pods_summary.ready, s.pods_summary.total), out);
+    heading(theme, &pods_heading(s), out);
     let widths = [26, 10, 5, 8, 6, 12, 5];
     out.push(text(
         theme.style("ui.text.dim"),
         row(&strings(&["NAME", "PHASE", "READY", "RESTARTS", "AGE", "NODE", "FLAPS"]), &widths),
     ));
     for p in &s.pods {
-        let style = if !p.ready {
-            theme.style("state.warn")
-        } else if p.flaps > 0 {
-            theme.style("state.info")
-        } else {
-            theme.style("ui.text")
-        };
-        let phase = p.reason.clone().unwrap_or_else(|| p.phase.clone());
-        let cells = [
-            clean(&p.name),
-            clean(&phase),
-            format!("{}/{}", p.containers_ready.0, p.containers_ready.1),
-            p.restarts.to_string(),
-            age(p.created, now),
-            p.node.as_deref().map_or("-".into(), clean),
-            p.flaps.to_string(),
-        ];
-        out.push(text(style, row(&cells, &widths)));
+        let style = pod_style(theme, p);
+        out.push(text(style, row(&pod_cells(p, now), &widths)));
     }
+}
+
+/// A pod as its row shows it: an unready one warns, a flapping one informs.
+pub(super) fn pod_style(theme: &Theme, p: &PodRow) -> Style {
+    if !p.ready {
+        theme.style("state.warn")
+    } else if p.flaps > 0 {
+        theme.style("state.info")
+    } else {
+        theme.style("ui.text")
+    }
+}
+
+/// A pod's cells: name, phase (or why not running), containers ready, restarts, age, node, flaps.
+pub(super) fn pod_cells(p: &PodRow, now: Timestamp) -> [String; 7] {
+    let phase = p.reason.clone().unwrap_or_else(|| p.phase.clone());
+    [
+        clean(&p.name),
+        clean(&phase),
+        format!("{}/{}", p.containers_ready.0, p.containers_ready.1),
+        p.restarts.to_string(),
+        age(p.created, now),
+        p.node.as_deref().map_or("-".into(), clean),
+        p.flaps.to_string(),
+    ]
+}
+
+/// The PODS heading: how many are ready.
+pub(super) fn pods_heading(s: &Service) -> String {
+    format!("PODS {}/{} ready", s.pods_summary.ready, s.pods_summary.total)
+}
+
+/// A probe's cells: container, kind, handler, delay, period, timeout, failures, grace.
+pub(super) fn probe_cells(p: &ProbeSummary) -> [String; 8] {
+    [
+        clean(&p.container),
+        format!("{:?}", p.probe).to_lowercase(),
+        clean(&p.handler),
+        format!("{}s", p.initial_delay_s),
+        format!("{}s", p.period_s),
+        format!("{}s", p.timeout_s),
+        p.failure_threshold.to_string(),
+        format!("{}s", p.grace_s),
+    ]
+}
+
+/// What is said when a service has no probe at all.
+pub(super) const NO_PROBES: &str = "no probes: Kubernetes sends traffic as soon as the process starts";
+
+/// An event's cells: age, reason, object, message (with its count).
+pub(super) fn event_cells(e: &EventRow, now: Timestamp) -> [String; 4] {
+    let count = if e.count > 1 { format!(" (x{})", e.count) } else { String::new() };
+    [age(e.last_seen, now), clean(&e.reason), clean(&e.object), format!("{}{count}", clean(&e.message))]
+}
+
+/// An event's style: warnings warn.
+pub(super) fn event_style(theme: &Theme, e: &EventRow) -> Style {
+    if e.warning { theme.style("state.warn") } else { theme.style("ui.text") }
 }
 
 fn probes<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
     heading(theme, "PROBES", out);
     if s.probes.is_empty() {
-        out.push(text(
-            theme.style("state.warn"),
-            "no probes: Kubernetes sends traffic as soon as the process starts".into(),
-        ));
+        out.push(text(theme.style("state.warn"), NO_PROBES.into()));
         return;
     }
     let widths = [14, 9, 28, 6, 6, 7, 5, 6];
     let header = ["CONTAINER", "PROBE", "HANDLER", "DELAY", "PERIOD", "TIMEOUT", "FAIL", "GRACE"];
     out.push(text(theme.style("ui.text.dim"), row(&strings(&header), &widths)));
     for p in &s.probes {
-        let cells = [
-            clean(&p.container),
-            format!("{:?}", p.probe).to_lowercase(),
-            clean(&p.handler),
-            format!("{}s", p.initial_delay_s),
-            format!("{}s", p.period_s),
-            format!("{}s", p.timeout_s),
-            p.failure_threshold.to_string(),
-            format!("{}s", p.grace_s),
-        ];
-        out.push(text(theme.style("ui.text"), row(&cells, &widths)));
+        out.push(text(theme.style("ui.text"), row(&probe_cells(p), &widths)));
     }
 }
 
-fn pdb<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
+pub(super) fn pdb<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
     heading(theme, "DISRUPTION BUDGET", out);
     match &s.pdb {
         None => out.push(text(theme.style("ui.text.dim"), "no PodDisruptionBudget selects these pods".into())),
@@ -287,18 +320,8 @@ fn events<'a>(theme: &Theme, s: &Service, now: Timestamp, out: &mut Vec<Line<'a>
         out.push(text(theme.style("ui.text.dim"), "no recent events".into()));
     }
     for e in &s.events {
-        let style = if e.warning { theme.style("state.warn") } else { theme.style("ui.text") };
-        let count = if e.count > 1 { format!(" (x{})", e.count) } else { String::new() };
-        out.push(text(
-            style,
-            format!(
-                "{:>6} {:<16} {:<28} {}{count}",
-                age(e.last_seen, now),
-                clean(&e.reason),
-                clean(&e.object),
-                clean(&e.message)
-            ),
-        ));
+        let [age, reason, object, message] = event_cells(e, now);
+        out.push(text(event_style(theme, e), format!("{age:>6} {reason:<16} {object:<28} {message}")));
     }
 }
 

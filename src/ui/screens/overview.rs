@@ -1,93 +1,39 @@
-//! The service overview: one row per service, problems first, columns dropped by priority
-//! when the terminal is narrow. Only the rows that fit are built. It is the bottom of the
-//! screen stack: the keys no screen above takes (moving, filtering, sorting) act on it.
+//! The service overview: one row per service, problems first. Columns are dropped by
+//! priority and sized from the rows in view, so what only the cockpit knows stays on an
+//! 80x24 bastion terminal; a wide terminal adds the selected service's essentials beside
+//! the list, a tall one the scope's live problems below it. Only the rows that fit are
+//! built. It is the bottom of the screen stack: the keys no screen above takes (moving,
+//! filtering, sorting) act on it.
+
+mod columns;
+mod panel;
+
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Row, Table};
+use ratatui::widgets::{Block, Borders};
 
 use crate::cluster::watch::{ResourceKind, WatchHealth};
 use crate::config::commands::Command;
 use crate::config::theme::Theme;
-use crate::model::budget::{BudgetState, format_percent};
 use crate::model::sanitize::clean;
-use crate::model::service::{ProbeKind, RolloutState, Service, ServiceKey, Severity};
-use crate::model::slo::GateState;
+use crate::model::service::{Service, ServiceKey, Severity};
 use crate::ui::chrome::statusline::{Connectivity, connectivity, missing_permissions};
 use crate::ui::context::Context;
 use crate::ui::context::{Handled, Request, Show};
-use crate::ui::format::age;
-
-/// Overview columns the operator can sort by, in the order `sort_next_column` cycles
-/// (every column of the overview).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortColumn {
-    Namespace,
-    Service,
-    Kind,
-    Ready,
-    UpToDate,
-    Available,
-    Hpa,
-    Rollout,
-    Probes,
-    Pdb,
-    Budget,
-    Checks,
-    Age,
-}
-
-impl SortColumn {
-    const CYCLE: [SortColumn; 13] = [
-        SortColumn::Service,
-        SortColumn::Namespace,
-        SortColumn::Kind,
-        SortColumn::Ready,
-        SortColumn::UpToDate,
-        SortColumn::Available,
-        SortColumn::Hpa,
-        SortColumn::Rollout,
-        SortColumn::Probes,
-        SortColumn::Pdb,
-        SortColumn::Budget,
-        SortColumn::Checks,
-        SortColumn::Age,
-    ];
-
-    pub fn next(self) -> SortColumn {
-        let at = Self::CYCLE.iter().position(|c| *c == self).unwrap_or(0);
-        Self::CYCLE[(at + 1) % Self::CYCLE.len()]
-    }
-
-    /// The header it sorts, as the overview prints it.
-    pub fn header(self) -> &'static str {
-        match self {
-            SortColumn::Namespace => "NAMESPACE",
-            SortColumn::Service => "SERVICE",
-            SortColumn::Kind => "KIND",
-            SortColumn::Ready => "READY",
-            SortColumn::UpToDate => "UP-TO-DATE",
-            SortColumn::Available => "AVAILABLE",
-            SortColumn::Hpa => "HPA",
-            SortColumn::Rollout => "ROLLOUT",
-            SortColumn::Probes => "PROBES",
-            SortColumn::Pdb => "PDB",
-            SortColumn::Budget => "BUDGET",
-            SortColumn::Checks => "CHECKS",
-            SortColumn::Age => "AGE",
-        }
-    }
-}
+pub use columns::Col;
+use columns::{CellContext, Placed, cell, cut_line, fit};
 
 /// The overview's own state: which rows show, in which order, and which is selected.
 #[derive(Debug)]
 pub struct OverviewScreen {
     pub selected: usize,
     pub filter: String,
-    pub sort: SortColumn,
+    pub sort: Col,
     pub reverse: bool,
     pub problems_first: bool,
     /// Rows of the overview, in display order (filter and sort applied); rebuilt on change.
@@ -95,6 +41,14 @@ pub struct OverviewScreen {
     /// Once the operator has chosen a row, it stays selected as rows move; before that
     /// the top row (the worst problem) is selected.
     pub chose_row: bool,
+    /// Across namespaces, namespaces as group headers instead of a column.
+    pub grouped: bool,
+    /// Positions in `rows` of the services with problems (warnings or errors), top to
+    /// bottom: the title counts them, `]`/`[` visit them, the problems strip lists them.
+    /// Found when the rows are rebuilt, so no frame walks every service.
+    pub problems: Vec<usize>,
+    /// Per namespace shown: its services and how many have problems (the group headers).
+    pub groups: BTreeMap<String, (usize, usize)>,
 }
 
 impl OverviewScreen {
@@ -102,11 +56,14 @@ impl OverviewScreen {
         let mut overview = OverviewScreen {
             selected: 0,
             filter: String::new(),
-            sort: SortColumn::Service,
+            sort: Col::Service,
             reverse: false,
             problems_first: true,
             rows: Vec::new(),
             chose_row: false,
+            grouped: false,
+            problems: Vec::new(),
+            groups: BTreeMap::new(),
         };
         overview.refresh_rows(ctx);
         overview
@@ -121,7 +78,8 @@ impl OverviewScreen {
         out: &mut Vec<Request>,
         now: Timestamp,
     ) -> Handled {
-        let page = page(crate::ui::layout::main_area(ctx, ctx.area, false)).max(1) as isize;
+        let main = crate::ui::layout::main_area(ctx, ctx.area, false);
+        let page = page(self.regions(ctx.area, main).list).max(1) as isize;
         match command {
             Command::MoveUp => self.move_by(-1),
             Command::MoveDown => self.move_by(1),
@@ -139,27 +97,41 @@ impl OverviewScreen {
             Command::Filter => out.push(Request::OpenFilter),
             Command::ClearFilter => self.set_filter(String::new(), ctx),
             Command::SortNextColumn => {
-                self.sort = self.sort.next();
-                self.refresh_rows(ctx);
-                ctx.say(format!("sorted by {}", self.sort.header()), now);
+                self.sort = self.sort.next_sort();
+                self.reorder(ctx);
+                // The column in focus says what it means (the legend's line for it).
+                ctx.say(format!("sorted by {}: {}", self.sort.header(), self.sort.meaning()), now);
             }
             Command::SortReverse => {
                 self.reverse = !self.reverse;
-                self.refresh_rows(ctx);
+                self.reorder(ctx);
             }
             Command::ToggleProblemsFirst => {
                 self.problems_first = !self.problems_first;
-                self.refresh_rows(ctx);
+                self.reorder(ctx);
                 let state = if self.problems_first { "on" } else { "off" };
                 ctx.say(format!("problems first: {state}"), now);
             }
+            Command::NextProblem => self.go_to_problem(true, ctx, now),
+            Command::PrevProblem => self.go_to_problem(false, ctx, now),
+            Command::ToggleNamespaceGroups => {
+                if ctx.view.namespace.is_some() {
+                    ctx.say("one namespace is shown: nothing to group (space n: all namespaces)", now);
+                } else {
+                    self.grouped = !self.grouped;
+                    self.reorder(ctx);
+                    let state = if self.grouped { "group headers" } else { "a column" };
+                    ctx.say(format!("namespaces as {state}"), now);
+                }
+            }
+            Command::JumpToNamespace => out.push(Request::OpenNamespaceJump),
             _ => return Handled::No,
         }
         Handled::Yes
     }
 
     pub fn selected_service<'a>(&self, ctx: &'a Context) -> Option<&'a Service> {
-        self.rows.get(self.selected).map(|&i| &ctx.view.services[i])
+        self.rows.get(self.selected).map(|&i| service_at(ctx, i))
     }
 
     /// The filter typed (live) or restored; the rows follow it.
@@ -172,15 +144,39 @@ impl OverviewScreen {
     /// number, so rows moving under the cursor do not change what is selected.
     pub fn on_view(&mut self, selected: Option<ServiceKey>, ctx: &Context) {
         self.refresh_rows(ctx);
-        if let Some(at) = selected.and_then(|key| self.rows.iter().position(|&i| ctx.view.services[i].key == key)) {
-            self.selected = at;
-        }
-        self.clamp_selection();
+        self.select(selected.as_ref(), ctx);
     }
 
     /// The service to keep selected across a new view, once the operator chose one.
     pub fn chosen(&self, ctx: &Context) -> Option<ServiceKey> {
         self.selected_service(ctx).filter(|_| self.chose_row).map(|s| s.key.clone())
+    }
+
+    /// The first service of `namespace` (the jump-to-namespace choice).
+    pub fn jump_to_namespace(&mut self, namespace: &str, ctx: &mut Context, now: Timestamp) {
+        match self.rows.iter().position(|&i| service_at(ctx, i).key.namespace == namespace) {
+            Some(at) => {
+                self.selected = at;
+                self.chose_row = true;
+            }
+            None => ctx.say(format!("no service of {} is shown", clean(namespace)), now),
+        }
+    }
+
+    /// `]` / `[`: the next (or previous) service with problems, round the list's end.
+    fn go_to_problem(&mut self, forward: bool, ctx: &mut Context, now: Timestamp) {
+        let next = if forward {
+            self.problems.iter().find(|&&p| p > self.selected).or(self.problems.first())
+        } else {
+            self.problems.iter().rev().find(|&&p| p < self.selected).or(self.problems.last())
+        };
+        match next.copied() {
+            Some(at) => {
+                self.selected = at;
+                self.chose_row = true;
+            }
+            None => ctx.say("no service with problems is shown", now),
+        }
     }
 
     fn move_by(&mut self, delta: isize) {
@@ -193,107 +189,152 @@ impl OverviewScreen {
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
     }
 
-    /// Recomputes which services the overview shows and in which order.
+    /// `key`'s row selected, wherever it is now (the row number stays when it is gone).
+    fn select(&mut self, key: Option<&ServiceKey>, ctx: &Context) {
+        if let Some(at) = key.and_then(|key| self.rows.iter().position(|&i| &service_at(ctx, i).key == key)) {
+            self.selected = at;
+        }
+        self.clamp_selection();
+    }
+
+    /// The rows sorted or grouped anew; the selected service stays selected.
+    fn reorder(&mut self, ctx: &Context) {
+        let key = self.selected_service(ctx).map(|s| s.key.clone());
+        self.refresh_rows(ctx);
+        self.select(key.as_ref(), ctx);
+    }
+
+    /// Namespaces are group headers: chosen, and several namespaces are shown.
+    pub fn grouping(&self, ctx: &Context) -> bool {
+        self.grouped && ctx.view.namespace.is_none()
+    }
+
+    /// Recomputes which services the overview shows and in which order, and where the
+    /// problems among them are.
     pub fn refresh_rows(&mut self, ctx: &Context) {
         let services = &ctx.view.services;
         let filter = self.filter.trim().to_lowercase();
-        let mut rows: Vec<usize> = (0..services.len())
-            .filter(|&i| {
-                filter.is_empty() || {
-                    let s = &services[i];
-                    format!("{}/{}", s.key.namespace, s.key.name).to_lowercase().contains(&filter)
-                }
+        let mut rows: Vec<usize> = services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                filter.is_empty() || format!("{}/{}", s.key.namespace, s.key.name).to_lowercase().contains(&filter)
             })
+            .map(|(i, _)| i)
             .collect();
         let sort = self.sort;
+        let grouping = self.grouping(ctx);
         rows.sort_by(|&a, &b| {
-            let (a, b) = (&services[a], &services[b]);
+            let (a, b): (&Service, &Service) = (&services[a], &services[b]);
             let mut order = sort_key(sort, a).cmp(&sort_key(sort, b));
             if self.reverse {
                 order = order.reverse();
             }
+            let groups = if grouping { a.key.namespace.cmp(&b.key.namespace) } else { std::cmp::Ordering::Equal };
             let problems =
                 if self.problems_first { b.severity().cmp(&a.severity()) } else { std::cmp::Ordering::Equal };
-            problems.then(order).then_with(|| a.key.cmp(&b.key))
+            groups.then(problems).then(order).then_with(|| a.key.cmp(&b.key))
         });
+        self.problems.clear();
+        self.groups.clear();
+        for (at, &i) in rows.iter().enumerate() {
+            let s: &Service = &services[i];
+            let problem = has_problems(s);
+            if problem {
+                self.problems.push(at);
+            }
+            if grouping {
+                let group = self.groups.entry(s.key.namespace.clone()).or_default();
+                group.0 += 1;
+                group.1 += usize::from(problem);
+            }
+        }
         self.rows = rows;
     }
 
     pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect, now: Timestamp) {
-        draw(self, ctx, frame, area, now);
+        let regions = self.regions(ctx.area, area);
+        draw_list(self, ctx, frame, regions.list, now);
+        if let Some(area) = regions.panel {
+            panel::draw_selected(self.selected_service(ctx), ctx, frame, area, now);
+        }
+        if let Some(area) = regions.strip {
+            panel::draw_problems(self, ctx, frame, area, now);
+        }
     }
+
+    /// Where the list, the selected service's panel and the problems strip go in `area`
+    /// (the overview's part of a `terminal`-sized screen). Paging uses it too.
+    fn regions(&self, terminal: Rect, area: Rect) -> Regions {
+        let strip = (terminal.height >= TALL_ROWS).then(|| {
+            // A rule and a line per problem, up to a few; one line says there are none.
+            let lines = self.problems.len().clamp(1, STRIP_LINES) as u16;
+            lines + 1
+        });
+        let [upper, strip] = Layout::vertical([Constraint::Min(1), Constraint::Length(strip.unwrap_or(0))]).areas(area);
+        let panel_width = (terminal.width >= WIDE_COLUMNS).then(|| (upper.width * 3 / 10).clamp(50, 72));
+        let [list, panel] =
+            Layout::horizontal([Constraint::Min(1), Constraint::Length(panel_width.unwrap_or(0))]).areas(upper);
+        Regions { list, panel: panel_width.map(|_| panel), strip: (strip.height > 0).then_some(strip) }
+    }
+}
+
+/// From this many columns the selected service's essentials sit beside the list.
+pub const WIDE_COLUMNS: u16 = 160;
+/// From this many rows the scope's live problems are listed under it.
+pub const TALL_ROWS: u16 = 40;
+/// The most problems the strip lists (`]` visits the rest).
+const STRIP_LINES: usize = 7;
+
+/// The overview's parts.
+struct Regions {
+    list: Rect,
+    panel: Option<Rect>,
+    strip: Option<Rect>,
+}
+
+/// A service the operator should look at: a warning or an error.
+fn has_problems(s: &Service) -> bool {
+    s.severity() >= Some(Severity::Warning)
+}
+
+/// The service at `i` of the view (rows hold indices into it).
+fn service_at(ctx: &Context, i: usize) -> &Service {
+    &ctx.view.services[i]
 }
 
 /// The value a column sorts by; text sorts alphabetically, numbers numerically.
-fn sort_key(column: SortColumn, s: &Service) -> (i64, String) {
+fn sort_key(column: Col, s: &Service) -> (i64, String) {
     let r = &s.replicas;
     let number = |n: i64| (n, String::new());
     match column {
-        SortColumn::Service => (0, s.key.name.clone()),
-        SortColumn::Namespace => (0, format!("{}/{}", s.key.namespace, s.key.name)),
-        SortColumn::Kind => (0, s.key.kind.short().to_string()),
+        Col::Service => (0, s.key.name.clone()),
+        Col::Namespace => (0, format!("{}/{}", s.key.namespace, s.key.name)),
+        Col::Kind => (0, s.key.kind.short().to_string()),
         // Relative to desired, so the services missing the most pods come first.
-        SortColumn::Ready => number(i64::from(r.ready) - i64::from(r.desired)),
-        SortColumn::UpToDate => number(i64::from(r.updated) - i64::from(r.desired)),
-        SortColumn::Available => number(i64::from(r.available) - i64::from(r.desired)),
-        SortColumn::Hpa => number(s.hpa.as_ref().map_or(-1, |h| i64::from(h.max))),
-        SortColumn::Rollout => number(s.rollout.state as i64),
-        SortColumn::Probes => number(s.probes.len() as i64),
-        SortColumn::Pdb => number(s.pdb.as_ref().map_or(i64::MAX, |p| i64::from(p.disruptions_allowed))),
+        Col::Ready => number(i64::from(r.ready) - i64::from(r.desired)),
+        Col::UpToDate => number(i64::from(r.updated) - i64::from(r.desired)),
+        Col::Available => number(i64::from(r.available) - i64::from(r.desired)),
+        Col::Hpa => number(s.hpa.as_ref().map_or(-1, |h| i64::from(h.max))),
+        Col::Rollout => number(s.rollout.state as i64),
+        Col::Probes => number(s.probes.len() as i64),
+        Col::Pdb => number(s.pdb.as_ref().map_or(i64::MAX, |p| i64::from(p.disruptions_allowed))),
         // The fullest database first (tenths of a percent; no database last).
-        SortColumn::Budget => number(s.budget.as_ref().map_or(1, |b| -(b.percent * 10.0) as i64)),
+        Col::Budget => number(s.budget.as_ref().map_or(1, |b| -(b.percent * 10.0) as i64)),
         // The most failed checks first.
-        SortColumn::Checks => number(-(s.lint_findings().len() as i64)),
-        SortColumn::Age => number(-s.created.map_or(0, |t| t.as_second())),
+        Col::Checks => number(-(s.lint_findings().len() as i64)),
+        Col::Age => number(-s.created.map_or(0, |t| t.as_second())),
+        // Never chosen (see `Col::next_sort`).
+        Col::Slo => number(0),
     }
 }
 
-/// A column: header, width, and how important it is (0 is kept longest).
-struct Column {
-    header: &'static str,
-    width: u16,
-    priority: u8,
-}
-
-const COLUMNS: [Column; 14] = [
-    Column { header: "NAMESPACE", width: 14, priority: 4 },
-    Column { header: "SERVICE", width: 24, priority: 0 },
-    Column { header: "KIND", width: 6, priority: 6 },
-    Column { header: "READY", width: 7, priority: 0 },
-    Column { header: "UP-TO-DATE", width: 10, priority: 3 },
-    Column { header: "AVAILABLE", width: 9, priority: 3 },
-    Column { header: "HPA", width: 9, priority: 2 },
-    Column { header: "ROLLOUT", width: 11, priority: 1 },
-    Column { header: "PROBES", width: 6, priority: 1 },
-    Column { header: "PDB", width: 9, priority: 1 },
-    Column { header: "BUDGET", width: 7, priority: 3 },
-    Column { header: "SLO", width: 5, priority: 3 },
-    Column { header: "CHECKS", width: 6, priority: 4 },
-    Column { header: "AGE", width: 6, priority: 5 },
-];
-
-/// Which columns fit in `width`: drop the least important until they do. The namespace
-/// column is pointless when one namespace is shown.
-fn visible_columns(width: u16, one_namespace: bool) -> Vec<usize> {
-    let mut shown: Vec<usize> = (0..COLUMNS.len()).filter(|&i| !(one_namespace && i == 0)).collect();
-    let total = |shown: &[usize]| shown.iter().map(|&i| COLUMNS[i].width + 1).sum::<u16>();
-    while total(&shown) > width {
-        let Some(drop) =
-            shown.iter().copied().filter(|&i| COLUMNS[i].priority > 0).max_by_key(|&i| (COLUMNS[i].priority, i))
-        else {
-            break;
-        };
-        shown.retain(|&i| i != drop);
-    }
-    shown
-}
-
-/// The table's frame: a rule on top that carries the title.
+/// The list's frame: a rule on top that carries the title.
 fn table_block<'a>() -> Block<'a> {
     Block::default().borders(Borders::TOP)
 }
 
-/// Rows of services one page shows in `area` (the table's body, under its header).
+/// Rows of services one page shows in `area` (the list's body, under its header).
 pub fn page(area: Rect) -> usize {
     body_height(table_block().inner(area))
 }
@@ -302,67 +343,176 @@ fn body_height(inner: Rect) -> usize {
     inner.height.saturating_sub(1) as usize
 }
 
-fn draw(overview: &OverviewScreen, ctx: &Context, frame: &mut Frame, area: Rect, now: Timestamp) {
+/// A line of the list: a namespace's group header or a service's row (its position).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ListLine<'a> {
+    Group(&'a str),
+    Row(usize),
+}
+
+impl OverviewScreen {
+    /// The lines of the list in `height` lines, the selected row on screen: the page
+    /// scrolls only when the selection would leave it. Grouped, each namespace's rows
+    /// follow its header, and the top line always names the namespace of the rows under it.
+    fn window<'a>(&self, ctx: &'a Context, height: usize) -> Vec<ListLine<'a>> {
+        let namespace = |at: usize| service_at(ctx, self.rows[at]).key.namespace.as_str();
+        if !self.grouping(ctx) || height < 3 {
+            let first = self.selected.saturating_sub(height.saturating_sub(1));
+            return (first..self.rows.len()).take(height).map(ListLine::Row).collect();
+        }
+        // Back from the selection while the page holds it and the headers it brings.
+        let (mut first, mut used) = (self.selected, 2);
+        while first > 0 {
+            let more = 1 + usize::from(namespace(first - 1) != namespace(first));
+            if used + more > height {
+                break;
+            }
+            used += more;
+            first -= 1;
+        }
+        let mut lines = Vec::with_capacity(height);
+        for at in first..self.rows.len() {
+            if at == first || namespace(at) != namespace(at - 1) {
+                lines.push(ListLine::Group(namespace(at)));
+            }
+            lines.push(ListLine::Row(at));
+            if lines.len() >= height {
+                break;
+            }
+        }
+        lines.truncate(height);
+        lines
+    }
+}
+
+fn draw_list(overview: &OverviewScreen, ctx: &Context, frame: &mut Frame, area: Rect, now: Timestamp) {
     let theme = &ctx.theme;
-    let view = ctx.view.clone();
-    let health = connectivity(&view, now);
+    let view = &ctx.view;
+    let health = connectivity(view, now);
     let title = title(overview, ctx, &health);
     let block = table_block().title(title).border_style(theme.style("ui.border"));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let columns = visible_columns(inner.width, view.namespace.is_some());
-    let body_height = body_height(inner);
     if overview.rows.is_empty() {
         let text = empty_text(overview, ctx, &health);
         frame.render_widget(Line::from(Span::styled(text, theme.style("ui.text.dim"))), inner);
         return;
     }
-    let offset = overview.selected.saturating_sub(body_height.saturating_sub(1));
-    let pdb_access =
-        !matches!(view.health.get(&ResourceKind::PodDisruptionBudgets), Some(WatchHealth::NoAccess { .. }));
-    let hpa_access =
-        !matches!(view.health.get(&ResourceKind::HorizontalPodAutoscalers), Some(WatchHealth::NoAccess { .. }));
+    let lines = overview.window(ctx, body_height(inner));
+    let in_view: Vec<&Service> = lines
+        .iter()
+        .filter_map(|l| match l {
+            ListLine::Row(at) => Some(service_at(ctx, overview.rows[*at])),
+            ListLine::Group(_) => None,
+        })
+        .collect();
     let stale = matches!(health, Connectivity::Stale { .. });
+    let no_access = |kind| matches!(view.health.get(&kind), Some(WatchHealth::NoAccess { .. }));
     // Only services with rules have a gate state (followed in a pane or in the background,
     // up to a cap): no stream, no verdict.
     let gates = ctx.slo_gates(now);
+    let mut cells = CellContext {
+        now,
+        pdb_access: !no_access(ResourceKind::PodDisruptionBudgets),
+        hpa_access: !no_access(ResourceKind::HorizontalPodAutoscalers),
+        qualify: false,
+    };
+    let cells_of = |cells: &CellContext, col: Col| -> Vec<Line<'static>> {
+        in_view.iter().map(|s| cell(theme, col, s, cells, gates.get(&s.key).copied())).collect()
+    };
+    let several_namespaces = view.namespace.is_none() && !overview.grouping(ctx);
+    let candidates: Vec<Col> = Col::ALL.into_iter().filter(|&c| c != Col::Namespace || several_namespaces).collect();
+    let mut table: Vec<(Col, Vec<Line<'static>>)> = candidates.iter().map(|&c| (c, cells_of(&cells, c))).collect();
+    let mut placed = fit(inner.width, &natural_widths(overview, &table));
     // Across namespaces, a name alone is ambiguous once the NAMESPACE column is gone.
-    let qualify = view.namespace.is_none() && !columns.contains(&0);
-    let context = CellContext { now, pdb_access, hpa_access, qualify };
-    let rows: Vec<Row> = overview.rows[offset..]
-        .iter()
-        .take(body_height)
-        .enumerate()
-        .map(|(n, &i)| {
-            let service = &view.services[i];
-            let slo = gates.get(&service.key).copied();
-            let cells = columns.iter().map(|&c| cell(theme, c, service, &context, slo));
-            let mut style = row_style(theme, service, stale);
-            if offset + n == overview.selected {
-                style = style.patch(theme.style("ui.selection"));
+    if several_namespaces && !placed.iter().any(|p| p.col == Col::Namespace) {
+        cells.qualify = true;
+        table.retain(|(c, _)| *c != Col::Namespace);
+        for (col, lines) in &mut table {
+            if *col == Col::Service {
+                *lines = cells_of(&cells, Col::Service);
             }
-            Row::new(cells).style(style)
-        })
-        .collect();
-    let header =
-        Row::new(columns.iter().map(|&c| sort_marker(overview, COLUMNS[c].header))).style(theme.style("ui.header"));
-    let widths: Vec<Constraint> = columns
-        .iter()
-        .map(|&c| if c == 1 { Constraint::Min(COLUMNS[c].width) } else { Constraint::Length(COLUMNS[c].width) })
-        .collect();
-    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
+        }
+        placed = fit(inner.width, &natural_widths(overview, &table));
+    }
+    let column_of = |col: Col| table.iter().position(|(c, _)| *c == col);
+    let mut y = inner.y;
+    let header: Vec<Line<'static>> = placed.iter().map(|p| Line::from(sort_marker(overview, p.col.header()))).collect();
+    draw_cells(frame, inner, y, &placed, header, theme.style("ui.header"));
+    let mut nth = 0;
+    for line in lines {
+        y += 1;
+        match line {
+            ListLine::Group(namespace) => {
+                let text = group_header(overview, namespace);
+                let row = Rect { y, height: 1, ..inner };
+                frame.render_widget(Line::from(Span::styled(text, theme.style("ui.header"))), row);
+            }
+            ListLine::Row(at) => {
+                let service = in_view[nth];
+                let row: Vec<Line<'static>> = placed
+                    .iter()
+                    .filter_map(|p| Some(cut_line(table[column_of(p.col)?].1[nth].clone(), p.width.into())))
+                    .collect();
+                let mut style = row_style(theme, service, stale);
+                if at == overview.selected {
+                    style = style.patch(theme.style("ui.selection"));
+                }
+                draw_cells(frame, inner, y, &placed, row, style);
+                nth += 1;
+            }
+        }
+    }
 }
 
+/// Each column's natural width: its widest cell in view, its header (with the sort mark).
+fn natural_widths(overview: &OverviewScreen, table: &[(Col, Vec<Line<'static>>)]) -> Vec<(Col, u16)> {
+    table
+        .iter()
+        .map(|(col, lines)| {
+            let header = sort_marker(overview, col.header()).chars().count();
+            let widest = lines.iter().map(Line::width).max().unwrap_or(0).max(header);
+            (*col, u16::try_from(widest).unwrap_or(u16::MAX))
+        })
+        .collect()
+}
+
+/// One line of the list at `y`: `style` over its whole width, the cells at their columns.
+fn draw_cells(frame: &mut Frame, inner: Rect, y: u16, placed: &[Placed], cells: Vec<Line<'static>>, style: Style) {
+    let row = Rect { y, height: 1, ..inner };
+    frame.buffer_mut().set_style(row, style);
+    let mut x = inner.x;
+    for (p, line) in placed.iter().zip(cells) {
+        let width = p.width.min(inner.right().saturating_sub(x));
+        frame.render_widget(line, Rect { x, y, width, height: 1 });
+        x = x.saturating_add(p.width + 1);
+    }
+}
+
+/// `▾ namespace · N services · M with problems`, from the counts taken with the rows.
+fn group_header(overview: &OverviewScreen, namespace: &str) -> String {
+    let (services, problems) = overview.groups.get(namespace).copied().unwrap_or_default();
+    let problems = if problems > 0 { format!(" · {problems} with problems") } else { String::new() };
+    let plural = if services == 1 { "" } else { "s" };
+    format!("▾ {} · {services} service{plural}{problems}", clean(namespace))
+}
+
+/// `Services 6 of 24 · 2 with problems`: the counts follow the filter (the scope is what
+/// the view holds).
 fn title<'a>(overview: &OverviewScreen, ctx: &Context, health: &Connectivity) -> Line<'a> {
     let theme = &ctx.theme;
-    let view = &ctx.view;
-    let problems = view.services.iter().filter(|s| s.severity() >= Some(Severity::Warning)).count();
-    let mut spans = vec![Span::styled(format!(" Services {} ", overview.rows.len()), theme.style("ui.title"))];
+    let (shown, total) = (overview.rows.len(), ctx.view.services.len());
+    let count = if shown == total { format!(" Services {total} ") } else { format!(" Services {shown} of {total} ") };
+    let mut spans = vec![Span::styled(count, theme.style("ui.title"))];
+    let problems = overview.problems.len();
     if problems > 0 {
         spans.push(Span::styled(format!("· {problems} with problems "), theme.style("state.warn")));
     }
     if !overview.filter.is_empty() {
         spans.push(Span::styled(format!("· filter \"{}\" ", clean(&overview.filter)), theme.style("ui.match")));
+    }
+    if overview.grouping(ctx) {
+        spans.push(Span::styled("· by namespace ", theme.style("ui.title")));
     }
     if let Connectivity::Stale { .. } | Connectivity::Reconnecting { .. } = health {
         spans.push(Span::styled(format!("· {} ", health.label()), theme.style("state.stale")));
@@ -401,127 +551,44 @@ fn row_style(theme: &Theme, service: &Service, stale: bool) -> Style {
     }
 }
 
-/// What every row's cells share.
-struct CellContext {
-    now: Timestamp,
-    pdb_access: bool,
-    hpa_access: bool,
-    /// Show `namespace/name` (the NAMESPACE column is gone but several namespaces are shown).
-    qualify: bool,
-}
-
-fn cell<'a>(theme: &Theme, column: usize, s: &Service, ctx: &CellContext, slo: Option<GateState>) -> Cell<'a> {
-    let (now, pdb_access, hpa_access, qualify) = (ctx.now, ctx.pdb_access, ctx.hpa_access, ctx.qualify);
-    let r = &s.replicas;
-    match COLUMNS[column].header {
-        "NAMESPACE" => Cell::from(clean(&s.key.namespace)),
-        "SERVICE" if qualify => Cell::from(clean(&format!("{}/{}", s.key.namespace, s.key.name))),
-        "SERVICE" => Cell::from(clean(&s.key.name)),
-        "KIND" => Cell::from(s.key.kind.short()),
-        "READY" => Cell::from(format!("{}/{}", r.ready, r.desired)),
-        "UP-TO-DATE" => Cell::from(r.updated.to_string()),
-        "AVAILABLE" => Cell::from(r.available.to_string()),
-        "HPA" => Cell::from(match &s.hpa {
-            _ if !hpa_access => "no access".to_string(),
-            Some(h) => format!("{}-{}", h.min, h.max),
-            None => "-".to_string(),
-        }),
-        "ROLLOUT" => rollout_cell(theme, s),
-        "PROBES" => probes_cell(theme, s),
-        "PDB" => Cell::from(match &s.pdb {
-            _ if !pdb_access => "no access".to_string(),
-            Some(p) => format!("{}/{}", p.disruptions_allowed, p.current_healthy),
-            None => "-".to_string(),
-        }),
-        "BUDGET" => budget_cell(theme, s),
-        "CHECKS" => checks_cell(theme, s),
-        "SLO" => match slo {
-            Some(state) => {
-                let text = match state {
-                    GateState::Pass => "pass",
-                    GateState::Warn => "warn",
-                    GateState::Fail => "FAIL",
-                };
-                Cell::from(Span::styled(text, super::logs::gate_style(theme, state)))
-            }
-            None => Cell::from(Span::styled("-", theme.style("ui.text.dim"))),
-        },
-        "AGE" => Cell::from(age(s.created, now)),
-        _ => Cell::from(""),
-    }
-}
-
-fn rollout_cell<'a>(theme: &Theme, s: &Service) -> Cell<'a> {
-    let r = &s.replicas;
-    let (text, key) = match s.rollout.state {
-        RolloutState::Complete => ("complete".to_string(), "state.ok"),
-        RolloutState::Progressing => (format!("{} of {}", r.updated, r.desired), "state.info"),
-        RolloutState::Stalled => ("stalled".to_string(), "state.error"),
-        RolloutState::Paused => ("paused".to_string(), "state.warn"),
-    };
-    Cell::from(Span::styled(text, theme.style(key)))
-}
-
-/// How many preflight checks the manifest fails, coloured by the worst (`-` for none).
-fn checks_cell<'a>(theme: &Theme, s: &Service) -> Cell<'a> {
-    let found = s.lint_findings();
-    match found.first() {
-        None => Cell::from(Span::styled("-", theme.style("ui.text.dim"))),
-        Some(worst) => {
-            Cell::from(Span::styled(found.len().to_string(), super::findings::severity_style(theme, worst.severity)))
-        }
-    }
-}
-
-/// The service's database's use, coloured by its state; `-` when it uses none.
-fn budget_cell<'a>(theme: &Theme, s: &Service) -> Cell<'a> {
-    let Some(b) = &s.budget else { return Cell::from(Span::styled("-", theme.style("ui.text.dim"))) };
-    let key = match b.state {
-        BudgetState::Ok => "state.ok",
-        BudgetState::Warn => "state.warn",
-        BudgetState::Over => "state.error",
-    };
-    Cell::from(Span::styled(format_percent(b.percent).replace(' ', ""), theme.style(key)))
-}
-
-/// `S R L`: which probes exist, coloured by how the pods are doing; `-` for a missing one.
-fn probes_cell<'a>(theme: &Theme, s: &Service) -> Cell<'a> {
-    let live = if s.pods_summary.total == 0 || s.pods_summary.ready == s.pods_summary.total {
-        "state.ok"
-    } else if s.pods_summary.ready == 0 {
-        "state.error"
-    } else {
-        "state.warn"
-    };
-    let spans: Vec<Span> = [(ProbeKind::Startup, "S"), (ProbeKind::Readiness, "R"), (ProbeKind::Liveness, "L")]
-        .into_iter()
-        .map(|(kind, letter)| {
-            if s.probes.iter().any(|p| p.probe == kind) {
-                Span::styled(letter, theme.style(live))
-            } else {
-                Span::styled("-", theme.style("ui.text.dim"))
-            }
-        })
-        .collect();
-    Cell::from(Line::from(spans))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::keymap::Keymap;
+    use crate::config::theme::{TerminalColors, Theme};
+
+    fn context(services: Vec<Service>) -> Context {
+        let theme = Theme::builtin("dark", &TerminalColors::from_values(false, "")).unwrap();
+        let view = crate::ui::app::tests_support::view(1, services);
+        Context::new(theme, Keymap::builtin("default").unwrap(), view, false)
+    }
 
     #[test]
-    fn narrow_terminals_drop_the_least_important_columns_first() {
-        let all = visible_columns(200, false);
-        assert_eq!(all.len(), COLUMNS.len());
-        let at80 = visible_columns(80, false);
-        let headers: Vec<&str> = at80.iter().map(|&i| COLUMNS[i].header).collect();
-        for essential in ["SERVICE", "READY", "ROLLOUT", "PROBES", "PDB"] {
-            assert!(headers.contains(&essential), "{essential} kept at 80 columns: {headers:?}");
+    fn grouped_pages_hold_the_selection_and_name_the_namespace_on_top() {
+        let services: Vec<Service> =
+            (0..30).map(|i| Service::example(&format!("ns-{}", i / 4), &format!("svc-{i:02}"), 1)).collect();
+        let ctx = context(services);
+        let mut overview = OverviewScreen::new(&ctx);
+        overview.grouped = true;
+        overview.refresh_rows(&ctx);
+        for height in [3, 5, 10] {
+            for selected in 0..overview.rows.len() {
+                overview.selected = selected;
+                let lines = overview.window(&ctx, height);
+                assert!(lines.len() <= height, "{lines:?}");
+                assert!(lines.contains(&ListLine::Row(selected)), "row {selected} on its page of {height}: {lines:?}");
+                assert!(matches!(lines[0], ListLine::Group(_)), "the namespace on top: {lines:?}");
+                for pair in lines.windows(2) {
+                    if let [ListLine::Row(a), ListLine::Row(b)] = pair {
+                        assert_eq!(
+                            service_at(&ctx, overview.rows[*a]).key.namespace,
+                            service_at(&ctx, overview.rows[*b]).key.namespace,
+                            "a header between namespaces"
+                        );
+                    }
+                }
+            }
         }
-        assert!(!headers.contains(&"KIND"), "KIND goes first: {headers:?}");
-        let width: u16 = at80.iter().map(|&i| COLUMNS[i].width + 1).sum();
-        assert!(width <= 80);
-        assert!(!visible_columns(200, true).contains(&0), "one namespace: no NAMESPACE column");
+        assert_eq!(overview.groups.get("ns-0"), Some(&(4, 0)));
     }
 }

@@ -1,0 +1,222 @@
+//! The live model: the services of a scope kept current from what changed, not rebuilt
+//! from every object on every change. On a large cluster pods change all day (readiness,
+//! restarts, heartbeats); a rebuild per change would cost a core.
+//!
+//! - A change to anything but a pod's status rebuilds its namespace (services depend only
+//!   on objects of their own namespace, and on the nodes' capacity).
+//! - A pod's status alone reassembles only the services that pod belongs to (and those
+//!   whose PDBs select it); their preflight checks are kept, since status cannot change a
+//!   spec. Every other service stays the same `Arc`.
+//! - The nodes' capacity is computed again only when nodes, or where pods run and what
+//!   they request, changed; when it moved, every service is rebuilt (each one's room
+//!   depends on it).
+//! - The profile's cross-service part (database budgets) is summed from every service
+//!   (a pass over services, not pods); a service is finished again only when it was
+//!   rebuilt or the budget of its database changed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::budget::{self, DatabaseBudget};
+use super::capacity::NodeCapacity;
+use super::changes::Changes;
+use super::profile::{self, Profile};
+use super::service::{Service, ServiceKey};
+use super::services::{self, ClusterObjects, NamespaceFinding, ReadinessHistory, Visibility};
+
+/// Where the live model reads objects from (the watches' stores).
+pub trait Objects {
+    /// The objects of one namespace (no nodes, no pods of other namespaces).
+    fn objects_in(&self, namespace: &str) -> ClusterObjects;
+    /// The namespaces that hold pods or workloads.
+    fn namespaces(&self) -> Vec<String>;
+    /// The nodes and every pod on them (`nodes` and `node_pods` filled).
+    fn on_nodes(&self) -> ClusterObjects;
+}
+
+/// What one update hands to the view.
+#[derive(Clone, Debug, Default)]
+pub struct Current {
+    /// Every service of the scope, in namespace/name order.
+    pub services: Vec<Arc<Service>>,
+    /// The budgets that matter in the scope.
+    pub budgets: Vec<DatabaseBudget>,
+    pub namespace_findings: Vec<NamespaceFinding>,
+}
+
+/// How much an update rebuilt: what the tests and the bench read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Namespaces built from all their objects.
+    pub namespaces: usize,
+    /// Services assembled again after pods' status changed.
+    pub services: usize,
+    /// Services whose preflight checks ran.
+    pub checked: usize,
+    /// Services finished again with the profile (budgets, rules).
+    pub finished: usize,
+}
+
+#[derive(Default)]
+pub struct LiveModel {
+    /// The services of each namespace before the profile's cross-service part.
+    namespaces: BTreeMap<String, Namespace>,
+    capacity: Option<NodeCapacity>,
+    visibility: Option<Visibility>,
+    profile: Option<Arc<Profile>>,
+    /// Every database's budget, as last summed.
+    budgets: Vec<DatabaseBudget>,
+    /// The finished service of each key, with the built one it was finished from.
+    finished: HashMap<ServiceKey, (Arc<Service>, Arc<Service>)>,
+    /// What the last update rebuilt.
+    pub work: Work,
+}
+
+#[derive(Default)]
+struct Namespace {
+    services: Vec<Arc<Service>>,
+    findings: Vec<NamespaceFinding>,
+}
+
+/// The inputs of one update besides the objects.
+pub struct Inputs<'a> {
+    pub readiness: &'a ReadinessHistory,
+    pub now: Timestamp,
+    pub visibility: Visibility,
+    pub profile: &'a Arc<Profile>,
+    /// The scope's namespace (`None`: all).
+    pub scope: Option<&'a str>,
+}
+
+impl LiveModel {
+    /// Brings the model up to date with `changes` and returns the scope as it is now.
+    pub fn update(&mut self, objects: &impl Objects, mut changes: Changes, inputs: &Inputs<'_>) -> Current {
+        self.work = Work::default();
+        let same_profile = self.profile.as_ref().is_some_and(|p| Arc::ptr_eq(p, inputs.profile));
+        if self.visibility != Some(inputs.visibility) || !same_profile {
+            changes.everything();
+        }
+        self.visibility = Some(inputs.visibility);
+        self.profile = Some(inputs.profile.clone());
+        if changes.capacity {
+            let capacity = services::node_capacity(inputs.visibility, &objects.on_nodes());
+            if self.capacity.as_ref() != Some(&capacity) {
+                changes.everything = true;
+            }
+            self.capacity = Some(capacity);
+        }
+        if changes.everything {
+            self.namespaces.clear();
+            changes.namespaces = objects.namespaces().into_iter().collect();
+        }
+        for namespace in &changes.namespaces {
+            self.rebuild(objects, namespace, inputs);
+        }
+        self.refresh_statuses(objects, &changes, inputs);
+        self.current(inputs)
+    }
+
+    fn capacity(&self) -> NodeCapacity {
+        self.capacity.clone().unwrap_or_else(|| NodeCapacity::Unknown("the nodes have not been read yet".into()))
+    }
+
+    /// Builds one namespace from all its objects (a namespace that no longer holds
+    /// anything is dropped).
+    fn rebuild(&mut self, objects: &impl Objects, namespace: &str, inputs: &Inputs<'_>) {
+        let found = objects.objects_in(namespace);
+        if found.pods.is_empty() && found.deployments.is_empty() && found.statefulsets.is_empty() {
+            self.namespaces.remove(namespace);
+            return;
+        }
+        let built = services::build_on(&found, &self.capacity(), inputs.readiness, inputs.now, inputs.visibility);
+        let mut services = built.services;
+        profile::apply_singletons(&mut services, &inputs.profile.singletons);
+        self.work.namespaces += 1;
+        self.work.checked += services.len();
+        let services = services.into_iter().map(Arc::new).collect();
+        self.namespaces.insert(namespace.to_string(), Namespace { services, findings: built.namespace_findings });
+    }
+
+    /// Reassembles the services whose pods changed status alone, in namespaces not
+    /// rebuilt whole by this update.
+    fn refresh_statuses(&mut self, objects: &impl Objects, changes: &Changes, inputs: &Inputs<'_>) {
+        let mut by_namespace: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for (namespace, pod) in &changes.pod_statuses {
+            if !changes.namespaces.contains(namespace) {
+                by_namespace.entry(namespace).or_default().insert(pod);
+            }
+        }
+        let capacity = self.capacity();
+        let prepare = |s: &mut Service| profile::apply_singletons(std::slice::from_mut(s), &inputs.profile.singletons);
+        for (namespace, pods) in by_namespace {
+            let Some(entry) = self.namespaces.get_mut(namespace) else { continue };
+            let found = objects.objects_in(namespace);
+            let fresh = services::refresh_statuses(
+                &found,
+                &capacity,
+                inputs.readiness,
+                inputs.now,
+                inputs.visibility,
+                &entry.services,
+                &pods,
+                &prepare,
+            );
+            let kept: HashMap<&ServiceKey, *const Service> =
+                entry.services.iter().map(|s| (&s.key, Arc::as_ptr(s))).collect();
+            for service in &fresh {
+                match kept.get(&service.key) {
+                    Some(before) if *before == Arc::as_ptr(service) => {}
+                    Some(_) => self.work.services += 1,
+                    None => self.work.checked += 1,
+                }
+            }
+            entry.services = fresh;
+        }
+    }
+
+    /// Sums the budgets and finishes every service with the profile, reusing a finished
+    /// service whose built one and database budget are as before.
+    fn current(&mut self, inputs: &Inputs<'_>) -> Current {
+        let profile = inputs.profile;
+        let built: Vec<&Arc<Service>> = self.namespaces.values().flat_map(|n| n.services.iter()).collect();
+        let plain: Vec<&Service> = built.iter().map(|s| &***s).collect();
+        let budgets = budget::databases(&profile.budget, &plain);
+        let moved: BTreeSet<&str> = moved_budgets(&self.budgets, &budgets);
+        let mut finished = HashMap::with_capacity(built.len());
+        let mut services = Vec::with_capacity(built.len());
+        for base in built {
+            let reuse = self.finished.get(&base.key).filter(|(before, done)| {
+                Arc::ptr_eq(before, base) && done.budget.as_ref().is_none_or(|b| !moved.contains(b.database.as_str()))
+            });
+            let done = match reuse {
+                Some((_, done)) => done.clone(),
+                None => {
+                    let mut service = (**base).clone();
+                    profile::finish(&mut service, &budgets, profile);
+                    self.work.finished += 1;
+                    Arc::new(service)
+                }
+            };
+            finished.insert(base.key.clone(), (base.clone(), done.clone()));
+            services.push(done);
+        }
+        self.finished = finished;
+        self.budgets = budgets.clone();
+        let namespace_findings = self.namespaces.values().flat_map(|n| n.findings.iter().cloned()).collect();
+        Current { services, budgets: profile::in_scope(budgets, profile, inputs.scope), namespace_findings }
+    }
+}
+
+/// The databases whose budget differs between two sums (or is in only one).
+fn moved_budgets<'a>(before: &'a [DatabaseBudget], now: &'a [DatabaseBudget]) -> BTreeSet<&'a str> {
+    let old: HashMap<&str, &DatabaseBudget> = before.iter().map(|b| (b.name.as_str(), b)).collect();
+    let new: HashMap<&str, &DatabaseBudget> = now.iter().map(|b| (b.name.as_str(), b)).collect();
+    let changed_or_new = now.iter().filter(|b| old.get(b.name.as_str()) != Some(b)).map(|b| b.name.as_str());
+    let gone = before.iter().filter(|b| !new.contains_key(b.name.as_str())).map(|b| b.name.as_str());
+    changed_or_new.chain(gone).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+//! The live model against a full rebuild: after any change it must show exactly what a
+//! rebuild from every object would, while touching only what the change reaches.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::*;
+use crate::model::changes::Change;
+use crate::model::services::tests::{deployment, healthy, healthy_status, now, obj, pdb, pod};
+
+/// A store of objects the way the watches hold them.
+#[derive(Default)]
+struct World(ClusterObjects);
+
+fn in_ns<T>(items: &[Arc<T>], ns: &str, of: impl Fn(&T) -> &str) -> Vec<Arc<T>> {
+    items.iter().filter(|o| of(o) == ns).cloned().collect()
+}
+
+fn ns_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
+    meta.namespace.as_deref().unwrap_or("")
+}
+
+impl Objects for World {
+    fn objects_in(&self, ns: &str) -> ClusterObjects {
+        let o = &self.0;
+        ClusterObjects {
+            deployments: in_ns(&o.deployments, ns, |d| ns_of(&d.metadata)),
+            statefulsets: in_ns(&o.statefulsets, ns, |d| ns_of(&d.metadata)),
+            // Facts carry no namespace; owners are matched by uid, unique in this world.
+            replicasets: o.replicasets.clone(),
+            pods: in_ns(&o.pods, ns, |p| &p.namespace),
+            pdbs: in_ns(&o.pdbs, ns, |p| ns_of(&p.metadata)),
+            hpas: in_ns(&o.hpas, ns, |h| ns_of(&h.metadata)),
+            pvcs: in_ns(&o.pvcs, ns, |p| ns_of(&p.metadata)),
+            events: in_ns(&o.events, ns, |e| ns_of(&e.metadata)),
+            controller_revisions: in_ns(&o.controller_revisions, ns, |c| ns_of(&c.metadata)),
+            helm_releases: in_ns(&o.helm_releases, ns, ns_of),
+            ..Default::default()
+        }
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.0.pods.iter().map(|p| p.namespace.clone()).collect();
+        names.extend(self.0.deployments.iter().map(|d| ns_of(&d.metadata).to_string()));
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn on_nodes(&self) -> ClusterObjects {
+        ClusterObjects { nodes: self.0.nodes.clone(), node_pods: self.0.pods.clone(), ..Default::default() }
+    }
+}
+
+/// Two namespaces: `shop` with an api behind a PDB and a worker, `blog` with a web.
+fn world() -> World {
+    let mut o = ClusterObjects::default();
+    healthy(&mut o, "shop", "api", 3);
+    healthy(&mut o, "shop", "worker", 2);
+    healthy(&mut o, "blog", "web", 2);
+    o.pdbs.push(obj(pdb("shop", "api", "api", json!({"minAvailable": 2}))));
+    World(o)
+}
+
+fn inputs<'a>(history: &'a ReadinessHistory, profile: &'a Arc<Profile>) -> Inputs<'a> {
+    Inputs { readiness: history, now: now(), visibility: Visibility::ALL, profile, scope: None }
+}
+
+/// What a rebuild from every object shows, as the session showed it before.
+fn rebuilt(world: &World, history: &ReadinessHistory, profile: &Profile) -> Vec<Service> {
+    let mut all = world.0.clone();
+    all.node_pods = all.pods.clone();
+    let mut services = services::build_scope(&all, history, now(), Visibility::ALL).services;
+    profile::apply(&mut services, profile, None);
+    services
+}
+
+fn plain(current: &Current) -> Vec<Service> {
+    current.services.iter().map(|s| (**s).clone()).collect()
+}
+
+fn same(a: &Current, b: &Current, name: &str) -> bool {
+    let find = |c: &Current| c.services.iter().find(|s| s.key.name == name).cloned().unwrap();
+    Arc::ptr_eq(&find(a), &find(b))
+}
+
+fn set_pod(world: &mut World, ns: &str, name: &str, value: serde_json::Value) {
+    let at = world.0.pods.iter().position(|p| p.namespace == ns && p.name == name).unwrap();
+    world.0.pods[at] = obj(value);
+}
+
+#[test]
+fn a_pod_status_update_reassembles_its_service_alone_and_runs_no_check() {
+    let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+    let mut world = world();
+    let mut live = LiveModel::default();
+    let first = live.update(&world, Changes::everything_at_start(), &inputs(&history, &profile));
+    assert_eq!(live.work.namespaces, 2);
+    assert_eq!(plain(&first), rebuilt(&world, &history, &profile));
+
+    // One api pod stops being ready: a status update, as the watch classifies it.
+    let before = world.0.pods.iter().find(|p| p.name == "api-h2-0").unwrap().clone();
+    set_pod(&mut world, "shop", "api-h2-0", pod("shop", "api", 2, 0, false));
+    let after = world.0.pods.iter().find(|p| p.name == "api-h2-0").unwrap().clone();
+    assert_eq!(crate::model::pods::change_between(&before, &after), Change::Status);
+    let mut changes = Changes::default();
+    changes.pod_status("shop", "api-h2-0");
+    let second = live.update(&world, changes, &inputs(&history, &profile));
+
+    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1 });
+    assert!(same(&first, &second, "worker") && same(&first, &second, "web"), "untouched rows are not rebuilt");
+    let api = second.services.iter().find(|s| s.key.name == "api").unwrap();
+    assert_eq!(api.pods_summary.ready, 2);
+    assert_eq!(plain(&second), rebuilt(&world, &history, &profile), "the same as a rebuild from every object");
+}
+
+#[test]
+fn a_spec_change_rebuilds_its_namespace_and_nothing_else() {
+    let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+    let mut world = world();
+    let mut live = LiveModel::default();
+    let first = live.update(&world, Changes::everything_at_start(), &inputs(&history, &profile));
+
+    let at = world.0.deployments.iter().position(|d| d.metadata.name.as_deref() == Some("worker")).unwrap();
+    world.0.deployments[at] = obj(deployment("shop", "worker", 5, healthy_status(2)));
+    let mut changes = Changes::default();
+    changes.namespace("shop");
+    let second = live.update(&world, changes, &inputs(&history, &profile));
+
+    assert_eq!((live.work.namespaces, live.work.checked), (1, 2), "shop's two services, checked again");
+    assert!(same(&first, &second, "web"), "blog is untouched");
+    assert_eq!(plain(&second), rebuilt(&world, &history, &profile));
+}
+
+#[test]
+fn nothing_changed_rebuilds_nothing_and_keeps_every_row() {
+    let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+    let world = world();
+    let mut live = LiveModel::default();
+    let first = live.update(&world, Changes::everything_at_start(), &inputs(&history, &profile));
+    let second = live.update(&world, Changes::default(), &inputs(&history, &profile));
+    assert_eq!(live.work, Work::default());
+    assert!(["api", "worker", "web"].iter().all(|n| same(&first, &second, n)));
+}
+
+#[test]
+fn a_new_profile_rebuilds_everything() {
+    let history = ReadinessHistory::default();
+    let world = world();
+    let mut live = LiveModel::default();
+    live.update(&world, Changes::everything_at_start(), &inputs(&history, &Arc::new(Profile::default())));
+    live.update(&world, Changes::default(), &inputs(&history, &Arc::new(Profile::default())));
+    assert_eq!(live.work.namespaces, 2, "a reloaded profile may change every service");
+}
+
+#[test]
+fn a_heartbeat_changes_nothing_a_readiness_flip_is_status_a_relabel_is_structure() {
+    let facts = |v: serde_json::Value| -> crate::model::pods::PodFacts { serde_json::from_value(v).unwrap() };
+    let base = pod("shop", "api", 2, 0, true);
+    let mut heartbeat = base.clone();
+    heartbeat["metadata"]["annotations"] = json!({"sim/heartbeat": "42"});
+    let mut relabelled = base.clone();
+    relabelled["metadata"]["labels"]["app"] = json!("other");
+    let change = |v| crate::model::pods::change_between(&facts(base.clone()), &facts(v));
+    assert_eq!(change(heartbeat), Change::None);
+    assert_eq!(change(pod("shop", "api", 2, 0, false)), Change::Status);
+    assert_eq!(change(relabelled), Change::Structure);
+}
