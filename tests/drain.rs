@@ -2,6 +2,8 @@
 //! API server's budget rules, cordons the scheduler honours, and `nodes` / `drain-plan`
 //! judged against what the real `kubectl drain` then does on the same cluster.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -15,19 +17,7 @@ use serde_json::Value;
 /// replacement. Budgets: one that never allows a disruption (1 of 1), one that allows one,
 /// two that select the same pods, none at all; a pod no controller owns; a DaemonSet's pod;
 /// a Deployment with emptyDir data.
-const SCENARIO: &str = r#"
-apiVersion: sim.cockpit.dev/v1
-kind: Scenario
-metadata: {name: drain}
-spec:
-  nodes:
-    - {name: node-a, cpu: "4", memory: 8Gi}
-    - {name: node-b, cpu: "16", memory: 64Gi}
-  defaults: {pull: 0s, start: 1s, shutdown: 1s}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
+const OBJECTS: &str = r#"
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -108,7 +98,7 @@ impl Cluster {
     fn start() -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("drain.yaml");
-        std::fs::write(&file, SCENARIO).unwrap();
+        std::fs::write(&file, format!("{}{OBJECTS}", support::TWO_NODES)).unwrap();
         let scenario = world::load(&ScenarioSource::File(file)).expect("the scenario loads");
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let sim = rt.block_on(cockpit::sim::start_with(scenario, SimOptions::default())).expect("simulator starts");
@@ -434,25 +424,7 @@ fn web_on_node_a(cluster: &Cluster) {
     cluster.kubectl_ok(&["delete", "deploy", "guarded", "twice", "free", "spread", "-n", "shop"]);
     cluster.kubectl_ok(&["delete", "pdb", "guarded", "twice-by-app", "twice-by-tier", "spread", "-n", "shop"]);
     cluster.kubectl_ok(&["cordon", "node-b"]);
-    cluster.apply(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: c, image: "shop/web:1", resources: {requests: {cpu: 100m, memory: 64Mi}}}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web, namespace: shop}
-spec: {minAvailable: 2, selector: {matchLabels: {app: web}}}
-"#,
-    );
+    cluster.apply(&support::web(3, 2));
     cluster.wait_until("web on node-a, alone", || {
         let on_a = cluster.movable_on("node-a");
         cluster.settled() && on_a.len() == 3 && on_a.iter().all(|p| p.starts_with("shop/web-"))
@@ -677,4 +649,52 @@ spec:
     let _ = sim.wait();
     // A spinning world uses the whole 3 s (about 300 ticks); an idle one a handful.
     assert!(used < 100, "the simulator used {used} clock ticks in 3 s while nothing happened");
+}
+
+/// The cockpit's nodes view in a pseudo-terminal, scoped to one namespace: the nodes with
+/// their verdicts (judged on the budgets of every namespace), a node's drain preview, then
+/// its drain through the popup — dry-run, confirmation, progress, the end — and the node
+/// cordoned with its pods gone, as `kubectl` sees it.
+#[test]
+fn the_nodes_view_previews_and_drains_a_node_with_progress() {
+    let cluster = Cluster::start();
+    web_on_node_a(&cluster);
+    let env = support::pty::isolated_env(cluster.dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let kubeconfig = cluster.kubeconfig.display().to_string();
+    let mut pty = support::pty::Pty::spawn(&["--kubeconfig", &kubeconfig, "-n", "shop"], &env, 160, 44);
+    pty.wait_until("the services", |s| s.contains("web") && s.contains("live"));
+    pty.send(" d");
+    pty.wait_until("both nodes with their verdicts", |s| {
+        s.contains("Nodes · 2")
+            && s.lines().any(|l| l.contains("node-a") && l.contains("drainable"))
+            && s.lines().any(|l| l.contains("node-b") && l.contains("Ready"))
+    });
+    pty.wait_until("node-a's drain preview", |s| {
+        s.contains("Drain preview · node-a")
+            && s.contains("drain node-a: can complete now")
+            && s.lines().filter(|l| l.contains("evict") && l.contains("shop/web-")).count() == 3
+            && s.contains("pdb web allows 1 now")
+    });
+    pty.send("d");
+    pty.wait_until("the drain popup", |s| s.contains("Drain node-a") && s.contains("Enter: ask the API server"));
+    pty.send("\r");
+    pty.wait_until("the server's dry-run answer", |s| s.contains("server dry-run: ok"));
+    pty.send("\r");
+    pty.wait_within(Duration::from_secs(90), "the drain to its end", |s| s.contains("drained node-a"));
+    let screen = pty.screen_text();
+    for line in ["cordoned", "evicted shop/web-", "replacements ready: shop/deploy/web"] {
+        assert!(screen.contains(line), "{line:?} in:\n{screen}");
+    }
+    let node: Value = serde_json::from_str(&cluster.kubectl_ok(&["get", "node", "node-a", "-o", "json"])).unwrap();
+    assert_eq!(node["spec"]["unschedulable"], true, "node-a stays cordoned");
+    cluster.wait_until("node-a empty, web ready on node-b", || {
+        cluster.settled() && cluster.movable_on("node-a").is_empty()
+    });
+    pty.send("\r");
+    pty.wait_until("the nodes looked at again", |s| {
+        s.lines().any(|l| l.contains("node-a") && l.contains("Ready, cordoned"))
+    });
+    let audit = std::fs::read_to_string(cluster.dir.path().join("data").join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"outcome\":\"drained\"") && audit.contains("node/node-a"), "{audit}");
 }

@@ -340,3 +340,76 @@ fn an_slo_gate_with_no_rule_to_judge_is_skipped_and_a_required_one_fails() {
     assert_eq!(state["steps"][1]["state"], "failed", "{state}");
     assert_eq!(state["steps"][1]["gates"][0]["state"], "failed", "{state}");
 }
+
+/// Node maintenance as a runbook: cordon, the guided drain (its gate: every pod to move
+/// gone from the node), uncordon; every step audited, the node taking pods again at the end.
+#[test]
+fn a_node_maintenance_runbook_cordons_drains_and_uncordons_a_node() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two replicas of web behind a budget that allows one disruption.
+    let scenario = format!("{}---{}", support::TWO_NODES, support::web(2, 1));
+    let scenario = write(dir.path().join("nodes.yaml"), &scenario).display().to_string();
+    let rig = Rig::start_scenario(SimOptions { scenario: Some(scenario), ..SimOptions::default() });
+    rig.wait_until("web ready", || rig.stored_replicas("shop", "web").1 == 2);
+    let mut node = String::new();
+    rig.wait_until("a drainable node carrying pods", || {
+        let out = rig.cockpit(&["nodes", "-o", "json"]);
+        let nodes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let found =
+            nodes["nodes"].as_array().into_iter().flatten().find(|n| {
+                n["drain"]["drainable"] == true && n["drain"]["evict"].as_array().is_some_and(|p| !p.is_empty())
+            });
+        node = found.and_then(|n| n["name"].as_str()).unwrap_or_default().to_string();
+        !node.is_empty()
+    });
+    let runbook = write(
+        rig.dir.path().join("node-maintenance.yaml"),
+        "name: node-maintenance\nparams:\n  node: {}\nsteps:\n  - id: cordon\n    cordon: \"{{node}}\"\n  - id: drain\n    drain: {node: \"{{node}}\", force: true}\n    gates:\n      - node-drained: {timeout: 3m}\n  - id: uncordon\n    uncordon: \"{{node}}\"\n",
+    );
+    let path = runbook.display().to_string();
+    let param = format!("node={node}");
+    let check = rig.cockpit(&["runbook", "validate", &path]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    let dry = rig.cockpit(&["runbook", "run", &path, "--dry-run", "--param", &param]);
+    let preview = text(&dry);
+    assert_eq!(dry.status.code(), Some(0), "{preview}");
+    assert!(preview.contains(&format!("drain {node}: can complete now")), "the drain's plan: {preview}");
+    assert!(preview.contains("server dry-run     ok"), "{preview}");
+    let untouched = rig.kubectl(&["get", "node", &node, "-o", "jsonpath={.spec.unschedulable}"]);
+    assert_eq!(untouched.trim(), "", "a dry run cordons nothing");
+    let run = rig.cockpit(&["runbook", "run", &path, "--yes", "--param", &param]);
+    let out = text(&run);
+    assert_eq!(run.status.code(), Some(0), "{out}");
+    for line in ["cordoned", "evicted ", &format!("drained {node}"), &format!("gate passed: node-drained {node}")] {
+        assert!(out.contains(line), "{line:?} in:\n{out}");
+    }
+    assert!(out.contains("runbook node-maintenance: passed"), "{out}");
+    let unschedulable = rig.kubectl(&["get", "node", &node, "-o", "jsonpath={.spec.unschedulable}"]);
+    assert_eq!(unschedulable.trim(), "", "uncordoned at the end");
+    let target = format!("node/{node}");
+    let audited: Vec<(String, String)> = rig
+        .audit()
+        .iter()
+        .filter(|e| e["target"] == target.as_str())
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["outcome"].as_str().unwrap().to_string()))
+        .collect();
+    for (action, outcome) in [("cordon", "applied"), ("drain", "drained"), ("uncordon", "applied")] {
+        assert!(audited.contains(&(action.to_string(), outcome.to_string())), "{action} {outcome} in {audited:?}");
+    }
+
+    // Every web pod is now on the other node; a budget of 2 of 2 blocks its drain, which
+    // the step refuses before anything changes, as `drain` does.
+    let other = if node == "node-a" { "node-b" } else { "node-a" };
+    rig.kubectl(&["patch", "pdb", "web", "-n", "shop", "--type", "merge", "-p", r#"{"spec":{"minAvailable":2}}"#]);
+    rig.wait_until("the other node blocked by the budget", || {
+        let out = rig.cockpit(&["drain-plan", other]);
+        out.status.code() == Some(1) && text(&out).contains("BLOCKED  shop/web-")
+    });
+    let blocked = rig.cockpit(&["runbook", "run", &path, "--yes", "--param", &format!("node={other}")]);
+    let out = text(&blocked);
+    assert_eq!(blocked.status.code(), Some(4), "refused: {out}");
+    assert!(out.contains(&format!("drain {other}: refused: cannot complete now: shop/web-")), "{out}");
+    let cordoned = rig.kubectl(&["get", "node", other, "-o", "jsonpath={.spec.unschedulable}"]);
+    assert_eq!(cordoned.trim(), "true", "the cordon step before it ran; the drain evicted nothing");
+    assert!(rig.kubectl(&["get", "pods", "-n", "shop", "-o", "wide"]).matches(other).count() >= 2, "web stays");
+}

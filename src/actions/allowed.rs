@@ -25,3 +25,9 @@ pub fn change_denied(denied: &[String], namespace: Option<&str>, kind: WorkloadK
     let wanted = needed.describe(namespace);
     denied.iter().find(|d| **d == wanted).cloned()
 }
+
+/// Why a drain is not allowed here: the first drain permission RBAC denies (as the nodes
+/// view's access reviews listed them).
+pub fn drain_denied(denied: &[String]) -> Option<String> {
+    denied.first().map(|d| format!("RBAC: you may not {d}"))
+}

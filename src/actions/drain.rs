@@ -12,11 +12,18 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::execute::ExecContext;
-use super::guard::Guard;
+use super::guard::{Guard, Verdict};
 use crate::cluster::mutate::MutationError;
 use crate::cluster::nodes::{self, Eviction};
-use crate::model::drain::{Hold, NodeDrain, PodAction, PodDrain};
+use crate::model::drain::{DrainInputs, Hold, NodeDrain, PodAction, PodDrain};
 use crate::model::service::Service;
+
+/// How long one eviction may wait on its budget, and one owner on its replacements, when
+/// nobody says otherwise (the `drain` command's default).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How long the cluster-wide look a drain is planned on may take.
+const LOOK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The longest wait between two tries of an eviction its budget refused (kubectl: 5 s).
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -116,6 +123,18 @@ pub enum DrainEvent {
     },
 }
 
+impl DrainEvent {
+    /// One step of the drain, as the operator reads it.
+    pub fn describe(&self) -> String {
+        match self {
+            DrainEvent::Cordoned => "cordoned".into(),
+            DrainEvent::Evicted { pod } => format!("evicted {pod}"),
+            DrainEvent::WaitingOnBudget { pod, cause } => format!("waiting on budget: {pod}: {cause}"),
+            DrainEvent::ReplacementsReady { owner } => format!("replacements ready: {owner}"),
+        }
+    }
+}
+
 /// How a drain ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DrainEnd {
@@ -154,6 +173,21 @@ pub async fn execute(
     end
 }
 
+/// Cordons (`true`) or uncordons the node, audited like every change.
+pub async fn set_cordon(exec: &ExecContext, node: &str, cordon: bool) -> Result<(), MutationError> {
+    let result = nodes::set_cordon(&exec.client, node, cordon, false).await;
+    let outcome = result.as_ref().map_or_else(|e| format!("failed: {e}"), |_| "applied".into());
+    let _ = exec.record_attempt(
+        if cordon { "cordon" } else { "uncordon" },
+        format!("node/{node}"),
+        json!({"unschedulable": !cordon}),
+        json!({"unschedulable": cordon}),
+        None,
+        outcome,
+    );
+    result
+}
+
 async fn run(
     exec: &ExecContext,
     drain: &NodeDrain,
@@ -162,20 +196,10 @@ async fn run(
     progress: &mut impl FnMut(DrainEvent),
 ) -> DrainEnd {
     let stopped = |why: String| DrainEnd::Stopped(why);
-    if !drain.cordoned {
-        let cordon = nodes::set_cordon(&exec.client, &drain.node, true, false).await;
-        let outcome = cordon.as_ref().map_or_else(|e| format!("failed: {e}"), |_| "applied".into());
-        let _ = exec.record_attempt(
-            "cordon",
-            format!("node/{}", drain.node),
-            json!({"unschedulable": false}),
-            json!({"unschedulable": true}),
-            None,
-            outcome,
-        );
-        if let Err(e) = cordon {
-            return stopped(format!("cordon failed: {e}"));
-        }
+    if !drain.cordoned
+        && let Err(e) = set_cordon(exec, &drain.node, true).await
+    {
+        return stopped(format!("cordon failed: {e}"));
     }
     progress(DrainEvent::Cordoned);
     for (owner, pods) in by_owner(drain) {
@@ -201,6 +225,40 @@ async fn run(
         progress(DrainEvent::ReplacementsReady { owner });
     }
     DrainEnd::Drained
+}
+
+/// The drain of `node` planned now, on one look at the pods and budgets of every namespace,
+/// with what its guards say, one line each (what a runbook step shows before it asks); or
+/// why it may not start: the look is blind, RBAC denies it, the node is unknown, or a
+/// guard stops it (audited).
+pub async fn plan_node(exec: &ExecContext, node: &str, force: bool) -> Result<(NodeDrain, Vec<String>), String> {
+    let look = nodes::look(&exec.client, &exec.context, LOOK_TIMEOUT).await;
+    if !look.blind.is_empty() {
+        return Err(format!("drain {node}: cannot be judged without reading {}", look.blind.join(", ")));
+    }
+    if let Some(denied) = crate::actions::allowed::drain_denied(&look.denied) {
+        return Err(format!("drain {node}: {denied}"));
+    }
+    if !look.objects.nodes.iter().any(|n| n.metadata.name.as_deref() == Some(node)) {
+        return Err(format!("drain {node}: no such node"));
+    }
+    let inputs = DrainInputs {
+        nodes: &look.objects.nodes,
+        pods: &look.objects.pods,
+        pdbs: &look.objects.pdbs,
+        services: &look.services,
+    };
+    let plan = crate::model::drain::plan(&inputs, &[node.to_string()]);
+    let guards = guards(&plan.nodes[0], &look.services);
+    if let Some(guard) = stopped_by(&guards, force) {
+        let _ = exec.record_refusal("drain", format!("node/{node}"), format!("refused: {}", guard.id));
+        let hint = if guard.verdict == Verdict::Refuse { " (force: true accepts it)" } else { "" };
+        return Err(format!("drain {node}: refused: {}{hint}", guard.message));
+    }
+    let mut preview: Vec<String> = crate::report::nodes::plan_table(&plan).lines().map(str::to_string).collect();
+    preview.extend(guards.iter().map(|g| format!("accepted {}: {}", g.id, g.message)));
+    let drain = plan.nodes.into_iter().next().ok_or_else(|| format!("drain {node}: nothing planned"))?;
+    Ok((drain, preview))
 }
 
 /// The pods the drain moves, grouped by owner in the order the plan lists them.

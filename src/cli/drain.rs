@@ -60,7 +60,7 @@ pub async fn run(global: &GlobalArgs, args: DrainArgs, paths: &Paths) -> Result<
         record(Some(dry_text), "dry-run".into())?;
         return Ok(Exit::Ok);
     }
-    if !args.yes && !confirmed(&args.node, snap.production).await? {
+    if !args.yes && !confirmed(&format!("drain {}", args.node), &args.node, snap.production).await? {
         record(Some(dry_text), "declined".into())?;
         return Err(exit::declined("not confirmed; nothing was changed (pass --yes to skip the question)"));
     }
@@ -89,20 +89,16 @@ pub async fn run(global: &GlobalArgs, args: DrainArgs, paths: &Paths) -> Result<
 }
 
 fn print_progress(event: DrainEvent) {
-    match event {
-        DrainEvent::Cordoned => println!("cordoned"),
-        DrainEvent::Evicted { pod } => println!("evicted {pod}"),
-        DrainEvent::WaitingOnBudget { pod, cause } => println!("waiting on budget: {pod}: {cause}"),
-        DrainEvent::ReplacementsReady { owner } => println!("replacements ready: {owner}"),
-    }
+    println!("{}", event.describe());
 }
 
-/// `y`, or in production the node's name typed. Without a terminal: not confirmed.
-async fn confirmed(node: &str, production: bool) -> Result<bool> {
+/// `y`, or in production the node's name typed, to `what` (`drain node-a`). Without a
+/// terminal: not confirmed.
+pub(super) async fn confirmed(what: &str, node: &str, production: bool) -> Result<bool> {
     let question = if production {
-        format!("This context is production. Type the node name ({node}) to drain it: ")
+        format!("This context is production. Type the node name ({node}) to {what}: ")
     } else {
-        format!("drain {node}? [y/N] ")
+        format!("{what}? [y/N] ")
     };
     let Some(answer) = ask_terminal(question).await? else { return Ok(false) };
     Ok(if production { answer == node } else { is_yes(&answer) })

@@ -55,16 +55,7 @@ pub(super) fn inputs(snap: &Snapshot) -> DrainInputs<'_> {
 /// time): an unreadable PDB list is not "no PDB", and a drain judged without it would look
 /// safe when it is not.
 pub(super) fn refuse_when_blind(snap: &Snapshot) -> Result<()> {
-    let seen = snap.visibility;
-    let missing: Vec<&str> = [
-        (seen.nodes, "nodes"),
-        (seen.pods, "the pods of every namespace"),
-        (seen.pdbs, "the poddisruptionbudgets of every namespace"),
-    ]
-    .into_iter()
-    .filter(|(visible, _)| !visible)
-    .map(|(_, what)| what)
-    .collect();
+    let missing = drain::blind_spots(snap.visibility);
     if missing.is_empty() {
         return Ok(());
     }

@@ -11,11 +11,12 @@ use tokio::sync::mpsc;
 use super::args::{GlobalArgs, RunbookAction, RunbookRunArgs};
 use super::change::{ask_terminal, confirmed, is_yes, print_preview};
 use crate::actions::ActionPlan;
+use crate::actions::drain;
 use crate::actions::execute::{ExecContext, dry_run_text};
 use crate::actions::runbook::engine::{self, Answer, Control, Io, Prompt, RunEvent};
 use crate::actions::runbook::launch::{self, LaunchError, Request};
 use crate::actions::runbook::state::{self, RunState, RunStatus};
-use crate::actions::runbook::{StepPlan, more_increments, plan_step, project, resolve};
+use crate::actions::runbook::{NodeStep, StepPlan, more_increments, plan_step, project, resolve};
 use crate::cluster::session::ClusterView;
 use crate::config::paths::Paths;
 use crate::config::runbook::{self as files, Fill, RunbookFile};
@@ -234,6 +235,13 @@ async fn answer(prompt: Prompt, production: bool) -> Result<Answer> {
             println!("  {:<18} {dry_run}", "server dry-run");
             Ok(if confirmed(&plan, production).await? { Answer::Yes } else { Answer::No })
         }
+        Prompt::Node { node, what, preview, dry_run, typed_name, .. } => {
+            for line in &preview {
+                println!("  {line}");
+            }
+            println!("  {:<18} {dry_run}", "server dry-run");
+            Ok(if super::drain::confirmed(&what, &node, typed_name).await? { Answer::Yes } else { Answer::No })
+        }
         Prompt::Manual { checklist, .. } => {
             for item in &checklist {
                 println!("  [ ] {item}");
@@ -284,6 +292,7 @@ async fn dry_run(exec: &ExecContext, runbook: &Runbook, view: &ClusterView, name
                 StepPlan::Manual { checklist } => checklist.iter().for_each(|c| println!("       [ ] {c}")),
                 StepPlan::Wait { seconds } => println!("       wait {}", duration_words(*seconds)),
                 StepPlan::Change(plan) => refused |= preview_one(exec, plan, &services).await?,
+                StepPlan::Node(node_step) => refused |= preview_node(exec, node_step).await?,
             }
             project(&mut services, &plan);
             let current = step.action.service().and_then(|n| resolve(&services, n, namespace).ok());
@@ -322,6 +331,35 @@ async fn preview_one(
     let text = dry_run_text(&dry);
     println!("  {:<18} {text}", "server dry-run");
     exec.record_plan(plan, Some(text), if dry.is_ok() { "dry-run" } else { "refused" })?;
+    Ok(dry.is_err())
+}
+
+/// A node step's preview (a drain's plan and guards, on every namespace's pods and budgets)
+/// and the server's dry-run of its calls; true when it is refused. Audited like the rest.
+async fn preview_node(exec: &ExecContext, step: &NodeStep) -> Result<bool> {
+    let node = step.node();
+    let (action, dry) = match step {
+        NodeStep::Drain { force, .. } => match drain::plan_node(exec, node, *force).await {
+            Ok((planned, preview)) => {
+                preview.iter().for_each(|line| println!("  {line}"));
+                ("drain", drain::dry_run(exec, &planned).await)
+            }
+            Err(why) => {
+                println!("  {:<18} {why}", "refused");
+                return Ok(true);
+            }
+        },
+        NodeStep::Cordon(_) | NodeStep::Uncordon(_) => {
+            let cordon = matches!(step, NodeStep::Cordon(_));
+            let action = if cordon { "cordon" } else { "uncordon" };
+            println!("  {action} node {node}");
+            (action, crate::cluster::nodes::set_cordon(&exec.client, node, cordon, true).await)
+        }
+    };
+    let text = dry_run_text(&dry);
+    println!("  {:<18} {text}", "server dry-run");
+    let outcome = if dry.is_ok() { "dry-run".to_string() } else { format!("refused: {text}") };
+    exec.record_refusal(action, format!("node/{node}"), outcome)?;
     Ok(dry.is_err())
 }
 

@@ -17,12 +17,13 @@ pub enum Mode {
     Findings,
     Runbook,
     Audit,
+    Nodes,
     Palette,
     Input,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 10] = [
+    pub const ALL: [Mode; 11] = [
         Mode::Global,
         Mode::Overview,
         Mode::Detail,
@@ -31,6 +32,7 @@ impl Mode {
         Mode::Findings,
         Mode::Runbook,
         Mode::Audit,
+        Mode::Nodes,
         Mode::Palette,
         Mode::Input,
     ];
@@ -46,6 +48,7 @@ impl Mode {
             Mode::Findings => "findings",
             Mode::Runbook => "runbook",
             Mode::Audit => "audit",
+            Mode::Nodes => "nodes",
             Mode::Palette => "palette",
             Mode::Input => "input",
         }
@@ -144,6 +147,10 @@ catalog! {
     OpenFindings => "open_findings", "Open the preflight findings", [Global];
     OpenAudit => "open_audit", "Open the audit trail", [Global];
     OpenRunbooks => "open_runbooks", "Open the runbooks", [Global];
+    OpenNodes => "open_nodes", "Open the nodes and what draining each would do", [Global];
+    DrainNode => "drain_node", "Drain the selected node (dry-run, confirmation, progress)", [Nodes];
+    UncordonNode => "uncordon_node", "Let the selected node take pods again", [Nodes];
+    MarkNode => "mark_node", "Mark the node for a rolling drain (previewed in order)", [Nodes];
     Scale => "scale", "Scale the service (with impact preview)", [Overview, Detail];
     RolloutRestart => "rollout_restart", "Restart every pod with a rolling update", [Overview, Detail];
     RolloutPause => "rollout_pause", "Pause the rollout", [Overview, Detail];

@@ -43,9 +43,22 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("scale-out-in-steps", include_str!("../../assets/runbooks/scale-out-in-steps.yaml")),
 ];
 
-const ACTIONS: [&str; 9] =
-    ["scale", "set-env", "set-image", "restart", "undo", "patch", "hpa-bounds", "wait", "manual"];
-const GATES: [&str; 5] = ["rollout-complete", "ready-stable", "slo-clean", "budget-below", "pdb-allows"];
+const ACTIONS: [&str; 12] = [
+    "scale",
+    "set-env",
+    "set-image",
+    "restart",
+    "undo",
+    "patch",
+    "hpa-bounds",
+    "wait",
+    "manual",
+    "cordon",
+    "uncordon",
+    "drain",
+];
+const GATES: [&str; 6] =
+    ["rollout-complete", "ready-stable", "slo-clean", "budget-below", "pdb-allows", "node-drained"];
 const STEP_KEYS: [&str; 5] = ["id", "title", "gates", "on_failure", "when"];
 const TOP_KEYS: [&str; 7] = ["name", "description", "params", "namespace", "services", "on_failure", "steps"];
 
@@ -205,6 +218,15 @@ struct Checker<'a> {
 }
 
 /// A value still holding an unfilled `{{ param }}` (validation without values).
+/// A Kubernetes object name as nodes use them (RFC 1123 subdomain).
+fn is_node_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 fn deferred(v: &Value) -> bool {
     v.as_str().is_some_and(|s| s.contains("{{"))
 }
@@ -511,7 +533,7 @@ impl Checker<'_> {
             }
         };
         let action = action?;
-        let gates = self.gates(map.get("gates"), &format!("{at}.gates"), action.service());
+        let gates = self.gates(map.get("gates"), &format!("{at}.gates"), &action);
         let title = title.unwrap_or_else(|| action.summary());
         Some(Step { id, title, action, gates, on_failure: on_failure?, enabled })
     }
@@ -709,6 +731,14 @@ impl Checker<'_> {
                 }
                 Some(StepAction::Manual { checklist: list })
             }
+            "cordon" => Some(StepAction::Cordon { node: self.node_only(v, at)? }),
+            "uncordon" => Some(StepAction::Uncordon { node: self.node_only(v, at)? }),
+            "drain" => {
+                let map = self.fields(v, at, &["node", "force"])?;
+                let node = self.node(map, at);
+                let force = self.flag(map, "force", at)?;
+                Some(StepAction::Drain { node: node?, force })
+            }
             _ => None,
         }
     }
@@ -734,7 +764,7 @@ impl Checker<'_> {
         Some(out)
     }
 
-    fn gates(&mut self, raw: Option<&Value>, at: &str, step_service: Option<&str>) -> Vec<Gate> {
+    fn gates(&mut self, raw: Option<&Value>, at: &str, action: &StepAction) -> Vec<Gate> {
         let items = match raw {
             None | Some(Value::Null) => return Vec::new(),
             Some(Value::Array(items)) => items,
@@ -765,11 +795,70 @@ impl Checker<'_> {
                 self.error(&at, format!("unknown gate {kind:?}{hint}"));
                 continue;
             }
-            if let Some(gate) = self.gate(kind, &body, &format!("{at}.{kind}"), step_service) {
-                gates.push(gate);
-            }
+            let at = format!("{at}.{kind}");
+            let gate = if kind == "node-drained" {
+                self.node_gate(&body, &at, action.node())
+            } else {
+                self.gate(kind, &body, &at, action.service())
+            };
+            gates.extend(gate);
         }
         gates
+    }
+
+    /// `node-drained: {node, timeout}`: the node defaults to the step's.
+    fn node_gate(&mut self, body: &Value, at: &str, step_node: Option<&str>) -> Option<Gate> {
+        let map = self.fields(body, at, &["node", "timeout"])?;
+        let node = match map.get("node") {
+            Some(_) => self.node(map, at)?,
+            None => match step_node {
+                Some(n) => n.to_string(),
+                None => {
+                    self.error(at, "this step acts on no node: name the gate's node");
+                    return None;
+                }
+            },
+        };
+        let timeout_s = self.duration(map, "timeout", at, DEFAULT_TIMEOUT_S)?;
+        Some(Gate::NodeDrained { node, timeout_s })
+    }
+
+    /// A node's name: `node: NAME` (a parameter is checked once it is filled in).
+    fn node(&mut self, map: &Map<String, Value>, at: &str) -> Option<String> {
+        match map.get("node") {
+            Some(v) => self.node_name(v, &join(at, "node")),
+            None => {
+                self.error(at, "missing field node");
+                None
+            }
+        }
+    }
+
+    /// The node name `v` written at `field`.
+    fn node_name(&mut self, v: &Value, field: &str) -> Option<String> {
+        match v {
+            Value::String(s) if deferred(v) => Some(s.clone()),
+            Value::String(s) if is_node_name(s.trim()) => Some(s.trim().to_string()),
+            Value::String(s) => {
+                self.error(field, format!("expected a node name (lowercase letters, digits, - and .), got {s:?}"));
+                None
+            }
+            other => {
+                self.error(field, format!("expected a node name, got {other}"));
+                None
+            }
+        }
+    }
+
+    /// `cordon: NODE` or `cordon: {node: NODE}` (and the same for uncordon).
+    fn node_only(&mut self, v: &Value, at: &str) -> Option<String> {
+        match v {
+            Value::String(_) => self.node_name(v, at),
+            _ => {
+                let map = self.fields(v, at, &["node"])?;
+                self.node(map, at)
+            }
+        }
     }
 
     fn gate(&mut self, kind: &str, body: &Value, at: &str, step_service: Option<&str>) -> Option<Gate> {

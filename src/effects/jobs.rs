@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::{Job, JobEvent};
 use crate::actions::execute::{ExecContext, dry_run_text};
@@ -15,12 +15,31 @@ use crate::cluster::mutate::RolloutEnd;
 pub struct Jobs {
     pub events: mpsc::UnboundedSender<JobEvent>,
     pub audit_log: PathBuf,
+    /// Stops the drain under way, if one is.
+    pub drain_stop: Option<watch::Sender<bool>>,
 }
 
 impl Jobs {
-    pub fn spawn(&self, job: Job, connection: Connection) {
+    pub fn spawn(&mut self, job: Job, connection: Connection) {
         let exec = ExecContext::new(&connection, self.audit_log.clone());
         let events = self.events.clone();
+        let job = match job {
+            Job::StopDrain => {
+                if let Some(stop) = &self.drain_stop {
+                    let _ = stop.send(true);
+                }
+                return;
+            }
+            Job::Drain(drain) => {
+                let (stop, abort) = watch::channel(false);
+                self.drain_stop = Some(stop);
+                tokio::spawn(drain_node(exec, drain, abort, events));
+                return;
+            }
+            other => other,
+        };
+        let server_url = connection.server_url.clone();
+        let timeout = connection.request_timeout;
         tokio::spawn(async move {
             match job {
                 Job::DryRun(plan) => {
@@ -56,6 +75,24 @@ impl Jobs {
                         let _ = events.send(JobEvent::Applied { plan, result });
                     }
                 }
+                Job::ReadNodes => {
+                    let look = crate::cluster::nodes::look(&exec.client, &server_url, timeout).await;
+                    let _ = events.send(JobEvent::Nodes(std::sync::Arc::new(look)));
+                }
+                Job::DrainDryRun(drain) => {
+                    let result = crate::actions::drain::dry_run(&exec, &drain).await;
+                    if let Err(e) = &result {
+                        let outcome = format!("refused: {e}");
+                        let _ = exec.record_refusal("drain", format!("node/{}", drain.node), outcome);
+                    }
+                    let _ = events
+                        .send(JobEvent::DrainChecked { node: drain.node, result: result.map_err(|e| e.to_string()) });
+                }
+                Job::Uncordon(node) => {
+                    let result = crate::actions::drain::set_cordon(&exec, &node, false).await;
+                    let _ = events.send(JobEvent::Uncordoned { node, result: result.map_err(|e| e.to_string()) });
+                }
+                Job::StopDrain | Job::Drain(_) => {}
                 Job::Apply { plan, dry_run } => {
                     let applied = exec.apply_plan(&plan, &dry_run).await.map_err(|e| e.to_string());
                     let follow = applied.is_ok() && plan.rolls_pods();
@@ -72,4 +109,21 @@ impl Jobs {
             }
         });
     }
+}
+
+/// A confirmed drain: cordon, evictions one owner at a time, each step reported as it
+/// happens; the audit log has every step before the screen hears of it.
+async fn drain_node(
+    exec: ExecContext,
+    drain: crate::model::drain::NodeDrain,
+    abort: watch::Receiver<bool>,
+    events: mpsc::UnboundedSender<JobEvent>,
+) {
+    let node = drain.node.clone();
+    let progress = |event| {
+        let _ = events.send(JobEvent::Draining { node: node.clone(), event });
+    };
+    let end =
+        crate::actions::drain::execute(&exec, &drain, crate::actions::drain::DRAIN_TIMEOUT, &abort, progress).await;
+    let _ = events.send(JobEvent::Drained { node: drain.node, end });
 }

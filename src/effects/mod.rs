@@ -14,10 +14,13 @@ use tokio::sync::mpsc;
 
 use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
+use crate::actions::drain::{DrainEnd, DrainEvent};
 use crate::actions::runbook::engine::Control;
 use crate::cluster::logs::LogEvent;
+use crate::cluster::nodes::NodesLook;
 use crate::cluster::session::{Intent, SessionHandle};
 use crate::model::budget::ServerReading;
+use crate::model::drain::NodeDrain;
 use crate::model::service::Service;
 
 pub use runner::{RunStart, RunbookSetup, RunnerEvent};
@@ -69,6 +72,16 @@ pub enum Job {
         dry_run: Option<String>,
         outcome: String,
     },
+    /// Look at every node, pod and budget of the cluster once (the nodes view opened).
+    ReadNodes,
+    /// The server's dry-run of a drain's cordon and evictions.
+    DrainDryRun(NodeDrain),
+    /// Cordon the node and evict its pods one owner at a time, reporting progress.
+    Drain(NodeDrain),
+    /// Stop the drain under way between two steps (the node stays cordoned).
+    StopDrain,
+    /// Let the node take pods again.
+    Uncordon(String),
 }
 
 /// What came of a job.
@@ -91,6 +104,24 @@ pub enum JobEvent {
     Measured(Vec<(String, Result<ServerReading, String>)>),
     /// A job that failed with nothing else to report (the audit log could not be written).
     Failed(String),
+    /// The cluster-wide look the nodes view asked for.
+    Nodes(std::sync::Arc<NodesLook>),
+    DrainChecked {
+        node: String,
+        result: Result<(), String>,
+    },
+    Draining {
+        node: String,
+        event: DrainEvent,
+    },
+    Drained {
+        node: String,
+        end: DrainEnd,
+    },
+    Uncordoned {
+        node: String,
+        result: Result<(), String>,
+    },
 }
 
 /// The hands of one cockpit session: they perform the effects that reach the cluster or
@@ -113,7 +144,7 @@ impl Effects {
         let (job_events, jobs) = mpsc::unbounded_channel();
         let (runner_events, runs) = mpsc::unbounded_channel();
         let (log_events, logs) = mpsc::unbounded_channel();
-        let jobs_runner = jobs::Jobs { events: job_events, audit_log: setup.paths.audit_log() };
+        let jobs_runner = jobs::Jobs { events: job_events, audit_log: setup.paths.audit_log(), drain_stop: None };
         let effects = Effects {
             jobs: jobs_runner,
             runner: runner::Runner::new(setup, runner_events),

@@ -121,7 +121,8 @@ impl Runner {
 
 /// What the stepper needs to know of a runbook's steps.
 fn run_start(runbook: &Runbook, namespace: &str) -> RunStart {
-    let service = |s: &Step| s.action.service().or_else(|| s.gates.first().map(|g| g.service())).map(str::to_string);
+    let service =
+        |s: &Step| s.action.service().or_else(|| s.gates.first().and_then(|g| g.service())).map(str::to_string);
     let rollback = |s: &Step| match &s.on_failure {
         OnFailure::Runbook(name) => Some(name.clone()),
         _ => None,

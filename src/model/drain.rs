@@ -23,6 +23,7 @@ use super::resources::Resources;
 use super::sanitize::clean;
 use super::selectors::selector_matches;
 use super::service::{ProbeKind, Service};
+use super::visibility::Visibility;
 
 /// What the cluster shows that a drain preview reads: every node, and every pod and
 /// disruption budget of every namespace (a node's pods span them all).
@@ -194,6 +195,20 @@ pub fn node_rows(inputs: &DrainInputs) -> Vec<NodeRow> {
     rows
 }
 
+/// What a drain cannot be judged without, and the operator may not read: an unreadable
+/// PDB list is not "no PDB", so a preview without it would look safe when it is not.
+pub fn blind_spots(seen: Visibility) -> Vec<&'static str> {
+    [
+        (seen.nodes, "nodes"),
+        (seen.pods, "the pods of every namespace"),
+        (seen.pdbs, "the poddisruptionbudgets of every namespace"),
+    ]
+    .into_iter()
+    .filter(|(visible, _)| !visible)
+    .map(|(_, what)| what)
+    .collect()
+}
+
 /// Draining `names` in order. Replacements are placed on the nodes outside the plan (the
 /// drained ones stay cordoned; the later ones would only evict them again).
 pub fn plan(inputs: &DrainInputs, names: &[String]) -> DrainPlan {
@@ -275,9 +290,10 @@ pub fn node_ready(node: &Node) -> bool {
     conditions.into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True")
 }
 
-fn pod_drain(pod: &PodFacts, pdbs: &[Arc<PodDisruptionBudget>], owners: &Owners) -> PodDrain {
+/// Why a drain leaves `pod` where it is, if it does.
+fn skip_reason(pod: &PodFacts) -> Option<SkipReason> {
     let placement = &pod.placement;
-    let skip = if placement.mirror {
+    if placement.mirror {
         Some(SkipReason::Mirror)
     } else if placement.daemon_set() {
         Some(SkipReason::DaemonSet)
@@ -285,7 +301,17 @@ fn pod_drain(pod: &PodFacts, pdbs: &[Arc<PodDisruptionBudget>], owners: &Owners)
         Some(SkipReason::Finished)
     } else {
         None
-    };
+    }
+}
+
+/// A drain takes this pod off its node (evicted, re-created elsewhere or not).
+pub fn moved_by_drain(pod: &PodFacts) -> bool {
+    skip_reason(pod).is_none()
+}
+
+fn pod_drain(pod: &PodFacts, pdbs: &[Arc<PodDisruptionBudget>], owners: &Owners) -> PodDrain {
+    let placement = &pod.placement;
+    let skip = skip_reason(pod);
     let action = match (skip, &placement.controller) {
         (Some(_), _) => PodAction::Skip,
         (None, None) => PodAction::Delete,

@@ -7,8 +7,13 @@
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
+use std::sync::Arc;
+
 use super::budget::{DatabaseBudget, format_percent};
+use super::drain::moved_by_drain;
 use super::gate::GateCheck;
+use super::pods::PodFacts;
+use super::sanitize::clean;
 use super::service::{RolloutState, Service};
 use super::slo::GateState;
 
@@ -85,6 +90,21 @@ pub enum StepAction {
     Manual {
         checklist: Vec<String>,
     },
+    /// The node takes no new pods (`spec.unschedulable`).
+    Cordon {
+        node: String,
+    },
+    /// The node takes pods again.
+    Uncordon {
+        node: String,
+    },
+    /// The guided drain: cordon, then evictions one owner at a time within their budgets.
+    /// `force` accepts what the drain's guards warn of (pods or data lost, a single replica
+    /// down, replacements with no room); a budget that blocks it is never overridden.
+    Drain {
+        node: String,
+        force: bool,
+    },
 }
 
 impl StepAction {
@@ -98,7 +118,19 @@ impl StepAction {
             | StepAction::Undo { service, .. }
             | StepAction::Patch { service, .. }
             | StepAction::HpaBounds { service, .. } => Some(service),
-            StepAction::Wait { .. } | StepAction::Manual { .. } => None,
+            StepAction::Wait { .. }
+            | StepAction::Manual { .. }
+            | StepAction::Cordon { .. }
+            | StepAction::Uncordon { .. }
+            | StepAction::Drain { .. } => None,
+        }
+    }
+
+    /// The node the step acts on, which its gates default to.
+    pub fn node(&self) -> Option<&str> {
+        match self {
+            StepAction::Cordon { node } | StepAction::Uncordon { node } | StepAction::Drain { node, .. } => Some(node),
+            _ => None,
         }
     }
 
@@ -114,6 +146,9 @@ impl StepAction {
             StepAction::HpaBounds { .. } => "hpa-bounds",
             StepAction::Wait { .. } => "wait",
             StepAction::Manual { .. } => "manual",
+            StepAction::Cordon { .. } => "cordon",
+            StepAction::Uncordon { .. } => "uncordon",
+            StepAction::Drain { .. } => "drain",
         }
     }
 
@@ -144,6 +179,10 @@ impl StepAction {
             StepAction::HpaBounds { service, min, max } => format!("autoscaler of {service} to {min}..{max}"),
             StepAction::Wait { seconds } => format!("wait {}", duration_words(*seconds)),
             StepAction::Manual { checklist } => format!("confirm {} item(s)", checklist.len()),
+            StepAction::Cordon { node } => format!("cordon node {node}"),
+            StepAction::Uncordon { node } => format!("uncordon node {node}"),
+            StepAction::Drain { node, force: false } => format!("drain node {node}"),
+            StepAction::Drain { node, force: true } => format!("drain node {node} (forced)"),
         }
     }
 }
@@ -170,16 +209,29 @@ pub enum Gate {
     BudgetBelow { service: String, percent: u32, timeout_s: i64 },
     /// The PDB allows at least `at_least` voluntary disruptions.
     PdbAllows { service: String, at_least: i32, timeout_s: i64 },
+    /// Every pod a drain moves (not a DaemonSet's, a mirror or a finished one) is gone
+    /// from the node.
+    NodeDrained { node: String, timeout_s: i64 },
 }
 
 impl Gate {
-    pub fn service(&self) -> &str {
+    /// The service the gate judges; `None` for a node's gate.
+    pub fn service(&self) -> Option<&str> {
         match self {
             Gate::RolloutComplete { service, .. }
             | Gate::ReadyStable { service, .. }
             | Gate::SloClean { service, .. }
             | Gate::BudgetBelow { service, .. }
-            | Gate::PdbAllows { service, .. } => service,
+            | Gate::PdbAllows { service, .. } => Some(service),
+            Gate::NodeDrained { .. } => None,
+        }
+    }
+
+    /// The node the gate judges; `None` for a service's gate.
+    pub fn node(&self) -> Option<&str> {
+        match self {
+            Gate::NodeDrained { node, .. } => Some(node),
+            _ => None,
         }
     }
 
@@ -189,7 +241,8 @@ impl Gate {
             | Gate::ReadyStable { timeout_s, .. }
             | Gate::SloClean { timeout_s, .. }
             | Gate::BudgetBelow { timeout_s, .. }
-            | Gate::PdbAllows { timeout_s, .. } => *timeout_s,
+            | Gate::PdbAllows { timeout_s, .. }
+            | Gate::NodeDrained { timeout_s, .. } => *timeout_s,
         }
     }
 
@@ -200,12 +253,13 @@ impl Gate {
             Gate::SloClean { .. } => "slo-clean",
             Gate::BudgetBelow { .. } => "budget-below",
             Gate::PdbAllows { .. } => "pdb-allows",
+            Gate::NodeDrained { .. } => "node-drained",
         }
     }
 
     /// `ready-stable soundspan-backend for 1m`: the gate as the stepper lists it.
     pub fn summary(&self) -> String {
-        let service = self.service();
+        let service = self.service().or(self.node()).unwrap_or_default();
         match self {
             Gate::RolloutComplete { .. } => format!("rollout-complete {service}"),
             Gate::ReadyStable { for_s, .. } => format!("ready-stable {service} for {}", duration_words(*for_s)),
@@ -220,6 +274,7 @@ impl Gate {
             }
             Gate::BudgetBelow { percent, .. } => format!("budget-below {percent} % for {service}"),
             Gate::PdbAllows { at_least, .. } => format!("pdb-allows ≥ {at_least} for {service}"),
+            Gate::NodeDrained { node, .. } => format!("node-drained {node}"),
         }
     }
 }
@@ -281,6 +336,8 @@ pub struct GateEvidence<'a> {
     pub slo: Option<&'a [GateCheck]>,
     /// The database budget the service is part of.
     pub budget: Option<&'a DatabaseBudget>,
+    /// The pods on the gate's node (node-drained only; `None`: they could not be listed).
+    pub node_pods: Option<&'a [Arc<PodFacts>]>,
     pub now: Timestamp,
 }
 
@@ -328,8 +385,11 @@ pub fn evaluate(gate: &Gate, evidence: &GateEvidence<'_>) -> GateStatus {
 }
 
 fn judge(gate: &Gate, e: &GateEvidence<'_>) -> GateStatus {
+    if let Gate::NodeDrained { node, .. } = gate {
+        return node_drained(node, e.node_pods);
+    }
     let Some(service) = e.service else {
-        return GateStatus::Waiting(format!("{} is not in the cluster", gate.service()));
+        return GateStatus::Waiting(format!("{} is not in the cluster", gate.service().unwrap_or_default()));
     };
     let r = service.replicas;
     match gate {
@@ -382,6 +442,25 @@ fn judge(gate: &Gate, e: &GateEvidence<'_>) -> GateStatus {
                 pdb.name, pdb.disruptions_allowed, pdb.explanation
             )),
         },
+        Gate::NodeDrained { .. } => unreachable!("judged above"),
+    }
+}
+
+/// Passed once no pod a drain moves is left on `node` (a terminating one still counts:
+/// it is not gone yet).
+fn node_drained(node: &str, pods: Option<&[Arc<PodFacts>]>) -> GateStatus {
+    let Some(pods) = pods else {
+        return GateStatus::Waiting(format!("the pods on {node} could not be listed"));
+    };
+    let left: Vec<String> = pods
+        .iter()
+        .filter(|p| p.node.as_deref() == Some(node) && moved_by_drain(p))
+        .map(|p| clean(&format!("{}/{}", p.namespace, p.name)))
+        .collect();
+    match left.as_slice() {
+        [] => GateStatus::Passed(format!("no pod to move is left on {node}")),
+        [one] => GateStatus::Waiting(format!("{one} is still on {node}")),
+        [first, ..] => GateStatus::Waiting(format!("{} pods still on {node} ({first}, …)", left.len())),
     }
 }
 

@@ -31,18 +31,18 @@ pub fn nodes_table(rows: &[NodeRow]) -> String {
     out
 }
 
-fn status(ready: bool, cordoned: bool) -> String {
+pub fn status(ready: bool, cordoned: bool) -> String {
     let ready = if ready { "Ready" } else { "NotReady" };
     if cordoned { format!("{ready},SchedulingDisabled") } else { ready.to_string() }
 }
 
-fn usage(used: i64, total: i64, format: fn(i64) -> String) -> String {
+pub fn usage(used: i64, total: i64, format: fn(i64) -> String) -> String {
     let percent = if total > 0 { used.saturating_mul(100) / total } else { 0 };
     format!("{}/{} {percent}%", format(used), format(total))
 }
 
 /// One line: drainable (with the estimate), or what blocks it, and what would be lost.
-fn drain_summary(drain: &NodeDrain) -> String {
+pub fn drain_summary(drain: &NodeDrain) -> String {
     let blocked: Vec<String> =
         drain.blocked().map(budget_name).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let mut text = if !blocked.is_empty() {

@@ -18,10 +18,12 @@ use super::layout::main_area;
 use super::popups::Overlay;
 use super::popups::change_wizard::ChangeWizard;
 use super::popups::choices::{PalettePopup, PickerKind, PickerPopup};
+use super::popups::drain::DrainWizard;
 use super::popups::filter::{FilterPopup, LogFilterPopup};
 use super::popups::help::HelpPopup;
 use super::popups::runbook_entry::{ConfirmName, ResumeOffer, RunParams, SkipReason};
 use super::runbooks::RunnerEvent;
+use super::screens::nodes::NodesScreen;
 use super::screens::overview::OverviewScreen;
 use super::screens::{Screen, audit::AuditScreen, budget::BudgetScreen, detail::DetailScreen, runbook};
 use crate::actions::runbook::state::RunState;
@@ -231,6 +233,7 @@ impl App {
                 }
             }
             Command::OpenFindings => self.push_unless_on_top(Screen::Findings(Default::default())),
+            Command::OpenNodes => self.open_nodes(out),
             Command::OpenAudit => {
                 self.push_unless_on_top(Screen::Audit(AuditScreen::default()));
                 out.push(Request::Effect(Effect::Execute(Job::LoadAudit)));
@@ -269,9 +272,12 @@ impl App {
     /// while changes are refused (dry-runs ask the server and change nothing).
     fn without_refused_changes(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
         let Some(refusal) = self.ctx.changes_refused() else { return effects };
-        let (refused, allowed): (Vec<Effect>, Vec<Effect>) = effects
-            .into_iter()
-            .partition(|e| matches!(e, Effect::Execute(Job::Apply { .. }) | Effect::StartRunbook { .. }));
+        let (refused, allowed): (Vec<Effect>, Vec<Effect>) = effects.into_iter().partition(|e| {
+            matches!(
+                e,
+                Effect::Execute(Job::Apply { .. } | Job::Drain(_) | Job::Uncordon(_)) | Effect::StartRunbook { .. }
+            )
+        });
         if !refused.is_empty() {
             self.ctx.report_error(format!("refused: {}", refusal.why()));
         }
@@ -299,6 +305,9 @@ impl App {
                 }
                 Request::ConfirmName(name) => self.overlay = Some(Overlay::RunConfirmName(ConfirmName::new(name))),
                 Request::AskSkipReason => self.overlay = Some(Overlay::SkipReason(SkipReason::default())),
+                Request::OpenDrain { drain, services } => {
+                    self.overlay = Some(Overlay::Drain(Box::new(DrainWizard::new(drain, &services))));
+                }
                 Request::OpenChange { key, plan } => {
                     self.overlay = Some(Overlay::Action(Box::new(ChangeWizard::fixed(key, plan))));
                 }
@@ -372,14 +381,63 @@ impl App {
         out.push(Request::Effect(Effect::Execute(Job::Measure(servers))));
     }
 
+    /// Opens the nodes screen and looks at the cluster (again, when it is already open:
+    /// the key doubles as "look again").
+    fn open_nodes(&mut self, out: &mut Vec<Request>) {
+        self.push_unless_on_top(Screen::Nodes(NodesScreen::default()));
+        if let Some(nodes) = self.nodes_screen()
+            && !nodes.reading
+        {
+            nodes.reading = true;
+            out.push(Request::Effect(Effect::Execute(Job::ReadNodes)));
+        }
+    }
+
+    /// The nodes screen, wherever it is on the stack.
+    fn nodes_screen(&mut self) -> Option<&mut NodesScreen> {
+        self.screens.iter_mut().find_map(|s| match s {
+            Screen::Nodes(n) => Some(n),
+            _ => None,
+        })
+    }
+
     /// A job reported back. Results for a wizard that was closed are dropped (the audit
-    /// log has them).
-    pub fn on_job(&mut self, event: JobEvent) {
+    /// log has them). A drain's end, or an uncordon, looks at the nodes again.
+    pub fn on_job(&mut self, event: JobEvent) -> Vec<Effect> {
+        let mut out = Vec::new();
+        match &event {
+            JobEvent::Nodes(look) => {
+                if let Some(nodes) = self.nodes_screen() {
+                    nodes.on_look(look.clone());
+                }
+                return Vec::new();
+            }
+            JobEvent::Draining { node, event: step } => {
+                self.ctx.say(format!("drain {node}: {}", step.describe()), Timestamp::now());
+            }
+            JobEvent::Drained { .. } | JobEvent::Uncordoned { .. } => {
+                if let JobEvent::Uncordoned { node, result } = &event {
+                    match result {
+                        Ok(()) => self.ctx.say(format!("uncordoned {node}"), Timestamp::now()),
+                        Err(e) => self.ctx.report_error(format!("uncordon {node} failed: {e}")),
+                    }
+                }
+                if let Some(nodes) = self.nodes_screen() {
+                    nodes.reading = true;
+                    out.push(Effect::Execute(Job::ReadNodes));
+                }
+            }
+            _ => {}
+        }
+        if let Some(Overlay::Drain(d)) = &mut self.overlay {
+            d.on_job(&event);
+        }
         if let Some(change) = self.ctx.on_job(event)
             && let Some(Overlay::Action(w)) = &mut self.overlay
         {
             w.on_job(change);
         }
+        out
     }
 
     /// What the event loop reports about a run.
@@ -445,6 +503,67 @@ pub mod tests_support {
     pub fn skip_reason(app: &mut App) {
         app.overlay = Some(Overlay::SkipReason(SkipReason::default()));
     }
+
+    /// A cluster-wide look as the nodes view receives it: node-a carries an api replica,
+    /// a database pod whose budget allows nothing (it blocks the drain) and a DaemonSet's
+    /// pod; node-b the other api replica.
+    pub fn nodes_look() -> Arc<crate::cluster::nodes::NodesLook> {
+        use serde_json::json;
+        let node = |name: &str| {
+            Arc::new(
+                serde_json::from_value(json!({
+                    "metadata": {"name": name},
+                    "spec": {},
+                    "status": {"allocatable": {"cpu": "4", "memory": "8Gi"},
+                               "conditions": [{"type": "Ready", "status": "True"}]},
+                }))
+                .unwrap(),
+            )
+        };
+        let pod = |name: &str, node: &str, kind: &str, owner: &str| {
+            Arc::new(
+                serde_json::from_value(json!({
+                    "metadata": {"name": name, "namespace": "shop", "labels": {"app": owner},
+                                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": kind, "name": owner,
+                                                      "uid": format!("uid-{owner}"), "controller": true}]},
+                    "spec": {"nodeName": node, "containers": [{"name": "c",
+                             "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}}}]},
+                    "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+                }))
+                .unwrap(),
+            )
+        };
+        let pdb = |name: &str, healthy: i32, allowed: i32| {
+            Arc::new(
+                serde_json::from_value(json!({
+                    "metadata": {"name": name, "namespace": "shop", "generation": 1},
+                    "spec": {"minAvailable": healthy - allowed, "selector": {"matchLabels": {"app": name}}},
+                    "status": {"observedGeneration": 1, "currentHealthy": healthy,
+                               "desiredHealthy": healthy - allowed, "expectedPods": healthy,
+                               "disruptionsAllowed": allowed},
+                }))
+                .unwrap(),
+            )
+        };
+        let objects = crate::model::services::ClusterObjects {
+            nodes: vec![node("node-a"), node("node-b")],
+            pods: vec![
+                pod("api-1", "node-a", "ReplicaSet", "api"),
+                pod("db-0", "node-a", "StatefulSet", "db"),
+                pod("agent-x", "node-a", "DaemonSet", "agent"),
+                pod("api-2", "node-b", "ReplicaSet", "api"),
+            ],
+            pdbs: vec![pdb("db", 1, 0), pdb("api", 2, 1)],
+            ..Default::default()
+        };
+        Arc::new(crate::cluster::nodes::NodesLook {
+            objects,
+            services: Vec::new(),
+            blind: Vec::new(),
+            denied: Vec::new(),
+            taken_at: "2026-12-01T12:00:00Z".parse().unwrap(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -453,6 +572,7 @@ mod tests {
     use crossterm::event::{KeyCode, KeyModifiers};
 
     use super::*;
+    use crate::actions::drain::DrainEnd;
     use crate::actions::runbook::engine::Control;
     use crate::cluster::helm::HelmSetup;
     use crate::config::theme::TerminalColors;
@@ -495,6 +615,72 @@ mod tests {
         for c in text.chars() {
             key(app, KeyCode::Char(c));
         }
+    }
+
+    /// The nodes screen with its look arrived.
+    fn nodes_app(read_only: bool) -> App {
+        let mut app = app(vec![], read_only);
+        let asked = app.run(Command::OpenNodes, Timestamp::now());
+        assert_eq!(asked, vec![Effect::Execute(Job::ReadNodes)], "opening the view looks at the cluster");
+        app.on_job(JobEvent::Nodes(super::tests_support::nodes_look()));
+        app
+    }
+
+    #[test]
+    fn a_blocked_node_is_refused_in_the_popup_and_a_drainable_one_goes_to_the_dry_run() {
+        let mut app = nodes_app(false);
+        app.run(Command::DrainNode, Timestamp::now());
+        let asked = app.run(Command::Confirm, Timestamp::now());
+        assert!(
+            matches!(asked.as_slice(), [Effect::Execute(Job::RecordRefusal { outcome, .. })] if outcome == "refused: drain-blocked"),
+            "{asked:?}"
+        );
+        app.run(Command::Cancel, Timestamp::now());
+        app.run(Command::MoveDown, Timestamp::now());
+        app.run(Command::DrainNode, Timestamp::now());
+        let asked = app.run(Command::Confirm, Timestamp::now());
+        assert!(matches!(asked.as_slice(), [Effect::Execute(Job::DrainDryRun(d))] if d.node == "node-b"), "{asked:?}");
+        app.on_job(JobEvent::DrainChecked { node: "node-b".into(), result: Ok(()) });
+        let asked = app.run(Command::Confirm, Timestamp::now());
+        assert!(matches!(asked.as_slice(), [Effect::Execute(Job::Drain(d))] if d.node == "node-b"), "{asked:?}");
+        let asked = app.run(Command::Cancel, Timestamp::now());
+        assert_eq!(asked, vec![Effect::Execute(Job::StopDrain)], "Esc stops the drain between two steps");
+        let end = DrainEnd::Stopped("aborted by the operator".into());
+        let asked = app.on_job(JobEvent::Drained { node: "node-b".into(), end });
+        assert_eq!(asked, vec![Effect::Execute(Job::ReadNodes)], "the nodes are looked at again");
+        let asked = app.run(Command::Confirm, Timestamp::now());
+        assert_eq!(asked, vec![Effect::Execute(Job::Uncordon("node-b".into()))], "uncordon is offered after an abort");
+    }
+
+    #[test]
+    fn marked_nodes_are_previewed_as_a_rolling_drain_in_the_order_marked() {
+        let mut app = nodes_app(false);
+        app.run(Command::MoveDown, Timestamp::now());
+        app.run(Command::MarkNode, Timestamp::now());
+        app.run(Command::MoveUp, Timestamp::now());
+        app.run(Command::MarkNode, Timestamp::now());
+        let Some(Screen::Nodes(nodes)) = app.screens.last() else { panic!("the nodes screen") };
+        let order: Vec<&str> = nodes.sequence.iter().flat_map(|p| p.nodes.iter().map(|n| n.node.as_str())).collect();
+        assert_eq!(order, ["node-b", "node-a"]);
+        assert!(!nodes.sequence.as_ref().unwrap().drainable(), "node-a's database blocks the sequence");
+        app.run(Command::MarkNode, Timestamp::now());
+        app.run(Command::MoveDown, Timestamp::now());
+        app.run(Command::MarkNode, Timestamp::now());
+        let Some(Screen::Nodes(nodes)) = app.screens.last() else { panic!("the nodes screen") };
+        assert_eq!(nodes.sequence, None, "unmarking every node leaves the single node's preview");
+    }
+
+    #[test]
+    fn read_only_refuses_a_drain_before_the_popup_and_audits_it() {
+        let mut app = nodes_app(true);
+        let asked = app.run(Command::DrainNode, Timestamp::now());
+        assert!(app.overlay.is_none(), "no drain popup");
+        assert!(
+            matches!(asked.as_slice(), [Effect::Execute(Job::RecordRefusal { action, target, outcome })]
+                if action == "drain" && target == "node/node-a" && outcome == "refused: read-only"),
+            "{asked:?}"
+        );
+        assert!(app.notice.as_ref().is_some_and(|n| n.error && n.text.contains("read-only")));
     }
 
     #[test]

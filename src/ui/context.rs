@@ -97,6 +97,8 @@ pub enum Request {
     ConfirmName(String),
     /// Ask why a manual step is skipped.
     AskSkipReason,
+    /// Prepare a node's drain (its guards are judged on `services`).
+    OpenDrain { drain: crate::model::drain::NodeDrain, services: Vec<Service> },
     /// Prepare this change (a chosen revision's plan).
     OpenChange { key: ServiceKey, plan: ActionPlan },
     /// The overview's filter as typed so far (the selection goes back to the top).

@@ -100,8 +100,11 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
                 dirty = true;
             }
             Some(event) = results.jobs.recv() => {
-                app.on_job(event);
+                let asked = app.on_job(event);
                 dirty = true;
+                if apply_effects(&mut app, &session, &mut effects, &mut guard, asked) {
+                    break Ending::Quit;
+                }
             }
             Some(event) = results.runs.recv() => {
                 app.on_runner(event);

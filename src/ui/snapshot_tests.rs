@@ -16,13 +16,14 @@ use ratatui::style::Style;
 
 use super::app::App;
 use crate::actions::audit::AuditEntry;
+use crate::actions::drain::DrainEvent;
 use crate::actions::runbook::state::RunState;
 use crate::cluster::session::ClusterView;
 use crate::config::commands::Command;
 use crate::config::keymap::Keymap;
 use crate::config::runbook::ParamDecl;
 use crate::config::theme::{TerminalColors, Theme};
-use crate::effects::{RunStart, RunnerEvent};
+use crate::effects::{JobEvent, RunStart, RunnerEvent};
 use crate::model::service::*;
 use crate::ui::runbooks::RunbookChoice;
 
@@ -259,7 +260,39 @@ fn scenes() -> Vec<Scene> {
             typed(a, "shop");
         }),
         ("help", |a| run(a, Command::Help)),
+        ("nodes", open_nodes),
+        ("nodes_rolling", |a| {
+            open_nodes(a);
+            run(a, Command::MoveDown);
+            run(a, Command::MarkNode);
+            run(a, Command::MoveUp);
+            run(a, Command::MarkNode);
+        }),
+        ("drain_popup", |a| {
+            open_nodes(a);
+            run(a, Command::DrainNode);
+            run(a, Command::Confirm);
+        }),
+        ("drain_progress", |a| {
+            open_nodes(a);
+            run(a, Command::MoveDown);
+            run(a, Command::DrainNode);
+            run(a, Command::Confirm);
+            a.on_job(JobEvent::DrainChecked { node: "node-b".into(), result: Ok(()) });
+            run(a, Command::Confirm);
+            a.on_job(JobEvent::Draining { node: "node-b".into(), event: DrainEvent::Cordoned });
+            a.on_job(JobEvent::Draining {
+                node: "node-b".into(),
+                event: DrainEvent::Evicted { pod: "shop/api-2".into() },
+            });
+        }),
     ]
+}
+
+/// The nodes screen with the cluster-wide look arrived.
+fn open_nodes(app: &mut App) {
+    run(app, Command::OpenNodes);
+    app.on_job(JobEvent::Nodes(super::app::tests_support::nodes_look()));
 }
 
 /// The buffer as text, then its style runs line by line (`row: from..to style`).

@@ -34,3 +34,43 @@ pub fn quick_slo_profile(dir: &std::path::Path) -> std::path::PathBuf {
     .unwrap();
     profile
 }
+
+/// Two nodes (node-a small, node-b large), pods that start and stop in a second, and the
+/// namespace `shop`: where the node maintenance tests' scenarios start.
+pub const TWO_NODES: &str = r#"
+apiVersion: sim.cockpit.dev/v1
+kind: Scenario
+metadata: {name: nodes}
+spec:
+  nodes:
+    - {name: node-a, cpu: "4", memory: 8Gi}
+    - {name: node-b, cpu: "16", memory: 64Gi}
+  defaults: {pull: 0s, start: 1s, shutdown: 1s}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+"#;
+
+/// `web` in `shop`: `replicas` small pods behind a budget of `min_available`.
+pub fn web(replicas: u32, min_available: u32) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: shop}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers: [{{name: c, image: "shop/web:1", resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}}}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {{name: web, namespace: shop}}
+spec: {{minAvailable: {min_available}, selector: {{matchLabels: {{app: web}}}}}}
+"#
+    )
+}

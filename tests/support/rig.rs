@@ -17,14 +17,19 @@ pub struct Rig {
 
 impl Rig {
     pub fn start(opts: SimOptions) -> Rig {
+        let rig = Rig::start_scenario(opts);
+        rig.wait_until("the demo to settle", || rig.stored_replicas("soundspan", "soundspan-frontend").1 == 2);
+        rig
+    }
+
+    /// The simulator as `opts` say (another scenario than the demo), not waited on.
+    pub fn start_scenario(opts: SimOptions) -> Rig {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let sim = rt.block_on(cockpit::sim::start(opts)).expect("simulator starts");
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("admin.json");
         sim.write_kubeconfig(&kubeconfig).unwrap();
-        let rig = Rig { sim: Some(sim), rt, dir, kubeconfig };
-        rig.wait_until("the demo to settle", || rig.stored_replicas("soundspan", "soundspan-frontend").1 == 2);
-        rig
+        Rig { sim: Some(sim), rt, dir, kubeconfig }
     }
 
     pub fn sim(&self) -> &RunningSim {

@@ -15,13 +15,17 @@ use tokio::sync::{mpsc, watch};
 
 use super::error::RunError;
 use super::state::{self, GateRecord, RunLock, RunState, RunStatus, StepRecord, StepState};
-use super::{StepPlan, more_increments, plan_step, resolve};
+use super::{NodeStep, StepPlan, more_increments, plan_step, resolve};
+use crate::actions::drain::{self, DrainEnd};
 use crate::actions::execute::{ExecContext, dry_run_text};
 use crate::actions::{Action, ActionPlan};
 use crate::cluster::logs::{LogEvent, LogFollower, pod_targets};
+use crate::cluster::nodes;
 use crate::cluster::session::ClusterView;
 use crate::model::budget::budget_of;
+use crate::model::drain::NodeDrain;
 use crate::model::gate::counted_checks;
+use crate::model::pods::PodFacts;
 use crate::model::runbook::{
     Gate, GateEvidence, GateStatus, OnFailure, Runbook, Step, StepAction, evaluate, steady_since,
 };
@@ -45,6 +49,9 @@ pub enum Prompt {
     Change { step: usize, plan: Box<ActionPlan>, dry_run: String, typed_name: bool },
     /// Confirm every item of this checklist, or skip the step with a reason.
     Manual { step: usize, checklist: Vec<String> },
+    /// Cordon, uncordon or drain this node? (`preview`: the drain's plan and guards, one
+    /// line each; the server's dry-run said `dry_run`.)
+    Node { step: usize, node: String, what: String, preview: Vec<String>, dry_run: String, typed_name: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -445,6 +452,10 @@ async fn act(io: &mut Io, run: &mut Run, i: usize, step: &Step, view: &ClusterVi
             mark_applied(io, run, i, "waited");
             Ok(Acted::Done)
         }
+        StepPlan::Node(node_step) => {
+            node_change(io, run, i, &node_step, view.profile.production).await?;
+            Ok(Acted::Done)
+        }
         StepPlan::Change(mut plan) => {
             if let Action::Rollout(p) = &mut plan.action
                 && p.restarted_at.is_none()
@@ -505,6 +516,109 @@ async fn change(io: &mut Io, run: &mut Run, i: usize, plan: &ActionPlan, view: &
     let old = plan.resource_version().map(str::to_string);
     observe_change(io, &sent, old).await;
     Ok(())
+}
+
+/// A step on a node, through the same steps as the cockpit's and the CLI's: the preview
+/// (for a drain, planned on a cluster-wide look), the guards, the server's dry-run, the
+/// confirmation, then the change with its progress as notes; every step audited.
+async fn node_change(io: &mut Io, run: &mut Run, i: usize, step: &NodeStep, production: bool) -> Flow<()> {
+    let refused = |reason: String| Interrupt::Failed { reason, refused: true };
+    let node = step.node().to_string();
+    let target = format!("node/{node}");
+    let (action, what, preview, drain) = match step {
+        NodeStep::Cordon(_) | NodeStep::Uncordon(_) => {
+            let cordon = matches!(step, NodeStep::Cordon(_));
+            let word = if cordon { "cordon" } else { "uncordon" };
+            let current = nodes::is_cordoned(&io.exec.client, &node)
+                .await
+                .map_err(|e| Interrupt::Failed { reason: format!("{word} {node}: {e}"), refused: false })?;
+            if current == cordon {
+                io.note(format!("already in the cluster: {word} {node}"));
+                mark_applied(io, run, i, "already in the cluster");
+                return Ok(());
+            }
+            let dry = nodes::set_cordon(&io.exec.client, &node, cordon, true).await;
+            if let Err(e) = dry {
+                let _ = io.exec.record_refusal(word, target, format!("refused: {e}"));
+                return Err(refused(format!("{word} {node}: the API server refused it: {e}")));
+            }
+            (word, format!("{word} node {node}"), Vec::new(), None)
+        }
+        NodeStep::Drain { force, .. } => {
+            let (drain, preview) = plan_drain(io, &node, *force).await?;
+            if let Err(e) = drain::dry_run(&io.exec, &drain).await {
+                let _ = io.exec.record_refusal("drain", target, format!("refused: {e}"));
+                return Err(refused(format!("drain {node}: the API server refused it: {e}")));
+            }
+            ("drain", format!("drain node {node}"), preview, Some(drain))
+        }
+    };
+    let prompt = Prompt::Node {
+        step: i,
+        node: node.clone(),
+        what: what.clone(),
+        preview,
+        dry_run: "ok".into(),
+        typed_name: production,
+    };
+    match io.ask(prompt).await? {
+        Answer::Yes => {}
+        Answer::No | Answer::Skip(_) => {
+            let _ = io.exec.record_refusal(action, target, "declined".into());
+            return Err(Interrupt::Declined);
+        }
+    }
+    run.state.steps[i].sending = true;
+    save(io, run);
+    let Some(drain) = drain else {
+        let cordon = matches!(step, NodeStep::Cordon(_));
+        drain::set_cordon(&io.exec, &node, cordon)
+            .await
+            .map_err(|e| Interrupt::Failed { reason: format!("{what}: {e}"), refused: false })?;
+        io.note(format!("applied: {what}"));
+        mark_applied(io, run, i, &format!("applied: {what}"));
+        return Ok(());
+    };
+    match follow_drain(io, &drain).await {
+        DrainEnd::Drained => {
+            io.note(format!("drained {node}"));
+            mark_applied(io, run, i, &format!("drained {node}"));
+            Ok(())
+        }
+        DrainEnd::Stopped(why) => Err(Interrupt::Failed {
+            reason: format!("drain {node} stopped: {why}; {node} stays cordoned (uncordon it to take pods again)"),
+            refused: false,
+        }),
+    }
+}
+
+/// The drain of `node` planned now on every namespace's pods and budgets, or why it may not start.
+async fn plan_drain(io: &Io, node: &str, force: bool) -> Flow<(NodeDrain, Vec<String>)> {
+    drain::plan_node(&io.exec, node, force).await.map_err(|reason| Interrupt::Failed { reason, refused: true })
+}
+
+/// Runs the confirmed drain, each step a note; an abort stops it between two steps.
+async fn follow_drain(io: &mut Io, drain: &NodeDrain) -> DrainEnd {
+    let events = io.events.clone();
+    let (stop, abort) = watch::channel(false);
+    let progress = move |event: drain::DrainEvent| {
+        let _ = events.send(RunEvent::Note(event.describe()));
+    };
+    let run = drain::execute(&io.exec, drain, drain::DRAIN_TIMEOUT, &abort, progress);
+    tokio::pin!(run);
+    let mut listening = true;
+    loop {
+        tokio::select! {
+            end = &mut run => return end,
+            control = io.controls.recv(), if listening => {
+                // No one left to answer (None) stops it as an abort does.
+                listening = control.is_some();
+                if matches!(control, Some(Control::Abort) | None) {
+                    let _ = stop.send(true);
+                }
+            }
+        }
+    }
 }
 
 /// Sends the confirmed change. A conflict from a status update (pods getting ready move
@@ -630,6 +744,7 @@ async fn watch_gates(io: &mut Io, run: &mut Run, i: usize, step: &Step) -> Flow<
     let mut tick = tokio::time::interval(TICK);
     loop {
         let view = io.views.borrow_and_update().clone();
+        let on_nodes = pods_on_gate_nodes(io, gates, &settled).await;
         let at = now();
         let mut records = Vec::with_capacity(gates.len());
         let mut failure = None;
@@ -637,9 +752,11 @@ async fn watch_gates(io: &mut Io, run: &mut Run, i: usize, step: &Step) -> Flow<
             let status = match &settled[g] {
                 Some(status) => status.clone(),
                 None => {
-                    let service = resolve(&view.services, gate.service(), &run.namespace).ok();
+                    let service = gate.service().and_then(|name| resolve(&view.services, name, &run.namespace).ok());
                     steady[g] = steady_since(steady[g], service, at);
-                    let status = judge_gate(io, gate, g, service, &view, started, steady[g], at, &mut logs);
+                    let node_pods = gate.node().and_then(|n| on_nodes.get(n)).and_then(|p| p.as_deref());
+                    let evidence = Evidence { service, steady_since: steady[g], node_pods };
+                    let status = judge_gate(io, gate, g, evidence, &view, started, at, &mut logs);
                     if status.settled() {
                         io.note(format!("gate {}: {}: {}", status.word(), gate.summary(), status.detail()));
                         settled[g] = Some(status.clone());
@@ -684,20 +801,43 @@ async fn watch_gates(io: &mut Io, run: &mut Run, i: usize, step: &Step) -> Flow<
     }
 }
 
+/// The pods on each node an unsettled node-drained gate names (`None`: not listed).
+async fn pods_on_gate_nodes(
+    io: &Io,
+    gates: &[Gate],
+    settled: &[Option<GateStatus>],
+) -> BTreeMap<String, Option<Vec<Arc<PodFacts>>>> {
+    let mut pods = BTreeMap::new();
+    for (gate, _) in gates.iter().zip(settled).filter(|(_, s)| s.is_none()) {
+        if let Some(node) = gate.node()
+            && !pods.contains_key(node)
+        {
+            pods.insert(node.to_string(), nodes::pods_on(&io.exec.client, node).await.ok());
+        }
+    }
+    pods
+}
+
+/// What one gate is judged on besides the view and the clock.
+struct Evidence<'a> {
+    service: Option<&'a Service>,
+    steady_since: Option<Timestamp>,
+    node_pods: Option<&'a [Arc<PodFacts>]>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn judge_gate(
     io: &Io,
     gate: &Gate,
     g: usize,
-    service: Option<&Service>,
+    Evidence { service, steady_since, node_pods }: Evidence<'_>,
     view: &ClusterView,
     started: Timestamp,
-    steady_since: Option<Timestamp>,
     now: Timestamp,
     logs: &mut BTreeMap<usize, LogWatch>,
 ) -> GateStatus {
     let budget = service.and_then(|s| budget_of(&view.budgets, &s.key));
-    let mut evidence = GateEvidence { service, started, steady_since, slo: None, budget, now };
+    let mut evidence = GateEvidence { service, started, steady_since, slo: None, budget, node_pods, now };
     let Gate::SloClean { rules, window_s, .. } = gate else { return evaluate(gate, &evidence) };
     let Some(service) = service else { return evaluate(gate, &evidence) };
     let chosen = match slo_rules(&view.slo_rules, rules, service) {

@@ -26,8 +26,31 @@ use error::StepError;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepPlan {
     Change(ActionPlan),
-    Wait { seconds: i64 },
-    Manual { checklist: Vec<String> },
+    Wait {
+        seconds: i64,
+    },
+    Manual {
+        checklist: Vec<String>,
+    },
+    /// A step on a node: its plan (the drain's preview) is made when it runs, from a
+    /// cluster-wide look, since a node's pods and their budgets belong to any namespace.
+    Node(NodeStep),
+}
+
+/// What a step does to a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeStep {
+    Cordon(String),
+    Uncordon(String),
+    Drain { node: String, force: bool },
+}
+
+impl NodeStep {
+    pub fn node(&self) -> &str {
+        match self {
+            NodeStep::Cordon(node) | NodeStep::Uncordon(node) | NodeStep::Drain { node, .. } => node,
+        }
+    }
 }
 
 /// The service a step or gate names, in the runbook's namespace.
@@ -54,6 +77,11 @@ pub fn plan_step<S: Borrow<Service>>(
     let plan = match (&step.action, service) {
         (StepAction::Wait { seconds }, _) => return Ok(StepPlan::Wait { seconds: *seconds }),
         (StepAction::Manual { checklist }, _) => return Ok(StepPlan::Manual { checklist: checklist.clone() }),
+        (StepAction::Cordon { node }, _) => return Ok(StepPlan::Node(NodeStep::Cordon(node.clone()))),
+        (StepAction::Uncordon { node }, _) => return Ok(StepPlan::Node(NodeStep::Uncordon(node.clone()))),
+        (StepAction::Drain { node, force }, _) => {
+            return Ok(StepPlan::Node(NodeStep::Drain { node: node.clone(), force: *force }));
+        }
         (StepAction::Scale { replicas, step, .. }, Some(s)) => {
             let to = next_increment(s.replicas.desired, *replicas, *step);
             plan_scale(s, to, false, budget_of(budgets, &s.key))
@@ -100,7 +128,7 @@ pub fn preflight<S: Borrow<Service>>(
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let mut named: Vec<&str> = runbook.steps.iter().filter_map(|s| s.action.service()).collect();
-    named.extend(runbook.steps.iter().flat_map(|s| s.gates.iter().map(Gate::service)));
+    named.extend(runbook.steps.iter().flat_map(|s| s.gates.iter().filter_map(Gate::service)));
     named.sort_unstable();
     named.dedup();
     for name in named {

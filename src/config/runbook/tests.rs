@@ -221,3 +221,35 @@ fn an_slo_clean_gate_may_be_required_and_a_wrong_type_is_refused_at_its_line() {
     let durations = "name: long\nsteps:\n  - id: one\n    wait: 99999999999999999999h\n";
     assert!(problems(durations)[0].contains("longer than the maximum of 1 year"), "{:?}", problems(durations));
 }
+
+#[test]
+fn node_steps_and_the_node_drained_gate_parse_and_their_mistakes_are_named() {
+    let text = "name: roll-nodes\nparams:\n  node: {}\nsteps:\n  - cordon: \"{{node}}\"\n  - drain: {node: \"{{node}}\", force: true}\n    gates: [node-drained]\n  - uncordon: {node: \"{{node}}\"}\n    gates:\n      - node-drained: {node: other-1, timeout: 2m}\n";
+    let given = [("node".to_string(), "node-a".to_string())];
+    let rb = load(&file(text), Fill::Run(&given)).unwrap();
+    let actions: Vec<&StepAction> = rb.steps.iter().map(|s| &s.action).collect();
+    assert_eq!(
+        actions,
+        [
+            &StepAction::Cordon { node: "node-a".into() },
+            &StepAction::Drain { node: "node-a".into(), force: true },
+            &StepAction::Uncordon { node: "node-a".into() },
+        ]
+    );
+    assert_eq!(rb.steps[1].gates, [Gate::NodeDrained { node: "node-a".into(), timeout_s: 600 }], "the step's node");
+    assert_eq!(rb.steps[2].gates, [Gate::NodeDrained { node: "other-1".into(), timeout_s: 120 }]);
+
+    let found = problems(
+        "name: x\nsteps:\n  - drain: {nodes: a}\n  - cordon: Node_A\n  - wait: 5s\n    gates: [node-drained]\n  - drain: {node: a, force: maybe}\n",
+    );
+    let expect = [
+        "runbooks/test.yaml:3: error: steps[0].drain.nodes: unknown field \"nodes\"",
+        "runbooks/test.yaml:3: error: steps[0].drain: missing field node",
+        "runbooks/test.yaml:4: error: steps[1].cordon: expected a node name (lowercase letters, digits, - and .), got \"Node_A\"",
+        "runbooks/test.yaml:6: error: steps[2].gates[0].node-drained: this step acts on no node: name the gate's node",
+        "runbooks/test.yaml:7: error: steps[3].drain.force: expected true or false",
+    ];
+    for e in expect {
+        assert!(found.iter().any(|f| f.starts_with(e)), "{e:?} in {found:#?}");
+    }
+}

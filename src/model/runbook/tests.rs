@@ -10,7 +10,15 @@ fn at(seconds: i64) -> Timestamp {
 }
 
 fn evidence(service: Option<&Service>, started: i64, now: i64) -> GateEvidence<'_> {
-    GateEvidence { service, started: at(started), steady_since: None, slo: None, budget: None, now: at(now) }
+    GateEvidence {
+        service,
+        started: at(started),
+        steady_since: None,
+        slo: None,
+        budget: None,
+        node_pods: None,
+        now: at(now),
+    }
 }
 
 fn gate_rollout(timeout_s: i64) -> Gate {
@@ -192,4 +200,27 @@ fn increments_and_deadlines_saturate_instead_of_overflowing() {
     assert_eq!(next_increment(i32::MIN + 1, i32::MIN, Some(10)), i32::MIN);
     let forever = Gate::RolloutComplete { service: "api".into(), timeout_s: i64::MAX / 2 };
     assert_eq!(deadline(&forever, at(0)), Timestamp::MAX);
+}
+
+#[test]
+fn node_drained_waits_for_every_pod_a_drain_moves_and_ignores_the_ones_it_leaves() {
+    let pod = |name: &str, owner: &str| -> Arc<PodFacts> {
+        let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "shop",
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner, "name": "x", "uid": "u", "controller": true}]},
+            "spec": {"nodeName": "node-a", "containers": [{"name": "c"}]},
+            "status": {"phase": "Running"},
+        }))
+        .unwrap();
+        Arc::new(pod.into())
+    };
+    let gate = Gate::NodeDrained { node: "node-a".into(), timeout_s: 60 };
+    let left = [pod("web-1", "ReplicaSet"), pod("agent-1", "DaemonSet")];
+    let e = GateEvidence { node_pods: Some(&left), ..evidence(None, 0, 10) };
+    assert_eq!(evaluate(&gate, &e), GateStatus::Waiting("shop/web-1 is still on node-a".into()));
+    let only_daemons = [pod("agent-1", "DaemonSet")];
+    let e = GateEvidence { node_pods: Some(&only_daemons), ..evidence(None, 0, 10) };
+    assert!(matches!(evaluate(&gate, &e), GateStatus::Passed(_)), "a DaemonSet's pod stays: the node is drained");
+    let e = GateEvidence { node_pods: None, ..evidence(None, 0, 61) };
+    assert!(matches!(evaluate(&gate, &e), GateStatus::Failed(d) if d.contains("could not be listed")));
 }

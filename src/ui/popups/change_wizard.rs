@@ -291,7 +291,7 @@ impl ChangeWizard {
                 ok: false,
             },
             JobEvent::Followed { plan, result: Err(e) } => ActionStage::Done { plan, message: e, ok: false },
-            JobEvent::Audit(_) | JobEvent::Measured(_) | JobEvent::Failed(_) => return,
+            _ => return,
         };
     }
 

@@ -3,6 +3,7 @@
 
 pub mod change_wizard;
 pub mod choices;
+pub mod drain;
 pub mod filter;
 pub mod frame;
 pub mod help;
@@ -21,6 +22,7 @@ use crate::model::service::Service;
 use crate::ui::context::{Context, Handled, Request};
 use change_wizard::ChangeWizard;
 use choices::{PalettePopup, PickerPopup};
+use drain::DrainWizard;
 use filter::{FilterPopup, LogFilterPopup};
 use help::HelpPopup;
 use revisions::{Opened, RevisionChooser, RevisionSource};
@@ -35,6 +37,8 @@ pub enum Overlay {
     /// The focused log pane's filter regex; an invalid one keeps the previous filter.
     LogFilter(LogFilterPopup),
     Action(Box<ChangeWizard>),
+    /// A node's drain: guards, dry-run, confirmation, progress.
+    Drain(Box<DrainWizard>),
     RunParams(RunParams),
     RunConfirmName(ConfirmName),
     SkipReason(SkipReason),
@@ -74,6 +78,7 @@ impl Overlay {
             Overlay::Filter(_)
             | Overlay::LogFilter(_)
             | Overlay::Action(_)
+            | Overlay::Drain(_)
             | Overlay::RunParams(_)
             | Overlay::RunConfirmName(_)
             | Overlay::SkipReason(_)
@@ -93,6 +98,7 @@ impl Overlay {
             Overlay::RunConfirmName(c) => Some(&mut c.input),
             Overlay::SkipReason(s) => Some(&mut s.input),
             Overlay::Action(w) => w.input_mut(),
+            Overlay::Drain(d) => d.input_mut(),
             Overlay::Help(_) | Overlay::ResumeOffer(_) | Overlay::Revisions(_) => None,
         }
     }
@@ -124,6 +130,7 @@ impl Overlay {
             Overlay::Filter(f) => f.on_command(command, out),
             Overlay::LogFilter(f) => f.on_command(command, ctx, out),
             Overlay::Action(w) => w.on_command(command, ctx, out, now),
+            Overlay::Drain(d) => d.on_command(command, ctx, out, now),
             Overlay::RunParams(p) => p.on_command(command, out),
             Overlay::RunConfirmName(c) => c.on_command(command, ctx, out),
             Overlay::SkipReason(s) => s.on_command(command, ctx, out),
@@ -149,6 +156,7 @@ impl Overlay {
             Overlay::Filter(f) => f.draw(ctx, frame, input),
             Overlay::LogFilter(f) => f.draw(ctx, frame, input, status),
             Overlay::Action(w) => w.draw(ctx, frame, main),
+            Overlay::Drain(d) => d.draw(ctx, frame, main),
             Overlay::RunParams(p) => p.draw(ctx, frame, main),
             Overlay::RunConfirmName(c) => c.draw(ctx, frame, main),
             Overlay::SkipReason(s) => s.draw(ctx, frame, main),

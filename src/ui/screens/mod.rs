@@ -6,6 +6,7 @@ pub mod budget;
 pub mod detail;
 pub mod findings;
 pub mod logs;
+pub mod nodes;
 pub mod overview;
 pub mod runbook;
 
@@ -19,6 +20,7 @@ use audit::AuditScreen;
 use budget::BudgetScreen;
 use detail::DetailScreen;
 use findings::FindingsScreen;
+use nodes::NodesScreen;
 use overview::OverviewScreen;
 
 /// A full-screen view on the navigation stack. The overview's state lives beside the
@@ -37,6 +39,8 @@ pub enum Screen {
     Logs,
     /// The runbooks, and the stepper of the one running.
     Runbook,
+    /// The nodes with their drain previews.
+    Nodes(NodesScreen),
 }
 
 impl Screen {
@@ -50,6 +54,7 @@ impl Screen {
             Screen::Findings(_) => Mode::Findings,
             Screen::Logs => Mode::Logs,
             Screen::Runbook => Mode::Runbook,
+            Screen::Nodes(_) => Mode::Nodes,
         }
     }
 
@@ -83,6 +88,7 @@ impl Screen {
             Screen::Findings(s) => s.on_command(command),
             Screen::Logs => logs::on_command(command, ctx, area, out, now),
             Screen::Runbook => runbook::on_command(command, ctx, out, now),
+            Screen::Nodes(s) => s.on_command(command, ctx, out),
         }
     }
 
@@ -95,6 +101,7 @@ impl Screen {
             Screen::Findings(s) => s.draw(ctx, frame, area),
             Screen::Logs => logs::draw(ctx, frame, area, now),
             Screen::Runbook => runbook::draw(ctx, frame, area, now),
+            Screen::Nodes(s) => s.draw(ctx, frame, area, now),
         }
     }
 }

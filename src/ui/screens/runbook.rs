@@ -38,6 +38,7 @@ pub fn on_command(command: Command, ctx: &mut Context, out: &mut Vec<Request>, n
             Some(Prompt::Change { plan, typed_name: true, .. }) => {
                 out.push(Request::ConfirmName(plan.service().name.clone()));
             }
+            Some(Prompt::Node { node, typed_name: true, .. }) => out.push(Request::ConfirmName(node)),
             Some(_) => {
                 ctx.runbooks.clear_prompt();
                 answer(Answer::Yes);
@@ -240,6 +241,24 @@ fn gate_line(theme: &Theme, gate: &GateRecord, now: Timestamp) -> Line<'static> 
     ])
 }
 
+/// The server's answer to a change the run asks about, and the keys that answer it.
+fn dry_run_and_confirm(
+    theme: &Theme,
+    dry_run: &str,
+    confirm: &str,
+    key: &dyn Fn(&str, &str) -> Vec<Span<'static>>,
+) -> [Line<'static>; 2] {
+    let mut keys = key("enter", confirm);
+    keys.extend(key("a", "abort the run"));
+    [
+        Line::from(vec![
+            Span::styled(format!("{:<18}", "server dry-run"), theme.style("ui.text.dim")),
+            Span::styled(clean(dry_run), theme.style("ui.text")),
+        ]),
+        Line::from(keys),
+    ]
+}
+
 /// What the run waits on, with the keys that answer; or how it ended.
 fn question_lines(theme: &Theme, active: &ActiveRun) -> Vec<Line<'static>> {
     let key = |k: &str, what: &str| {
@@ -263,14 +282,16 @@ fn question_lines(theme: &Theme, active: &ActiveRun) -> Vec<Line<'static>> {
         Some(Prompt::Change { plan, dry_run, typed_name, .. }) => {
             lines.push(Line::from(Span::styled(clean(&plan.describe()), theme.style("ui.title"))));
             plan_lines(theme, plan, &mut lines);
-            lines.push(Line::from(vec![
-                Span::styled(format!("{:<18}", "server dry-run"), theme.style("ui.text.dim")),
-                Span::styled(clean(dry_run), theme.style("ui.text")),
-            ]));
             let confirm = if *typed_name { "type the service name to send it" } else { "send this change" };
-            let mut keys = key("enter", confirm);
-            keys.extend(key("a", "abort the run"));
-            lines.push(Line::from(keys));
+            lines.extend(dry_run_and_confirm(theme, dry_run, confirm, &key));
+        }
+        Some(Prompt::Node { what, preview, dry_run, typed_name, .. }) => {
+            lines.push(Line::from(Span::styled(clean(what), theme.style("ui.title"))));
+            for line in preview {
+                lines.push(Line::from(Span::styled(clean(line), theme.style("ui.text"))));
+            }
+            let confirm = if *typed_name { "type the node name to go" } else { "go" };
+            lines.extend(dry_run_and_confirm(theme, dry_run, confirm, &key));
         }
         Some(Prompt::Manual { checklist, .. }) => {
             for item in checklist {
