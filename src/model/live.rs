@@ -10,6 +10,10 @@
 //! - The nodes' capacity is computed again only when nodes, or where pods run and what
 //!   they request, changed; when it moved, every service is rebuilt (each one's room
 //!   depends on it).
+//! - What depends on the clock (readiness flaps counted over a window, how long a pod has
+//!   been ready) ages: under steady change, the namespace built longest ago is rebuilt
+//!   once it is [`REFRESH_AFTER`] old, one per update, so no row shows a window that
+//!   has long closed.
 //! - The profile's cross-service part (database budgets) is summed from every service
 //!   (a pass over services, not pods); a service is finished again only when it was
 //!   rebuilt or the budget of its database changed.
@@ -25,6 +29,10 @@ use super::changes::Changes;
 use super::profile::{self, Profile};
 use super::service::{Service, ServiceKey};
 use super::services::{self, ClusterObjects, NamespaceFinding, ReadinessHistory, Visibility};
+
+/// How old a namespace's build may grow under steady change before it is rebuilt for
+/// the clock's sake alone.
+pub const REFRESH_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_secs(30);
 
 /// Where the live model reads objects from (the watches' stores).
 pub trait Objects {
@@ -76,14 +84,16 @@ pub struct LiveModel {
 struct Namespace {
     /// As built, before the profile's cross-service part.
     services: Vec<Arc<Service>>,
+    /// When it was built from all its objects.
+    built_at: Timestamp,
     /// `finished[i]` is `services[i]` finished with the profile; `None` until it is.
     finished: Vec<Option<Arc<Service>>>,
     findings: Vec<NamespaceFinding>,
 }
 
 impl Namespace {
-    fn new(services: Vec<Arc<Service>>, findings: Vec<NamespaceFinding>) -> Self {
-        Namespace { finished: vec![None; services.len()], services, findings }
+    fn new(services: Vec<Arc<Service>>, findings: Vec<NamespaceFinding>, built_at: Timestamp) -> Self {
+        Namespace { finished: vec![None; services.len()], services, findings, built_at }
     }
 
     /// New built services (same keys, same order): a finished one is kept only for a
@@ -137,7 +147,16 @@ impl LiveModel {
             self.rebuild(objects, namespace, inputs);
         }
         self.refresh_statuses(objects, &changes, inputs);
+        if let Some(stale) = self.oldest_build(inputs.now) {
+            self.rebuild(objects, &stale, inputs);
+        }
         self.current(inputs)
+    }
+
+    /// The namespace built longest ago, when that is [`REFRESH_AFTER`] or more.
+    fn oldest_build(&self, now: Timestamp) -> Option<String> {
+        let (name, oldest) = self.namespaces.iter().min_by_key(|(_, n)| n.built_at)?;
+        (now.duration_since(oldest.built_at) >= REFRESH_AFTER).then(|| name.clone())
     }
 
     fn capacity(&self) -> NodeCapacity {
@@ -158,7 +177,7 @@ impl LiveModel {
         self.work.namespaces += 1;
         self.work.checked += services.len();
         let services = services.into_iter().map(Arc::new).collect();
-        self.namespaces.insert(namespace.to_string(), Namespace::new(services, built.namespace_findings));
+        self.namespaces.insert(namespace.to_string(), Namespace::new(services, built.namespace_findings, inputs.now));
     }
 
     /// Reassembles the services whose objects changed status alone, in namespaces not

@@ -145,6 +145,21 @@ fn nothing_changed_rebuilds_nothing_and_keeps_every_row() {
 }
 
 #[test]
+fn under_steady_change_the_oldest_build_is_redone_for_the_clock_one_namespace_at_a_time() {
+    let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+    let world = world();
+    let mut live = LiveModel::default();
+    live.update(&world, Changes::everything_at_start(), &inputs(&history, &profile));
+    let later = Inputs { now: now() + REFRESH_AFTER, ..inputs(&history, &profile) };
+    live.update(&world, Changes::default(), &later);
+    assert_eq!(live.work.namespaces, 1, "the oldest namespace");
+    live.update(&world, Changes::default(), &later);
+    assert_eq!(live.work.namespaces, 1, "then the other");
+    live.update(&world, Changes::default(), &later);
+    assert_eq!(live.work.namespaces, 0, "both are fresh");
+}
+
+#[test]
 fn a_new_profile_rebuilds_everything() {
     let history = ReadinessHistory::default();
     let world = world();
