@@ -41,8 +41,8 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, Event as CoreEvent, Node, NodeCondition, NodeSpec, NodeStatus, PersistentVolumeClaim, Pod,
-    PodSpec, PodTemplateSpec, ResourceRequirements, Secret,
+    Container, EnvVar, Event as CoreEvent, Node, NodeCondition, NodeSpec, NodeStatus, ObjectReference,
+    PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, ResourceRequirements, Secret,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
@@ -550,9 +550,33 @@ fn same_marks(old: &ObjectMeta, new: &ObjectMeta) -> bool {
 impl Watched for CoreEvent {
     type Stored = CoreEvent;
     type Memo = ();
-    fn keep(mut self, _: &mut ()) -> Self {
-        trim_metadata(&mut self);
-        self
+    /// Events are the most numerous kind after pods on a busy cluster (an hour of them
+    /// is kept by the API server): the store keeps what the model reads of one (what it
+    /// is about, its reason, type, message, count and times) and drops the rest.
+    fn keep(self, _: &mut ()) -> Self {
+        CoreEvent {
+            metadata: ObjectMeta {
+                name: self.metadata.name,
+                namespace: self.metadata.namespace,
+                creation_timestamp: self.metadata.creation_timestamp,
+                ..Default::default()
+            },
+            involved_object: ObjectReference {
+                kind: self.involved_object.kind,
+                name: self.involved_object.name,
+                namespace: self.involved_object.namespace,
+                ..Default::default()
+            },
+            reason: self.reason,
+            message: self.message,
+            type_: self.type_,
+            count: self.count,
+            series: self.series,
+            first_timestamp: self.first_timestamp,
+            last_timestamp: self.last_timestamp,
+            event_time: self.event_time,
+            ..Default::default()
+        }
     }
     /// An Event, new or counted again, is news about one object: it never changes how
     /// services are grouped.
@@ -1464,6 +1488,25 @@ mod tests {
         assert!(delays[11] >= std::time::Duration::from_secs(192), "{delays:?}");
         refused.reset();
         assert!(refused.next_delay() <= std::time::Duration::from_millis(2400));
+    }
+
+    #[test]
+    fn events_keep_what_the_model_reads_and_nothing_else() {
+        let event: CoreEvent = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "api-1.17", "namespace": "shop", "uid": "u", "resourceVersion": "9",
+                         "annotations": {"a": "b"}, "creationTimestamp": "2025-06-01T10:00:00Z"},
+            "involvedObject": {"kind": "Pod", "name": "api-1", "namespace": "shop", "uid": "p", "fieldPath": "spec"},
+            "reason": "BackOff", "message": "Back-off", "type": "Warning", "count": 3,
+            "source": {"component": "kubelet", "host": "node-a"}, "reportingComponent": "kubelet",
+            "reportingInstance": "node-a", "lastTimestamp": "2025-06-01T10:05:00Z"}))
+        .unwrap();
+        let kept = event.clone().keep(&mut ());
+        assert_eq!(kept.involved_object.name.as_deref(), Some("api-1"));
+        assert_eq!((kept.reason.as_deref(), kept.count), (Some("BackOff"), Some(3)));
+        assert_eq!(kept.last_timestamp, event.last_timestamp);
+        assert!(kept.source.is_none() && kept.reporting_component.is_none() && kept.metadata.annotations.is_none());
+        let model = |e: &CoreEvent| crate::model::events::newest_first(vec![e]);
+        assert_eq!(model(&kept), model(&event), "the model sees the same event");
     }
 
     #[test]
