@@ -247,11 +247,14 @@ mod tests {
     }
 
     #[test]
-    fn restarting_a_surging_deployment_on_a_rwo_claim_warns_that_the_rollout_stalls() {
-        let s = rwo_deployment_on_the_default_strategy();
-        for plan in
-            [plan_rollout(&s, RolloutRequest::Restart), crate::actions::change::plan_set_image(&s, None, "git:1.0.1")]
-        {
+    fn restart_set_image_and_undo_of_a_surging_deployment_on_a_rwo_claim_warn_that_the_rollout_stalls() {
+        let mut s = rwo_deployment_on_the_default_strategy();
+        s.revisions = service(WorkloadKind::Deployment, &[(1, "git:0.9.0"), (2, "git:1.0.0")], 2).revisions;
+        let undo = plan_rollout(&s, RolloutRequest::Undo(None));
+        assert_eq!(undo.rollout().and_then(|r| r.change), Some(RolloutChange::Undo { from: 2, to: 1 }));
+        let restart = plan_rollout(&s, RolloutRequest::Restart);
+        let set_image = crate::actions::change::plan_set_image(&s, None, "git:1.0.1");
+        for plan in [restart, set_image, undo] {
             let stall = plan.guards.iter().find(|g| g.id == "rwo-rolling-update").expect("the stall warning");
             assert_eq!(stall.verdict, crate::actions::guard::Verdict::Warn);
             assert!(stall.message.contains("PVC repos (ReadWriteOnce)"), "{}", stall.message);
