@@ -689,6 +689,12 @@ fn at_120x40_more_columns_and_the_live_problems_below() {
     let mut pty = overview_at(120, 40, &shown, &["KIND"]);
     pty.wait_until("the problems strip", |s| s.contains(" Problems ") && s.contains("] and [ visit them"));
     assert!(!pty.screen_text().contains("LAST EVENTS"), "no side panel under 160 columns");
+    // CHECKS counts the preflight checks by severity (`1E 4W 3I`).
+    let by_severity =
+        |t: &str| t.len() >= 2 && t.ends_with(['E', 'W', 'I']) && t[..t.len() - 1].chars().all(|c| c.is_ascii_digit());
+    pty.wait_until("CHECKS by severity", |s| {
+        s.lines().any(|l| l.split_whitespace().filter(|t| by_severity(t)).count() >= 2)
+    });
     staging_backends_distinct(&mut pty);
     // Namespaces as group headers, the counts of each.
     pty.send("N");

@@ -120,15 +120,7 @@ fn template_guards(service: &Service) -> Vec<Guard> {
     if service.rollout.state == RolloutState::Paused {
         guards.push(Guard::warn("paused", "the rollout is paused: the change waits for a resume".into(), None));
     }
-    if let Some(volume) = &service.flags.rwo_volume {
-        guards.push(Guard::warn(
-            "rwo-volume",
-            format!(
-                "the ReadWriteOnce volume {volume} cannot attach to a new pod on another node while the old one runs"
-            ),
-            Some("expect a pause in service while the old pod stops".into()),
-        ));
-    }
+    guards.extend(super::guard::rwo_volume(service));
     guards
 }
 

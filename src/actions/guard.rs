@@ -1,7 +1,8 @@
 //! What every plan shows before anything is sent: the lines of its impact preview, and the
 //! guards that warn, refuse (overridable with `--force` and the typed service name) or block.
 
-use crate::model::service::Severity;
+use crate::model::lint::check;
+use crate::model::service::{Service, Severity};
 
 /// One line of the impact preview.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,4 +63,20 @@ impl Guard {
             Verdict::Warn => false,
         }
     }
+}
+
+/// What a rollout of the service runs into on a ReadWriteOnce volume (set-image, restart,
+/// undo and every template change): a stall when its update surges onto another node (the
+/// preflight check `rwo-rolling-update`), otherwise a pause while the old pod lets go.
+pub fn rwo_volume(service: &Service) -> Option<Guard> {
+    if let Some(stall) = service.rollout_stalls_on_rwo() {
+        let fix = check(stall.id).map(|c| c.fix.to_string());
+        return Some(Guard::warn(stall.id, stall.message.clone(), fix));
+    }
+    let volume = service.flags.rwo_volume.as_ref()?;
+    Some(Guard::warn(
+        "rwo-volume",
+        format!("the ReadWriteOnce volume {volume} cannot attach to a new pod on another node while the old one runs"),
+        Some("expect a pause in service while the old pod stops".into()),
+    ))
 }

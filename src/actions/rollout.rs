@@ -82,13 +82,7 @@ pub fn plan_rollout(service: &Service, request: RolloutRequest) -> ActionPlan {
                     None,
                 ));
             }
-            if let Some(volume) = &service.flags.rwo_volume {
-                plan.guards.push(Guard::warn(
-                    "rwo-volume",
-                    format!("the ReadWriteOnce volume {volume} cannot attach to a new pod on another node while the old one runs"),
-                    Some("expect a pause in service while the old pod stops".into()),
-                ));
-            }
+            plan.guards.extend(super::guard::rwo_volume(service));
         }
         RolloutRequest::Pause | RolloutRequest::Resume if key.kind == WorkloadKind::StatefulSet => {
             plan.guards.push(Guard::block(
@@ -159,6 +153,7 @@ fn plan_undo(service: &Service, wanted: Option<i64>, plan: &mut ActionPlan) {
     plan.preview
         .push(PreviewLine::info("revision", format!("{} → {} (as a new revision)", current.revision, target.revision)));
     plan.preview.extend(revision_diff(current, target));
+    plan.guards.extend(super::guard::rwo_volume(service));
     if service.key.kind == WorkloadKind::StatefulSet {
         plan.preview.push(PreviewLine::info("pods", "replaced one at a time, from the highest ordinal down".into()));
     }
@@ -222,6 +217,50 @@ mod tests {
             })
             .collect();
         s
+    }
+
+    /// A one-replica Deployment on the default strategy mounting a ReadWriteOnce claim, as the
+    /// model assembles it from the manifests.
+    fn rwo_deployment_on_the_default_strategy() -> Service {
+        use std::sync::Arc;
+
+        use crate::model::services::{ClusterObjects, ReadinessHistory, build};
+        let deployment = serde_json::json!({
+            "metadata": {"name": "git", "namespace": "shop", "uid": "u1", "generation": 1},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "git"}},
+                "template": {"metadata": {"labels": {"app": "git"}}, "spec": {
+                    "containers": [{"name": "git", "image": "git:1.0.0"}],
+                    "volumes": [{"name": "repos", "persistentVolumeClaim": {"claimName": "repos"}}]
+                }}
+            },
+            "status": {"replicas": 1, "readyReplicas": 1, "updatedReplicas": 1, "availableReplicas": 1, "observedGeneration": 1}
+        });
+        let pvc = serde_json::json!({"metadata": {"name": "repos", "namespace": "shop"}, "spec": {"accessModes": ["ReadWriteOnce"]}});
+        let objects = ClusterObjects {
+            deployments: vec![Arc::new(serde_json::from_value(deployment).unwrap())],
+            pvcs: vec![Arc::new(serde_json::from_value(pvc).unwrap())],
+            ..Default::default()
+        };
+        build(&objects, &ReadinessHistory::default(), jiff::Timestamp::now()).remove(0)
+    }
+
+    #[test]
+    fn restart_set_image_and_undo_of_a_surging_deployment_on_a_rwo_claim_warn_that_the_rollout_stalls() {
+        let mut s = rwo_deployment_on_the_default_strategy();
+        s.revisions = service(WorkloadKind::Deployment, &[(1, "git:0.9.0"), (2, "git:1.0.0")], 2).revisions;
+        let undo = plan_rollout(&s, RolloutRequest::Undo(None));
+        assert_eq!(undo.rollout().and_then(|r| r.change), Some(RolloutChange::Undo { from: 2, to: 1 }));
+        let restart = plan_rollout(&s, RolloutRequest::Restart);
+        let set_image = crate::actions::change::plan_set_image(&s, None, "git:1.0.1");
+        for plan in [restart, set_image, undo] {
+            let stall = plan.guards.iter().find(|g| g.id == "rwo-rolling-update").expect("the stall warning");
+            assert_eq!(stall.verdict, crate::actions::guard::Verdict::Warn);
+            assert!(stall.message.contains("PVC repos (ReadWriteOnce)"), "{}", stall.message);
+            assert_eq!(stall.alternative.as_deref(), Some("strategy: Recreate, or a StatefulSet"));
+            assert!(!plan.guards.iter().any(|g| g.id == "rwo-volume"), "one warning about the volume, not two");
+        }
     }
 
     #[test]

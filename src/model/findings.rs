@@ -7,12 +7,14 @@
 //! | `crashloop` | error |
 //! | `pods-not-ready` | error when none is ready, else warning |
 //! | `pdb-overlap` | error (the eviction API refuses pods with two budgets) |
-//! | `pods-flapping`, `probe-failures`, `pdb-blocks-disruptions`, `no-pdb` | warning |
-//! | `rwo-volume` | warning for a surging rolling update, else info |
-//! | `singleton`, `gitops-managed` | info |
+//! | `pods-flapping`, `probe-failures`, `pdb-allows-no-disruption` | warning |
+//! | `pdb-blocks-disruptions`, `no-pdb` | warning (design advice: preflight) |
+//! | `rwo-volume`, `singleton`, `gitops-managed` | info |
 //! | `pdb-selects-nothing` | warning, per namespace (see [`pdb_selects_nothing`]) |
 //!
-//! Findings that depend on a kind the user may not list are not raised at all: "no
+//! The ids that are also preflight checks (`no-pdb`, `pdb-blocks-disruptions`,
+//! `pdb-overlap`) are design advice: they show under CHECKS, never in the problem count
+//! (`Service::live_findings`). Findings that depend on a kind the user may not list are not raised at all: "no
 //! access" must never read as "none". The checks of the manifests themselves (probes,
 //! resources, security, images) are in [`super::lint`].
 
@@ -29,8 +31,6 @@ pub struct Facts<'a> {
     pub matching_pdbs: &'a [String],
     /// Where the GitOps controller takes the workload from, in words.
     pub gitops_detail: Option<&'a str>,
-    /// A rolling update that starts a surge pod before stopping an old one.
-    pub surges: bool,
     pub visibility: Visibility,
     pub now: Timestamp,
     /// `pod/<name>` and when it last became Ready, for pods that are Ready now: probe
@@ -52,6 +52,7 @@ pub fn service_findings(s: &Service, facts: &Facts<'_>) -> Vec<Finding> {
     }
     if facts.visibility.pdbs {
         budgets(s, facts.matching_pdbs, &mut out);
+        no_disruption_now(s, &mut out);
     }
     flags(s, facts, &mut out);
     out.sort_by_key(worst_first);
@@ -150,6 +151,17 @@ fn budgets(s: &Service, matching: &[String], out: &mut Vec<Finding>) {
     }
 }
 
+/// A drain started now would wait: the PDB's status allows no eviction at this moment
+/// (whether by its spec or because pods are down). What the spec allows with every pod
+/// healthy is the preflight check `pdb-blocks-disruptions`.
+fn no_disruption_now(s: &Service, out: &mut Vec<Finding>) {
+    let Some(pdb) = &s.pdb else { return };
+    if s.replicas.desired > 0 && pdb.disruptions_allowed == 0 {
+        let message = format!("PDB {} allows no disruption now: a node drain would wait", pdb.name);
+        out.push(finding("pdb-allows-no-disruption", Severity::Warning, message));
+    }
+}
+
 fn flags(s: &Service, facts: &Facts<'_>, out: &mut Vec<Finding>) {
     if let Some(reason) = &s.flags.singleton {
         let message = format!("singleton ({reason}): never run more than one replica");
@@ -160,13 +172,10 @@ fn flags(s: &Service, facts: &Facts<'_>, out: &mut Vec<Finding>) {
         let message = format!("managed by {source}: manual changes will be reverted, change it in Git");
         out.push(finding("gitops-managed", Severity::Info, message));
     }
+    // Whether a rolling update stalls on it is the preflight check `rwo-rolling-update`.
     if let Some(volume) = &s.flags.rwo_volume {
-        let (severity, message) = if facts.surges {
-            (Severity::Warning, format!("mounts {volume}: a surge pod scheduled on another node cannot start"))
-        } else {
-            (Severity::Info, format!("mounts {volume}: pods cannot move between nodes while it is attached"))
-        };
-        out.push(finding("rwo-volume", severity, message));
+        let message = format!("mounts {volume}: pods cannot move between nodes while it is attached");
+        out.push(finding("rwo-volume", Severity::Info, message));
     }
 }
 

@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::budget::DatabaseBudget;
 use super::sanitize::clean;
-use super::service::{Finding, Service, Severity, WorkloadKind, worst_first};
+use super::service::{BudgetState, Finding, Service, Severity, WorkloadKind, worst_first};
 use super::service_match::{ServiceMatch, covers};
 
 /// What every preflight check is, for `lint`, the findings view and the detail view.
@@ -96,6 +96,9 @@ checks! {
     "gitops-drift", Info,
         "the GitOps controller will put the declared replica count back on its next sync, undoing the manual change",
         "change the replica count in Git, or suspend the sync while the manual change must hold";
+    "rwo-rolling-update", Warning,
+        "a surge pod scheduled on another node cannot attach the ReadWriteOnce claim the old pod holds, so the rollout stalls, even at one replica",
+        "strategy: Recreate, or a StatefulSet";
     "emptydir-no-size-limit", Warning,
         "an emptyDir without sizeLimit can fill the node's disk and get every pod on it evicted",
         "set sizeLimit on the emptyDir";
@@ -104,6 +107,10 @@ checks! {
 pub fn check(id: &str) -> Option<&'static Check> {
     CHECKS.iter().find(|c| c.id == id)
 }
+
+/// A Deployment whose rolling update can surge onto another node while its old pod holds a
+/// ReadWriteOnce claim: its next rollout stalls (the previews of template changes warn).
+pub const RWO_ROLLING_UPDATE: &str = "rwo-rolling-update";
 
 /// Whether a finding is a preflight check (as opposed to what the pods are doing now).
 pub fn is_preflight(finding: &Finding) -> bool {
@@ -120,6 +127,35 @@ impl Service {
         all.sort_by_key(|f| worst_first(f));
         all
     }
+
+    /// What is wrong now (pods, rollout, a PDB allowing no disruption, the database budget),
+    /// without the design advice that is preflight: the one answer the overview's problem
+    /// count and order, and `status`'s summary, share.
+    pub fn live_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !is_preflight(f))
+    }
+
+    /// The worst of what is wrong now, for problems-first ordering and row colour; the
+    /// database's budget counts (warn or over) even though it is not a finding of the row.
+    pub fn severity(&self) -> Option<Severity> {
+        let budget = self.budget.as_ref().and_then(|b| match b.state {
+            BudgetState::Ok => None,
+            BudgetState::Warn => Some(Severity::Warning),
+            BudgetState::Over => Some(Severity::Error),
+        });
+        self.live_findings().map(|f| f.severity).chain(budget).max()
+    }
+
+    /// Whether something is wrong now (a warning or worse): counted in the overview's
+    /// header and `status`'s summary.
+    pub fn has_problems(&self) -> bool {
+        self.severity() >= Some(Severity::Warning)
+    }
+
+    /// The preflight check saying the next rollout stalls on a ReadWriteOnce claim.
+    pub fn rollout_stalls_on_rwo(&self) -> Option<&Finding> {
+        self.preflight.iter().find(|f| f.id == RWO_ROLLING_UPDATE)
+    }
 }
 
 /// What the preflight checks read from a workload.
@@ -131,6 +167,8 @@ pub struct WorkloadFacts<'a> {
     /// `RollingUpdate`'s maxUnavailable for a Deployment (`None` for the default 25 %).
     pub max_unavailable: Option<&'a IntOrString>,
     pub rolling: bool,
+    /// A rolling update that starts a surge pod before stopping an old one (maxSurge > 0).
+    pub surges: bool,
     /// A ReadWriteOnce claim every pod shares (not a StatefulSet's per-pod template).
     pub shared_rwo_claim: Option<String>,
     /// `Flux` / `Argo CD` when a GitOps controller manages the workload.
@@ -145,6 +183,7 @@ pub fn workload_checks(w: &WorkloadFacts<'_>) -> Vec<Finding> {
     let Some(spec) = w.pod_spec else { return out };
     images(spec, &mut out);
     rwo(w, &mut out);
+    rwo_rolling_update(w, &mut out);
     max_unavailable(w, spec, &mut out);
     for c in &spec.containers {
         probes(c, &mut out);
@@ -216,6 +255,18 @@ fn rwo(w: &WorkloadFacts<'_>, out: &mut Vec<Finding>) {
     if most > 1 {
         let by = if w.hpa_max.is_some_and(|m| m > w.replicas) { "HPA max" } else { "replicas" };
         out.push(finding("rwo-replicas", format!("{by} {most} on {claim}: only one node can attach it")));
+    }
+}
+
+/// The surge pod may be scheduled on another node, where the claim the old pod holds
+/// cannot attach: one replica is enough to stall the rollout.
+fn rwo_rolling_update(w: &WorkloadFacts<'_>, out: &mut Vec<Finding>) {
+    let Some(claim) = &w.shared_rwo_claim else { return };
+    if w.kind == WorkloadKind::Deployment && w.surges {
+        out.push(finding(
+            RWO_ROLLING_UPDATE,
+            format!("mounts {claim} with a rolling update that surges: the next rollout stalls if the new pod lands on another node"),
+        ));
     }
 }
 

@@ -292,7 +292,8 @@ pub struct Service {
     pub containers: Vec<ContainerImage>,
     pub env: Vec<EnvVar>,
     pub flags: ServiceFlags,
-    /// What needs attention now (rollout, pods, budgets): colours and orders the overview.
+    /// What the pods, rollout and budgets say, including the advice that is also a preflight
+    /// check (a missing PDB): `live_findings` keeps what is wrong now.
     pub findings: Vec<Finding>,
     /// Preflight checks of the manifests (`lint`): guidelines the workload breaks, whether
     /// or not anything is wrong right now. Kept apart so they do not drown live problems.
@@ -306,13 +307,6 @@ pub struct Service {
     pub room: Room,
     /// The Helm release the workload belongs to, with its revision history.
     pub helm: Option<HelmRelease>,
-}
-
-impl Service {
-    /// The worst finding, for problems-first ordering and row colour.
-    pub fn severity(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
-    }
 }
 
 // ---- What the row carries about databases (the budget pass fills `budget`). ----

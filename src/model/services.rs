@@ -621,7 +621,6 @@ fn assemble<'a>(
     let facts = Facts {
         matching_pdbs: &matching_pdbs,
         gitops_detail: gitops.as_ref().map(|(_, detail)| detail.as_str()),
-        surges: w.surges,
         visibility,
         now,
         ready_since: &ready_since,
@@ -638,6 +637,7 @@ fn assemble<'a>(
         pod_spec: w.pod_spec,
         max_unavailable: w.max_unavailable,
         rolling: w.rolling,
+        surges: w.surges,
         shared_rwo_claim: flags::shared_rwo_claim(w.pod_spec, pvcs),
         gitops: service.flags.gitops.as_deref(),
         declared_replicas: flags::declared_replicas(w.meta),

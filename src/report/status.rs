@@ -31,7 +31,7 @@ const HEADER: [&str; 11] =
 const WIDE_HEADER: [&str; 5] = ["REVISION", "RESTARTS", "FLAPPING", "BUDGET", "FINDINGS"];
 
 /// The table, kubectl style: left-aligned columns three spaces apart, one row per service,
-/// then namespace findings as `namespace: message` lines.
+/// then namespace findings as `namespace: message` lines, then the summary line.
 pub fn table(report: &StatusReport<'_>, wide: bool) -> String {
     let mut rows: Vec<Vec<String>> = Vec::with_capacity(report.services.len() + 1);
     let mut header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
@@ -44,7 +44,20 @@ pub fn table(report: &StatusReport<'_>, wide: bool) -> String {
     for nf in report.namespace_findings {
         out.push_str(&format!("{}: {} [{}]\n", nf.namespace, nf.finding.message, nf.finding.id));
     }
+    out.push_str(&summary_line(report.services));
     out
+}
+
+/// How many services are shown and how many have something wrong now (design advice is
+/// preflight and not counted): what the overview's header says.
+pub fn with_problems(services: &[Service]) -> usize {
+    services.iter().filter(|s| s.has_problems()).count()
+}
+
+/// `12 services · 3 with problems`.
+fn summary_line(services: &[Service]) -> String {
+    let plural = if services.len() == 1 { "" } else { "s" };
+    format!("{} service{plural} · {} with problems\n", services.len(), with_problems(services))
 }
 
 fn row(s: &Service, report: &StatusReport<'_>, wide: bool) -> Vec<String> {
@@ -116,8 +129,8 @@ fn align(rows: &[Vec<String>]) -> String {
 }
 
 /// `{"context": …, "services": [...]}` with CLI.md's field names; a kind the user may not
-/// list makes its field `null`. Added beyond CLI.md: `namespace_findings`, `no_access`
-/// and `pdb.explanation`.
+/// list makes its field `null`. Added beyond CLI.md: `namespace_findings`, `no_access`,
+/// `summary` (services and how many have something wrong now) and `pdb.explanation`.
 pub fn json(report: &StatusReport<'_>) -> Value {
     let services: Vec<Value> = report.services.iter().map(|s| service_json(s, report.visibility)).collect();
     let namespace_findings: Vec<Value> = report
@@ -133,6 +146,7 @@ pub fn json(report: &StatusReport<'_>) -> Value {
         "services": services,
         "namespace_findings": namespace_findings,
         "no_access": report.no_access,
+        "summary": {"services": report.services.len(), "with_problems": with_problems(report.services)},
     })
 }
 
@@ -228,7 +242,8 @@ mod tests {
         let services = world();
         let text = table(&report(&services, Visibility::ALL), false);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2);
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[2], "1 service · 1 with problems");
         let header: Vec<&str> = lines[0].split_whitespace().collect();
         assert_eq!(header, HEADER);
         let cells: Vec<&str> = lines[1].split_whitespace().collect();
@@ -288,9 +303,35 @@ mod tests {
         assert_eq!(s["pdb"]["min_available"], "2");
         assert_eq!(s["pods"], serde_json::json!({"total": 0, "ready": 0, "restarts": 0, "flapping": 0}));
         assert!(s["budget"].is_null() && s["slo"].is_null());
-        let finding = &s["findings"][0];
-        assert_eq!(finding["id"], "pods-not-ready");
+        let finding = s["findings"].as_array().unwrap().iter().find(|f| f["id"] == "pods-not-ready").unwrap();
         assert_eq!(finding["severity"], "warning");
         assert!(finding["message"].is_string());
+    }
+
+    /// Three healthy replicas with no PDB and no security context are advice (CHECKS), not a
+    /// problem; a service with no pod ready is one.
+    #[test]
+    fn the_summary_counts_only_what_is_wrong_now() {
+        let deployment = |name: &str, ready: i32| {
+            serde_json::json!({
+                "metadata": {"name": name, "namespace": "shop", "uid": name, "generation": 1},
+                "spec": {"replicas": 3, "selector": {"matchLabels": {"app": name}},
+                         "template": {"metadata": {"labels": {"app": name}},
+                                      "spec": {"containers": [{"name": name, "image": "shop:1.0.0"}]}}},
+                "status": {"observedGeneration": 1, "replicas": 3, "readyReplicas": ready, "updatedReplicas": 3, "availableReplicas": ready},
+            })
+        };
+        let mut objects = ClusterObjects::default();
+        for (name, ready) in [("advised", 3), ("down", 0)] {
+            objects.deployments.push(Arc::new(serde_json::from_value(deployment(name, ready)).unwrap()));
+        }
+        let services = build(&objects, &ReadinessHistory::default(), now());
+        let advised = services.iter().find(|s| s.key.name == "advised").unwrap();
+        let checks: Vec<&str> = advised.lint_findings().iter().map(|f| f.id).collect();
+        assert!(checks.contains(&"no-pdb") && checks.contains(&"run-as-root"), "{checks:?}");
+
+        let status = report(&services, Visibility::ALL);
+        assert!(table(&status, false).ends_with("2 services · 1 with problems\n"));
+        assert_eq!(json(&status)["summary"], serde_json::json!({"services": 2, "with_problems": 1}));
     }
 }

@@ -700,6 +700,21 @@ mod tests {
         assert_eq!(names(&app), ["gamma", "beta", "alpha"], "reversed");
     }
 
+    /// Design advice (no PDB, security context) is preflight: CHECKS shows it, the header's
+    /// problem count and the problems-first order do not.
+    #[test]
+    fn only_what_is_wrong_now_counts_as_a_problem() {
+        let advice = |id: &'static str| Finding { id, severity: Severity::Warning, message: "x".into() };
+        let mut advised = service("a", "advised", None);
+        advised.findings = vec![advice("no-pdb")];
+        advised.preflight = vec![advice("run-as-root")];
+        let mut down = service("a", "down", None);
+        down.findings = vec![Finding { id: "pods-not-ready", severity: Severity::Error, message: "0 of 2".into() }];
+        let app = app(vec![advised, service("a", "healthy", None), down], false);
+        assert_eq!(names(&app), ["down", "advised", "healthy"]);
+        assert_eq!(app.overview.problems, [0], "only the service not ready");
+    }
+
     #[test]
     fn brackets_visit_the_problems_and_the_selection_survives_a_resort() {
         let mut app = app(

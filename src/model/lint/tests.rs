@@ -180,6 +180,76 @@ fn rwo_replicas() {
     triggers(scaled_by_hpa, "rwo-replicas");
 }
 
+/// One replica is enough: the surge pod may land on another node, where the claim the old
+/// pod holds cannot attach.
+#[test]
+fn rwo_rolling_update() {
+    let one_rwo_replica = |strategy: Value| {
+        let mut w = World::new()
+            .with("/spec/replicas", json!(1))
+            .with("/spec/strategy", strategy)
+            .with(&format!("{POD}/volumes"), json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]));
+        w.pvcs.push(
+            json!({"metadata": {"name": "data", "namespace": "shop"}, "spec": {"accessModes": ["ReadWriteOnce"]}}),
+        );
+        w.checks()
+    };
+    let default_strategy = one_rwo_replica(Value::Null);
+    assert!(default_strategy.contains(&RWO_ROLLING_UPDATE), "default 25 % surge: {default_strategy:?}");
+    let recreate = one_rwo_replica(json!({"type": "Recreate"}));
+    assert!(!recreate.contains(&RWO_ROLLING_UPDATE), "Recreate: {recreate:?}");
+    let no_surge =
+        one_rwo_replica(json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}));
+    assert!(!no_surge.contains(&RWO_ROLLING_UPDATE), "maxSurge 0: {no_surge:?}");
+    assert_eq!(check(RWO_ROLLING_UPDATE).unwrap().fix, "strategy: Recreate, or a StatefulSet");
+
+    let spec: PodSpec = serde_json::from_value(json!({"containers": [{"name": "db", "image": "db:1.2.3"}]})).unwrap();
+    let statefulset = WorkloadFacts {
+        kind: WorkloadKind::StatefulSet,
+        replicas: 1,
+        hpa_max: None,
+        pod_spec: Some(&spec),
+        max_unavailable: None,
+        rolling: true,
+        surges: false,
+        shared_rwo_claim: Some("PVC data (ReadWriteOnce)".into()),
+        gitops: None,
+        declared_replicas: None,
+    };
+    let found: Vec<&str> = workload_checks(&statefulset).iter().map(|f| f.id).collect();
+    assert!(!found.contains(&RWO_ROLLING_UPDATE), "a StatefulSet replaces its pod in place: {found:?}");
+}
+
+/// Three healthy replicas without a PDB or a security context: advice for CHECKS, not a
+/// problem now; the same manifest with no pod ready is one.
+#[test]
+fn design_advice_is_not_a_problem_now() {
+    let mut advised = World::new().with(&format!("{POD}/securityContext"), Value::Null);
+    advised.pdbs.clear();
+    let found = advised.checks();
+    assert!(found.contains(&"no-pdb") && found.contains(&"run-as-root"), "{found:?}");
+    let healthy = &advised.services(&Profile::default())[0];
+    assert!(!healthy.has_problems(), "{:?}", healthy.findings);
+    assert_eq!(healthy.severity(), None);
+
+    let down = advised.with("/status/readyReplicas", json!(0));
+    let broken = &down.services(&Profile::default())[0];
+    assert!(broken.has_problems());
+    assert_eq!(broken.live_findings().map(|f| f.id).collect::<Vec<_>>(), ["pods-not-ready"]);
+}
+
+/// What a PDB's status says now counts: a budget allowing no eviction makes drains wait.
+#[test]
+fn a_pdb_allowing_no_disruption_now_is_a_problem() {
+    let mut world = World::new();
+    world.pdbs = vec![json!({"metadata": {"name": "api", "namespace": "shop"},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "api"}}},
+        "status": {"observedGeneration": 1, "currentHealthy": 3, "desiredHealthy": 3, "disruptionsAllowed": 0, "expectedPods": 3}})];
+    let s = &world.services(&Profile::default())[0];
+    assert_eq!(s.live_findings().map(|f| f.id).collect::<Vec<_>>(), ["pdb-allows-no-disruption"]);
+    assert!(s.has_problems());
+}
+
 fn hpa(max: i32) -> Value {
     json!({"metadata": {"name": "api", "namespace": "shop"},
            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}, "maxReplicas": max}})

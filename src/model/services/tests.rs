@@ -125,10 +125,15 @@ fn blocking_budget_missing_budget_and_overlap() {
     objects.pdbs.push(obj(pdb("app", "api-a", "api", json!({"maxUnavailable": 1}))));
     objects.pdbs.push(obj(pdb("app", "api-b", "api", json!({"minAvailable": "100%"}))));
     let services = build(&objects, &ReadinessHistory::default(), now());
-    assert_eq!(ids(find(&services, "gitserver")), ["pdb-blocks-disruptions"]);
-    assert_eq!(ids(find(&services, "web")), ["no-pdb"]);
+    // The spec's advice (preflight) and what the budget's status says now (a problem).
+    let gitserver = find(&services, "gitserver");
+    assert_eq!(ids(gitserver), ["pdb-allows-no-disruption", "pdb-blocks-disruptions"]);
+    assert_eq!(gitserver.live_findings().map(|f| f.id).collect::<Vec<_>>(), ["pdb-allows-no-disruption"]);
+    let web = find(&services, "web");
+    assert_eq!(ids(web), ["no-pdb"]);
+    assert!(!web.has_problems(), "a missing PDB is design advice, not wrong now");
     let api = find(&services, "api");
-    assert_eq!(ids(api), ["pdb-overlap", "pdb-blocks-disruptions"]);
+    assert_eq!(ids(api), ["pdb-overlap", "pdb-allows-no-disruption", "pdb-blocks-disruptions"]);
     assert_eq!(api.pdb.as_ref().unwrap().name, "api-b", "the most restrictive budget governs");
     assert_eq!(api.findings[0].severity, Severity::Error);
 }
@@ -326,7 +331,8 @@ fn problems_first_then_namespace_and_name() {
     let mut services = build(&objects, &ReadinessHistory::default(), now());
     problems_first(&mut services);
     let order: Vec<_> = services.iter().map(|s| s.key.name.as_str()).collect();
-    assert_eq!(order, ["down", "noisy", "quiet"]);
+    // `noisy` has no PDB: design advice, so it sorts with the healthy by namespace.
+    assert_eq!(order, ["down", "quiet", "noisy"]);
 }
 
 #[test]

@@ -243,7 +243,7 @@ impl OverviewScreen {
         self.groups.clear();
         for (at, &i) in rows.iter().enumerate() {
             let s: &Service = &services[i];
-            let problem = has_problems(s);
+            let problem = s.has_problems();
             if problem {
                 self.problems.push(at);
             }
@@ -298,10 +298,6 @@ struct Regions {
 }
 
 /// A service the operator should look at: a warning or an error.
-fn has_problems(s: &Service) -> bool {
-    s.severity() >= Some(Severity::Warning)
-}
-
 /// The service at `i` of the view (rows hold indices into it).
 fn service_at(ctx: &Context, i: usize) -> &Service {
     &ctx.view.services[i]

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use crate::config::theme::Theme;
 use crate::model::budget::{BudgetState, format_percent};
 use crate::model::sanitize::clean;
-use crate::model::service::{ProbeKind, RolloutState, Service};
+use crate::model::service::{ProbeKind, RolloutState, Service, Severity};
 use crate::model::slo::GateState;
 use crate::ui::format::age;
 
@@ -120,7 +120,9 @@ impl Col {
             Col::Pdb => "disruptions allowed / pods healthy, from the PodDisruptionBudget; - none",
             Col::Budget => "share of its database's usable connections the services use; - no database",
             Col::Slo => "the SLO gate from its log rules: pass, warn or FAIL; - no rules followed",
-            Col::Checks => "preflight checks the manifest fails (coloured by the worst); - none",
+            Col::Checks => {
+                "preflight checks the manifest fails by severity (1E 3W 2I: errors, warnings, notes); - none"
+            }
             Col::Age => "time since the workload was created",
         }
     }
@@ -189,16 +191,31 @@ fn rollout_cell(theme: &Theme, s: &Service) -> Line<'static> {
     Line::from(Span::styled(text, theme.style(key)))
 }
 
-/// How many preflight checks the manifest fails, coloured by the worst (`-` for none).
+/// How many preflight checks the manifest fails by severity (`1E 3W 2I`), coloured by the
+/// worst (`-` for none). Design advice, not a problem now: it never colours the row.
 fn checks_cell(theme: &Theme, s: &Service) -> Line<'static> {
     let found = s.lint_findings();
     match found.first() {
         None => Line::from(Span::styled("-", theme.style("ui.text.dim"))),
         Some(worst) => Line::from(Span::styled(
-            found.len().to_string(),
+            by_severity(found.iter().map(|f| f.severity)),
             super::super::findings::severity_style(theme, worst.severity),
         )),
     }
+}
+
+/// `1E 3W 2I`: errors, warnings and notes, worst first, leaving out what is zero.
+pub fn by_severity(severities: impl Iterator<Item = Severity>) -> String {
+    let mut counts = [0usize; 3];
+    for severity in severities {
+        counts[severity as usize] += 1;
+    }
+    [(Severity::Error, 'E'), (Severity::Warning, 'W'), (Severity::Info, 'I')]
+        .iter()
+        .filter(|(severity, _)| counts[*severity as usize] > 0)
+        .map(|(severity, letter)| format!("{}{letter}", counts[*severity as usize]))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The service's database's use, coloured by its state; `-` when it uses none.
@@ -323,6 +340,13 @@ mod tests {
             (Col::Checks, 6),
             (Col::Age, 4),
         ]
+    }
+
+    #[test]
+    fn checks_count_by_severity_worst_first() {
+        let found = [Severity::Warning, Severity::Info, Severity::Error, Severity::Warning, Severity::Warning];
+        assert_eq!(by_severity(found.into_iter()), "1E 3W 1I");
+        assert_eq!(by_severity([Severity::Warning].into_iter()), "1W");
     }
 
     #[test]

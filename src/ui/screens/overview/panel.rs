@@ -127,7 +127,7 @@ fn qualified(s: &Service) -> String {
 /// `▶ error   ns/name        the worst finding`.
 fn problem_line(ctx: &Context, s: &Service, selected: bool, name_width: usize) -> Line<'static> {
     let theme = &ctx.theme;
-    let mut worst: Vec<_> = s.findings.iter().collect();
+    let mut worst: Vec<_> = s.live_findings().collect();
     worst.sort_by_key(|f| worst_first(f));
     let (severity, message) =
         worst.first().map_or((Severity::Info, String::new()), |f| (f.severity, clean(&f.message)));
