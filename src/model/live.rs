@@ -232,7 +232,10 @@ impl LiveModel {
                         let mut service = (**base).clone();
                         profile::finish(&mut service, &budgets, profile);
                         self.work.finished += 1;
-                        finished.insert(Arc::new(service)).clone()
+                        // Most services use no database and no rule touches them: share the
+                        // built one rather than keep two copies of every row.
+                        let done = if service == **base { base.clone() } else { Arc::new(service) };
+                        finished.insert(done).clone()
                     }
                 };
                 services.push(done);
