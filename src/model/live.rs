@@ -132,24 +132,29 @@ impl LiveModel {
         }
         self.visibility = Some(inputs.visibility);
         self.profile = Some(inputs.profile.clone());
-        if changes.capacity {
-            let capacity = services::node_capacity(inputs.visibility, &objects.on_nodes());
-            if self.capacity.as_ref() != Some(&capacity) {
-                changes.everything = true;
+        // Read the nodes again only when they or what runs on them changed (and the first time).
+        let capacity = match self.capacity.take() {
+            Some(known) if !changes.capacity => known,
+            before => {
+                let read = services::node_capacity(inputs.visibility, &objects.on_nodes());
+                if before.as_ref() != Some(&read) {
+                    changes.everything = true;
+                }
+                read
             }
-            self.capacity = Some(capacity);
-        }
+        };
         if changes.everything {
             self.namespaces.clear();
             changes.namespaces = objects.namespaces().into_iter().collect();
         }
         for namespace in &changes.namespaces {
-            self.rebuild(objects, namespace, inputs);
+            self.rebuild(objects, namespace, &capacity, inputs);
         }
-        self.refresh_statuses(objects, &changes, inputs);
+        self.refresh_statuses(objects, &changes, &capacity, inputs);
         if let Some(stale) = self.oldest_build(inputs.now) {
-            self.rebuild(objects, &stale, inputs);
+            self.rebuild(objects, &stale, &capacity, inputs);
         }
+        self.capacity = Some(capacity);
         self.current(inputs)
     }
 
@@ -159,19 +164,15 @@ impl LiveModel {
         (now.duration_since(oldest.built_at) >= REFRESH_AFTER).then(|| name.clone())
     }
 
-    fn capacity(&self) -> NodeCapacity {
-        self.capacity.clone().unwrap_or_else(|| NodeCapacity::Unknown("the nodes have not been read yet".into()))
-    }
-
     /// Builds one namespace from all its objects (a namespace that no longer holds
     /// anything is dropped).
-    fn rebuild(&mut self, objects: &impl Objects, namespace: &str, inputs: &Inputs<'_>) {
+    fn rebuild(&mut self, objects: &impl Objects, namespace: &str, capacity: &NodeCapacity, inputs: &Inputs<'_>) {
         let found = objects.objects_in(namespace);
         if found.pods.is_empty() && found.deployments.is_empty() && found.statefulsets.is_empty() {
             self.namespaces.remove(namespace);
             return;
         }
-        let built = services::build_on(&found, &self.capacity(), inputs.readiness, inputs.now, inputs.visibility);
+        let built = services::build_on(&found, capacity, inputs.readiness, inputs.now, inputs.visibility);
         let mut services = built.services;
         profile::apply_singletons(&mut services, &inputs.profile.singletons);
         self.work.namespaces += 1;
@@ -182,8 +183,13 @@ impl LiveModel {
 
     /// Reassembles the services whose objects changed status alone, in namespaces not
     /// rebuilt whole by this update.
-    fn refresh_statuses(&mut self, objects: &impl Objects, changes: &Changes, inputs: &Inputs<'_>) {
-        let capacity = self.capacity();
+    fn refresh_statuses(
+        &mut self,
+        objects: &impl Objects,
+        changes: &Changes,
+        capacity: &NodeCapacity,
+        inputs: &Inputs<'_>,
+    ) {
         let prepare = |s: &mut Service| profile::apply_singletons(std::slice::from_mut(s), &inputs.profile.singletons);
         for (namespace, changed) in &changes.statuses {
             if changes.namespaces.contains(namespace) {
@@ -193,7 +199,7 @@ impl LiveModel {
             let found = objects.objects_in(namespace);
             let fresh = services::refresh_statuses(
                 &found,
-                &capacity,
+                capacity,
                 inputs.readiness,
                 inputs.now,
                 inputs.visibility,
