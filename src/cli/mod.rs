@@ -195,8 +195,10 @@ async fn budget(global: &GlobalArgs, output: args::Format, at_hpa_max: bool, pg_
     crate::cluster::measure::measure_all(&mut snap.budgets, &snap.services, pg_url_env).await;
     let mut out = std::io::stdout().lock();
     match output {
-        args::Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json(&snap.budgets))?)?,
-        args::Format::Table => write!(out, "{}", table(&snap.budgets, at_hpa_max))?,
+        args::Format::Json => {
+            writeln!(out, "{}", serde_json::to_string_pretty(&json(&snap.budgets, &snap.objects.network.notes))?)?
+        }
+        args::Format::Table => write!(out, "{}", table(&snap.budgets, at_hpa_max, &snap.objects.network.notes))?,
     }
     out.flush()?;
     Ok(if worst(&snap.budgets, at_hpa_max) == BudgetState::Over { Exit::Failed } else { Exit::Ok })

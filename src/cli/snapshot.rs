@@ -61,6 +61,7 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
             why.unwrap_or_else(|| "no answer in time".into())
         )));
     }
+    watches.read_config_maps_now().await;
     let health = watches.health();
     let mut no_access = Vec::new();
     let mut forbidden = Vec::new();
@@ -84,7 +85,7 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
     let services::Built { mut services, namespace_findings } =
         services::build_scope(&objects, &ReadinessHistory::default(), now, visibility);
     let production = loaded.profile.production;
-    let budgets = crate::model::profile::apply(&mut services, &loaded.profile, scope);
+    let budgets = crate::model::profile::apply(&mut services, &loaded.profile, scope, &objects.network);
     services::problems_first(&mut services);
     drop(watches);
     Ok(Snapshot {

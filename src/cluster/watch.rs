@@ -42,7 +42,7 @@ use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, Sta
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
     Container, EnvVar, Event as CoreEvent, Node, NodeCondition, NodeSpec, NodeStatus, ObjectReference,
-    PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, ResourceRequirements, Secret,
+    PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, ResourceRequirements, Secret, Service as KubeService,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
@@ -57,6 +57,7 @@ use tokio::task::JoinHandle;
 
 use super::connect::describe_kube_error_at;
 use crate::model::changes::{Change, Changes, Part};
+use crate::model::discovery::{NetService, Network};
 use crate::model::history::ReplicaSetFacts;
 use crate::model::pods::{self, PodFacts};
 use crate::model::services::{ClusterObjects, Visibility};
@@ -183,10 +184,13 @@ pub enum ResourceKind {
     NodePods,
     /// Helm's release Secrets, as metadata only.
     HelmReleases,
+    /// Services, as where their names point (their selectors): database discovery
+    /// resolves the hosts services connect to through them.
+    Services,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 12] = [
+    pub const ALL: [ResourceKind; 13] = [
         ResourceKind::Deployments,
         ResourceKind::StatefulSets,
         ResourceKind::ReplicaSets,
@@ -199,6 +203,7 @@ impl ResourceKind {
         ResourceKind::Nodes,
         ResourceKind::NodePods,
         ResourceKind::HelmReleases,
+        ResourceKind::Services,
     ];
 
     /// The plural resource name, as RBAC and kubectl spell it.
@@ -215,6 +220,7 @@ impl ResourceKind {
             ResourceKind::ControllerRevisions => "controllerrevisions",
             ResourceKind::Nodes => "nodes",
             ResourceKind::HelmReleases => "secrets",
+            ResourceKind::Services => "services",
         }
     }
 
@@ -240,7 +246,10 @@ impl ResourceKind {
     /// Helm history in the detail view): a user who may not list it — a namespaced user
     /// usually may not list nodes or secrets — is told there, not on every screen.
     pub fn is_optional(self) -> bool {
-        matches!(self, ResourceKind::Nodes | ResourceKind::NodePods | ResourceKind::HelmReleases)
+        matches!(
+            self,
+            ResourceKind::Nodes | ResourceKind::NodePods | ResourceKind::HelmReleases | ResourceKind::Services
+        )
     }
 }
 
@@ -547,6 +556,22 @@ fn same_marks(old: &ObjectMeta, new: &ObjectMeta) -> bool {
     old.labels == new.labels && old.annotations == new.annotations && old.owner_references == new.owner_references
 }
 
+impl Watched for KubeService {
+    type Stored = NetService;
+    type Memo = ();
+    /// A Service is kept as where its name points: database discovery reads nothing else.
+    fn keep(self, _: &mut ()) -> NetService {
+        NetService {
+            namespace: self.metadata.namespace.unwrap_or_default(),
+            name: self.metadata.name.unwrap_or_default(),
+            selector: self.spec.and_then(|s| s.selector),
+        }
+    }
+    fn classify(old: Option<&NetService>, new: &NetService) -> Change {
+        if old == Some(new) { Change::None } else { Change::Structure }
+    }
+}
+
 impl Watched for CoreEvent {
     type Stored = CoreEvent;
     type Memo = ();
@@ -678,6 +703,11 @@ pub struct Watches {
     pub node_pods: Arc<Collection<PodFacts>>,
     /// The metadata of Helm's release Secrets.
     pub helm_releases: Arc<Collection<ObjectMeta>>,
+    /// Where Services point, for database discovery.
+    pub net_services: Arc<Collection<NetService>>,
+    /// The ConfigMaps pod templates reference, read once per reference.
+    pub config_maps: Arc<super::network::ConfigMaps>,
+    config_map_reader: Option<super::network::ConfigMapReader>,
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
     /// What changed since the model last took it.
@@ -696,6 +726,10 @@ impl crate::model::live::Objects for Watches {
 
     fn on_nodes(&self) -> ClusterObjects {
         Watches::on_nodes(self)
+    }
+
+    fn network(&self) -> Network {
+        Watches::network(self)
     }
 }
 
@@ -739,6 +773,9 @@ impl Watches {
             nodes: Default::default(),
             node_pods,
             helm_releases: Default::default(),
+            net_services: Default::default(),
+            config_maps: Default::default(),
+            config_map_reader: None,
             health,
             pulse,
             changes: Arc::new(Mutex::new(Changes::everything_at_start())),
@@ -751,7 +788,18 @@ impl Watches {
             health: w.health.clone(),
             pulse: w.pulse.clone(),
             changes: w.changes.clone(),
+            templates_changed: Arc::new(tokio::sync::Notify::new()),
         };
+        let reader = super::network::ConfigMapReader {
+            client: ctx.client.clone(),
+            store: w.config_maps.clone(),
+            templates: Arc::new(super::network::Templates {
+                deployments: w.deployments.clone(),
+                statefulsets: w.statefulsets.clone(),
+                changed: ctx.templates_changed.clone(),
+            }),
+        };
+        w.config_map_reader = Some(reader.clone());
         w.tasks = vec![
             ctx.spawn::<Deployment>(ResourceKind::Deployments, w.deployments.clone(), None),
             ctx.spawn::<StatefulSet>(ResourceKind::StatefulSets, w.statefulsets.clone(), None),
@@ -774,6 +822,8 @@ impl Watches {
                 None,
                 helm_release_metadata(&ctx),
             ),
+            ctx.spawn::<KubeService>(ResourceKind::Services, w.net_services.clone(), None),
+            reader.spawn(ctx.changes.clone(), ctx.pulse.clone()),
         ];
         if own_node_pods {
             let everywhere = objects_of(Api::all(ctx.client.clone()));
@@ -797,6 +847,17 @@ impl Watches {
             nodes: self.nodes.snapshot(),
             node_pods: self.node_pods.snapshot(),
             helm_releases: self.helm_releases.snapshot(),
+            network: self.network(),
+        }
+    }
+
+    /// What database discovery reads besides workloads.
+    pub fn network(&self) -> Network {
+        Network {
+            services: self.net_services.snapshot().iter().map(|s| (**s).clone()).collect(),
+            config_maps: self.config_maps.data(),
+            operators: Vec::new(),
+            notes: self.config_maps.notes(),
         }
     }
 
@@ -824,6 +885,7 @@ impl Watches {
             nodes: Vec::new(),
             node_pods: Vec::new(),
             helm_releases: self.helm_releases.in_namespace(namespace),
+            network: Default::default(),
         }
     }
 
@@ -848,6 +910,14 @@ impl Watches {
 
     pub fn all_synced(&self) -> bool {
         self.health().values().all(WatchHealth::is_synced)
+    }
+
+    /// Reads the ConfigMaps the listed templates reference now, rather than when the
+    /// background reader gets to them: a one-shot command's snapshot needs them settled.
+    pub async fn read_config_maps_now(&self) {
+        if let Some(reader) = &self.config_map_reader {
+            reader.refresh().await;
+        }
     }
 
     /// Waits until every watch has listed (or is known to be forbidden), or `timeout`.
@@ -875,6 +945,8 @@ struct WatchContext {
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
     changes: Arc<Mutex<Changes>>,
+    /// Told when a workload's template may have changed (the ConfigMaps to read).
+    templates_changed: Arc<tokio::sync::Notify>,
 }
 
 /// One kind's list-and-watch, kept across reconnects.
@@ -910,6 +982,10 @@ impl WatchContext {
     /// nodes' capacity, a pod's status alone touches only its service, anything else its
     /// namespace.
     fn record(&self, kind: ResourceKind, key: Option<&Key>, change: Change) {
+        let workload = matches!(kind, ResourceKind::Deployments | ResourceKind::StatefulSets);
+        if workload && matches!(change, Change::Structure | Change::All) {
+            self.templates_changed.notify_one();
+        }
         let mut changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
         let Some((namespace, name)) = key.filter(|_| change != Change::All) else {
             changes.everything();
@@ -917,6 +993,7 @@ impl WatchContext {
         };
         match kind {
             ResourceKind::Nodes => changes.capacity(),
+            ResourceKind::Services => changes.network(),
             ResourceKind::NodePods if change == Change::Structure => changes.capacity(),
             ResourceKind::NodePods => {}
             ResourceKind::Pods if change == Change::Structure => {
@@ -1351,6 +1428,7 @@ mod tests {
             health: health.clone(),
             pulse: latest::channel(0).0,
             changes: Default::default(),
+            templates_changed: Default::default(),
         };
         (ctx, health)
     }

@@ -84,6 +84,7 @@ fn draw(state: &BudgetScreen, ctx: &Context, frame: &mut Frame, area: Rect) {
 
 fn state_style(theme: &Theme, state: BudgetState) -> Style {
     match state {
+        BudgetState::Unknown => theme.style("ui.text.dim"),
         BudgetState::Ok => theme.style("state.ok"),
         BudgetState::Warn => theme.style("state.warn"),
         BudgetState::Over => theme.style("state.error"),
