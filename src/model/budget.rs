@@ -294,7 +294,13 @@ pub enum DatabaseKind {
     Server,
     /// A PgBouncer: its limit is its pods' client connections; `server` is the database
     /// it forwards to, where it counts with its server-side pool.
-    Pooler { server: Option<String> },
+    Pooler {
+        server: Option<String>,
+        /// Its pods, each with its own client limit.
+        pods: u32,
+        /// max_client_conn per pod, where it came from.
+        per_pod: Option<Sourced<u32>>,
+    },
 }
 
 impl DatabaseBudget {
@@ -460,6 +466,13 @@ impl DatabaseBudget {
         if !self.limit_known() {
             return format!("{sum} + headroom {} = {required} of an unknown limit", self.headroom.value);
         }
+        if let DatabaseKind::Pooler { .. } = self.kind {
+            return format!(
+                "{sum} = {required} of {} client connections = {}",
+                self.max_connections.value,
+                format_percent(percent)
+            );
+        }
         format!(
             "{sum} + headroom {} = {required} of {} usable ({} max - {} reserved) = {}",
             self.headroom.value,
@@ -473,6 +486,14 @@ impl DatabaseBudget {
     /// The limits and where each came from:
     /// `max_connections 100 (profile) · reserved 3 (default) · headroom 15 (profile) · warn at 70 %`.
     pub fn limits(&self) -> String {
+        if let DatabaseKind::Pooler { pods, per_pod: Some(per_pod), .. } = &self.kind
+            && self.max_connections.source != Source::Profile
+        {
+            return format!(
+                "client limit {} = {pods} pods × max_client_conn {} ({}) · warn at {} %",
+                self.max_connections.value, per_pod.value, per_pod.source, self.warn_percent
+            );
+        }
         if let DatabaseKind::Pooler { .. } = self.kind {
             return format!(
                 "client limit {} ({}) · warn at {} %",
@@ -511,7 +532,7 @@ impl DatabaseBudget {
         match (state, self.pooler) {
             (BudgetState::Ok, _) => None,
             (BudgetState::Unknown, _) => Some(format!(
-                "the limit is unknown: declare it in the profile ([[databases]] name = \"{}\", max_connections = N), or set url_env to measure it",
+                "declare max_connections in the profile ([[databases]] name = \"{}\", max_connections = N), or set url_env to measure it",
                 self.name
             )),
             (_, false) => Some(format!(
@@ -607,33 +628,22 @@ pub fn databases<S: Borrow<Service>>(rules: &BudgetRules, services: &[S], found:
 /// A pooler's budget counts client connections against its pods' client limit; its line
 /// on the server's budget says whose clients it carries.
 fn link_poolers(budgets: &mut [DatabaseBudget], rows: &HashMap<&ServiceKey, &Service>, found: &Discovered) {
-    let server_of = |pooler: &ServiceKey| -> Option<String> {
-        budgets.iter().find(|b| b.uses(pooler).is_some()).map(|b| b.name.clone())
-    };
-    let mut clients: Vec<(ServiceKey, Vec<ServiceKey>)> = Vec::new();
-    let mut servers: Vec<(usize, Option<String>)> = Vec::new();
-    for (i, budget) in budgets.iter().enumerate() {
-        let Some(key) = pooler_key(budget, found) else { continue };
-        servers.push((i, server_of(&key)));
-        clients.push((key, budget.services.iter().map(|u| u.key.clone()).collect()));
-    }
-    for (i, server) in servers {
-        budgets[i].kind = DatabaseKind::Pooler { server };
-    }
-    for (pooler, carried) in clients {
-        if let Some(settings) = found.poolers.get(&pooler)
-            && let Some(budget) = budgets.iter_mut().find(|b| b.workload.as_ref() == Some(&pooler))
+    let poolers: Vec<(usize, ServiceKey)> =
+        budgets.iter().enumerate().filter_map(|(i, b)| Some((i, pooler_key(b, found)?))).collect();
+    for (i, pooler) in poolers {
+        let server = budgets.iter().find(|b| b.uses(&pooler).is_some()).map(|b| b.name.clone());
+        let carried: Vec<ServiceKey> = budgets[i].services.iter().map(|u| u.key.clone()).collect();
+        let pods = rows.get(&pooler).map_or(0, |r| u32::try_from(r.replicas.desired).unwrap_or(0));
+        let per_pod = found.poolers.get(&pooler).map(|p| p.max_client_conn.clone());
+        let budget = &mut budgets[i];
+        if let Some(per_pod) = &per_pod
+            && budget.max_connections.source != Source::Profile
         {
-            let replicas = rows.get(&pooler).map_or(0, |r| u32::try_from(r.replicas.desired).unwrap_or(0));
-            budget.max_connections = sourced(
-                replicas.saturating_mul(settings.max_client_conn.value),
-                settings.max_client_conn.source.clone(),
-            );
+            budget.max_connections = sourced(pods.saturating_mul(per_pod.value), per_pod.source.clone());
         }
-        for budget in budgets.iter_mut() {
-            for used in budget.services.iter_mut().filter(|u| u.key == pooler) {
-                used.pooler_for = carried.clone();
-            }
+        budget.kind = DatabaseKind::Pooler { server, pods, per_pod };
+        for used in budgets.iter_mut().flat_map(|b| b.services.iter_mut()).filter(|u| u.key == pooler) {
+            used.pooler_for = carried.clone();
         }
     }
 }

@@ -187,8 +187,14 @@ pub fn discover<S: Borrow<Service>>(services: &[S], network: &Network) -> Discov
         if engine == Some(Engine::Postgres) || service.database.serves.is_some() {
             continue;
         }
-        if let Some(connection) = world.connection(service, engine == Some(Engine::PgBouncer)) {
-            found.connections.insert(service.key.clone(), connection);
+        match world.connection(service, engine == Some(Engine::PgBouncer)) {
+            Ok(Some(connection)) => {
+                found.connections.insert(service.key.clone(), connection);
+            }
+            Ok(None) => {}
+            Err(unreadable) => {
+                found.notes.push(format!("{}/{}: {unreadable}", service.key.namespace, service.key.name))
+            }
         }
     }
     found
@@ -283,10 +289,12 @@ impl<'a> World<'a> {
     }
 
     /// The connection a service makes: the first candidate that reaches a workload or an
-    /// operator's cluster; else the first Secret; else the first host named.
-    fn connection(&self, service: &Service, pooler: bool) -> Option<Connection> {
+    /// operator's cluster; else the first Secret; else the first host named. `Err`: the
+    /// only candidates hold nothing readable (said as a note, never guessed at).
+    fn connection(&self, service: &Service, pooler: bool) -> Result<Option<Connection>, String> {
         let mut secret = None;
         let mut host = None;
+        let mut unreadable = None;
         for candidate in self.candidates(service, pooler) {
             let value = match candidate.value {
                 Err(target) => {
@@ -299,12 +307,7 @@ impl<'a> World<'a> {
                 Ok(name) => name,
                 Err(NoHost::OtherEngine(_)) => continue,
                 Err(NoHost::Unreadable) => {
-                    let note = Some(format!("{} holds no host the cockpit can read", candidate.via));
-                    host.get_or_insert(Connection {
-                        target: Target::Host("unknown host".into()),
-                        via: candidate.via,
-                        note,
-                    });
+                    unreadable.get_or_insert(format!("{} holds no host the cockpit can read", candidate.via));
                     continue;
                 }
             };
@@ -312,13 +315,16 @@ impl<'a> World<'a> {
                 continue;
             }
             match self.resolve(&service.key, &name) {
-                Ok(target) => return Some(Connection { target, via: candidate.via, note: None }),
+                Ok(target) => return Ok(Some(Connection { target, via: candidate.via, note: None })),
                 Err(note) => {
                     host.get_or_insert(Connection { target: Target::Host(name), via: candidate.via, note });
                 }
             }
         }
-        secret.or(host)
+        match (secret.or(host), unreadable) {
+            (None, Some(why)) => Err(why),
+            (found, _) => Ok(found),
+        }
     }
 
     /// The workload or operator cluster a host name reaches, or why none does.

@@ -56,6 +56,8 @@ pub struct Current {
     /// The budgets that matter in the scope.
     pub budgets: Vec<DatabaseBudget>,
     pub namespace_findings: Vec<NamespaceFinding>,
+    /// What database discovery could not read.
+    pub discovery_notes: Vec<String>,
 }
 
 /// How much an update rebuilt: what the tests and the bench read.
@@ -268,7 +270,12 @@ impl LiveModel {
         }
         self.budgets = budgets.clone();
         let namespace_findings = self.namespaces.values().flat_map(|n| n.findings.iter().cloned()).collect();
-        Current { services, budgets: profile::in_scope(budgets, profile, inputs.scope), namespace_findings }
+        Current {
+            services,
+            budgets: profile::in_scope(budgets, profile, inputs.scope),
+            namespace_findings,
+            discovery_notes: self.discovered.notes.clone(),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! by `config::profile`; this is plain data.
 
 use super::budget::{self, BudgetRules, DatabaseBudget};
-use super::discovery::{self, Network};
+use super::discovery::Discovered;
 use super::lint::{self, LintRule};
 use super::service::Service;
 use super::service_match::{ServiceMatch, covers};
@@ -39,18 +39,17 @@ pub fn apply_singletons(services: &mut [Service], singletons: &[SingletonDecl]) 
 }
 
 /// Applies the profile to freshly built services: singletons, then the connection budget
-/// of every database (which needs all services at once, and what discovery found in the
-/// `network`). Returns the budgets of the databases that matter in `namespace` (all of
-/// them for all namespaces): used by a service in scope, or declared there.
+/// of every database (which needs all services at once, and what discovery `found`).
+/// Returns the budgets of the databases that matter in `namespace` (all of them for all
+/// namespaces): used by a service in scope, or declared there.
 pub fn apply(
     services: &mut [Service],
     profile: &Profile,
     namespace: Option<&str>,
-    network: &Network,
+    found: &Discovered,
 ) -> Vec<DatabaseBudget> {
     apply_singletons(services, &profile.singletons);
-    let found = discovery::discover(services, network);
-    let budgets = budget::databases(&profile.budget, services, &found);
+    let budgets = budget::databases(&profile.budget, services, found);
     for service in services.iter_mut() {
         finish(service, &budgets, profile);
     }

@@ -55,7 +55,7 @@ pub fn table(budgets: &[DatabaseBudget], at_hpa_max: bool, notes: &[String]) -> 
 pub fn title(b: &DatabaseBudget) -> String {
     match &b.kind {
         DatabaseKind::Server => b.name.clone(),
-        DatabaseKind::Pooler { server } => {
+        DatabaseKind::Pooler { server, .. } => {
             format!("{} (pooler → {})", b.name, server.as_deref().unwrap_or("server not found"))
         }
     }
@@ -173,7 +173,7 @@ fn database_json(b: &DatabaseBudget) -> Value {
     };
     let (kind, server) = match &b.kind {
         DatabaseKind::Server => ("server", None),
-        DatabaseKind::Pooler { server } => ("pooler", server.clone()),
+        DatabaseKind::Pooler { server, .. } => ("pooler", server.clone()),
     };
     json!({
         "name": b.name,

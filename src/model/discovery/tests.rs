@@ -134,7 +134,8 @@ fn a_pgbouncer_carries_its_clients_and_counts_its_own_pool_on_the_server() {
     assert_eq!(found.connections[&bouncer.key].target, Target::Workload(pg.key.clone()));
     let budgets = budget::databases(&BudgetRules::default(), &services, &found);
     let pooler = budgets.iter().find(|b| b.name == "pgbouncer").unwrap();
-    assert_eq!(pooler.kind, DatabaseKind::Pooler { server: Some("pg".into()) });
+    assert!(matches!(&pooler.kind, DatabaseKind::Pooler { server: Some(s), pods: 2, .. } if s == "pg"));
+    assert_eq!(pooler.limits(), "client limit 100 = 2 pods × max_client_conn 50 (env MAX_CLIENT_CONN) · warn at 70 %");
     assert_eq!(pooler.max_connections.value, 100, "2 pooler pods × max_client_conn 50");
     assert_eq!(pooler.required(), 4 * 15, "clients only: a pooler keeps no headroom");
     let server = budgets.iter().find(|b| b.name == "pg").unwrap();
@@ -211,7 +212,8 @@ fn unresolvable_malformed_and_foreign_values_are_unknown_never_errors() {
         found.connections[&key("shop", "a", WorkloadKind::Deployment)].note.as_deref(),
         Some("no Service gone in namespace data")
     );
-    assert_eq!(target("b"), Some(Target::Host("unknown host".into())));
+    assert_eq!(target("b"), None, "nothing readable: no made-up database");
+    assert_eq!(found.notes, ["shop/b: DATABASE_URL holds no host the cockpit can read"]);
     assert_eq!(target("c"), None, "another engine is not this budget's business");
     assert_eq!(target("d"), Some(Target::Host("db.example.com".into())));
     assert_eq!(target("e"), None, "a local proxy hides the database");

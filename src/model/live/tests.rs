@@ -76,7 +76,8 @@ fn rebuilt(world: &World, history: &ReadinessHistory, profile: &Profile) -> Vec<
     let mut all = world.0.clone();
     all.node_pods = all.pods.clone();
     let mut services = services::build_scope(&all, history, now(), Visibility::ALL).services;
-    profile::apply(&mut services, profile, None, &world.0.network);
+    let found = crate::model::discovery::discover(&services, &world.0.network);
+    profile::apply(&mut services, profile, None, &found);
     services
 }
 

@@ -52,6 +52,7 @@ pub const SCENARIO_API_VERSION: &str = "sim.cockpit.dev/v1";
 pub const BUILTINS: &[(&str, &str)] = &[
     ("demo", include_str!("../../../assets/scenarios/demo.yaml")),
     ("clean", include_str!("../../../assets/scenarios/clean.yaml")),
+    ("ordinary", include_str!("../../../assets/scenarios/ordinary.yaml")),
 ];
 
 /// What a file contributed: manifests in order, and at most one simulator section.
