@@ -15,9 +15,13 @@ use kube::api::Api;
 use tokio::sync::{Notify, watch as latest};
 use tokio::task::JoinHandle;
 
-use super::watch::Collection;
-use crate::model::changes::Changes;
-use crate::model::discovery;
+use std::borrow::Cow;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::watch::{Collection, Watched};
+use crate::model::changes::{Change, Changes};
+use crate::model::discovery::{self, Operator, OperatorCluster};
 use crate::model::sanitize::clean;
 
 type Name = (String, String);
@@ -138,4 +142,82 @@ impl ConfigMapReader {
             }
         })
     }
+}
+
+/// An operator's PostgreSQL cluster resource, read for the few fields the budget needs;
+/// everything else in its spec is ignored (and an odd spec reads as "not set").
+macro_rules! operator_resource {
+    ($name:ident, $kind:literal, $group:literal, $version:literal, $plural:literal, $operator:expr) => {
+        #[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+        pub struct $name {
+            pub metadata: ObjectMeta,
+            #[serde(default)]
+            pub spec: serde_json::Value,
+        }
+
+        impl kube::Resource for $name {
+            type DynamicType = ();
+            type Scope = k8s_openapi::NamespaceResourceScope;
+            fn kind(_: &()) -> Cow<'_, str> {
+                $kind.into()
+            }
+            fn group(_: &()) -> Cow<'_, str> {
+                $group.into()
+            }
+            fn version(_: &()) -> Cow<'_, str> {
+                $version.into()
+            }
+            fn plural(_: &()) -> Cow<'_, str> {
+                $plural.into()
+            }
+            fn meta(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+            fn meta_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.metadata
+            }
+        }
+
+        impl Watched for $name {
+            type Stored = OperatorCluster;
+            type Memo = ();
+            fn keep(self, _: &mut ()) -> OperatorCluster {
+                operator_cluster($operator, self.metadata, &self.spec)
+            }
+            fn classify(old: Option<&OperatorCluster>, new: &OperatorCluster) -> Change {
+                if old == Some(new) { Change::None } else { Change::Structure }
+            }
+        }
+    };
+}
+
+operator_resource!(CnpgCluster, "Cluster", "postgresql.cnpg.io", "v1", "clusters", Operator::CloudNativePg);
+operator_resource!(ZalandoCluster, "postgresql", "acid.zalan.do", "v1", "postgresqls", Operator::Zalando);
+
+/// What the budget reads of an operator's cluster: instances (`spec.instances`,
+/// `spec.numberOfInstances`) and `spec.postgresql.parameters.max_connections`, which both
+/// operators take as a string (a number is accepted too).
+fn operator_cluster(operator: Operator, meta: ObjectMeta, spec: &serde_json::Value) -> OperatorCluster {
+    let count = |v: &serde_json::Value| match v {
+        serde_json::Value::Number(n) => n.as_u64().map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        serde_json::Value::String(s) => crate::model::budget::parse_count(s),
+        _ => None,
+    };
+    let instances = match operator {
+        Operator::CloudNativePg => &spec["instances"],
+        Operator::Zalando => &spec["numberOfInstances"],
+    };
+    OperatorCluster {
+        operator,
+        namespace: clean(meta.namespace.as_deref().unwrap_or_default()),
+        name: clean(meta.name.as_deref().unwrap_or_default()),
+        instances: count(instances),
+        max_connections: count(&spec["postgresql"]["parameters"]["max_connections"]),
+    }
+}
+
+/// Whether the API server serves `group_version` (an operator's CRD is installed). Only a
+/// 404 means "not installed"; any other failure is left to the watch to report.
+pub async fn serves(client: &kube::Client, group_version: &str) -> bool {
+    !matches!(client.list_api_group_resources(group_version).await, Err(kube::Error::Api(e)) if e.code == 404)
 }

@@ -56,8 +56,9 @@ use tokio::sync::watch as latest;
 use tokio::task::JoinHandle;
 
 use super::connect::describe_kube_error_at;
+use super::network::{CnpgCluster, ZalandoCluster};
 use crate::model::changes::{Change, Changes, Part};
-use crate::model::discovery::{NetService, Network};
+use crate::model::discovery::{NetService, Network, OperatorCluster};
 use crate::model::history::ReplicaSetFacts;
 use crate::model::pods::{self, PodFacts};
 use crate::model::services::{ClusterObjects, Visibility};
@@ -187,10 +188,14 @@ pub enum ResourceKind {
     /// Services, as where their names point (their selectors): database discovery
     /// resolves the hosts services connect to through them.
     Services,
+    /// CloudNativePG `Cluster`s (postgresql.cnpg.io), when that API is served.
+    CnpgClusters,
+    /// Zalando `postgresql`s (acid.zalan.do), when that API is served.
+    ZalandoClusters,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 13] = [
+    pub const ALL: [ResourceKind; 15] = [
         ResourceKind::Deployments,
         ResourceKind::StatefulSets,
         ResourceKind::ReplicaSets,
@@ -204,6 +209,8 @@ impl ResourceKind {
         ResourceKind::NodePods,
         ResourceKind::HelmReleases,
         ResourceKind::Services,
+        ResourceKind::CnpgClusters,
+        ResourceKind::ZalandoClusters,
     ];
 
     /// The plural resource name, as RBAC and kubectl spell it.
@@ -221,6 +228,32 @@ impl ResourceKind {
             ResourceKind::Nodes => "nodes",
             ResourceKind::HelmReleases => "secrets",
             ResourceKind::Services => "services",
+            ResourceKind::CnpgClusters => "clusters",
+            ResourceKind::ZalandoClusters => "postgresqls",
+        }
+    }
+
+    /// The API group, as RBAC names it ("" for the core group).
+    pub fn group(self) -> &'static str {
+        match self {
+            ResourceKind::Deployments
+            | ResourceKind::StatefulSets
+            | ResourceKind::ReplicaSets
+            | ResourceKind::ControllerRevisions => "apps",
+            ResourceKind::PodDisruptionBudgets => "policy",
+            ResourceKind::HorizontalPodAutoscalers => "autoscaling",
+            ResourceKind::CnpgClusters => "postgresql.cnpg.io",
+            ResourceKind::ZalandoClusters => "acid.zalan.do",
+            _ => "",
+        }
+    }
+
+    /// For a kind only some clusters serve (an operator's CRD): its group/version.
+    pub fn served_only_as(self) -> Option<&'static str> {
+        match self {
+            ResourceKind::CnpgClusters => Some("postgresql.cnpg.io/v1"),
+            ResourceKind::ZalandoClusters => Some("acid.zalan.do/v1"),
+            _ => None,
         }
     }
 
@@ -248,7 +281,12 @@ impl ResourceKind {
     pub fn is_optional(self) -> bool {
         matches!(
             self,
-            ResourceKind::Nodes | ResourceKind::NodePods | ResourceKind::HelmReleases | ResourceKind::Services
+            ResourceKind::Nodes
+                | ResourceKind::NodePods
+                | ResourceKind::HelmReleases
+                | ResourceKind::Services
+                | ResourceKind::CnpgClusters
+                | ResourceKind::ZalandoClusters
         )
     }
 }
@@ -707,6 +745,11 @@ pub struct Watches {
     pub net_services: Arc<Collection<NetService>>,
     /// The ConfigMaps pod templates reference, read once per reference.
     pub config_maps: Arc<super::network::ConfigMaps>,
+    /// PostgreSQL clusters run by operators (CloudNativePG, Zalando), where served.
+    pub cnpg_clusters: Arc<Collection<OperatorCluster>>,
+    pub zalando_clusters: Arc<Collection<OperatorCluster>>,
+    /// Operators' APIs this cluster does not serve (said on the budget screen).
+    not_served: Arc<Mutex<Vec<String>>>,
     config_map_reader: Option<super::network::ConfigMapReader>,
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
@@ -776,6 +819,9 @@ impl Watches {
             net_services: Default::default(),
             config_maps: Default::default(),
             config_map_reader: None,
+            cnpg_clusters: Default::default(),
+            zalando_clusters: Default::default(),
+            not_served: Default::default(),
             health,
             pulse,
             changes: Arc::new(Mutex::new(Changes::everything_at_start())),
@@ -824,6 +870,16 @@ impl Watches {
             ),
             ctx.spawn::<KubeService>(ResourceKind::Services, w.net_services.clone(), None),
             reader.spawn(ctx.changes.clone(), ctx.pulse.clone()),
+            ctx.spawn_if_served::<CnpgCluster>(
+                ResourceKind::CnpgClusters,
+                w.cnpg_clusters.clone(),
+                w.not_served.clone(),
+            ),
+            ctx.spawn_if_served::<ZalandoCluster>(
+                ResourceKind::ZalandoClusters,
+                w.zalando_clusters.clone(),
+                w.not_served.clone(),
+            ),
         ];
         if own_node_pods {
             let everywhere = objects_of(Api::all(ctx.client.clone()));
@@ -853,11 +909,26 @@ impl Watches {
 
     /// What database discovery reads besides workloads.
     pub fn network(&self) -> Network {
+        let mut operators: Vec<OperatorCluster> = self
+            .cnpg_clusters
+            .snapshot()
+            .iter()
+            .chain(&self.zalando_clusters.snapshot())
+            .map(|c| (**c).clone())
+            .collect();
+        operators.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        let mut notes = self.config_maps.notes();
+        notes.extend(self.not_served.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned());
+        for (kind, health) in self.health() {
+            if let (WatchHealth::NoAccess { permission }, Some(_)) = (health, kind.served_only_as()) {
+                notes.push(format!("{} are not read: may not {permission}", kind.plural()));
+            }
+        }
         Network {
             services: self.net_services.snapshot().iter().map(|s| (**s).clone()).collect(),
             config_maps: self.config_maps.data(),
-            operators: Vec::new(),
-            notes: self.config_maps.notes(),
+            operators,
+            notes,
         }
     }
 
@@ -964,6 +1035,21 @@ struct Feed<K: Watched> {
     refused: Backoff,
 }
 
+impl<K: Watched> Feed<K> {
+    fn new(kind: ResourceKind, collection: Arc<Collection<K::Stored>>, on_pod: Option<PodObserver>) -> Self {
+        Feed {
+            kind,
+            collection,
+            on_pod,
+            memo: K::Memo::default(),
+            version: None,
+            heard: None,
+            retry: Backoff::default(),
+            refused: Backoff::forbidden(),
+        }
+    }
+}
+
 impl WatchContext {
     fn set_health(&self, kind: ResourceKind, health: WatchHealth) {
         let mut map = self.health.lock().unwrap_or_else(|p| p.into_inner());
@@ -993,7 +1079,7 @@ impl WatchContext {
         };
         match kind {
             ResourceKind::Nodes => changes.capacity(),
-            ResourceKind::Services => changes.network(),
+            ResourceKind::Services | ResourceKind::CnpgClusters | ResourceKind::ZalandoClusters => changes.network(),
             ResourceKind::NodePods if change == Change::Structure => changes.capacity(),
             ResourceKind::NodePods => {}
             ResourceKind::Pods if change == Change::Structure => {
@@ -1024,6 +1110,38 @@ impl WatchContext {
         self.spawn_with::<K>(kind, collection, on_pod, objects_of(api))
     }
 
+    /// Watches a kind that only some clusters serve (an operator's CRD) when this one
+    /// does; when it does not, the kind is dropped from the health record (nothing to wait
+    /// for, nothing stale) and said in `not_served`.
+    fn spawn_if_served<K>(
+        &self,
+        kind: ResourceKind,
+        collection: Arc<Collection<K::Stored>>,
+        not_served: Arc<Mutex<Vec<String>>>,
+    ) -> JoinHandle<()>
+    where
+        K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        let ctx = self.clone();
+        let group_version = kind.served_only_as().unwrap_or_default();
+        tokio::spawn(async move {
+            if !super::network::serves(&ctx.client, group_version).await {
+                not_served
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(format!("{} not read: this cluster does not serve {group_version}", kind.plural()));
+                ctx.health.lock().unwrap_or_else(|p| p.into_inner()).remove(&kind);
+                ctx.bump();
+                return;
+            }
+            let api: Api<DeserializeGuard<K>> = match &ctx.namespace {
+                Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+                None => Api::all(ctx.client.clone()),
+            };
+            ctx.clone().run::<K>(Feed::new(kind, collection, None), objects_of(api)).await;
+        })
+    }
+
     /// Lists and watches a kind through `source`.
     fn spawn_with<K>(
         &self,
@@ -1036,16 +1154,7 @@ impl WatchContext {
         K: Watched,
     {
         let ctx = self.clone();
-        let feed = Feed {
-            kind,
-            collection,
-            on_pod,
-            memo: K::Memo::default(),
-            version: None,
-            heard: None,
-            retry: Backoff::default(),
-            refused: Backoff::forbidden(),
-        };
+        let feed = Feed::new(kind, collection, on_pod);
         tokio::spawn(async move { ctx.run::<K>(feed, source).await })
     }
 
