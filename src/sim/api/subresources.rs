@@ -16,11 +16,54 @@ use super::validate::{invalid, replicas_error};
 use super::verbs::{current, modify_or_preview, object_response};
 use super::{ApiRequest, ApiState, Body, allowed, json_response};
 use crate::sim::auth::{Attributes, Identity};
+use crate::sim::crd::pointer_of;
 use crate::sim::error::ApiError;
-use crate::sim::store::ensure_object;
+use crate::sim::resources::ResourceType;
+
+/// Where a type keeps what `/scale` shows: spec replicas, status replicas, and the label
+/// selector (built-in workloads: `spec.selector`; custom resources: their CRD's paths).
+struct ScaleAt {
+    spec_replicas: String,
+    status_replicas: String,
+    selector: Option<String>,
+}
+
+fn scale_at(rt: &ResourceType) -> ScaleAt {
+    match rt.custom.and_then(|c| c.scale.as_ref()) {
+        Some(paths) => ScaleAt {
+            spec_replicas: pointer_of(&paths.spec_replicas),
+            status_replicas: pointer_of(&paths.status_replicas),
+            selector: paths.label_selector.as_deref().map(pointer_of),
+        },
+        None => ScaleAt {
+            spec_replicas: "/spec/replicas".into(),
+            status_replicas: "/status/replicas".into(),
+            selector: None,
+        },
+    }
+}
 
 /// The `Scale` view of a deployment, statefulset or replicaset.
 pub fn scale_of(obj: &Value) -> Value {
+    scale_view(&scale_at(&NO_TYPE), obj)
+}
+
+/// A stand-in type for built-in workloads' scale paths.
+static NO_TYPE: ResourceType = ResourceType {
+    group: "",
+    version: "",
+    kind: "",
+    plural: "",
+    singular: "",
+    namespaced: true,
+    short_names: &[],
+    categories: &[],
+    verbs: &[],
+    subresources: &[],
+    custom: None,
+};
+
+fn scale_view(at: &ScaleAt, obj: &Value) -> Value {
     let meta = &obj["metadata"];
     let mut metadata = serde_json::Map::new();
     for field in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
@@ -32,10 +75,14 @@ pub fn scale_of(obj: &Value) -> Value {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": metadata,
-        "spec": {"replicas": obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)},
+        "spec": {"replicas": obj.pointer(&at.spec_replicas).and_then(Value::as_i64).unwrap_or(1)},
         "status": {
-            "replicas": obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0),
-            "selector": format_label_selector(obj.pointer("/spec/selector")).replace("<none>", ""),
+            "replicas": obj.pointer(&at.status_replicas).and_then(Value::as_i64).unwrap_or(0),
+            "selector": match &at.selector {
+                // A CRD's labelSelectorPath points at a selector already in string form.
+                Some(p) => json!(obj.pointer(p).and_then(Value::as_str).unwrap_or("")),
+                None => json!(format_label_selector(obj.pointer("/spec/selector")).replace("<none>", "")),
+            },
         },
     })
 }
@@ -52,8 +99,20 @@ fn apply_scale(target: &Target, parent: &Value, wanted: &Value) -> Result<Value,
         return Err(ApiError::conflict(target.rt, name));
     }
     let mut next = parent.clone();
-    ensure_object(&mut next, "spec").insert("replicas".into(), replicas);
+    set_at(&mut next, &scale_at(target.rt).spec_replicas, replicas);
     Ok(next)
+}
+
+/// Sets the value at a JSON pointer, creating the objects on the way.
+fn set_at(obj: &mut Value, pointer: &str, value: Value) {
+    let mut cur = obj;
+    for seg in pointer.split('/').filter(|s| !s.is_empty()) {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        cur = cur.as_object_mut().expect("object").entry(seg.to_string()).or_insert(Value::Null);
+    }
+    *cur = value;
 }
 
 pub fn scale(state: &ApiState, req: &ApiRequest, target: &Target, verb: Verb) -> Result<Response<Body>, ApiError> {
@@ -67,13 +126,13 @@ pub fn scale(state: &ApiState, req: &ApiRequest, target: &Target, verb: Verb) ->
             let kind = PatchKind::from_content_type(req.header("content-type"))?;
             let body = patch::parse_body(kind, &req.body)?;
             modify_or_preview(state, req, target, |parent| {
-                let mut wanted = scale_of(parent);
+                let mut wanted = scale_view(&scale_at(target.rt), parent);
                 patch::apply(kind, &mut wanted, &body)?;
                 apply_scale(target, parent, &wanted)
             })?
         }
     };
-    Ok(json_response(200, &scale_of(&result)))
+    Ok(json_response(200, &scale_view(&scale_at(target.rt), &result)))
 }
 
 pub fn status(state: &ApiState, req: &ApiRequest, target: &Target, verb: Verb) -> Result<Response<Body>, ApiError> {
