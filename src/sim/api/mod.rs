@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod discovery;
 pub mod eviction;
+pub mod managed;
 pub mod patch;
 pub mod podlogs;
 pub mod protobuf;

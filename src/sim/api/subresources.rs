@@ -8,6 +8,7 @@ use std::sync::Arc;
 use http::Response;
 use serde_json::{Value, json};
 
+use super::managed::{self, Operation, Writer};
 use super::patch::{self, PatchKind};
 use super::protobuf;
 use super::route::{Target, Verb};
@@ -120,15 +121,23 @@ pub fn scale(state: &ApiState, req: &ApiRequest, target: &Target, verb: Verb) ->
         Verb::Get => current(state, target)?,
         Verb::Update => {
             let wanted = req.json_body()?;
-            modify_or_preview(state, req, target, |parent| apply_scale(target, parent, &wanted))?
+            let writer = Writer::of(req, Operation::Update, Some("scale"))?;
+            modify_or_preview(state, req, target, |parent| {
+                let mut next = apply_scale(target, parent, &wanted)?;
+                managed::record(target.rt, &writer, Some(parent), &mut next, None)?;
+                Ok(next)
+            })?
         }
         _ => {
             let kind = PatchKind::from_content_type(req.header("content-type"))?;
             let body = patch::parse_body(kind, &req.body)?;
+            let writer = Writer::of(req, operation_of(kind), Some("scale"))?;
             modify_or_preview(state, req, target, |parent| {
                 let mut wanted = scale_view(&scale_at(target.rt), parent);
                 patch::apply(kind, &mut wanted, &body)?;
-                apply_scale(target, parent, &wanted)
+                let mut next = apply_scale(target, parent, &wanted)?;
+                managed::record(target.rt, &writer, Some(parent), &mut next, None)?;
+                Ok(next)
             })?
         }
     };
@@ -140,19 +149,33 @@ pub fn status(state: &ApiState, req: &ApiRequest, target: &Target, verb: Verb) -
         Verb::Get => current(state, target)?,
         Verb::Update => {
             let wanted = req.json_body()?;
-            modify_or_preview(state, req, target, |old| with_status_of(target, old, &wanted))?
+            let writer = Writer::of(req, Operation::Update, Some("status"))?;
+            modify_or_preview(state, req, target, |old| {
+                let mut next = with_status_of(target, old, &wanted)?;
+                managed::record(target.rt, &writer, Some(old), &mut next, None)?;
+                Ok(next)
+            })?
         }
         _ => {
             let kind = PatchKind::from_content_type(req.header("content-type"))?;
             let body = patch::parse_body(kind, &req.body)?;
+            let writer = Writer::of(req, operation_of(kind), Some("status"))?;
+            let applied = (kind == PatchKind::Apply)
+                .then(|| json!({"status": body.get("status").cloned().unwrap_or(Value::Null)}));
             modify_or_preview(state, req, target, |old| {
                 let mut wanted = old.clone();
                 patch::apply(kind, &mut wanted, &body)?;
-                with_status_of(target, old, &wanted)
+                let mut next = with_status_of(target, old, &wanted)?;
+                managed::record(target.rt, &writer, Some(old), &mut next, applied.as_ref())?;
+                Ok(next)
             })?
         }
     };
     Ok(object_response(req, target, &result, 200))
+}
+
+fn operation_of(kind: PatchKind) -> Operation {
+    if kind == PatchKind::Apply { Operation::Apply } else { Operation::Update }
 }
 
 /// `old` with `wanted`'s status; a resourceVersion in `wanted` is a precondition.

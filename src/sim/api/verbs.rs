@@ -29,6 +29,7 @@ use http::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::managed::{self, Operation, Writer};
 use super::patch::{self, PatchKind};
 use super::route::Target;
 use super::selectors::{FieldSelector, LabelSelector};
@@ -272,6 +273,7 @@ pub fn create(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Res
     let mut obj = body_object(req, target)?;
     create_defaults(target.rt, &mut obj);
     validate(target.rt, &obj)?;
+    managed::record(target.rt, &Writer::of(req, Operation::Update, None)?, None, &mut obj, None)?;
     let created = if req.dry_run() {
         Arc::new(dry_run_create(state, target.rt, obj)?)
     } else {
@@ -327,6 +329,7 @@ pub fn update(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Res
         }
     }
     validate(target.rt, &obj)?;
+    managed::record(target.rt, &Writer::of(req, Operation::Update, None)?, Some(&old), &mut obj, None)?;
     let updated = if req.dry_run() {
         let wanted = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("");
         if !wanted.is_empty() && Some(wanted) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
@@ -404,6 +407,8 @@ pub fn patch(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Resp
         }
         create_defaults(target.rt, &mut obj);
         validate(target.rt, &obj)?;
+        let applied = obj.clone();
+        managed::record(target.rt, &Writer::of(req, Operation::Apply, None)?, None, &mut obj, Some(&applied))?;
         let created = if req.dry_run() {
             Arc::new(dry_run_create(state, target.rt, obj)?)
         } else {
@@ -412,7 +417,16 @@ pub fn patch(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Resp
         return Ok(object_response(req, target, &created, 201));
     }
     let keep = keeps_status(target.rt);
-    let result = modify_or_preview(state, req, target, |old| patched(target.rt, kind, &body, old, keep))?;
+    let (operation, applied) = match kind {
+        PatchKind::Apply => (Operation::Apply, Some(&body)),
+        _ => (Operation::Update, None),
+    };
+    let writer = Writer::of(req, operation, None)?;
+    let result = modify_or_preview(state, req, target, |old| {
+        let mut next = patched(target.rt, kind, &body, old, keep)?;
+        managed::record(target.rt, &writer, Some(old), &mut next, applied)?;
+        Ok(next)
+    })?;
     Ok(object_response(req, target, &result, 200))
 }
 
