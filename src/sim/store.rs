@@ -325,6 +325,24 @@ impl Store {
         Ok(obj)
     }
 
+    /// Sets an object's creationTimestamp, which no API request can change: for seeding a
+    /// world that existed before the simulator started (the demo's hours-old objects).
+    /// Recorded as a modification with a new resourceVersion.
+    pub fn backdate(&self, rt: &ResourceType, namespace: &str, name: &str, created: &str) {
+        let mut state = self.lock();
+        let key = ObjectKey::new(rt, namespace, name);
+        let Some(old) = state.objects.get(&key).cloned() else { return };
+        state.rv += 1;
+        let rv = state.rv;
+        let mut obj = (*old).clone();
+        let meta = ensure_object(&mut obj, "metadata");
+        meta.insert("creationTimestamp".into(), json!(created));
+        meta.insert("resourceVersion".into(), json!(rv.to_string()));
+        let obj = Arc::new(obj);
+        state.objects.insert(key.clone(), obj.clone());
+        self.record(&mut state, ChangeKind::Modified, key, obj, Some(old));
+    }
+
     /// Reads, changes and writes one object, retrying when a concurrent write got in
     /// between (the closure may run more than once, so it must only compute the change).
     /// The building block for controllers and for patch requests.
