@@ -193,3 +193,88 @@ fn the_overview_shows_demand_and_the_budget_screen_the_chain() {
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn a_cloudnativepg_cluster_applied_with_kubectl_is_a_database_and_odd_ones_are_unknown() {
+    let rig = ordinary();
+    // Before the CRD exists the API is not served: skipped quietly, and said.
+    let before = json_of(&rig, &["-A", "budget", "-o", "json"]);
+    assert!(before["notes"].to_string().contains("does not serve postgresql.cnpg.io/v1"), "{:#}", before["notes"]);
+
+    let crd = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/crds/cnpg-clusters.yaml");
+    rig.kubectl(&["apply", "-f", crd]);
+    rig.wait_until("the Cluster kind to be served", || {
+        rig.kubectl(&["api-resources", "--api-group", "postgresql.cnpg.io", "-o", "name"]).contains("clusters")
+    });
+    let manifests = rig.dir.path().join("orders.yaml");
+    std::fs::write(
+        &manifests,
+        r#"apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata: {name: orders, namespace: data}
+spec:
+  instances: 3
+  postgresql:
+    parameters: {max_connections: "300", shared_buffers: 256MB}
+  storage: {size: 10Gi}
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata: {name: weird, namespace: data}
+spec:
+  instances: "three"
+  postgresql:
+    parameters: {max_connections: "lots"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: orders-api, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: orders-api}}
+  template:
+    metadata: {labels: {app: orders-api}}
+    spec:
+      containers:
+        - name: api
+          image: ghcr.io/ordinary/orders-api:1.0.0
+          env:
+            - {name: PGHOST, value: orders-rw.data.svc}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: odd-api, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: odd-api}}
+  template:
+    metadata: {labels: {app: odd-api}}
+    spec:
+      containers:
+        - name: api
+          image: ghcr.io/ordinary/odd-api:1.0.0
+          env:
+            - {name: DATABASE_URL, value: "postgres://x:y@weird-rw.data:5432/db"}
+"#,
+    )
+    .unwrap();
+    rig.kubectl(&["apply", "-f", manifests.to_str().unwrap()]);
+    assert!(rig.kubectl(&["get", "clusters.postgresql.cnpg.io", "-n", "data"]).contains("orders"));
+
+    let budget = json_of(&rig, &["-A", "budget", "-o", "json"]);
+    let orders = database(&budget, "orders");
+    assert_eq!(orders["origin"], "CloudNativePG Cluster data/orders");
+    assert_eq!(
+        (orders["max_connections"].as_u64(), orders["sources"]["max_connections"].as_str()),
+        (Some(300), Some("CloudNativePG Cluster spec"))
+    );
+    assert_eq!(service(orders, "orders-api")["via"], "PGHOST");
+    assert_eq!(orders["current"], 2 * 15 + 15);
+    let weird = database(&budget, "weird");
+    assert_eq!((weird["limit_known"].as_bool(), weird["state"].as_str()), (Some(false), Some("unknown")));
+    assert_eq!(
+        weird["notes"],
+        serde_json::json!(["CloudNativePG Cluster data/weird sets max_connections to \"lots\", not a count"])
+    );
+    assert_eq!(rig.cockpit(&["-A", "budget"]).status.code(), Some(0));
+}

@@ -21,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::watch::{Collection, Watched};
 use crate::model::changes::{Change, Changes};
-use crate::model::discovery::{self, Operator, OperatorCluster};
+use crate::model::discovery::{self, Operator, OperatorCluster, Setting};
 use crate::model::sanitize::clean;
 
 type Name = (String, String);
@@ -212,7 +212,10 @@ fn operator_cluster(operator: Operator, meta: ObjectMeta, spec: &serde_json::Val
         namespace: clean(meta.namespace.as_deref().unwrap_or_default()),
         name: clean(meta.name.as_deref().unwrap_or_default()),
         instances: count(instances),
-        max_connections: count(&spec["postgresql"]["parameters"]["max_connections"]),
+        max_connections: match &spec["postgresql"]["parameters"]["max_connections"] {
+            serde_json::Value::Null => Setting::NotSet,
+            set => count(set).map_or_else(|| Setting::Unreadable(clean(&set.to_string())), Setting::Set),
+        },
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use k8s_openapi::api::core::v1::PodSpec;
 
 use super::discovery::engines::{self, Engine};
-use super::discovery::{self, Discovered, PoolerSettings, Target};
+use super::discovery::{self, Discovered, PoolerSettings, Setting, Target};
 use super::sanitize::clean;
 
 use super::service_match::{ServiceMatch, covers};
@@ -673,11 +673,14 @@ fn declared<S: Borrow<Service>>(decl: &DatabaseDecl, services: &[S], found: &Dis
     let (detected, origin) = if let Some(server) = server {
         (server.database.serves.clone(), Some(origin_of_workload(&server.key)))
     } else if let Some(cluster) = operator {
-        let max = match cluster.max_connections {
-            Some(n) => sourced(n, Source::Operator(cluster.operator.label())),
-            None => sourced(engines::POSTGRES_DEFAULT_MAX_CONNECTIONS, Source::EngineDefault("PostgreSQL")),
+        let max = match &cluster.max_connections {
+            Setting::Set(n) => Some(sourced(*n, Source::Operator(cluster.operator.label()))),
+            Setting::NotSet => {
+                Some(sourced(engines::POSTGRES_DEFAULT_MAX_CONNECTIONS, Source::EngineDefault("PostgreSQL")))
+            }
+            Setting::Unreadable(_) => None,
         };
-        (Some(max), Some(format!("{} {}/{}", cluster.operator.label(), cluster.namespace, cluster.name)))
+        (max, Some(format!("{} {}/{}", cluster.operator.label(), cluster.namespace, cluster.name)))
     } else if let Some(key) = pooler {
         // The client limit is filled in once the pooler's replicas are known.
         (found.poolers.get(key).map(|p| p.max_client_conn.clone()), Some(origin_of_workload(key)))
@@ -710,7 +713,19 @@ fn declared<S: Borrow<Service>>(decl: &DatabaseDecl, services: &[S], found: &Dis
         kind: DatabaseKind::Server,
         origin,
         workload,
-        notes: Vec::new(),
+        notes: operator
+            .filter(|_| server.is_none())
+            .and_then(|c| match &c.max_connections {
+                Setting::Unreadable(value) => Some(format!(
+                    "{} {}/{} sets max_connections to {value}, not a count",
+                    c.operator.label(),
+                    c.namespace,
+                    c.name
+                )),
+                _ => None,
+            })
+            .into_iter()
+            .collect(),
     }
 }
 

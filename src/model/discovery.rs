@@ -64,8 +64,18 @@ pub struct OperatorCluster {
     pub namespace: String,
     pub name: String,
     pub instances: Option<u32>,
-    /// `spec.postgresql.parameters.max_connections`, when set and readable.
-    pub max_connections: Option<u32>,
+    /// `spec.postgresql.parameters.max_connections`.
+    pub max_connections: Setting,
+}
+
+/// A number an object's spec may set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Setting {
+    /// Not set: the engine's default applies.
+    NotSet,
+    Set(u32),
+    /// Set to something that is not a count (`"lots"`): unknown, never a default.
+    Unreadable(String),
 }
 
 /// The cluster's objects discovery reads besides the workloads.

@@ -180,7 +180,7 @@ fn an_operator_cluster_is_reached_through_its_read_write_service() {
             namespace: "data".into(),
             name: "orders".into(),
             instances: Some(3),
-            max_connections: Some(300),
+            max_connections: Setting::Set(300),
         }],
         ..Default::default()
     };
