@@ -1129,7 +1129,7 @@ impl WatchContext {
                 not_served
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .push(format!("{} not read: this cluster does not serve {group_version}", kind.plural()));
+                    .push(format!("{group_version} is not served here: no {} to read", kind.plural()));
                 ctx.health.lock().unwrap_or_else(|p| p.into_inner()).remove(&kind);
                 ctx.bump();
                 return;
