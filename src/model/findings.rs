@@ -55,9 +55,29 @@ pub fn service_findings(s: &Service, facts: &Facts<'_>) -> Vec<Finding> {
         no_disruption_now(s, &mut out);
     }
     flags(s, facts, &mut out);
+    no_access(facts.visibility, &mut out);
     out.sort_by_key(worst_first);
     out
 }
+
+/// What the cockpit may not read of a service is wrong now too: whether it is safe to
+/// change cannot be judged on what cannot be seen.
+fn no_access(visibility: Visibility, out: &mut Vec<Finding>) {
+    let mut unknown = Vec::new();
+    if !visibility.pods {
+        unknown.push("pods (readiness, restarts, crash loops)");
+    }
+    if !visibility.pdbs {
+        unknown.push("PodDisruptionBudgets (disruption headroom)");
+    }
+    if !unknown.is_empty() {
+        let message = format!("no access to {}: unknown, not healthy", unknown.join(" or "));
+        out.push(finding(NO_ACCESS, Severity::Warning, message));
+    }
+}
+
+/// The finding of a service whose state the user may not read.
+pub const NO_ACCESS: &str = "no-access";
 
 fn finding(id: &'static str, severity: Severity, message: String) -> Finding {
     Finding { id, severity, message }

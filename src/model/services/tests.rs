@@ -144,7 +144,9 @@ fn hidden_kinds_raise_no_findings() {
     healthy(&mut objects, "app", "web", 3);
     let visibility = Visibility { pdbs: false, ..Visibility::ALL };
     let services = build_with(&objects, &ReadinessHistory::default(), now(), visibility);
-    assert!(find(&services, "web").findings.is_empty());
+    // No finding from the hidden kind, only that it could not be read: unknown is no all-clear.
+    assert_eq!(ids(find(&services, "web")), ["no-access"]);
+    assert!(find(&services, "web").has_problems());
 }
 
 #[test]
