@@ -208,16 +208,18 @@ fn the_overview_shows_demand_and_the_budget_screen_the_chain() {
 }
 
 #[test]
-fn a_cloudnativepg_cluster_applied_with_kubectl_is_a_database_and_odd_ones_are_unknown() {
+fn operators_clusters_applied_with_kubectl_are_databases_and_odd_ones_are_unknown() {
     let rig = ordinary();
     // Before the CRD exists the API is not served: skipped quietly, and said.
     let before = json_of(&rig, &["-A", "budget", "-o", "json"]);
     assert!(before["notes"].to_string().contains("postgresql.cnpg.io/v1 is not served here"), "{:#}", before["notes"]);
 
-    let crd = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/crds/cnpg-clusters.yaml");
-    rig.kubectl(&["apply", "-f", crd]);
-    rig.wait_until("the Cluster kind to be served", || {
+    for crd in ["cnpg-clusters.yaml", "zalando-postgresqls.yaml"] {
+        rig.kubectl(&["apply", "-f", &format!("{}/assets/crds/{crd}", env!("CARGO_MANIFEST_DIR"))]);
+    }
+    rig.wait_until("the Cluster and postgresql kinds to be served", || {
         rig.kubectl(&["api-resources", "--api-group", "postgresql.cnpg.io", "-o", "name"]).contains("clusters")
+            && rig.kubectl(&["api-resources", "--api-group", "acid.zalan.do", "-o", "name"]).contains("postgresqls")
     });
     let manifests = rig.dir.path().join("orders.yaml");
     std::fs::write(
@@ -238,6 +240,31 @@ spec:
   instances: "three"
   postgresql:
     parameters: {max_connections: "lots"}
+---
+apiVersion: acid.zalan.do/v1
+kind: postgresql
+metadata: {name: acid-billing, namespace: data}
+spec:
+  teamId: acid
+  numberOfInstances: 2
+  postgresql:
+    version: "16"
+    parameters: {max_connections: "150"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: billing, namespace: shop}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: billing}}
+  template:
+    metadata: {labels: {app: billing}}
+    spec:
+      containers:
+        - name: billing
+          image: ghcr.io/ordinary/billing:1.0.0
+          env:
+            - {name: BILLING_DATABASE_URL, value: "postgresql://billing:pw@acid-billing.data:5432/billing"}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -283,6 +310,9 @@ spec:
     );
     assert_eq!(service(orders, "orders-api")["via"], "PGHOST");
     assert_eq!(orders["current"], 2 * 15 + 15);
+    let billing = database(&budget, "acid-billing");
+    assert_eq!(billing["origin"], "Zalando postgresql data/acid-billing");
+    assert_eq!((billing["max_connections"].as_u64(), billing["current"].as_u64()), (Some(150), Some(3 * 15 + 15)));
     let weird = database(&budget, "weird");
     assert_eq!((weird["limit_known"].as_bool(), weird["state"].as_str()), (Some(false), Some("unknown")));
     assert_eq!(
