@@ -4,6 +4,7 @@ pub mod args;
 mod change;
 mod doctor;
 mod drain;
+mod fleet;
 mod gate;
 mod nodes;
 mod rollout;
@@ -17,7 +18,7 @@ use clap::CommandFactory;
 use color_eyre::Result;
 
 pub use args::{Cli, Command};
-use args::{ConfigAction, GlobalArgs, SimAction, SimServeArgs};
+use args::{ConfigAction, FleetAction, GlobalArgs, SimAction, SimServeArgs};
 
 use crate::cluster::connect::{ConnectOptions, Connection};
 use crate::config::check::CheckContext;
@@ -72,7 +73,11 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         Some(Command::Sim { action: SimAction::Serve(args) }) => sim_serve(args).await,
+        Some(Command::Status { output }) if cli.global.is_fleet() => fleet::status(&cli.global, output).await,
         Some(Command::Status { output }) => status(&cli.global, output).await,
+        Some(Command::Fleet { action: FleetAction::Diff { service, output } }) => {
+            fleet::diff(&cli.global, &service, output).await
+        }
         Some(Command::Lint { output }) => lint(&cli.global, output).await,
         Some(Command::Gate { services, since, output }) => gate::run(&cli.global, &services, since, output).await,
         Some(Command::Budget { output, at_hpa_max, pg_url_env }) => {
@@ -288,6 +293,12 @@ pub struct Target {
 /// cluster on an ephemeral loopback port and connects to it over https like to any other
 /// cluster; without `-n` it shows all namespaces, since the demo spreads services over several.
 pub async fn connect(global: &GlobalArgs) -> Result<Target> {
+    if global.is_fleet() {
+        return Err(exit::usage(
+            "this command works on one cluster at a time: pass one --context \
+             (several contexts are for status, fleet diff and the cockpit)",
+        ));
+    }
     let (opts, demo) = options_for(global).await?;
     let connection = crate::cluster::connect::connect(&opts).await?;
     Ok(Target { connection, options: opts, demo })

@@ -5,6 +5,7 @@ pub mod budget;
 pub mod capacity;
 pub mod changes;
 pub mod drain;
+pub mod drift;
 pub mod events;
 pub mod findings;
 pub mod flags;

@@ -1,0 +1,182 @@
+//! Several clusters at once (`--context a,b,c`, `--all-contexts`): one synced look at each,
+//! taken in parallel, so a slow or unreachable cluster costs its own timeout and nothing
+//! of the others'. `status` over a fleet and `fleet diff` are built on it.
+
+use std::io::Write;
+
+use color_eyre::Result;
+
+use super::args::{self, GlobalArgs};
+use super::snapshot::{self, Snapshot};
+use crate::exit::{self, Exit};
+use crate::model::drift;
+use crate::model::service::Service;
+use crate::model::service_ref::ServiceRef;
+
+/// One cluster of the fleet: its snapshot, or why there is none.
+pub struct ClusterSnapshot {
+    pub context: String,
+    pub taken: Result<Snapshot, String>,
+}
+
+/// The contexts the flags select, in the order given (`--all-contexts`: the kubeconfig's
+/// order). A name the kubeconfig does not have is a usage error, before anything connects.
+pub fn contexts(global: &GlobalArgs) -> Result<Vec<String>> {
+    if global.demo {
+        return Err(exit::usage("--demo is one simulated cluster; several contexts need a kubeconfig"));
+    }
+    let known = crate::cluster::connect::context_names(&super::connect_options(&GlobalArgs {
+        context: None,
+        ..global.clone()
+    }));
+    if global.all_contexts {
+        if known.is_empty() {
+            return Err(exit::usage("--all-contexts: the kubeconfig has no contexts"));
+        }
+        return Ok(known);
+    }
+    let named = global.named_contexts();
+    if let Some(unknown) = named.iter().find(|c| !known.contains(c)) {
+        return Err(exit::usage(format!(
+            "context \"{unknown}\" not found in the kubeconfig (contexts: {})",
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        )));
+    }
+    let mut unique = Vec::new();
+    for c in named {
+        if !unique.contains(&c) {
+            unique.push(c);
+        }
+    }
+    Ok(unique)
+}
+
+/// A snapshot of every selected cluster, taken in parallel. A cluster that cannot be
+/// talked to is reported as such and the others are complete; a profile that does not
+/// load still stops the command (exit 2), as it does for one cluster.
+pub async fn take_all(global: &GlobalArgs) -> Result<Vec<ClusterSnapshot>> {
+    let contexts = contexts(global)?;
+    let looks = contexts.iter().map(|context| {
+        let one = global.for_context(context);
+        async move { (context.clone(), snapshot::take(&one, None).await) }
+    });
+    let mut clusters = Vec::with_capacity(contexts.len());
+    for (context, taken) in futures::future::join_all(looks).await {
+        let taken = match taken {
+            Ok(mut snap) => {
+                for s in &mut snap.services {
+                    s.key.cluster = Some(context.clone());
+                }
+                Ok(snap)
+            }
+            Err(e) => match exit::as_user_error(&e) {
+                Some(user) if user.exit == Exit::Cluster => Err(user.message.clone()),
+                _ => return Err(e),
+            },
+        };
+        clusters.push(ClusterSnapshot { context, taken });
+    }
+    Ok(clusters)
+}
+
+/// Every unreachable cluster, one line each on stderr; exit 3 when there was one.
+fn say_unreachable(clusters: &[ClusterSnapshot]) -> Exit {
+    let mut exit = Exit::Ok;
+    for c in clusters {
+        if let Err(why) = &c.taken {
+            eprintln!("kubectl-cockpit: cluster {}: {why}", c.context);
+            exit = Exit::Cluster;
+        }
+    }
+    exit
+}
+
+/// `status` over a fleet: every cluster's services in one table (a CLUSTER column) or
+/// one JSON document (`cluster` per service, `clusters` with each one's state). Exit 3
+/// when a cluster could not be talked to, after printing the others.
+pub async fn status(global: &GlobalArgs, output: args::StatusFormat) -> Result<Exit> {
+    use crate::report::status::{ClusterState, FleetReport, fleet_json, fleet_table};
+
+    let clusters = take_all(global).await?;
+    let states: Vec<ClusterState> = clusters
+        .iter()
+        .map(|c| ClusterState {
+            context: c.context.clone(),
+            server_url: c.taken.as_ref().ok().map(|s| s.target.connection.server_url.clone()),
+            error: c.taken.as_ref().err().cloned(),
+        })
+        .collect();
+    let reports: Vec<crate::report::status::StatusReport<'_>> =
+        clusters.iter().filter_map(|c| c.taken.as_ref().ok().map(|snap| report_of(&c.context, snap))).collect();
+    let fleet = FleetReport { clusters: &states, reports: &reports };
+    let mut out = std::io::stdout().lock();
+    match output {
+        args::StatusFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&fleet_json(&fleet))?)?,
+        args::StatusFormat::Table => write!(out, "{}", fleet_table(&fleet, false))?,
+        args::StatusFormat::Wide => write!(out, "{}", fleet_table(&fleet, true))?,
+    }
+    out.flush()?;
+    Ok(say_unreachable(&clusters))
+}
+
+fn report_of<'a>(context: &'a str, snap: &'a Snapshot) -> crate::report::status::StatusReport<'a> {
+    crate::report::status::StatusReport {
+        context,
+        services: &snap.services,
+        namespace_findings: &snap.namespace_findings,
+        visibility: snap.visibility,
+        no_access: &snap.no_access,
+        now: snap.now,
+    }
+}
+
+/// `fleet diff SERVICE`: what differs in one service between the selected clusters.
+/// Exit 0 when every cluster runs the same, 1 when something differs, 3 when a cluster
+/// could not be talked to (nothing can be said to be the same then); 2 for one context.
+pub async fn diff(global: &GlobalArgs, service: &str, output: args::Format) -> Result<Exit> {
+    if !global.is_fleet() {
+        return Err(exit::usage(
+            "fleet diff compares clusters: pass several contexts (--context a,b) or --all-contexts",
+        ));
+    }
+    let wanted = ServiceRef::parse(service).map_err(exit::usage)?;
+    let clusters = take_all(global).await?;
+    let reachable: Vec<&ClusterSnapshot> = clusters.iter().filter(|c| c.taken.is_ok()).collect();
+    let mut copies: Vec<Option<&Service>> = Vec::with_capacity(reachable.len());
+    for c in &reachable {
+        let Ok(snap) = &c.taken else { continue };
+        let namespace = &snap.target.connection.namespace;
+        copies.push(match wanted.resolve(&snap.services, namespace) {
+            Ok(found) => Some(found),
+            Err(why) if why.starts_with("no ") => None,
+            Err(why) => return Err(exit::usage(format!("context {}: {why}", c.context))),
+        });
+    }
+    if copies.iter().all(Option::is_none) && !reachable.is_empty() {
+        return Err(exit::usage(format!("{service}: in none of the selected clusters")));
+    }
+    let names: Vec<&str> = reachable.iter().map(|c| c.context.as_str()).collect();
+    let differences = drift::compare(&copies);
+    let named = copies.iter().flatten().next().map(|s| format!("{}/{}", s.key.namespace, s.key.name));
+    let named = named.unwrap_or_else(|| service.to_string());
+    let mut out = std::io::stdout().lock();
+    match output {
+        args::Format::Json => {
+            let value = serde_json::json!({
+                "service": named,
+                "clusters": names,
+                "unreachable": clusters.iter().filter(|c| c.taken.is_err()).map(|c| &c.context).collect::<Vec<_>>(),
+                "same": differences.is_empty(),
+                "differences": differences,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+        args::Format::Table => write!(out, "{}", crate::report::drift::table(&named, &names, &differences))?,
+    }
+    out.flush()?;
+    match say_unreachable(&clusters) {
+        Exit::Ok if differences.is_empty() => Ok(Exit::Ok),
+        Exit::Ok => Ok(Exit::Failed),
+        unreachable => Ok(unreachable),
+    }
+}

@@ -1,0 +1,242 @@
+//! Several clusters at once: two and three simulated clusters, each with its own variant
+//! of the same services (so drift exists), reached through one kubeconfig merged from a
+//! file per cluster, as kubectl merges `$KUBECONFIG=a:b`. The real binary and the real
+//! `kubectl` are pointed at them.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use cockpit::sim::SimOptions;
+use serde_json::Value;
+use support::rig::{Rig, text};
+
+/// One cluster's variant of `shop`: `api` (image, replicas, env names and readiness period
+/// vary) and `web`, the same everywhere.
+fn variant(image: &str, replicas: u32, env: &[&str], period: u32) -> String {
+    let env: Vec<String> = env.iter().map(|n| format!("{{name: {n}, value: \"secret-{n}\"}}")).collect();
+    format!(
+        r#"{}---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: api, namespace: shop}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: api}}}}
+  template:
+    metadata: {{labels: {{app: api}}}}
+    spec:
+      containers:
+        - name: api
+          image: "{image}"
+          env: [{}]
+          readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: {period}}}
+          resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}
+---{}"#,
+        support::TWO_NODES,
+        env.join(", "),
+        support::web(2, 1)
+    )
+}
+
+/// Simulated clusters named by context, and the kubeconfig files that reach them.
+struct Fleet {
+    clusters: Vec<(String, Rig)>,
+    /// Every context of the kubeconfig, stopped clusters too.
+    names: Vec<String>,
+    dir: tempfile::TempDir,
+}
+
+impl Fleet {
+    fn start(variants: &[(&str, String)]) -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        let clusters = variants
+            .iter()
+            .map(|(name, scenario)| {
+                let file = dir.path().join(format!("{name}.yaml"));
+                std::fs::write(&file, scenario).unwrap();
+                let rig = Rig::start_scenario(SimOptions {
+                    scenario: Some(file.display().to_string()),
+                    ..SimOptions::default()
+                });
+                std::fs::write(dir.path().join(format!("{name}.kubeconfig")), renamed(&rig, name)).unwrap();
+                (name.to_string(), rig)
+            })
+            .collect();
+        let names = variants.iter().map(|(name, _)| name.to_string()).collect();
+        Fleet { clusters, names, dir }
+    }
+
+    /// `$KUBECONFIG`: one file per cluster, colon separated.
+    fn kubeconfig_env(&self) -> String {
+        let files: Vec<PathBuf> =
+            self.names.iter().map(|name| self.dir.path().join(format!("{name}.kubeconfig"))).collect();
+        std::env::join_paths(files).unwrap().into_string().unwrap()
+    }
+
+    fn cockpit(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kubectl-cockpit"))
+            .args(args)
+            .env("KUBECONFIG", self.kubeconfig_env())
+            .env("KUBECTL_COCKPIT_CONFIG", self.dir.path().join("config"))
+            .env("KUBECTL_COCKPIT_DATA", self.dir.path().join("data"))
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn kubectl(&self, context: &str, args: &[&str]) -> String {
+        let out = Command::new("kubectl")
+            .arg("--context")
+            .arg(context)
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("cache"))
+            .args(args)
+            .env("KUBECONFIG", self.kubeconfig_env())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn rig(&self, context: &str) -> &Rig {
+        &self.clusters.iter().find(|(n, _)| n == context).unwrap().1
+    }
+
+    fn stop(&mut self, context: &str) {
+        self.clusters.retain(|(n, _)| n != context);
+    }
+}
+
+/// The simulator's kubeconfig with its context, cluster and user all called `name`, so
+/// several merge without clashing (kubectl keeps the first of two same-named entries).
+fn renamed(rig: &Rig, name: &str) -> String {
+    let mut config = serde_json::to_value(rig.sim().kubeconfig()).unwrap();
+    for list in ["clusters", "users", "contexts"] {
+        for entry in config[list].as_array_mut().unwrap() {
+            entry["name"] = Value::from(name);
+        }
+    }
+    let context = &mut config["contexts"][0]["context"];
+    context["cluster"] = Value::from(name);
+    context["user"] = Value::from(name);
+    context["namespace"] = Value::from("shop");
+    config["current-context"] = Value::from(name);
+    serde_json::to_string_pretty(&config).unwrap()
+}
+
+fn two() -> Fleet {
+    Fleet::start(&[
+        ("eu", variant("shop/api:1.4.0", 3, &["DB_URL", "LOG_LEVEL"], 10)),
+        ("us", variant("shop/api:1.5.0", 2, &["DB_URL", "FEATURE_SEARCH"], 5)),
+    ])
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
+}
+
+fn find<'a>(services: &'a Value, cluster: &str, name: &str) -> &'a Value {
+    services
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["cluster"] == cluster && s["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {cluster}: {services}"))
+}
+
+#[test]
+fn status_over_two_clusters_tags_every_service_with_its_cluster() {
+    let fleet = two();
+    let out = fleet.cockpit(&["status", "--context", "eu,us", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let value = json(&out);
+    assert_eq!(value["context"], "eu,us");
+    assert_eq!(value["clusters"][0]["state"], "live");
+    assert_eq!(value["clusters"][1]["state"], "live");
+    assert_eq!(find(&value["services"], "eu", "api")["replicas"]["desired"], 3);
+    assert_eq!(find(&value["services"], "us", "api")["replicas"]["desired"], 2);
+    find(&value["services"], "us", "web");
+
+    let out = fleet.cockpit(&["status", "--all-contexts"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    let first: Vec<&str> = table.lines().next().unwrap().split_whitespace().take(3).collect();
+    assert_eq!(first, ["CLUSTER", "NAMESPACE", "SERVICE"], "{table}");
+    for cluster in ["eu", "us"] {
+        assert!(table.lines().any(|l| l.starts_with(cluster) && l.contains(" api ")), "{table}");
+    }
+    assert!(table.contains("2 of 2 clusters live"), "{table}");
+
+    // One cluster alone is the single-cluster table, exactly as before: no CLUSTER column.
+    let out = fleet.cockpit(&["status", "--context", "us"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("NAMESPACE"), "{}", text(&out));
+    let out = fleet.cockpit(&["status", "--context", "us", "-o", "json"]);
+    assert!(json(&out)["services"][0].get("cluster").is_none());
+}
+
+#[test]
+fn fleet_diff_shows_what_differs_side_by_side_and_exits_1() {
+    let fleet = two();
+    let out = fleet.cockpit(&["fleet", "diff", "shop/api", "--context", "eu,us"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    let row = |field: &str| {
+        table.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("no {field} row: {table}")).to_string()
+    };
+    assert!(table.lines().next().unwrap().split_whitespace().eq(["FIELD", "eu", "us"]), "{table}");
+    assert!(row("image api").contains("shop/api:1.4.0") && row("image api").contains("shop/api:1.5.0"));
+    assert!(row("replicas").split_whitespace().eq(["replicas", "3", "2"]), "{table}");
+    assert!(row("env api").contains("LOG_LEVEL") && row("env api").contains("FEATURE_SEARCH"), "{table}");
+    assert!(row("readiness probe api").contains("period 10s"), "{table}");
+    assert!(!table.contains("secret-"), "an env value was shown: {table}");
+
+    let out = fleet.cockpit(&["fleet", "diff", "api", "--all-contexts", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let value = json(&out);
+    assert_eq!(value["same"], false);
+    assert_eq!(value["clusters"], serde_json::json!(["eu", "us"]));
+
+    let out = fleet.cockpit(&["fleet", "diff", "web", "--context", "eu,us"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the same in eu, us"), "{}", text(&out));
+
+    // One context is not a fleet; a change command takes one cluster at a time.
+    assert_eq!(fleet.cockpit(&["fleet", "diff", "api", "--context", "eu"]).status.code(), Some(2));
+    let out = fleet.cockpit(&["scale", "api", "4", "--yes", "--context", "eu,us"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    for cluster in ["eu", "us"] {
+        let replicas =
+            fleet.kubectl(cluster, &["get", "deploy", "api", "-n", "shop", "-o", "jsonpath={.spec.replicas}"]);
+        assert_ne!(replicas, "4", "{cluster} was changed");
+    }
+}
+
+#[test]
+fn a_cluster_that_is_down_is_reported_and_the_others_are_complete() {
+    let mut fleet = Fleet::start(&[
+        ("eu", variant("shop/api:1.4.0", 3, &["DB_URL"], 10)),
+        ("us", variant("shop/api:1.4.0", 3, &["DB_URL"], 10)),
+        ("ap", variant("shop/api:1.5.0", 1, &["DB_URL"], 10)),
+    ]);
+    let out = fleet.cockpit(&["fleet", "diff", "api", "--all-contexts"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(fleet.rig("ap").sim().https_url().starts_with("https://"));
+    fleet.stop("ap");
+    // The kubeconfig still names ap; its server no longer answers.
+    let out = fleet.cockpit(&["status", "--context", "eu,us,ap", "-o", "json", "--request-timeout", "5s"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let value = json(&out);
+    assert_eq!(value["clusters"][2]["state"], "unreachable", "{value}");
+    assert!(value["clusters"][2]["error"].as_str().unwrap().contains("connection refused"), "{value}");
+    find(&value["services"], "eu", "api");
+    find(&value["services"], "us", "web");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cluster ap:"), "{}", text(&out));
+    // eu and us run the same api; with ap down nothing can be called the same (exit 3).
+    let out = fleet.cockpit(&["fleet", "diff", "api", "--context", "eu,us,ap", "--request-timeout", "5s"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the same in eu, us"), "{}", text(&out));
+}
