@@ -44,6 +44,7 @@ fn view() -> Arc<ClusterView> {
         namespace_findings: Arc::new(Vec::new()),
         slo_rules: Arc::new(builtin_demo_rules()),
         profile: ProfileStatus::default(),
+        fleet: None,
     })
 }
 

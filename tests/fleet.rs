@@ -240,3 +240,46 @@ fn a_cluster_that_is_down_is_reported_and_the_others_are_complete() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("the same in eu, us"), "{}", text(&out));
 }
+
+/// The cockpit over two clusters in a real terminal: a CLUSTER column, each cluster's
+/// state in the status line, the drifted service marked, and enter showing how it differs.
+fn fleet_cockpit(cols: u16, rows: u16) {
+    use support::pty::{Pty, isolated_env};
+    let fleet = two();
+    let mut env = isolated_env(fleet.dir.path());
+    env.retain(|(k, _)| k != "KUBECONFIG");
+    env.push(("KUBECONFIG".into(), fleet.kubeconfig_env()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut pty = Pty::spawn(&["--context", "eu,us"], &env, cols, rows);
+    pty.wait_until("both clusters live", |s| s.contains("eu live") && s.contains("us live"));
+    pty.wait_until("a row per cluster", |s| {
+        s.contains("CLUSTER") && s.lines().filter(|l| l.contains("api")).count() >= 2
+    });
+    let screen = pty.screen_text();
+    let api_rows: Vec<&str> = screen.lines().filter(|l| l.contains(" api ") || l.contains("shop/api")).collect();
+    assert!(api_rows.iter().any(|l| l.contains("eu ≠")), "{screen}");
+    assert!(api_rows.iter().any(|l| l.contains("us ≠")), "{screen}");
+    let web_rows: Vec<&str> = screen.lines().filter(|l| l.contains("web")).collect();
+    assert!(!web_rows.is_empty() && web_rows.iter().all(|l| !l.contains('≠')), "{screen}");
+    assert!(screen.contains("READ-ONLY"), "{screen}");
+
+    pty.send("/shop/api\r");
+    pty.wait_until("the filter applied", |s| !s.lines().any(|l| l.contains("web") && l.contains("eu")));
+    pty.send("\r");
+    pty.wait_for("DIFFERS ACROSS CLUSTERS");
+    let screen = pty.screen_text();
+    assert!(screen.contains("shop/api:1.4.0") && screen.contains("shop/api:1.5.0"), "{screen}");
+    assert!(screen.lines().any(|l| l.contains("FIELD") && l.contains("eu") && l.contains("us")), "{screen}");
+    assert!(!screen.contains("secret-"), "an env value was shown: {screen}");
+    pty.send("q");
+}
+
+#[test]
+fn the_fleet_overview_in_80x24() {
+    fleet_cockpit(80, 24);
+}
+
+#[test]
+fn the_fleet_overview_in_200x50() {
+    fleet_cockpit(200, 50);
+}

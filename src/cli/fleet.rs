@@ -180,3 +180,30 @@ pub async fn diff(global: &GlobalArgs, service: &str, output: args::Format) -> R
         unreachable => Ok(unreachable),
     }
 }
+
+/// The cockpit's session over a fleet: every selected cluster connected in parallel, the
+/// unreachable ones tried again in the background. Exit 3 only when none answers.
+pub async fn start_session(
+    global: &GlobalArgs,
+    paths: &crate::config::paths::Paths,
+) -> Result<(crate::cluster::session::SessionHandle, crate::cluster::connect::ConnectOptions)> {
+    use crate::cluster::fleet::Start;
+    let contexts = contexts(global)?;
+    let options = super::connect_options(&GlobalArgs { context: None, ..global.clone() });
+    let attempts = contexts.iter().map(|context| {
+        let opts = crate::cluster::connect::ConnectOptions { context: Some(context.clone()), ..options.clone() };
+        async move { crate::cluster::connect::connect(&opts).await }
+    });
+    let connected = futures::future::join_all(attempts).await;
+    if connected.iter().all(Result::is_err) {
+        let why: Vec<String> = connected.iter().filter_map(|c| c.as_ref().err().map(ToString::to_string)).collect();
+        return Err(exit::cluster(why.join("; ")));
+    }
+    let starts = contexts
+        .into_iter()
+        .zip(connected)
+        .map(|(context, c)| Start { context, connected: c.map_err(|e| e.to_string()) })
+        .collect();
+    let session = crate::cluster::fleet::start(starts, options.clone(), super::profiles(global, paths));
+    Ok((session, options))
+}

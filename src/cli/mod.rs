@@ -100,13 +100,23 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
     use crate::config::theme::{TerminalColors, load_theme};
     let (theme, theme_problems) = load_theme(global.theme.as_deref(), paths, &TerminalColors::from_env());
     let (keymap, keymap_problems) = load_keymap(global.keymap.as_deref(), paths);
-    let target = connect(global).await?;
-    let session =
-        crate::cluster::session::start(target.connection.clone(), target.options.clone(), profiles(global, paths));
+    let (session, target, fleet) = if global.is_fleet() {
+        let (session, options) = fleet::start_session(global, paths).await?;
+        (session, None, Some(options))
+    } else {
+        let target = connect(global).await?;
+        let session =
+            crate::cluster::session::start(target.connection.clone(), target.options.clone(), profiles(global, paths));
+        (session, Some(target), None)
+    };
     let view = session.views.borrow().clone();
-    let mut app = crate::ui::app::App::new(theme, keymap, view, global.read_only);
+    // Changes in a fleet are not yet said per cluster (preview, confirmation, audit):
+    // until they are, a fleet cockpit only shows.
+    let mut app = crate::ui::app::App::new(theme, keymap, view, global.read_only || fleet.is_some());
     app.runbooks.choices = runbook_choices(paths);
-    app.offer_interrupted(interrupted_runs(paths, &target.connection.context));
+    if let Some(target) = &target {
+        app.offer_interrupted(interrupted_runs(paths, &target.connection.context));
+    }
     app.helm = crate::cluster::helm::HelmSetup::new(
         crate::cluster::helm::locate(),
         global.kubeconfig.as_deref(),
@@ -124,7 +134,7 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
     }
     let setup = crate::effects::RunbookSetup {
         paths: paths.clone(),
-        options: target.options.clone(),
+        options: target.as_ref().map(|t| t.options.clone()).or(fleet).unwrap_or_default(),
         profiles: profiles(global, paths),
     };
     let ending = crate::ui::runtime::run(app, session, global.max_fps, setup).await?;

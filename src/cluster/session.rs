@@ -66,6 +66,9 @@ pub struct ClusterView {
     /// The profile in use for this context, and its first problem (a profile with errors
     /// is not used; the cockpit says so instead of showing half a budget).
     pub profile: ProfileStatus,
+    /// Set when several clusters are shown at once: each one's state and the services
+    /// that differ between them (see [`super::fleet`]). `None` for one cluster.
+    pub fleet: Option<Arc<super::fleet::FleetStatus>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,6 +100,18 @@ pub struct SessionHandle {
     pub connection: latest::Receiver<Connection>,
     pub intents: mpsc::Sender<Intent>,
     task: tokio::task::JoinHandle<()>,
+}
+
+impl SessionHandle {
+    /// A handle over a task that publishes views of its own (a fleet's merged view).
+    pub(super) fn from_parts(
+        views: latest::Receiver<Arc<ClusterView>>,
+        connection: latest::Receiver<Connection>,
+        intents: mpsc::Sender<Intent>,
+        task: tokio::task::JoinHandle<()>,
+    ) -> SessionHandle {
+        SessionHandle { views, connection, intents, task }
+    }
 }
 
 impl Drop for SessionHandle {
@@ -165,6 +180,7 @@ fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> Clus
         namespace_findings: Arc::new(Vec::new()),
         slo_rules: scope.slo_rules.clone(),
         profile: scope.profile_status.clone(),
+        fleet: None,
     }
 }
 
@@ -335,6 +351,7 @@ fn build_view(
         namespace_findings: Arc::new(current.namespace_findings),
         slo_rules: scope.slo_rules.clone(),
         profile: scope.profile_status.clone(),
+        fleet: None,
     }
 }
 

@@ -179,6 +179,14 @@ impl Effects {
         services: &[Arc<Service>],
         session: &SessionHandle,
     ) -> HashMap<u64, usize> {
-        self.followers.sync(wanted, services, &session.connection.borrow().client)
+        let connection = session.connection.borrow();
+        // In a fleet the connection is one cluster's: the pods of the others are not
+        // streamed through it (their panes stay empty rather than show another cluster).
+        if services.iter().any(|s| s.key.cluster.is_some()) {
+            let own: Vec<Arc<Service>> =
+                services.iter().filter(|s| s.key.cluster.as_deref() == Some(&connection.context)).cloned().collect();
+            return self.followers.sync(wanted, &own, &connection.client);
+        }
+        self.followers.sync(wanted, services, &connection.client)
     }
 }
