@@ -241,16 +241,21 @@ fn a_cluster_that_is_down_is_reported_and_the_others_are_complete() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("the same in eu, us"), "{}", text(&out));
 }
 
-/// The cockpit over two clusters in a real terminal: a CLUSTER column, each cluster's
-/// state in the status line, the drifted service marked, and enter showing how it differs.
-fn fleet_cockpit(cols: u16, rows: u16) {
+/// The cockpit on `fleet`'s clusters in a `cols`x`rows` terminal.
+fn spawn_cockpit(fleet: &Fleet, args: &[&str], cols: u16, rows: u16) -> support::pty::Pty {
     use support::pty::{Pty, isolated_env};
-    let fleet = two();
     let mut env = isolated_env(fleet.dir.path());
     env.retain(|(k, _)| k != "KUBECONFIG");
     env.push(("KUBECONFIG".into(), fleet.kubeconfig_env()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut pty = Pty::spawn(&["--context", "eu,us"], &env, cols, rows);
+    Pty::spawn(args, &env, cols, rows)
+}
+
+/// The cockpit over two clusters in a real terminal: a CLUSTER column, each cluster's
+/// state in the status line, the drifted service marked, and enter showing how it differs.
+fn fleet_cockpit(cols: u16, rows: u16) {
+    let fleet = two();
+    let mut pty = spawn_cockpit(&fleet, &["--context", "eu,us"], cols, rows);
     pty.wait_until("both clusters live", |s| s.contains("eu live") && s.contains("us live"));
     pty.wait_until("a row per cluster", |s| {
         s.contains("CLUSTER") && s.lines().filter(|l| l.contains("api")).count() >= 2
@@ -282,4 +287,28 @@ fn the_fleet_overview_in_80x24() {
 #[test]
 fn the_fleet_overview_in_200x50() {
     fleet_cockpit(200, 50);
+}
+
+/// A cluster that goes down is marked (reconnecting, then stale) while the other stays
+/// live and keeps showing its changes; when it comes back it is live again.
+#[test]
+fn a_cluster_taken_down_is_marked_and_recovers_while_the_other_stays_live() {
+    use cockpit::sim::spec::FaultSpec;
+    let fleet = two();
+    let mut pty = spawn_cockpit(&fleet, &["--context", "eu,us"], 160, 30);
+    pty.wait_until("both clusters live", |s| s.contains("eu live") && s.contains("us live"));
+    let us = fleet.rig("us").sim().faults();
+    us.inject(FaultSpec::FailNext { count: 1_000_000, code: 503 });
+    us.inject(FaultSpec::DropWatches);
+    pty.wait_until("us reconnecting", |s| s.contains("us reconnecting") && s.contains("eu live"));
+    pty.wait_until("us stale", |s| s.contains("us stale") && s.contains("eu live"));
+    fleet.kubectl("eu", &["scale", "deploy", "web", "-n", "shop", "--replicas", "3"]);
+    pty.wait_until("eu's change shown while us is down", |s| {
+        s.lines().any(|l| l.starts_with("eu") && l.contains("web") && l.contains("/3"))
+            && s.lines().any(|l| l.starts_with("us") && l.contains("web"))
+    });
+    us.inject(FaultSpec::Clear);
+    pty.wait_until("us live again", |s| s.contains("us live") && s.contains("eu live"));
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
 }
