@@ -312,3 +312,65 @@ fn a_cluster_taken_down_is_marked_and_recovers_while_the_other_stays_live() {
     pty.send("q");
     assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
 }
+
+fn replicas_in(fleet: &Fleet, cluster: &str, name: &str) -> String {
+    fleet.kubectl(cluster, &["get", "deploy", name, "-n", "shop", "-o", "jsonpath={.spec.replicas}"])
+}
+
+/// A change made in the fleet cockpit goes to its service's cluster only (kubectl asked on
+/// each), its preview and audit entry name that cluster, and a cluster the profile marks
+/// as production wants the cluster's name typed as well as the service's.
+#[test]
+fn a_change_goes_to_its_own_cluster_only_and_production_wants_the_cluster_named() {
+    let fleet = two();
+    let profiles = fleet.dir.path().join("config").join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(profiles.join("eu.toml"), "production = true\n").unwrap();
+    let mut pty = spawn_cockpit(&fleet, &["--context", "eu,us"], 140, 36);
+    pty.wait_until("both clusters live", |s| s.contains("eu live") && s.contains("us live"));
+    pty.send("/shop/web\r");
+    pty.wait_until("web in both clusters", |s| s.contains("Services 2 of 4"));
+    let screen = pty.screen_text();
+    let first = screen.lines().find(|l| l.contains(" web ")).unwrap_or_default().trim_start().to_string();
+    // Go to us's web, whichever row it is on.
+    if first.starts_with("eu") {
+        pty.send("\x1b[B");
+    }
+    pty.send("s");
+    pty.wait_until("the wizard names us", |s| s.contains("Scale shop/web in us"));
+    pty.send("\x7f3");
+    pty.wait_until("the preview", |s| s.contains("2 → 3") && s.contains("kubectl --context us scale"));
+    pty.send("\r");
+    pty.wait_until("the server's dry-run answer", |s| s.contains("server dry-run: ok") && s.contains("in us"));
+    pty.send("\r");
+    pty.wait_until("applied", |s| s.contains("rolled out") || s.contains("done:"));
+    pty.send("\r");
+    assert_eq!(replicas_in(&fleet, "us", "web"), "3");
+    assert_eq!(replicas_in(&fleet, "eu", "web"), "2");
+
+    // eu is production: its service name alone does not confirm.
+    pty.send(if first.starts_with("eu") { "\x1b[A" } else { "\x1b[B" });
+    pty.send("s");
+    pty.wait_until("the wizard names eu", |s| s.contains("Scale shop/web in eu"));
+    pty.send("\x7f4\r");
+    pty.wait_until("the typed confirmation", |s| s.contains("type the name to go:"));
+    pty.send("web\r");
+    pty.wait_until("the name alone refused", |s| s.contains("type web@eu to change production"));
+    assert_eq!(replicas_in(&fleet, "eu", "web"), "2");
+    pty.send("@eu\r");
+    pty.wait_until("applied in eu", |s| s.contains("rolled out") || s.contains("done:"));
+    assert_eq!(replicas_in(&fleet, "eu", "web"), "4");
+    assert_eq!(replicas_in(&fleet, "us", "web"), "3");
+    pty.send("\r");
+    pty.send("q");
+
+    let audit = std::fs::read_to_string(fleet.dir.path().join("data").join("audit.jsonl")).unwrap();
+    let applied: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["outcome"] == "applied")
+        .collect();
+    let contexts: Vec<&str> = applied.iter().map(|e| e["context"].as_str().unwrap()).collect();
+    assert_eq!(contexts, ["us", "eu"], "{audit}");
+    assert!(applied.iter().all(|e| e["target"] == "shop/deploy/web"), "{audit}");
+}

@@ -110,9 +110,7 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
         (session, Some(target), None)
     };
     let view = session.views.borrow().clone();
-    // Changes in a fleet are not yet said per cluster (preview, confirmation, audit):
-    // until they are, a fleet cockpit only shows.
-    let mut app = crate::ui::app::App::new(theme, keymap, view, global.read_only || fleet.is_some());
+    let mut app = crate::ui::app::App::new(theme, keymap, view, global.read_only);
     app.runbooks.choices = runbook_choices(paths);
     if let Some(target) = &target {
         app.offer_interrupted(interrupted_runs(paths, &target.connection.context));

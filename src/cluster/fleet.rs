@@ -78,10 +78,13 @@ struct Cluster {
 type Services = Arc<Vec<Arc<Service>>>;
 
 /// Starts a session per connected cluster and publishes their merged view. `options` are
-/// the flags' (each cluster gets its own context); changes go through the returned
-/// handle's `connection`, the first connected cluster's: a fleet cockpit is read-only.
+/// the flags' (each cluster gets its own context). A change goes through its service's
+/// cluster's connection (the handle's `clusters`); the handle's `connection` is the first
+/// connected cluster's, for what is not about one service (the audit trail, databases).
 pub fn start(clusters: Vec<Start>, options: ConnectOptions, profiles: ProfileChoice) -> SessionHandle {
     let first = clusters.iter().find_map(|c| c.connected.as_ref().ok().cloned());
+    let starts_connected: Vec<(String, Connection)> =
+        clusters.iter().filter_map(|c| Some((c.context.clone(), c.connected.as_ref().ok()?.clone()))).collect();
     let clusters: Vec<Cluster> = clusters
         .into_iter()
         .map(|c| {
@@ -95,19 +98,23 @@ pub fn start(clusters: Vec<Start>, options: ConnectOptions, profiles: ProfileCho
             Cluster { context: c.context, session, unreachable, retrying: false, tagged: None }
         })
         .collect();
-    let mut state = Merge { clusters, generation: 0 };
+    let connections = starts_connected.into_iter().collect();
+    let mut state = Merge { clusters, generation: 0, connections };
     let first_view = Arc::new(state.merge());
     let (publish, views) = latest::channel(first_view);
     let (intents, inbox) = mpsc::channel(8);
     let connection = first.expect("a fleet starts with at least one reachable cluster");
     let (_connections, connection) = latest::channel(connection);
-    let task = tokio::spawn(run(state, options, profiles, publish, inbox));
-    SessionHandle::from_parts(views, connection, intents, task)
+    let (connected, clusters) = latest::channel(state.connections.clone());
+    let task = tokio::spawn(run(state, options, profiles, publish, connected, inbox));
+    SessionHandle::from_parts(views, connection, clusters, intents, task)
 }
 
 struct Merge {
     clusters: Vec<Cluster>,
     generation: u64,
+    /// Every connected cluster's connection, by context (changes go through these).
+    connections: BTreeMap<String, Connection>,
 }
 
 async fn run(
@@ -115,6 +122,7 @@ async fn run(
     options: ConnectOptions,
     profiles: ProfileChoice,
     publish: latest::Sender<Arc<ClusterView>>,
+    connected: latest::Sender<BTreeMap<String, Connection>>,
     mut inbox: mpsc::Receiver<Intent>,
 ) {
     let mut retry = tokio::time::interval(RETRY);
@@ -151,12 +159,14 @@ async fn run(
                     }
                 }
             }
-            Some(Ok((i, connected))) = attempts.join_next(), if !attempts.is_empty() => {
+            Some(Ok((i, attempt))) = attempts.join_next(), if !attempts.is_empty() => {
                 let c = &mut state.clusters[i];
                 c.retrying = false;
-                match connected {
+                match attempt {
                     Ok(connection) => {
                         let opts = ConnectOptions { context: Some(c.context.clone()), ..options.clone() };
+                        state.connections.insert(c.context.clone(), connection.clone());
+                        let _ = connected.send(state.connections.clone());
                         c.session = Some(session::start(connection, opts, profiles.clone()));
                         c.unreachable = None;
                     }

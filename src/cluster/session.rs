@@ -98,6 +98,9 @@ pub struct SessionHandle {
     pub views: latest::Receiver<Arc<ClusterView>>,
     /// The connection of the current scope (changes are made through it).
     pub connection: latest::Receiver<Connection>,
+    /// In a fleet, each connected cluster's connection by context: a change goes through
+    /// the connection of its service's cluster. Empty for one cluster.
+    pub clusters: latest::Receiver<BTreeMap<String, Connection>>,
     pub intents: mpsc::Sender<Intent>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -107,10 +110,11 @@ impl SessionHandle {
     pub(super) fn from_parts(
         views: latest::Receiver<Arc<ClusterView>>,
         connection: latest::Receiver<Connection>,
+        clusters: latest::Receiver<BTreeMap<String, Connection>>,
         intents: mpsc::Sender<Intent>,
         task: tokio::task::JoinHandle<()>,
     ) -> SessionHandle {
-        SessionHandle { views, connection, intents, task }
+        SessionHandle { views, connection, clusters, intents, task }
     }
 }
 
@@ -131,7 +135,8 @@ pub fn start(connection: Connection, options: ConnectOptions, profiles: ProfileC
     let (intents, inbox) = mpsc::channel(8);
     let (connections, connection) = latest::channel(scope.connection.clone());
     let task = tokio::spawn(run(scope, options, profiles, contexts, publish, connections, inbox));
-    SessionHandle { views, connection, intents, task }
+    let (_, clusters) = latest::channel(BTreeMap::new());
+    SessionHandle { views, connection, clusters, intents, task }
 }
 
 struct Scope {
