@@ -58,9 +58,11 @@ impl Fleet {
                 std::fs::write(&file, scenario).unwrap();
                 let rig = Rig::start_scenario(SimOptions {
                     scenario: Some(file.display().to_string()),
+                    extra_users: vec![namespaces_only()],
                     ..SimOptions::default()
                 });
-                std::fs::write(dir.path().join(format!("{name}.kubeconfig")), renamed(&rig, name)).unwrap();
+                let config = rig.sim().kubeconfig();
+                std::fs::write(dir.path().join(format!("{name}.kubeconfig")), renamed(config, name)).unwrap();
                 (name.to_string(), rig)
             })
             .collect();
@@ -105,6 +107,12 @@ impl Fleet {
         &self.clusters.iter().find(|(n, _)| n == context).unwrap().1
     }
 
+    /// From now on `context` is reached as a user who may list namespaces and nothing else.
+    fn forbid(&self, context: &str) {
+        let config = self.rig(context).sim().kubeconfig_for_user("nobody").unwrap();
+        std::fs::write(self.dir.path().join(format!("{context}.kubeconfig")), renamed(config, context)).unwrap();
+    }
+
     fn stop(&mut self, context: &str) {
         self.clusters.retain(|(n, _)| n != context);
     }
@@ -112,8 +120,8 @@ impl Fleet {
 
 /// The simulator's kubeconfig with its context, cluster and user all called `name`, so
 /// several merge without clashing (kubectl keeps the first of two same-named entries).
-fn renamed(rig: &Rig, name: &str) -> String {
-    let mut config = serde_json::to_value(rig.sim().kubeconfig()).unwrap();
+fn renamed(config: kube::config::Kubeconfig, name: &str) -> String {
+    let mut config = serde_json::to_value(config).unwrap();
     for list in ["clusters", "users", "contexts"] {
         for entry in config[list].as_array_mut().unwrap() {
             entry["name"] = Value::from(name);
@@ -125,6 +133,20 @@ fn renamed(rig: &Rig, name: &str) -> String {
     context["namespace"] = Value::from("shop");
     config["current-context"] = Value::from(name);
     serde_json::to_string_pretty(&config).unwrap()
+}
+
+/// A user of every simulator who may see the namespaces and no workload.
+fn namespaces_only() -> cockpit::sim::spec::UserSpec {
+    cockpit::sim::spec::UserSpec {
+        name: "nobody".into(),
+        token: "nobody-token".into(),
+        groups: vec![],
+        rules: vec![cockpit::sim::spec::RuleSpec {
+            verbs: vec!["get".into(), "list".into(), "watch".into()],
+            resources: vec!["namespaces".into()],
+            namespaces: vec![],
+        }],
+    }
 }
 
 fn two() -> Fleet {
@@ -216,6 +238,22 @@ fn fleet_diff_shows_what_differs_side_by_side_and_exits_1() {
 }
 
 #[test]
+fn a_forbidden_cluster_is_said_and_the_other_is_complete() {
+    let fleet = two();
+    fleet.forbid("us");
+    let out = fleet.cockpit(&["status", "--context", "eu,us", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let value = json(&out);
+    assert_eq!(value["clusters"][0]["state"], "live", "{value}");
+    assert_eq!(value["clusters"][1]["state"], "no access", "{value}");
+    assert!(value["clusters"][1]["error"].as_str().unwrap().contains("deployments"), "{value}");
+    find(&value["services"], "eu", "api");
+    find(&value["services"], "eu", "web");
+    let out = fleet.cockpit(&["status", "--context", "eu,us"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("us: no access: list deployments"), "{}", text(&out));
+}
+
+#[test]
 fn a_cluster_that_is_down_is_reported_and_the_others_are_complete() {
     let mut fleet = Fleet::start(&[
         ("eu", variant("shop/api:1.4.0", 3, &["DB_URL"], 10)),
@@ -266,7 +304,7 @@ fn fleet_cockpit(cols: u16, rows: u16) {
     assert!(api_rows.iter().any(|l| l.contains("us ≠")), "{screen}");
     let web_rows: Vec<&str> = screen.lines().filter(|l| l.contains("web")).collect();
     assert!(!web_rows.is_empty() && web_rows.iter().all(|l| !l.contains('≠')), "{screen}");
-    assert!(screen.contains("READ-ONLY"), "{screen}");
+    assert!(screen.contains("eu live · us live │ ns shop"), "{screen}");
 
     pty.send("/shop/api\r");
     pty.wait_until("the filter applied", |s| !s.lines().any(|l| l.contains("web") && l.contains("eu")));

@@ -104,6 +104,7 @@ pub async fn status(global: &GlobalArgs, output: args::StatusFormat) -> Result<E
             context: c.context.clone(),
             server_url: c.taken.as_ref().ok().map(|s| s.target.connection.server_url.clone()),
             error: c.taken.as_ref().err().cloned(),
+            no_access: c.taken.as_ref().ok().and_then(hidden_workloads),
         })
         .collect();
     let reports: Vec<crate::report::status::StatusReport<'_>> =
@@ -117,6 +118,14 @@ pub async fn status(global: &GlobalArgs, output: args::StatusFormat) -> Result<E
     }
     out.flush()?;
     Ok(say_unreachable(&clusters))
+}
+
+/// The permission that hides every workload of a cluster, when neither Deployments nor
+/// StatefulSets may be listed.
+fn hidden_workloads(snap: &Snapshot) -> Option<String> {
+    use crate::cluster::watch::ResourceKind;
+    let denied = |kind| snap.forbidden.iter().find(|(k, _)| *k == kind).map(|(_, p)| p.clone());
+    denied(ResourceKind::Deployments).zip(denied(ResourceKind::StatefulSets)).map(|(d, _)| d)
 }
 
 fn report_of<'a>(context: &'a str, snap: &'a Snapshot) -> crate::report::status::StatusReport<'a> {

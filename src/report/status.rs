@@ -108,6 +108,20 @@ pub struct ClusterState {
     pub server_url: Option<String>,
     /// Why the cluster could not be talked to (unreachable, unauthorized, timeout).
     pub error: Option<String>,
+    /// The permission that hides every workload (neither Deployments nor StatefulSets
+    /// may be listed): the cluster answers, but shows this user nothing.
+    pub no_access: Option<String>,
+}
+
+impl ClusterState {
+    /// `live`, `no access` or `unreachable`.
+    pub fn state(&self) -> &'static str {
+        match (&self.error, &self.no_access) {
+            (Some(_), _) => "unreachable",
+            (None, Some(_)) => "no access",
+            (None, None) => "live",
+        }
+    }
 }
 
 /// `status` over several clusters: each cluster's state, and a report per reachable one.
@@ -142,6 +156,8 @@ pub fn fleet_table(fleet: &FleetReport<'_>, wide: bool) -> String {
     for c in fleet.clusters {
         if let Some(error) = &c.error {
             out.push_str(&format!("{}: unreachable: {error}\n", c.context));
+        } else if let Some(permission) = &c.no_access {
+            out.push_str(&format!("{}: no access: {permission}\n", c.context));
         }
     }
     let services: Vec<&Service> = fleet.reports.iter().flat_map(|r| r.services.iter()).collect();
@@ -180,8 +196,8 @@ pub fn fleet_json(fleet: &FleetReport<'_>) -> Value {
         .clusters
         .iter()
         .map(|c| {
-            json!({"context": c.context, "state": if c.error.is_some() { "unreachable" } else { "live" },
-                   "server_url": c.server_url, "error": c.error})
+            json!({"context": c.context, "state": c.state(), "server_url": c.server_url,
+                   "error": c.error.as_ref().or(c.no_access.as_ref())})
         })
         .collect();
     let all: Vec<&Service> = fleet.reports.iter().flat_map(|r| r.services.iter()).collect();
@@ -410,9 +426,19 @@ mod tests {
         let eu = StatusReport { context: "eu", ..report(&services, Visibility::ALL) };
         let us = StatusReport { context: "us", ..report(&services, Visibility::ALL) };
         let clusters = [
-            ClusterState { context: "eu".into(), server_url: Some("https://eu".into()), error: None },
-            ClusterState { context: "us".into(), server_url: Some("https://us".into()), error: None },
-            ClusterState { context: "ap".into(), server_url: None, error: Some("connection refused".into()) },
+            ClusterState { context: "eu".into(), server_url: Some("https://eu".into()), error: None, no_access: None },
+            ClusterState {
+                context: "us".into(),
+                server_url: Some("https://us".into()),
+                error: None,
+                no_access: Some("list deployments in ns shop".into()),
+            },
+            ClusterState {
+                context: "ap".into(),
+                server_url: None,
+                error: Some("connection refused".into()),
+                no_access: None,
+            },
         ];
         let reports = [eu, us];
         let fleet = FleetReport { clusters: &clusters, reports: &reports };
@@ -428,6 +454,8 @@ mod tests {
         assert_eq!(value["services"][1]["cluster"], "us");
         assert_eq!(value["clusters"][2]["state"], "unreachable");
         assert_eq!(value["clusters"][0]["state"], "live");
+        assert_eq!(value["clusters"][1]["state"], "no access");
+        assert!(text.contains("us: no access: list deployments in ns shop"), "{text}");
     }
 
     /// Three healthy replicas with no PDB and no security context are advice (CHECKS), not a

@@ -38,6 +38,10 @@ pub enum Connectivity {
     Unreachable {
         reason: String,
     },
+    /// A cluster of a fleet where this user may list neither Deployments nor StatefulSets.
+    NoAccess {
+        reason: String,
+    },
 }
 
 impl Connectivity {
@@ -48,6 +52,7 @@ impl Connectivity {
             Connectivity::Reconnecting { for_s, .. } => format!("reconnecting {}", duration(*for_s)),
             Connectivity::Stale { for_s, .. } => format!("stale {}", duration(*for_s)),
             Connectivity::Unreachable { .. } => "unreachable".into(),
+            Connectivity::NoAccess { .. } => "no access".into(),
         }
     }
 
@@ -56,7 +61,8 @@ impl Connectivity {
         match self {
             Connectivity::Reconnecting { reason, .. }
             | Connectivity::Stale { reason, .. }
-            | Connectivity::Unreachable { reason } => Some(reason),
+            | Connectivity::Unreachable { reason }
+            | Connectivity::NoAccess { reason } => Some(reason),
             _ => None,
         }
     }
@@ -67,6 +73,7 @@ impl Connectivity {
             Connectivity::Live => "state.ok",
             Connectivity::Reconnecting { .. } => "state.warn",
             Connectivity::Stale { .. } | Connectivity::Unreachable { .. } => "state.stale",
+            Connectivity::NoAccess { .. } => "state.warn",
         }
     }
 }
@@ -121,7 +128,16 @@ pub fn member_connectivity(member: &Member, now: Timestamp) -> Connectivity {
     match &member.unreachable {
         Some(why) if member.health.is_empty() => Connectivity::Unreachable { reason: why.clone() },
         _ if member.health.is_empty() => Connectivity::Syncing,
-        _ => connectivity_of(&member.health, now),
+        _ => {
+            let denied = |kind| match member.health.get(&kind) {
+                Some(WatchHealth::NoAccess { permission }) => Some(permission.clone()),
+                _ => None,
+            };
+            match (denied(ResourceKind::Deployments), denied(ResourceKind::StatefulSets)) {
+                (Some(deployments), Some(_)) => Connectivity::NoAccess { reason: deployments },
+                _ => connectivity_of(&member.health, now),
+            }
+        }
     }
 }
 
@@ -289,5 +305,24 @@ mod tests {
         let state = connectivity_of(&health, at(500));
         assert_eq!((state.label().as_str(), state.reason()), ("reconnecting 5s", Some(error.as_str())));
         assert!(matches!(connectivity_of(&health, at(560)), Connectivity::Stale { for_s: 65, .. }));
+    }
+
+    #[test]
+    fn a_fleet_member_is_live_unreachable_or_without_access_on_its_own() {
+        let member = |health, unreachable: Option<&str>| Member {
+            context: "eu".into(),
+            health,
+            unreachable: unreachable.map(str::to_string),
+            production: false,
+        };
+        assert_eq!(member_connectivity(&member(live_everywhere(), None), at(5)).label(), "live");
+        let down = member_connectivity(&member(BTreeMap::new(), Some("connection refused")), at(5));
+        assert_eq!((down.label().as_str(), down.reason()), ("unreachable", Some("connection refused")));
+        let mut forbidden = live_everywhere();
+        for kind in [ResourceKind::Deployments, ResourceKind::StatefulSets] {
+            forbidden.insert(kind, WatchHealth::NoAccess { permission: format!("list {} in ns shop", kind.plural()) });
+        }
+        let denied = member_connectivity(&member(forbidden, None), at(5));
+        assert_eq!((denied.label().as_str(), denied.reason()), ("no access", Some("list deployments in ns shop")));
     }
 }
