@@ -192,6 +192,13 @@ fn status_over_two_clusters_tags_every_service_with_its_cluster() {
     }
     assert!(table.contains("2 of 2 clusters live"), "{table}");
 
+    // A profile may name the fleet: `--profile` alone opens its clusters.
+    let profile = fleet.dir.path().join("fleet.toml");
+    std::fs::write(&profile, "fleet = [\"us\", \"eu\"]\n").unwrap();
+    let out = fleet.cockpit(&["status", "--profile", profile.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json(&out)["context"], "us,eu");
+
     // One cluster alone is the single-cluster table, exactly as before: no CLUSTER column.
     let out = fleet.cockpit(&["status", "--context", "us"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -42,8 +42,9 @@ pub fn runtime(cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// Runs one invocation and returns its exit status.
-pub async fn run(cli: Cli) -> Result<Exit> {
+pub async fn run(mut cli: Cli) -> Result<Exit> {
     let paths = Paths::from_env();
+    cli.global = with_profile_fleet(cli.global, &paths);
     match cli.command {
         None => interactive(&cli.global, &paths).await,
         Some(Command::Config { action: ConfigAction::Paths }) => {
@@ -267,6 +268,20 @@ fn print_paths(paths: &Paths) -> Result<()> {
     writeln!(out, "data     {}", paths.data_dir.display())?;
     writeln!(out, "audit    {}", paths.audit_log().display())?;
     Ok(())
+}
+
+/// `--profile PATH` whose profile says `fleet = [...]`, without `--context` or
+/// `--all-contexts`: those contexts, as if given with `--context a,b`. A profile that does
+/// not load changes nothing here (the command says why it does not load).
+fn with_profile_fleet(global: GlobalArgs, paths: &Paths) -> GlobalArgs {
+    if global.profile.is_none() || global.context.is_some() || global.all_contexts || global.demo {
+        return global;
+    }
+    let (loaded, _) = profiles(&global, paths).load("");
+    if loaded.profile.fleet.is_empty() {
+        return global;
+    }
+    GlobalArgs { context: Some(loaded.profile.fleet.join(",")), ..global }
 }
 
 /// Which profile applies: `--profile`, `profiles/<context>.toml`, or the demo's own.
