@@ -16,6 +16,7 @@ use super::connect::{ConnectOptions, Connection};
 use super::session::{self, ClusterView, Intent, SessionHandle};
 use super::watch::{ResourceKind, WatchHealth};
 use crate::config::profile::ProfileChoice;
+use crate::model::budget::DatabaseBudget;
 use crate::model::drift::{self, Difference, SameService};
 use crate::model::service::Service;
 
@@ -254,7 +255,9 @@ impl Merge {
             error: reached.iter().find_map(|(c, v)| v.error.as_ref().map(|e| format!("{}: {e}", c.context))),
             syncing: reached.iter().any(|(_, v)| v.syncing),
             denied: reached.iter().flat_map(|(c, v)| v.denied.iter().map(|d| format!("{}: {d}", c.context))).collect(),
-            budgets: Arc::new(reached.iter().flat_map(|(_, v)| v.budgets.iter().cloned()).collect()),
+            budgets: Arc::new(
+                reached.iter().flat_map(|(c, v)| v.budgets.iter().map(|b| tagged_budget(b, &c.context))).collect(),
+            ),
             namespace_findings: Arc::new(
                 reached.iter().flat_map(|(_, v)| v.namespace_findings.iter().cloned()).collect(),
             ),
@@ -263,6 +266,18 @@ impl Merge {
             fleet: Some(Arc::new(FleetStatus { members, drift, drift_clusters })),
         }
     }
+}
+
+/// A cluster's database budget in a fleet: named `database@cluster` (the same database name
+/// in two clusters is two databases), its services' keys carrying the cluster as the
+/// merged services' do.
+fn tagged_budget(budget: &DatabaseBudget, context: &str) -> DatabaseBudget {
+    let mut budget = budget.clone();
+    budget.name = format!("{}@{context}", budget.name);
+    for used in &mut budget.services {
+        used.key.cluster = Some(context.to_string());
+    }
+    budget
 }
 
 /// The health the whole screen goes by: each kind's worst among the clusters whose
@@ -294,4 +309,31 @@ fn merged_health(reached: &[(&Cluster, &Arc<ClusterView>)]) -> BTreeMap<Resource
         }
     }
     merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(context: &str) -> Cluster {
+        Cluster { context: context.into(), session: None, unreachable: None, retrying: false, tagged: None }
+    }
+
+    fn view_with(health: WatchHealth) -> Arc<ClusterView> {
+        let mut view = (*crate::ui::app::tests_support::view(1, vec![])).clone();
+        view.health = ResourceKind::ALL.into_iter().map(|k| (k, health.clone())).collect();
+        Arc::new(view)
+    }
+
+    #[test]
+    fn a_broken_cluster_does_not_make_the_others_look_broken() {
+        let since = Timestamp::from_second(1_800_000_000).unwrap();
+        let (eu, us) = (cluster("eu"), cluster("us"));
+        let live = view_with(WatchHealth::Live { since });
+        let down = view_with(WatchHealth::Reconnecting { since, error: "connection refused".into() });
+        let merged = merged_health(&[(&eu, &live), (&us, &down)]);
+        assert!(merged.values().all(|h| matches!(h, WatchHealth::Live { .. })), "{merged:?}");
+        let all_down = merged_health(&[(&eu, &down), (&us, &down)]);
+        assert!(all_down.values().all(|h| matches!(h, WatchHealth::Reconnecting { .. })), "{all_down:?}");
+    }
 }
