@@ -18,7 +18,7 @@ use super::watch::{ResourceKind, WatchHealth};
 use crate::config::profile::ProfileChoice;
 use crate::model::budget::DatabaseBudget;
 use crate::model::drift::{self, Difference, SameService};
-use crate::model::service::Service;
+use crate::model::service::{Service, ServiceKey};
 
 /// How often a cluster that could not be reached is tried again.
 const RETRY: Duration = Duration::from_secs(15);
@@ -73,6 +73,9 @@ struct Cluster {
     retrying: bool,
     /// The services last merged, tagged with the cluster, and what they were made from.
     tagged: Option<(Services, Services)>,
+    /// Each service's tagged copy by what it was made from: a service the cluster's last
+    /// update did not touch (the same `Arc`) keeps its copy instead of being cloned again.
+    copies: BTreeMap<ServiceKey, (Arc<Service>, Arc<Service>)>,
 }
 
 /// A view's services, shared.
@@ -96,7 +99,7 @@ pub fn start(clusters: Vec<Start>, options: ConnectOptions, profiles: ProfileCho
                 }
                 Err(why) => (None, Some(why)),
             };
-            Cluster { context: c.context, session, unreachable, retrying: false, tagged: None }
+            Cluster { context: c.context, session, unreachable, retrying: false, tagged: None, copies: BTreeMap::new() }
         })
         .collect();
     let connections = starts_connected.into_iter().collect();
@@ -203,15 +206,24 @@ impl Merge {
                 None => true,
             };
             if fresh {
+                let mut copies = BTreeMap::new();
                 let tagged: Vec<Arc<Service>> = view
                     .services
                     .iter()
                     .map(|s| {
-                        let mut s = Service::clone(s);
-                        s.key.cluster = Some(c.context.clone());
-                        Arc::new(s)
+                        let copy = match c.copies.get(&s.key) {
+                            Some((from, copy)) if Arc::ptr_eq(from, s) => copy.clone(),
+                            _ => {
+                                let mut copy = Service::clone(s);
+                                copy.key.cluster = Some(c.context.clone());
+                                Arc::new(copy)
+                            }
+                        };
+                        copies.insert(s.key.clone(), (s.clone(), copy.clone()));
+                        copy
                     })
                     .collect();
+                c.copies = copies;
                 c.tagged = Some((view.services.clone(), Arc::new(tagged)));
             }
         }
@@ -316,7 +328,14 @@ mod tests {
     use super::*;
 
     fn cluster(context: &str) -> Cluster {
-        Cluster { context: context.into(), session: None, unreachable: None, retrying: false, tagged: None }
+        Cluster {
+            context: context.into(),
+            session: None,
+            unreachable: None,
+            retrying: false,
+            tagged: None,
+            copies: BTreeMap::new(),
+        }
     }
 
     fn view_with(health: WatchHealth) -> Arc<ClusterView> {
