@@ -25,7 +25,7 @@ spec:
   replicas: {replicas}
   selector: {{matchLabels: {{app: api}}}}
   template:
-    metadata: {{labels: {{app: api}}}}
+    metadata: {{labels: {{app: api}}, annotations: {{cockpit.dev/db: orders-pg}}}}
     spec:
       containers:
         - name: api
@@ -242,6 +242,52 @@ fn fleet_diff_shows_what_differs_side_by_side_and_exits_1() {
             fleet.kubectl(cluster, &["get", "deploy", "api", "-n", "shop", "-o", "jsonpath={.spec.replicas}"]);
         assert_ne!(replicas, "4", "{cluster} was changed");
     }
+}
+
+/// Lints and budgets are per cluster: each cluster's own findings and its own profile's
+/// databases, tagged with the cluster.
+#[test]
+fn lint_and_budget_are_per_cluster() {
+    let fleet = two();
+    let profiles = fleet.dir.path().join("config").join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(profiles.join("eu.toml"), "[[databases]]\nname = \"orders-pg\"\nmax_connections = 200\n").unwrap();
+
+    let out = fleet.cockpit(&["lint", "--context", "eu,us", "-o", "json"]);
+    let both = json(&out);
+    let mut codes = Vec::new();
+    let mut total = 0;
+    for cluster in ["eu", "us"] {
+        let one = fleet.cockpit(&["lint", "--context", cluster, "-o", "json"]);
+        codes.push(one.status.code().unwrap());
+        let n = json(&one)["findings"].as_array().unwrap().len();
+        let tagged = both["findings"].as_array().unwrap().iter().filter(|f| f["cluster"] == cluster).count();
+        assert_eq!(tagged, n, "{cluster}: {both}");
+        total += n;
+    }
+    assert_eq!(both["findings"].as_array().unwrap().len(), total);
+    assert_eq!(out.status.code(), codes.iter().max().copied(), "{}", text(&out));
+    let table = String::from_utf8_lossy(&fleet.cockpit(&["lint", "--context", "eu,us"]).stdout).to_string();
+    assert!(table.contains("cluster eu:") && table.contains("cluster us:"), "{table}");
+
+    let out = fleet.cockpit(&["budget", "--context", "eu,us", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let databases = json(&out)["databases"].as_array().unwrap().clone();
+    let of =
+        |cluster: &str| databases.iter().find(|d| d["cluster"] == cluster).unwrap_or_else(|| panic!("{databases:?}"));
+    // eu's profile declares the database; us knows it only from the annotation (defaults).
+    assert_eq!(
+        (of("eu")["max_connections"].as_u64(), of("eu")["services"][0]["replicas"].as_u64()),
+        (Some(200), Some(3))
+    );
+    assert_eq!(
+        (of("us")["max_connections"].as_u64(), of("us")["services"][0]["replicas"].as_u64()),
+        (Some(100), Some(2))
+    );
+
+    // The gate and runbooks still take one cluster, named.
+    assert_eq!(fleet.cockpit(&["gate", "--context", "eu,us"]).status.code(), Some(2));
+    assert_eq!(fleet.cockpit(&["runbook", "run", "x", "--yes", "--context", "eu,us"]).status.code(), Some(2));
 }
 
 #[test]

@@ -216,3 +216,84 @@ pub async fn start_session(
     let session = crate::cluster::fleet::start(starts, options.clone(), super::profiles(global, paths));
     Ok((session, options))
 }
+
+/// `lint` over a fleet: each cluster's findings (its own profile's overrides), under its
+/// name in the table, with `cluster` on every finding in JSON. Exit 1 when any cluster
+/// has an error-level finding, 3 when a cluster could not be talked to.
+pub async fn lint(global: &GlobalArgs, output: args::Format) -> Result<Exit> {
+    use crate::report::lint::{collect, has_errors, json, table};
+
+    let clusters = take_all(global).await?;
+    let mut findings = Vec::new();
+    let mut summary = serde_json::json!({"error": 0, "warning": 0, "info": 0});
+    let mut text = String::new();
+    let mut errors = false;
+    for c in &clusters {
+        let Ok(snap) = &c.taken else { continue };
+        let found = collect(&snap.services, &snap.namespace_findings);
+        errors |= has_errors(&found);
+        let one = json(&found);
+        for f in one["findings"].as_array().into_iter().flatten() {
+            let mut f = f.clone();
+            f["cluster"] = serde_json::json!(c.context);
+            findings.push(f);
+        }
+        for level in ["error", "warning", "info"] {
+            let sum = summary[level].as_u64().unwrap_or(0) + one["summary"][level].as_u64().unwrap_or(0);
+            summary[level] = serde_json::json!(sum);
+        }
+        text.push_str(&format!("cluster {}:\n{}\n", c.context, table(&found)));
+    }
+    let mut out = std::io::stdout().lock();
+    match output {
+        args::Format::Json => {
+            let value = serde_json::json!({"findings": findings, "summary": summary});
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+        args::Format::Table => write!(out, "{text}")?,
+    }
+    out.flush()?;
+    match say_unreachable(&clusters) {
+        Exit::Ok if errors => Ok(Exit::Failed),
+        other => Ok(other),
+    }
+}
+
+/// `budget` over a fleet: each cluster's databases (its own profile's), measured where a
+/// connection string is configured, under its name in the table, with `cluster` on every
+/// database in JSON. Exit 1 when a database of any cluster is over, 3 when a cluster could
+/// not be talked to.
+pub async fn budget(global: &GlobalArgs, output: args::Format, at_hpa_max: bool) -> Result<Exit> {
+    use crate::model::budget::BudgetState;
+    use crate::report::budget::{json, table, worst};
+
+    let mut clusters = take_all(global).await?;
+    let mut databases = Vec::new();
+    let mut text = String::new();
+    let mut over = false;
+    for c in &mut clusters {
+        let context = c.context.clone();
+        let Ok(snap) = &mut c.taken else { continue };
+        crate::cluster::measure::measure_all(&mut snap.budgets, &snap.services, None).await;
+        over |= worst(&snap.budgets, at_hpa_max) == BudgetState::Over;
+        let one = json(&snap.budgets);
+        for d in one["databases"].as_array().into_iter().flatten() {
+            let mut d = d.clone();
+            d["cluster"] = serde_json::json!(context);
+            databases.push(d);
+        }
+        text.push_str(&format!("cluster {context}:\n{}\n", table(&snap.budgets, at_hpa_max)));
+    }
+    let mut out = std::io::stdout().lock();
+    match output {
+        args::Format::Json => {
+            writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"databases": databases}))?)?
+        }
+        args::Format::Table => write!(out, "{text}")?,
+    }
+    out.flush()?;
+    match say_unreachable(&clusters) {
+        Exit::Ok if over => Ok(Exit::Failed),
+        other => Ok(other),
+    }
+}

@@ -79,7 +79,11 @@ pub async fn run(mut cli: Cli) -> Result<Exit> {
         Some(Command::Fleet { action: FleetAction::Diff { service, output } }) => {
             fleet::diff(&cli.global, &service, output).await
         }
+        Some(Command::Lint { output }) if cli.global.is_fleet() => fleet::lint(&cli.global, output).await,
         Some(Command::Lint { output }) => lint(&cli.global, output).await,
+        Some(Command::Budget { output, at_hpa_max, pg_url_env: None }) if cli.global.is_fleet() => {
+            fleet::budget(&cli.global, output, at_hpa_max).await
+        }
         Some(Command::Gate { services, since, output }) => gate::run(&cli.global, &services, since, output).await,
         Some(Command::Budget { output, at_hpa_max, pg_url_env }) => {
             budget(&cli.global, output, at_hpa_max, pg_url_env.as_deref()).await
