@@ -103,7 +103,7 @@ pub fn start(clusters: Vec<Start>, options: ConnectOptions, profiles: ProfileCho
         })
         .collect();
     let connections = starts_connected.into_iter().collect();
-    let mut state = Merge { clusters, generation: 0, connections };
+    let mut state = Merge { clusters, generation: 0, connections, note: None };
     let first_view = Arc::new(state.merge());
     let (publish, views) = latest::channel(first_view);
     let (intents, inbox) = mpsc::channel(8);
@@ -119,6 +119,8 @@ struct Merge {
     generation: u64,
     /// Every connected cluster's connection, by context (changes go through these).
     connections: BTreeMap<String, Connection>,
+    /// Said once in the next view (why an intent was not followed).
+    note: Option<String>,
 }
 
 async fn run(
@@ -181,7 +183,12 @@ async fn run(
             intent = inbox.recv() => match intent {
                 None => return,
                 // A fleet's scope is its namespaces; switching one context is not a fleet.
-                Some(Intent::SwitchContext(_)) => {}
+                Some(Intent::SwitchContext(context)) => {
+                    state.note = Some(format!(
+                        "a fleet keeps the clusters it was started with; for {context} alone, start the cockpit with --context {context}"
+                    ));
+                    let _ = publish.send(Arc::new(state.merge()));
+                }
                 Some(intent) => {
                     for s in state.clusters.iter().filter_map(|c| c.session.as_ref()) {
                         let _ = s.intents.send(intent.clone()).await;
@@ -264,7 +271,10 @@ impl Merge {
             namespaces: namespaces.into_iter().collect(),
             contexts: contexts.iter().map(|c| c.to_string()).collect(),
             built_at: reached.iter().map(|(_, v)| v.built_at).max().unwrap_or_else(Timestamp::now),
-            error: reached.iter().find_map(|(c, v)| v.error.as_ref().map(|e| format!("{}: {e}", c.context))),
+            error: self
+                .note
+                .take()
+                .or_else(|| reached.iter().find_map(|(c, v)| v.error.as_ref().map(|e| format!("{}: {e}", c.context)))),
             syncing: reached.iter().any(|(_, v)| v.syncing),
             denied: reached.iter().flat_map(|(c, v)| v.denied.iter().map(|d| format!("{}: {d}", c.context))).collect(),
             budgets: Arc::new(
