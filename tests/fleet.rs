@@ -302,6 +302,8 @@ fn a_forbidden_cluster_is_said_and_the_other_is_complete() {
     assert!(value["clusters"][1]["error"].as_str().unwrap().contains("deployments"), "{value}");
     find(&value["services"], "eu", "api");
     find(&value["services"], "eu", "web");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cluster us: warning: no access: list deployments"), "{stderr}");
     let out = fleet.cockpit(&["status", "--context", "eu,us"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("us: no access: list deployments"), "{}", text(&out));
 }

@@ -58,7 +58,7 @@ pub async fn take_all(global: &GlobalArgs) -> Result<Vec<ClusterSnapshot>> {
     let contexts = contexts(global)?;
     let looks = contexts.iter().map(|context| {
         let one = global.for_context(context);
-        async move { (context.clone(), snapshot::take(&one, None).await) }
+        async move { (context.clone(), snapshot::take_saying(&one, None, &format!("cluster {context}: ")).await) }
     });
     let mut clusters = Vec::with_capacity(contexts.len());
     for (context, taken) in futures::future::join_all(looks).await {

@@ -34,10 +34,15 @@ pub struct Snapshot {
 /// Lists everything in the flags' scope, or in `namespace` when given (a command about
 /// one service needs only its namespace).
 pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapshot> {
+    take_saying(global, namespace, "").await
+}
+
+/// [`take`], each warning said with `who` in front (`cluster eu: `, in a fleet).
+pub async fn take_saying(global: &GlobalArgs, namespace: Option<&str>, who: &str) -> Result<Snapshot> {
     let target = connect(global).await?;
     let (loaded, problems) = super::profiles(global, &Paths::from_env()).load(&target.connection.context);
     for problem in &problems {
-        eprintln!("{problem}");
+        eprintln!("{who}{problem}");
     }
     // Every command, not only those that read budgets: a broken profile's singletons and
     // `production = true` would otherwise silently stop guarding a scale or a rollout.
@@ -68,12 +73,12 @@ pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapsh
     for kind in ResourceKind::ALL.into_iter().filter(|k| !k.is_optional()) {
         match health.get(&kind) {
             Some(WatchHealth::NoAccess { permission }) => {
-                eprintln!("warning: no access: {permission}");
+                eprintln!("{who}warning: no access: {permission}");
                 no_access.push(permission.clone());
                 forbidden.push((kind, permission.clone()));
             }
             Some(h) if !h.is_synced() => {
-                eprintln!("warning: {} not listed in time; treated as unknown", kind.plural())
+                eprintln!("{who}warning: {} not listed in time; treated as unknown", kind.plural())
             }
             _ => {}
         }
