@@ -524,3 +524,24 @@ fn five_clusters_of_2000_pods() {
     });
     eprintln!("c5 killed: stale after {:?}, c1-c4 live", killed.elapsed());
 }
+
+/// A cluster that does not answer when the cockpit starts is `unreachable` (the other is
+/// shown), is tried again in the background, and joins once it answers.
+#[test]
+fn a_cluster_down_at_the_start_joins_when_it_answers() {
+    use cockpit::sim::spec::FaultSpec;
+    let fleet = two();
+    let us = fleet.rig("us").sim().faults();
+    us.inject(FaultSpec::FailNext { count: 1_000_000, code: 503 });
+    let mut pty = spawn_cockpit(&fleet, &["--context", "eu,us", "--request-timeout", "3s"], 140, 30);
+    pty.wait_until("eu live, us unreachable", |s| s.contains("eu live") && s.contains("us unreachable"));
+    let screen = pty.screen_text();
+    assert!(screen.lines().any(|l| l.trim_start().starts_with("eu") && l.contains("api")), "{screen}");
+    assert!(!screen.lines().any(|l| l.trim_start().starts_with("us ")), "{screen}");
+    us.inject(FaultSpec::Clear);
+    pty.wait_within(std::time::Duration::from_secs(40), "us joins", |s| {
+        s.contains("us live") && s.lines().any(|l| l.trim_start().starts_with("us") && l.contains("api"))
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+}
