@@ -421,14 +421,9 @@ fn a_change_goes_to_its_own_cluster_only_and_production_wants_the_cluster_named(
     std::fs::write(profiles.join("eu.toml"), "production = true\n").unwrap();
     let mut pty = spawn_cockpit(&fleet, &["--context", "eu,us"], 140, 36);
     pty.wait_until("both clusters live", |s| s.contains("eu live") && s.contains("us live"));
-    pty.send("/shop/web\r");
-    pty.wait_until("web in both clusters", |s| s.contains("Services 2 of 4"));
-    let screen = pty.screen_text();
-    let first = screen.lines().find(|l| l.contains(" web ")).unwrap_or_default().trim_start().to_string();
-    // Go to us's web, whichever row it is on.
-    if first.starts_with("eu") {
-        pty.send("\x1b[B");
-    }
+    // The filter narrows to one cluster with `cluster/namespace/name`.
+    pty.send("/us/shop/web\r");
+    pty.wait_until("web in us", |s| s.contains("Services 1 of 4"));
     pty.send("s");
     pty.wait_until("the wizard names us", |s| s.contains("Scale shop/web in us"));
     pty.send("\x7f3");
@@ -442,7 +437,8 @@ fn a_change_goes_to_its_own_cluster_only_and_production_wants_the_cluster_named(
     assert_eq!(replicas_in(&fleet, "eu", "web"), "2");
 
     // eu is production: its service name alone does not confirm.
-    pty.send(if first.starts_with("eu") { "\x1b[A" } else { "\x1b[B" });
+    pty.send("\x7f/eu/shop/web\r");
+    pty.wait_until("web in eu", |s| s.contains("Services 1 of 4") && s.contains("filter \"eu/shop/web\""));
     pty.send("s");
     pty.wait_until("the wizard names eu", |s| s.contains("Scale shop/web in eu"));
     pty.send("\x7f4\r");

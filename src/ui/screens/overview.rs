@@ -219,7 +219,12 @@ impl OverviewScreen {
             .iter()
             .enumerate()
             .filter(|(_, s)| {
-                filter.is_empty() || format!("{}/{}", s.key.namespace, s.key.name).to_lowercase().contains(&filter)
+                // In a fleet `cluster/namespace/name`: `us/shop` narrows to one cluster.
+                let haystack = match &s.key.cluster {
+                    Some(cluster) => format!("{cluster}/{}/{}", s.key.namespace, s.key.name),
+                    None => format!("{}/{}", s.key.namespace, s.key.name),
+                };
+                filter.is_empty() || haystack.to_lowercase().contains(&filter)
             })
             .map(|(i, _)| i)
             .collect();
