@@ -155,10 +155,15 @@ pub async fn diff(global: &GlobalArgs, service: &str, output: args::Format) -> R
     for c in &reachable {
         let Ok(snap) = &c.taken else { continue };
         let namespace = &snap.target.connection.namespace;
-        copies.push(match wanted.resolve(&snap.services, namespace) {
-            Ok(found) => Some(found),
-            Err(why) if why.starts_with("no ") => None,
-            Err(why) => return Err(exit::usage(format!("context {}: {why}", c.context))),
+        let in_namespace = wanted.namespace.as_deref().unwrap_or(namespace);
+        let runs_here = snap.services.iter().any(|s| {
+            s.key.name == wanted.name && s.key.namespace == in_namespace && wanted.kind.is_none_or(|k| s.key.kind == k)
+        });
+        copies.push(if runs_here {
+            let found = wanted.resolve(&snap.services, namespace);
+            Some(found.map_err(|why| exit::usage(format!("context {}: {why}", c.context)))?)
+        } else {
+            None
         });
     }
     if copies.iter().all(Option::is_none) && !reachable.is_empty() {
