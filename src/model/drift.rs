@@ -92,19 +92,44 @@ pub fn compare(sides: &[Option<&Service>]) -> Vec<Difference> {
     let probes: BTreeSet<(String, &'static str)> =
         sides.iter().flatten().flat_map(|s| s.probes.iter().map(|p| (p.container.clone(), probe_word(p)))).collect();
     for (container, kind) in &probes {
-        row(
-            &mut rows,
-            format!("{kind} probe {container}"),
-            each(&|s| {
-                s.probes
-                    .iter()
-                    .find(|p| p.container == *container && probe_word(p) == *kind)
-                    .map_or_else(|| NONE.into(), probe_settings)
-            }),
-        );
+        let probe_of =
+            |s: &Service| s.probes.iter().find(|p| p.container == *container && probe_word(p) == *kind).cloned();
+        let found: Vec<Option<Option<ProbeSummary>>> = sides.iter().map(|s| s.map(probe_of)).collect();
+        // Whether the probe is there at all, then each setting among the copies that have it.
+        let presence = found.iter().map(|f| match f {
+            None => ABSENT.to_string(),
+            Some(None) => NONE.to_string(),
+            Some(Some(_)) => "yes".to_string(),
+        });
+        row(&mut rows, format!("{kind} probe {container}"), presence.collect());
+        let settings: [(&str, ProbeSetting); 5] = [
+            ("handler", |p| p.handler.clone()),
+            ("initial delay", |p| format!("{}s", p.initial_delay_s)),
+            ("period", |p| format!("{}s", p.period_s)),
+            ("timeout", |p| format!("{}s", p.timeout_s)),
+            ("failure threshold", |p| p.failure_threshold.to_string()),
+        ];
+        for (setting, value) in settings {
+            let values: Vec<String> = found
+                .iter()
+                .map(|f| match f {
+                    None => ABSENT.to_string(),
+                    Some(None) => NONE.to_string(),
+                    Some(Some(p)) => value(p),
+                })
+                .collect();
+            let with_probe: BTreeSet<&String> =
+                found.iter().zip(&values).filter(|(f, _)| matches!(f, Some(Some(_)))).map(|(_, v)| v).collect();
+            if with_probe.len() > 1 {
+                rows.push(Difference { field: format!("{kind} probe {container} {setting}"), values });
+            }
+        }
     }
     rows
 }
+
+/// One setting of a probe, as the difference shows it.
+type ProbeSetting = fn(&ProbeSummary) -> String;
 
 fn probe_word(p: &ProbeSummary) -> &'static str {
     match p.probe {
@@ -112,14 +137,6 @@ fn probe_word(p: &ProbeSummary) -> &'static str {
         super::service::ProbeKind::Readiness => "readiness",
         super::service::ProbeKind::Liveness => "liveness",
     }
-}
-
-/// `HTTP GET /ready :8080 delay 5s period 10s timeout 1s failures 3`.
-fn probe_settings(p: &ProbeSummary) -> String {
-    format!(
-        "{} delay {}s period {}s timeout {}s failures {}",
-        p.handler, p.initial_delay_s, p.period_s, p.timeout_s, p.failure_threshold
-    )
 }
 
 /// Namespace and name: what makes two clusters' services "the same service".
@@ -214,10 +231,15 @@ mod tests {
         b.probes = vec![probe(5)];
         let d = compare(&[Some(&a2), Some(&b), None]);
         let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
-        assert_eq!(fields, ["exists", "hpa min", "hpa max", "readiness probe api"]);
+        assert_eq!(fields, ["exists", "hpa min", "hpa max", "readiness probe api period"]);
         assert_eq!(d[0].values, ["yes", "yes", ABSENT]);
         assert_eq!(d[2].values, ["-", "10", ABSENT]);
-        assert!(d[3].values[0].contains("period 10s") && d[3].values[1].contains("period 5s"));
+        assert_eq!(d[3].values, ["10s", "5s", ABSENT]);
+        b.probes.clear();
+        let d = compare(&[Some(&a2), Some(&b)]);
+        let probe_rows: Vec<(&str, &[String])> =
+            d.iter().filter(|d| d.field.contains("probe")).map(|d| (d.field.as_str(), d.values.as_slice())).collect();
+        assert_eq!(probe_rows, [("readiness probe api", &["yes".to_string(), "-".to_string()][..])]);
     }
 
     #[test]
