@@ -41,6 +41,7 @@ fn view() -> Arc<ClusterView> {
         syncing: false,
         denied: Vec::new(),
         budgets: Arc::new(Vec::new()),
+        discovery_notes: Arc::new(Vec::new()),
         namespace_findings: Arc::new(Vec::new()),
         slo_rules: Arc::new(builtin_demo_rules()),
         profile: ProfileStatus::default(),

@@ -855,3 +855,79 @@ mod watcher_faults {
         expect(&s, &mut rx, Seen::Applied("second".into()));
     }
 }
+
+/// The managedFields entry of one manager and operation, if any.
+fn managed_entry<'a>(obj: &'a Value, manager: &str, operation: &str) -> Option<&'a Value> {
+    obj["metadata"]["managedFields"].as_array()?.iter().find(|e| e["manager"] == manager && e["operation"] == operation)
+}
+
+#[test]
+fn managed_fields_follow_server_side_apply_scale_and_conflicts() {
+    let s = Sim::start();
+    let manifest = |replicas: i64| {
+        format!(
+            r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: prod
+  labels: {{app: web}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers: [{{name: app, image: "web:1"}}]
+"#
+        )
+    };
+    let file = s.file("web.yaml", &manifest(2));
+    s.ok(&["apply", "--server-side", "--field-manager=flux", "-f", &file]);
+    let get = || -> Value {
+        serde_json::from_str(&s.ok(&["get", "deploy", "web", "-n", "prod", "-o", "json", "--show-managed-fields"]))
+            .unwrap()
+    };
+    let d = get();
+    let flux = managed_entry(&d, "flux", "Apply").unwrap_or_else(|| panic!("no flux Apply entry: {d:#}"));
+    assert_eq!(flux["apiVersion"], "apps/v1");
+    assert_eq!(flux["fieldsType"], "FieldsV1");
+    assert!(flux["time"].as_str().is_some());
+    assert_eq!(flux["fieldsV1"]["f:spec"]["f:replicas"], json!({}));
+    assert_eq!(flux["fieldsV1"]["f:metadata"]["f:labels"]["f:app"], json!({}));
+    assert!(flux["fieldsV1"]["f:spec"]["f:template"].is_object());
+    assert!(flux.get("subresource").is_none());
+    // Without --show-managed-fields kubectl hides them, as for a real server.
+    let plain = s.ok(&["get", "deploy", "web", "-n", "prod", "-o", "yaml"]);
+    assert!(!plain.contains("managedFields"), "{plain}");
+
+    // kubectl scale writes /scale: replicas move to kubectl's Update entry.
+    s.ok(&["scale", "deploy", "web", "-n", "prod", "--replicas=5"]);
+    let d = get();
+    let scaler = d["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["operation"] == "Update" && e["subresource"] == "scale")
+        .unwrap_or_else(|| panic!("no scale entry: {d:#}"));
+    assert!(scaler["manager"].as_str().unwrap().starts_with("kubectl"), "{scaler:#}");
+    assert_eq!(scaler["fieldsV1"], json!({"f:spec": {"f:replicas": {}}}));
+    let flux = managed_entry(&d, "flux", "Apply").unwrap();
+    assert!(flux["fieldsV1"]["f:spec"].get("f:replicas").is_none(), "{flux:#}");
+    assert!(flux["fieldsV1"]["f:spec"]["f:template"].is_object());
+
+    // Re-applying replicas 2 now conflicts with the scaler, until forced.
+    let err = s.fails(&["apply", "--server-side", "--field-manager=flux", "-f", &file]);
+    assert!(err.contains("conflict") && err.contains(".spec.replicas"), "{err}");
+    assert_eq!(get()["spec"]["replicas"], 5);
+    // The same value is no conflict: ownership is shared.
+    let same = s.file("web5.yaml", &manifest(5));
+    s.ok(&["apply", "--server-side", "--field-manager=argocd", "-f", &same]);
+    s.ok(&["apply", "--server-side", "--field-manager=flux", "--force-conflicts", "-f", &file]);
+    let d = get();
+    assert_eq!(d["spec"]["replicas"], 2);
+    let flux = managed_entry(&d, "flux", "Apply").unwrap();
+    assert_eq!(flux["fieldsV1"]["f:spec"]["f:replicas"], json!({}));
+    let scaler_left = d["metadata"]["managedFields"].as_array().unwrap().iter().any(|e| e["subresource"] == "scale");
+    assert!(!scaler_left, "the forced field left the scaler, whose entry is now empty: {d:#}");
+}

@@ -295,3 +295,45 @@ fn unreachable_cluster_exits_3() {
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("127.0.0.1:{port}")));
 }
+
+/// The demo as `--demo` starts it (real time, nothing waited for) looks like a cluster
+/// that has run for days: every service hours or days old, and no rollout in progress
+/// but the demo's deliberate problems (a flapping frontend, a crash loop).
+#[test]
+fn the_demo_starts_settled() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let scenario = world::load(&ScenarioSource::Builtin("demo".into())).unwrap();
+    let sim = rt.block_on(cockpit::sim::start_with(scenario, SimOptions::default())).expect("simulator starts");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig.json");
+    sim.write_kubeconfig(&kubeconfig).unwrap();
+
+    let out = cockpit_with(&kubeconfig, &["-A", "status", "-o", "table"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|r| r.len() >= 11 && !r[0].ends_with(':'))
+        .collect();
+    assert!(rows.len() > 10, "{text}");
+    for row in &rows {
+        let age = row.last().unwrap();
+        assert!(age.contains('d') || age.contains('h'), "{}/{} is {age} old:\n{text}", row[0], row[1]);
+    }
+
+    let out = cockpit_with(&kubeconfig, &["-A", "status", "-o", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let progressing: Vec<String> = services_by_key(&status)
+        .into_iter()
+        .filter(|(_, s)| s["rollout"]["state"] == "progressing")
+        .map(|((ns, name, _), _)| format!("{ns}/{name}"))
+        .collect();
+    let deliberate = ["soundspan/soundspan-frontend", "app/metrics-aggregator"];
+    let unexpected: Vec<&String> = progressing.iter().filter(|p| !deliberate.contains(&p.as_str())).collect();
+    assert!(unexpected.is_empty(), "progressing at start: {unexpected:?}\n{text}");
+    let _guard = rt.enter();
+    drop(sim);
+}

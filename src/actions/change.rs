@@ -339,6 +339,7 @@ pub fn plan_hpa_bounds(service: &Service, min: i32, max: i32, budget: Option<&Da
     if let Some(budget) = budget.filter(|b| b.uses(key).is_some()) {
         let after = budget.if_hpa_max(key, u32::try_from(max).unwrap_or(0));
         let severity = match after.state_at_hpa_max() {
+            BudgetState::Unknown => Severity::Warning,
             BudgetState::Ok => Severity::Info,
             BudgetState::Warn => Severity::Warning,
             BudgetState::Over => Severity::Error,

@@ -78,7 +78,21 @@ fn node_capacity_guard(service: &Service, to: i32) -> Option<Guard> {
 fn budget_line(budget: &DatabaseBudget, service: &Service, to: i32) -> Option<PreviewLine> {
     let used = budget.uses(&service.key)?;
     let after = budget.if_scaled(&service.key, u32::try_from(to).ok()?);
+    if !budget.limit_known() {
+        return Some(PreviewLine {
+            label: "connection budget",
+            text: format!(
+                "{}: {} → {} connections of an unknown limit ({} per replica)",
+                budget.name,
+                budget.required(),
+                after.required(),
+                used.per_replica()
+            ),
+            severity: Severity::Warning,
+        });
+    }
     let severity = match after.state() {
+        BudgetState::Unknown => Severity::Warning,
         BudgetState::Ok => Severity::Info,
         BudgetState::Warn => Severity::Warning,
         BudgetState::Over => Severity::Error,
@@ -103,6 +117,18 @@ fn budget_line(budget: &DatabaseBudget, service: &Service, to: i32) -> Option<Pr
 /// with them; the plan says so before anything is sent.
 fn budget_guard(budget: &DatabaseBudget, service: &Service, to: i32) -> Option<Guard> {
     let after = budget.if_scaled(&service.key, u32::try_from(to).ok()?);
+    if to > service.replicas.desired && !budget.limit_known() {
+        return Some(Guard {
+            id: "db-limit-unknown",
+            verdict: Verdict::Warn,
+            message: format!(
+                "{} would need {} connections, and its max_connections is not known: the cockpit cannot say whether new pods can connect",
+                budget.name,
+                after.required()
+            ),
+            alternative: after.advice(BudgetState::Unknown),
+        });
+    }
     (to > service.replicas.desired && after.state() == BudgetState::Over).then(|| Guard {
         id: "db-budget-exceeded",
         verdict: Verdict::Warn,

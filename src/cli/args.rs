@@ -362,6 +362,15 @@ pub enum ConfigAction {
     Paths,
     /// Validate every theme, keymap, profile and runbook found (exit 2 on errors)
     Check,
+    /// Write a starter profile for the current context from what the cluster shows
+    Init {
+        /// Print it instead of writing the file
+        #[arg(long)]
+        stdout: bool,
+        /// Overwrite an existing profile
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[cfg(test)]

@@ -111,29 +111,22 @@ fn exec_plugin_check(command: Option<&str>, install_hint: Option<&str>) -> Check
     }
 }
 
-/// The group RBAC files a kind under.
-fn group_of(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Deployments
-        | ResourceKind::StatefulSets
-        | ResourceKind::ReplicaSets
-        | ResourceKind::ControllerRevisions => "apps",
-        ResourceKind::PodDisruptionBudgets => "policy",
-        ResourceKind::HorizontalPodAutoscalers => "autoscaling",
-        _ => "",
-    }
-}
-
 /// What the cockpit watches (list and watch per kind) and every change it offers.
 async fn rbac_checks(client: &kube::Client, namespace: Option<&str>, checks: &mut Vec<Check>) {
     let place = |ns: Option<&str>| ns.map_or_else(|| "in all namespaces".to_string(), |n| format!("in ns {n}"));
     for kind in ResourceKind::ALL.into_iter().filter(|k| *k != ResourceKind::NodePods) {
+        // An operator's kind on a cluster without that operator: nothing to be allowed.
+        if let Some(group_version) = kind.served_only_as()
+            && !crate::cluster::network::serves(client, group_version).await
+        {
+            continue;
+        }
         let scope = if kind.cluster_wide() { None } else { namespace };
         let place = |ns: Option<&str>| if kind == ResourceKind::Nodes { "(cluster-scoped)".into() } else { place(ns) };
         let mut missing = Vec::new();
         for verb in ["list", "watch"] {
             let access =
-                Access { verb, group: group_of(kind), resource: kind.plural(), subresource: "", namespace: scope };
+                Access { verb, group: kind.group(), resource: kind.plural(), subresource: "", namespace: scope };
             match review(client, &access).await {
                 Ok(true) => {}
                 Ok(false) => missing.push(verb),
@@ -154,6 +147,10 @@ async fn rbac_checks(client: &kube::Client, namespace: Option<&str>, checks: &mu
             checks.push(if kind.is_optional() {
                 let what = match kind {
                     ResourceKind::Nodes => "node capacity in scale previews is unknown",
+                    ResourceKind::Services => "database hosts are not resolved to their servers",
+                    ResourceKind::CnpgClusters | ResourceKind::ZalandoClusters => {
+                        "operators' PostgreSQL clusters are not read for the budget"
+                    }
                     _ => "Helm release history is unknown",
                 };
                 Check::warn(name, format!("{detail}: {what}"), fix)

@@ -274,6 +274,7 @@ pub async fn budget(global: &GlobalArgs, output: args::Format, at_hpa_max: bool)
 
     let mut clusters = take_all(global).await?;
     let mut databases = Vec::new();
+    let mut notes = Vec::new();
     let mut text = String::new();
     let mut over = false;
     for c in &mut clusters {
@@ -281,19 +282,22 @@ pub async fn budget(global: &GlobalArgs, output: args::Format, at_hpa_max: bool)
         let Ok(snap) = &mut c.taken else { continue };
         crate::cluster::measure::measure_all(&mut snap.budgets, &snap.services, None).await;
         over |= worst(&snap.budgets, at_hpa_max) == BudgetState::Over;
-        let one = json(&snap.budgets);
+        let one = json(&snap.budgets, &snap.discovery_notes);
+        notes.extend(snap.discovery_notes.iter().map(|n| format!("{context}: {n}")));
         for d in one["databases"].as_array().into_iter().flatten() {
             let mut d = d.clone();
             d["cluster"] = serde_json::json!(context);
             databases.push(d);
         }
-        text.push_str(&format!("cluster {context}:\n{}\n", table(&snap.budgets, at_hpa_max)));
+        text.push_str(&format!("cluster {context}:\n{}\n", table(&snap.budgets, at_hpa_max, &snap.discovery_notes)));
     }
     let mut out = std::io::stdout().lock();
     match output {
-        args::Format::Json => {
-            writeln!(out, "{}", serde_json::to_string_pretty(&serde_json::json!({"databases": databases}))?)?
-        }
+        args::Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"databases": databases, "notes": notes}))?
+        )?,
         args::Format::Table => write!(out, "{text}")?,
     }
     out.flush()?;

@@ -60,6 +60,9 @@ pub async fn run(mut cli: Cli) -> Result<Exit> {
             };
             Ok(crate::config::check::run(&ctx, &mut std::io::stdout().lock())?)
         }
+        Some(Command::Config { action: ConfigAction::Init { stdout, force } }) => {
+            config_init(&cli.global, &paths, stdout, force).await
+        }
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
             // Rendered first: the generator panics on a failed write, and `| head` is no bug.
@@ -213,8 +216,10 @@ async fn budget(global: &GlobalArgs, output: args::Format, at_hpa_max: bool, pg_
     crate::cluster::measure::measure_all(&mut snap.budgets, &snap.services, pg_url_env).await;
     let mut out = std::io::stdout().lock();
     match output {
-        args::Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&json(&snap.budgets))?)?,
-        args::Format::Table => write!(out, "{}", table(&snap.budgets, at_hpa_max))?,
+        args::Format::Json => {
+            writeln!(out, "{}", serde_json::to_string_pretty(&json(&snap.budgets, &snap.discovery_notes))?)?
+        }
+        args::Format::Table => write!(out, "{}", table(&snap.budgets, at_hpa_max, &snap.discovery_notes))?,
     }
     out.flush()?;
     Ok(if worst(&snap.budgets, at_hpa_max) == BudgetState::Over { Exit::Failed } else { Exit::Ok })
@@ -289,6 +294,41 @@ fn with_profile_fleet(global: GlobalArgs, paths: &Paths) -> GlobalArgs {
 }
 
 /// Which profile applies: `--profile`, `profiles/<context>.toml`, or the demo's own.
+/// `config init`: a starter profile from what discovery finds, written where the cockpit
+/// looks for this context's profile (or `--profile`), never over one without `--force`.
+async fn config_init(global: &GlobalArgs, paths: &Paths, to_stdout: bool, force: bool) -> Result<Exit> {
+    // The profile is the context's, not a namespace's: every namespace unless one is named.
+    let global = GlobalArgs { all_namespaces: global.all_namespaces || global.namespace.is_none(), ..global.clone() };
+    let snap = snapshot::take_discovered(&global).await?;
+    let context = &snap.target.connection.context;
+    let file = match &global.profile {
+        Some(path) => path.clone(),
+        None => paths.profiles().join(format!("{}.toml", crate::config::paths::sanitize_file_name(context))),
+    };
+    if !to_stdout && file.exists() && !force {
+        return Err(exit::usage(format!(
+            "{} exists: pass --force to overwrite it, or --stdout to print the starter profile",
+            file.display()
+        )));
+    }
+    let written = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let text = crate::report::starter::starter_profile(context, &snap.budgets, &snap.services, &written);
+    if to_stdout {
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(Exit::Ok);
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| exit::usage(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(&file, text).map_err(|e| exit::usage(format!("cannot write {}: {e}", file.display())))?;
+    println!(
+        "wrote {} ({} databases); check it with `kubectl cockpit config check`",
+        file.display(),
+        snap.budgets.len()
+    );
+    Ok(Exit::Ok)
+}
+
 pub fn profiles(global: &GlobalArgs, paths: &Paths) -> crate::config::profile::ProfileChoice {
     crate::config::profile::ProfileChoice::new(global.profile.as_deref(), paths, global.demo)
 }

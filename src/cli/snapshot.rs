@@ -22,6 +22,8 @@ pub struct Snapshot {
     /// The profile in use (empty when there is none; one with errors stops the command).
     pub profile: crate::model::profile::Profile,
     pub namespace_findings: Vec<NamespaceFinding>,
+    /// What database discovery could not read or resolve.
+    pub discovery_notes: Vec<String>,
     pub visibility: Visibility,
     pub no_access: Vec<String>,
     /// The kinds RBAC does not let this user list, with the permission that is missing.
@@ -34,13 +36,26 @@ pub struct Snapshot {
 /// Lists everything in the flags' scope, or in `namespace` when given (a command about
 /// one service needs only its namespace).
 pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapshot> {
-    take_saying(global, namespace, "").await
+    take_with(global, namespace, true, "").await
 }
 
 /// [`take`], each warning said with `who` in front (`cluster eu: `, in a fleet).
 pub async fn take_saying(global: &GlobalArgs, namespace: Option<&str>, who: &str) -> Result<Snapshot> {
+    take_with(global, namespace, true, who).await
+}
+
+/// [`take`] with no profile at all: what discovery alone finds (`config init`).
+pub async fn take_discovered(global: &GlobalArgs) -> Result<Snapshot> {
+    take_with(global, None, false, "").await
+}
+
+async fn take_with(global: &GlobalArgs, namespace: Option<&str>, with_profile: bool, who: &str) -> Result<Snapshot> {
     let target = connect(global).await?;
-    let (loaded, problems) = super::profiles(global, &Paths::from_env()).load(&target.connection.context);
+    let (loaded, problems) = if with_profile {
+        super::profiles(global, &Paths::from_env()).load(&target.connection.context)
+    } else {
+        Default::default()
+    };
     for problem in &problems {
         eprintln!("{who}{problem}");
     }
@@ -66,6 +81,7 @@ pub async fn take_saying(global: &GlobalArgs, namespace: Option<&str>, who: &str
             why.unwrap_or_else(|| "no answer in time".into())
         )));
     }
+    watches.read_config_maps_now().await;
     let health = watches.health();
     let mut no_access = Vec::new();
     let mut forbidden = Vec::new();
@@ -89,7 +105,8 @@ pub async fn take_saying(global: &GlobalArgs, namespace: Option<&str>, who: &str
     let services::Built { mut services, namespace_findings } =
         services::build_scope(&objects, &ReadinessHistory::default(), now, visibility);
     let production = loaded.profile.production;
-    let budgets = crate::model::profile::apply(&mut services, &loaded.profile, scope);
+    let found = crate::model::discovery::discover(&services, &objects.network);
+    let budgets = crate::model::profile::apply(&mut services, &loaded.profile, scope, &found);
     services::problems_first(&mut services);
     drop(watches);
     Ok(Snapshot {
@@ -99,6 +116,7 @@ pub async fn take_saying(global: &GlobalArgs, namespace: Option<&str>, who: &str
         production,
         profile: loaded.profile,
         namespace_findings,
+        discovery_notes: found.notes,
         visibility,
         no_access,
         forbidden,

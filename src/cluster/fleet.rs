@@ -284,6 +284,12 @@ impl Merge {
                 reached.iter().flat_map(|(_, v)| v.namespace_findings.iter().cloned()).collect(),
             ),
             slo_rules: first.as_ref().map(|v| v.slo_rules.clone()).unwrap_or_default(),
+            discovery_notes: Arc::new(
+                reached
+                    .iter()
+                    .flat_map(|(c, v)| v.discovery_notes.iter().map(|n| format!("{}: {n}", c.context)))
+                    .collect(),
+            ),
             profile,
             fleet: Some(Arc::new(FleetStatus { members, drift, drift_clusters })),
         }

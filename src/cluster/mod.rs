@@ -10,6 +10,7 @@ pub mod helm;
 pub mod logs;
 pub mod measure;
 pub mod mutate;
+pub mod network;
 pub mod nodes;
 pub mod postgres;
 pub mod session;

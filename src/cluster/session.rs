@@ -59,6 +59,8 @@ pub struct ClusterView {
     pub denied: Vec<String>,
     /// The connection budget of every database the services in scope use.
     pub budgets: Arc<Vec<DatabaseBudget>>,
+    /// What database discovery could not read (a ConfigMap, an operator's API).
+    pub discovery_notes: Arc<Vec<String>>,
     /// Findings no service owns (a PDB that selects nothing).
     pub namespace_findings: Arc<Vec<NamespaceFinding>>,
     /// The profile's SLO log rules, for the log panes.
@@ -182,6 +184,7 @@ fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> Clus
         syncing: true,
         denied: Vec::new(),
         budgets: Arc::new(Vec::new()),
+        discovery_notes: Arc::new(Vec::new()),
         namespace_findings: Arc::new(Vec::new()),
         slo_rules: scope.slo_rules.clone(),
         profile: scope.profile_status.clone(),
@@ -353,6 +356,7 @@ fn build_view(
         syncing: !watches.all_synced(),
         denied: denied.unwrap_or_default().to_vec(),
         budgets: Arc::new(current.budgets),
+        discovery_notes: Arc::new(current.discovery_notes),
         namespace_findings: Arc::new(current.namespace_findings),
         slo_rules: scope.slo_rules.clone(),
         profile: scope.profile_status.clone(),

@@ -42,7 +42,7 @@ use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, Sta
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
     Container, EnvVar, Event as CoreEvent, Node, NodeCondition, NodeSpec, NodeStatus, ObjectReference,
-    PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, ResourceRequirements, Secret,
+    PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, ResourceRequirements, Secret, Service as KubeService,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
@@ -56,7 +56,9 @@ use tokio::sync::watch as latest;
 use tokio::task::JoinHandle;
 
 use super::connect::describe_kube_error_at;
+use super::network::{CnpgCluster, ZalandoCluster};
 use crate::model::changes::{Change, Changes, Part};
+use crate::model::discovery::{NetService, Network, OperatorCluster};
 use crate::model::history::ReplicaSetFacts;
 use crate::model::pods::{self, PodFacts};
 use crate::model::services::{ClusterObjects, Visibility};
@@ -183,10 +185,17 @@ pub enum ResourceKind {
     NodePods,
     /// Helm's release Secrets, as metadata only.
     HelmReleases,
+    /// Services, as where their names point (their selectors): database discovery
+    /// resolves the hosts services connect to through them.
+    Services,
+    /// CloudNativePG `Cluster`s (postgresql.cnpg.io), when that API is served.
+    CnpgClusters,
+    /// Zalando `postgresql`s (acid.zalan.do), when that API is served.
+    ZalandoClusters,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 12] = [
+    pub const ALL: [ResourceKind; 15] = [
         ResourceKind::Deployments,
         ResourceKind::StatefulSets,
         ResourceKind::ReplicaSets,
@@ -199,6 +208,9 @@ impl ResourceKind {
         ResourceKind::Nodes,
         ResourceKind::NodePods,
         ResourceKind::HelmReleases,
+        ResourceKind::Services,
+        ResourceKind::CnpgClusters,
+        ResourceKind::ZalandoClusters,
     ];
 
     /// The plural resource name, as RBAC and kubectl spell it.
@@ -215,6 +227,33 @@ impl ResourceKind {
             ResourceKind::ControllerRevisions => "controllerrevisions",
             ResourceKind::Nodes => "nodes",
             ResourceKind::HelmReleases => "secrets",
+            ResourceKind::Services => "services",
+            ResourceKind::CnpgClusters => "clusters",
+            ResourceKind::ZalandoClusters => "postgresqls",
+        }
+    }
+
+    /// The API group, as RBAC names it ("" for the core group).
+    pub fn group(self) -> &'static str {
+        match self {
+            ResourceKind::Deployments
+            | ResourceKind::StatefulSets
+            | ResourceKind::ReplicaSets
+            | ResourceKind::ControllerRevisions => "apps",
+            ResourceKind::PodDisruptionBudgets => "policy",
+            ResourceKind::HorizontalPodAutoscalers => "autoscaling",
+            ResourceKind::CnpgClusters => "postgresql.cnpg.io",
+            ResourceKind::ZalandoClusters => "acid.zalan.do",
+            _ => "",
+        }
+    }
+
+    /// For a kind only some clusters serve (an operator's CRD): its group/version.
+    pub fn served_only_as(self) -> Option<&'static str> {
+        match self {
+            ResourceKind::CnpgClusters => Some("postgresql.cnpg.io/v1"),
+            ResourceKind::ZalandoClusters => Some("acid.zalan.do/v1"),
+            _ => None,
         }
     }
 
@@ -240,7 +279,15 @@ impl ResourceKind {
     /// Helm history in the detail view): a user who may not list it — a namespaced user
     /// usually may not list nodes or secrets — is told there, not on every screen.
     pub fn is_optional(self) -> bool {
-        matches!(self, ResourceKind::Nodes | ResourceKind::NodePods | ResourceKind::HelmReleases)
+        matches!(
+            self,
+            ResourceKind::Nodes
+                | ResourceKind::NodePods
+                | ResourceKind::HelmReleases
+                | ResourceKind::Services
+                | ResourceKind::CnpgClusters
+                | ResourceKind::ZalandoClusters
+        )
     }
 }
 
@@ -547,6 +594,22 @@ fn same_marks(old: &ObjectMeta, new: &ObjectMeta) -> bool {
     old.labels == new.labels && old.annotations == new.annotations && old.owner_references == new.owner_references
 }
 
+impl Watched for KubeService {
+    type Stored = NetService;
+    type Memo = ();
+    /// A Service is kept as where its name points: database discovery reads nothing else.
+    fn keep(self, _: &mut ()) -> NetService {
+        NetService {
+            namespace: self.metadata.namespace.unwrap_or_default(),
+            name: self.metadata.name.unwrap_or_default(),
+            selector: self.spec.and_then(|s| s.selector),
+        }
+    }
+    fn classify(old: Option<&NetService>, new: &NetService) -> Change {
+        if old == Some(new) { Change::None } else { Change::Structure }
+    }
+}
+
 impl Watched for CoreEvent {
     type Stored = CoreEvent;
     type Memo = ();
@@ -678,6 +741,16 @@ pub struct Watches {
     pub node_pods: Arc<Collection<PodFacts>>,
     /// The metadata of Helm's release Secrets.
     pub helm_releases: Arc<Collection<ObjectMeta>>,
+    /// Where Services point, for database discovery.
+    pub net_services: Arc<Collection<NetService>>,
+    /// The ConfigMaps pod templates reference, read once per reference.
+    pub config_maps: Arc<super::network::ConfigMaps>,
+    /// PostgreSQL clusters run by operators (CloudNativePG, Zalando), where served.
+    pub cnpg_clusters: Arc<Collection<OperatorCluster>>,
+    pub zalando_clusters: Arc<Collection<OperatorCluster>>,
+    /// Operators' APIs this cluster does not serve (said on the budget screen).
+    not_served: Arc<Mutex<Vec<String>>>,
+    config_map_reader: Option<super::network::ConfigMapReader>,
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
     /// What changed since the model last took it.
@@ -696,6 +769,10 @@ impl crate::model::live::Objects for Watches {
 
     fn on_nodes(&self) -> ClusterObjects {
         Watches::on_nodes(self)
+    }
+
+    fn network(&self) -> Network {
+        Watches::network(self)
     }
 }
 
@@ -739,6 +816,12 @@ impl Watches {
             nodes: Default::default(),
             node_pods,
             helm_releases: Default::default(),
+            net_services: Default::default(),
+            config_maps: Default::default(),
+            config_map_reader: None,
+            cnpg_clusters: Default::default(),
+            zalando_clusters: Default::default(),
+            not_served: Default::default(),
             health,
             pulse,
             changes: Arc::new(Mutex::new(Changes::everything_at_start())),
@@ -751,7 +834,18 @@ impl Watches {
             health: w.health.clone(),
             pulse: w.pulse.clone(),
             changes: w.changes.clone(),
+            templates_changed: Arc::new(tokio::sync::Notify::new()),
         };
+        let reader = super::network::ConfigMapReader {
+            client: ctx.client.clone(),
+            store: w.config_maps.clone(),
+            templates: Arc::new(super::network::Templates {
+                deployments: w.deployments.clone(),
+                statefulsets: w.statefulsets.clone(),
+                changed: ctx.templates_changed.clone(),
+            }),
+        };
+        w.config_map_reader = Some(reader.clone());
         w.tasks = vec![
             ctx.spawn::<Deployment>(ResourceKind::Deployments, w.deployments.clone(), None),
             ctx.spawn::<StatefulSet>(ResourceKind::StatefulSets, w.statefulsets.clone(), None),
@@ -773,6 +867,18 @@ impl Watches {
                 w.helm_releases.clone(),
                 None,
                 helm_release_metadata(&ctx),
+            ),
+            ctx.spawn::<KubeService>(ResourceKind::Services, w.net_services.clone(), None),
+            reader.spawn(ctx.changes.clone(), ctx.pulse.clone()),
+            ctx.spawn_if_served::<CnpgCluster>(
+                ResourceKind::CnpgClusters,
+                w.cnpg_clusters.clone(),
+                w.not_served.clone(),
+            ),
+            ctx.spawn_if_served::<ZalandoCluster>(
+                ResourceKind::ZalandoClusters,
+                w.zalando_clusters.clone(),
+                w.not_served.clone(),
             ),
         ];
         if own_node_pods {
@@ -797,6 +903,32 @@ impl Watches {
             nodes: self.nodes.snapshot(),
             node_pods: self.node_pods.snapshot(),
             helm_releases: self.helm_releases.snapshot(),
+            network: self.network(),
+        }
+    }
+
+    /// What database discovery reads besides workloads.
+    pub fn network(&self) -> Network {
+        let mut operators: Vec<OperatorCluster> = self
+            .cnpg_clusters
+            .snapshot()
+            .iter()
+            .chain(&self.zalando_clusters.snapshot())
+            .map(|c| (**c).clone())
+            .collect();
+        operators.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        let mut notes = self.config_maps.notes();
+        notes.extend(self.not_served.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned());
+        for (kind, health) in self.health() {
+            if let (WatchHealth::NoAccess { permission }, Some(_)) = (health, kind.served_only_as()) {
+                notes.push(format!("{} are not read: may not {permission}", kind.plural()));
+            }
+        }
+        Network {
+            services: self.net_services.snapshot().iter().map(|s| (**s).clone()).collect(),
+            config_maps: self.config_maps.data(),
+            operators,
+            notes,
         }
     }
 
@@ -824,6 +956,7 @@ impl Watches {
             nodes: Vec::new(),
             node_pods: Vec::new(),
             helm_releases: self.helm_releases.in_namespace(namespace),
+            network: Default::default(),
         }
     }
 
@@ -848,6 +981,14 @@ impl Watches {
 
     pub fn all_synced(&self) -> bool {
         self.health().values().all(WatchHealth::is_synced)
+    }
+
+    /// Reads the ConfigMaps the listed templates reference now, rather than when the
+    /// background reader gets to them: a one-shot command's snapshot needs them settled.
+    pub async fn read_config_maps_now(&self) {
+        if let Some(reader) = &self.config_map_reader {
+            reader.refresh().await;
+        }
     }
 
     /// Waits until every watch has listed (or is known to be forbidden), or `timeout`.
@@ -875,6 +1016,8 @@ struct WatchContext {
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
     changes: Arc<Mutex<Changes>>,
+    /// Told when a workload's template may have changed (the ConfigMaps to read).
+    templates_changed: Arc<tokio::sync::Notify>,
 }
 
 /// One kind's list-and-watch, kept across reconnects.
@@ -890,6 +1033,21 @@ struct Feed<K: Watched> {
     heard: Option<Timestamp>,
     retry: Backoff,
     refused: Backoff,
+}
+
+impl<K: Watched> Feed<K> {
+    fn new(kind: ResourceKind, collection: Arc<Collection<K::Stored>>, on_pod: Option<PodObserver>) -> Self {
+        Feed {
+            kind,
+            collection,
+            on_pod,
+            memo: K::Memo::default(),
+            version: None,
+            heard: None,
+            retry: Backoff::default(),
+            refused: Backoff::forbidden(),
+        }
+    }
 }
 
 impl WatchContext {
@@ -910,6 +1068,10 @@ impl WatchContext {
     /// nodes' capacity, a pod's status alone touches only its service, anything else its
     /// namespace.
     fn record(&self, kind: ResourceKind, key: Option<&Key>, change: Change) {
+        let workload = matches!(kind, ResourceKind::Deployments | ResourceKind::StatefulSets);
+        if workload && matches!(change, Change::Structure | Change::All) {
+            self.templates_changed.notify_one();
+        }
         let mut changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
         let Some((namespace, name)) = key.filter(|_| change != Change::All) else {
             changes.everything();
@@ -917,6 +1079,7 @@ impl WatchContext {
         };
         match kind {
             ResourceKind::Nodes => changes.capacity(),
+            ResourceKind::Services | ResourceKind::CnpgClusters | ResourceKind::ZalandoClusters => changes.network(),
             ResourceKind::NodePods if change == Change::Structure => changes.capacity(),
             ResourceKind::NodePods => {}
             ResourceKind::Pods if change == Change::Structure => {
@@ -947,6 +1110,38 @@ impl WatchContext {
         self.spawn_with::<K>(kind, collection, on_pod, objects_of(api))
     }
 
+    /// Watches a kind that only some clusters serve (an operator's CRD) when this one
+    /// does; when it does not, the kind is dropped from the health record (nothing to wait
+    /// for, nothing stale) and said in `not_served`.
+    fn spawn_if_served<K>(
+        &self,
+        kind: ResourceKind,
+        collection: Arc<Collection<K::Stored>>,
+        not_served: Arc<Mutex<Vec<String>>>,
+    ) -> JoinHandle<()>
+    where
+        K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        let ctx = self.clone();
+        let group_version = kind.served_only_as().unwrap_or_default();
+        tokio::spawn(async move {
+            if !super::network::serves(&ctx.client, group_version).await {
+                not_served
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(format!("{group_version} is not served here: no {} to read", kind.plural()));
+                ctx.health.lock().unwrap_or_else(|p| p.into_inner()).remove(&kind);
+                ctx.bump();
+                return;
+            }
+            let api: Api<DeserializeGuard<K>> = match &ctx.namespace {
+                Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+                None => Api::all(ctx.client.clone()),
+            };
+            ctx.clone().run::<K>(Feed::new(kind, collection, None), objects_of(api)).await;
+        })
+    }
+
     /// Lists and watches a kind through `source`.
     fn spawn_with<K>(
         &self,
@@ -959,16 +1154,7 @@ impl WatchContext {
         K: Watched,
     {
         let ctx = self.clone();
-        let feed = Feed {
-            kind,
-            collection,
-            on_pod,
-            memo: K::Memo::default(),
-            version: None,
-            heard: None,
-            retry: Backoff::default(),
-            refused: Backoff::forbidden(),
-        };
+        let feed = Feed::new(kind, collection, on_pod);
         tokio::spawn(async move { ctx.run::<K>(feed, source).await })
     }
 
@@ -1351,6 +1537,7 @@ mod tests {
             health: health.clone(),
             pulse: latest::channel(0).0,
             changes: Default::default(),
+            templates_changed: Default::default(),
         };
         (ctx, health)
     }

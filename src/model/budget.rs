@@ -9,10 +9,12 @@
 //! where it came from.
 
 use std::borrow::Borrow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1::PodSpec;
 
+use super::discovery::engines::{self, Engine};
+use super::discovery::{self, Discovered, PoolerSettings, Setting, Target};
 use super::sanitize::clean;
 
 use super::service_match::{ServiceMatch, covers};
@@ -26,7 +28,6 @@ pub const DB_POOL_ANNOTATION: &str = "cockpit.dev/db-pool";
 pub const MAX_CONNECTIONS_ANNOTATION: &str = "cockpit.dev/max-connections";
 
 /// PostgreSQL's own defaults, used when nothing says otherwise.
-const DEFAULT_MAX_CONNECTIONS: u32 = 100;
 const DEFAULT_RESERVED: u32 = 3;
 /// The seeds' "~15" spare connections for migrations, consoles and cron jobs.
 const DEFAULT_HEADROOM: u32 = 15;
@@ -41,8 +42,9 @@ fn sourced<T>(value: T, source: Source) -> Sourced<T> {
     Sourced { value, source }
 }
 
-/// Reads the annotations and server arguments that say which database a workload uses
-/// or which one it is. Annotations on the pod template win over the workload's.
+/// Reads the annotations, images and server settings that say which database a workload
+/// uses or which one it is. Annotations on the pod template win over the workload's; a
+/// server's own settings (args, then its image's env) over PostgreSQL's default.
 pub fn database_hints(
     workload_annotations: &BTreeMap<String, String>,
     template_annotations: &BTreeMap<String, String>,
@@ -54,18 +56,39 @@ pub fn database_hints(
     let from_annotation = annotation(MAX_CONNECTIONS_ANNOTATION)
         .and_then(|v| parse_count(&v))
         .map(|n| sourced(n, Source::Annotation(MAX_CONNECTIONS_ANNOTATION)));
-    let from_args = pod_spec
-        .into_iter()
-        .flat_map(|spec| &spec.containers)
+    let containers = pod_spec.into_iter().flat_map(|spec| &spec.containers);
+    let from_args = containers
+        .clone()
         .find_map(|c| max_connections_from_args(c.command.iter().chain(&c.args).flatten().map(String::as_str)))
         .map(|n| sourced(n, Source::Args));
+    let engine_of = |c: &&k8s_openapi::api::core::v1::Container| c.image.as_deref().and_then(engines::engine_of);
+    let server = containers.clone().find(|c| engine_of(c) == Some(Engine::Postgres));
+    let from_image = server.map(|c| {
+        let literal = |name: &str| {
+            c.env.iter().flatten().find(|v| v.name == name && v.value_from.is_none()).and_then(|v| v.value.as_deref())
+        };
+        MAX_CONNECTIONS_ENV
+            .iter()
+            .find_map(|name| literal(name).and_then(parse_count).map(|n| sourced(n, Source::Env((*name).into()))))
+            .unwrap_or(sourced(engines::POSTGRES_DEFAULT_MAX_CONNECTIONS, Source::EngineDefault("PostgreSQL")))
+    });
+    let pooler = containers.clone().any(|c| engine_of(&c) == Some(Engine::PgBouncer));
+    let config_volumes = pod_spec
+        .filter(|_| pooler)
+        .map(|spec| discovery::config_map_volumes(spec).iter().map(|name| clean(name)).collect())
+        .unwrap_or_default();
     DatabaseHints {
         uses: annotation(DB_ANNOTATION).filter(|v| !v.is_empty()),
         pool_annotation: annotation(DB_POOL_ANNOTATION),
-        serves: from_annotation.or(from_args),
+        serves: from_annotation.or(from_args).or(from_image),
         labels: template_labels.clone(),
+        config_volumes,
     }
 }
+
+/// The env PostgreSQL images read `max_connections` from (Bitnami's, and the names
+/// teams give it in their own images).
+const MAX_CONNECTIONS_ENV: &[&str] = &["POSTGRESQL_MAX_CONNECTIONS", "POSTGRES_MAX_CONNECTIONS", "PG_MAX_CONNECTIONS"];
 
 /// A database as the profile declares it; anything left out is detected or defaulted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -118,6 +141,10 @@ pub struct ServiceUse {
     pub extra: Sourced<u32>,
     /// The binding's `application_name` pattern, if it gives one.
     pub application_name: Option<String>,
+    /// How the service was found to use this database (`DATABASE_URL from Secret app-db`).
+    pub via: String,
+    /// For a pooler's line on its server: the services whose clients it carries.
+    pub pooler_for: Vec<ServiceKey>,
 }
 
 impl ServiceUse {
@@ -207,7 +234,7 @@ pub fn example_budget(service: &Service, headroom: u32) -> DatabaseBudget {
             application_name: None,
         }],
     };
-    databases(&rules, std::slice::from_ref(&service)).remove(0)
+    databases(&rules, std::slice::from_ref(&service), &Discovered::default()).remove(0)
 }
 
 /// What a PostgreSQL server reported, attributed to services where possible.
@@ -250,6 +277,30 @@ pub struct DatabaseBudget {
     pub measured: Measured,
     /// Set once a measurement replaced the limits: what they were before.
     pub declared: Option<DeclaredLimits>,
+    /// A server, or a pooler whose clients count against its client limit.
+    pub kind: DatabaseKind,
+    /// Where the cockpit found it (`StatefulSet data/pg`, `from secret ledger-db/url`).
+    pub origin: Option<String>,
+    /// The server's or pooler's workload, when it runs as one in the cluster.
+    pub workload: Option<ServiceKey>,
+    /// What discovery could not resolve for it (`no Service pg in namespace data`).
+    pub notes: Vec<String>,
+}
+
+/// What a budget is about.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum DatabaseKind {
+    #[default]
+    Server,
+    /// A PgBouncer: its limit is its pods' client connections; `server` is the database
+    /// it forwards to, where it counts with its server-side pool.
+    Pooler {
+        server: Option<String>,
+        /// Its pods, each with its own client limit.
+        pods: u32,
+        /// max_client_conn per pod, where it came from.
+        per_pod: Option<Sourced<u32>>,
+    },
 }
 
 impl DatabaseBudget {
@@ -326,12 +377,31 @@ impl DatabaseBudget {
             .fold(u64::from(self.headroom.value), u64::saturating_add)
     }
 
+    /// Whether anything says what the server's limit is. When not, the demand is still
+    /// shown, but no percentage or state is made up from a guess.
+    pub fn limit_known(&self) -> bool {
+        self.max_connections.source != Source::Unknown
+    }
+
+    /// The share of usable connections required; NaN (shown as `?`) when the limit is unknown.
     pub fn percent(&self) -> f64 {
+        if !self.limit_known() {
+            return f64::NAN;
+        }
         percent_of(self.required(), self.usable())
     }
 
     pub fn percent_at_hpa_max(&self) -> f64 {
+        if !self.limit_known() {
+            return f64::NAN;
+        }
         percent_of(self.required_at_hpa_max(), self.usable())
+    }
+
+    /// `90 now · 240 at HPA max · limit unknown`: the demand, whatever is known of the limit.
+    pub fn demand(&self) -> String {
+        let limit = if self.limit_known() { format!("{} usable", self.usable()) } else { "limit unknown".to_string() };
+        format!("{} now · {} at HPA max · {limit}", self.required(), self.required_at_hpa_max())
     }
 
     pub fn state(&self) -> BudgetState {
@@ -343,7 +413,9 @@ impl DatabaseBudget {
     }
 
     fn judge(&self, percent: f64) -> BudgetState {
-        if percent >= 100.0 {
+        if percent.is_nan() {
+            BudgetState::Unknown
+        } else if percent >= 100.0 {
             BudgetState::Over
         } else if percent >= f64::from(self.warn_percent) {
             BudgetState::Warn
@@ -391,6 +463,16 @@ impl DatabaseBudget {
             (self.required(), self.percent())
         };
         let sum = if terms.is_empty() { "no services".to_string() } else { terms.join(" + ") };
+        if !self.limit_known() {
+            return format!("{sum} + headroom {} = {required} of an unknown limit", self.headroom.value);
+        }
+        if let DatabaseKind::Pooler { .. } = self.kind {
+            return format!(
+                "{sum} = {required} of {} client connections = {}",
+                self.max_connections.value,
+                format_percent(percent)
+            );
+        }
         format!(
             "{sum} + headroom {} = {required} of {} usable ({} max - {} reserved) = {}",
             self.headroom.value,
@@ -404,6 +486,26 @@ impl DatabaseBudget {
     /// The limits and where each came from:
     /// `max_connections 100 (profile) · reserved 3 (default) · headroom 15 (profile) · warn at 70 %`.
     pub fn limits(&self) -> String {
+        if let DatabaseKind::Pooler { pods, per_pod: Some(per_pod), .. } = &self.kind
+            && self.max_connections.source != Source::Profile
+        {
+            return format!(
+                "client limit {} = {pods} pods × max_client_conn {} ({}) · warn at {} %",
+                self.max_connections.value, per_pod.value, per_pod.source, self.warn_percent
+            );
+        }
+        if let DatabaseKind::Pooler { .. } = self.kind {
+            return format!(
+                "client limit {} ({}) · warn at {} %",
+                self.max_connections.value, self.max_connections.source, self.warn_percent
+            );
+        }
+        if !self.limit_known() {
+            return format!(
+                "max_connections unknown · reserved {} ({}) · headroom {} ({}) · warn at {} %",
+                self.reserved.value, self.reserved.source, self.headroom.value, self.headroom.source, self.warn_percent
+            );
+        }
         format!(
             "max_connections {} ({}) · reserved {} ({}) · headroom {} ({}) · warn at {} %{}",
             self.max_connections.value,
@@ -419,8 +521,20 @@ impl DatabaseBudget {
 
     /// What to do about a warn or over state, in the seeds' words.
     pub fn advice(&self, state: BudgetState) -> Option<String> {
+        if let DatabaseKind::Pooler { .. } = self.kind {
+            return match state {
+                BudgetState::Ok | BudgetState::Unknown => None,
+                BudgetState::Warn | BudgetState::Over => Some(
+                    "near or past the pooler's client limit: raise max_client_conn or run more pooler replicas".into(),
+                ),
+            };
+        }
         match (state, self.pooler) {
             (BudgetState::Ok, _) => None,
+            (BudgetState::Unknown, _) => Some(format!(
+                "declare max_connections in the profile ([[databases]] name = \"{}\", max_connections = N), or set url_env to measure it",
+                self.name
+            )),
             (_, false) => Some(format!(
                 "past {} % of usable connections: put a transaction-mode pooler (PgBouncer) in front instead of raising max_connections",
                 self.warn_percent
@@ -455,9 +569,12 @@ fn percent_of(required: u64, usable: u32) -> f64 {
 /// Past this a percentage says only "far over": `> 9999 %` rather than thirteen digits.
 const PERCENT_SHOWN_MAX: f64 = 9999.0;
 
-/// `77 %`, `149 %`, `> 9999 %`, `∞ %` (a database that allows no application connections at all).
+/// `77 %`, `149 %`, `> 9999 %`, `∞ %` (a database that allows no application connections
+/// at all), `?` (its limit is unknown).
 pub fn format_percent(percent: f64) -> String {
-    if !percent.is_finite() {
+    if percent.is_nan() {
+        "?".into()
+    } else if !percent.is_finite() {
         "∞ %".into()
     } else if percent > PERCENT_SHOWN_MAX {
         format!("> {PERCENT_SHOWN_MAX} %")
@@ -466,57 +583,126 @@ pub fn format_percent(percent: f64) -> String {
     }
 }
 
-/// The budget of every database some service uses or the profile declares.
-pub fn databases<S: Borrow<Service>>(rules: &BudgetRules, services: &[S]) -> Vec<DatabaseBudget> {
-    let mut budgets: Vec<DatabaseBudget> = rules.databases.iter().map(|d| declared(d, services)).collect();
+/// The budget of every database some service uses or the profile declares: the profile's
+/// bindings first, then `cockpit.dev/db`, then what discovery found in the services' env.
+pub fn databases<S: Borrow<Service>>(rules: &BudgetRules, services: &[S], found: &Discovered) -> Vec<DatabaseBudget> {
+    let rows: HashMap<&ServiceKey, &Service> = services.iter().map(|s| (&s.borrow().key, s.borrow())).collect();
+    let mut budgets: Vec<DatabaseBudget> = rules.databases.iter().map(|d| declared(d, services, found)).collect();
     for service in services.iter().map(Borrow::borrow) {
-        let Some((database, binding)) = database_of(rules, service) else { continue };
-        let index = match budgets.iter().position(|b| b.name == database) {
+        let Some(bound) = database_of(rules, service, found, &rows) else { continue };
+        let index = match budgets.iter().position(|b| b.name == bound.database) {
             Some(i) => i,
             None => {
                 let decl = DatabaseDecl {
-                    name: database.clone(),
-                    namespace: Some(service.key.namespace.clone()),
+                    name: bound.database.clone(),
+                    namespace: Some(bound.namespace.clone()),
                     ..Default::default()
                 };
-                budgets.push(declared(&decl, services));
+                budgets.push(declared(&decl, services, found));
                 budgets.len() - 1
             }
         };
         let budget = &mut budgets[index];
-        budget.services.push(service_use(service, binding));
+        if budget.origin.is_none() {
+            budget.origin = bound.origin;
+        }
+        budget.notes.extend(bound.note.filter(|n| !budget.notes.contains(n)));
+        budget.services.push(service_use(service, bound.binding, found.poolers.get(&service.key), bound.via));
         if budget.url_env.is_none() {
-            budget.url_env = binding.and_then(|b| b.url_env.clone());
+            budget.url_env = bound.binding.and_then(|b| b.url_env.clone());
         }
         // A PgBouncer the pods talk to is a pooler in front, unless the profile says otherwise.
-        if !budget.pooler_declared && service.env.iter().any(|v| v.name.to_ascii_uppercase().starts_with("PGBOUNCER")) {
+        let pooled = service.env.iter().any(|v| v.name.to_ascii_uppercase().starts_with("PGBOUNCER"))
+            || found.poolers.contains_key(&service.key);
+        if !budget.pooler_declared && pooled {
             budget.pooler = true;
         }
     }
+    link_poolers(&mut budgets, &rows, found);
     for budget in &mut budgets {
         budget.services.sort_by(|a, b| a.key.cmp(&b.key));
     }
     budgets
 }
 
-/// A database with what the profile says, completed from the server's workload
-/// (its annotation or arguments) and PostgreSQL's defaults.
-fn declared<S: Borrow<Service>>(decl: &DatabaseDecl, services: &[S]) -> DatabaseBudget {
-    let server = services.iter().map(Borrow::borrow).find(|s: &&Service| {
-        s.key.name == decl.name
-            && decl.namespace.as_ref().is_none_or(|ns| *ns == s.key.namespace)
-            && s.database.serves.is_some()
-    });
-    let max_connections = match (decl.max_connections, server.and_then(|s| s.database.serves.clone())) {
+/// A pooler's budget counts client connections against its pods' client limit; its line
+/// on the server's budget says whose clients it carries.
+fn link_poolers(budgets: &mut [DatabaseBudget], rows: &HashMap<&ServiceKey, &Service>, found: &Discovered) {
+    let poolers: Vec<(usize, ServiceKey)> =
+        budgets.iter().enumerate().filter_map(|(i, b)| Some((i, pooler_key(b, found)?))).collect();
+    for (i, pooler) in poolers {
+        let server = budgets.iter().find(|b| b.uses(&pooler).is_some()).map(|b| b.name.clone());
+        let carried: Vec<ServiceKey> = budgets[i].services.iter().map(|u| u.key.clone()).collect();
+        let pods = rows.get(&pooler).map_or(0, |r| u32::try_from(r.replicas.desired).unwrap_or(0));
+        let per_pod = found.poolers.get(&pooler).map(|p| p.max_client_conn.clone());
+        let budget = &mut budgets[i];
+        if let Some(per_pod) = &per_pod
+            && budget.max_connections.source != Source::Profile
+        {
+            budget.max_connections = sourced(pods.saturating_mul(per_pod.value), per_pod.source.clone());
+        }
+        budget.kind = DatabaseKind::Pooler { server, pods, per_pod };
+        for used in budgets.iter_mut().flat_map(|b| b.services.iter_mut()).filter(|u| u.key == pooler) {
+            used.pooler_for = carried.clone();
+        }
+    }
+}
+
+/// The pooler workload a budget is about, if it is one.
+fn pooler_key(budget: &DatabaseBudget, found: &Discovered) -> Option<ServiceKey> {
+    budget.workload.clone().filter(|k| found.poolers.contains_key(k))
+}
+
+fn origin_of_workload(key: &ServiceKey) -> String {
+    format!("{} {}/{}", key.kind.as_str(), key.namespace, key.name)
+}
+
+/// A database with what the profile says, completed from the server's workload (its
+/// annotation, arguments, image env or PostgreSQL's default), an operator's cluster spec,
+/// a pooler's settings, or else an unknown limit: a made-up 100 would judge a budget on
+/// nothing.
+fn declared<S: Borrow<Service>>(decl: &DatabaseDecl, services: &[S], found: &Discovered) -> DatabaseBudget {
+    let in_namespace = |ns: &str| decl.namespace.as_ref().is_none_or(|want| want == ns);
+    let server = services
+        .iter()
+        .map(Borrow::borrow)
+        .find(|s: &&Service| s.key.name == decl.name && in_namespace(&s.key.namespace) && s.database.serves.is_some());
+    let operator = found.operators.iter().find(|o| o.name == decl.name && in_namespace(&o.namespace));
+    let pooler = found.poolers.keys().find(|k| k.name == decl.name && in_namespace(&k.namespace));
+    let workload = server.map(|s| s.key.clone()).or_else(|| pooler.cloned());
+    let (detected, origin) = if let Some(server) = server {
+        (server.database.serves.clone(), Some(origin_of_workload(&server.key)))
+    } else if let Some(cluster) = operator {
+        let max = match &cluster.max_connections {
+            Setting::Set(n) => Some(sourced(*n, Source::Operator(cluster.operator.label()))),
+            Setting::NotSet => {
+                Some(sourced(engines::POSTGRES_DEFAULT_MAX_CONNECTIONS, Source::EngineDefault("PostgreSQL")))
+            }
+            Setting::Unreadable(_) => None,
+        };
+        (max, Some(format!("{} {}/{}", cluster.operator.label(), cluster.namespace, cluster.name)))
+    } else if let Some(key) = pooler {
+        // The client limit is filled in once the pooler's replicas are known.
+        (found.poolers.get(key).map(|p| p.max_client_conn.clone()), Some(origin_of_workload(key)))
+    } else {
+        (None, None)
+    };
+    let max_connections = match (decl.max_connections, detected) {
         (Some(n), _) => sourced(n, Source::Profile),
         (None, Some(detected)) => detected,
-        (None, None) => sourced(DEFAULT_MAX_CONNECTIONS, Source::Default),
+        (None, None) => sourced(0, Source::Unknown),
+    };
+    let pooler_side = pooler.is_some() && server.is_none() && operator.is_none();
+    let no_slots = |declared: Option<u32>, default: u32| match declared {
+        Some(n) => sourced(n, Source::Profile),
+        None if pooler_side => sourced(0, Source::EngineDefault("PgBouncer")),
+        None => sourced(default, Source::Default),
     };
     DatabaseBudget {
         name: decl.name.clone(),
         max_connections,
-        reserved: or_default(decl.reserved, DEFAULT_RESERVED),
-        headroom: or_default(decl.headroom, DEFAULT_HEADROOM),
+        reserved: no_slots(decl.reserved, DEFAULT_RESERVED),
+        headroom: no_slots(decl.headroom, DEFAULT_HEADROOM),
         warn_percent: decl.warn_percent.unwrap_or(DEFAULT_WARN_PERCENT),
         pooler: decl.pooler.unwrap_or(false),
         pooler_declared: decl.pooler.is_some(),
@@ -524,35 +710,108 @@ fn declared<S: Borrow<Service>>(decl: &DatabaseDecl, services: &[S]) -> Database
         services: Vec::new(),
         measured: Measured::NotConfigured,
         declared: None,
+        kind: DatabaseKind::Server,
+        origin,
+        workload,
+        notes: operator
+            .filter(|_| server.is_none())
+            .and_then(|c| match &c.max_connections {
+                Setting::Unreadable(value) => Some(format!(
+                    "{} {}/{} sets max_connections to {value}, not a count",
+                    c.operator.label(),
+                    c.namespace,
+                    c.name
+                )),
+                _ => None,
+            })
+            .into_iter()
+            .collect(),
     }
 }
 
-fn or_default(declared: Option<u32>, default: u32) -> Sourced<u32> {
-    match declared {
-        Some(n) => sourced(n, Source::Profile),
-        None => sourced(default, Source::Default),
-    }
+/// Which database a service uses, and how that was found.
+struct Bound<'r> {
+    database: String,
+    namespace: String,
+    binding: Option<&'r BindingDecl>,
+    via: String,
+    origin: Option<String>,
+    note: Option<String>,
 }
 
 /// The database a service uses: the first profile binding that covers it, else its
-/// `cockpit.dev/db` annotation.
-fn database_of<'r>(rules: &'r BudgetRules, service: &Service) -> Option<(String, Option<&'r BindingDecl>)> {
+/// `cockpit.dev/db` annotation, else the connection discovery found.
+fn database_of<'r>(
+    rules: &'r BudgetRules,
+    service: &Service,
+    found: &Discovered,
+    rows: &HashMap<&ServiceKey, &Service>,
+) -> Option<Bound<'r>> {
+    let namespace = service.key.namespace.clone();
     if let Some(binding) = rules.bindings.iter().find(|b| covers(&b.services, service)) {
-        return Some((binding.database.clone(), Some(binding)));
+        let via = "profile binding".to_string();
+        return Some(Bound {
+            database: binding.database.clone(),
+            namespace,
+            binding: Some(binding),
+            via,
+            origin: None,
+            note: None,
+        });
     }
-    service.database.uses.clone().map(|db| (db, None))
+    if let Some(db) = service.database.uses.clone() {
+        let via = format!("annotation {DB_ANNOTATION}");
+        return Some(Bound { database: db, namespace, binding: None, via, origin: None, note: None });
+    }
+    let connection = found.connections.get(&service.key)?;
+    let (database, namespace, origin) = match &connection.target {
+        Target::Workload(key) => {
+            let origin = rows.get(key).map_or_else(|| origin_of_workload(key), |r| origin_of_workload(&r.key));
+            (key.name.clone(), key.namespace.clone(), origin)
+        }
+        Target::Operator { namespace, name } => {
+            let label = found.operator(namespace, name).map_or("operator cluster", |o| o.operator.label());
+            (name.clone(), namespace.clone(), format!("{label} {namespace}/{name}"))
+        }
+        Target::Secret { namespace, secret, key } => {
+            let name = format!("{secret}/{key}");
+            (name.clone(), namespace.clone(), format!("from secret {name}"))
+        }
+        Target::Host(host) => (host.clone(), namespace, format!("host {host}")),
+    };
+    Some(Bound {
+        database,
+        namespace,
+        binding: None,
+        via: connection.via.clone(),
+        origin: Some(origin),
+        note: connection.note.clone(),
+    })
 }
 
-fn service_use(service: &Service, binding: Option<&BindingDecl>) -> ServiceUse {
+fn service_use(
+    service: &Service,
+    binding: Option<&BindingDecl>,
+    pooler: Option<&PoolerSettings>,
+    via: String,
+) -> ServiceUse {
     let env = pool_env(&service.env);
     let annotation = service.database.pool_annotation.as_deref().and_then(parse_pool_annotation);
-    let pick = |profile: Option<u32>, annotated: Option<u32>, from_env: Option<(u32, String)>, default: u32| {
+    // A pooler opens its server-side pool (and reserve) per pod, whatever its clients do.
+    let (env_pool, env_overflow) = match pooler {
+        Some(p) => (Some(p.pool.clone()), Some(p.reserve.clone())),
+        None => (
+            env.pool.map(|(n, var)| sourced(n, Source::Env(var))),
+            env.overflow.map(|(n, var)| sourced(n, Source::Env(var))),
+        ),
+    };
+    let pick = |profile: Option<u32>, annotated: Option<u32>, detected: Option<Sourced<u32>>, default: u32| {
         if let Some(n) = profile {
             sourced(n, Source::Profile)
         } else if let Some(n) = annotated {
             sourced(n, Source::Annotation(DB_POOL_ANNOTATION))
-        } else if let Some((n, var)) = from_env {
-            sourced(n, Source::Env(var))
+        } else if let Some(found) = detected {
+            found
         } else {
             sourced(default, Source::Default)
         }
@@ -561,13 +820,15 @@ fn service_use(service: &Service, binding: Option<&BindingDecl>) -> ServiceUse {
         key: service.key.clone(),
         replicas: u32::try_from(service.replicas.desired).unwrap_or(0),
         hpa_max: service.hpa.as_ref().and_then(|h| u32::try_from(h.max).ok()),
-        pool: pick(binding.and_then(|b| b.pool), annotation.map(|a| a.0), env.pool, DEFAULT_POOL),
-        overflow: pick(binding.and_then(|b| b.overflow), annotation.map(|a| a.1), env.overflow, DEFAULT_OVERFLOW),
+        pool: pick(binding.and_then(|b| b.pool), annotation.map(|a| a.0), env_pool, DEFAULT_POOL),
+        overflow: pick(binding.and_then(|b| b.overflow), annotation.map(|a| a.1), env_overflow, DEFAULT_OVERFLOW),
         extra: match binding.and_then(|b| b.extra_per_pod) {
             Some(n) => sourced(n, Source::Profile),
             None => sourced(0, Source::Default),
         },
         application_name: binding.and_then(|b| b.application_name.clone()),
+        via,
+        pooler_for: Vec::new(),
     }
 }
 
@@ -725,6 +986,16 @@ fn owner_of<'a>(client: &ClientConnections, budget: &DatabaseBudget, mine: &[&'a
     })
 }
 
+impl ServiceBudget {
+    /// `77%`, or `90/?` (connections the database needs, of an unknown limit).
+    pub fn short(&self) -> String {
+        match self.percent {
+            Some(percent) => format_percent(percent).replace(' ', ""),
+            None => format!("{}/?", self.required),
+        }
+    }
+}
+
 /// Adds the service-level summary (`budget` in `status -o json`, the BUDGET column) to
 /// every service that uses a database.
 pub fn attach(services: &mut [Service], budgets: &[DatabaseBudget]) {
@@ -736,8 +1007,9 @@ pub fn attach(services: &mut [Service], budgets: &[DatabaseBudget]) {
                 per_replica: used.per_replica(),
                 current: used.connections(),
                 at_hpa_max: used.connections_at_hpa_max(),
-                max_connections: b.max_connections.value,
-                percent: b.percent(),
+                max_connections: b.limit_known().then_some(b.max_connections.value),
+                percent: b.limit_known().then(|| b.percent()),
+                required: b.required(),
                 state: b.state(),
             })
         });

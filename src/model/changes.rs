@@ -43,16 +43,24 @@ pub struct Changes {
     pub namespaces: BTreeSet<String>,
     /// Objects whose status alone changed, by namespace.
     pub statuses: BTreeMap<String, BTreeSet<(Part, String)>>,
+    /// What discovery reads besides workloads changed (Services, referenced ConfigMaps,
+    /// operators' clusters): which database each service uses is found again.
+    pub network: bool,
 }
 
 impl Changes {
     pub fn everything_at_start() -> Self {
-        Changes { everything: true, capacity: true, ..Default::default() }
+        Changes { everything: true, capacity: true, network: true, ..Default::default() }
     }
 
     pub fn everything(&mut self) {
         self.everything = true;
         self.capacity = true;
+        self.network = true;
+    }
+
+    pub fn network(&mut self) {
+        self.network = true;
     }
 
     pub fn capacity(&mut self) {

@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::{Container, EnvVarSource, PodSpec, PodTemplateSp
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::Deserialize;
 
+use super::discovery::address::without_credentials;
 use super::owners::controller_uid;
 use super::pods::PodFacts;
 use super::rollout::revision_annotation;
@@ -278,7 +279,8 @@ pub fn env_vars(spec: Option<&PodSpec>) -> Vec<EnvVar> {
             let value = match &var.value_from {
                 Some(source) => from_source(source),
                 None => {
-                    let literal = safe(var.value.as_deref().unwrap_or(""));
+                    // A literal URL or DSN may carry a password: it never reaches the screen.
+                    let literal = without_credentials(&safe(var.value.as_deref().unwrap_or("")));
                     EnvValue::Literal(cut_for_display(&literal, MAX_LITERAL_CHARS).into_owned())
                 }
             };

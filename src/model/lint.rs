@@ -139,7 +139,7 @@ impl Service {
     /// database's budget counts (warn or over) even though it is not a finding of the row.
     pub fn severity(&self) -> Option<Severity> {
         let budget = self.budget.as_ref().and_then(|b| match b.state {
-            BudgetState::Ok => None,
+            BudgetState::Ok | BudgetState::Unknown => None,
             BudgetState::Warn => Some(Severity::Warning),
             BudgetState::Over => Some(Severity::Error),
         });

@@ -26,6 +26,7 @@ use jiff::Timestamp;
 use super::budget::{self, DatabaseBudget};
 use super::capacity::NodeCapacity;
 use super::changes::Changes;
+use super::discovery::{self, Discovered, Network};
 use super::profile::{self, Profile};
 use super::service::{Service, ServiceKey};
 use super::services::{self, ClusterObjects, NamespaceFinding, ReadinessHistory, Visibility};
@@ -42,6 +43,9 @@ pub trait Objects {
     fn namespaces(&self) -> Vec<String>;
     /// The nodes and every pod on them (`nodes` and `node_pods` filled).
     fn on_nodes(&self) -> ClusterObjects;
+    /// What database discovery reads besides workloads (Services, referenced ConfigMaps,
+    /// operators' clusters).
+    fn network(&self) -> Network;
 }
 
 /// What one update hands to the view.
@@ -52,6 +56,8 @@ pub struct Current {
     /// The budgets that matter in the scope.
     pub budgets: Vec<DatabaseBudget>,
     pub namespace_findings: Vec<NamespaceFinding>,
+    /// What database discovery could not read.
+    pub discovery_notes: Vec<String>,
 }
 
 /// How much an update rebuilt: what the tests and the bench read.
@@ -65,6 +71,8 @@ pub struct Work {
     pub checked: usize,
     /// Services finished again with the profile (budgets, rules).
     pub finished: usize,
+    /// Discovery runs (which database each service uses).
+    pub discovered: usize,
 }
 
 #[derive(Default)]
@@ -76,6 +84,9 @@ pub struct LiveModel {
     profile: Option<Arc<Profile>>,
     /// Every database's budget, as last summed.
     budgets: Vec<DatabaseBudget>,
+    /// Which database each service uses, as last discovered: found again only when a
+    /// namespace was rebuilt or the network changed, never for a status change.
+    discovered: Discovered,
     /// What the last update rebuilt.
     pub work: Work,
 }
@@ -155,7 +166,17 @@ impl LiveModel {
             self.rebuild(objects, &stale, &capacity, inputs);
         }
         self.capacity = Some(capacity);
+        if changes.everything || changes.network || !changes.namespaces.is_empty() {
+            self.discover(objects);
+        }
         self.current(inputs)
+    }
+
+    /// Finds again which database each service uses (specs only, never status).
+    fn discover(&mut self, objects: &impl Objects) {
+        let plain: Vec<&Service> = self.namespaces.values().flat_map(|n| n.services.iter().map(|s| &**s)).collect();
+        self.discovered = discovery::discover(&plain, &objects.network());
+        self.work.discovered += 1;
     }
 
     /// The namespace built longest ago, when that is [`REFRESH_AFTER`] or more.
@@ -225,7 +246,7 @@ impl LiveModel {
     fn current(&mut self, inputs: &Inputs<'_>) -> Current {
         let profile = inputs.profile;
         let plain: Vec<&Service> = self.namespaces.values().flat_map(|n| n.services.iter().map(|s| &**s)).collect();
-        let budgets = budget::databases(&profile.budget, &plain);
+        let budgets = budget::databases(&profile.budget, &plain, &self.discovered);
         let moved: BTreeSet<&str> = moved_budgets(&self.budgets, &budgets);
         let mut services = Vec::with_capacity(plain.len());
         for namespace in self.namespaces.values_mut() {
@@ -249,7 +270,12 @@ impl LiveModel {
         }
         self.budgets = budgets.clone();
         let namespace_findings = self.namespaces.values().flat_map(|n| n.findings.iter().cloned()).collect();
-        Current { services, budgets: profile::in_scope(budgets, profile, inputs.scope), namespace_findings }
+        Current {
+            services,
+            budgets: profile::in_scope(budgets, profile, inputs.scope),
+            namespace_findings,
+            discovery_notes: self.discovered.notes.clone(),
+        }
     }
 }
 

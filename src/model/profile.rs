@@ -3,6 +3,7 @@
 //! by `config::profile`; this is plain data.
 
 use super::budget::{self, BudgetRules, DatabaseBudget};
+use super::discovery::Discovered;
 use super::lint::{self, LintRule};
 use super::service::Service;
 use super::service_match::{ServiceMatch, covers};
@@ -41,12 +42,17 @@ pub fn apply_singletons(services: &mut [Service], singletons: &[SingletonDecl]) 
 }
 
 /// Applies the profile to freshly built services: singletons, then the connection budget
-/// of every database (which needs all services at once). Returns the budgets of the
-/// databases that matter in `namespace` (all of them for all namespaces): used by a
-/// service in scope, or declared there.
-pub fn apply(services: &mut [Service], profile: &Profile, namespace: Option<&str>) -> Vec<DatabaseBudget> {
+/// of every database (which needs all services at once, and what discovery `found`).
+/// Returns the budgets of the databases that matter in `namespace` (all of them for all
+/// namespaces): used by a service in scope, or declared there.
+pub fn apply(
+    services: &mut [Service],
+    profile: &Profile,
+    namespace: Option<&str>,
+    found: &Discovered,
+) -> Vec<DatabaseBudget> {
     apply_singletons(services, &profile.singletons);
-    let budgets = budget::databases(&profile.budget, services);
+    let budgets = budget::databases(&profile.budget, services, found);
     for service in services.iter_mut() {
         finish(service, &budgets, profile);
     }

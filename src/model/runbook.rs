@@ -425,6 +425,11 @@ fn judge(gate: &Gate, e: &GateEvidence<'_>) -> GateStatus {
                 "no connection budget is known for {}: declare its database in the profile",
                 service.key.name
             )),
+            Some(b) if !b.limit_known() => GateStatus::Failed(format!(
+                "{}'s connection limit is unknown ({}): declare max_connections in the profile",
+                b.name,
+                b.demand()
+            )),
             Some(b) if b.percent() < f64::from(*percent) => {
                 GateStatus::Passed(format!("{} at {} (below {percent} %)", b.name, format_percent(b.percent())))
             }

@@ -327,6 +327,14 @@ pub enum Source {
     Default,
     /// Read from the live server: what the budget is judged on once it is known.
     Measured,
+    /// The engine's own default, when nothing sets it (`PostgreSQL`, `PgBouncer`).
+    EngineDefault(&'static str),
+    /// A setting of a `pgbouncer.ini` from a ConfigMap.
+    Ini(String),
+    /// The custom resource of an operator's cluster (`CloudNativePG Cluster`).
+    Operator(&'static str),
+    /// Nothing the cockpit can read says it: the number is not used for any judgement.
+    Unknown,
 }
 
 impl fmt::Display for Source {
@@ -338,6 +346,10 @@ impl fmt::Display for Source {
             Source::Args => f.write_str("server args"),
             Source::Default => f.write_str("default"),
             Source::Measured => f.write_str("measured"),
+            Source::EngineDefault(engine) => write!(f, "{engine}'s default"),
+            Source::Ini(name) => write!(f, "pgbouncer.ini {name}"),
+            Source::Operator(kind) => write!(f, "{kind} spec"),
+            Source::Unknown => f.write_str("unknown"),
         }
     }
 }
@@ -365,11 +377,15 @@ pub struct DatabaseHints {
     pub serves: Option<Sourced<u32>>,
     /// Pod template labels, for profile bindings by selector.
     pub labels: BTreeMap<String, String>,
+    /// ConfigMaps a pooler mounts as volumes (its `pgbouncer.ini`).
+    pub config_volumes: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BudgetState {
+    /// The database's limit is not known: demand is shown, nothing is judged.
+    Unknown,
     Ok,
     Warn,
     Over,
@@ -378,6 +394,7 @@ pub enum BudgetState {
 impl BudgetState {
     pub fn as_str(self) -> &'static str {
         match self {
+            BudgetState::Unknown => "unknown",
             BudgetState::Ok => "ok",
             BudgetState::Warn => "warn",
             BudgetState::Over => "over",
@@ -386,15 +403,18 @@ impl BudgetState {
 }
 
 /// A service's line of its database's budget. `current` and `at_hpa_max` are this
-/// service's own connections; `percent` and `state` are the whole database's.
+/// service's own connections; `required`, `percent` and `state` are the whole database's.
+/// `max_connections` and `percent` are `None` when the database's limit is unknown.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ServiceBudget {
     pub database: String,
     pub per_replica: u64,
     pub current: u64,
     pub at_hpa_max: u64,
-    pub max_connections: u32,
-    pub percent: f64,
+    pub max_connections: Option<u32>,
+    pub percent: Option<f64>,
+    /// Connections the whole database needs now (every service, plus headroom).
+    pub required: u64,
     #[serde(skip)]
     pub state: BudgetState,
 }

@@ -44,6 +44,8 @@ pub struct ClusterObjects {
     pub node_pods: Vec<Arc<PodFacts>>,
     /// The metadata of Helm's release Secrets (their bodies are never read).
     pub helm_releases: Vec<Arc<ObjectMeta>>,
+    /// What database discovery reads besides workloads (Services, ConfigMaps, operators).
+    pub network: crate::model::discovery::Network,
 }
 
 /// The nodes' free capacity, when both the nodes and what runs on them can be read.

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::model::budget::{BudgetState, DatabaseBudget, Measured, format_percent};
+use crate::model::budget::{BudgetState, DatabaseBudget, DatabaseKind, Measured, ServiceUse, format_percent};
 
 /// The worst state among `budgets` (at HPA max when asked): what the exit code follows.
 pub fn worst(budgets: &[DatabaseBudget], at_hpa_max: bool) -> BudgetState {
@@ -13,27 +13,22 @@ pub fn worst(budgets: &[DatabaseBudget], at_hpa_max: bool) -> BudgetState {
 
 /// One block per database: the totals line, a line per service, where the limits came
 /// from, the formula, advice when past the threshold, and the measurement.
-pub fn table(budgets: &[DatabaseBudget], at_hpa_max: bool) -> String {
-    if budgets.is_empty() {
-        return "no database found: declare databases in a profile (--profile, profiles/<context>.toml) \
-                or annotate pod templates with cockpit.dev/db\n"
-            .into();
-    }
+pub fn table(budgets: &[DatabaseBudget], at_hpa_max: bool, notes: &[String]) -> String {
     let mut out = String::new();
+    if budgets.is_empty() {
+        out.push_str(
+            "no database found: no workload names a PostgreSQL host in its env (DATABASE_URL, PGHOST, *_DB_HOST…); \
+             declare databases in a profile (--profile, profiles/<context>.toml) or annotate pod templates with cockpit.dev/db\n",
+        );
+    }
     for b in budgets {
         let state = if at_hpa_max { b.state_at_hpa_max() } else { b.state() };
-        out.push_str(&format!(
-            "{}  now {} ({})  at HPA max {} ({})  of {} usable  [{}]\n",
-            b.name,
-            b.required(),
-            format_percent(b.percent()),
-            b.required_at_hpa_max(),
-            format_percent(b.percent_at_hpa_max()),
-            b.usable(),
-            state.as_str()
-        ));
+        out.push_str(&format!("{}  {}  [{}]\n", title(b), totals(b), state.as_str()));
+        if let Some(origin) = &b.origin {
+            out.push_str(&format!("  found: {origin}\n"));
+        }
         for u in &b.services {
-            out.push_str(&format!("  {}   {}\n", u.share(), u.pools()));
+            out.push_str(&format!("  {}   {}   via {}{}\n", u.share(), u.pools(), u.via, carried(u)));
         }
         out.push_str(&format!("  {}\n", b.limits()));
         out.push_str(&format!("  {}\n", b.formula(at_hpa_max)));
@@ -46,8 +41,52 @@ pub fn table(budgets: &[DatabaseBudget], at_hpa_max: bool) -> String {
         for line in measured_details(b) {
             out.push_str(&format!("  {line}\n"));
         }
+        for note in &b.notes {
+            out.push_str(&format!("  note: {note}\n"));
+        }
+    }
+    for note in notes {
+        out.push_str(&format!("note: {note}\n"));
     }
     out
+}
+
+/// `pg`, or `pgbouncer (pooler → pg)`: a pooler's budget is its clients' against its limit.
+pub fn title(b: &DatabaseBudget) -> String {
+    match &b.kind {
+        DatabaseKind::Server => b.name.clone(),
+        DatabaseKind::Pooler { server, .. } => {
+            format!("{} (pooler → {})", b.name, server.as_deref().unwrap_or("server not found"))
+        }
+    }
+}
+
+/// `now 75 (77 %)  at HPA max 90 (93 %)  of 97 usable`, or the demand alone when the limit
+/// is unknown: `now 90  at HPA max 240  limit unknown`.
+pub fn totals(b: &DatabaseBudget) -> String {
+    if !b.limit_known() {
+        return format!("now {}  at HPA max {}  limit unknown", b.required(), b.required_at_hpa_max());
+    }
+    let of = match b.kind {
+        DatabaseKind::Server => format!("of {} usable", b.usable()),
+        DatabaseKind::Pooler { .. } => format!("of {} client connections", b.usable()),
+    };
+    format!(
+        "now {} ({})  at HPA max {} ({})  {of}",
+        b.required(),
+        format_percent(b.percent()),
+        b.required_at_hpa_max(),
+        format_percent(b.percent_at_hpa_max()),
+    )
+}
+
+/// ` (pooler for shop/api, shop/worker)` on a pooler's line of its server's budget.
+pub fn carried(u: &ServiceUse) -> String {
+    if u.pooler_for.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = u.pooler_for.iter().map(|k| format!("{}/{}", k.namespace, k.name)).collect();
+    format!(" (pooler for {})", names.join(", "))
 }
 
 /// The measurement in words (`None` when no connection string is configured).
@@ -84,13 +123,16 @@ pub fn measured_details(b: &DatabaseBudget) -> Vec<String> {
     lines
 }
 
-/// `{"databases": [...]}` with CLI.md's field names. Added beyond CLI.md: `usable`,
+/// `{"databases": [...]}` with CLI.md's field names (`max_connections`, `usable` and the
+/// percentages are `null` when the limit is unknown). Added beyond CLI.md: `kind`
+/// (`server`/`pooler`), `server` (a pooler's), `origin`, `notes`, `limit_known`, `demand`,
+/// per service `via` and `pooler_for`, `usable`,
 /// `findings` and `declared` (the limits before the server's replaced them), `measured.unmatched`,
 /// `warn_percent`, `pooler`, `state_at_hpa_max`, `formula`, `sources`, per service
 /// `hpa_max` and `extra`, and `measured.error` when the measurement failed.
-pub fn json(budgets: &[DatabaseBudget]) -> Value {
+pub fn json(budgets: &[DatabaseBudget], notes: &[String]) -> Value {
     let databases: Vec<Value> = budgets.iter().map(database_json).collect();
-    json!({ "databases": databases })
+    json!({ "databases": databases, "notes": notes })
 }
 
 fn database_json(b: &DatabaseBudget) -> Value {
@@ -108,6 +150,8 @@ fn database_json(b: &DatabaseBudget) -> Value {
                 "extra": u.extra.value,
                 "per_replica": u.per_replica(),
                 "source": u.source(),
+                "via": u.via,
+                "pooler_for": u.pooler_for.iter().map(|k| format!("{}/{}", k.namespace, k.name)).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -127,12 +171,22 @@ fn database_json(b: &DatabaseBudget) -> Value {
             })).collect::<Vec<_>>(),
         }),
     };
+    let (kind, server) = match &b.kind {
+        DatabaseKind::Server => ("server", None),
+        DatabaseKind::Pooler { server, .. } => ("pooler", server.clone()),
+    };
     json!({
         "name": b.name,
-        "max_connections": b.max_connections.value,
+        "kind": kind,
+        "server": server,
+        "origin": b.origin,
+        "notes": b.notes,
+        "limit_known": b.limit_known(),
+        "demand": b.demand(),
+        "max_connections": b.limit_known().then_some(b.max_connections.value),
         "reserved": b.reserved.value,
         "headroom": b.headroom.value,
-        "usable": b.usable(),
+        "usable": b.limit_known().then(|| b.usable()),
         "current": b.required(),
         "at_hpa_max": b.required_at_hpa_max(),
         "percent": finite(b.percent()),
@@ -159,7 +213,8 @@ fn database_json(b: &DatabaseBudget) -> Value {
     })
 }
 
-/// JSON has no infinity: a database with no usable connections reports `null`.
+/// JSON has no infinity: a database with no usable connections, or an unknown limit,
+/// reports `null`.
 fn finite(percent: f64) -> Value {
     if percent.is_finite() { json!(percent) } else { Value::Null }
 }

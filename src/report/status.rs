@@ -6,7 +6,6 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::model::age::human_age;
-use crate::model::budget::format_percent;
 use crate::model::service::{ProbeKind, Service};
 use crate::model::services::{NamespaceFinding, Visibility};
 
@@ -91,10 +90,7 @@ fn row(s: &Service, report: &StatusReport<'_>, wide: bool) -> Vec<String> {
         cells.push(s.rollout.revision.map_or_else(|| "-".to_string(), |r| r.to_string()));
         cells.push(pods(s.pods_summary.restarts.to_string()));
         cells.push(pods(s.pods_summary.flapping.to_string()));
-        cells.push(s.budget.as_ref().map_or_else(
-            || "-".to_string(),
-            |b| format!("{}:{}", b.database, format_percent(b.percent).replace(' ', "")),
-        ));
+        cells.push(s.budget.as_ref().map_or_else(|| "-".to_string(), |b| format!("{}:{}", b.database, b.short())));
         let ids: Vec<&str> = s.findings.iter().map(|f| f.id).collect();
         cells.push(if ids.is_empty() { "-".to_string() } else { ids.join(",") });
     }

@@ -15,6 +15,7 @@
 pub mod api;
 pub mod auth;
 pub mod churn;
+pub mod crd;
 pub mod error;
 pub mod faults;
 pub mod kubeconfig;

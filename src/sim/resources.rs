@@ -1,5 +1,7 @@
 //! The resource types the simulator serves: what discovery advertises and what the
-//! store and the router accept. One table, so discovery can never disagree with routing.
+//! store and the router accept. The built-in kinds are one static table; the kinds that
+//! CustomResourceDefinitions add are kept by the store next to the objects (see
+//! `Store::served` and [`crate::sim::crd`]), so discovery can never disagree with routing.
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct ResourceType {
@@ -15,6 +17,34 @@ pub struct ResourceType {
     pub verbs: &'static [&'static str],
     /// Subresources served under `/{name}/{sub}`.
     pub subresources: &'static [&'static str],
+    /// What a CustomResourceDefinition says about this kind; `None` for built-in kinds.
+    pub custom: Option<&'static CustomInfo>,
+}
+
+/// The parts of a CRD version the API server acts on beyond names and scope.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CustomInfo {
+    /// `additionalPrinterColumns` of this version, in order.
+    pub printer_columns: Vec<PrinterColumn>,
+    /// `subresources.scale`, when declared.
+    pub scale: Option<ScalePaths>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct PrinterColumn {
+    pub name: String,
+    /// `string`, `integer`, `number`, `boolean` or `date`.
+    pub kind: String,
+    pub json_path: String,
+    pub priority: i64,
+}
+
+/// Where the scale subresource reads and writes, as JSON paths (`.spec.replicas`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ScalePaths {
+    pub spec_replicas: String,
+    pub status_replicas: String,
+    pub label_selector: Option<String>,
 }
 
 impl ResourceType {
@@ -32,6 +62,17 @@ impl ResourceType {
 
     pub fn supports(&self, verb: &str) -> bool {
         self.verbs.contains(&verb)
+    }
+
+    /// Whether this is the built-in kind `plural` of `group` (a CRD may reuse a built-in
+    /// plural in its own group; built-in behaviour must not leak onto it).
+    pub fn is(&self, group: &str, plural: &str) -> bool {
+        self.custom.is_none() && self.group == group && self.plural == plural
+    }
+
+    /// Whether `/status` is served, so that writes to the main resource ignore `status`.
+    pub fn has_status(&self) -> bool {
+        self.subresources.contains(&"status")
     }
 }
 
@@ -52,6 +93,7 @@ macro_rules! rt {
             categories: &[$($cat),*],
             verbs: $verbs,
             subresources: &[$($sub),*],
+            custom: None,
         }
     };
 }
@@ -74,11 +116,17 @@ pub static RESOURCES: &[ResourceType] = &[
     rt!("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", true, short: [], cat: [], verbs: ALL_VERBS, sub: []),
     rt!("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true, short: ["pdb"], cat: [], verbs: ALL_VERBS, sub: ["status"]),
     rt!("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", true, short: ["hpa"], cat: ["all"], verbs: ALL_VERBS, sub: ["status"]),
+    rt!("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", "customresourcedefinition", false, short: ["crd", "crds"], cat: ["api-extensions"], verbs: ALL_VERBS, sub: ["status"]),
     rt!("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview", false, short: [], cat: [], verbs: CREATE_ONLY, sub: []),
     rt!("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "selfsubjectrulesreview", false, short: [], cat: [], verbs: CREATE_ONLY, sub: []),
 ];
 
-/// A resource type by plural name (plurals are unique across the groups served).
+/// The CustomResourceDefinition type.
+pub fn crds() -> &'static ResourceType {
+    resource("customresourcedefinitions").expect("CRDs are served")
+}
+
+/// A built-in resource type by plural name (plurals are unique across the built-in groups).
 pub fn resource(plural: &str) -> Option<&'static ResourceType> {
     RESOURCES.iter().find(|r| r.plural == plural)
 }
@@ -91,10 +139,10 @@ pub fn resource_by_kind(api_version: &str, kind: &str) -> Option<&'static Resour
     RESOURCES.iter().find(|r| r.kind == kind && r.api_version() == api_version)
 }
 
-/// Group/versions served, in discovery order, the core group first.
-pub fn group_versions() -> Vec<(&'static str, &'static str)> {
+/// Group/versions of `types`, in discovery order (the order of `types`: the core group first).
+pub fn group_versions(types: &[&'static ResourceType]) -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&str, &str)> = Vec::new();
-    for r in RESOURCES {
+    for r in types {
         if !out.contains(&r.group_version()) {
             out.push(r.group_version());
         }
@@ -122,6 +170,7 @@ mod tests {
 
     #[test]
     fn core_group_is_listed_first() {
-        assert_eq!(group_versions()[0], ("", "v1"));
+        let all: Vec<&ResourceType> = RESOURCES.iter().collect();
+        assert_eq!(group_versions(&all)[0], ("", "v1"));
     }
 }

@@ -12,12 +12,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+use super::crd;
 use super::error::ApiError;
-use super::resources::ResourceType;
+use super::resources::{self, RESOURCES, ResourceType};
 
-/// Where an object lives: its resource type, namespace ("" for cluster-scoped) and name.
+/// Where an object lives: its API group and resource (plural), namespace ("" for
+/// cluster-scoped) and name. Keyed by group and plural, not version: every served version
+/// of a type reads the same objects, and a CRD's plural never collides with a built-in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectKey {
+    pub group: &'static str,
     pub resource: &'static str,
     pub namespace: String,
     pub name: String,
@@ -26,6 +30,7 @@ pub struct ObjectKey {
 impl ObjectKey {
     pub fn new(rt: &ResourceType, namespace: &str, name: &str) -> Self {
         ObjectKey {
+            group: rt.group,
             resource: rt.plural,
             namespace: if rt.namespaced { namespace.to_string() } else { String::new() },
             name: name.to_string(),
@@ -78,6 +83,8 @@ struct State {
     /// Oldest resourceVersion a watch may resume from (every later change is still in
     /// `history`); older ones answer 410 Gone.
     oldest_resumable: u64,
+    /// The types the stored CRDs serve, recomputed on every CRD write.
+    custom: Vec<&'static ResourceType>,
 }
 
 pub struct Store {
@@ -104,6 +111,7 @@ impl Store {
                 history: VecDeque::new(),
                 history_limit,
                 oldest_resumable: 1,
+                custom: Vec::new(),
             }),
             changes,
         }
@@ -119,6 +127,42 @@ impl Store {
         self.lock().rv
     }
 
+    /// Every served type: the built-in ones, then the ones the stored CRDs define.
+    pub fn served(&self) -> Vec<&'static ResourceType> {
+        let state = self.lock();
+        RESOURCES.iter().chain(state.custom.iter().copied()).collect()
+    }
+
+    /// A served type by group, version and plural (what a URL names).
+    pub fn resource_in(&self, group: &str, version: &str, plural: &str) -> Option<&'static ResourceType> {
+        resources::resource_in(group, version, plural).or_else(|| {
+            let state = self.lock();
+            state.custom.iter().copied().find(|r| r.group == group && r.version == version && r.plural == plural)
+        })
+    }
+
+    /// A served type by apiVersion and kind (what a manifest names).
+    pub fn resource_by_kind(&self, api_version: &str, kind: &str) -> Option<&'static ResourceType> {
+        resources::resource_by_kind(api_version, kind).or_else(|| {
+            let state = self.lock();
+            state.custom.iter().copied().find(|r| r.kind == kind && r.api_version() == api_version)
+        })
+    }
+
+    /// Recomputes the CRD-defined types from the stored CRDs (under the lock, so that a
+    /// CRD write and the types it serves change together).
+    fn refresh_custom(state: &mut State) {
+        let crds = resources::crds();
+        let from =
+            ObjectKey { group: crds.group, resource: crds.plural, namespace: String::new(), name: String::new() };
+        state.custom = state
+            .objects
+            .range(from..)
+            .take_while(|(k, _)| k.group == crds.group && k.resource == crds.plural)
+            .flat_map(|(_, crd)| crd::types_of(crd))
+            .collect();
+    }
+
     pub fn get(&self, rt: &ResourceType, namespace: &str, name: &str) -> Option<Arc<Value>> {
         self.lock().objects.get(&ObjectKey::new(rt, namespace, name)).cloned()
     }
@@ -129,20 +173,22 @@ impl Store {
         let state = self.lock();
         let items = match namespace.filter(|_| rt.namespaced) {
             Some(ns) => {
-                let from = ObjectKey { resource: rt.plural, namespace: ns.to_string(), name: String::new() };
+                let from =
+                    ObjectKey { group: rt.group, resource: rt.plural, namespace: ns.to_string(), name: String::new() };
                 state
                     .objects
                     .range(from..)
-                    .take_while(|(k, _)| k.resource == rt.plural && k.namespace == ns)
+                    .take_while(|(k, _)| k.group == rt.group && k.resource == rt.plural && k.namespace == ns)
                     .map(|(_, v)| v.clone())
                     .collect()
             }
             None => {
-                let from = ObjectKey { resource: rt.plural, namespace: String::new(), name: String::new() };
+                let from =
+                    ObjectKey { group: rt.group, resource: rt.plural, namespace: String::new(), name: String::new() };
                 state
                     .objects
                     .range(from..)
-                    .take_while(|(k, _)| k.resource == rt.plural)
+                    .take_while(|(k, _)| k.group == rt.group && k.resource == rt.plural)
                     .map(|(_, v)| v.clone())
                     .collect()
             }
@@ -158,8 +204,9 @@ impl Store {
         if rt.namespaced && namespace.is_empty() {
             return Err(ApiError::bad_request("the namespace of the object must be set"));
         }
-        if rt.namespaced && rt.plural != "events" {
-            let ns_key = ObjectKey { resource: "namespaces", namespace: String::new(), name: namespace.clone() };
+        if rt.namespaced && !rt.is("", "events") {
+            let ns_key =
+                ObjectKey { group: "", resource: "namespaces", namespace: String::new(), name: namespace.clone() };
             if !state.objects.contains_key(&ns_key) {
                 return Err(ApiError::not_found_kind("namespaces", "", &namespace));
             }
@@ -195,13 +242,21 @@ impl Store {
         meta.insert("resourceVersion".into(), json!(rv.to_string()));
         meta.insert("creationTimestamp".into(), json!(now_rfc3339()));
         meta.remove("deletionTimestamp");
-        if obj.get("spec").is_some() {
+        // Custom resources always carry a generation (the CRD registry sets it).
+        if obj.get("spec").is_some() || rt.custom.is_some() {
             ensure_object(&mut obj, "metadata").insert("generation".into(), json!(1));
+        }
+        let is_crd = is_crd_type(rt);
+        if is_crd {
+            crd::with_status(&mut obj, None);
         }
         set_type_meta(&mut obj, rt);
         let obj = Arc::new(obj);
         state.objects.insert(key.clone(), obj.clone());
         self.record(&mut state, ChangeKind::Added, key, obj.clone(), None);
+        if is_crd {
+            Self::refresh_custom(&mut state);
+        }
         Ok(obj)
     }
 
@@ -220,13 +275,27 @@ impl Store {
         {
             return Err(ApiError::conflict(rt, &key.name));
         }
+        let is_crd = is_crd_type(rt);
+        if is_crd {
+            crd::with_status(&mut obj, Some(&old));
+        }
+        if rt.custom.is_some() {
+            // Served versions share storage: a write through another version is not a
+            // change by itself (the object takes the version it was written with below).
+            obj["apiVersion"] = old["apiVersion"].clone();
+        }
         if *old == obj_with_rv(&obj, &old) {
             return Ok(old); // no-op updates do not bump resourceVersion, as on a real server
         }
         state.rv += 1;
         let rv = state.rv;
         let old_generation = old.pointer("/metadata/generation").and_then(Value::as_i64);
-        let spec_changed = old.get("spec") != obj.get("spec");
+        let spec_changed = match rt.custom {
+            // A custom resource's generation counts every change but metadata (and status,
+            // when status is a subresource), as the real server's CRD strategy does.
+            Some(_) => without_meta(&old, rt.has_status()) != without_meta(&obj, rt.has_status()),
+            None => old.get("spec") != obj.get("spec"),
+        };
         let meta = ensure_object(&mut obj, "metadata");
         for preserved in ["uid", "creationTimestamp", "namespace", "name"] {
             match old.pointer(&format!("/metadata/{preserved}")) {
@@ -250,7 +319,28 @@ impl Store {
         let obj = Arc::new(obj);
         state.objects.insert(key.clone(), obj.clone());
         self.record(&mut state, ChangeKind::Modified, key, obj.clone(), Some(old));
+        if is_crd {
+            Self::refresh_custom(&mut state);
+        }
         Ok(obj)
+    }
+
+    /// Sets an object's creationTimestamp, which no API request can change: for seeding a
+    /// world that existed before the simulator started (the demo's hours-old objects).
+    /// Recorded as a modification with a new resourceVersion.
+    pub fn backdate(&self, rt: &ResourceType, namespace: &str, name: &str, created: &str) {
+        let mut state = self.lock();
+        let key = ObjectKey::new(rt, namespace, name);
+        let Some(old) = state.objects.get(&key).cloned() else { return };
+        state.rv += 1;
+        let rv = state.rv;
+        let mut obj = (*old).clone();
+        let meta = ensure_object(&mut obj, "metadata");
+        meta.insert("creationTimestamp".into(), json!(created));
+        meta.insert("resourceVersion".into(), json!(rv.to_string()));
+        let obj = Arc::new(obj);
+        state.objects.insert(key.clone(), obj.clone());
+        self.record(&mut state, ChangeKind::Modified, key, obj, Some(old));
     }
 
     /// Reads, changes and writes one object, retrying when a concurrent write got in
@@ -312,14 +402,35 @@ impl Store {
         {
             return Err(ApiError::conflict(rt, name));
         }
-        state.objects.remove(&key);
+        let is_crd = is_crd_type(rt);
+        if is_crd {
+            // The real server's finalizer deletes every custom resource of the CRD before
+            // the CRD goes; here it happens at once, in the same order.
+            let group = old.pointer("/spec/group").and_then(Value::as_str).unwrap_or("");
+            let plural = old.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("");
+            let doomed: Vec<ObjectKey> =
+                state.objects.keys().filter(|k| k.group == group && k.resource == plural).cloned().collect();
+            for k in doomed {
+                self.remove(&mut state, k);
+            }
+        }
+        let gone = self.remove(&mut state, key);
+        if is_crd {
+            Self::refresh_custom(&mut state);
+        }
+        Ok(gone.expect("the object was just read"))
+    }
+
+    /// Removes one object and records its deletion.
+    fn remove(&self, state: &mut State, key: ObjectKey) -> Option<Arc<Value>> {
+        let old = state.objects.remove(&key)?;
         state.rv += 1;
         let rv = state.rv;
         let mut gone = (*old).clone();
         ensure_object(&mut gone, "metadata").insert("resourceVersion".into(), json!(rv.to_string()));
         let gone = Arc::new(gone);
-        self.record(&mut state, ChangeKind::Deleted, key, gone.clone(), None);
-        Ok(gone)
+        self.record(state, ChangeKind::Deleted, key, gone.clone(), None);
+        Some(gone)
     }
 
     /// Opens a watch: changes after `from_rv` (0 = from now). 410 Gone when `from_rv`
@@ -375,6 +486,24 @@ impl Store {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+fn is_crd_type(rt: &ResourceType) -> bool {
+    rt.is("apiextensions.k8s.io", "customresourcedefinitions")
+}
+
+/// An object without metadata, type meta and (optionally) status: what a generation counts.
+fn without_meta(obj: &Value, drop_status: bool) -> Value {
+    let mut copy = obj.clone();
+    if let Some(map) = copy.as_object_mut() {
+        for k in ["metadata", "apiVersion", "kind"] {
+            map.remove(k);
+        }
+        if drop_status {
+            map.remove("status");
+        }
+    }
+    copy
 }
 
 pub fn obj_name(obj: &Value) -> &str {

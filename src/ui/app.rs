@@ -494,6 +494,7 @@ pub mod tests_support {
             syncing: false,
             denied: vec![],
             budgets: Arc::new(vec![]),
+            discovery_notes: Arc::new(vec![]),
             namespace_findings: Arc::new(vec![]),
             slo_rules: Arc::new(vec![]),
             profile: Default::default(),

@@ -2,6 +2,11 @@ use super::*;
 use crate::model::service::{HpaSummary, PodRow, Service};
 use crate::model::service_match::parse_selector;
 
+/// The budgets with nothing discovered: what the profile and annotations alone say.
+fn databases<S: Borrow<Service>>(rules: &BudgetRules, services: &[S]) -> Vec<DatabaseBudget> {
+    super::databases(rules, services, &Discovered::default())
+}
+
 fn env(name: &str, value: &str) -> EnvVar {
     EnvVar { container: "app".into(), name: name.into(), value: EnvValue::Literal(value.into()) }
 }
@@ -123,7 +128,9 @@ fn every_number_says_where_it_came_from() {
     assert_eq!(used.pool, Sourced { value: 10, source: Source::Env("STATEWAVE_DATABASE_POOL_SIZE".into()) });
     assert_eq!(used.overflow, Sourced { value: 5, source: Source::Env("STATEWAVE_DATABASE_POOL_MAX_OVERFLOW".into()) });
     assert_eq!(used.source(), "env");
-    assert_eq!(from_env.max_connections, Sourced { value: 100, source: Source::Default });
+    // No server, profile or measurement says the limit: unknown, not a made-up 100.
+    assert_eq!(from_env.max_connections, Sourced { value: 0, source: Source::Unknown });
+    assert_eq!(from_env.state(), BudgetState::Unknown);
     assert_eq!(from_env.reserved.source, Source::Default);
     assert_eq!(from_env.headroom, Sourced { value: 15, source: Source::Default });
 
@@ -155,7 +162,7 @@ fn the_servers_max_connections_comes_from_its_workload() {
     assert_eq!(b[0].max_connections, Sourced { value: 200, source: Source::Annotation(MAX_CONNECTIONS_ANNOTATION) });
     // A server of the same name in another namespace is another database.
     let b = databases(&BudgetRules::default(), &[user("other", "api", 1, "statewave-pg"), server]);
-    assert_eq!(b[0].max_connections.source, Source::Default);
+    assert_eq!(b[0].max_connections.source, Source::Unknown);
 }
 
 #[test]
@@ -287,7 +294,7 @@ fn attach_gives_each_user_its_line() {
     let line = services[0].budget.clone().unwrap();
     assert_eq!(
         (line.database.as_str(), line.per_replica, line.current, line.at_hpa_max, line.max_connections, line.percent),
-        ("pg", 15, 60, 75, 100, 77.3)
+        ("pg", 15, 60, 75, Some(100), Some(77.3))
     );
     assert_eq!(line.state, BudgetState::Warn);
     assert_eq!(services[1].budget, None);

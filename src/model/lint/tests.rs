@@ -81,7 +81,7 @@ impl World {
 
     fn services(&self, profile: &Profile) -> Vec<Service> {
         let mut services = build(&self.objects(), &ReadinessHistory::default(), Timestamp::now());
-        profile::apply(&mut services, profile, None);
+        profile::apply(&mut services, profile, None, &Default::default());
         services
     }
 

@@ -51,6 +51,10 @@ impl Objects for World {
     fn on_nodes(&self) -> ClusterObjects {
         ClusterObjects { nodes: self.0.nodes.clone(), node_pods: self.0.pods.clone(), ..Default::default() }
     }
+
+    fn network(&self) -> crate::model::discovery::Network {
+        self.0.network.clone()
+    }
 }
 
 /// Two namespaces: `shop` with an api behind a PDB and a worker, `blog` with a web.
@@ -72,7 +76,8 @@ fn rebuilt(world: &World, history: &ReadinessHistory, profile: &Profile) -> Vec<
     let mut all = world.0.clone();
     all.node_pods = all.pods.clone();
     let mut services = services::build_scope(&all, history, now(), Visibility::ALL).services;
-    profile::apply(&mut services, profile, None);
+    let found = crate::model::discovery::discover(&services, &world.0.network);
+    profile::apply(&mut services, profile, None, &found);
     services
 }
 
@@ -108,7 +113,7 @@ fn a_pod_status_update_reassembles_its_service_alone_and_runs_no_check() {
     changes.status("shop", Part::Pod, "api-h2-0");
     let second = live.update(&world, changes, &inputs(&history, &profile));
 
-    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1 });
+    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0 });
     assert!(same(&first, &second, "worker") && same(&first, &second, "web"), "untouched rows are not rebuilt");
     let api = second.services.iter().find(|s| s.key.name == "api").unwrap();
     assert_eq!(api.pods_summary.ready, 2);
@@ -198,7 +203,7 @@ fn a_workload_status_or_an_event_reassembles_the_service_it_is_about_alone() {
     let mut changes = Changes::default();
     changes.status("shop", Part::Workload, "worker");
     let second = live.update(&world, changes, &inputs(&history, &profile));
-    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1 });
+    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0 });
     assert!(same(&first, &second, "api") && same(&first, &second, "web"));
     assert_eq!(plain(&second), rebuilt(&world, &history, &profile));
 
@@ -212,8 +217,51 @@ fn a_workload_status_or_an_event_reassembles_the_service_it_is_about_alone() {
     let mut changes = Changes::default();
     changes.status("shop", Part::Event, "api-h2-1.1");
     let third = live.update(&world, changes, &inputs(&history, &profile));
-    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1 });
+    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0 });
     assert!(same(&second, &third, "worker") && same(&second, &third, "web"));
     assert!(third.services.iter().any(|s| s.key.name == "api" && !s.events.is_empty()));
+    assert_eq!(plain(&third), rebuilt(&world, &history, &profile));
+}
+
+#[test]
+fn discovery_runs_again_for_specs_and_services_never_for_a_pod_status() {
+    let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+    let mut world = world();
+    let mut api = deployment("shop", "api", 3, healthy_status(3));
+    api["spec"]["template"]["spec"]["containers"][0]["env"] =
+        json!([{"name": "DATABASE_URL", "value": "postgres://app:s3cret@pg:5432/shop"}]);
+    let at = world.0.deployments.iter().position(|d| d.metadata.name.as_deref() == Some("api")).unwrap();
+    world.0.deployments[at] = obj(api);
+    let mut pg = deployment("shop", "pg", 1, healthy_status(1));
+    pg["spec"]["template"]["spec"]["containers"][0]["image"] = json!("postgres:16");
+    world.0.deployments.push(obj(pg));
+    let selector = [("app".to_string(), "pg".to_string())].into();
+    world.0.network.services = vec![crate::model::discovery::NetService {
+        namespace: "shop".into(),
+        name: "pg".into(),
+        selector: Some(selector),
+    }];
+    let mut live = LiveModel::default();
+    let first = live.update(&world, Changes::everything_at_start(), &inputs(&history, &profile));
+    assert_eq!(live.work.discovered, 1);
+    let database =
+        |c: &Current| c.services.iter().find(|s| s.key.name == "api").unwrap().budget.clone().map(|b| b.database);
+    assert_eq!(database(&first).as_deref(), Some("pg"));
+    assert_eq!(first.budgets[0].max_connections.source.to_string(), "PostgreSQL's default");
+
+    let mut changes = Changes::default();
+    set_pod(&mut world, "shop", "api-h2-0", pod("shop", "api", 2, 0, false));
+    changes.status("shop", Part::Pod, "api-h2-0");
+    live.update(&world, changes, &inputs(&history, &profile));
+    assert_eq!(live.work.discovered, 0, "a pod's status says nothing about databases");
+
+    // The Service goes: the host no longer resolves, and the budget says so.
+    world.0.network.services.clear();
+    let mut changes = Changes::default();
+    changes.network();
+    let third = live.update(&world, changes, &inputs(&history, &profile));
+    assert_eq!((live.work.discovered, live.work.namespaces), (1, 0));
+    let pg = third.budgets.iter().find(|b| b.name == "pg").unwrap();
+    assert_eq!(pg.notes, ["no Service pg in namespace shop"]);
     assert_eq!(plain(&third), rebuilt(&world, &history, &profile));
 }

@@ -1,4 +1,4 @@
-//! Discovery documents, all derived from the resource table: `/version`, `/api`,
+//! Discovery documents, all derived from the served types (built-in and CRD-defined): `/version`, `/api`,
 //! `/apis`, `/apis/G`, `/api/v1`, `/apis/G/V` as legacy discovery (kubectl asks for
 //! aggregated discovery first and falls back when the answer is plain
 //! `application/json`), and a minimal OpenAPI v3: kubectl only reads it to learn that
@@ -8,7 +8,10 @@
 
 use serde_json::{Value, json};
 
-use crate::sim::resources::{RESOURCES, ResourceType, group_versions};
+use crate::sim::resources::{ResourceType, group_versions};
+
+/// The served types (built-in, then CRD-defined), as `Store::served` lists them.
+pub type Types<'a> = &'a [&'static ResourceType];
 
 pub const SERVER_VERSION: &str = "v1.33.1";
 
@@ -38,8 +41,8 @@ pub fn core_versions(server_address: &str) -> Value {
     })
 }
 
-fn group_doc(group: &str) -> Value {
-    let versions: Vec<Value> = group_versions()
+fn group_doc(types: Types, group: &str) -> Value {
+    let versions: Vec<Value> = group_versions(types)
         .into_iter()
         .filter(|(g, _)| *g == group)
         .map(|(g, v)| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
@@ -47,21 +50,21 @@ fn group_doc(group: &str) -> Value {
     json!({"name": group, "versions": versions, "preferredVersion": versions[0]})
 }
 
-pub fn groups() -> Value {
+pub fn groups(types: Types) -> Value {
     let mut names: Vec<&str> = Vec::new();
-    for (g, _) in group_versions() {
+    for (g, _) in group_versions(types) {
         if !g.is_empty() && !names.contains(&g) {
             names.push(g);
         }
     }
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": names.into_iter().map(group_doc).collect::<Vec<_>>()})
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": names.into_iter().map(|g| group_doc(types, g)).collect::<Vec<_>>()})
 }
 
-pub fn group(name: &str) -> Option<Value> {
-    if name.is_empty() || !group_versions().iter().any(|(g, _)| *g == name) {
+pub fn group(types: Types, name: &str) -> Option<Value> {
+    if name.is_empty() || !group_versions(types).iter().any(|(g, _)| *g == name) {
         return None;
     }
-    let mut doc = group_doc(name);
+    let mut doc = group_doc(types, name);
     doc["kind"] = json!("APIGroup");
     doc["apiVersion"] = json!("v1");
     Some(doc)
@@ -111,8 +114,9 @@ fn subresource_entry(rt: &ResourceType, sub: &str) -> Value {
     entry
 }
 
-pub fn resources(group: &str, version: &str) -> Option<Value> {
-    let served: Vec<&ResourceType> = RESOURCES.iter().filter(|r| r.group == group && r.version == version).collect();
+pub fn resources(types: Types, group: &str, version: &str) -> Option<Value> {
+    let served: Vec<&ResourceType> =
+        types.iter().copied().filter(|r| r.group == group && r.version == version).collect();
     if served.is_empty() {
         return None;
     }
@@ -129,8 +133,8 @@ fn gv_path(group: &str, version: &str) -> String {
     if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
 }
 
-pub fn openapi_root() -> Value {
-    let paths: serde_json::Map<String, Value> = group_versions()
+pub fn openapi_root(types: Types) -> Value {
+    let paths: serde_json::Map<String, Value> = group_versions(types)
         .into_iter()
         .map(|(g, v)| {
             let p = gv_path(g, v);
@@ -140,8 +144,9 @@ pub fn openapi_root() -> Value {
     json!({"paths": paths})
 }
 
-pub fn openapi_group_version(group: &str, version: &str) -> Option<Value> {
-    let served: Vec<&ResourceType> = RESOURCES.iter().filter(|r| r.group == group && r.version == version).collect();
+pub fn openapi_group_version(types: Types, group: &str, version: &str) -> Option<Value> {
+    let served: Vec<&ResourceType> =
+        types.iter().copied().filter(|r| r.group == group && r.version == version).collect();
     if served.is_empty() {
         return None;
     }
@@ -176,10 +181,15 @@ pub fn openapi_group_version(group: &str, version: &str) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::resources::RESOURCES;
+
+    fn builtin() -> Vec<&'static ResourceType> {
+        RESOURCES.iter().collect()
+    }
 
     #[test]
     fn resource_list_carries_verbs_short_names_and_scale() {
-        let apps = resources("apps", "v1").unwrap();
+        let apps = resources(&builtin(), "apps", "v1").unwrap();
         let entries = apps["resources"].as_array().unwrap();
         let deploy = entries.iter().find(|e| e["name"] == "deployments").unwrap();
         assert_eq!(deploy["shortNames"], json!(["deploy"]));
@@ -187,28 +197,28 @@ mod tests {
         assert!(deploy["verbs"].as_array().unwrap().contains(&json!("watch")));
         let scale = entries.iter().find(|e| e["name"] == "deployments/scale").unwrap();
         assert_eq!((scale["group"].as_str(), scale["kind"].as_str()), (Some("autoscaling"), Some("Scale")));
-        assert!(resources("apps", "v9").is_none());
+        assert!(resources(&builtin(), "apps", "v9").is_none());
     }
 
     #[test]
     fn groups_list_every_served_group_once() {
-        let g = groups();
+        let g = groups(&builtin());
         let names: Vec<&str> = g["groups"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
         assert!(names.contains(&"apps") && names.contains(&"policy") && names.contains(&"autoscaling"));
         assert_eq!(names.iter().filter(|n| **n == "apps").count(), 1);
-        assert_eq!(group("apps").unwrap()["preferredVersion"]["groupVersion"], "apps/v1");
+        assert_eq!(group(&builtin(), "apps").unwrap()["preferredVersion"]["groupVersion"], "apps/v1");
     }
 
     #[test]
     fn openapi_advertises_field_validation_on_patch() {
-        let root = openapi_root();
+        let root = openapi_root(&builtin());
         assert!(
             root["paths"]["apis/apps/v1"]["serverRelativeURL"]
                 .as_str()
                 .unwrap()
                 .starts_with("/openapi/v3/apis/apps/v1")
         );
-        let doc = openapi_group_version("apps", "v1").unwrap();
+        let doc = openapi_group_version(&builtin(), "apps", "v1").unwrap();
         let op = &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
         assert_eq!(op["x-kubernetes-group-version-kind"]["kind"], "Deployment");
         assert!(op["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "fieldValidation"));

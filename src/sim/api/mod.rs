@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod discovery;
 pub mod eviction;
+pub mod managed;
 pub mod patch;
 pub mod podlogs;
 pub mod protobuf;
@@ -234,7 +235,7 @@ pub async fn handle(state: Arc<ApiState>, req: http::Request<hyper::body::Incomi
 }
 
 async fn serve(state: &Arc<ApiState>, req: &ApiRequest) -> Result<Response<Body>, ApiError> {
-    let route = route::route(&req.path);
+    let route = route::route(&req.path, &state.store);
     let resource_verb = match &route {
         Route::Resource(target) => {
             let verb = route::verb(&req.method, target, req.flag("watch"));
@@ -274,15 +275,16 @@ async fn serve(state: &Arc<ApiState>, req: &ApiRequest) -> Result<Response<Body>
 }
 
 fn serve_discovery(state: &ApiState, route: &Route, path: &str) -> Result<Response<Body>, ApiError> {
+    let types = state.store.served();
     let doc = match route {
         Route::Version => Some(discovery::version()),
         Route::Health => return Ok(text_response(200, "ok")),
         Route::CoreVersions => Some(discovery::core_versions(&state.addr.to_string())),
-        Route::Groups => Some(discovery::groups()),
-        Route::Group(g) => discovery::group(g),
-        Route::Resources { group, version } => discovery::resources(group, version),
-        Route::OpenApiV3Root => Some(discovery::openapi_root()),
-        Route::OpenApiV3 { group, version } => discovery::openapi_group_version(group, version),
+        Route::Groups => Some(discovery::groups(&types)),
+        Route::Group(g) => discovery::group(&types, g),
+        Route::Resources { group, version } => discovery::resources(&types, group, version),
+        Route::OpenApiV3Root => Some(discovery::openapi_root(&types)),
+        Route::OpenApiV3 { group, version } => discovery::openapi_group_version(&types, group, version),
         Route::Resource(_) | Route::NotFound => None,
     };
     doc.map(|d| json_response(200, &d)).ok_or_else(|| ApiError::path_not_found(path))
@@ -295,7 +297,8 @@ pub fn allowed(state: &ApiState, who: &Identity, what: &Attributes) -> bool {
 
 fn authorize(state: &ApiState, who: &Identity, target: &Target, verb: Verb) -> Result<(), ApiError> {
     // As in Kubernetes (system:basic-user), anyone authenticated may ask what they may do.
-    if target.rt.plural.starts_with("selfsubject") && verb == Verb::Create {
+    if target.rt.group == "authorization.k8s.io" && target.rt.plural.starts_with("selfsubject") && verb == Verb::Create
+    {
         return Ok(());
     }
     let what = Attributes {
@@ -319,10 +322,10 @@ async fn dispatch(
     who: &Identity,
 ) -> Result<Response<Body>, ApiError> {
     match (target.subresource.as_deref(), verb) {
-        (None, Verb::Create) if target.rt.plural == "selfsubjectaccessreviews" => {
+        (None, Verb::Create) if target.rt.is("authorization.k8s.io", "selfsubjectaccessreviews") => {
             subresources::access_review(state, req, who)
         }
-        (None, Verb::Create) if target.rt.plural == "selfsubjectrulesreviews" => {
+        (None, Verb::Create) if target.rt.is("authorization.k8s.io", "selfsubjectrulesreviews") => {
             subresources::rules_review(state, req, who)
         }
         (None, Verb::Get) => verbs::get(state, req, target),

@@ -4,7 +4,8 @@
 
 use http::Method;
 
-use crate::sim::resources::{ResourceType, resource_in};
+use crate::sim::resources::ResourceType;
+use crate::sim::store::Store;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Route {
@@ -84,18 +85,20 @@ impl Verb {
     }
 }
 
-pub fn route(path: &str) -> Route {
+/// What `path` asks for; resource types are looked up among those `store` serves
+/// (built-in and CRD-defined).
+pub fn route(path: &str, store: &Store) -> Route {
     let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
     match parts.as_slice() {
         ["version"] => Route::Version,
         ["healthz"] | ["livez"] | ["readyz"] => Route::Health,
         ["api"] => Route::CoreVersions,
         ["api", "v1"] => Route::Resources { group: String::new(), version: "v1".into() },
-        ["api", "v1", rest @ ..] => resource_route("", "v1", rest),
+        ["api", "v1", rest @ ..] => resource_route(store, "", "v1", rest),
         ["apis"] => Route::Groups,
         ["apis", group] => Route::Group(group.to_string()),
         ["apis", group, version] => Route::Resources { group: group.to_string(), version: version.to_string() },
-        ["apis", group, version, rest @ ..] => resource_route(group, version, rest),
+        ["apis", group, version, rest @ ..] => resource_route(store, group, version, rest),
         ["openapi", "v3"] => Route::OpenApiV3Root,
         ["openapi", "v3", "api", "v1"] => Route::OpenApiV3 { group: String::new(), version: "v1".into() },
         ["openapi", "v3", "apis", group, version] => {
@@ -105,7 +108,7 @@ pub fn route(path: &str) -> Route {
     }
 }
 
-fn resource_route(group: &str, version: &str, parts: &[&str]) -> Route {
+fn resource_route(store: &Store, group: &str, version: &str, parts: &[&str]) -> Route {
     let (namespace, rest) = match parts {
         ["namespaces", ns, rest @ ..] if !rest.is_empty() && !matches!(rest[0], "status" | "finalize") => {
             (Some(ns.to_string()), rest)
@@ -113,7 +116,7 @@ fn resource_route(group: &str, version: &str, parts: &[&str]) -> Route {
         _ => (None, parts),
     };
     let Some((plural, rest)) = rest.split_first() else { return Route::NotFound };
-    let Some(rt) = resource_in(group, version, plural) else { return Route::NotFound };
+    let Some(rt) = store.resource_in(group, version, plural) else { return Route::NotFound };
     if namespace.is_some() && !rt.namespaced {
         return Route::NotFound;
     }
@@ -149,6 +152,10 @@ pub fn verb(method: &Method, target: &Target, watch: bool) -> Option<Verb> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn route(path: &str) -> Route {
+        super::route(path, &Store::default())
+    }
 
     fn target(path: &str) -> Target {
         match route(path) {

@@ -165,6 +165,9 @@ fn field_path(rt: &ResourceType, field: &str) -> Option<&'static str> {
         "metadata.namespace" => Some("/metadata/namespace"),
         _ => None,
     };
+    if rt.custom.is_some() {
+        return common;
+    }
     common.or(match (rt.plural, field) {
         ("pods", "spec.nodeName") => Some("/spec/nodeName"),
         ("pods", "spec.restartPolicy") => Some("/spec/restartPolicy"),

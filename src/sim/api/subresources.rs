@@ -8,6 +8,7 @@ use std::sync::Arc;
 use http::Response;
 use serde_json::{Value, json};
 
+use super::managed::{self, Operation, Writer};
 use super::patch::{self, PatchKind};
 use super::protobuf;
 use super::route::{Target, Verb};
@@ -16,11 +17,54 @@ use super::validate::{invalid, replicas_error};
 use super::verbs::{current, modify_or_preview, object_response};
 use super::{ApiRequest, ApiState, Body, allowed, json_response};
 use crate::sim::auth::{Attributes, Identity};
+use crate::sim::crd::pointer_of;
 use crate::sim::error::ApiError;
-use crate::sim::store::ensure_object;
+use crate::sim::resources::ResourceType;
+
+/// Where a type keeps what `/scale` shows: spec replicas, status replicas, and the label
+/// selector (built-in workloads: `spec.selector`; custom resources: their CRD's paths).
+struct ScaleAt {
+    spec_replicas: String,
+    status_replicas: String,
+    selector: Option<String>,
+}
+
+fn scale_at(rt: &ResourceType) -> ScaleAt {
+    match rt.custom.and_then(|c| c.scale.as_ref()) {
+        Some(paths) => ScaleAt {
+            spec_replicas: pointer_of(&paths.spec_replicas),
+            status_replicas: pointer_of(&paths.status_replicas),
+            selector: paths.label_selector.as_deref().map(pointer_of),
+        },
+        None => ScaleAt {
+            spec_replicas: "/spec/replicas".into(),
+            status_replicas: "/status/replicas".into(),
+            selector: None,
+        },
+    }
+}
 
 /// The `Scale` view of a deployment, statefulset or replicaset.
 pub fn scale_of(obj: &Value) -> Value {
+    scale_view(&scale_at(&NO_TYPE), obj)
+}
+
+/// A stand-in type for built-in workloads' scale paths.
+static NO_TYPE: ResourceType = ResourceType {
+    group: "",
+    version: "",
+    kind: "",
+    plural: "",
+    singular: "",
+    namespaced: true,
+    short_names: &[],
+    categories: &[],
+    verbs: &[],
+    subresources: &[],
+    custom: None,
+};
+
+fn scale_view(at: &ScaleAt, obj: &Value) -> Value {
     let meta = &obj["metadata"];
     let mut metadata = serde_json::Map::new();
     for field in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
@@ -32,10 +76,14 @@ pub fn scale_of(obj: &Value) -> Value {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": metadata,
-        "spec": {"replicas": obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)},
+        "spec": {"replicas": obj.pointer(&at.spec_replicas).and_then(Value::as_i64).unwrap_or(1)},
         "status": {
-            "replicas": obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0),
-            "selector": format_label_selector(obj.pointer("/spec/selector")).replace("<none>", ""),
+            "replicas": obj.pointer(&at.status_replicas).and_then(Value::as_i64).unwrap_or(0),
+            "selector": match &at.selector {
+                // A CRD's labelSelectorPath points at a selector already in string form.
+                Some(p) => json!(obj.pointer(p).and_then(Value::as_str).unwrap_or("")),
+                None => json!(format_label_selector(obj.pointer("/spec/selector")).replace("<none>", "")),
+            },
         },
     })
 }
@@ -52,8 +100,20 @@ fn apply_scale(target: &Target, parent: &Value, wanted: &Value) -> Result<Value,
         return Err(ApiError::conflict(target.rt, name));
     }
     let mut next = parent.clone();
-    ensure_object(&mut next, "spec").insert("replicas".into(), replicas);
+    set_at(&mut next, &scale_at(target.rt).spec_replicas, replicas);
     Ok(next)
+}
+
+/// Sets the value at a JSON pointer, creating the objects on the way.
+fn set_at(obj: &mut Value, pointer: &str, value: Value) {
+    let mut cur = obj;
+    for seg in pointer.split('/').filter(|s| !s.is_empty()) {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        cur = cur.as_object_mut().expect("object").entry(seg.to_string()).or_insert(Value::Null);
+    }
+    *cur = value;
 }
 
 pub fn scale(state: &ApiState, req: &ApiRequest, target: &Target, verb: Verb) -> Result<Response<Body>, ApiError> {
@@ -61,19 +121,27 @@ pub fn scale(state: &ApiState, req: &ApiRequest, target: &Target, verb: Verb) ->
         Verb::Get => current(state, target)?,
         Verb::Update => {
             let wanted = req.json_body()?;
-            modify_or_preview(state, req, target, |parent| apply_scale(target, parent, &wanted))?
+            let writer = Writer::of(req, Operation::Update, Some("scale"))?;
+            modify_or_preview(state, req, target, |parent| {
+                let mut next = apply_scale(target, parent, &wanted)?;
+                managed::record(target.rt, &writer, Some(parent), &mut next, None)?;
+                Ok(next)
+            })?
         }
         _ => {
             let kind = PatchKind::from_content_type(req.header("content-type"))?;
             let body = patch::parse_body(kind, &req.body)?;
+            let writer = Writer::of(req, operation_of(kind), Some("scale"))?;
             modify_or_preview(state, req, target, |parent| {
-                let mut wanted = scale_of(parent);
+                let mut wanted = scale_view(&scale_at(target.rt), parent);
                 patch::apply(kind, &mut wanted, &body)?;
-                apply_scale(target, parent, &wanted)
+                let mut next = apply_scale(target, parent, &wanted)?;
+                managed::record(target.rt, &writer, Some(parent), &mut next, None)?;
+                Ok(next)
             })?
         }
     };
-    Ok(json_response(200, &scale_of(&result)))
+    Ok(json_response(200, &scale_view(&scale_at(target.rt), &result)))
 }
 
 pub fn status(state: &ApiState, req: &ApiRequest, target: &Target, verb: Verb) -> Result<Response<Body>, ApiError> {
@@ -81,19 +149,33 @@ pub fn status(state: &ApiState, req: &ApiRequest, target: &Target, verb: Verb) -
         Verb::Get => current(state, target)?,
         Verb::Update => {
             let wanted = req.json_body()?;
-            modify_or_preview(state, req, target, |old| with_status_of(target, old, &wanted))?
+            let writer = Writer::of(req, Operation::Update, Some("status"))?;
+            modify_or_preview(state, req, target, |old| {
+                let mut next = with_status_of(target, old, &wanted)?;
+                managed::record(target.rt, &writer, Some(old), &mut next, None)?;
+                Ok(next)
+            })?
         }
         _ => {
             let kind = PatchKind::from_content_type(req.header("content-type"))?;
             let body = patch::parse_body(kind, &req.body)?;
+            let writer = Writer::of(req, operation_of(kind), Some("status"))?;
+            let applied = (kind == PatchKind::Apply)
+                .then(|| json!({"status": body.get("status").cloned().unwrap_or(Value::Null)}));
             modify_or_preview(state, req, target, |old| {
                 let mut wanted = old.clone();
                 patch::apply(kind, &mut wanted, &body)?;
-                with_status_of(target, old, &wanted)
+                let mut next = with_status_of(target, old, &wanted)?;
+                managed::record(target.rt, &writer, Some(old), &mut next, applied.as_ref())?;
+                Ok(next)
             })?
         }
     };
     Ok(object_response(req, target, &result, 200))
+}
+
+fn operation_of(kind: PatchKind) -> Operation {
+    if kind == PatchKind::Apply { Operation::Apply } else { Operation::Update }
 }
 
 /// `old` with `wanted`'s status; a resourceVersion in `wanted` is a precondition.

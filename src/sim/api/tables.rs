@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::sim::resources::ResourceType;
+use crate::sim::resources::{CustomInfo, PrinterColumn, ResourceType};
 
 /// What each row carries besides its cells (`includeObject`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +150,7 @@ fn columns(plural: &str) -> Vec<Column> {
         "namespaces" => vec![col("Name"), col("Status"), col("Age")],
         "controllerrevisions" => vec![col("Name"), col("Controller"), int("Revision"), col("Age")],
         "serviceaccounts" => vec![col("Name"), int("Secrets"), col("Age")],
+        "customresourcedefinitions" => vec![col("Name"), col("Created At")],
         _ => vec![col("Name"), col("Age")],
     }
 }
@@ -162,6 +163,9 @@ pub fn table(
     include: IncludeObject,
     now: jiff::Timestamp,
 ) -> Value {
+    if let Some(custom) = rt.custom {
+        return custom_table(custom, objects, resource_version, include, now);
+    }
     let column_definitions: Vec<Value> = columns(rt.plural)
         .iter()
         .map(|c| {
@@ -175,6 +179,62 @@ pub fn table(
         })
         .collect();
     let rows: Vec<Value> = objects.iter().map(|o| row(rt, o, include, now)).collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": column_definitions,
+        "rows": rows,
+    })
+}
+
+/// The table of a custom resource: Name, then the CRD's `additionalPrinterColumns` (an
+/// Age column when it declares none, as the API server defaults it); `date` columns are
+/// shown as ages, missing values as null cells.
+fn custom_table(
+    custom: &CustomInfo,
+    objects: &[&Value],
+    resource_version: &str,
+    include: IncludeObject,
+    now: jiff::Timestamp,
+) -> Value {
+    let age = PrinterColumn {
+        name: "Age".into(),
+        kind: "date".into(),
+        json_path: ".metadata.creationTimestamp".into(),
+        priority: 0,
+    };
+    let printer: Vec<&PrinterColumn> = match custom.printer_columns.is_empty() {
+        true => vec![&age],
+        false => custom.printer_columns.iter().collect(),
+    };
+    let mut column_definitions =
+        vec![json!({"name": "Name", "type": "string", "format": "name", "description": "", "priority": 0})];
+    column_definitions.extend(printer.iter().map(|c| {
+        json!({"name": c.name, "type": if c.kind == "date" { "date" } else { c.kind.as_str() }, "format": "", "description": "", "priority": c.priority})
+    }));
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            let mut cells = vec![json!(str_at(o, "/metadata/name"))];
+            cells.extend(printer.iter().map(|c| match crate::sim::crd::json_path(o, &c.json_path) {
+                Some(Value::String(t)) if c.kind == "date" => match parse_time(t) {
+                    Some(at) => json!(human_duration(now.duration_since(at))),
+                    None => json!(t),
+                },
+                Some(v @ (Value::Object(_) | Value::Array(_))) => json!(v.to_string()),
+                Some(v) => v.clone(),
+                None => Value::Null,
+            }));
+            let mut row = json!({"cells": cells});
+            match include {
+                IncludeObject::None => {}
+                IncludeObject::Metadata => row["object"] = partial_object_metadata(o),
+                IncludeObject::Object => row["object"] = (*o).clone(),
+            }
+            row
+        })
+        .collect();
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
@@ -321,6 +381,7 @@ fn cells(plural: &str, o: &Value, now: jiff::Timestamp) -> Vec<Value> {
         "serviceaccounts" => {
             vec![name, json!(o.pointer("/secrets").and_then(Value::as_array).map_or(0, Vec::len)), age]
         }
+        "customresourcedefinitions" => vec![name, json!(str_at(o, "/metadata/creationTimestamp"))],
         _ => vec![name, age],
     }
 }

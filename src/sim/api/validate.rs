@@ -16,7 +16,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn invalid(field: impl Into<String>, value: &Value, why: &str) -> Self {
+    pub fn invalid(field: impl Into<String>, value: &Value, why: &str) -> Self {
         let shown = match value {
             Value::String(s) => format!("\"{s}\""),
             other => other.to_string(),
@@ -28,8 +28,21 @@ impl FieldError {
         }
     }
 
-    fn required(field: impl Into<String>) -> Self {
+    pub fn required(field: impl Into<String>) -> Self {
         FieldError { field: field.into(), reason: "FieldValueRequired", detail: "Required value".into() }
+    }
+
+    pub fn required_because(field: impl Into<String>, why: &str) -> Self {
+        FieldError { field: field.into(), reason: "FieldValueRequired", detail: format!("Required value: {why}") }
+    }
+
+    pub fn unsupported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
+        let list: Vec<String> = supported.iter().map(|s| format!("\"{s}\"")).collect();
+        FieldError {
+            field: field.into(),
+            reason: "FieldValueNotSupported",
+            detail: format!("Unsupported value: \"{value}\": supported values: {}", list.join(", ")),
+        }
     }
 }
 
@@ -72,7 +85,12 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
     if !name.is_empty() && !is_dns1123_subdomain(name) {
         errors.push(FieldError::invalid("metadata.name", &json!(name), DNS1123_SUBDOMAIN));
     }
+    if rt.custom.is_some() {
+        // Custom resources: names only (the CRD's schema is not enforced here).
+        return if errors.is_empty() { Ok(()) } else { Err(invalid(rt.kind, rt.group, name, &errors)) };
+    }
     match rt.plural {
+        "customresourcedefinitions" => crate::sim::crd::validate(obj, &mut errors),
         "deployments" | "statefulsets" | "replicasets" | "daemonsets" => workload(rt.plural, obj, &mut errors),
         "pods" => containers("spec", obj.get("spec"), &mut errors),
         "poddisruptionbudgets"

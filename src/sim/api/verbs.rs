@@ -19,7 +19,8 @@
 //!
 //! Types with a `status` subresource ignore `status` in updates and patches of the main
 //! resource, as on a real server (controllers write it through the store or `/status`).
-//! Creates keep a given `status`, so that seeding with `kubectl create -f` is possible.
+//! Creates of built-in kinds keep a given `status`, so that seeding with `kubectl create -f`
+//! is possible; custom resources drop it when their CRD declares `/status`, as for real.
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use http::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::managed::{self, Operation, Writer};
 use super::patch::{self, PatchKind};
 use super::route::Target;
 use super::selectors::{FieldSelector, LabelSelector};
@@ -35,18 +37,32 @@ use super::tables::{self, partial_object_metadata};
 use super::validate::validate;
 use super::{ApiRequest, ApiState, Body, Output, json_response, negotiate};
 use crate::sim::error::ApiError;
-use crate::sim::resources::{RESOURCES, ResourceType, resource};
+use crate::sim::resources::{ResourceType, resource};
 use crate::sim::store::{ensure_object, new_uid, now_rfc3339, obj_name, obj_namespace, random_suffix};
 
 /// A single object in the form the client asked for.
 pub fn object_response(req: &ApiRequest, target: &Target, obj: &Value, status: u16) -> Response<Body> {
     let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("");
     let doc = match negotiate(req) {
+        Output::Plain if needs_version(target.rt, obj) => return json_response(status, &in_version(target.rt, obj)),
         Output::Plain => return json_response(status, obj),
         Output::Metadata => partial_object_metadata(obj),
         Output::Table(include) => tables::table(target.rt, &[obj], rv, include, jiff::Timestamp::now()),
     };
     json_response(status, &doc)
+}
+
+/// Whether a custom resource stored through one served version is read through another.
+pub fn needs_version(rt: &ResourceType, obj: &Value) -> bool {
+    rt.custom.is_some() && obj.get("apiVersion").and_then(Value::as_str) != Some(rt.api_version().as_str())
+}
+
+/// A custom resource as the requested version shows it. CRD versions here convert with
+/// the `None` strategy (the real server's default): only `apiVersion` changes.
+pub fn in_version(rt: &ResourceType, obj: &Value) -> Value {
+    let mut copy = obj.clone();
+    copy["apiVersion"] = json!(rt.api_version());
+    copy
 }
 
 pub fn get(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Response<Body>, ApiError> {
@@ -154,12 +170,15 @@ pub fn list(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Respo
     }
     let doc = match negotiate(req) {
         Output::Plain => {
-            let doc = ListDoc {
-                kind: target.rt.list_kind(),
-                api_version: target.rt.api_version(),
-                metadata,
-                items: page.items.iter().map(|a| a.as_ref()).collect(),
+            let converted: Vec<Value> = match target.rt.custom {
+                Some(_) => page.items.iter().map(|o| in_version(target.rt, o)).collect(),
+                None => Vec::new(),
             };
+            let items = match target.rt.custom {
+                Some(_) => converted.iter().collect(),
+                None => page.items.iter().map(|a| a.as_ref()).collect(),
+            };
+            let doc = ListDoc { kind: target.rt.list_kind(), api_version: target.rt.api_version(), metadata, items };
             let body = serde_json::to_vec(&doc).map_err(|e| ApiError::internal(e.to_string()))?;
             let mut resp = Response::new(super::full_body(body));
             resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
@@ -232,6 +251,13 @@ fn body_object(req: &ApiRequest, target: &Target) -> Result<Value, ApiError> {
 
 /// What a real API server fills in on create before storing.
 fn create_defaults(rt: &ResourceType, obj: &mut Value) {
+    if rt.custom.is_some() {
+        // The CRD strategy drops a given status when status is a subresource.
+        if rt.has_status() {
+            obj.as_object_mut().map(|m| m.remove("status"));
+        }
+        return;
+    }
     match rt.plural {
         "pods" if obj.pointer("/status/phase").is_none() => {
             ensure_object(obj, "status").insert("phase".into(), json!("Pending"));
@@ -247,6 +273,7 @@ pub fn create(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Res
     let mut obj = body_object(req, target)?;
     create_defaults(target.rt, &mut obj);
     validate(target.rt, &obj)?;
+    managed::record(target.rt, &Writer::of(req, Operation::Update, None)?, None, &mut obj, None)?;
     let created = if req.dry_run() {
         Arc::new(dry_run_create(state, target.rt, obj)?)
     } else {
@@ -259,7 +286,7 @@ pub fn create(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Res
 fn dry_run_create(state: &ApiState, rt: &'static ResourceType, mut obj: Value) -> Result<Value, ApiError> {
     let namespace = obj_namespace(&obj).to_string();
     let namespaces = resource("namespaces").expect("namespaces are served");
-    if rt.namespaced && rt.plural != "events" && state.store.get(namespaces, "", &namespace).is_none() {
+    if rt.namespaced && !rt.is("", "events") && state.store.get(namespaces, "", &namespace).is_none() {
         return Err(ApiError::not_found_kind("namespaces", "", &namespace));
     }
     let mut name = obj_name(&obj).to_string();
@@ -273,7 +300,7 @@ fn dry_run_create(state: &ApiState, rt: &'static ResourceType, mut obj: Value) -
     if state.store.get(rt, &namespace, &name).is_some() {
         return Err(ApiError::already_exists(rt, &name));
     }
-    let has_spec = obj.get("spec").is_some();
+    let has_spec = obj.get("spec").is_some() || rt.custom.is_some();
     let meta = ensure_object(&mut obj, "metadata");
     meta.insert("name".into(), json!(name));
     meta.insert("uid".into(), json!(new_uid()));
@@ -287,7 +314,7 @@ fn dry_run_create(state: &ApiState, rt: &'static ResourceType, mut obj: Value) -
 }
 
 fn keeps_status(rt: &ResourceType) -> bool {
-    rt.subresources.contains(&"status")
+    rt.has_status()
 }
 
 pub fn update(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Response<Body>, ApiError> {
@@ -302,6 +329,7 @@ pub fn update(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Res
         }
     }
     validate(target.rt, &obj)?;
+    managed::record(target.rt, &Writer::of(req, Operation::Update, None)?, Some(&old), &mut obj, None)?;
     let updated = if req.dry_run() {
         let wanted = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("");
         if !wanted.is_empty() && Some(wanted) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
@@ -379,6 +407,8 @@ pub fn patch(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Resp
         }
         create_defaults(target.rt, &mut obj);
         validate(target.rt, &obj)?;
+        let applied = obj.clone();
+        managed::record(target.rt, &Writer::of(req, Operation::Apply, None)?, None, &mut obj, Some(&applied))?;
         let created = if req.dry_run() {
             Arc::new(dry_run_create(state, target.rt, obj)?)
         } else {
@@ -387,7 +417,16 @@ pub fn patch(state: &ApiState, req: &ApiRequest, target: &Target) -> Result<Resp
         return Ok(object_response(req, target, &created, 201));
     }
     let keep = keeps_status(target.rt);
-    let result = modify_or_preview(state, req, target, |old| patched(target.rt, kind, &body, old, keep))?;
+    let (operation, applied) = match kind {
+        PatchKind::Apply => (Operation::Apply, Some(&body)),
+        _ => (Operation::Update, None),
+    };
+    let writer = Writer::of(req, operation, None)?;
+    let result = modify_or_preview(state, req, target, |old| {
+        let mut next = patched(target.rt, kind, &body, old, keep)?;
+        managed::record(target.rt, &writer, Some(old), &mut next, applied)?;
+        Ok(next)
+    })?;
     Ok(object_response(req, target, &result, 200))
 }
 
@@ -457,7 +496,7 @@ pub(super) fn delete_one(
     if opts.dry_run {
         return Ok(Arc::new(obj.clone()));
     }
-    if rt.plural == "pods"
+    if rt.is("", "pods")
         && let Some(grace) = pod_grace(obj, opts.grace)
     {
         return state.store.modify(rt, &ns, &name, |pod| {
@@ -465,7 +504,7 @@ pub(super) fn delete_one(
             Ok(())
         });
     }
-    if rt.plural == "namespaces" {
+    if rt.is("", "namespaces") {
         delete_namespace_contents(state, &name);
     }
     state.store.delete(rt, &ns, &name, opts.rv.as_deref())
@@ -497,10 +536,16 @@ fn mark_terminating(pod: &mut Value, grace: i64) {
 }
 
 fn delete_namespace_contents(state: &ApiState, namespace: &str) {
-    for rt in RESOURCES.iter().filter(|r| r.namespaced) {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for rt in state.store.served().into_iter().filter(|r| r.namespaced) {
+        // Served versions of one custom type share their objects: delete them once.
+        if seen.contains(&(rt.group, rt.plural)) {
+            continue;
+        }
+        seen.push((rt.group, rt.plural));
         for obj in state.store.list(rt, Some(namespace)).0 {
             let _ = state.store.delete(rt, namespace, obj_name(&obj), None);
-            if rt.plural == "pods" {
+            if rt.is("", "pods") {
                 state.logs.remove_pod(namespace, obj_name(&obj));
             }
         }

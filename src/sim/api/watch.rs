@@ -188,7 +188,7 @@ impl WatchStream {
 
     async fn deliver(&mut self, change: &Change) -> bool {
         let plan = &self.plan;
-        if change.key.resource != plan.rt.plural {
+        if change.key.resource != plan.rt.plural || change.key.group != plan.rt.group {
             return true;
         }
         if let Some(ns) = &plan.namespace

@@ -21,6 +21,8 @@ pub struct SimConfig {
     pub loads: Vec<HpaLoad>,
     pub hpa: HpaTuning,
     pub timeline: Vec<Step>,
+    /// Start as a cluster that has run for a while (see `world::settle`).
+    pub settled: bool,
 }
 
 impl Default for SimConfig {
@@ -33,6 +35,7 @@ impl Default for SimConfig {
             loads: Vec::new(),
             hpa: HpaTuning::default(),
             timeline: Vec::new(),
+            settled: false,
         }
     }
 }

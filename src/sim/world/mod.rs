@@ -17,6 +17,7 @@ pub mod large;
 pub mod objects;
 pub mod runtime;
 pub mod scenario;
+pub mod settle;
 pub mod timeline;
 
 #[cfg(test)]
@@ -210,6 +211,7 @@ pub fn seed(scenario: &Scenario, ctx: &WorldContext) -> color_eyre::Result<()> {
         objects.push((rt, obj));
     }
     objects.sort_by_key(|(rt, _)| seed_rank(rt));
+    let mut seeded = Vec::new();
     for (rt, obj) in objects {
         if rt.plural == "namespaces" && store.get(rt, "", objects::name(&obj)).is_some() {
             let name = objects::name(&obj).to_string();
@@ -217,10 +219,49 @@ pub fn seed(scenario: &Scenario, ctx: &WorldContext) -> color_eyre::Result<()> {
             continue;
         }
         let label = format!("{} {}/{}", rt.kind, objects::namespace(&obj), objects::name(&obj));
-        store
+        let created = store
             .create(rt, prepare_for_create(rt, obj))
             .map_err(|e| crate::exit::usage(format!("scenario {}: cannot create {label}: {e}", scenario.name)))
             .wrap_err("seeding the simulated cluster")?;
+        seeded.push((rt, created));
+    }
+    if scenario.sim.settled {
+        settle_seeded(scenario, ctx, &seeded).wrap_err("settling the simulated cluster")?;
+    }
+    Ok(())
+}
+
+/// Backdates what the scenario seeded, then seeds the Deployments that would just run
+/// as finished rollouts (see [`settle`]).
+fn settle_seeded(
+    scenario: &Scenario,
+    ctx: &WorldContext,
+    seeded: &[(&'static ResourceType, Arc<Value>)],
+) -> color_eyre::Result<()> {
+    let store = &ctx.store;
+    let namespaces = resource("namespaces").expect("namespaces are served");
+    for ns in store.list(namespaces, None).0 {
+        let secs = settle::created_secs_ago("", objects::name(&ns)) + 20 * 86_400;
+        let at = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(secs as i64);
+        store.backdate(namespaces, "", objects::name(&ns), &at.round(jiff::Unit::Second).unwrap_or(at).to_string());
+    }
+    let mut placement = 0;
+    for (rt, obj) in seeded.iter().filter(|(rt, _)| !rt.is("", "namespaces")) {
+        let (ns, name) = (objects::namespace(obj), objects::name(obj));
+        let secs = settle::created_secs_ago(ns, name);
+        let at = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(secs as i64);
+        store.backdate(rt, ns, name, &at.round(jiff::Unit::Second).unwrap_or(at).to_string());
+        if rt.is("apps", "deployments") {
+            if let Some(replicas) = settle::hpa_replicas(ctx, &scenario.sim, obj) {
+                store.modify_with(rt, ns, name, |d| d["spec"]["replicas"] = json!(replicas));
+            }
+            let current = store.get(rt, ns, name).unwrap_or_else(|| obj.clone());
+            settle::settle_deployment(ctx, &scenario.sim, &current, &mut placement)?;
+        }
+        if rt.is("apps", "statefulsets") {
+            let current = store.get(rt, ns, name).unwrap_or_else(|| obj.clone());
+            settle::settle_statefulset(ctx, &scenario.sim, &current, &mut placement)?;
+        }
     }
     Ok(())
 }

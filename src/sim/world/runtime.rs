@@ -190,6 +190,10 @@ impl World {
     }
 
     fn on_change(&mut self, change: &Change) {
+        // Controllers act on built-in kinds only; a CRD may reuse a built-in plural.
+        if resource(change.key.resource).is_none_or(|rt| rt.group != change.key.group) {
+            return;
+        }
         let obj = &*change.object;
         let key = ObjRef::new(&change.key.namespace, &change.key.name);
         match change.key.resource {

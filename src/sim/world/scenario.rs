@@ -7,6 +7,7 @@
 //! metadata: {name: example}
 //! spec:
 //!   timeScale: 1            # real seconds per scenario second
+//!   settled: true           # start as a cluster that has run for days (see `settle`)
 //!   nodes: [{name: node-a, cpu: "8", memory: 32Gi, labels: {disk: ssd}}]
 //!   defaults: {pull: 2s, start: 3s}
 //!   images:
@@ -52,6 +53,7 @@ pub const SCENARIO_API_VERSION: &str = "sim.cockpit.dev/v1";
 pub const BUILTINS: &[(&str, &str)] = &[
     ("demo", include_str!("../../../assets/scenarios/demo.yaml")),
     ("clean", include_str!("../../../assets/scenarios/clean.yaml")),
+    ("ordinary", include_str!("../../../assets/scenarios/ordinary.yaml")),
 ];
 
 /// What a file contributed: manifests in order, and at most one simulator section.
@@ -114,6 +116,8 @@ struct SpecDoc {
     hpa: Option<HpaDoc>,
     #[serde(default)]
     timeline: Vec<Spanned<StepDoc>>,
+    #[serde(default)]
+    settled: bool,
 }
 
 #[derive(Deserialize)]
@@ -416,6 +420,7 @@ fn resolve_spec(file: &Path, doc: &Document, spec: SpecDoc) -> LoadResult<SimCon
         }
         config.time_scale = scale.value;
     }
+    config.settled = spec.settled;
     if !spec.nodes.is_empty() {
         config.nodes = spec
             .nodes

@@ -13,7 +13,7 @@ use crate::config::commands::Command;
 use crate::config::theme::Theme;
 use crate::model::budget::{BudgetState, DatabaseBudget, Measured, format_percent};
 use crate::model::sanitize::clean;
-use crate::report::budget::{measured_details, measured_line};
+use crate::report::budget::{carried, measured_details, measured_line, title};
 use crate::ui::context::{Context, Handled};
 
 /// The frame of the budget list: a rule on top that carries the title.
@@ -47,7 +47,7 @@ fn draw(state: &BudgetScreen, ctx: &Context, frame: &mut Frame, area: Rect) {
     let scroll = state.scroll;
     let theme = &ctx.theme;
     let view = ctx.view.clone();
-    let over = view.budgets.iter().filter(|b| b.state() != BudgetState::Ok).count();
+    let over = view.budgets.iter().filter(|b| b.state() >= BudgetState::Warn).count();
     let mut title =
         vec![Span::styled(format!(" Connection budget · {} databases ", view.budgets.len()), theme.style("ui.title"))];
     if over > 0 {
@@ -68,8 +68,8 @@ fn draw(state: &BudgetScreen, ctx: &Context, frame: &mut Frame, area: Rect) {
     }
     if view.budgets.is_empty() {
         lines.push(Line::from(Span::styled(
-            "No database in scope: declare databases in a profile (profiles/<context>.toml or --profile) \
-             or annotate pod templates with cockpit.dev/db",
+            "No database in scope: no workload names a PostgreSQL host in its env (DATABASE_URL, PGHOST, *_DB_HOST…); \
+             declare databases in a profile (profiles/<context>.toml or --profile) or annotate pod templates with cockpit.dev/db",
             theme.style("ui.text.dim"),
         )));
     }
@@ -78,12 +78,16 @@ fn draw(state: &BudgetScreen, ctx: &Context, frame: &mut Frame, area: Rect) {
         database_lines(theme, &budget, bar_width, &mut lines);
         lines.push(Line::default());
     }
+    for note in view.discovery_notes.iter() {
+        lines.push(Line::from(Span::styled(format!("note: {}", clean(note)), theme.style("ui.text.dim"))));
+    }
     let scroll = scroll.min(lines.len().saturating_sub(1)) as u16;
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((scroll, 0)), area);
 }
 
 fn state_style(theme: &Theme, state: BudgetState) -> Style {
     match state {
+        BudgetState::Unknown => theme.style("ui.text.dim"),
         BudgetState::Ok => theme.style("state.ok"),
         BudgetState::Warn => theme.style("state.warn"),
         BudgetState::Over => theme.style("state.error"),
@@ -94,14 +98,16 @@ pub(super) fn database_lines(theme: &Theme, b: &DatabaseBudget, bar_width: usize
     let state = b.state();
     let style = state_style(theme, state);
     let at_max = b.state_at_hpa_max();
-    lines.push(Line::from(vec![
-        Span::styled(format!("{} ", clean(&b.name)), style.add_modifier(Modifier::BOLD)),
+    let mut head = vec![
+        Span::styled(format!("{} ", clean(&title(b))), style.add_modifier(Modifier::BOLD)),
         Span::styled(format!("[{}] ", state.as_str().to_uppercase()), style),
-        Span::styled(
+    ];
+    if b.limit_known() {
+        head.push(Span::styled(
             format!("{} of {} usable ({}) ", b.required(), b.usable(), format_percent(b.percent())),
             theme.style("ui.text"),
-        ),
-        Span::styled(
+        ));
+        head.push(Span::styled(
             format!(
                 "· at HPA max {} ({}) {}",
                 b.required_at_hpa_max(),
@@ -109,9 +115,18 @@ pub(super) fn database_lines(theme: &Theme, b: &DatabaseBudget, bar_width: usize
                 at_max.as_str()
             ),
             state_style(theme, at_max),
-        ),
-    ]));
-    lines.push(bar(theme, b, bar_width));
+        ));
+    } else {
+        head.push(Span::styled(b.demand(), theme.style("ui.text")));
+    }
+    lines.push(Line::from(head));
+    if let Some(origin) = &b.origin {
+        lines.push(Line::from(Span::styled(format!("  found: {}", clean(origin)), theme.style("ui.text.dim"))));
+    }
+    // A bar needs a limit to be drawn against.
+    if b.limit_known() {
+        lines.push(bar(theme, b, bar_width));
+    }
     let measured_by = |name: &str| match &b.measured {
         Measured::Connections { by_service, .. } => Some(by_service.get(name).copied().unwrap_or(0)),
         _ => None,
@@ -119,7 +134,7 @@ pub(super) fn database_lines(theme: &Theme, b: &DatabaseBudget, bar_width: usize
     for u in &b.services {
         let measured = measured_by(&u.key.name).map_or_else(String::new, |n| format!(" · measured {n}"));
         lines.push(Line::from(Span::styled(
-            clean(&format!("  {}{measured}   {}", u.share(), u.pools())),
+            clean(&format!("  {}{measured}   {}   via {}{}", u.share(), u.pools(), u.via, carried(u))),
             theme.style("ui.text"),
         )));
     }
@@ -135,6 +150,9 @@ pub(super) fn database_lines(theme: &Theme, b: &DatabaseBudget, bar_width: usize
     for line in measured_details(b) {
         let key = if line.starts_with("finding") { "state.warn" } else { "ui.text.dim" };
         lines.push(Line::from(Span::styled(format!("  {}", clean(&line)), theme.style(key))));
+    }
+    for note in &b.notes {
+        lines.push(Line::from(Span::styled(format!("  note: {}", clean(note)), theme.style("state.warn"))));
     }
 }
 

@@ -327,7 +327,7 @@ fn sort_key(column: Col, s: &Service) -> (i64, String) {
         Col::Probes => number(s.probes.len() as i64),
         Col::Pdb => number(s.pdb.as_ref().map_or(i64::MAX, |p| i64::from(p.disruptions_allowed))),
         // The fullest database first (tenths of a percent; no database last).
-        Col::Budget => number(s.budget.as_ref().map_or(1, |b| -(b.percent * 10.0) as i64)),
+        Col::Budget => number(s.budget.as_ref().map_or(1, |b| b.percent.map_or(0, |p| -(p * 10.0) as i64))),
         // The most failed checks first.
         Col::Checks => number(-(s.lint_findings().len() as i64)),
         Col::Age => number(-s.created.map_or(0, |t| t.as_second())),

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use ratatui::text::{Line, Span};
 
 use crate::config::theme::Theme;
-use crate::model::budget::{BudgetState, format_percent};
+use crate::model::budget::BudgetState;
 use crate::model::sanitize::clean;
 use crate::model::service::{ProbeKind, RolloutState, Service, Severity};
 use crate::model::slo::GateState;
@@ -237,15 +237,17 @@ pub fn by_severity(severities: impl Iterator<Item = Severity>) -> String {
         .join(" ")
 }
 
-/// The service's database's use, coloured by its state; `-` when it uses none.
+/// The service's database's use, coloured by its state; `-` when it uses none; the
+/// database's demand (`90/?`) when its limit is unknown.
 fn budget_cell(theme: &Theme, s: &Service) -> Line<'static> {
     let Some(b) = &s.budget else { return Line::from(Span::styled("-", theme.style("ui.text.dim"))) };
     let key = match b.state {
+        BudgetState::Unknown => "ui.text.dim",
         BudgetState::Ok => "state.ok",
         BudgetState::Warn => "state.warn",
         BudgetState::Over => "state.error",
     };
-    Line::from(Span::styled(format_percent(b.percent).replace(' ', ""), theme.style(key)))
+    Line::from(Span::styled(b.short(), theme.style(key)))
 }
 
 /// `S R L`: which probes exist, coloured by how the pods are doing; `-` for a missing one.
