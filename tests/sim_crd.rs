@@ -440,3 +440,51 @@ fn every_shipped_crd_loads_and_serves_its_kind() {
     let apps = s.ok(&["get", "applications.argoproj.io", "-n", "prod"]);
     assert!(apps.contains("Synced"), "no status subresource: a create keeps status\n{apps}");
 }
+
+#[test]
+fn a_manifests_directory_seeds_crds_and_their_custom_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let crd =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/crds/cnpg-clusters.yaml")).unwrap();
+    std::fs::write(dir.path().join("00-crd.yaml"), crd).unwrap();
+    std::fs::write(
+        dir.path().join("10-db.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: db}\n---\n\
+         apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: pg, namespace: db}\n\
+         spec: {instances: 3}\nstatus: {instances: 3, readyInstances: 3, phase: Cluster in healthy state}\n",
+    )
+    .unwrap();
+    let opts = SimOptions { manifests: Some(dir.path().to_path_buf()), ..SimOptions::default() };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let sim = rt.block_on(cockpit::sim::start(opts)).expect("simulator starts");
+    let kubeconfig = dir.path().join("kubeconfig.json");
+    sim.write_kubeconfig(&kubeconfig).unwrap();
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .args(["get", "clusters.postgresql.cnpg.io", "-n", "db"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let row: Vec<&str> = table.lines().nth(1).unwrap_or_default().split_whitespace().collect();
+    assert_eq!(row[0], "pg", "{table}");
+    assert_eq!(&row[2..4], &["3", "3"], "the seeded status is kept (no operator runs here): {table}");
+    assert!(table.contains("Cluster in healthy state"), "{table}");
+
+    // A custom resource no CRD of the scenario serves is a clear load error.
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(
+        bad.path().join("x.yaml"),
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: default}\n",
+    )
+    .unwrap();
+    let opts = SimOptions { manifests: Some(bad.path().to_path_buf()), ..SimOptions::default() };
+    let err = rt.block_on(cockpit::sim::start(opts)).err().expect("an unserved kind fails");
+    let chain = err.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ");
+    assert!(chain.contains("no CustomResourceDefinition in the scenario serves example.com/v1 Widget"), "{chain}");
+    let _guard = rt.enter();
+    drop(sim);
+}

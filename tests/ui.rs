@@ -452,6 +452,10 @@ fn audit_with(dir: &tempfile::TempDir, n: usize) -> Vec<serde_json::Value> {
 #[test]
 fn the_undo_chooser_lists_revisions_previews_each_diff_and_rolls_back_the_chosen_one() {
     use base64::Engine;
+    // The demo starts settled with some history: web's last revision before the scripted
+    // rollout is `before`, the stalled rollout makes `before + 1`.
+    let before = cockpit::sim::world::settle::settled_revision("web");
+    let current = before + 1;
     let (mut pty, dir) = cockpit(&["--demo"], 160, 40);
     wait_for_services(&pty);
     pty.send("/honeydue/web\r");
@@ -463,22 +467,24 @@ fn the_undo_chooser_lists_revisions_previews_each_diff_and_rolls_back_the_chosen
         s.contains("honeydue-web:9c3a1f0") && s.contains("honeydue-web:4f1e2d7")
     });
     pty.send("\x1b[A");
-    pty.wait_until("the current revision highlighted", |s| s.contains("revision 2 is the current one"));
+    pty.wait_until("the current revision highlighted", |s| {
+        s.contains(&format!("revision {current} is the current one"))
+    });
     pty.send("\x1b[B");
     pty.wait_until("the chosen revision's diff", |s| {
         s.contains(
             "web: gitea.treytartt.com/admin/honeydue-web:9c3a1f0 → gitea.treytartt.com/admin/honeydue-web:4f1e2d7",
-        ) && s.contains("kubectl rollout undo deployment/web -n honeydue --to-revision=1")
+        ) && s.contains(&format!("kubectl rollout undo deployment/web -n honeydue --to-revision={before}"))
     });
     pty.send("\x19");
-    pty.wait_for("copied: kubectl rollout undo deployment/web -n honeydue --to-revision=1");
+    pty.wait_for(&format!("copied: kubectl rollout undo deployment/web -n honeydue --to-revision={before}"));
     let osc52 = base64::engine::general_purpose::STANDARD
-        .encode("kubectl rollout undo deployment/web -n honeydue --to-revision=1");
+        .encode(format!("kubectl rollout undo deployment/web -n honeydue --to-revision={before}"));
     assert!(String::from_utf8_lossy(&pty.raw_output()).contains(&osc52));
     assert!(audit_entries(&dir).is_empty(), "choosing sends nothing");
     pty.send("\r");
     pty.wait_until("the wizard with the same plan", |s| {
-        s.contains("rollout undo honeydue/web") && s.contains("2 → 1 (as a new revision)")
+        s.contains("rollout undo honeydue/web") && s.contains(&format!("{current} → {before} (as a new revision)"))
     });
     pty.send("\r");
     pty.wait_for("server dry-run: ok");
@@ -487,7 +493,10 @@ fn the_undo_chooser_lists_revisions_previews_each_diff_and_rolls_back_the_chosen
     let entries = audit_entries(&dir);
     let undo = entries.iter().find(|e| e["outcome"] == "applied").expect("the undo is audited");
     assert_eq!(undo["action"], "rollout undo");
-    assert_eq!((undo["before"]["revision"].as_i64(), undo["after"]["revision"].as_i64()), (Some(2), Some(1)));
+    assert_eq!(
+        (undo["before"]["revision"].as_i64(), undo["after"]["revision"].as_i64()),
+        (Some(current), Some(before))
+    );
 }
 
 /// The demo at 160x50 with `PATH` as given (where helm is looked for).

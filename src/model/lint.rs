@@ -13,6 +13,7 @@ use super::budget::DatabaseBudget;
 use super::sanitize::clean;
 use super::service::{BudgetState, Finding, Service, Severity, WorkloadKind, worst_first};
 use super::service_match::{ServiceMatch, covers};
+use super::slo::GateState;
 
 /// What every preflight check is, for `lint`, the findings view and the detail view.
 pub struct Check {
@@ -150,6 +151,21 @@ impl Service {
     /// header and `status`'s summary.
     pub fn has_problems(&self) -> bool {
         self.severity() >= Some(Severity::Warning)
+    }
+
+    /// [`Self::severity`] with the service's SLO gate, where its logs are followed: a
+    /// gate at warn or fail is wrong now too.
+    pub fn severity_with(&self, slo: Option<GateState>) -> Option<Severity> {
+        let slo = match slo {
+            Some(GateState::Warn) => Some(Severity::Warning),
+            Some(GateState::Fail) => Some(Severity::Error),
+            Some(GateState::Pass) | None => None,
+        };
+        self.severity().max(slo)
+    }
+
+    pub fn has_problems_with(&self, slo: Option<GateState>) -> bool {
+        self.severity_with(slo) >= Some(Severity::Warning)
     }
 
     /// The preflight check saying the next rollout stalls on a ReadWriteOnce claim.

@@ -4,9 +4,9 @@
 //! start), like any other cluster.
 //!
 //! Two halves meet here:
-//! - the API server (`server`, `tls`, `api`, `auth`, `faults`, `metrics`): https and plain
-//!   HTTP on one port, discovery, verbs, tables, patches, watches, logs endpoint, RBAC and
-//!   fault injection;
+//! - the API server (`server`, `tls`, `api`, `auth`, `faults`, `metrics`, `crd`): https
+//!   and plain HTTP on one port, discovery, verbs, tables, patches, watches, logs
+//!   endpoint, RBAC, fault injection, and the kinds CustomResourceDefinitions add;
 //! - the world (`world`): scenarios, controllers, kubelet, log generators, timeline.
 //!
 //! They share only `store` (objects), `logs` (container logs) and `spec` (users, faults).

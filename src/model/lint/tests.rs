@@ -250,6 +250,17 @@ fn a_pdb_allowing_no_disruption_now_is_a_problem() {
     assert!(s.has_problems());
 }
 
+/// A followed SLO gate at warn or fail is wrong now; passing, or not followed, is not.
+#[test]
+fn an_slo_gate_at_warn_or_fail_is_a_problem_now() {
+    use crate::model::slo::GateState;
+    let s = &Service::example("shop", "api", 3);
+    assert!(!s.has_problems_with(None) && !s.has_problems_with(Some(GateState::Pass)));
+    assert_eq!(s.severity_with(Some(GateState::Warn)), Some(Severity::Warning));
+    assert_eq!(s.severity_with(Some(GateState::Fail)), Some(Severity::Error));
+    assert!(s.has_problems_with(Some(GateState::Fail)));
+}
+
 fn hpa(max: i32) -> Value {
     json!({"metadata": {"name": "api", "namespace": "shop"},
            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}, "maxReplicas": max}})

@@ -218,6 +218,9 @@ impl WatchStream {
 
     async fn send(&self, kind: &str, obj: &Value) -> bool {
         let bytes = match self.plan.output {
+            Output::Plain if super::verbs::needs_version(self.plan.rt, obj) => {
+                encode(kind, &super::verbs::in_version(self.plan.rt, obj))
+            }
             Output::Plain => encode(kind, obj),
             Output::Metadata => encode(kind, &partial_object_metadata(obj)),
             Output::Table(include) => {

@@ -171,7 +171,7 @@ fn from_parsed(default_name: &str, parts: Vec<scenario::Parsed>) -> color_eyre::
 /// The order objects are created in: what others refer to first.
 fn seed_rank(rt: &ResourceType) -> u8 {
     match rt.plural {
-        "namespaces" => 0,
+        "namespaces" | "customresourcedefinitions" => 0,
         "nodes" => 1,
         "serviceaccounts" | "configmaps" | "secrets" | "persistentvolumeclaims" => 2,
         "services" | "endpoints" => 3,
@@ -201,7 +201,13 @@ pub fn seed(scenario: &Scenario, ctx: &WorldContext) -> color_eyre::Result<()> {
         return large::seed(ctx, pods);
     }
     let mut objects: Vec<(&'static ResourceType, Value)> = Vec::new();
+    // Custom resources wait for the scenario's CRDs (created with the built-in kinds).
+    let mut custom: Vec<&Value> = Vec::new();
     for obj in &scenario.objects {
+        if scenario::is_custom_group(obj) {
+            custom.push(obj);
+            continue;
+        }
         let rt = resource_by_kind(objects::str_at(obj, "/apiVersion"), objects::str_at(obj, "/kind"))
             .ok_or_else(|| color_eyre::eyre::eyre!("unserved kind in scenario {}", scenario.name))?;
         let mut obj = obj.clone();
@@ -219,6 +225,25 @@ pub fn seed(scenario: &Scenario, ctx: &WorldContext) -> color_eyre::Result<()> {
             continue;
         }
         let label = format!("{} {}/{}", rt.kind, objects::namespace(&obj), objects::name(&obj));
+        let created = store
+            .create(rt, prepare_for_create(rt, obj))
+            .map_err(|e| crate::exit::usage(format!("scenario {}: cannot create {label}: {e}", scenario.name)))
+            .wrap_err("seeding the simulated cluster")?;
+        seeded.push((rt, created));
+    }
+    for obj in custom {
+        let (api_version, kind) = (objects::str_at(obj, "/apiVersion"), objects::str_at(obj, "/kind"));
+        let label = format!("{kind} {}/{}", objects::namespace(obj), objects::name(obj));
+        let rt = store.resource_by_kind(api_version, kind).ok_or_else(|| {
+            crate::exit::usage(format!(
+                "scenario {}: cannot create {label}: no CustomResourceDefinition in the scenario serves {api_version} {kind}",
+                scenario.name
+            ))
+        })?;
+        let mut obj = obj.clone();
+        if rt.namespaced && objects::namespace(&obj).is_empty() {
+            obj["metadata"]["namespace"] = json!("default");
+        }
         let created = store
             .create(rt, prepare_for_create(rt, obj))
             .map_err(|e| crate::exit::usage(format!("scenario {}: cannot create {label}: {e}", scenario.name)))
@@ -282,7 +307,11 @@ fn prepare_for_create(rt: &ResourceType, mut obj: Value) -> Value {
             meta.remove(server_owned);
         }
     }
-    if let Some(map) = obj.as_object_mut() {
+    // Controllers write the status of built-in kinds; no operator runs here, so a custom
+    // resource keeps the status its manifest gives (what its operator would have set).
+    if let Some(map) = obj.as_object_mut()
+        && rt.custom.is_none()
+    {
         map.remove("status");
     }
     controllers::defaults::apply(rt, &mut obj);

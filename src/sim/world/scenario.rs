@@ -319,7 +319,9 @@ pub fn parse_file(file: &Path, text: &str) -> LoadResult<Parsed> {
             }
             continue;
         }
-        check_typed(file, &doc, &head)?;
+        if !is_custom_group(&head) {
+            check_typed(file, &doc, &head)?;
+        }
         check_manifest(file, &doc, "", &head)?;
         parsed.objects.push(head);
     }
@@ -330,10 +332,27 @@ fn served(api_version: &str, kind: &str) -> Option<&'static ResourceType> {
     resource_by_kind(api_version, kind).filter(|rt| !rt.plural.starts_with("selfsubject"))
 }
 
+/// Whether an object's group can only come from a CustomResourceDefinition (a DNS name
+/// with a dot, outside the reserved `*.k8s.io`): such kinds are checked when the
+/// scenario is seeded, once its CRDs exist, not when it is parsed.
+pub fn is_custom_group(obj: &Value) -> bool {
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    match api_version.split_once('/') {
+        Some((group, _)) => group.contains('.') && !group.ends_with(".k8s.io") && !group.ends_with(".kubernetes.io"),
+        None => false,
+    }
+}
+
 fn check_manifest(file: &Path, doc: &Document, prefix: &str, obj: &Value) -> LoadResult<()> {
     let field = |f: &str| if prefix.is_empty() { f.to_string() } else { format!("{prefix}.{f}") };
     let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    if is_custom_group(obj) {
+        if obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").is_empty() {
+            return Err(yaml::problem(file, doc, &field("metadata.name"), format!("{kind} needs metadata.name")));
+        }
+        return Ok(());
+    }
     let Some(rt) = served(api_version, kind) else {
         let known = crate::sim::resources::RESOURCES
             .iter()

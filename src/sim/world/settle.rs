@@ -35,6 +35,12 @@ pub fn created_secs_ago(namespace: &str, name: &str) -> u64 {
     86_400 + spread(&format!("{namespace}/{name}"), 19 * 86_400)
 }
 
+/// The revision a settled Deployment of this name starts at (one to three: zero to two
+/// older revisions kept as history).
+pub fn settled_revision(name: &str) -> i64 {
+    1 + spread(name, 3) as i64
+}
+
 /// Whether a Deployment's pods would start and stay ready on their own.
 fn settles(ctx_config: &super::behaviour::SimConfig, d: &Value) -> bool {
     let spec = d.pointer("/spec/template/spec").cloned().unwrap_or(json!({}));
@@ -95,8 +101,8 @@ pub fn settle_deployment(
     let (ns, name) = (objects::namespace(d).to_string(), objects::name(d).to_string());
     let created = created_secs_ago(&ns, &name);
     let replicas = d.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
-    let old_revisions = spread(&name, 3) as i64;
-    let revision = old_revisions + 1;
+    let revision = settled_revision(&name);
+    let old_revisions = revision - 1;
     // The current ReplicaSet came with the last rollout, hours to days after creation.
     let current_ago = created.saturating_sub(3600).min(3600 * (2 + spread(&format!("{name}/rs"), 70)));
     let rs_type = resource("replicasets").expect("served");

@@ -23,6 +23,7 @@ use crate::config::commands::Command;
 use crate::config::theme::Theme;
 use crate::model::sanitize::clean;
 use crate::model::service::{Service, ServiceKey, Severity};
+use crate::model::slo::GateState;
 use crate::ui::chrome::statusline::{Connectivity, connectivity, member_connectivity, missing_permissions};
 use crate::ui::context::Context;
 use crate::ui::context::{Handled, Request, Show};
@@ -230,6 +231,9 @@ impl OverviewScreen {
             .collect();
         let sort = self.sort;
         let grouping = self.grouping(ctx);
+        // A service whose followed logs put its SLO gate at warn or fail is wrong now too.
+        let gates = ctx.slo_gates(Timestamp::now());
+        let severity = |s: &Service| s.severity_with(gates.get(&s.key).copied());
         // Each row's sort key once (not per comparison: a view arrives with every change
         // the cluster makes, and a key may allocate).
         let mut keyed: Vec<(usize, (i64, String))> = rows.iter().map(|&i| (i, sort_key(sort, &services[i]))).collect();
@@ -240,8 +244,7 @@ impl OverviewScreen {
                 order = order.reverse();
             }
             let groups = if grouping { a.key.namespace.cmp(&b.key.namespace) } else { std::cmp::Ordering::Equal };
-            let problems =
-                if self.problems_first { b.severity().cmp(&a.severity()) } else { std::cmp::Ordering::Equal };
+            let problems = if self.problems_first { severity(b).cmp(&severity(a)) } else { std::cmp::Ordering::Equal };
             groups.then(problems).then(order).then_with(|| a.key.cmp(&b.key))
         });
         let rows: Vec<usize> = keyed.into_iter().map(|(i, _)| i).collect();
@@ -249,7 +252,7 @@ impl OverviewScreen {
         self.groups.clear();
         for (at, &i) in rows.iter().enumerate() {
             let s: &Service = &services[i];
-            let problem = s.has_problems();
+            let problem = s.has_problems_with(gates.get(&s.key).copied());
             if problem {
                 self.problems.push(at);
             }
@@ -467,7 +470,8 @@ fn draw_list(overview: &OverviewScreen, ctx: &Context, frame: &mut Frame, area: 
                     .iter()
                     .filter_map(|p| Some(cut_line(table[column_of(p.col)?].1[nth].clone(), p.width.into())))
                     .collect();
-                let mut style = row_style(theme, service, stale || cluster_stale(view, service, now));
+                let stale = stale || cluster_stale(view, service, now);
+                let mut style = row_style(theme, service, gates.get(&service.key).copied(), stale);
                 if at == overview.selected {
                     style = style.patch(theme.style("ui.selection"));
                 }
@@ -568,11 +572,11 @@ fn sort_marker(overview: &OverviewScreen, header: &'static str) -> String {
     }
 }
 
-fn row_style(theme: &Theme, service: &Service, stale: bool) -> Style {
+fn row_style(theme: &Theme, service: &Service, slo: Option<GateState>, stale: bool) -> Style {
     if stale {
         return theme.style("state.stale");
     }
-    match service.severity() {
+    match service.severity_with(slo) {
         Some(Severity::Error) => theme.style("state.error"),
         Some(Severity::Warning) => theme.style("state.warn"),
         _ => theme.style("ui.text"),
