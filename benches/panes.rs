@@ -45,6 +45,7 @@ fn view() -> Arc<ClusterView> {
         namespace_findings: Arc::new(Vec::new()),
         slo_rules: Arc::new(builtin_demo_rules()),
         profile: ProfileStatus::default(),
+        fleet: None,
     })
 }
 
@@ -64,8 +65,12 @@ fn line(n: usize, at: jiff::Timestamp) -> LogEvent {
 fn main() {
     let theme = Theme::builtin("dark", &TerminalColors::from_values(false, "truecolor")).unwrap();
     let mut app = App::new(theme, Keymap::builtin("default").unwrap(), view(), false);
-    let key =
-        ServiceKey { namespace: "soundspan".into(), name: "soundspan-backend".into(), kind: WorkloadKind::Deployment };
+    let key = ServiceKey {
+        namespace: "soundspan".into(),
+        name: "soundspan-backend".into(),
+        kind: WorkloadKind::Deployment,
+        cluster: None,
+    };
     let rules = builtin_demo_rules();
     app.logs.open(key, &rules, None).unwrap();
     app.screens.push(Screen::Logs);

@@ -79,8 +79,12 @@ fn a_concurrent_change_is_a_conflict_and_nothing_is_applied() {
         "jsonpath={.metadata.resourceVersion}",
     ]);
     rig.kubectl(&["annotate", "deploy", "soundspan-frontend", "-n", "soundspan", "someone=else"]);
-    let key =
-        ServiceKey { namespace: "soundspan".into(), name: "soundspan-frontend".into(), kind: WorkloadKind::Deployment };
+    let key = ServiceKey {
+        namespace: "soundspan".into(),
+        name: "soundspan-frontend".into(),
+        kind: WorkloadKind::Deployment,
+        cluster: None,
+    };
     let kubeconfig = rig.sim().kubeconfig();
     let result = rig.rt.block_on(async {
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();

@@ -52,6 +52,11 @@ impl ActionPlan {
     /// A plan for `service` that does `action`, with the service's own resourceVersion as
     /// its precondition; the builders add preview lines and guards.
     pub fn new(service: &Service, action: Action, kubectl: String) -> ActionPlan {
+        // In a fleet the command by hand names the cluster, as the change does.
+        let kubectl = match (&service.key.cluster, kubectl.strip_prefix("kubectl ")) {
+            (Some(cluster), Some(rest)) => format!("kubectl --context {cluster} {rest}"),
+            _ => kubectl,
+        };
         ActionPlan {
             service: service.key.clone(),
             resource_version: service.resource_version.clone(),
@@ -67,7 +72,12 @@ impl ActionPlan {
     }
 
     pub fn describe(&self) -> String {
-        let target = target_text(&self.service);
+        // In a fleet every preview and confirmation names the cluster (the audit entry
+        // carries it as its context).
+        let target = match &self.service.cluster {
+            Some(cluster) => format!("{} in {cluster}", target_text(&self.service)),
+            None => target_text(&self.service),
+        };
         match &self.action {
             Action::Scale(s) => format!("scale {target} from {} to {}", s.from, s.to),
             Action::Rollout(r) => format!("{} {target}", r.change.map_or("rollout", RolloutChange::name)),

@@ -54,9 +54,12 @@ pub struct GlobalArgs {
     /// Kubeconfig file [default: $KUBECONFIG (colon-separated, merged), then ~/.kube/config]
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use
-    #[arg(long, global = true, value_name = "NAME")]
+    /// Kubeconfig context to use; several, comma separated (`a,b,c`), for a fleet
+    #[arg(long, global = true, value_name = "NAME[,NAME…]")]
     pub context: Option<String>,
+    /// Every context of the kubeconfig at once (a fleet)
+    #[arg(long, global = true, conflicts_with = "context")]
+    pub all_contexts: bool,
     /// Namespace [default: the context's namespace, else "default"]
     #[arg(short = 'n', long, global = true, value_name = "NS")]
     pub namespace: Option<String>,
@@ -157,6 +160,11 @@ pub enum Command {
     /// Guided drain of NODE: the drain-plan preview, guards, the server's dry-run, then
     /// cordon and evictions one service at a time, each budget respected
     Drain(DrainArgs),
+    /// Several clusters at once (`--context a,b` or `--all-contexts`)
+    Fleet {
+        #[command(subcommand)]
+        action: FleetAction,
+    },
     /// Checks kubeconfig, reachability, auth, RBAC per kind and change, profile, config
     /// folders, terminal and helm (exit 1 when something fails)
     Doctor {
@@ -285,6 +293,41 @@ pub struct RunbookRunArgs {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum FleetAction {
+    /// Differences of one service across the selected clusters: images, replicas, HPA
+    /// bounds, env var names (never values) and probe settings (exit 0 same, 1 differs)
+    Diff {
+        /// NAME, NAMESPACE/NAME or KIND/NAME (deploy/api, sts/redis)
+        service: String,
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
+        output: Format,
+    },
+}
+
+impl GlobalArgs {
+    /// The contexts named with `--context a,b,c` (one or none: not a fleet by itself).
+    pub fn named_contexts(&self) -> Vec<String> {
+        self.context
+            .iter()
+            .flat_map(|c| c.split(','))
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Several clusters were asked for: `--all-contexts` or `--context` with a comma.
+    pub fn is_fleet(&self) -> bool {
+        self.all_contexts || self.named_contexts().len() > 1
+    }
+
+    /// These flags for one cluster of the fleet.
+    pub fn for_context(&self, context: &str) -> GlobalArgs {
+        GlobalArgs { context: Some(context.to_string()), all_contexts: false, ..self.clone() }
+    }
+}
+
+#[derive(Subcommand, Debug)]
 pub enum SimAction {
     /// Run the simulated cluster until interrupted
     Serve(SimServeArgs),
@@ -346,6 +389,19 @@ mod tests {
         assert_eq!(cli.global.namespace.as_deref(), Some("shop"));
         assert!(cli.global.demo);
         assert!(matches!(cli.command, Some(Command::Status { output: StatusFormat::Json })));
+    }
+
+    #[test]
+    fn several_contexts_make_a_fleet() {
+        let cli = Cli::try_parse_from(["kubectl-cockpit", "status", "--context", "eu, us,"]).unwrap();
+        assert_eq!(cli.global.named_contexts(), ["eu", "us"]);
+        assert!(cli.global.is_fleet());
+        assert_eq!(cli.global.for_context("us").context.as_deref(), Some("us"));
+        let one = Cli::try_parse_from(["kubectl-cockpit", "--context", "eu"]).unwrap();
+        assert!(!one.global.is_fleet());
+        let all = Cli::try_parse_from(["kubectl-cockpit", "fleet", "diff", "shop/api", "--all-contexts"]).unwrap();
+        assert!(all.global.is_fleet());
+        assert!(Cli::try_parse_from(["kubectl-cockpit", "--all-contexts", "--context", "a"]).is_err());
     }
 
     #[test]

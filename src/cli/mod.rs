@@ -4,6 +4,7 @@ pub mod args;
 mod change;
 mod doctor;
 mod drain;
+mod fleet;
 mod gate;
 mod nodes;
 mod rollout;
@@ -17,7 +18,7 @@ use clap::CommandFactory;
 use color_eyre::Result;
 
 pub use args::{Cli, Command};
-use args::{ConfigAction, GlobalArgs, SimAction, SimServeArgs};
+use args::{ConfigAction, FleetAction, GlobalArgs, SimAction, SimServeArgs};
 
 use crate::cluster::connect::{ConnectOptions, Connection};
 use crate::config::check::CheckContext;
@@ -41,8 +42,9 @@ pub fn runtime(cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// Runs one invocation and returns its exit status.
-pub async fn run(cli: Cli) -> Result<Exit> {
+pub async fn run(mut cli: Cli) -> Result<Exit> {
     let paths = Paths::from_env();
+    cli.global = with_profile_fleet(cli.global, &paths);
     match cli.command {
         None => interactive(&cli.global, &paths).await,
         Some(Command::Config { action: ConfigAction::Paths }) => {
@@ -75,8 +77,16 @@ pub async fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         Some(Command::Sim { action: SimAction::Serve(args) }) => sim_serve(args).await,
+        Some(Command::Status { output }) if cli.global.is_fleet() => fleet::status(&cli.global, output).await,
         Some(Command::Status { output }) => status(&cli.global, output).await,
+        Some(Command::Fleet { action: FleetAction::Diff { service, output } }) => {
+            fleet::diff(&cli.global, &service, output).await
+        }
+        Some(Command::Lint { output }) if cli.global.is_fleet() => fleet::lint(&cli.global, output).await,
         Some(Command::Lint { output }) => lint(&cli.global, output).await,
+        Some(Command::Budget { output, at_hpa_max, pg_url_env: None }) if cli.global.is_fleet() => {
+            fleet::budget(&cli.global, output, at_hpa_max).await
+        }
         Some(Command::Gate { services, since, output }) => gate::run(&cli.global, &services, since, output).await,
         Some(Command::Budget { output, at_hpa_max, pg_url_env }) => {
             budget(&cli.global, output, at_hpa_max, pg_url_env.as_deref()).await
@@ -98,13 +108,21 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
     use crate::config::theme::{TerminalColors, load_theme};
     let (theme, theme_problems) = load_theme(global.theme.as_deref(), paths, &TerminalColors::from_env());
     let (keymap, keymap_problems) = load_keymap(global.keymap.as_deref(), paths);
-    let target = connect(global).await?;
-    let session =
-        crate::cluster::session::start(target.connection.clone(), target.options.clone(), profiles(global, paths));
+    let (session, target, fleet) = if global.is_fleet() {
+        let (session, options) = fleet::start_session(global, paths).await?;
+        (session, None, Some(options))
+    } else {
+        let target = connect(global).await?;
+        let session =
+            crate::cluster::session::start(target.connection.clone(), target.options.clone(), profiles(global, paths));
+        (session, Some(target), None)
+    };
     let view = session.views.borrow().clone();
     let mut app = crate::ui::app::App::new(theme, keymap, view, global.read_only);
     app.runbooks.choices = runbook_choices(paths);
-    app.offer_interrupted(interrupted_runs(paths, &target.connection.context));
+    if let Some(target) = &target {
+        app.offer_interrupted(interrupted_runs(paths, &target.connection.context));
+    }
     app.helm = crate::cluster::helm::HelmSetup::new(
         crate::cluster::helm::locate(),
         global.kubeconfig.as_deref(),
@@ -122,7 +140,7 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
     }
     let setup = crate::effects::RunbookSetup {
         paths: paths.clone(),
-        options: target.options.clone(),
+        options: target.as_ref().map(|t| t.options.clone()).or(fleet).unwrap_or_default(),
         profiles: profiles(global, paths),
     };
     let ending = crate::ui::runtime::run(app, session, global.max_fps, setup).await?;
@@ -261,6 +279,20 @@ fn print_paths(paths: &Paths) -> Result<()> {
     Ok(())
 }
 
+/// `--profile PATH` whose profile says `fleet = [...]`, without `--context` or
+/// `--all-contexts`: those contexts, as if given with `--context a,b`. A profile that does
+/// not load changes nothing here (the command says why it does not load).
+fn with_profile_fleet(global: GlobalArgs, paths: &Paths) -> GlobalArgs {
+    if global.profile.is_none() || global.context.is_some() || global.all_contexts || global.demo {
+        return global;
+    }
+    let (loaded, _) = profiles(&global, paths).load("");
+    if loaded.profile.fleet.is_empty() {
+        return global;
+    }
+    GlobalArgs { context: Some(loaded.profile.fleet.join(",")), ..global }
+}
+
 /// Which profile applies: `--profile`, `profiles/<context>.toml`, or the demo's own.
 /// `config init`: a starter profile from what discovery finds, written where the cockpit
 /// looks for this context's profile (or `--profile`), never over one without `--force`.
@@ -328,6 +360,12 @@ pub struct Target {
 /// cluster on an ephemeral loopback port and connects to it over https like to any other
 /// cluster; without `-n` it shows all namespaces, since the demo spreads services over several.
 pub async fn connect(global: &GlobalArgs) -> Result<Target> {
+    if global.is_fleet() {
+        return Err(exit::usage(
+            "this command works on one cluster at a time: pass one --context \
+             (several contexts are for status, fleet diff and the cockpit)",
+        ));
+    }
     let (opts, demo) = options_for(global).await?;
     let connection = crate::cluster::connect::connect(&opts).await?;
     Ok(Target { connection, options: opts, demo })

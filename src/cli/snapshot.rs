@@ -36,15 +36,20 @@ pub struct Snapshot {
 /// Lists everything in the flags' scope, or in `namespace` when given (a command about
 /// one service needs only its namespace).
 pub async fn take(global: &GlobalArgs, namespace: Option<&str>) -> Result<Snapshot> {
-    take_with(global, namespace, true).await
+    take_with(global, namespace, true, "").await
+}
+
+/// [`take`], each warning said with `who` in front (`cluster eu: `, in a fleet).
+pub async fn take_saying(global: &GlobalArgs, namespace: Option<&str>, who: &str) -> Result<Snapshot> {
+    take_with(global, namespace, true, who).await
 }
 
 /// [`take`] with no profile at all: what discovery alone finds (`config init`).
 pub async fn take_discovered(global: &GlobalArgs) -> Result<Snapshot> {
-    take_with(global, None, false).await
+    take_with(global, None, false, "").await
 }
 
-async fn take_with(global: &GlobalArgs, namespace: Option<&str>, with_profile: bool) -> Result<Snapshot> {
+async fn take_with(global: &GlobalArgs, namespace: Option<&str>, with_profile: bool, who: &str) -> Result<Snapshot> {
     let target = connect(global).await?;
     let (loaded, problems) = if with_profile {
         super::profiles(global, &Paths::from_env()).load(&target.connection.context)
@@ -52,7 +57,7 @@ async fn take_with(global: &GlobalArgs, namespace: Option<&str>, with_profile: b
         Default::default()
     };
     for problem in &problems {
-        eprintln!("{problem}");
+        eprintln!("{who}{problem}");
     }
     // Every command, not only those that read budgets: a broken profile's singletons and
     // `production = true` would otherwise silently stop guarding a scale or a rollout.
@@ -84,12 +89,12 @@ async fn take_with(global: &GlobalArgs, namespace: Option<&str>, with_profile: b
     for kind in ResourceKind::ALL.into_iter().filter(|k| !k.is_optional()) {
         match health.get(&kind) {
             Some(WatchHealth::NoAccess { permission }) => {
-                eprintln!("warning: no access: {permission}");
+                eprintln!("{who}warning: no access: {permission}");
                 no_access.push(permission.clone());
                 forbidden.push((kind, permission.clone()));
             }
             Some(h) if !h.is_synced() => {
-                eprintln!("warning: {} not listed in time; treated as unknown", kind.plural())
+                eprintln!("{who}warning: {} not listed in time; treated as unknown", kind.plural())
             }
             _ => {}
         }

@@ -68,6 +68,9 @@ pub struct ClusterView {
     /// The profile in use for this context, and its first problem (a profile with errors
     /// is not used; the cockpit says so instead of showing half a budget).
     pub profile: ProfileStatus,
+    /// Set when several clusters are shown at once: each one's state and the services
+    /// that differ between them (see [`super::fleet`]). `None` for one cluster.
+    pub fleet: Option<Arc<super::fleet::FleetStatus>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,8 +100,24 @@ pub struct SessionHandle {
     pub views: latest::Receiver<Arc<ClusterView>>,
     /// The connection of the current scope (changes are made through it).
     pub connection: latest::Receiver<Connection>,
+    /// In a fleet, each connected cluster's connection by context: a change goes through
+    /// the connection of its service's cluster. Empty for one cluster.
+    pub clusters: latest::Receiver<BTreeMap<String, Connection>>,
     pub intents: mpsc::Sender<Intent>,
     task: tokio::task::JoinHandle<()>,
+}
+
+impl SessionHandle {
+    /// A handle over a task that publishes views of its own (a fleet's merged view).
+    pub(super) fn from_parts(
+        views: latest::Receiver<Arc<ClusterView>>,
+        connection: latest::Receiver<Connection>,
+        clusters: latest::Receiver<BTreeMap<String, Connection>>,
+        intents: mpsc::Sender<Intent>,
+        task: tokio::task::JoinHandle<()>,
+    ) -> SessionHandle {
+        SessionHandle { views, connection, clusters, intents, task }
+    }
 }
 
 impl Drop for SessionHandle {
@@ -118,7 +137,8 @@ pub fn start(connection: Connection, options: ConnectOptions, profiles: ProfileC
     let (intents, inbox) = mpsc::channel(8);
     let (connections, connection) = latest::channel(scope.connection.clone());
     let task = tokio::spawn(run(scope, options, profiles, contexts, publish, connections, inbox));
-    SessionHandle { views, connection, intents, task }
+    let (_, clusters) = latest::channel(BTreeMap::new());
+    SessionHandle { views, connection, clusters, intents, task }
 }
 
 struct Scope {
@@ -168,6 +188,7 @@ fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> Clus
         namespace_findings: Arc::new(Vec::new()),
         slo_rules: scope.slo_rules.clone(),
         profile: scope.profile_status.clone(),
+        fleet: None,
     }
 }
 
@@ -339,6 +360,7 @@ fn build_view(
         namespace_findings: Arc::new(current.namespace_findings),
         slo_rules: scope.slo_rules.clone(),
         profile: scope.profile_status.clone(),
+        fleet: None,
     }
 }
 

@@ -30,6 +30,9 @@ pub const DEMO_PROFILE: &str = include_str!("../../assets/profiles/demo.toml");
 struct ProfileFile {
     #[serde(default)]
     production: bool,
+    /// `fleet = ["eu", "us"]`: the contexts opened together with this profile.
+    #[serde(default)]
+    fleet: Vec<String>,
     #[serde(default)]
     databases: Vec<DatabaseEntry>,
     #[serde(default)]
@@ -415,7 +418,14 @@ impl Checker<'_> {
             .collect();
         let lint = file.lint.into_iter().enumerate().filter_map(|(i, l)| self.lint_rule(i, l)).collect();
         let slo = file.slo.into_iter().enumerate().filter_map(|(i, r)| self.slo_rule(i, r)).collect();
-        Profile { production: file.production, budget: BudgetRules { databases, bindings }, singletons, lint, slo }
+        Profile {
+            production: file.production,
+            fleet: file.fleet,
+            budget: BudgetRules { databases, bindings },
+            singletons,
+            lint,
+            slo,
+        }
     }
 
     fn database(&mut self, i: usize, d: DatabaseEntry) -> DatabaseDecl {

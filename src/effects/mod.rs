@@ -16,6 +16,7 @@ use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
 use crate::actions::drain::{DrainEnd, DrainEvent};
 use crate::actions::runbook::engine::Control;
+use crate::cluster::connect::Connection;
 use crate::cluster::logs::LogEvent;
 use crate::cluster::nodes::NodesLook;
 use crate::cluster::session::{Intent, SessionHandle};
@@ -139,6 +140,27 @@ pub struct Results {
     pub logs: mpsc::UnboundedReceiver<(u64, LogEvent)>,
 }
 
+/// The connection a job goes through: in a fleet, the cluster of the service it changes
+/// (a change never goes to another cluster than the one its preview named); node work
+/// belongs to one cluster and is refused in a fleet.
+fn connection_for(job: &Job, session: &SessionHandle) -> Result<Connection, String> {
+    let clusters = session.clusters.borrow();
+    if clusters.is_empty() {
+        return Ok(session.connection.borrow().clone());
+    }
+    let plan = match job {
+        Job::DryRun(plan) | Job::Apply { plan, .. } | Job::Record { plan, .. } => plan,
+        Job::LoadAudit | Job::Measure(_) | Job::RecordRefusal { .. } => return Ok(session.connection.borrow().clone()),
+        Job::ReadNodes | Job::DrainDryRun(_) | Job::Drain(_) | Job::StopDrain | Job::Uncordon(_) => {
+            return Err("nodes belong to one cluster: open the cockpit with that cluster's --context".into());
+        }
+    };
+    let Some(cluster) = plan.service().cluster.as_deref() else {
+        return Err("this change names no cluster; nothing was sent".into());
+    };
+    clusters.get(cluster).cloned().ok_or_else(|| format!("cluster {cluster} is not connected; nothing was sent"))
+}
+
 impl Effects {
     pub fn start(setup: runner::RunbookSetup) -> (Effects, Results) {
         let (job_events, jobs) = mpsc::unbounded_channel();
@@ -157,7 +179,15 @@ impl Effects {
     /// the operator. The terminal's own effects (quit, copy) are the event loop's.
     pub fn perform(&mut self, effect: Effect, session: &SessionHandle) -> Result<(), String> {
         match effect {
-            Effect::Execute(job) => self.jobs.spawn(job, session.connection.borrow().clone()),
+            Effect::Execute(job) => {
+                let connection = connection_for(&job, session)?;
+                self.jobs.spawn(job, connection)
+            }
+            Effect::StartRunbook { .. } if !session.clusters.borrow().is_empty() => {
+                return Err("a runbook runs on one cluster at a time: start the cockpit (or `runbook run`) \
+                            with that cluster's --context"
+                    .into());
+            }
             Effect::StartRunbook { name, params, resume } => {
                 self.runner.start(name, params, resume, session.connection.borrow().clone());
             }
@@ -179,6 +209,14 @@ impl Effects {
         services: &[Arc<Service>],
         session: &SessionHandle,
     ) -> HashMap<u64, usize> {
-        self.followers.sync(wanted, services, &session.connection.borrow().client)
+        let connection = session.connection.borrow();
+        // In a fleet the connection is one cluster's: the pods of the others are not
+        // streamed through it (their panes stay empty rather than show another cluster).
+        if services.iter().any(|s| s.key.cluster.is_some()) {
+            let own: Vec<Arc<Service>> =
+                services.iter().filter(|s| s.key.cluster.as_deref() == Some(&connection.context)).cloned().collect();
+            return self.followers.sync(wanted, &own, &connection.client);
+        }
+        self.followers.sync(wanted, services, &connection.client)
     }
 }

@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod changes;
 pub mod discovery;
 pub mod drain;
+pub mod drift;
 pub mod events;
 pub mod findings;
 pub mod flags;

@@ -13,6 +13,9 @@ use super::slo::SloRule;
 pub struct Profile {
     /// Changes in this context ask for the service name to be typed.
     pub production: bool,
+    /// The contexts this profile opens together (`fleet = ["eu", "us"]`), when it is given
+    /// with `--profile` and no `--context`: several clusters in one cockpit.
+    pub fleet: Vec<String>,
     pub budget: BudgetRules,
     pub singletons: Vec<SingletonDecl>,
     /// Preflight checks switched off or given another severity.

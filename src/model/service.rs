@@ -39,6 +39,9 @@ pub struct ServiceKey {
     pub namespace: String,
     pub name: String,
     pub kind: WorkloadKind,
+    /// The kubeconfig context the service lives in, set only when several clusters are
+    /// shown at once (a fleet): the same namespace/name in two clusters are two services.
+    pub cluster: Option<String>,
 }
 
 /// How urgently a row wants attention; the overview sorts problems first.
@@ -473,7 +476,12 @@ impl Service {
     /// they are about.
     pub fn example(namespace: &str, name: &str, replicas: i32) -> Service {
         Service {
-            key: ServiceKey { namespace: namespace.into(), name: name.into(), kind: WorkloadKind::Deployment },
+            key: ServiceKey {
+                namespace: namespace.into(),
+                name: name.into(),
+                kind: WorkloadKind::Deployment,
+                cluster: None,
+            },
             resource_version: Some("42".into()),
             created: None,
             replicas: Replicas { desired: replicas, ready: replicas, updated: replicas, available: replicas },

@@ -555,7 +555,7 @@ fn revision_history<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'
 }
 
 fn service_key(w: &Workload<'_>) -> ServiceKey {
-    ServiceKey { namespace: safe(w.namespace), name: safe(w.name), kind: w.kind }
+    ServiceKey { namespace: safe(w.namespace), name: safe(w.name), kind: w.kind, cluster: None }
 }
 
 /// One service from its workload and members; `preflight`, when given, is kept instead

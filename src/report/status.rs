@@ -97,6 +97,118 @@ fn row(s: &Service, report: &StatusReport<'_>, wide: bool) -> Vec<String> {
     cells
 }
 
+/// One cluster of a fleet as `status` reports it: live (its server) or why not.
+#[derive(Clone, Debug)]
+pub struct ClusterState {
+    pub context: String,
+    pub server_url: Option<String>,
+    /// Why the cluster could not be talked to (unreachable, unauthorized, timeout).
+    pub error: Option<String>,
+    /// The permission that hides every workload (neither Deployments nor StatefulSets
+    /// may be listed): the cluster answers, but shows this user nothing.
+    pub no_access: Option<String>,
+}
+
+impl ClusterState {
+    /// `live`, `no access` or `unreachable`.
+    pub fn state(&self) -> &'static str {
+        match (&self.error, &self.no_access) {
+            (Some(_), _) => "unreachable",
+            (None, Some(_)) => "no access",
+            (None, None) => "live",
+        }
+    }
+}
+
+/// `status` over several clusters: each cluster's state, and a report per reachable one.
+#[derive(Clone, Debug)]
+pub struct FleetReport<'a> {
+    pub clusters: &'a [ClusterState],
+    pub reports: &'a [StatusReport<'a>],
+}
+
+/// The table of a fleet: a CLUSTER column first, each cluster's services in its own
+/// order, namespace findings as `cluster namespace: message`, one line per unreachable
+/// cluster, and the summary over all of them.
+pub fn fleet_table(fleet: &FleetReport<'_>, wide: bool) -> String {
+    let mut header: Vec<String> = std::iter::once("CLUSTER").chain(HEADER).map(str::to_string).collect();
+    if wide {
+        header.extend(WIDE_HEADER.iter().map(|h| h.to_string()));
+    }
+    let mut rows = vec![header];
+    for report in fleet.reports {
+        for s in report.services {
+            let mut cells = vec![report.context.to_string()];
+            cells.extend(row(s, report, wide));
+            rows.push(cells);
+        }
+    }
+    let mut out = align(&rows);
+    for report in fleet.reports {
+        for nf in report.namespace_findings {
+            out.push_str(&format!("{} {}: {} [{}]\n", report.context, nf.namespace, nf.finding.message, nf.finding.id));
+        }
+    }
+    for c in fleet.clusters {
+        if let Some(error) = &c.error {
+            out.push_str(&format!("{}: unreachable: {error}\n", c.context));
+        } else if let Some(permission) = &c.no_access {
+            out.push_str(&format!("{}: no access: {permission}\n", c.context));
+        }
+    }
+    let services: Vec<&Service> = fleet.reports.iter().flat_map(|r| r.services.iter()).collect();
+    let problems = services.iter().filter(|s| s.has_problems()).count();
+    let plural = if services.len() == 1 { "" } else { "s" };
+    let live = fleet.clusters.iter().filter(|c| c.error.is_none()).count();
+    out.push_str(&format!(
+        "{} service{plural} · {problems} with problems · {live} of {} clusters live\n",
+        services.len(),
+        fleet.clusters.len()
+    ));
+    out
+}
+
+/// The JSON of a fleet: `status -o json`'s shape with `cluster` on every service (and
+/// namespace finding), `context` the contexts joined with commas, and `clusters`: each
+/// one's `state` (`live` or `unreachable`), server and error.
+pub fn fleet_json(fleet: &FleetReport<'_>) -> Value {
+    let mut services = Vec::new();
+    let mut namespace_findings = Vec::new();
+    let mut no_access = Vec::new();
+    for report in fleet.reports {
+        let one = json(report);
+        let tag = |list: &Value, into: &mut Vec<Value>| {
+            for item in list.as_array().into_iter().flatten() {
+                let mut item = item.clone();
+                item["cluster"] = json!(report.context);
+                into.push(item);
+            }
+        };
+        tag(&one["services"], &mut services);
+        tag(&one["namespace_findings"], &mut namespace_findings);
+        no_access.extend(report.no_access.iter().map(|p| json!({"cluster": report.context, "permission": p})));
+    }
+    let clusters: Vec<Value> = fleet
+        .clusters
+        .iter()
+        .map(|c| {
+            json!({"context": c.context, "state": c.state(), "server_url": c.server_url,
+                   "error": c.error.as_ref().or(c.no_access.as_ref())})
+        })
+        .collect();
+    let all: Vec<&Service> = fleet.reports.iter().flat_map(|r| r.services.iter()).collect();
+    let with_problems = all.iter().filter(|s| s.has_problems()).count();
+    let contexts: Vec<&str> = fleet.clusters.iter().map(|c| c.context.as_str()).collect();
+    json!({
+        "context": contexts.join(","),
+        "clusters": clusters,
+        "services": services,
+        "namespace_findings": namespace_findings,
+        "no_access": no_access,
+        "summary": {"services": all.len(), "with_problems": with_problems},
+    })
+}
+
 /// `SRL`: which of startup, readiness and liveness probes any container has (`-` for none).
 pub fn probe_letters(s: &Service) -> String {
     [(ProbeKind::Startup, 'S'), (ProbeKind::Readiness, 'R'), (ProbeKind::Liveness, 'L')]
@@ -302,6 +414,44 @@ mod tests {
         let finding = s["findings"].as_array().unwrap().iter().find(|f| f["id"] == "pods-not-ready").unwrap();
         assert_eq!(finding["severity"], "warning");
         assert!(finding["message"].is_string());
+    }
+
+    #[test]
+    fn a_fleet_has_a_cluster_column_and_field_and_says_which_cluster_is_down() {
+        let services = world();
+        let eu = StatusReport { context: "eu", ..report(&services, Visibility::ALL) };
+        let us = StatusReport { context: "us", ..report(&services, Visibility::ALL) };
+        let clusters = [
+            ClusterState { context: "eu".into(), server_url: Some("https://eu".into()), error: None, no_access: None },
+            ClusterState {
+                context: "us".into(),
+                server_url: Some("https://us".into()),
+                error: None,
+                no_access: Some("list deployments in ns shop".into()),
+            },
+            ClusterState {
+                context: "ap".into(),
+                server_url: None,
+                error: Some("connection refused".into()),
+                no_access: None,
+            },
+        ];
+        let reports = [eu, us];
+        let fleet = FleetReport { clusters: &clusters, reports: &reports };
+        let text = fleet_table(&fleet, false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("CLUSTER   NAMESPACE"), "{text}");
+        assert!(lines[1].starts_with("eu ") && lines[2].starts_with("us "), "{text}");
+        assert!(text.contains("ap: unreachable: connection refused"), "{text}");
+        assert!(text.ends_with("2 services · 2 with problems · 2 of 3 clusters live\n"), "{text}");
+        let value = fleet_json(&fleet);
+        assert_eq!(value["context"], "eu,us,ap");
+        assert_eq!(value["services"][0]["cluster"], "eu");
+        assert_eq!(value["services"][1]["cluster"], "us");
+        assert_eq!(value["clusters"][2]["state"], "unreachable");
+        assert_eq!(value["clusters"][0]["state"], "live");
+        assert_eq!(value["clusters"][1]["state"], "no access");
+        assert!(text.contains("us: no access: list deployments in ns shop"), "{text}");
     }
 
     /// Three healthy replicas with no PDB and no security context are advice (CHECKS), not a

@@ -498,6 +498,7 @@ pub mod tests_support {
             namespace_findings: Arc::new(vec![]),
             slo_rules: Arc::new(vec![]),
             profile: Default::default(),
+            fleet: None,
         })
     }
 

@@ -199,6 +199,24 @@ impl Context {
     }
 
     /// The service `key` names, as the cluster shows it now.
+    /// Whether a change to `key` is a change in production: its own cluster's profile
+    /// says so in a fleet, the context's otherwise.
+    pub fn production_of(&self, key: &ServiceKey) -> bool {
+        match (&self.view.fleet, &key.cluster) {
+            (Some(fleet), Some(cluster)) => fleet.member(cluster).is_some_and(|m| m.production),
+            _ => self.view.profile.production,
+        }
+    }
+
+    /// What the operator types to confirm a change to `key`: its name, and in a fleet its
+    /// cluster too (`api@eu`), so a confirmation cannot be given for the wrong cluster.
+    pub fn typed_name(key: &ServiceKey) -> String {
+        match &key.cluster {
+            Some(cluster) => format!("{}@{cluster}", key.name),
+            None => key.name.clone(),
+        }
+    }
+
     pub fn service(&self, key: &ServiceKey) -> Option<&Service> {
         self.view.services.iter().find(|s| &s.key == key).map(|s| &**s)
     }

@@ -61,6 +61,7 @@ impl ActiveRun {
             namespace: wanted.namespace.unwrap_or_else(|| self.start.namespace.clone()),
             name: wanted.name,
             kind: wanted.kind.unwrap_or(WorkloadKind::Deployment),
+            cluster: None,
         })
     }
 }
@@ -176,7 +177,8 @@ mod tests {
 
     #[test]
     fn parameters_are_prefilled_from_the_service_and_the_defaults() {
-        let key = ServiceKey { namespace: "shop".into(), name: "api".into(), kind: WorkloadKind::Deployment };
+        let key =
+            ServiceKey { namespace: "shop".into(), name: "api".into(), kind: WorkloadKind::Deployment, cluster: None };
         assert_eq!(Runbooks::param_line(&choice(), Some(&key)), "service=shop/api observe=1m namespace=music");
         assert_eq!(Runbooks::param_line(&choice(), None), "observe=1m namespace=music");
         assert_eq!(

@@ -638,7 +638,7 @@ async fn send(io: &mut Io, run: &Run, i: usize, plan: &ActionPlan, dry_text: &st
                 let stamp = restart_stamp(run, i);
                 let again = plan_step(step, &view.services, &view.budgets, &run.namespace, stamp.as_deref());
                 match again {
-                    Ok(StepPlan::Change(newer)) if newer.same_change(&plan) => plan = newer,
+                    Ok(StepPlan::Change(newer)) if newer.same_change(&plan) => plan = *newer,
                     _ => break,
                 }
             }

@@ -25,7 +25,7 @@ use error::StepError;
 /// preview will have left them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepPlan {
-    Change(ActionPlan),
+    Change(Box<ActionPlan>),
     Wait {
         seconds: i64,
     },
@@ -103,7 +103,7 @@ pub fn plan_step<S: Borrow<Service>>(
         (StepAction::Undo { revision, .. }, Some(s)) => plan_rollout(s, RolloutRequest::Undo(*revision)),
         (_, None) => return Err(StepError::NoService { step: step.id.clone() }),
     };
-    Ok(StepPlan::Change(plan))
+    Ok(StepPlan::Change(Box::new(plan)))
 }
 
 /// The namespace a runbook works in: its own `namespace`, else the one its services name

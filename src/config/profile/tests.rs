@@ -19,6 +19,12 @@ fn the_demo_profile_is_valid() {
 }
 
 #[test]
+fn a_profile_names_its_fleet() {
+    assert_eq!(parse_ok("fleet = [\"eu\", \"us\"]\n").fleet, ["eu", "us"]);
+    assert!(parse_ok("production = true\n").fleet.is_empty());
+}
+
+#[test]
 fn a_full_profile_parses_into_the_model() {
     let profile = parse_ok(
         r#"

@@ -36,7 +36,7 @@ fn service_for(ns: &str, name: &str, app: &str) -> NetService {
 }
 
 fn key(ns: &str, name: &str, kind: WorkloadKind) -> ServiceKey {
-    ServiceKey { namespace: ns.into(), name: name.into(), kind }
+    ServiceKey { namespace: ns.into(), name: name.into(), kind, cluster: None }
 }
 
 #[test]

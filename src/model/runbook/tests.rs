@@ -71,7 +71,12 @@ fn ready_stable_counts_from_the_last_interruption() {
 fn check(state: GateState, matches: u32) -> GateCheck {
     GateCheck {
         name: "reconnect".into(),
-        service: ServiceKey { namespace: "shop".into(), name: "api".into(), kind: WorkloadKind::Deployment },
+        service: ServiceKey {
+            namespace: "shop".into(),
+            name: "api".into(),
+            kind: WorkloadKind::Deployment,
+            cluster: None,
+        },
         state,
         matches,
         detail: format!("{matches} matches in 15 m"),

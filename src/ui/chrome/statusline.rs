@@ -6,6 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use crate::cluster::fleet::{FleetStatus, Member};
 use crate::cluster::session::ClusterView;
 use std::collections::BTreeMap;
 
@@ -25,8 +26,22 @@ const STALE_AFTER_S: i64 = 10;
 pub enum Connectivity {
     Syncing,
     Live,
-    Reconnecting { for_s: i64, reason: String },
-    Stale { for_s: i64, reason: String },
+    Reconnecting {
+        for_s: i64,
+        reason: String,
+    },
+    Stale {
+        for_s: i64,
+        reason: String,
+    },
+    /// A cluster of a fleet that could not be connected to (tried again in the background).
+    Unreachable {
+        reason: String,
+    },
+    /// A cluster of a fleet where this user may list neither Deployments nor StatefulSets.
+    NoAccess {
+        reason: String,
+    },
 }
 
 impl Connectivity {
@@ -36,13 +51,18 @@ impl Connectivity {
             Connectivity::Live => "live".into(),
             Connectivity::Reconnecting { for_s, .. } => format!("reconnecting {}", duration(*for_s)),
             Connectivity::Stale { for_s, .. } => format!("stale {}", duration(*for_s)),
+            Connectivity::Unreachable { .. } => "unreachable".into(),
+            Connectivity::NoAccess { .. } => "no access".into(),
         }
     }
 
     /// Why the data is not live, when it is not.
     pub fn reason(&self) -> Option<&str> {
         match self {
-            Connectivity::Reconnecting { reason, .. } | Connectivity::Stale { reason, .. } => Some(reason),
+            Connectivity::Reconnecting { reason, .. }
+            | Connectivity::Stale { reason, .. }
+            | Connectivity::Unreachable { reason }
+            | Connectivity::NoAccess { reason } => Some(reason),
             _ => None,
         }
     }
@@ -52,7 +72,8 @@ impl Connectivity {
             Connectivity::Syncing => "state.info",
             Connectivity::Live => "state.ok",
             Connectivity::Reconnecting { .. } => "state.warn",
-            Connectivity::Stale { .. } => "state.stale",
+            Connectivity::Stale { .. } | Connectivity::Unreachable { .. } => "state.stale",
+            Connectivity::NoAccess { .. } => "state.warn",
         }
     }
 }
@@ -101,6 +122,25 @@ fn connectivity_of(health: &BTreeMap<ResourceKind, WatchHealth>, now: Timestamp)
     Connectivity::Live
 }
 
+/// How current one cluster of a fleet is: `unreachable` while it cannot be connected to
+/// (it is tried again), else as its own watches say.
+pub fn member_connectivity(member: &Member, now: Timestamp) -> Connectivity {
+    match &member.unreachable {
+        Some(why) if member.health.is_empty() => Connectivity::Unreachable { reason: why.clone() },
+        _ if member.health.is_empty() => Connectivity::Syncing,
+        _ => {
+            let denied = |kind| match member.health.get(&kind) {
+                Some(WatchHealth::NoAccess { permission }) => Some(permission.clone()),
+                _ => None,
+            };
+            match (denied(ResourceKind::Deployments), denied(ResourceKind::StatefulSets)) {
+                (Some(deployments), Some(_)) => Connectivity::NoAccess { reason: deployments },
+                _ => connectivity_of(&member.health, now),
+            }
+        }
+    }
+}
+
 /// The permissions the user lacks, as the API names them. Kinds only one screen needs
 /// (nodes for the scale preview, Helm's Secrets for the detail view) are said there.
 pub fn missing_permissions(view: &ClusterView) -> Vec<&str> {
@@ -119,6 +159,9 @@ pub fn draw(ctx: &Context, mode: Mode, hints: &[(Command, &str)], frame: &mut Fr
     let view = &ctx.view;
     let bar = theme.style("ui.statusline");
     let sep = Span::styled(" │ ", bar);
+    if let Some(fleet) = &view.fleet {
+        return draw_fleet(ctx, fleet, hints, mode, frame, area, now);
+    }
     let mut left = vec![
         Span::styled(format!(" {}", clean(&view.context)), bar),
         sep.clone(),
@@ -149,6 +192,62 @@ pub fn draw(ctx: &Context, mode: Mode, hints: &[(Command, &str)], frame: &mut Fr
         let style = if notice.error { theme.style("ui.error") } else { bar };
         left.push(Span::styled(clean(&notice.text), style));
     }
+    finish(ctx, mode, hints, left, frame, area);
+}
+
+/// A fleet's status line: each cluster's state (`eu live · us stale 12s · ap
+/// unreachable`), the namespace, the read-only badge and the last notice. A cluster's
+/// reason is in the overview's title and in `status`; here each gets one word.
+fn draw_fleet(
+    ctx: &Context,
+    fleet: &FleetStatus,
+    hints: &[(Command, &str)],
+    mode: Mode,
+    frame: &mut Frame,
+    area: Rect,
+    now: Timestamp,
+) {
+    let theme = &ctx.theme;
+    let view = &ctx.view;
+    let bar = theme.style("ui.statusline");
+    let sep = Span::styled(" │ ", bar);
+    let mut left = vec![Span::styled(" ", bar)];
+    for (i, member) in fleet.members.iter().enumerate() {
+        if i > 0 {
+            left.push(Span::styled(" · ", bar));
+        }
+        let health = member_connectivity(member, now);
+        left.push(Span::styled(format!("{} ", clean(&member.context)), bar));
+        left.push(Span::styled(health.label(), bar.patch(theme.style(health.style_key()))));
+    }
+    left.push(sep.clone());
+    left.push(Span::styled(
+        view.namespace.clone().map_or("all namespaces".into(), |n| format!("ns {}", clean(&n))),
+        bar,
+    ));
+    if ctx.read_only {
+        left.push(Span::styled(" ", bar));
+        left.push(Span::styled(" READ-ONLY ", theme.style("ui.statusline.badge")));
+    }
+    if let Some(notice) = &ctx.notice {
+        left.push(sep);
+        let style = if notice.error { theme.style("ui.error") } else { bar };
+        left.push(Span::styled(clean(&notice.text), style));
+    }
+    finish(ctx, mode, hints, left, frame, area);
+}
+
+/// Draws `left`, then the key hints on the right when they fit.
+fn finish(
+    ctx: &Context,
+    mode: Mode,
+    hints: &[(Command, &str)],
+    left: Vec<Span<'static>>,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let theme = &ctx.theme;
+    let bar = theme.style("ui.statusline");
     let hints: String = hints.iter().map(|(command, label)| hint(ctx, mode, *command, label)).collect();
     let hints_width = hints.chars().count() as u16;
     let line = Line::from(left).style(bar);
@@ -206,5 +305,24 @@ mod tests {
         let state = connectivity_of(&health, at(500));
         assert_eq!((state.label().as_str(), state.reason()), ("reconnecting 5s", Some(error.as_str())));
         assert!(matches!(connectivity_of(&health, at(560)), Connectivity::Stale { for_s: 65, .. }));
+    }
+
+    #[test]
+    fn a_fleet_member_is_live_unreachable_or_without_access_on_its_own() {
+        let member = |health, unreachable: Option<&str>| Member {
+            context: "eu".into(),
+            health,
+            unreachable: unreachable.map(str::to_string),
+            production: false,
+        };
+        assert_eq!(member_connectivity(&member(live_everywhere(), None), at(5)).label(), "live");
+        let down = member_connectivity(&member(BTreeMap::new(), Some("connection refused")), at(5));
+        assert_eq!((down.label().as_str(), down.reason()), ("unreachable", Some("connection refused")));
+        let mut forbidden = live_everywhere();
+        for kind in [ResourceKind::Deployments, ResourceKind::StatefulSets] {
+            forbidden.insert(kind, WatchHealth::NoAccess { permission: format!("list {} in ns shop", kind.plural()) });
+        }
+        let denied = member_connectivity(&member(forbidden, None), at(5));
+        assert_eq!((denied.label().as_str(), denied.reason()), ("no access", Some("list deployments in ns shop")));
     }
 }

@@ -251,9 +251,10 @@ impl ChangeWizard {
             },
             ActionStage::Confirm { plan, dry_run } => {
                 let typed = w.confirm.lines().first().map(|l| l.trim().to_string()).unwrap_or_default();
-                if plan.needs_typed_name(ctx.view.profile.production) && typed != plan.service().name {
+                let wanted = Context::typed_name(plan.service());
+                if plan.needs_typed_name(ctx.production_of(plan.service())) && typed != wanted {
                     let why = if plan.overrides_a_guard() { "override the guard" } else { "change production" };
-                    w.error = Some(format!("type {} to {why}", plan.service().name));
+                    w.error = Some(format!("type {wanted} to {why}"));
                     return;
                 }
                 let job = Job::Apply { plan: plan.clone(), dry_run: dry_run.clone() };
@@ -302,7 +303,12 @@ impl ChangeWizard {
         let theme = &ctx.theme;
         let rect = centered(area, wide_popup(area), 20);
         let what = w.fixed.as_ref().and_then(ActionPlan::title).unwrap_or_else(|| w.typed.title());
-        let title = format!(" {what} {}/{} ", clean(&w.key.namespace), clean(&w.key.name));
+        let title = match &w.key.cluster {
+            Some(cluster) => {
+                format!(" {what} {}/{} in {} ", clean(&w.key.namespace), clean(&w.key.name), clean(cluster))
+            }
+            None => format!(" {what} {}/{} ", clean(&w.key.namespace), clean(&w.key.name)),
+        };
         let inner = draw_box(theme, title, frame, rect);
         let [input_area, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
         if w.fixed.is_none() {
@@ -326,7 +332,7 @@ impl ChangeWizard {
         if let Some(error) = w.error.clone().or_else(|| w.denied(ctx)) {
             lines.push(Line::from(Span::styled(clean(&error), theme.style("ui.error"))));
         }
-        let production = ctx.view.profile.production;
+        let production = ctx.production_of(&w.key);
         let confirming = matches!(&w.stage, ActionStage::Confirm { plan, .. } if plan.needs_typed_name(production));
         let (text_area, confirm_area) = if confirming {
             let [t, c] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(body);

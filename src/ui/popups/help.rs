@@ -73,7 +73,7 @@ fn legend(ctx: &Context, lines: &mut Vec<Line<'static>>) {
     let theme = &ctx.theme;
     lines.push(Line::default());
     lines.push(Line::from(Span::styled("columns", theme.style("ui.header"))));
-    for col in Col::ALL {
+    for col in Col::ALL.into_iter().filter(|&c| c != Col::Cluster || ctx.view.fleet.is_some()) {
         lines.push(Line::from(vec![
             Span::styled(format!("{:>12}  ", col.header()), theme.style("ui.hint.key")),
             Span::styled(col.meaning().to_string(), theme.style("ui.text.dim")),

@@ -88,7 +88,11 @@ impl RevisionChooser {
         let revision = self.rows(ctx).get(self.selected(ctx))?.revision;
         match self.source {
             RevisionSource::Rollout => Some(plan_rollout(service, RolloutRequest::Undo(Some(revision)))),
-            RevisionSource::Helm => plan_helm_rollback(service, revision, &ctx.helm, &ctx.view.context),
+            RevisionSource::Helm => {
+                // In a fleet, the service's own cluster.
+                let context = service.key.cluster.as_deref().unwrap_or(&ctx.view.context);
+                plan_helm_rollback(service, revision, &ctx.helm, context)
+            }
         }
     }
 

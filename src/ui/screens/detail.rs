@@ -13,6 +13,7 @@ use crate::cluster::watch::{ResourceKind, WatchHealth};
 use crate::config::commands::Command;
 use crate::config::theme::Theme;
 use crate::model::budget::{DatabaseBudget, budget_of};
+use crate::model::drift::Difference;
 use crate::model::sanitize::clean;
 use crate::model::service::{EnvValue, EventRow, PodRow, ProbeSummary, Service, ServiceKey, Severity};
 use crate::ui::context::{Context, Handled};
@@ -62,7 +63,8 @@ fn context<'a>(ctx: &'a Context, service: &Service, now: Timestamp) -> Sections<
         Some(WatchHealth::NoAccess { permission }) => Some(permission.as_str()),
         _ => None,
     };
-    Sections { budget: measured_budget(ctx, service), helm_denied, now }
+    let drift = ctx.view.fleet.as_deref().and_then(|f| Some((f.drift_clusters.as_slice(), f.drift_of(service)?)));
+    Sections { budget: measured_budget(ctx, service), helm_denied, now, drift }
 }
 
 fn draw(state: &DetailScreen, ctx: &Context, frame: &mut Frame, area: Rect, now: Timestamp) {
@@ -74,7 +76,12 @@ fn draw(state: &DetailScreen, ctx: &Context, frame: &mut Frame, area: Rect, now:
         frame.render_widget(block, area);
         return;
     };
-    let title = format!(" {} {}/{} ", service.key.kind.short(), service.key.namespace, service.key.name);
+    let title = match &service.key.cluster {
+        Some(cluster) => {
+            format!(" {} {}/{} in {cluster} ", service.key.kind.short(), service.key.namespace, service.key.name)
+        }
+        None => format!(" {} {}/{} ", service.key.kind.short(), service.key.namespace, service.key.name),
+    };
     let block = block.title(Span::styled(clean(&title), theme.style("ui.title")));
     let lines = lines(theme, service, &context(ctx, service, now));
     let max_scroll = lines.len().saturating_sub(page(area));
@@ -89,12 +96,18 @@ struct Sections<'a> {
     /// The permission that hides the Helm release history, if one does.
     helm_denied: Option<&'a str>,
     now: Timestamp,
+    /// In a fleet, when the service differs between clusters: the clusters (columns) and
+    /// what differs.
+    drift: Option<(&'a [String], &'a [Difference])>,
 }
 
 fn lines(theme: &Theme, s: &Service, context: &Sections<'_>) -> Vec<Line<'static>> {
     let (budget, now) = (context.budget.as_ref(), context.now);
     let mut out = Vec::new();
     summary(theme, s, &mut out);
+    if let Some((clusters, differences)) = context.drift {
+        drift(theme, clusters, differences, &mut out);
+    }
     findings(theme, s, &mut out);
     preflight(theme, s, &mut out);
     pods(theme, s, now, &mut out);
@@ -110,6 +123,22 @@ fn lines(theme: &Theme, s: &Service, context: &Sections<'_>) -> Vec<Line<'static
     helm(theme, s, context, &mut out);
     env(theme, s, &mut out);
     out
+}
+
+/// The service side by side across the clusters of a fleet: one column per cluster,
+/// one row per thing that differs (env var names only, never their values).
+fn drift<'a>(theme: &Theme, clusters: &[String], differences: &[Difference], out: &mut Vec<Line<'a>>) {
+    heading(theme, "DIFFERS ACROSS CLUSTERS", out);
+    let mut rows: Vec<Vec<String>> =
+        vec![std::iter::once("FIELD".to_string()).chain(clusters.iter().cloned()).collect()];
+    rows.extend(differences.iter().map(|d| std::iter::once(d.field.clone()).chain(d.values.iter().cloned()).collect()));
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r.get(c).map_or(0, |v| v.chars().count())).max().unwrap_or(0).min(40))
+        .collect();
+    for (i, r) in rows.iter().enumerate() {
+        let style = if i == 0 { theme.style("ui.text.dim") } else { theme.style("state.warn") };
+        out.push(text(style, clean(&row(r, &widths))));
+    }
 }
 
 pub(super) fn heading<'a>(theme: &Theme, text: &str, out: &mut Vec<Line<'a>>) {

@@ -17,13 +17,14 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 
+use crate::cluster::session::ClusterView;
 use crate::cluster::watch::{ResourceKind, WatchHealth};
 use crate::config::commands::Command;
 use crate::config::theme::Theme;
 use crate::model::sanitize::clean;
 use crate::model::service::{Service, ServiceKey, Severity};
 use crate::model::slo::GateState;
-use crate::ui::chrome::statusline::{Connectivity, connectivity, missing_permissions};
+use crate::ui::chrome::statusline::{Connectivity, connectivity, member_connectivity, missing_permissions};
 use crate::ui::context::Context;
 use crate::ui::context::{Handled, Request, Show};
 pub use columns::Col;
@@ -219,7 +220,12 @@ impl OverviewScreen {
             .iter()
             .enumerate()
             .filter(|(_, s)| {
-                filter.is_empty() || format!("{}/{}", s.key.namespace, s.key.name).to_lowercase().contains(&filter)
+                // In a fleet `cluster/namespace/name`: `us/shop` narrows to one cluster.
+                let haystack = match &s.key.cluster {
+                    Some(cluster) => format!("{cluster}/{}/{}", s.key.namespace, s.key.name),
+                    None => format!("{}/{}", s.key.namespace, s.key.name),
+                };
+                filter.is_empty() || haystack.to_lowercase().contains(&filter)
             })
             .map(|(i, _)| i)
             .collect();
@@ -312,6 +318,7 @@ fn sort_key(column: Col, s: &Service) -> (i64, String) {
     let number = |n: i64| (n, String::new());
     match column {
         Col::Service => (0, s.key.name.clone()),
+        Col::Cluster => (0, s.key.cluster.clone().unwrap_or_default()),
         Col::Namespace => (0, format!("{}/{}", s.key.namespace, s.key.name)),
         Col::Kind => (0, s.key.kind.short().to_string()),
         // Relative to desired, so the services missing the most pods come first.
@@ -419,12 +426,18 @@ fn draw_list(overview: &OverviewScreen, ctx: &Context, frame: &mut Frame, area: 
         pdb_access: !no_access(ResourceKind::PodDisruptionBudgets),
         hpa_access: !no_access(ResourceKind::HorizontalPodAutoscalers),
         qualify: false,
+        drifted: view.fleet.clone(),
     };
     let cells_of = |cells: &CellContext, col: Col| -> Vec<Line<'static>> {
         in_view.iter().map(|s| cell(theme, col, s, cells, gates.get(&s.key).copied())).collect()
     };
     let several_namespaces = view.namespace.is_none() && !overview.grouping(ctx);
-    let candidates: Vec<Col> = Col::ALL.into_iter().filter(|&c| c != Col::Namespace || several_namespaces).collect();
+    let fleet = view.fleet.is_some();
+    let candidates: Vec<Col> = Col::ALL
+        .into_iter()
+        .filter(|&c| c != Col::Namespace || several_namespaces)
+        .filter(|&c| c != Col::Cluster || fleet)
+        .collect();
     let mut table: Vec<(Col, Vec<Line<'static>>)> = candidates.iter().map(|&c| (c, cells_of(&cells, c))).collect();
     let mut placed = fit(inner.width, &natural_widths(overview, &table));
     // Across namespaces, a name alone is ambiguous once the NAMESPACE column is gone.
@@ -457,6 +470,7 @@ fn draw_list(overview: &OverviewScreen, ctx: &Context, frame: &mut Frame, area: 
                     .iter()
                     .filter_map(|p| Some(cut_line(table[column_of(p.col)?].1[nth].clone(), p.width.into())))
                     .collect();
+                let stale = stale || cluster_stale(view, service, now);
                 let mut style = row_style(theme, service, gates.get(&service.key).copied(), stale);
                 if at == overview.selected {
                     style = style.patch(theme.style("ui.selection"));
@@ -520,7 +534,22 @@ fn title<'a>(overview: &OverviewScreen, ctx: &Context, health: &Connectivity) ->
     if let Connectivity::Stale { .. } | Connectivity::Reconnecting { .. } = health {
         spans.push(Span::styled(format!("· {} ", health.label()), theme.style("state.stale")));
     }
+    if let Some(fleet) = &ctx.view.fleet {
+        let drifted = ctx.view.services.iter().filter(|s| fleet.drift_of(s).is_some()).count();
+        if drifted > 0 {
+            spans.push(Span::styled(format!("· {drifted} ≠ across clusters "), theme.style("state.warn")));
+        }
+    }
     Line::from(spans)
+}
+
+/// In a fleet, a row whose own cluster is stale or unreachable is drawn stale, whatever
+/// the other clusters say.
+fn cluster_stale(view: &ClusterView, s: &Service, now: Timestamp) -> bool {
+    let Some(member) = view.fleet.as_ref().zip(s.key.cluster.as_deref()).and_then(|(f, c)| f.member(c)) else {
+        return false;
+    };
+    matches!(member_connectivity(member, now), Connectivity::Stale { .. } | Connectivity::Unreachable { .. })
 }
 
 fn empty_text(overview: &OverviewScreen, ctx: &Context, health: &Connectivity) -> String {

@@ -16,6 +16,8 @@ use crate::ui::format::age;
 /// A column of the overview, in the order they are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Col {
+    /// Only in a fleet (several clusters at once).
+    Cluster,
     Namespace,
     Service,
     Kind,
@@ -33,7 +35,8 @@ pub enum Col {
 }
 
 impl Col {
-    pub const ALL: [Col; 14] = [
+    pub const ALL: [Col; 15] = [
+        Col::Cluster,
         Col::Namespace,
         Col::Service,
         Col::Kind,
@@ -55,11 +58,13 @@ impl Col {
     pub fn next_sort(self) -> Col {
         let at = Self::ALL.iter().position(|c| *c == self).unwrap_or(0);
         let next = Self::ALL[(at + 1) % Self::ALL.len()];
-        if next == Col::Slo { next.next_sort() } else { next }
+        // Rows of one service in several clusters already sit together (sorted by key).
+        if matches!(next, Col::Slo | Col::Cluster) { next.next_sort() } else { next }
     }
 
     pub fn header(self) -> &'static str {
         match self {
+            Col::Cluster => "CLUSTER",
             Col::Namespace => "NAMESPACE",
             Col::Service => "SERVICE",
             Col::Kind => "KIND",
@@ -83,7 +88,7 @@ impl Col {
     /// the service name when its column goes.
     pub fn priority(self) -> u8 {
         match self {
-            Col::Service => 0,
+            Col::Service | Col::Cluster => 0,
             Col::Ready => 1,
             Col::Rollout => 2,
             Col::Pdb => 3,
@@ -108,6 +113,9 @@ impl Col {
     /// What the column means, for the legend.
     pub fn meaning(self) -> &'static str {
         match self {
+            Col::Cluster => {
+                "the cluster (kubeconfig context); ≠ the service differs between clusters (enter shows how)"
+            }
             Col::Namespace => "the workload's namespace",
             Col::Service => "the Deployment or StatefulSet (namespace/name when namespaces are mixed)",
             Col::Kind => "deploy (Deployment) or sts (StatefulSet)",
@@ -135,6 +143,8 @@ pub struct CellContext {
     pub hpa_access: bool,
     /// Show `namespace/name` (the NAMESPACE column is gone but several namespaces are shown).
     pub qualify: bool,
+    /// The services (namespace, name) that differ between the clusters of a fleet.
+    pub drifted: Option<std::sync::Arc<crate::cluster::fleet::FleetStatus>>,
 }
 
 /// The cell of `col` for `s`, uncut.
@@ -142,6 +152,15 @@ pub fn cell(theme: &Theme, col: Col, s: &Service, ctx: &CellContext, slo: Option
     let r = &s.replicas;
     let dim = |text: &'static str| Line::from(Span::styled(text, theme.style("ui.text.dim")));
     match col {
+        Col::Cluster => {
+            let name = Span::raw(clean(s.key.cluster.as_deref().unwrap_or("-")));
+            match &ctx.drifted {
+                Some(fleet) if fleet.drift_of(s).is_some() => {
+                    Line::from(vec![name, Span::styled(" ≠", theme.style("state.warn"))])
+                }
+                _ => Line::from(name),
+            }
+        }
         Col::Namespace => Line::from(clean(&s.key.namespace)),
         Col::Service if ctx.qualify => Line::from(clean(&format!("{}/{}", s.key.namespace, s.key.name))),
         Col::Service => Line::from(clean(&s.key.name)),
