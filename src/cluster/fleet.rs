@@ -13,11 +13,11 @@ use tokio::sync::{mpsc, watch as latest};
 use tokio::task::JoinSet;
 
 use super::connect::{ConnectOptions, Connection};
-use super::session::{self, ClusterView, Intent, SessionHandle};
+use super::session::{self, ClusterView, FleetStatus, Intent, Member, SessionHandle};
 use super::watch::{ResourceKind, WatchHealth};
 use crate::config::profile::ProfileChoice;
 use crate::model::budget::DatabaseBudget;
-use crate::model::drift::{self, Difference, SameService};
+use crate::model::drift;
 use crate::model::service::{Service, ServiceKey};
 
 /// How often a cluster that could not be reached is tried again.
@@ -25,40 +25,6 @@ const RETRY: Duration = Duration::from_secs(15);
 
 /// Changes of several clusters arriving within this window make one merged view.
 const COALESCE: Duration = Duration::from_millis(50);
-
-/// What the cockpit shows about the clusters of a fleet.
-#[derive(Clone, Debug, Default)]
-pub struct FleetStatus {
-    /// In the order the operator named them.
-    pub members: Vec<Member>,
-    /// The services that run in several reachable clusters and differ; each difference's
-    /// values are in the order of `drift_clusters`.
-    pub drift: BTreeMap<SameService, Vec<Difference>>,
-    pub drift_clusters: Vec<String>,
-}
-
-impl FleetStatus {
-    pub fn member(&self, context: &str) -> Option<&Member> {
-        self.members.iter().find(|m| m.context == context)
-    }
-
-    /// The differences of the service `s` (any cluster's copy) across the fleet.
-    pub fn drift_of(&self, s: &Service) -> Option<&[Difference]> {
-        self.drift.get(&(s.key.namespace.clone(), s.key.name.clone())).map(Vec::as_slice)
-    }
-}
-
-/// One cluster of the fleet as last heard from.
-#[derive(Clone, Debug)]
-pub struct Member {
-    pub context: String,
-    /// Its watches' health (empty while it has never been reached).
-    pub health: BTreeMap<ResourceKind, WatchHealth>,
-    /// Why it could not be connected to, while it cannot.
-    pub unreachable: Option<String>,
-    /// Its profile marks it as production.
-    pub production: bool,
-}
 
 /// A cluster of the fleet at the start: connected, or why not.
 pub struct Start {

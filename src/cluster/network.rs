@@ -200,7 +200,7 @@ operator_resource!(ZalandoCluster, "postgresql", "acid.zalan.do", "v1", "postgre
 fn operator_cluster(operator: Operator, meta: ObjectMeta, spec: &serde_json::Value) -> OperatorCluster {
     let count = |v: &serde_json::Value| match v {
         serde_json::Value::Number(n) => n.as_u64().map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-        serde_json::Value::String(s) => crate::model::budget::parse_count(s),
+        serde_json::Value::String(s) => crate::model::count::parse_count(s),
         _ => None,
     };
     let instances = match operator {

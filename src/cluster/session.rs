@@ -17,6 +17,7 @@ use super::mutate::missing_permissions;
 use super::watch::{PodObserver, ResourceKind, WatchHealth, Watches, visibility};
 use crate::config::profile::ProfileChoice;
 use crate::model::budget::DatabaseBudget;
+use crate::model::drift::{Difference, SameService};
 use crate::model::live::{Inputs, LiveModel};
 use crate::model::pods::PodFacts;
 use crate::model::profile::Profile;
@@ -70,7 +71,7 @@ pub struct ClusterView {
     pub profile: ProfileStatus,
     /// Set when several clusters are shown at once: each one's state and the services
     /// that differ between them (see [`super::fleet`]). `None` for one cluster.
-    pub fleet: Option<Arc<super::fleet::FleetStatus>>,
+    pub fleet: Option<Arc<FleetStatus>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -373,4 +374,40 @@ fn readiness_observer(history: Arc<Mutex<ReadinessHistory>>) -> PodObserver {
             history.lock().unwrap_or_else(|p| p.into_inner()).record(&pod.namespace, &pod.name, Timestamp::now());
         }
     })
+}
+
+// ---- What the view says about the clusters of a fleet (filled by `super::fleet`). ----
+
+/// What the cockpit shows about the clusters of a fleet.
+#[derive(Clone, Debug, Default)]
+pub struct FleetStatus {
+    /// In the order the operator named them.
+    pub members: Vec<Member>,
+    /// The services that run in several reachable clusters and differ; each difference's
+    /// values are in the order of `drift_clusters`.
+    pub drift: BTreeMap<SameService, Vec<Difference>>,
+    pub drift_clusters: Vec<String>,
+}
+
+impl FleetStatus {
+    pub fn member(&self, context: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.context == context)
+    }
+
+    /// The differences of the service `s` (any cluster's copy) across the fleet.
+    pub fn drift_of(&self, s: &Service) -> Option<&[Difference]> {
+        self.drift.get(&(s.key.namespace.clone(), s.key.name.clone())).map(Vec::as_slice)
+    }
+}
+
+/// One cluster of the fleet as last heard from.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub context: String,
+    /// Its watches' health (empty while it has never been reached).
+    pub health: BTreeMap<ResourceKind, WatchHealth>,
+    /// Why it could not be connected to, while it cannot.
+    pub unreachable: Option<String>,
+    /// Its profile marks it as production.
+    pub production: bool,
 }

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1::PodSpec;
 
+pub use super::count::parse_count;
 use super::discovery::engines::{self, Engine};
 use super::discovery::{self, Discovered, PoolerSettings, Setting, Target};
 use super::sanitize::clean;
@@ -852,17 +853,6 @@ pub fn matches_pattern(pattern: &str, name: &str) -> bool {
 pub fn parse_pool_annotation(text: &str) -> Option<(u32, u32)> {
     let (pool, overflow) = text.split_once('+').unwrap_or((text, "0"));
     Some((parse_count(pool)?, parse_count(overflow)?))
-}
-
-/// A count as a person writes it (`15`, ` 300 `): digits only. A number too large for
-/// u32 is taken as u32::MAX rather than refused, so `99999999999` reads as "huge" (over
-/// any budget) and not as "not given" (a harmless default).
-pub fn parse_count(text: &str) -> Option<u32> {
-    let text = text.trim();
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(text.parse().unwrap_or(u32::MAX))
 }
 
 /// Pool settings found in literal env vars of the pod template.

@@ -399,11 +399,11 @@ impl<'a> World<'a> {
                     }
                     _ => return None,
                 };
-                super::budget::parse_count(&value).map(|n| Sourced { value: n, source: Source::Env(v.name.clone()) })
+                super::count::parse_count(&value).map(|n| Sourced { value: n, source: Source::Env(v.name.clone()) })
             });
             from_env.or_else(|| {
                 inis.iter().flat_map(|i| &i.settings).find(|(k, _)| k == name).and_then(|(_, v)| {
-                    super::budget::parse_count(v).map(|n| Sourced { value: n, source: Source::Ini(name.to_string()) })
+                    super::count::parse_count(v).map(|n| Sourced { value: n, source: Source::Ini(name.to_string()) })
                 })
             })
         };

@@ -4,6 +4,7 @@ pub mod age;
 pub mod budget;
 pub mod capacity;
 pub mod changes;
+pub mod count;
 pub mod discovery;
 pub mod drain;
 pub mod drift;

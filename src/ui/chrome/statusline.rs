@@ -6,8 +6,8 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use crate::cluster::fleet::{FleetStatus, Member};
 use crate::cluster::session::ClusterView;
+use crate::cluster::session::{FleetStatus, Member};
 use std::collections::BTreeMap;
 
 use crate::cluster::watch::{ResourceKind, WatchHealth};

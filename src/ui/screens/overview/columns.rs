@@ -144,7 +144,7 @@ pub struct CellContext {
     /// Show `namespace/name` (the NAMESPACE column is gone but several namespaces are shown).
     pub qualify: bool,
     /// The services (namespace, name) that differ between the clusters of a fleet.
-    pub drifted: Option<std::sync::Arc<crate::cluster::fleet::FleetStatus>>,
+    pub drifted: Option<std::sync::Arc<crate::cluster::session::FleetStatus>>,
 }
 
 /// The cell of `col` for `s`, uncut.
