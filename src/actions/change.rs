@@ -110,7 +110,13 @@ fn plan(service: &Service, change: Change, kubectl: String) -> ActionPlan {
 /// update of it will run into.
 fn template_guards(service: &Service) -> Vec<Guard> {
     let mut guards = Vec::new();
-    if let Some(tool) = &service.flags.gitops {
+    if let Some(owner) = &service.gitops {
+        guards.push(Guard::warn(
+            "gitops-managed",
+            format!("{} is {}", service.key.name, owner.revert_warning()),
+            Some(super::guard::gitops_alternative(owner, "the template")),
+        ));
+    } else if let Some(tool) = &service.flags.gitops {
         guards.push(Guard::warn(
             "gitops-managed",
             format!("{} is managed by {tool}: the next reconcile reverts this change", service.key.name),
@@ -279,6 +285,8 @@ pub fn plan_patch(service: &Service, strategy: PatchStrategy, body: &Value) -> A
             Severity::Info,
         ));
         plan.guards.extend(template_guards(service));
+    } else if let Some(owner) = &service.gitops {
+        plan.guards.push(Guard::warn("gitops-managed", format!("{} is {}", key.name, owner.revert_warning()), None));
     } else if let Some(tool) = &service.flags.gitops {
         plan.guards.push(Guard::warn(
             "gitops-managed",

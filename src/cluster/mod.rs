@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod connect;
+pub mod gitops;
 pub mod helm;
 pub mod logs;
 pub mod measure;

@@ -28,12 +28,14 @@ pub enum Col {
     Pdb,
     Budget,
     Slo,
+    /// The GitOps owner's state (shown only when a service in view has one).
+    GitOps,
     Checks,
     Age,
 }
 
 impl Col {
-    pub const ALL: [Col; 14] = [
+    pub const ALL: [Col; 15] = [
         Col::Namespace,
         Col::Service,
         Col::Kind,
@@ -46,6 +48,7 @@ impl Col {
         Col::Pdb,
         Col::Budget,
         Col::Slo,
+        Col::GitOps,
         Col::Checks,
         Col::Age,
     ];
@@ -72,6 +75,7 @@ impl Col {
             Col::Pdb => "PDB",
             Col::Budget => "BUDGET",
             Col::Slo => "SLO",
+            Col::GitOps => "GITOPS",
             Col::Checks => "CHECKS",
             Col::Age => "AGE",
         }
@@ -90,13 +94,14 @@ impl Col {
             Col::Probes => 4,
             Col::Budget => 5,
             Col::Slo => 6,
-            Col::Checks => 7,
-            Col::Hpa => 8,
-            Col::Age => 9,
-            Col::UpToDate => 10,
-            Col::Available => 11,
-            Col::Namespace => 12,
-            Col::Kind => 13,
+            Col::GitOps => 7,
+            Col::Checks => 8,
+            Col::Hpa => 9,
+            Col::Age => 10,
+            Col::UpToDate => 11,
+            Col::Available => 12,
+            Col::Namespace => 13,
+            Col::Kind => 14,
         }
     }
 
@@ -120,6 +125,9 @@ impl Col {
             Col::Pdb => "disruptions allowed / pods healthy, from the PodDisruptionBudget; - none",
             Col::Budget => "share of its database's usable connections the services use; - no database",
             Col::Slo => "the SLO gate from its log rules: pass, warn or FAIL; - no rules followed",
+            Col::GitOps => {
+                "the Flux or Argo CD owner: Ready, not ready (why), suspended, unknown; + drift: changed behind its back"
+            }
             Col::Checks => {
                 "preflight checks the manifest fails by severity (1E 3W 2I: errors, warnings, notes); - none"
             }
@@ -167,8 +175,32 @@ pub fn cell(theme: &Theme, col: Col, s: &Service, ctx: &CellContext, slo: Option
             Some(state) => Line::from(Span::styled(gate_word(state), super::super::logs::gate_style(theme, state))),
             None => dim("-"),
         },
+        Col::GitOps => gitops_cell(theme, s),
         Col::Age => Line::from(age(s.created, ctx.now)),
     }
+}
+
+/// The owner's state as a badge: `Ready`, `not ready: <why>` (cut), `suspended`, with
+/// `+ drift` when a field was changed behind its back.
+fn gitops_cell(theme: &Theme, s: &Service) -> Line<'static> {
+    use crate::model::gitops::OwnerState;
+    let Some(g) = &s.gitops else { return Line::from(Span::styled("-", theme.style("ui.text.dim"))) };
+    let state = g.state();
+    let key = match state {
+        OwnerState::Ready => "state.ok",
+        OwnerState::NotReady(_) => "state.error",
+        OwnerState::Suspended => "state.warn",
+        OwnerState::Unknown => "ui.text.dim",
+    };
+    let mut text = clean(&state.badge());
+    if text.chars().count() > 32 {
+        text = text.chars().take(31).collect::<String>() + "…";
+    }
+    let mut spans = vec![Span::styled(text, theme.style(key))];
+    if !g.drift.is_empty() {
+        spans.push(Span::styled(" + drift", theme.style("state.warn")));
+    }
+    Line::from(spans)
 }
 
 /// The SLO gate as the SLO column prints it.

@@ -1,0 +1,200 @@
+//! GitOps owners through the real binary and the real `kubectl` against the simulator:
+//! Flux's CRDs applied with kubectl, a Kustomization- and a HelmRelease-owned Deployment
+//! applied server-side as their controllers do, their owners' state in `status -o json`,
+//! a `kubectl scale` behind Flux's back reported as drift naming the manager, the scale
+//! preview warning about the revert, and suspend → resume through a runbook, audited.
+
+mod support;
+
+use cockpit::sim::SimOptions;
+use serde_json::Value;
+use support::rig::{Rig, text};
+
+fn json_of(rig: &Rig, args: &[&str]) -> Value {
+    let out = rig.cockpit(args);
+    assert!(out.status.code().is_some(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}\n{}", text(&out)))
+}
+
+fn row<'a>(status: &'a Value, name: &str) -> &'a Value {
+    status["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {status:#}"))
+}
+
+fn write(rig: &Rig, name: &str, content: &str) -> String {
+    let path = rig.dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+const KUSTOMIZATION_OWNED: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ks-api
+  namespace: shop
+  labels:
+    kustomize.toolkit.fluxcd.io/name: apps
+    kustomize.toolkit.fluxcd.io/namespace: flux-system
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: ks-api}}
+  template:
+    metadata: {labels: {app: ks-api}}
+    spec:
+      containers:
+        - {name: api, image: "ghcr.io/example/ks-api:1.0.0"}
+"#;
+
+const HELMRELEASE_OWNED: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: hr-web
+  namespace: shop
+  labels:
+    helm.toolkit.fluxcd.io/name: web
+    helm.toolkit.fluxcd.io/namespace: shop
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: hr-web}}
+  template:
+    metadata: {labels: {app: hr-web}}
+    spec:
+      containers:
+        - {name: web, image: "ghcr.io/example/hr-web:2.0.0"}
+"#;
+
+const OWNERS: &str = r#"apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: shop}
+spec:
+  interval: 5m
+  chart:
+    spec: {chart: web, sourceRef: {kind: HelmRepository, name: charts}}
+"#;
+
+/// A clean cluster with Flux's CRDs served, two owners with a status, and a Deployment
+/// applied server-side by each controller.
+fn flux_cluster() -> Rig {
+    let rig = Rig::start_scenario(SimOptions { scenario: Some("clean".into()), ..Default::default() });
+    for crd in ["flux-kustomizations.yaml", "flux-helmreleases.yaml"] {
+        let path = format!("{}/assets/crds/{crd}", env!("CARGO_MANIFEST_DIR"));
+        rig.kubectl(&["apply", "-f", &path]);
+    }
+    rig.wait_until("the Flux kinds to be served", || {
+        rig.kubectl(&["api-resources", "-o", "name"]).contains("helmreleases.helm.toolkit.fluxcd.io")
+            && rig.kubectl(&["api-resources", "-o", "name"]).contains("kustomizations.kustomize.toolkit.fluxcd.io")
+    });
+    let namespaces = write(
+        &rig,
+        "namespaces.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+    );
+    rig.kubectl(&["apply", "-f", &namespaces]);
+    let owners = write(&rig, "owners.yaml", OWNERS);
+    rig.kubectl(&["apply", "-f", &owners]);
+    rig.kubectl(&[
+        "patch",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+        "apps",
+        "-n",
+        "flux-system",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"lastAppliedRevision":"main@sha1:4f2a","conditions":[{"type":"Ready","status":"True","reason":"ReconciliationSucceeded","message":"Applied revision: main@sha1:4f2a","lastTransitionTime":"2026-12-04T00:00:00Z"}]}}"#,
+    ]);
+    rig.kubectl(&[
+        "patch",
+        "helmreleases.helm.toolkit.fluxcd.io",
+        "web",
+        "-n",
+        "shop",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"conditions":[{"type":"Ready","status":"False","reason":"UpgradeFailed","message":"Helm upgrade failed: timed out","lastTransitionTime":"2026-12-04T00:00:00Z"}]}}"#,
+    ]);
+    let ks = write(&rig, "ks-api.yaml", KUSTOMIZATION_OWNED);
+    rig.kubectl(&["apply", "--server-side", "--field-manager=kustomize-controller", "-f", &ks]);
+    let hr = write(&rig, "hr-web.yaml", HELMRELEASE_OWNED);
+    rig.kubectl(&["apply", "--server-side", "--field-manager=helm-controller", "-f", &hr]);
+    rig.wait_until("ks-api to run", || rig.stored_replicas("shop", "ks-api").1 == 2);
+    rig
+}
+
+#[test]
+fn owners_and_their_state_are_in_status_json() {
+    let rig = flux_cluster();
+    let status = json_of(&rig, &["-A", "status", "-o", "json"]);
+    let ks = &row(&status, "ks-api")["gitops"];
+    assert_eq!(ks["kind"], "Kustomization", "{ks:#}");
+    assert_eq!((ks["namespace"].as_str(), ks["name"].as_str()), (Some("flux-system"), Some("apps")));
+    assert_eq!((ks["ready"].as_bool(), ks["suspended"].as_bool()), (Some(true), Some(false)));
+    assert_eq!((ks["revision"].as_str(), ks["interval"].as_str()), (Some("main@sha1:4f2a"), Some("10m")));
+    assert_eq!(ks["state"], "Ready");
+    assert_eq!(ks["drift"], serde_json::json!([]), "nothing changed behind Flux's back yet");
+
+    let hr = &row(&status, "hr-web")["gitops"];
+    assert_eq!(
+        (hr["kind"].as_str(), hr["namespace"].as_str(), hr["name"].as_str()),
+        (Some("HelmRelease"), Some("shop"), Some("web"))
+    );
+    assert_eq!(hr["ready"], false);
+    assert_eq!(hr["message"], "Helm upgrade failed: timed out");
+    assert_eq!(hr["state"], "not ready: Helm upgrade failed: timed out");
+    assert_eq!(hr["interval"], "5m");
+
+    // A namespace scope still finds an owner in another namespace.
+    let scoped = json_of(&rig, &["-n", "shop", "status", "-o", "json"]);
+    assert_eq!(row(&scoped, "ks-api")["gitops"]["state"], "Ready");
+}
+
+#[test]
+fn a_kubectl_scale_behind_fluxs_back_is_drift_naming_the_manager() {
+    let rig = flux_cluster();
+    rig.kubectl(&["scale", "deployment", "ks-api", "-n", "shop", "--replicas=4"]);
+    rig.wait_until("the scale to be stored", || rig.stored_replicas("shop", "ks-api").0 == 4);
+
+    let status = json_of(&rig, &["-A", "status", "-o", "json"]);
+    let drift = &row(&status, "ks-api")["gitops"]["drift"];
+    assert_eq!(drift[0]["field"], "spec.replicas", "{drift:#}");
+    assert_eq!(drift[0]["manager"], "kubectl");
+    assert_eq!(drift[0]["operation"], "Update /scale");
+    assert!(row(&status, "hr-web")["gitops"]["drift"].as_array().unwrap().is_empty());
+
+    let lint = rig.cockpit(&["-A", "lint", "-o", "json"]);
+    let found: Value = serde_json::from_slice(&lint.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&lint)));
+    let all = found.to_string();
+    assert!(
+        all.contains("spec.replicas changed by kubectl (Update /scale)")
+            && all.contains("Flux Kustomization flux-system/apps sets it back at its next reconcile"),
+        "{found:#}"
+    );
+}
+
+#[test]
+fn the_scale_preview_warns_that_flux_reverts_it_at_the_next_reconcile() {
+    let rig = flux_cluster();
+    let out = rig.cockpit(&["scale", "shop/ks-api", "3", "--dry-run"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains(
+            "managed by Flux Kustomization flux-system/apps: the next reconcile (every 10m) reverts this change"
+        ),
+        "{said}"
+    );
+}
