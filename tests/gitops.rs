@@ -198,3 +198,81 @@ fn the_scale_preview_warns_that_flux_reverts_it_at_the_next_reconcile() {
         "{said}"
     );
 }
+
+const SUSPEND: &str = "\
+name: hold-flux
+namespace: shop
+steps:
+  - id: suspend
+    title: Suspend Flux before a manual change
+    suspend-gitops: {service: ks-api}
+  - id: scale
+    title: Scale by hand while Flux holds off
+    scale: {service: ks-api, replicas: 3}
+    gates:
+      - rollout-complete: {timeout: 1m}
+";
+
+const RESUME: &str = "\
+name: release-flux
+namespace: shop
+steps:
+  - id: resume
+    title: Resume Flux
+    resume-gitops: {service: ks-api}
+    gates:
+      - gitops-synced: {timeout: 30s}
+";
+
+#[test]
+fn suspend_then_resume_through_runbooks_is_audited_and_reminded() {
+    let rig = flux_cluster();
+    let suspend = write(&rig, "hold-flux.yaml", SUSPEND);
+    let run = rig.cockpit(&["runbook", "run", &suspend, "--yes"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let flag = |rig: &Rig| {
+        rig.kubectl(&[
+            "get",
+            "kustomizations.kustomize.toolkit.fluxcd.io",
+            "apps",
+            "-n",
+            "flux-system",
+            "-o",
+            "jsonpath={.spec.suspend}",
+        ])
+    };
+    assert_eq!(flag(&rig), "true");
+
+    // While suspended: a reminder in status, and the scale warning says so.
+    let status = json_of(&rig, &["-A", "status", "-o", "json"]);
+    assert_eq!(row(&status, "ks-api")["gitops"]["state"], "suspended");
+    let drift = &row(&status, "ks-api")["gitops"]["drift"];
+    assert_eq!(drift[0]["manager"], "kubectl-cockpit", "the runbook's own scale is drift too: {drift:#}");
+    assert_eq!(
+        status["gitops_suspended"],
+        serde_json::json!([{"owner": "Flux Kustomization flux-system/apps", "services": ["shop/ks-api"]}])
+    );
+    let table = text(&rig.cockpit(&["-A", "status"]));
+    assert!(table.contains("suspended: Flux Kustomization flux-system/apps (applies shop/ks-api)"), "{table}");
+
+    let resume = write(&rig, "release-flux.yaml", RESUME);
+    let run = rig.cockpit(&["runbook", "run", &resume, "--yes"]);
+    let said = text(&run);
+    assert_eq!(run.status.code(), Some(0), "{said}");
+    assert_eq!(flag(&rig), "false");
+    assert!(said.contains("gate passed: gitops-synced ks-api: Flux Kustomization flux-system/apps Ready"), "{said}");
+
+    let audited: Vec<(String, String, Value)> = rig
+        .audit()
+        .iter()
+        .filter(|e| e["outcome"] == "applied")
+        .map(|e| {
+            (e["action"].as_str().unwrap().to_string(), e["target"].as_str().unwrap().to_string(), e["after"].clone())
+        })
+        .collect();
+    let actions: Vec<&str> = audited.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(actions, ["suspend gitops", "scale", "resume gitops"], "{audited:#?}");
+    assert_eq!(audited[0].2["owner"], "Kustomization/flux-system/apps");
+    assert_eq!(audited[0].2["suspended"], true);
+    assert_eq!(audited[2].2["suspended"], false);
+}

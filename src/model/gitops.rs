@@ -113,6 +113,10 @@ pub struct GitOpsOwner {
     pub revision: Option<String>,
     /// Flux `spec.interval` (`10m`).
     pub interval: Option<String>,
+    /// Argo CD: `spec.syncPolicy.automated` as JSON text, and the one `suspend-gitops`
+    /// kept in [`ARGO_AUTOMATED_ANNOTATION`] (what `resume-gitops` restores).
+    pub automated: Option<String>,
+    pub saved_automated: Option<String>,
 }
 
 /// What the overview's GITOPS column says of an owner.
@@ -129,6 +133,7 @@ impl GitOpsOwner {
     /// From an owner object's metadata, spec and status.
     pub fn read(kind: OwnerKind, meta: &ObjectMeta, spec: &Value, status: &Value) -> GitOpsOwner {
         let text = |v: &Value| v.as_str().map(clean).filter(|s| !s.is_empty());
+        let mut automated = None;
         let (ready, suspended, revision) = match kind {
             OwnerKind::Kustomization | OwnerKind::HelmRelease => {
                 let ready =
@@ -157,8 +162,8 @@ impl GitOpsOwner {
                             .or_else(|| text(&status["conditions"][0]["message"])),
                     }
                 });
-                let automated = spec.pointer("/syncPolicy/automated").is_some_and(|a| !a.is_null());
-                (ready, !automated, text(&status["sync"]["revision"]))
+                automated = spec.pointer("/syncPolicy/automated").filter(|a| !a.is_null()).map(Value::to_string);
+                (ready, automated.is_none(), text(&status["sync"]["revision"]))
             }
         };
         GitOpsOwner {
@@ -169,6 +174,29 @@ impl GitOpsOwner {
             suspended,
             revision,
             interval: text(&spec["interval"]),
+            automated,
+            saved_automated: meta.annotations.as_ref().and_then(|a| a.get(ARGO_AUTOMATED_ANNOTATION)).cloned(),
+        }
+    }
+
+    /// The merge patch that suspends (`true`) or resumes the owner: Flux `spec.suspend`;
+    /// Argo CD drops `spec.syncPolicy.automated` and keeps it in an annotation, and a
+    /// resume restores it (`{}`, plain auto-sync, when none was kept).
+    pub fn suspend_patch(&self, suspend: bool) -> Value {
+        match self.kind {
+            OwnerKind::Kustomization | OwnerKind::HelmRelease => serde_json::json!({"spec": {"suspend": suspend}}),
+            OwnerKind::Application if suspend => serde_json::json!({
+                "metadata": {"annotations": {ARGO_AUTOMATED_ANNOTATION: self.automated.clone().unwrap_or_else(|| "{}".into())}},
+                "spec": {"syncPolicy": {"automated": null}},
+            }),
+            OwnerKind::Application => {
+                let saved = self.saved_automated.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok());
+                let restored = saved.filter(Value::is_object).unwrap_or_else(|| serde_json::json!({}));
+                serde_json::json!({
+                    "metadata": {"annotations": {ARGO_AUTOMATED_ANNOTATION: null}},
+                    "spec": {"syncPolicy": {"automated": restored}},
+                })
+            }
         }
     }
 
@@ -256,6 +284,18 @@ impl ServiceGitOps {
         };
         format!("managed by {}: {when} reverts this change", self.describe())
     }
+}
+
+/// The suspended owners of `services`, each once (`Flux Kustomization flux-system/apps`),
+/// with the services they apply: a reminder that manual changes now stick.
+pub fn suspended<'a>(services: impl IntoIterator<Item = &'a super::service::Service>) -> Vec<(String, Vec<String>)> {
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for s in services {
+        if let Some(g) = s.gitops.as_ref().filter(|g| g.state() == OwnerState::Suspended) {
+            found.entry(g.describe()).or_default().push(format!("{}/{}", s.key.namespace, s.key.name));
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// Where the workload says it comes from, by the labels and annotations Flux and Argo CD set.
@@ -459,6 +499,27 @@ mod tests {
         let mut manual = app;
         manual["spec"] = json!({});
         assert_eq!(owner(OwnerKind::Application, manual).state(), OwnerState::Suspended);
+    }
+
+    #[test]
+    fn argo_suspend_keeps_the_automated_policy_and_resume_restores_it() {
+        let app = json!({"metadata": {"namespace": "argocd", "name": "shop"},
+            "spec": {"syncPolicy": {"automated": {"prune": true, "selfHeal": true}}}, "status": {}});
+        let a = owner(OwnerKind::Application, app);
+        let suspend = a.suspend_patch(true);
+        assert_eq!(suspend["spec"]["syncPolicy"]["automated"], Value::Null);
+        let kept = suspend["metadata"]["annotations"][ARGO_AUTOMATED_ANNOTATION].as_str().unwrap().to_string();
+        let suspended = owner(
+            OwnerKind::Application,
+            json!({"metadata": {"namespace": "argocd", "name": "shop", "annotations": {ARGO_AUTOMATED_ANNOTATION: kept}},
+                   "spec": {"syncPolicy": {}}, "status": {}}),
+        );
+        assert_eq!(suspended.state(), OwnerState::Suspended);
+        let resume = suspended.suspend_patch(false);
+        assert_eq!(resume["spec"]["syncPolicy"]["automated"], json!({"prune": true, "selfHeal": true}));
+        assert_eq!(resume["metadata"]["annotations"][ARGO_AUTOMATED_ANNOTATION], Value::Null);
+        let flux = owner(OwnerKind::Kustomization, json!({"metadata": {"name": "apps"}, "spec": {}, "status": {}}));
+        assert_eq!(flux.suspend_patch(true), json!({"spec": {"suspend": true}}));
     }
 
     #[test]

@@ -43,6 +43,12 @@ pub fn table(report: &StatusReport<'_>, wide: bool) -> String {
     for nf in report.namespace_findings {
         out.push_str(&format!("{}: {} [{}]\n", nf.namespace, nf.finding.message, nf.finding.id));
     }
+    for (owner, services) in crate::model::gitops::suspended(report.services) {
+        out.push_str(&format!(
+            "suspended: {owner} (applies {}): manual changes stick until it resumes\n",
+            services.join(", ")
+        ));
+    }
     out.push_str(&summary_line(report.services));
     out
 }
@@ -143,7 +149,14 @@ pub fn json(report: &StatusReport<'_>) -> Value {
         "namespace_findings": namespace_findings,
         "no_access": report.no_access,
         "summary": {"services": report.services.len(), "with_problems": with_problems(report.services)},
+        "gitops_suspended": suspended_json(report.services),
     })
+}
+
+/// The suspended GitOps owners of the services shown: `[{owner, services}]`.
+fn suspended_json(services: &[Service]) -> Value {
+    let found = crate::model::gitops::suspended(services);
+    json!(found.iter().map(|(owner, services)| json!({"owner": owner, "services": services})).collect::<Vec<_>>())
 }
 
 fn service_json(s: &Service, v: Visibility) -> Value {
