@@ -276,3 +276,50 @@ fn suspend_then_resume_through_runbooks_is_audited_and_reminded() {
     assert_eq!(audited[0].2["suspended"], true);
     assert_eq!(audited[2].2["suspended"], false);
 }
+
+#[test]
+fn change_it_in_git_edits_the_checkout_and_without_one_prints_the_patch() {
+    let rig = flux_cluster();
+    // No checkout: the preview says what to put in git.
+    let out = rig.cockpit(&["scale", "shop/ks-api", "3", "--dry-run"]);
+    let said = text(&out);
+    assert!(said.contains("in git (Flux Kustomization flux-system/apps applies it), as a patch to commit:"), "{said}");
+    assert!(
+        said.contains(
+            "  kind: Deployment\n  metadata:\n    name: ks-api\n    namespace: shop\n  spec:\n    replicas: 3"
+        ),
+        "{said}"
+    );
+
+    let repo = rig.dir.path().join("fleet");
+    std::fs::create_dir_all(repo.join("apps/shop")).unwrap();
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    let manifest = repo.join("apps/shop/ks-api.yaml");
+    std::fs::write(&manifest, KUSTOMIZATION_OWNED.replace("replicas: 2", "replicas: 2 # by hand? no: here")).unwrap();
+    std::fs::write(repo.join(".git/ks-api.yaml"), KUSTOMIZATION_OWNED).unwrap();
+    let repo_arg = repo.to_str().unwrap();
+
+    let dry = rig.cockpit(&["scale", "shop/ks-api", "5", "--gitops-repo", repo_arg, "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert!(
+        text(&dry).contains("-  replicas: 2 # by hand? no: here\n+  replicas: 5 # by hand? no: here"),
+        "{}",
+        text(&dry)
+    );
+    assert!(std::fs::read_to_string(&manifest).unwrap().contains("replicas: 2 #"), "--dry-run writes nothing");
+
+    let wrote = rig.cockpit(&["scale", "shop/ks-api", "5", "--gitops-repo", repo_arg]);
+    assert_eq!(wrote.status.code(), Some(0), "{}", text(&wrote));
+    assert!(text(&wrote).contains("nothing was committed or pushed"), "{}", text(&wrote));
+    assert!(std::fs::read_to_string(&manifest).unwrap().contains("replicas: 5 # by hand? no: here"));
+    assert!(std::fs::read_to_string(repo.join(".git/ks-api.yaml")).unwrap().contains("replicas: 2"), ".git untouched");
+    assert_eq!(rig.stored_replicas("shop", "ks-api").0, 2, "the cluster is not changed: Flux applies the commit");
+
+    let missing = rig.cockpit(&["scale", "shop/hr-web", "2", "--gitops-repo", repo_arg]);
+    assert_eq!(missing.status.code(), Some(4), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("replicas: 2") && text(&missing).contains("nothing was written"),
+        "{}",
+        text(&missing)
+    );
+}

@@ -5,6 +5,7 @@ mod change;
 mod doctor;
 mod drain;
 mod gate;
+mod gitops_repo;
 mod nodes;
 mod rollout;
 mod runbook;

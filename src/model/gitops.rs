@@ -13,6 +13,8 @@ use serde_json::Value;
 
 use super::sanitize::clean;
 
+pub mod edit;
+
 const FLUX_KUSTOMIZATION_NAME: &str = "kustomize.toolkit.fluxcd.io/name";
 const FLUX_KUSTOMIZATION_NAMESPACE: &str = "kustomize.toolkit.fluxcd.io/namespace";
 const FLUX_HELM_NAME: &str = "helm.toolkit.fluxcd.io/name";
