@@ -323,3 +323,127 @@ fn change_it_in_git_edits_the_checkout_and_without_one_prints_the_patch() {
         text(&missing)
     );
 }
+
+const ARGO: &str = r#"apiVersion: v1
+kind: Namespace
+metadata: {name: argocd}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: storefront, namespace: argocd}
+spec:
+  project: default
+  source: {repoURL: "https://git.example.com/fleet.git", path: apps/storefront, targetRevision: main}
+  destination: {server: "https://kubernetes.default.svc", namespace: shop}
+  syncPolicy:
+    automated: {prune: true, selfHeal: true}
+status:
+  sync: {status: Synced, revision: 9c1e2d}
+  health: {status: Healthy}
+"#;
+
+const ARGO_OWNED: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: argo-api
+  namespace: shop
+  annotations:
+    argocd.argoproj.io/tracking-id: "storefront:apps/Deployment:shop/argo-api"
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: argo-api}}
+  template:
+    metadata: {labels: {app: argo-api}}
+    spec:
+      containers:
+        - {name: api, image: "ghcr.io/example/argo-api:3.1.0"}
+"#;
+
+const ARGO_HOLD: &str = "\
+name: hold-argo
+namespace: shop
+steps:
+  - id: suspend
+    title: Turn auto-sync off
+    suspend-gitops: {service: argo-api}
+";
+
+const ARGO_RELEASE: &str = "\
+name: release-argo
+namespace: shop
+steps:
+  - id: resume
+    title: Turn auto-sync back on
+    resume-gitops: {service: argo-api}
+    gates:
+      - gitops-synced: {timeout: 30s}
+";
+
+#[test]
+fn an_argo_application_owns_by_tracking_id_and_auto_sync_is_suspended_and_restored() {
+    let rig = Rig::start_scenario(SimOptions { scenario: Some("clean".into()), ..Default::default() });
+    let crd = format!("{}/assets/crds/argocd-applications.yaml", env!("CARGO_MANIFEST_DIR"));
+    rig.kubectl(&["apply", "-f", &crd]);
+    rig.wait_until("the Application kind to be served", || {
+        rig.kubectl(&["api-resources", "-o", "name"]).contains("applications.argoproj.io")
+    });
+    let app = write(&rig, "argo.yaml", ARGO);
+    rig.kubectl(&["apply", "-f", &app]);
+    let owned = write(&rig, "argo-api.yaml", ARGO_OWNED);
+    rig.kubectl(&["apply", "--server-side", "--field-manager=argocd-controller", "-f", &owned]);
+    rig.wait_until("argo-api to run", || rig.stored_replicas("shop", "argo-api").1 == 1);
+
+    // Flux is not installed here: its kinds are skipped without a word.
+    let quiet = rig.cockpit(&["-A", "status"]);
+    let stderr = String::from_utf8_lossy(&quiet.stderr).to_string();
+    assert!(!stderr.contains("kustomizations") && !stderr.contains("helmreleases"), "{stderr}");
+    let status = json_of(&rig, &["-A", "status", "-o", "json"]);
+    assert_eq!(status["no_access"], serde_json::json!([]));
+    let g = &row(&status, "argo-api")["gitops"];
+    assert_eq!((g["kind"].as_str(), g["tool"].as_str()), (Some("Application"), Some("Argo CD")), "{g:#}");
+    assert_eq!((g["namespace"].as_str(), g["name"].as_str()), (Some("argocd"), Some("storefront")));
+    assert_eq!((g["ready"].as_bool(), g["suspended"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(g["revision"], "9c1e2d");
+
+    let automated = |rig: &Rig| {
+        let app: Value = serde_json::from_str(&rig.kubectl(&[
+            "get",
+            "applications.argoproj.io",
+            "storefront",
+            "-n",
+            "argocd",
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        (
+            app["spec"]["syncPolicy"]["automated"].clone(),
+            app["metadata"]["annotations"]["cockpit.dev/suspended-automated"].clone(),
+        )
+    };
+    let hold = write(&rig, "hold-argo.yaml", ARGO_HOLD);
+    let run = rig.cockpit(&["runbook", "run", &hold, "--yes"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let (now, kept) = automated(&rig);
+    assert_eq!(now, Value::Null, "auto-sync off");
+    let kept: Value = serde_json::from_str(kept.as_str().unwrap()).unwrap();
+    assert_eq!(kept, serde_json::json!({"prune": true, "selfHeal": true}));
+    let status = json_of(&rig, &["-A", "status", "-o", "json"]);
+    assert_eq!(row(&status, "argo-api")["gitops"]["state"], "suspended");
+
+    let release = write(&rig, "release-argo.yaml", ARGO_RELEASE);
+    let run = rig.cockpit(&["runbook", "run", &release, "--yes"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    assert_eq!(automated(&rig), (serde_json::json!({"prune": true, "selfHeal": true}), Value::Null));
+    let actions: Vec<String> = rig
+        .audit()
+        .iter()
+        .filter(|e| e["outcome"] == "applied")
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(actions, ["suspend gitops", "resume gitops"]);
+}
