@@ -377,6 +377,35 @@ mod tests {
     }
 
     #[test]
+    fn the_gitops_badge_says_the_owners_state_and_drift() {
+        use crate::config::theme::{TerminalColors, Theme};
+        use crate::model::gitops::{Drift, GitOpsOwner, OwnerKind, OwnerRef, ServiceGitOps};
+        let theme = Theme::builtin("dark", &TerminalColors::from_values(false, "")).unwrap();
+        let ctx = CellContext { now: Timestamp::now(), pdb_access: true, hpa_access: true, qualify: false };
+        let text = |s: &Service| cell(&theme, Col::GitOps, s, &ctx, None).to_string();
+        let mut s = Service::example("shop", "api", 2);
+        assert_eq!(text(&s), "-");
+        let owner = GitOpsOwner {
+            kind: OwnerKind::Kustomization,
+            namespace: "flux-system".into(),
+            name: "apps".into(),
+            ready: None,
+            suspended: true,
+            revision: None,
+            interval: Some("10m".into()),
+            automated: None,
+            saved_automated: None,
+        };
+        let owner_ref = OwnerRef { kind: OwnerKind::Kustomization, namespace: None, name: "apps".into() };
+        s.gitops = Some(ServiceGitOps { owner: owner_ref.clone(), state: Some(owner), drift: vec![] });
+        assert_eq!(text(&s), "suspended");
+        let drift =
+            Drift { field: "spec.replicas".into(), manager: "kubectl".into(), operation: "Update".into(), time: None };
+        s.gitops = Some(ServiceGitOps { owner: owner_ref, state: None, drift: vec![drift] });
+        assert_eq!(text(&s), "unknown + drift");
+    }
+
+    #[test]
     fn checks_count_by_severity_worst_first() {
         let found = [Severity::Warning, Severity::Info, Severity::Error, Severity::Warning, Severity::Warning];
         assert_eq!(by_severity(found.into_iter()), "1E 3W 1I");
