@@ -88,7 +88,11 @@ spec:
 /// A clean cluster with Flux's CRDs served, two owners with a status, and a Deployment
 /// applied server-side by each controller.
 fn flux_cluster() -> Rig {
-    let rig = Rig::start_scenario(SimOptions { scenario: Some("clean".into()), ..Default::default() });
+    flux_cluster_with(Vec::new())
+}
+
+fn flux_cluster_with(extra_users: Vec<cockpit::sim::spec::UserSpec>) -> Rig {
+    let rig = Rig::start_scenario(SimOptions { scenario: Some("clean".into()), extra_users, ..Default::default() });
     for crd in ["flux-kustomizations.yaml", "flux-helmreleases.yaml"] {
         let path = format!("{}/assets/crds/{crd}", env!("CARGO_MANIFEST_DIR"));
         rig.kubectl(&["apply", "-f", &path]);
@@ -446,4 +450,37 @@ fn an_argo_application_owns_by_tracking_id_and_auto_sync_is_suspended_and_restor
         .map(|e| e["action"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(actions, ["suspend gitops", "resume gitops"]);
+}
+
+#[test]
+fn a_user_who_may_not_list_the_owners_sees_the_owner_as_unknown_and_no_complaint() {
+    use cockpit::sim::spec::{RuleSpec, UserSpec};
+    let shop_only = UserSpec {
+        name: "shop-dev".into(),
+        token: "shop-dev-token".into(),
+        groups: vec![],
+        rules: vec![RuleSpec { verbs: vec!["*".into()], resources: vec!["*".into()], namespaces: vec!["shop".into()] }],
+    };
+    let rig = flux_cluster_with(vec![shop_only]);
+    let kubeconfig = rig.dir.path().join("shop-dev.json");
+    cockpit::sim::kubeconfig::write(&kubeconfig, &rig.sim().kubeconfig_for_user("shop-dev").unwrap()).unwrap();
+    let out = rig.cockpit_as(&kubeconfig, &["-n", "shop", "status", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("kustomizations") && !stderr.contains("helmreleases"), "quiet: {stderr}");
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let g = &row(&status, "ks-api")["gitops"];
+    assert_eq!(
+        (g["kind"].as_str(), g["name"].as_str(), g["state"].as_str()),
+        (Some("Kustomization"), Some("apps"), Some("unknown")),
+        "{g:#}"
+    );
+    assert!(g["ready"].is_null() && g["suspended"].is_null());
+    assert_eq!(status["no_access"], serde_json::json!([]));
+
+    // Nothing to suspend that cannot be read: refused before anything is sent.
+    let hold = write(&rig, "hold-flux.yaml", SUSPEND);
+    let run = rig.cockpit_as(&kubeconfig, &["runbook", "run", &hold, "--yes"]);
+    assert_ne!(run.status.code(), Some(0), "{}", text(&run));
+    assert!(text(&run).contains("could not be read"), "{}", text(&run));
 }
