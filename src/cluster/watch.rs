@@ -11,7 +11,8 @@
 //! - Memory: what is stored is what the model reads ([`Watched::keep`]). Pods and
 //!   ReplicaSets, the numerous kinds, are kept as small facts (`PodFacts`,
 //!   `ReplicaSetFacts`) rather than whole objects; the other kinds lose their managed
-//!   fields and last-applied annotation, and ControllerRevisions and Nodes are trimmed to
+//!   fields (Deployments and StatefulSets keep a compact summary of who set the replicas,
+//!   images and env, for GitOps drift) and last-applied annotation, and ControllerRevisions and Nodes are trimmed to
 //!   what revisions and node capacity read. `cargo bench --bench cockpit` says where the
 //!   heap goes.
 //! - Backoff: a failed watch is restarted (with a relist) after an exponential backoff;
@@ -634,7 +635,8 @@ fn trim_workload_metadata<K: Resource>(obj: &mut K) {
     obj.meta_mut().managed_fields = managed.and_then(crate::model::gitops::compact_managed_fields);
 }
 
-/// The metadata the model reads besides status: labels, annotations, owners.
+/// The metadata the model reads besides status: labels, annotations, owners, and the
+/// managed fields kept (GitOps drift).
 fn same_marks(old: &ObjectMeta, new: &ObjectMeta) -> bool {
     old.labels == new.labels
         && old.annotations == new.annotations
