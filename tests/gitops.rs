@@ -8,6 +8,7 @@ mod support;
 
 use cockpit::sim::SimOptions;
 use serde_json::Value;
+use support::pty::{Pty, isolated_env};
 use support::rig::{Rig, text};
 
 fn json_of(rig: &Rig, args: &[&str]) -> Value {
@@ -483,4 +484,33 @@ fn a_user_who_may_not_list_the_owners_sees_the_owner_as_unknown_and_no_complaint
     let run = rig.cockpit_as(&kubeconfig, &["runbook", "run", &hold, "--yes"]);
     assert_ne!(run.status.code(), Some(0), "{}", text(&run));
     assert!(text(&run).contains("could not be read"), "{}", text(&run));
+}
+
+#[test]
+fn the_cockpit_shows_the_owner_live_and_a_suspend_made_elsewhere_as_a_reminder() {
+    let rig = flux_cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let env = isolated_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let kubeconfig = rig.kubeconfig.display().to_string();
+    let mut pty = Pty::spawn(&["--kubeconfig", &kubeconfig, "-A"], &env, 200, 40);
+    pty.wait_until("the GITOPS column with both owners' state", |s| {
+        s.contains("GITOPS") && s.contains("Ready") && s.contains("not ready: Helm upgrade failed")
+    });
+    // Flux suspended by someone else: the owner's change reaches every service it applies.
+    rig.kubectl(&[
+        "patch",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+        "apps",
+        "-n",
+        "flux-system",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"suspend":true}}"#,
+    ]);
+    pty.wait_until("the reminder on the status line", |s| s.contains("suspended: Flux Kustomization flux-system/apps"));
+    rig.kubectl(&["scale", "deployment", "ks-api", "-n", "shop", "--replicas=3"]);
+    pty.wait_until("the drift badge", |s| s.contains("suspended + drift"));
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
 }
