@@ -41,6 +41,7 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("soundspan-rollback", include_str!("../../assets/runbooks/soundspan-rollback.yaml")),
     ("rollback-service", include_str!("../../assets/runbooks/rollback-service.yaml")),
     ("scale-out-in-steps", include_str!("../../assets/runbooks/scale-out-in-steps.yaml")),
+    ("gitops-hold", include_str!("../../assets/runbooks/gitops-hold.yaml")),
 ];
 
 const ACTIONS: [&str; 14] = [
