@@ -85,7 +85,7 @@ mod config_check {
         assert_eq!(output.status.code(), Some(0), "{out}\n{}", String::from_utf8_lossy(&output.stderr));
         assert!(out.contains("plain.toml:1: warning: \"ui.sparkle\": unknown style key"), "{out}");
         assert!(
-            out.trim_end().ends_with("7 themes, 4 keymaps, 1 profile, 4 runbooks checked; 0 errors, 1 warning"),
+            out.trim_end().ends_with("7 themes, 4 keymaps, 1 profile, 5 runbooks checked; 0 errors, 1 warning"),
             "{out}"
         );
     }
@@ -95,7 +95,7 @@ mod config_check {
         let config = ConfigDir::new();
         let output = config.cockpit(&["config", "check"]);
         assert_eq!(output.status.code(), Some(0));
-        assert_eq!(stdout(&output), "config check: 5 themes, 3 keymaps, 1 profile, 4 runbooks checked; no problems\n");
+        assert_eq!(stdout(&output), "config check: 5 themes, 3 keymaps, 1 profile, 5 runbooks checked; no problems\n");
     }
 
     #[test]

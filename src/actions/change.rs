@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::guard::{Guard, PreviewLine};
 use super::plan::{Action, ActionPlan, kubectl_kind};
 use crate::model::budget::{BudgetState, DatabaseBudget, format_percent};
+use crate::model::gitops::OwnerKind;
 use crate::model::lint::sliding_tag;
 use crate::model::sanitize::{Sgr, sanitize};
 use crate::model::service::{EnvValue, RolloutState, Service, Severity};
@@ -39,6 +40,21 @@ pub enum Change {
         from: (i32, i32),
         to: (i32, i32),
     },
+    /// Suspend (`true`) or resume the service's GitOps owner with a merge patch of the
+    /// owner (not the workload; no resourceVersion precondition).
+    GitOpsSuspend {
+        owner: Box<OwnerPatch>,
+        suspend: bool,
+    },
+}
+
+/// The GitOps owner a suspend or resume patches, and the merge patch it sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnerPatch {
+    pub kind: OwnerKind,
+    pub namespace: String,
+    pub name: String,
+    pub body: Value,
 }
 
 impl Change {
@@ -49,6 +65,8 @@ impl Change {
             Change::SetEnv { .. } => "set env",
             Change::Patch { .. } => "patch",
             Change::HpaBounds { .. } => "hpa bounds",
+            Change::GitOpsSuspend { suspend: true, .. } => "suspend gitops",
+            Change::GitOpsSuspend { suspend: false, .. } => "resume gitops",
         }
     }
 
@@ -65,12 +83,20 @@ impl Change {
             }
             Change::Patch { strategy, .. } => format!("patch ({}) {target}", strategy.as_str()),
             Change::HpaBounds { hpa, to, .. } => format!("set autoscaler {hpa} of {target} to {}..{}", to.0, to.1),
+            Change::GitOpsSuspend { owner, suspend } => format!(
+                "{} {} {} {}/{} (owner of {target})",
+                if *suspend { "suspend" } else { "resume" },
+                owner.kind.tool(),
+                owner.kind.as_str(),
+                owner.namespace,
+                owner.name
+            ),
         }
     }
 
     /// Whether pods are replaced (a template change), so the rollout is worth following.
     pub fn rolls_pods(&self) -> bool {
-        !matches!(self, Change::HpaBounds { .. })
+        !matches!(self, Change::HpaBounds { .. } | Change::GitOpsSuspend { .. })
     }
 
     /// Whether the cluster already has this change, judged from the model alone; `None`
@@ -90,7 +116,97 @@ impl Change {
             })),
             Change::Patch { .. } => None,
             Change::HpaBounds { to, .. } => Some(service.hpa.as_ref().is_some_and(|h| (h.min, h.max) == *to)),
+            Change::GitOpsSuspend { suspend, .. } => {
+                let owner = service.gitops.as_ref().and_then(|g| g.state.as_ref());
+                Some(owner.is_some_and(|o| o.suspended == *suspend))
+            }
         }
+    }
+}
+
+/// Suspends (`true`) or resumes the GitOps owner of `service`: Flux `spec.suspend`, Argo
+/// CD auto-sync (its `automated` policy kept in an annotation while suspended).
+pub fn plan_gitops_suspend(service: &Service, suspend: bool) -> ActionPlan {
+    let verb = if suspend { "suspend" } else { "resume" };
+    let Some(g) = &service.gitops else {
+        let change = Change::GitOpsSuspend {
+            owner: Box::new(OwnerPatch {
+                kind: OwnerKind::Kustomization,
+                namespace: String::new(),
+                name: String::new(),
+                body: Value::Null,
+            }),
+            suspend,
+        };
+        let mut plan = plan(service, change, String::new());
+        plan.guards.push(block("no-gitops-owner", format!("no Flux or Argo CD object applies {}", service.key.name)));
+        return plan;
+    };
+    let Some(owner) = &g.state else {
+        let change = Change::GitOpsSuspend {
+            owner: Box::new(OwnerPatch {
+                kind: g.owner.kind,
+                namespace: g.owner.namespace.clone().unwrap_or_default(),
+                name: g.owner.name.clone(),
+                body: Value::Null,
+            }),
+            suspend,
+        };
+        let mut plan = plan(service, change, String::new());
+        plan.guards.push(block(
+            "gitops-owner-unknown",
+            format!("{} could not be read (its API is not served, or no access): nothing to {verb}", g.describe()),
+        ));
+        return plan;
+    };
+    let body = owner.suspend_patch(suspend);
+    let resource = format!("{}.{}", plural(owner.kind), owner.kind.api_version().split('/').next().unwrap_or(""));
+    let kubectl = format!(
+        "kubectl patch {resource} {} -n {} --type=merge -p '{}'",
+        owner.name,
+        owner.namespace,
+        sanitize(&body.to_string(), Sgr::Strip)
+    );
+    let change = Change::GitOpsSuspend {
+        owner: Box::new(OwnerPatch {
+            kind: owner.kind,
+            namespace: owner.namespace.clone(),
+            name: owner.name.clone(),
+            body,
+        }),
+        suspend,
+    };
+    let mut plan = plan(service, change, kubectl);
+    plan.resource_version = None;
+    let what = if owner.kind == OwnerKind::Application { "auto-sync" } else { "reconciliation" };
+    if suspend {
+        plan.preview.push(line(
+            "gitops",
+            format!(
+                "{}: {what} stops; manual changes to every workload it applies stick until it is resumed",
+                g.describe()
+            ),
+            Severity::Warning,
+        ));
+    } else {
+        plan.preview.push(line(
+            "gitops",
+            format!("{}: {what} resumes; the next reconcile sets what it applies back to git", g.describe()),
+            Severity::Info,
+        ));
+        for d in &g.drift {
+            plan.preview.push(line("reverts", d.describe(), Severity::Warning));
+        }
+    }
+    plan
+}
+
+/// `kustomizations`, `helmreleases`, `applications`.
+fn plural(kind: OwnerKind) -> &'static str {
+    match kind {
+        OwnerKind::Kustomization => "kustomizations",
+        OwnerKind::HelmRelease => "helmreleases",
+        OwnerKind::Application => "applications",
     }
 }
 
@@ -110,7 +226,13 @@ fn plan(service: &Service, change: Change, kubectl: String) -> ActionPlan {
 /// update of it will run into.
 fn template_guards(service: &Service) -> Vec<Guard> {
     let mut guards = Vec::new();
-    if let Some(tool) = &service.flags.gitops {
+    if let Some(owner) = &service.gitops {
+        guards.push(Guard::warn(
+            "gitops-managed",
+            format!("{} is {}", service.key.name, owner.revert_warning()),
+            Some(super::guard::gitops_alternative(owner, "the template")),
+        ));
+    } else if let Some(tool) = &service.flags.gitops {
         guards.push(Guard::warn(
             "gitops-managed",
             format!("{} is managed by {tool}: the next reconcile reverts this change", service.key.name),
@@ -279,6 +401,8 @@ pub fn plan_patch(service: &Service, strategy: PatchStrategy, body: &Value) -> A
             Severity::Info,
         ));
         plan.guards.extend(template_guards(service));
+    } else if let Some(owner) = &service.gitops {
+        plan.guards.push(Guard::warn("gitops-managed", format!("{} is {}", key.name, owner.revert_warning()), None));
     } else if let Some(tool) = &service.flags.gitops {
         plan.guards.push(Guard::warn(
             "gitops-managed",

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::audit::{self, AuditEntry};
-use super::change::{Change, PatchStrategy};
+use super::change::{Change, OwnerPatch, PatchStrategy};
 use super::helm::HelmRollback;
 use super::plan::{Action, ActionPlan, target_text};
 use super::rollout::{RolloutAction, RolloutChange};
@@ -89,6 +89,13 @@ impl ExecContext {
             Change::HpaBounds { hpa, from, to, .. } => {
                 (json!({"hpa": hpa, "min": from.0, "max": from.1}), json!({"hpa": hpa, "min": to.0, "max": to.1}))
             }
+            Change::GitOpsSuspend { owner, suspend } => {
+                let name = format!("{}/{}/{}", owner.kind.as_str(), owner.namespace, owner.name);
+                (
+                    json!({"owner": name, "suspended": !suspend}),
+                    json!({"owner": name, "suspended": suspend, "patch": owner.body}),
+                )
+            }
         };
         self.record_attempt(change.name(), target, before, after, dry_run, outcome)
     }
@@ -98,6 +105,10 @@ impl ExecContext {
         let (client, key, rv) = (&self.client, &plan.service, plan.resource_version.as_deref());
         if let Change::HpaBounds { hpa, to, .. } = change {
             return mutate::hpa_bounds(client, &key.namespace, hpa, *to, rv, dry_run).await;
+        }
+        if let Change::GitOpsSuspend { owner, .. } = change {
+            let OwnerPatch { kind, namespace, name, body } = &**owner;
+            return mutate::patch_gitops_owner(client, *kind, namespace, name, body, dry_run).await;
         }
         match workload_patch(change) {
             Some((strategy, body)) => mutate::patch(client, key, strategy, &body, rv, dry_run).await,
@@ -193,7 +204,7 @@ fn workload_patch(change: &Change) -> Option<(PatchStrategy, serde_json::Value)>
             Some((PatchStrategy::Strategic, mutate::set_env_patch(containers, vars)))
         }
         Change::Patch { strategy, body } => Some((*strategy, body.clone())),
-        Change::HpaBounds { .. } => None,
+        Change::HpaBounds { .. } | Change::GitOpsSuspend { .. } => None,
     }
 }
 

@@ -80,3 +80,18 @@ pub fn rwo_volume(service: &Service) -> Option<Guard> {
         Some("expect a pause in service while the old pod stops".into()),
     ))
 }
+
+/// What to do instead of a change the GitOps owner reverts: change `what` in git, or
+/// suspend the owner first (the `suspend-gitops` runbook, or the tool's own command).
+pub fn gitops_alternative(owner: &crate::model::gitops::ServiceGitOps, what: &str) -> String {
+    use crate::model::gitops::OwnerKind;
+    let ns = owner.state.as_ref().map(|s| s.namespace.clone()).or_else(|| owner.owner.namespace.clone());
+    let in_ns = ns.map_or(String::new(), |ns| format!(" -n {ns}"));
+    let tool = match owner.owner.kind {
+        OwnerKind::Kustomization | OwnerKind::HelmRelease => {
+            format!("flux suspend {} {}{in_ns}", owner.owner.kind.resource(), owner.owner.name)
+        }
+        OwnerKind::Application => format!("argocd app set {} --sync-policy none", owner.owner.name),
+    };
+    format!("change {what} in git, or suspend the owner first (runbook suspend-gitops, or {tool})")
+}

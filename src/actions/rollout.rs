@@ -110,7 +110,13 @@ pub fn plan_rollout(service: &Service, request: RolloutRequest) -> ActionPlan {
         }
         RolloutRequest::Undo(wanted) => plan_undo(service, wanted, &mut plan),
     }
-    if let Some(tool) = &service.flags.gitops {
+    if let Some(owner) = &service.gitops {
+        plan.guards.push(Guard::warn(
+            "gitops-managed",
+            format!("{} is {}", key.name, owner.revert_warning()),
+            Some(super::guard::gitops_alternative(owner, "the template")),
+        ));
+    } else if let Some(tool) = &service.flags.gitops {
         plan.guards.push(Guard::warn(
             "gitops-managed",
             format!("{} is managed by {tool}: the next reconcile may revert this", key.name),

@@ -236,7 +236,14 @@ fn guards(service: &Service, to: i32) -> Vec<Guard> {
             ),
         });
     }
-    if let Some(tool) = &service.flags.gitops {
+    if let Some(owner) = &service.gitops {
+        out.push(Guard {
+            id: "gitops-managed",
+            verdict: Verdict::Warn,
+            message: format!("{name} is {}", owner.revert_warning()),
+            alternative: Some(super::guard::gitops_alternative(owner, "the replicas")),
+        });
+    } else if let Some(tool) = &service.flags.gitops {
         let suspend = if tool.contains("Flux") {
             "suspend it first: flux suspend kustomization <name> (or helmrelease)"
         } else {

@@ -217,6 +217,10 @@ pub struct ScaleArgs {
     /// Override a guard that can be overridden (singleton)
     #[arg(long)]
     pub force: bool,
+    /// Change it in git instead: edit the manifest that sets the replicas in this local
+    /// checkout (the diff is shown; nothing is committed or pushed; --dry-run writes nothing)
+    #[arg(long, value_name = "PATH")]
+    pub gitops_repo: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]

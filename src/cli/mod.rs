@@ -6,6 +6,7 @@ mod doctor;
 mod drain;
 mod fleet;
 mod gate;
+mod gitops_repo;
 mod nodes;
 mod rollout;
 mod runbook;

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod connect;
 pub mod fleet;
+pub mod gitops;
 pub mod helm;
 pub mod logs;
 pub mod measure;

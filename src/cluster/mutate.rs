@@ -295,6 +295,26 @@ pub async fn hpa_bounds(
         .map_err(classify)
 }
 
+/// A merge patch of a GitOps owner (suspend or resume it).
+pub async fn patch_gitops_owner(
+    client: &kube::Client,
+    kind: crate::model::gitops::OwnerKind,
+    namespace: &str,
+    name: &str,
+    body: &serde_json::Value,
+    dry_run: bool,
+) -> Result<(), MutationError> {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    let (group, version) = kind.api_version().split_once('/').unwrap_or(("", kind.api_version()));
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind.as_str()));
+    let params = PatchParams { dry_run, field_manager: Some("kubectl-cockpit".into()), ..Default::default() };
+    Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &resource)
+        .patch(name, &params, &Patch::Merge(body))
+        .await
+        .map(drop)
+        .map_err(classify)
+}
+
 /// `rollout restart`: a new pod-template annotation, as kubectl sets it.
 pub async fn restart(
     client: &kube::Client,

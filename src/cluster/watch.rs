@@ -11,7 +11,8 @@
 //! - Memory: what is stored is what the model reads ([`Watched::keep`]). Pods and
 //!   ReplicaSets, the numerous kinds, are kept as small facts (`PodFacts`,
 //!   `ReplicaSetFacts`) rather than whole objects; the other kinds lose their managed
-//!   fields and last-applied annotation, and ControllerRevisions and Nodes are trimmed to
+//!   fields (Deployments and StatefulSets keep a compact summary of who set the replicas,
+//!   images and env, for GitOps drift) and last-applied annotation, and ControllerRevisions and Nodes are trimmed to
 //!   what revisions and node capacity read. `cargo bench --bench cockpit` says where the
 //!   heap goes.
 //! - Backoff: a failed watch is restarted (with a relist) after an exponential backoff;
@@ -56,9 +57,11 @@ use tokio::sync::watch as latest;
 use tokio::task::JoinHandle;
 
 use super::connect::describe_kube_error_at;
+use super::gitops::{ArgoApplication, FluxHelmRelease, FluxKustomization};
 use super::network::{CnpgCluster, ZalandoCluster};
 use crate::model::changes::{Change, Changes, Part};
 use crate::model::discovery::{NetService, Network, OperatorCluster};
+use crate::model::gitops::GitOpsOwner;
 use crate::model::history::ReplicaSetFacts;
 use crate::model::pods::{self, PodFacts};
 use crate::model::services::{ClusterObjects, Visibility};
@@ -192,10 +195,16 @@ pub enum ResourceKind {
     CnpgClusters,
     /// Zalando `postgresql`s (acid.zalan.do), when that API is served.
     ZalandoClusters,
+    /// Flux `Kustomization`s (kustomize.toolkit.fluxcd.io), when served: GitOps owners.
+    FluxKustomizations,
+    /// Flux `HelmRelease`s (helm.toolkit.fluxcd.io), when served.
+    FluxHelmReleases,
+    /// Argo CD `Application`s (argoproj.io), when served.
+    ArgoApplications,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 15] = [
+    pub const ALL: [ResourceKind; 18] = [
         ResourceKind::Deployments,
         ResourceKind::StatefulSets,
         ResourceKind::ReplicaSets,
@@ -211,6 +220,9 @@ impl ResourceKind {
         ResourceKind::Services,
         ResourceKind::CnpgClusters,
         ResourceKind::ZalandoClusters,
+        ResourceKind::FluxKustomizations,
+        ResourceKind::FluxHelmReleases,
+        ResourceKind::ArgoApplications,
     ];
 
     /// The plural resource name, as RBAC and kubectl spell it.
@@ -230,6 +242,9 @@ impl ResourceKind {
             ResourceKind::Services => "services",
             ResourceKind::CnpgClusters => "clusters",
             ResourceKind::ZalandoClusters => "postgresqls",
+            ResourceKind::FluxKustomizations => "kustomizations",
+            ResourceKind::FluxHelmReleases => "helmreleases",
+            ResourceKind::ArgoApplications => "applications",
         }
     }
 
@@ -244,6 +259,9 @@ impl ResourceKind {
             ResourceKind::HorizontalPodAutoscalers => "autoscaling",
             ResourceKind::CnpgClusters => "postgresql.cnpg.io",
             ResourceKind::ZalandoClusters => "acid.zalan.do",
+            ResourceKind::FluxKustomizations => "kustomize.toolkit.fluxcd.io",
+            ResourceKind::FluxHelmReleases => "helm.toolkit.fluxcd.io",
+            ResourceKind::ArgoApplications => "argoproj.io",
             _ => "",
         }
     }
@@ -253,6 +271,9 @@ impl ResourceKind {
         match self {
             ResourceKind::CnpgClusters => Some("postgresql.cnpg.io/v1"),
             ResourceKind::ZalandoClusters => Some("acid.zalan.do/v1"),
+            ResourceKind::FluxKustomizations => Some("kustomize.toolkit.fluxcd.io/v1"),
+            ResourceKind::FluxHelmReleases => Some("helm.toolkit.fluxcd.io/v2"),
+            ResourceKind::ArgoApplications => Some("argoproj.io/v1alpha1"),
             _ => None,
         }
     }
@@ -270,9 +291,18 @@ impl ResourceKind {
         }
     }
 
-    /// Listed across the cluster whatever the scope.
+    /// Listed across the cluster whatever the scope (a GitOps owner usually lives in
+    /// another namespace than the workloads it applies).
     pub fn cluster_wide(self) -> bool {
-        matches!(self, ResourceKind::Nodes | ResourceKind::NodePods)
+        matches!(self, ResourceKind::Nodes | ResourceKind::NodePods) || self.is_gitops_owner()
+    }
+
+    /// A Flux or Argo CD object that applies workloads.
+    pub fn is_gitops_owner(self) -> bool {
+        matches!(
+            self,
+            ResourceKind::FluxKustomizations | ResourceKind::FluxHelmReleases | ResourceKind::ArgoApplications
+        )
     }
 
     /// A kind only one part of the cockpit needs (node capacity in the scale preview, the
@@ -287,6 +317,9 @@ impl ResourceKind {
                 | ResourceKind::Services
                 | ResourceKind::CnpgClusters
                 | ResourceKind::ZalandoClusters
+                | ResourceKind::FluxKustomizations
+                | ResourceKind::FluxHelmReleases
+                | ResourceKind::ArgoApplications
         )
     }
 }
@@ -570,12 +603,12 @@ kept_whole!(
 /// Kinds kept whole whose status can change alone: an update that leaves their spec,
 /// labels and annotations as they were is a status change.
 macro_rules! kept_whole_with_status {
-    ($($kind:ty),* $(,)?) => {$(
+    ($($kind:ty => $trim:path),* $(,)?) => {$(
         impl Watched for $kind {
             type Stored = $kind;
             type Memo = ();
             fn keep(mut self, _: &mut ()) -> Self {
-                trim_metadata(&mut self);
+                $trim(&mut self);
                 self
             }
             fn classify(old: Option<&Self>, new: &Self) -> Change {
@@ -587,11 +620,28 @@ macro_rules! kept_whole_with_status {
         }
     )*};
 }
-kept_whole_with_status!(Deployment, StatefulSet, PodDisruptionBudget, HorizontalPodAutoscaler);
+kept_whole_with_status!(
+    Deployment => trim_workload_metadata,
+    StatefulSet => trim_workload_metadata,
+    PodDisruptionBudget => trim_metadata,
+    HorizontalPodAutoscaler => trim_metadata,
+);
 
-/// The metadata the model reads besides status: labels, annotations, owners.
+/// [`trim_metadata`], keeping of the managed fields what the GitOps drift check reads
+/// (who set the replicas, images and env, and when the GitOps controller last applied).
+fn trim_workload_metadata<K: Resource>(obj: &mut K) {
+    let managed = obj.meta_mut().managed_fields.take();
+    trim_metadata(obj);
+    obj.meta_mut().managed_fields = managed.and_then(crate::model::gitops::compact_managed_fields);
+}
+
+/// The metadata the model reads besides status: labels, annotations, owners, and the
+/// managed fields kept (GitOps drift).
 fn same_marks(old: &ObjectMeta, new: &ObjectMeta) -> bool {
-    old.labels == new.labels && old.annotations == new.annotations && old.owner_references == new.owner_references
+    old.labels == new.labels
+        && old.annotations == new.annotations
+        && old.owner_references == new.owner_references
+        && old.managed_fields == new.managed_fields
 }
 
 impl Watched for KubeService {
@@ -750,6 +800,10 @@ pub struct Watches {
     pub zalando_clusters: Arc<Collection<OperatorCluster>>,
     /// Operators' APIs this cluster does not serve (said on the budget screen).
     not_served: Arc<Mutex<Vec<String>>>,
+    /// Flux Kustomizations and HelmReleases, Argo CD Applications, where served.
+    pub gitops_owners: [Arc<Collection<GitOpsOwner>>; 3],
+    /// GitOps APIs this cluster does not serve (nothing to say: most clusters have none).
+    gitops_not_served: Arc<Mutex<Vec<String>>>,
     config_map_reader: Option<super::network::ConfigMapReader>,
     health: Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>,
     pulse: latest::Sender<u64>,
@@ -822,6 +876,8 @@ impl Watches {
             cnpg_clusters: Default::default(),
             zalando_clusters: Default::default(),
             not_served: Default::default(),
+            gitops_owners: Default::default(),
+            gitops_not_served: Default::default(),
             health,
             pulse,
             changes: Arc::new(Mutex::new(Changes::everything_at_start())),
@@ -880,6 +936,21 @@ impl Watches {
                 w.zalando_clusters.clone(),
                 w.not_served.clone(),
             ),
+            ctx.spawn_if_served::<FluxKustomization>(
+                ResourceKind::FluxKustomizations,
+                w.gitops_owners[0].clone(),
+                w.gitops_not_served.clone(),
+            ),
+            ctx.spawn_if_served::<FluxHelmRelease>(
+                ResourceKind::FluxHelmReleases,
+                w.gitops_owners[1].clone(),
+                w.gitops_not_served.clone(),
+            ),
+            ctx.spawn_if_served::<ArgoApplication>(
+                ResourceKind::ArgoApplications,
+                w.gitops_owners[2].clone(),
+                w.gitops_not_served.clone(),
+            ),
         ];
         if own_node_pods {
             let everywhere = objects_of(Api::all(ctx.client.clone()));
@@ -904,7 +975,13 @@ impl Watches {
             node_pods: self.node_pods.snapshot(),
             helm_releases: self.helm_releases.snapshot(),
             network: self.network(),
+            gitops_owners: self.gitops_owners(),
         }
+    }
+
+    /// Every GitOps owner read, in kind/namespace/name order.
+    pub fn gitops_owners(&self) -> Vec<Arc<GitOpsOwner>> {
+        self.gitops_owners.iter().flat_map(|c| c.snapshot()).collect()
     }
 
     /// What database discovery reads besides workloads.
@@ -920,6 +997,9 @@ impl Watches {
         let mut notes = self.config_maps.notes();
         notes.extend(self.not_served.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned());
         for (kind, health) in self.health() {
+            if kind.is_gitops_owner() {
+                continue;
+            }
             if let (WatchHealth::NoAccess { permission }, Some(_)) = (health, kind.served_only_as()) {
                 notes.push(format!("{} are not read: may not {permission}", kind.plural()));
             }
@@ -957,6 +1037,7 @@ impl Watches {
             node_pods: Vec::new(),
             helm_releases: self.helm_releases.in_namespace(namespace),
             network: Default::default(),
+            gitops_owners: self.gitops_owners(),
         }
     }
 
@@ -1080,6 +1161,8 @@ impl WatchContext {
         match kind {
             ResourceKind::Nodes => changes.capacity(),
             ResourceKind::Services | ResourceKind::CnpgClusters | ResourceKind::ZalandoClusters => changes.network(),
+            // An owner applies workloads of any namespace: every service is found again.
+            kind if kind.is_gitops_owner() => changes.everything(),
             ResourceKind::NodePods if change == Change::Structure => changes.capacity(),
             ResourceKind::NodePods => {}
             ResourceKind::Pods if change == Change::Structure => {
@@ -1135,8 +1218,8 @@ impl WatchContext {
                 return;
             }
             let api: Api<DeserializeGuard<K>> = match &ctx.namespace {
-                Some(ns) => Api::namespaced(ctx.client.clone(), ns),
-                None => Api::all(ctx.client.clone()),
+                Some(ns) if !kind.cluster_wide() => Api::namespaced(ctx.client.clone(), ns),
+                _ => Api::all(ctx.client.clone()),
             };
             ctx.clone().run::<K>(Feed::new(kind, collection, None), objects_of(api)).await;
         })

@@ -181,7 +181,7 @@ mod tests {
         assert!(lines[0].contains("themes/mine.toml:1: error: \"ui.text\".fg:"), "{out}");
         assert!(lines[1].contains("keymaps/mine.toml:2: error: logs.q: unknown command \"quiet\""), "{out}");
         assert!(
-            lines[2].ends_with("7 themes, 4 keymaps, 1 profile, 4 runbooks checked; 2 errors, 0 warnings"),
+            lines[2].ends_with("7 themes, 4 keymaps, 1 profile, 5 runbooks checked; 2 errors, 0 warnings"),
             "{out}"
         );
     }

@@ -41,9 +41,10 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("soundspan-rollback", include_str!("../../assets/runbooks/soundspan-rollback.yaml")),
     ("rollback-service", include_str!("../../assets/runbooks/rollback-service.yaml")),
     ("scale-out-in-steps", include_str!("../../assets/runbooks/scale-out-in-steps.yaml")),
+    ("gitops-hold", include_str!("../../assets/runbooks/gitops-hold.yaml")),
 ];
 
-const ACTIONS: [&str; 12] = [
+const ACTIONS: [&str; 14] = [
     "scale",
     "set-env",
     "set-image",
@@ -56,9 +57,11 @@ const ACTIONS: [&str; 12] = [
     "cordon",
     "uncordon",
     "drain",
+    "suspend-gitops",
+    "resume-gitops",
 ];
-const GATES: [&str; 6] =
-    ["rollout-complete", "ready-stable", "slo-clean", "budget-below", "pdb-allows", "node-drained"];
+const GATES: [&str; 7] =
+    ["rollout-complete", "ready-stable", "slo-clean", "budget-below", "pdb-allows", "node-drained", "gitops-synced"];
 const STEP_KEYS: [&str; 5] = ["id", "title", "gates", "on_failure", "when"];
 const TOP_KEYS: [&str; 7] = ["name", "description", "params", "namespace", "services", "on_failure", "steps"];
 
@@ -660,6 +663,10 @@ impl Checker<'_> {
                 let map = self.fields(v, at, &["service"])?;
                 Some(StepAction::Restart { service: self.service(map, at)? })
             }
+            "suspend-gitops" | "resume-gitops" => {
+                let map = self.fields(v, at, &["service"])?;
+                Some(StepAction::GitOpsSuspend { service: self.service(map, at)?, suspend: kind == "suspend-gitops" })
+            }
             "undo" => {
                 let map = self.fields(v, at, &["service", "revision"])?;
                 let service = self.service(map, at);
@@ -867,6 +874,7 @@ impl Checker<'_> {
             "ready-stable" => &["service", "for", "timeout"],
             "slo-clean" => &["service", "rules", "window", "for", "timeout", "required"],
             "budget-below" => &["service", "percent", "timeout"],
+            "gitops-synced" => &["service", "timeout"],
             _ => &["service", "at_least", "timeout"],
         };
         let map = self.fields(body, at, known)?;
@@ -890,6 +898,7 @@ impl Checker<'_> {
         let timeout_s = self.duration(map, "timeout", at, default_timeout)?;
         match kind {
             "rollout-complete" => Some(Gate::RolloutComplete { service, timeout_s }),
+            "gitops-synced" => Some(Gate::GitOpsSynced { service, timeout_s }),
             "ready-stable" => {
                 let for_s = self.duration(map, "for", at, 60)?;
                 self.timeout_covers(timeout_s, for_s, at)?;

@@ -191,6 +191,8 @@ pub struct WorkloadFacts<'a> {
     pub gitops: Option<&'a str>,
     /// The replicas its last applied configuration declared.
     pub declared_replicas: Option<i32>,
+    /// The GitOps owner and the fields changed behind its back (from managedFields).
+    pub owner: Option<&'a super::gitops::ServiceGitOps>,
 }
 
 /// The checks that need nothing but the workload's own manifest.
@@ -453,12 +455,23 @@ fn stateful_dependency(w: &WorkloadFacts<'_>, spec: &PodSpec, out: &mut Vec<Find
     }
 }
 
-/// Replicas changed by hand under a GitOps controller (an HPA changing them is expected).
+/// Replicas changed by hand under a GitOps controller (an HPA changing them is expected):
+/// against the client-side last-applied configuration (Argo CD's default), and from
+/// managedFields, a field the GitOps manager applied that another manager changed since
+/// (server-side apply: Flux, Argo CD with `ServerSideApply=true`).
 fn drift(w: &WorkloadFacts<'_>, out: &mut Vec<Finding>) {
     if let (Some(tool), Some(declared), None) = (w.gitops, w.declared_replicas, w.hpa_max)
         && declared != w.replicas
     {
         out.push(finding("gitops-drift", format!("{tool} declares {declared} replicas; {} are set", w.replicas)));
+    }
+    if let Some(owner) = w.owner {
+        for d in &owner.drift {
+            out.push(finding(
+                "gitops-drift",
+                format!("{}; {} sets it back at its next reconcile", d.describe(), owner.describe()),
+            ));
+        }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod events;
 pub mod findings;
 pub mod flags;
 pub mod gate;
+pub mod gitops;
 pub mod helm;
 pub mod history;
 pub mod hpa;

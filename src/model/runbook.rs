@@ -82,6 +82,12 @@ pub enum StepAction {
         min: i32,
         max: i32,
     },
+    /// The service's GitOps owner stops (`suspend: true`) or resumes reconciling: Flux
+    /// `spec.suspend`, Argo CD auto-sync.
+    GitOpsSuspend {
+        service: String,
+        suspend: bool,
+    },
     /// Nothing changes; the gates (or the time) are the point.
     Wait {
         seconds: i64,
@@ -117,7 +123,8 @@ impl StepAction {
             | StepAction::Restart { service }
             | StepAction::Undo { service, .. }
             | StepAction::Patch { service, .. }
-            | StepAction::HpaBounds { service, .. } => Some(service),
+            | StepAction::HpaBounds { service, .. }
+            | StepAction::GitOpsSuspend { service, .. } => Some(service),
             StepAction::Wait { .. }
             | StepAction::Manual { .. }
             | StepAction::Cordon { .. }
@@ -144,6 +151,8 @@ impl StepAction {
             StepAction::Undo { .. } => "undo",
             StepAction::Patch { .. } => "patch",
             StepAction::HpaBounds { .. } => "hpa-bounds",
+            StepAction::GitOpsSuspend { suspend: true, .. } => "suspend-gitops",
+            StepAction::GitOpsSuspend { suspend: false, .. } => "resume-gitops",
             StepAction::Wait { .. } => "wait",
             StepAction::Manual { .. } => "manual",
             StepAction::Cordon { .. } => "cordon",
@@ -177,6 +186,8 @@ impl StepAction {
                 format!("patch {service} ({})", if *strategic { "strategic" } else { "merge" })
             }
             StepAction::HpaBounds { service, min, max } => format!("autoscaler of {service} to {min}..{max}"),
+            StepAction::GitOpsSuspend { service, suspend: true } => format!("suspend the GitOps owner of {service}"),
+            StepAction::GitOpsSuspend { service, suspend: false } => format!("resume the GitOps owner of {service}"),
             StepAction::Wait { seconds } => format!("wait {}", duration_words(*seconds)),
             StepAction::Manual { checklist } => format!("confirm {} item(s)", checklist.len()),
             StepAction::Cordon { node } => format!("cordon node {node}"),
@@ -212,6 +223,8 @@ pub enum Gate {
     /// Every pod a drain moves (not a DaemonSet's, a mirror or a finished one) is gone
     /// from the node.
     NodeDrained { node: String, timeout_s: i64 },
+    /// The service's GitOps owner is Ready and not suspended.
+    GitOpsSynced { service: String, timeout_s: i64 },
 }
 
 impl Gate {
@@ -222,7 +235,8 @@ impl Gate {
             | Gate::ReadyStable { service, .. }
             | Gate::SloClean { service, .. }
             | Gate::BudgetBelow { service, .. }
-            | Gate::PdbAllows { service, .. } => Some(service),
+            | Gate::PdbAllows { service, .. }
+            | Gate::GitOpsSynced { service, .. } => Some(service),
             Gate::NodeDrained { .. } => None,
         }
     }
@@ -242,7 +256,8 @@ impl Gate {
             | Gate::SloClean { timeout_s, .. }
             | Gate::BudgetBelow { timeout_s, .. }
             | Gate::PdbAllows { timeout_s, .. }
-            | Gate::NodeDrained { timeout_s, .. } => *timeout_s,
+            | Gate::NodeDrained { timeout_s, .. }
+            | Gate::GitOpsSynced { timeout_s, .. } => *timeout_s,
         }
     }
 
@@ -254,6 +269,7 @@ impl Gate {
             Gate::BudgetBelow { .. } => "budget-below",
             Gate::PdbAllows { .. } => "pdb-allows",
             Gate::NodeDrained { .. } => "node-drained",
+            Gate::GitOpsSynced { .. } => "gitops-synced",
         }
     }
 
@@ -275,6 +291,7 @@ impl Gate {
             Gate::BudgetBelow { percent, .. } => format!("budget-below {percent} % for {service}"),
             Gate::PdbAllows { at_least, .. } => format!("pdb-allows ≥ {at_least} for {service}"),
             Gate::NodeDrained { node, .. } => format!("node-drained {node}"),
+            Gate::GitOpsSynced { .. } => format!("gitops-synced {service}"),
         }
     }
 }
@@ -447,7 +464,24 @@ fn judge(gate: &Gate, e: &GateEvidence<'_>) -> GateStatus {
                 pdb.name, pdb.disruptions_allowed, pdb.explanation
             )),
         },
+        Gate::GitOpsSynced { .. } => gitops_synced(service),
         Gate::NodeDrained { .. } => unreachable!("judged above"),
+    }
+}
+
+/// Passed once the service's GitOps owner is Ready and reconciling; a service no owner
+/// applies fails at once (nothing will ever sync it).
+fn gitops_synced(service: &Service) -> GateStatus {
+    use super::gitops::OwnerState;
+    let Some(g) = &service.gitops else {
+        return GateStatus::Failed(format!("no Flux or Argo CD object applies {}", service.key.name));
+    };
+    let revision = g.state.as_ref().and_then(|o| o.revision.as_ref()).map_or(String::new(), |r| format!(" at {r}"));
+    match g.state() {
+        OwnerState::Ready => GateStatus::Passed(format!("{} Ready{revision}", g.describe())),
+        OwnerState::Suspended => GateStatus::Waiting(format!("{} is suspended", g.describe())),
+        OwnerState::NotReady(why) => GateStatus::Waiting(format!("{} not ready: {why}", g.describe())),
+        OwnerState::Unknown => GateStatus::Waiting(format!("{} could not be read", g.describe())),
     }
 }
 

@@ -310,6 +310,9 @@ pub struct Service {
     pub room: Room,
     /// The Helm release the workload belongs to, with its revision history.
     pub helm: Option<HelmRelease>,
+    /// The Flux or Argo CD object that applies the workload, its state, and the fields
+    /// changed behind its back.
+    pub gitops: Option<super::gitops::ServiceGitOps>,
 }
 
 // ---- What the row carries about databases (the budget pass fills `budget`). ----
@@ -502,6 +505,7 @@ impl Service {
             budget: None,
             room: Room::Unknown("not listed in this example".into()),
             helm: None,
+            gitops: None,
         }
     }
 }

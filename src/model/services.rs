@@ -46,6 +46,9 @@ pub struct ClusterObjects {
     pub helm_releases: Vec<Arc<ObjectMeta>>,
     /// What database discovery reads besides workloads (Services, ConfigMaps, operators).
     pub network: crate::model::discovery::Network,
+    /// Every Flux Kustomization and HelmRelease and Argo CD Application read, whatever
+    /// its namespace (an owner usually lives in another namespace than its workloads).
+    pub gitops_owners: Vec<Arc<crate::model::gitops::GitOpsOwner>>,
 }
 
 /// The nodes' free capacity, when both the nodes and what runs on them can be read.
@@ -204,11 +207,16 @@ struct Shared<'a> {
     capacity: &'a NodeCapacity,
     /// `None`: the release Secrets could not be listed.
     helm_releases: Option<&'a [Arc<ObjectMeta>]>,
+    gitops_owners: &'a [Arc<crate::model::gitops::GitOpsOwner>],
 }
 
 impl<'a> Shared<'a> {
     fn new(objects: &'a ClusterObjects, capacity: &'a NodeCapacity, visibility: Visibility) -> Self {
-        Shared { capacity, helm_releases: visibility.helm_releases.then_some(objects.helm_releases.as_slice()) }
+        Shared {
+            capacity,
+            helm_releases: visibility.helm_releases.then_some(objects.helm_releases.as_slice()),
+            gitops_owners: &objects.gitops_owners,
+        }
     }
 }
 
@@ -587,6 +595,7 @@ fn assemble<'a>(
         .min_by_key(|h| h.metadata.name.clone())
         .map(|h| hpa::hpa_summary(h));
     let gitops = flags::gitops(w.meta);
+    let owner = crate::model::gitops::resolve(w.meta, Some(shared.gitops_owners), hpa.is_some());
     let revisions = revision_history(w, &members, index);
     let mut rollout = w.rollout.clone();
     // A StatefulSet's revision number lives in its ControllerRevision.
@@ -603,7 +612,10 @@ fn assemble<'a>(
         pods: pod_rows,
         flags: ServiceFlags {
             singleton: flags::singleton_reason(w.meta, w.replicas.desired, pdb.as_ref()),
-            gitops: gitops.as_ref().map(|(manager, _)| manager.clone()),
+            gitops: gitops
+                .as_ref()
+                .map(|(manager, _)| manager.clone())
+                .or_else(|| owner.as_ref().map(|o| o.owner.kind.tool().to_string())),
             rwo_volume: flags::rwo_volume(w.pod_spec, w.claim_templates, pvcs),
         },
         pdb,
@@ -617,6 +629,7 @@ fn assemble<'a>(
         budget: None,
         room: capacity::room(shared.capacity, w.pod_spec),
         helm: helm::release_of(w.meta, shared.helm_releases),
+        gitops: owner,
     };
     let ready_since: Vec<(String, Timestamp)> =
         members.pods.iter().filter_map(|(p, _)| Some((format!("pod/{}", safe(&p.name)), p.ready_since?))).collect();
@@ -643,6 +656,7 @@ fn assemble<'a>(
         shared_rwo_claim: flags::shared_rwo_claim(w.pod_spec, pvcs),
         gitops: service.flags.gitops.as_deref(),
         declared_replicas: flags::declared_replicas(w.meta),
+        owner: service.gitops.as_ref(),
     });
     service
 }

@@ -43,6 +43,12 @@ pub fn table(report: &StatusReport<'_>, wide: bool) -> String {
     for nf in report.namespace_findings {
         out.push_str(&format!("{}: {} [{}]\n", nf.namespace, nf.finding.message, nf.finding.id));
     }
+    for (owner, services) in crate::model::gitops::suspended(report.services) {
+        out.push_str(&format!(
+            "suspended: {owner} (applies {}): manual changes stick until it resumes\n",
+            services.join(", ")
+        ));
+    }
     out.push_str(&summary_line(report.services));
     out
 }
@@ -255,7 +261,14 @@ pub fn json(report: &StatusReport<'_>) -> Value {
         "namespace_findings": namespace_findings,
         "no_access": report.no_access,
         "summary": {"services": report.services.len(), "with_problems": with_problems(report.services)},
+        "gitops_suspended": suspended_json(report.services),
     })
+}
+
+/// The suspended GitOps owners of the services shown: `[{owner, services}]`.
+fn suspended_json(services: &[Service]) -> Value {
+    let found = crate::model::gitops::suspended(services);
+    json!(found.iter().map(|(owner, services)| json!({"owner": owner, "services": services})).collect::<Vec<_>>())
 }
 
 fn service_json(s: &Service, v: Visibility) -> Value {
@@ -282,6 +295,33 @@ fn service_json(s: &Service, v: Visibility) -> Value {
         "findings": s.findings,
         "preflight": s.preflight,
         "helm": helm_json(s),
+        "gitops": gitops_json(s),
+    })
+}
+
+/// The GitOps owner: `{kind, namespace, name, ready, suspended, revision, interval,
+/// message, state, drift}`; `ready` and the rest are null when the owner could not be read.
+pub fn gitops_json(s: &Service) -> Value {
+    let Some(g) = &s.gitops else { return Value::Null };
+    let state = g.state.as_ref();
+    let namespace = state.map(|o| o.namespace.clone()).or_else(|| g.owner.namespace.clone());
+    let drift: Vec<Value> = g
+        .drift
+        .iter()
+        .map(|d| json!({"field": d.field, "manager": d.manager, "operation": d.operation, "time": d.time}))
+        .collect();
+    json!({
+        "kind": g.owner.kind.as_str(),
+        "tool": g.owner.kind.tool(),
+        "namespace": namespace,
+        "name": g.owner.name,
+        "ready": state.and_then(|o| o.ready.as_ref()).map(|c| c.status == "True"),
+        "suspended": state.map(|o| o.suspended),
+        "revision": state.and_then(|o| o.revision.clone()),
+        "interval": state.and_then(|o| o.interval.clone()),
+        "message": state.and_then(|o| o.ready.as_ref()).and_then(|c| c.message.clone().or_else(|| c.reason.clone())),
+        "state": g.state().badge(),
+        "drift": drift,
     })
 }
 

@@ -661,6 +661,10 @@ fn version_of(service: &Service, plan: &ActionPlan) -> Option<String> {
         Some(crate::actions::change::Change::HpaBounds { .. }) => {
             service.hpa.as_ref().and_then(|h| h.resource_version.clone())
         }
+        // The owner's state, as the model shows it: a suspend is seen when it says so.
+        Some(crate::actions::change::Change::GitOpsSuspend { .. }) => {
+            service.gitops.as_ref().and_then(|g| g.state.as_ref()).map(|o| o.suspended.to_string())
+        }
         _ => service.resource_version.clone(),
     }
 }

@@ -10,7 +10,9 @@ pub mod state;
 
 use std::borrow::Borrow;
 
-use crate::actions::change::{PatchStrategy, plan_hpa_bounds, plan_patch, plan_set_env, plan_set_image};
+use crate::actions::change::{
+    PatchStrategy, plan_gitops_suspend, plan_hpa_bounds, plan_patch, plan_set_env, plan_set_image,
+};
 use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::actions::scale::plan_scale;
 use crate::actions::{Action, ActionPlan};
@@ -93,6 +95,7 @@ pub fn plan_step<S: Borrow<Service>>(
             plan_patch(s, strategy, body)
         }
         (StepAction::HpaBounds { min, max, .. }, Some(s)) => plan_hpa_bounds(s, *min, *max, budget_of(budgets, &s.key)),
+        (StepAction::GitOpsSuspend { suspend, .. }, Some(s)) => plan_gitops_suspend(s, *suspend),
         (StepAction::Restart { .. }, Some(s)) => {
             let mut plan = plan_rollout(s, RolloutRequest::Restart);
             if let Action::Rollout(rollout) = &mut plan.action {
@@ -191,6 +194,11 @@ pub fn project(services: &mut [Service], plan: &StepPlan) {
                 }
             }
             crate::actions::change::Change::Patch { .. } => {}
+            crate::actions::change::Change::GitOpsSuspend { suspend, .. } => {
+                if let Some(owner) = service.gitops.as_mut().and_then(|g| g.state.as_mut()) {
+                    owner.suspended = *suspend;
+                }
+            }
         },
         Action::Rollout(_) | Action::HelmRollback(_) => {}
     }

@@ -223,6 +223,20 @@ fn an_slo_clean_gate_may_be_required_and_a_wrong_type_is_refused_at_its_line() {
 }
 
 #[test]
+fn gitops_steps_and_the_gitops_synced_gate_parse() {
+    let hold = load(
+        &builtin("gitops-hold", BUILTINS.iter().find(|(n, _)| *n == "gitops-hold").unwrap().1),
+        Fill::Run(&[("service".into(), "shop/api".into())]),
+    )
+    .unwrap();
+    assert_eq!(hold.steps[0].action, StepAction::GitOpsSuspend { service: "shop/api".into(), suspend: true });
+    assert_eq!(hold.steps[2].action, StepAction::GitOpsSuspend { service: "shop/api".into(), suspend: false });
+    assert_eq!(hold.steps[2].gates, [Gate::GitOpsSynced { service: "shop/api".into(), timeout_s: 600 }]);
+    let found = problems("steps:\n  - resume-gitops: {service: api, owner: x}\n");
+    assert!(found.iter().any(|p| p.contains("owner")), "{found:?}");
+}
+
+#[test]
 fn node_steps_and_the_node_drained_gate_parse_and_their_mistakes_are_named() {
     let text = "name: roll-nodes\nparams:\n  node: {}\nsteps:\n  - cordon: \"{{node}}\"\n  - drain: {node: \"{{node}}\", force: true}\n    gates: [node-drained]\n  - uncordon: {node: \"{{node}}\"}\n    gates:\n      - node-drained: {node: other-1, timeout: 2m}\n";
     let given = [("node".to_string(), "node-a".to_string())];

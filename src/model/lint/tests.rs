@@ -214,6 +214,7 @@ fn rwo_rolling_update() {
         surges: false,
         shared_rwo_claim: Some("PVC data (ReadWriteOnce)".into()),
         gitops: None,
+        owner: None,
         declared_replicas: None,
     };
     let found: Vec<&str> = workload_checks(&statefulset).iter().map(|f| f.id).collect();

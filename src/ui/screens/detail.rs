@@ -190,6 +190,32 @@ pub(super) fn summary<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
     if !flags.is_empty() {
         out.push(text(theme.style("state.info"), format!("flags     {}", flags.join(" · "))));
     }
+    gitops(theme, s, out);
+}
+
+/// The GitOps owner, its state, and what was changed behind its back.
+fn gitops<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
+    use crate::model::gitops::OwnerState;
+    let Some(g) = &s.gitops else { return };
+    let state = g.state();
+    let key = match state {
+        OwnerState::Ready => "state.ok",
+        OwnerState::NotReady(_) => "state.error",
+        OwnerState::Suspended => "state.warn",
+        OwnerState::Unknown => "ui.text.dim",
+    };
+    let mut parts = vec![g.describe(), state.badge()];
+    if let Some(owner) = &g.state {
+        parts.extend(owner.revision.as_ref().map(|r| format!("revision {r}")));
+        parts.extend(owner.interval.as_ref().map(|i| format!("every {i}")));
+    }
+    out.push(text(theme.style(key), clean(&format!("gitops    {}", parts.join(" · ")))));
+    for d in &g.drift {
+        out.push(text(
+            theme.style("state.warn"),
+            clean(&format!("  drift   {}: the next reconcile sets it back", d.describe())),
+        ));
+    }
 }
 
 /// The guidelines the manifest breaks, each with its fix (the `lint` view of one service).

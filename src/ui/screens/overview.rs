@@ -333,6 +333,7 @@ fn sort_key(column: Col, s: &Service) -> (i64, String) {
         Col::Budget => number(s.budget.as_ref().map_or(1, |b| b.percent.map_or(0, |p| -(p * 10.0) as i64))),
         // The most failed checks first.
         Col::Checks => number(-(s.lint_findings().len() as i64)),
+        Col::GitOps => (0, s.gitops.as_ref().map_or_else(|| "~".to_string(), |g| g.state().badge())),
         Col::Age => number(-s.created.map_or(0, |t| t.as_second())),
         // Never chosen (see `Col::next_sort`).
         Col::Slo => number(0),
@@ -433,10 +434,12 @@ fn draw_list(overview: &OverviewScreen, ctx: &Context, frame: &mut Frame, area: 
     };
     let several_namespaces = view.namespace.is_none() && !overview.grouping(ctx);
     let fleet = view.fleet.is_some();
+    let owned = in_view.iter().any(|s| s.gitops.is_some());
     let candidates: Vec<Col> = Col::ALL
         .into_iter()
         .filter(|&c| c != Col::Namespace || several_namespaces)
         .filter(|&c| c != Col::Cluster || fleet)
+        .filter(|&c| c != Col::GitOps || owned)
         .collect();
     let mut table: Vec<(Col, Vec<Line<'static>>)> = candidates.iter().map(|&c| (c, cells_of(&cells, c))).collect();
     let mut placed = fit(inner.width, &natural_widths(overview, &table));

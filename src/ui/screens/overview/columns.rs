@@ -30,12 +30,14 @@ pub enum Col {
     Pdb,
     Budget,
     Slo,
+    /// The GitOps owner's state (shown only when a service in view has one).
+    GitOps,
     Checks,
     Age,
 }
 
 impl Col {
-    pub const ALL: [Col; 15] = [
+    pub const ALL: [Col; 16] = [
         Col::Cluster,
         Col::Namespace,
         Col::Service,
@@ -49,6 +51,7 @@ impl Col {
         Col::Pdb,
         Col::Budget,
         Col::Slo,
+        Col::GitOps,
         Col::Checks,
         Col::Age,
     ];
@@ -77,6 +80,7 @@ impl Col {
             Col::Pdb => "PDB",
             Col::Budget => "BUDGET",
             Col::Slo => "SLO",
+            Col::GitOps => "GITOPS",
             Col::Checks => "CHECKS",
             Col::Age => "AGE",
         }
@@ -95,13 +99,14 @@ impl Col {
             Col::Probes => 4,
             Col::Budget => 5,
             Col::Slo => 6,
-            Col::Checks => 7,
-            Col::Hpa => 8,
-            Col::Age => 9,
-            Col::UpToDate => 10,
-            Col::Available => 11,
-            Col::Namespace => 12,
-            Col::Kind => 13,
+            Col::GitOps => 7,
+            Col::Checks => 8,
+            Col::Hpa => 9,
+            Col::Age => 10,
+            Col::UpToDate => 11,
+            Col::Available => 12,
+            Col::Namespace => 13,
+            Col::Kind => 14,
         }
     }
 
@@ -128,6 +133,9 @@ impl Col {
             Col::Pdb => "disruptions allowed / pods healthy, from the PodDisruptionBudget; - none",
             Col::Budget => "share of its database's usable connections the services use; - no database",
             Col::Slo => "the SLO gate from its log rules: pass, warn or FAIL; - no rules followed",
+            Col::GitOps => {
+                "the Flux or Argo CD owner: Ready, not ready (why), suspended, unknown; + drift: changed behind its back"
+            }
             Col::Checks => {
                 "preflight checks the manifest fails by severity (1E 3W 2I: errors, warnings, notes); - none"
             }
@@ -186,8 +194,32 @@ pub fn cell(theme: &Theme, col: Col, s: &Service, ctx: &CellContext, slo: Option
             Some(state) => Line::from(Span::styled(gate_word(state), super::super::logs::gate_style(theme, state))),
             None => dim("-"),
         },
+        Col::GitOps => gitops_cell(theme, s),
         Col::Age => Line::from(age(s.created, ctx.now)),
     }
+}
+
+/// The owner's state as a badge: `Ready`, `not ready: <why>` (cut), `suspended`, with
+/// `+ drift` when a field was changed behind its back.
+fn gitops_cell(theme: &Theme, s: &Service) -> Line<'static> {
+    use crate::model::gitops::OwnerState;
+    let Some(g) = &s.gitops else { return Line::from(Span::styled("-", theme.style("ui.text.dim"))) };
+    let state = g.state();
+    let key = match state {
+        OwnerState::Ready => "state.ok",
+        OwnerState::NotReady(_) => "state.error",
+        OwnerState::Suspended => "state.warn",
+        OwnerState::Unknown => "ui.text.dim",
+    };
+    let mut text = clean(&state.badge());
+    if text.chars().count() > 32 {
+        text = text.chars().take(31).collect::<String>() + "…";
+    }
+    let mut spans = vec![Span::styled(text, theme.style(key))];
+    if !g.drift.is_empty() {
+        spans.push(Span::styled(" + drift", theme.style("state.warn")));
+    }
+    Line::from(spans)
 }
 
 /// The SLO gate as the SLO column prints it.
@@ -361,6 +393,36 @@ mod tests {
             (Col::Checks, 6),
             (Col::Age, 4),
         ]
+    }
+
+    #[test]
+    fn the_gitops_badge_says_the_owners_state_and_drift() {
+        use crate::config::theme::{TerminalColors, Theme};
+        use crate::model::gitops::{Drift, GitOpsOwner, OwnerKind, OwnerRef, ServiceGitOps};
+        let theme = Theme::builtin("dark", &TerminalColors::from_values(false, "")).unwrap();
+        let ctx =
+            CellContext { now: Timestamp::now(), pdb_access: true, hpa_access: true, qualify: false, drifted: None };
+        let text = |s: &Service| cell(&theme, Col::GitOps, s, &ctx, None).to_string();
+        let mut s = Service::example("shop", "api", 2);
+        assert_eq!(text(&s), "-");
+        let owner = GitOpsOwner {
+            kind: OwnerKind::Kustomization,
+            namespace: "flux-system".into(),
+            name: "apps".into(),
+            ready: None,
+            suspended: true,
+            revision: None,
+            interval: Some("10m".into()),
+            automated: None,
+            saved_automated: None,
+        };
+        let owner_ref = OwnerRef { kind: OwnerKind::Kustomization, namespace: None, name: "apps".into() };
+        s.gitops = Some(ServiceGitOps { owner: owner_ref.clone(), state: Some(owner), drift: vec![] });
+        assert_eq!(text(&s), "suspended");
+        let drift =
+            Drift { field: "spec.replicas".into(), manager: "kubectl".into(), operation: "Update".into(), time: None };
+        s.gitops = Some(ServiceGitOps { owner: owner_ref, state: None, drift: vec![drift] });
+        assert_eq!(text(&s), "unknown + drift");
     }
 
     #[test]
