@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::watch::Watched;
+use super::collection::Watched;
 use crate::model::changes::Change;
 use crate::model::gitops::{GitOpsOwner, OwnerKind};
 

@@ -4,6 +4,7 @@
 //! It never reads UI state; callers pass what it needs.
 
 pub mod access;
+pub mod collection;
 pub mod connect;
 pub mod fleet;
 pub mod gitops;

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::watch::{Collection, Watched};
+use super::collection::{Collection, Watched};
 use crate::model::changes::{Change, Changes};
 use crate::model::discovery::{self, Operator, OperatorCluster, Setting};
 use crate::model::sanitize::clean;

@@ -288,18 +288,6 @@ impl ServiceGitOps {
     }
 }
 
-/// The suspended owners of `services`, each once (`Flux Kustomization flux-system/apps`),
-/// with the services they apply: a reminder that manual changes now stick.
-pub fn suspended<'a>(services: impl IntoIterator<Item = &'a super::service::Service>) -> Vec<(String, Vec<String>)> {
-    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for s in services {
-        if let Some(g) = s.gitops.as_ref().filter(|g| g.state() == OwnerState::Suspended) {
-            found.entry(g.describe()).or_default().push(format!("{}/{}", s.key.namespace, s.key.name));
-        }
-    }
-    found.into_iter().collect()
-}
-
 /// Where the workload says it comes from, by the labels and annotations Flux and Argo CD set.
 pub fn owner_ref(meta: &ObjectMeta) -> Option<OwnerRef> {
     let empty = BTreeMap::new();

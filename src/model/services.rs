@@ -675,5 +675,17 @@ fn safe(text: &str) -> String {
     sanitize(text, Sgr::Strip).into_owned()
 }
 
+/// The suspended owners of `services`, each once (`Flux Kustomization flux-system/apps`),
+/// with the services they apply: a reminder that manual changes now stick.
+pub fn gitops_suspended<'a>(services: impl IntoIterator<Item = &'a Service>) -> Vec<(String, Vec<String>)> {
+    let mut found: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for s in services {
+        if let Some(g) = s.gitops.as_ref().filter(|g| g.state() == super::gitops::OwnerState::Suspended) {
+            found.entry(g.describe()).or_default().push(format!("{}/{}", s.key.namespace, s.key.name));
+        }
+    }
+    found.into_iter().collect()
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

@@ -43,7 +43,7 @@ pub fn table(report: &StatusReport<'_>, wide: bool) -> String {
     for nf in report.namespace_findings {
         out.push_str(&format!("{}: {} [{}]\n", nf.namespace, nf.finding.message, nf.finding.id));
     }
-    for (owner, services) in crate::model::gitops::suspended(report.services) {
+    for (owner, services) in crate::model::services::gitops_suspended(report.services) {
         out.push_str(&format!(
             "suspended: {owner} (applies {}): manual changes stick until it resumes\n",
             services.join(", ")
@@ -267,7 +267,7 @@ pub fn json(report: &StatusReport<'_>) -> Value {
 
 /// The suspended GitOps owners of the services shown: `[{owner, services}]`.
 fn suspended_json(services: &[Service]) -> Value {
-    let found = crate::model::gitops::suspended(services);
+    let found = crate::model::services::gitops_suspended(services);
     json!(found.iter().map(|(owner, services)| json!({"owner": owner, "services": services})).collect::<Vec<_>>())
 }
 

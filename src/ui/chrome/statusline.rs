@@ -179,7 +179,7 @@ pub fn draw(ctx: &Context, mode: Mode, hints: &[(Command, &str)], frame: &mut Fr
         left.push(sep.clone());
         left.push(Span::styled(format!("no access: {}", missing.join(", ")), bar.patch(theme.style("state.warn"))));
     }
-    let suspended = crate::model::gitops::suspended(view.services.iter().map(|s| &**s));
+    let suspended = crate::model::services::gitops_suspended(view.services.iter().map(|s| &**s));
     if !suspended.is_empty() {
         let owners: Vec<String> = suspended.iter().map(|(owner, _)| clean(owner)).collect();
         left.push(sep.clone());
