@@ -11,9 +11,9 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use super::api::validate::FieldError;
+use super::error::FieldError;
+use super::meta::now_rfc3339;
 use super::resources::{CustomInfo, PrinterColumn, ResourceType, ScalePaths};
-use super::store::now_rfc3339;
 
 const CRUD_VERBS: &[&str] = &["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];
 

@@ -172,6 +172,45 @@ impl ApiError {
     }
 }
 
+/// One field problem, as in `field.Error`.
+pub struct FieldError {
+    pub field: String,
+    /// `FieldValueInvalid`, `FieldValueRequired`, …
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn invalid(field: impl Into<String>, value: &Value, why: &str) -> Self {
+        let shown = match value {
+            Value::String(s) => format!("\"{s}\""),
+            other => other.to_string(),
+        };
+        FieldError {
+            field: field.into(),
+            reason: "FieldValueInvalid",
+            detail: format!("Invalid value: {shown}: {why}"),
+        }
+    }
+
+    pub fn required(field: impl Into<String>) -> Self {
+        FieldError { field: field.into(), reason: "FieldValueRequired", detail: "Required value".into() }
+    }
+
+    pub fn required_because(field: impl Into<String>, why: &str) -> Self {
+        FieldError { field: field.into(), reason: "FieldValueRequired", detail: format!("Required value: {why}") }
+    }
+
+    pub fn unsupported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
+        let list: Vec<String> = supported.iter().map(|s| format!("\"{s}\"")).collect();
+        FieldError {
+            field: field.into(),
+            reason: "FieldValueNotSupported",
+            detail: format!("Unsupported value: \"{value}\": supported values: {}", list.join(", ")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,7 @@ pub mod error;
 pub mod faults;
 pub mod kubeconfig;
 pub mod logs;
+pub mod meta;
 pub mod metrics;
 pub mod resources;
 pub mod server;

@@ -548,9 +548,7 @@ fn set_type_meta(obj: &mut Value, rt: &ResourceType) {
     }
 }
 
-pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string()
-}
+pub use super::meta::now_rfc3339;
 
 /// Lowercase alphanumerics without vowels, as Kubernetes' name generator uses.
 pub fn random_suffix(len: usize) -> String {
