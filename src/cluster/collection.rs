@@ -158,3 +158,59 @@ pub trait Watched: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug
         Change::Structure
     }
 }
+
+/// A custom resource (an operator's cluster, a GitOps owner) read as untyped `spec` and
+/// `status` and kept as the small shape `$keep` makes of them
+/// (`fn(&ObjectMeta, &Value, &Value) -> $stored`): everything else in it is ignored, and an
+/// update that leaves that shape as it was changes nothing downstream.
+macro_rules! custom_resource {
+    ($name:ident: $kind:literal in $group:literal/$version:literal as $plural:literal, kept as $stored:ty, by $keep:expr) => {
+        #[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+        pub struct $name {
+            pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+            #[serde(default)]
+            pub spec: serde_json::Value,
+            #[serde(default)]
+            pub status: serde_json::Value,
+        }
+
+        impl kube::Resource for $name {
+            type DynamicType = ();
+            type Scope = k8s_openapi::NamespaceResourceScope;
+            fn kind(_: &()) -> std::borrow::Cow<'_, str> {
+                $kind.into()
+            }
+            fn group(_: &()) -> std::borrow::Cow<'_, str> {
+                $group.into()
+            }
+            fn version(_: &()) -> std::borrow::Cow<'_, str> {
+                $version.into()
+            }
+            fn plural(_: &()) -> std::borrow::Cow<'_, str> {
+                $plural.into()
+            }
+            fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                &self.metadata
+            }
+            fn meta_mut(&mut self) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                &mut self.metadata
+            }
+        }
+
+        impl $crate::cluster::collection::Watched for $name {
+            type Stored = $stored;
+            type Memo = ();
+            fn keep(self, _: &mut ()) -> $stored {
+                ($keep)(&self.metadata, &self.spec, &self.status)
+            }
+            fn classify(old: Option<&$stored>, new: &$stored) -> $crate::model::changes::Change {
+                if old == Some(new) {
+                    $crate::model::changes::Change::None
+                } else {
+                    $crate::model::changes::Change::Structure
+                }
+            }
+        }
+    };
+}
+pub(crate) use custom_resource;

@@ -15,12 +15,10 @@ use kube::api::Api;
 use tokio::sync::{Notify, watch as latest};
 use tokio::task::JoinHandle;
 
-use std::borrow::Cow;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::collection::{Collection, Watched};
-use crate::model::changes::{Change, Changes};
+use super::collection::{Collection, custom_resource};
+use crate::model::changes::Changes;
 use crate::model::discovery::{self, Operator, OperatorCluster, Setting};
 use crate::model::sanitize::clean;
 
@@ -63,22 +61,18 @@ pub struct Templates {
 impl Templates {
     /// Every ConfigMap a template references for its database settings.
     fn referenced(&self) -> BTreeSet<Name> {
-        let specs = self
-            .deployments
-            .snapshot()
-            .into_iter()
-            .filter_map(|d| Some((d.metadata.namespace.clone()?, d.spec.template.spec.clone()?)))
-            .chain(
-                self.statefulsets
-                    .snapshot()
-                    .into_iter()
-                    .filter_map(|s| Some((s.metadata.namespace.clone()?, s.spec.template.spec.clone()?))),
-            )
-            .collect::<Vec<(String, PodSpec)>>();
-        specs
-            .iter()
-            .flat_map(|(ns, spec)| discovery::config_maps_to_read(spec).into_iter().map(move |name| (ns.clone(), name)))
-            .collect()
+        let mut wanted = BTreeSet::new();
+        let mut add = |meta: &ObjectMeta, spec: Option<&PodSpec>| {
+            let (Some(ns), Some(spec)) = (meta.namespace.as_ref(), spec) else { return };
+            wanted.extend(discovery::config_maps_to_read(spec).into_iter().map(|name| (ns.clone(), name)));
+        };
+        for d in self.deployments.snapshot() {
+            add(&d.metadata, d.spec.template.spec.as_ref());
+        }
+        for s in self.statefulsets.snapshot() {
+            add(&s.metadata, s.spec.template.spec.as_ref());
+        }
+        wanted
     }
 }
 
@@ -144,60 +138,15 @@ impl ConfigMapReader {
     }
 }
 
-/// An operator's PostgreSQL cluster resource, read for the few fields the budget needs;
-/// everything else in its spec is ignored (and an odd spec reads as "not set").
-macro_rules! operator_resource {
-    ($name:ident, $kind:literal, $group:literal, $version:literal, $plural:literal, $operator:expr) => {
-        #[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
-        pub struct $name {
-            pub metadata: ObjectMeta,
-            #[serde(default)]
-            pub spec: serde_json::Value,
-        }
-
-        impl kube::Resource for $name {
-            type DynamicType = ();
-            type Scope = k8s_openapi::NamespaceResourceScope;
-            fn kind(_: &()) -> Cow<'_, str> {
-                $kind.into()
-            }
-            fn group(_: &()) -> Cow<'_, str> {
-                $group.into()
-            }
-            fn version(_: &()) -> Cow<'_, str> {
-                $version.into()
-            }
-            fn plural(_: &()) -> Cow<'_, str> {
-                $plural.into()
-            }
-            fn meta(&self) -> &ObjectMeta {
-                &self.metadata
-            }
-            fn meta_mut(&mut self) -> &mut ObjectMeta {
-                &mut self.metadata
-            }
-        }
-
-        impl Watched for $name {
-            type Stored = OperatorCluster;
-            type Memo = ();
-            fn keep(self, _: &mut ()) -> OperatorCluster {
-                operator_cluster($operator, self.metadata, &self.spec)
-            }
-            fn classify(old: Option<&OperatorCluster>, new: &OperatorCluster) -> Change {
-                if old == Some(new) { Change::None } else { Change::Structure }
-            }
-        }
-    };
-}
-
-operator_resource!(CnpgCluster, "Cluster", "postgresql.cnpg.io", "v1", "clusters", Operator::CloudNativePg);
-operator_resource!(ZalandoCluster, "postgresql", "acid.zalan.do", "v1", "postgresqls", Operator::Zalando);
+custom_resource!(CnpgCluster: "Cluster" in "postgresql.cnpg.io"/"v1" as "clusters",
+    kept as OperatorCluster, by |meta, spec, _| operator_cluster(Operator::CloudNativePg, meta, spec));
+custom_resource!(ZalandoCluster: "postgresql" in "acid.zalan.do"/"v1" as "postgresqls",
+    kept as OperatorCluster, by |meta, spec, _| operator_cluster(Operator::Zalando, meta, spec));
 
 /// What the budget reads of an operator's cluster: instances (`spec.instances`,
 /// `spec.numberOfInstances`) and `spec.postgresql.parameters.max_connections`, which both
 /// operators take as a string (a number is accepted too).
-fn operator_cluster(operator: Operator, meta: ObjectMeta, spec: &serde_json::Value) -> OperatorCluster {
+fn operator_cluster(operator: Operator, meta: &ObjectMeta, spec: &serde_json::Value) -> OperatorCluster {
     let count = |v: &serde_json::Value| match v {
         serde_json::Value::Number(n) => n.as_u64().map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         serde_json::Value::String(s) => crate::model::count::parse_count(s),

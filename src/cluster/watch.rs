@@ -1016,6 +1016,10 @@ impl WatchContext {
             self.templates_changed.notify_one();
         }
         let mut changes = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        // A template is what discovery reads of a workload (env, images, labels, volumes).
+        if workload && change == Change::Structure {
+            changes.network();
+        }
         let Some((namespace, name)) = key.filter(|_| change != Change::All) else {
             changes.everything();
             return;
@@ -1639,6 +1643,17 @@ mod tests {
         assert!(kept.source.is_none() && kept.reporting_component.is_none() && kept.metadata.annotations.is_none());
         let model = |e: &CoreEvent| crate::model::events::newest_first(vec![e]);
         assert_eq!(model(&kept), model(&event), "the model sees the same event");
+    }
+
+    #[tokio::test]
+    async fn a_changed_template_asks_for_discovery_a_new_pod_does_not() {
+        let (ctx, _) = offline();
+        let key = ("shop".to_string(), "api".to_string());
+        ctx.record(ResourceKind::Pods, Some(&key), Change::Structure);
+        ctx.record(ResourceKind::Deployments, Some(&key), Change::Status);
+        assert!(!ctx.changes.lock().unwrap().network, "pods and a workload's status say nothing of databases");
+        ctx.record(ResourceKind::Deployments, Some(&key), Change::Structure);
+        assert!(ctx.changes.lock().unwrap().network);
     }
 
     #[test]

@@ -43,8 +43,9 @@ pub struct Changes {
     pub namespaces: BTreeSet<String>,
     /// Objects whose status alone changed, by namespace.
     pub statuses: BTreeMap<String, BTreeSet<(Part, String)>>,
-    /// What discovery reads besides workloads changed (Services, referenced ConfigMaps,
-    /// operators' clusters): which database each service uses is found again.
+    /// What database discovery reads changed (a workload's template, Services, referenced
+    /// ConfigMaps, operators' clusters): which database each service uses is found again.
+    /// A pod coming or going changes none of it.
     pub network: bool,
 }
 

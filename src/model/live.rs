@@ -14,6 +14,9 @@
 //!   been ready) ages: under steady change, the namespace built longest ago is rebuilt
 //!   once it is [`REFRESH_AFTER`] old, one per update, so no row shows a window that
 //!   has long closed.
+//! - Which database each service uses (discovery) is found again only when a workload's
+//!   template or what discovery reads besides workloads changed (`Changes::network`),
+//!   never for a pod coming, going or changing status.
 //! - The profile's cross-service part (database budgets) is summed from every service
 //!   (a pass over services, not pods); a service is finished again only when it was
 //!   rebuilt or the budget of its database changed.
@@ -166,7 +169,7 @@ impl LiveModel {
             self.rebuild(objects, &stale, &capacity, inputs);
         }
         self.capacity = Some(capacity);
-        if changes.everything || changes.network || !changes.namespaces.is_empty() {
+        if changes.everything || changes.network {
             self.discover(objects);
         }
         self.current(inputs)

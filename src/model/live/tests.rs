@@ -255,6 +255,12 @@ fn discovery_runs_again_for_specs_and_services_never_for_a_pod_status() {
     live.update(&world, changes, &inputs(&history, &profile));
     assert_eq!(live.work.discovered, 0, "a pod's status says nothing about databases");
 
+    // A new pod rebuilds its namespace, and still says nothing about databases.
+    let mut changes = Changes::default();
+    changes.namespace("shop");
+    live.update(&world, changes, &inputs(&history, &profile));
+    assert_eq!((live.work.discovered, live.work.namespaces), (0, 1));
+
     // The Service goes: the host no longer resolves, and the budget says so.
     world.0.network.services.clear();
     let mut changes = Changes::default();
