@@ -15,6 +15,37 @@ use support::rig::{Rig, text};
 /// One cluster's variant of `shop`: `api` (image, replicas, env names and readiness period
 /// vary) and `web`, the same everywhere.
 fn variant(image: &str, replicas: u32, env: &[&str], period: u32) -> String {
+    variant_on(support::TWO_NODES, image, replicas, env, period)
+}
+
+/// The same variant on a cluster whose `shop/api` pods write lines naming `region`
+/// (`served-by-REGION`), so a log pane shows whose pods it streams.
+fn logging_variant(region: &str, image: &str) -> String {
+    let scenario = format!(
+        r#"
+apiVersion: sim.cockpit.dev/v1
+kind: Scenario
+metadata: {{name: {region}}}
+spec:
+  nodes:
+    - {{name: node-a, cpu: "8", memory: 16Gi}}
+  defaults: {{pull: 0s, start: 1s, shutdown: 1s}}
+  images:
+    - image: "shop/api:*"
+      logs:
+        - name: access
+          every: 1s
+          lines: ["GET /orders 200 served-by-{region}"]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {{name: shop}}
+"#
+    );
+    variant_on(&scenario, image, 2, &["DB_URL"], 10)
+}
+
+fn variant_on(scenario: &str, image: &str, replicas: u32, env: &[&str], period: u32) -> String {
     let env: Vec<String> = env.iter().map(|n| format!("{{name: {n}, value: \"secret-{n}\"}}")).collect();
     format!(
         r#"{}---
@@ -34,7 +65,7 @@ spec:
           readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: {period}}}
           resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}
 ---{}"#,
-        support::TWO_NODES,
+        scenario,
         env.join(", "),
         support::web(2, 1)
     )
@@ -535,6 +566,40 @@ fn a_cluster_down_at_the_start_joins_when_it_answers() {
     us.inject(FaultSpec::Clear);
     pty.wait_within(std::time::Duration::from_secs(40), "us joins", |s| {
         s.contains("us live") && s.lines().any(|l| l.trim_start().starts_with("us") && l.contains("api"))
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+}
+
+/// A log pane in the fleet cockpit streams its service's own cluster's pods (the same
+/// service in the other cluster writes other lines) and its title names that cluster.
+#[test]
+fn a_log_pane_follows_its_services_own_cluster() {
+    let fleet = Fleet::start(&[
+        ("eu", logging_variant("eu", "shop/api:1.4.0")),
+        ("us", logging_variant("us", "shop/api:1.5.0")),
+    ]);
+    let mut pty = spawn_cockpit(&fleet, &["--context", "eu,us"], 160, 40);
+    pty.wait_until("both clusters live", |s| s.contains("eu live") && s.contains("us live"));
+    pty.send("/us/shop/api\r");
+    pty.wait_until("api in us", |s| s.contains("Services 1 of 4") && s.contains("filter \"us/shop/api\""));
+    pty.send("l");
+    pty.wait_until("us's pane with us's lines", |s| s.contains("shop/api in us") && s.contains("served-by-us"));
+    let screen = pty.screen_text();
+    assert!(!screen.contains("served-by-eu"), "a pane on us showed eu's pods: {screen}");
+    assert!(!screen.contains("shop/api in eu"), "{screen}");
+
+    // The same service in eu is another pane, through eu's connection.
+    pty.send("\x1b");
+    pty.wait_until("back on the overview", |s| s.contains("CLUSTER"));
+    pty.send("\x7f/eu/shop/api\r");
+    pty.wait_until("api in eu", |s| s.contains("Services 1 of 4") && s.contains("filter \"eu/shop/api\""));
+    pty.send("l");
+    pty.wait_until("two panes, each with its own cluster's lines", |s| {
+        s.contains("shop/api in eu")
+            && s.contains("shop/api in us")
+            && s.contains("served-by-eu")
+            && s.contains("served-by-us")
     });
     pty.send("q");
     assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);

@@ -203,20 +203,19 @@ impl Effects {
     }
 
     /// Follows the log streams the screen wants; answers how many streams each follows.
+    /// In a fleet each service's streams go through its own cluster's connection, as its
+    /// changes do: a pane never shows another cluster's pods.
     pub fn follow_logs(
         &mut self,
         wanted: &[logs::Follow],
         services: &[Arc<Service>],
         session: &SessionHandle,
     ) -> HashMap<u64, usize> {
+        let clusters = session.clusters.borrow();
         let connection = session.connection.borrow();
-        // In a fleet the connection is one cluster's: the pods of the others are not
-        // streamed through it (their panes stay empty rather than show another cluster).
-        if services.iter().any(|s| s.key.cluster.is_some()) {
-            let own: Vec<Arc<Service>> =
-                services.iter().filter(|s| s.key.cluster.as_deref() == Some(&connection.context)).cloned().collect();
-            return self.followers.sync(wanted, &own, &connection.client);
-        }
-        self.followers.sync(wanted, services, &connection.client)
+        self.followers.sync(wanted, services, |key| match &key.cluster {
+            None => Some(connection.client.clone()),
+            Some(cluster) => clusters.get(cluster).map(|c| c.client.clone()),
+        })
     }
 }
