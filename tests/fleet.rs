@@ -435,6 +435,27 @@ fn a_cluster_taken_down_is_marked_and_recovers_while_the_other_stays_live() {
     assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
 }
 
+/// The audit log as text, and its entries of changes applied.
+fn applied_changes(fleet: &Fleet) -> (String, Vec<Value>) {
+    let audit = std::fs::read_to_string(fleet.dir.path().join("data").join("audit.jsonl")).unwrap();
+    let applied = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["outcome"] == "applied")
+        .collect();
+    (audit, applied)
+}
+
+/// The cockpit on both clusters of `fleet`, live, its overview filtered to one service of
+/// one cluster (`cluster/namespace/name`).
+fn cockpit_on(fleet: &Fleet, service: &str) -> support::pty::Pty {
+    let mut pty = spawn_cockpit(fleet, &["--context", "eu,us"], 160, 40);
+    pty.wait_until("both clusters live", |s| s.contains("eu live") && s.contains("us live"));
+    pty.send(&format!("/{service}\r"));
+    pty.wait_until(service, |s| s.contains("Services 1 of 4") && s.contains(&format!("filter \"{service}\"")));
+    pty
+}
+
 fn replicas_in(fleet: &Fleet, cluster: &str, name: &str) -> String {
     fleet.kubectl(cluster, &["get", "deploy", name, "-n", "shop", "-o", "jsonpath={.spec.replicas}"])
 }
@@ -482,12 +503,7 @@ fn a_change_goes_to_its_own_cluster_only_and_production_wants_the_cluster_named(
     pty.send("\r");
     pty.send("q");
 
-    let audit = std::fs::read_to_string(fleet.dir.path().join("data").join("audit.jsonl")).unwrap();
-    let applied: Vec<Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|e| e["outcome"] == "applied")
-        .collect();
+    let (audit, applied) = applied_changes(&fleet);
     let contexts: Vec<&str> = applied.iter().map(|e| e["context"].as_str().unwrap()).collect();
     assert_eq!(contexts, ["us", "eu"], "{audit}");
     assert!(applied.iter().all(|e| e["target"] == "shop/deploy/web"), "{audit}");
@@ -579,10 +595,7 @@ fn a_log_pane_follows_its_services_own_cluster() {
         ("eu", logging_variant("eu", "shop/api:1.4.0")),
         ("us", logging_variant("us", "shop/api:1.5.0")),
     ]);
-    let mut pty = spawn_cockpit(&fleet, &["--context", "eu,us"], 160, 40);
-    pty.wait_until("both clusters live", |s| s.contains("eu live") && s.contains("us live"));
-    pty.send("/us/shop/api\r");
-    pty.wait_until("api in us", |s| s.contains("Services 1 of 4") && s.contains("filter \"us/shop/api\""));
+    let mut pty = cockpit_on(&fleet, "us/shop/api");
     pty.send("l");
     pty.wait_until("us's pane with us's lines", |s| s.contains("shop/api in us") && s.contains("served-by-us"));
     let screen = pty.screen_text();
@@ -603,4 +616,46 @@ fn a_log_pane_follows_its_services_own_cluster() {
     });
     pty.send("q");
     assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+}
+
+const BUMP: &str = "\
+name: bump
+description: scale a service to 3
+params:
+  service: {description: the service}
+steps:
+  - id: scale
+    title: Scale {{service}} to 3
+    scale: {service: \"{{service}}\", replicas: 3}
+    gates: [rollout-complete]
+";
+
+/// A runbook started in the fleet cockpit from a service runs on that service's cluster
+/// only (kubectl asked on each): its parameters, its run and its confirmation name the
+/// cluster, and its audit entry is that cluster's.
+#[test]
+fn a_runbook_runs_on_its_services_cluster_only() {
+    let fleet = two();
+    let runbooks = fleet.dir.path().join("config").join("runbooks");
+    std::fs::create_dir_all(&runbooks).unwrap();
+    std::fs::write(runbooks.join("bump.yaml"), BUMP).unwrap();
+    let mut pty = cockpit_on(&fleet, "us/shop/web");
+    pty.send(" r");
+    pty.wait_until("the runbooks", |s| s.contains("Runbooks") && s.contains("scale a service to 3"));
+    pty.send("\r");
+    pty.wait_until("the parameters, for us", |s| s.contains("Run bump in us") && s.contains("service=shop/web"));
+    pty.send("\r");
+    pty.wait_until("the change to confirm, in us", |s| {
+        s.contains("shop in us") && s.contains("from 2 to 3") && s.contains("send this change")
+    });
+    pty.send("\r");
+    pty.wait_until("the run to pass", |s| s.contains("runbook bump passed"));
+    assert_eq!(replicas_in(&fleet, "us", "web"), "3");
+    assert_eq!(replicas_in(&fleet, "eu", "web"), "2", "the runbook changed another cluster");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+
+    let (audit, applied) = applied_changes(&fleet);
+    assert_eq!(applied.len(), 1, "{audit}");
+    assert_eq!((applied[0]["context"].as_str(), applied[0]["target"].as_str()), (Some("us"), Some("shop/deploy/web")));
 }

@@ -43,6 +43,8 @@ pub enum Effect {
         name: String,
         params: Vec<(String, String)>,
         resume: bool,
+        /// The one cluster it runs on, named when several are shown (a fleet).
+        cluster: Option<String>,
     },
     /// An answer or a pause/abort for the running runbook.
     RunControl(Control),
@@ -158,6 +160,26 @@ fn connection_for(job: &Job, session: &SessionHandle) -> Result<Connection, Stri
     let Some(cluster) = plan.service().cluster.as_deref() else {
         return Err("this change names no cluster; nothing was sent".into());
     };
+    connected(&clusters, cluster)
+}
+
+/// The connection a runbook runs through: in a fleet, the one cluster it was started for
+/// (from a service of that cluster), never the first or all of them.
+fn runbook_connection(cluster: Option<&str>, session: &SessionHandle) -> Result<Connection, String> {
+    let clusters = session.clusters.borrow();
+    if clusters.is_empty() {
+        return Ok(session.connection.borrow().clone());
+    }
+    let Some(cluster) = cluster else {
+        return Err("a runbook runs on one cluster at a time: open the runbooks (Space r) on a service of that \
+                    cluster, or start the cockpit with that cluster's --context"
+            .into());
+    };
+    connected(&clusters, cluster)
+}
+
+/// A fleet cluster's connection; one that is not connected (now) is refused, never replaced.
+fn connected(clusters: &std::collections::BTreeMap<String, Connection>, cluster: &str) -> Result<Connection, String> {
     clusters.get(cluster).cloned().ok_or_else(|| format!("cluster {cluster} is not connected; nothing was sent"))
 }
 
@@ -183,13 +205,11 @@ impl Effects {
                 let connection = connection_for(&job, session)?;
                 self.jobs.spawn(job, connection)
             }
-            Effect::StartRunbook { .. } if !session.clusters.borrow().is_empty() => {
-                return Err("a runbook runs on one cluster at a time: start the cockpit (or `runbook run`) \
-                            with that cluster's --context"
-                    .into());
-            }
-            Effect::StartRunbook { name, params, resume } => {
-                self.runner.start(name, params, resume, session.connection.borrow().clone());
+            Effect::StartRunbook { name, params, resume, cluster } => {
+                let connection = runbook_connection(cluster.as_deref(), session)?;
+                // Only a fleet names the cluster on the run's screen.
+                let cluster = (!session.clusters.borrow().is_empty()).then_some(connection.context.clone());
+                self.runner.start(name, params, resume, connection, cluster);
             }
             Effect::RunControl(control) => self.runner.control(control),
             Effect::Session(intent) => {

@@ -300,8 +300,8 @@ impl App {
                 Request::OpenLogFilter { search } => {
                     self.overlay = LogFilterPopup::new(&mut self.ctx, search).map(Overlay::LogFilter);
                 }
-                Request::OpenRunParams { name, line } => {
-                    self.overlay = Some(Overlay::RunParams(RunParams::new(name, &line)));
+                Request::OpenRunParams { name, line, cluster } => {
+                    self.overlay = Some(Overlay::RunParams(RunParams::new(name, &line, cluster)));
                 }
                 Request::ConfirmName(name) => self.overlay = Some(Overlay::RunConfirmName(ConfirmName::new(name))),
                 Request::AskSkipReason => self.overlay = Some(Overlay::SkipReason(SkipReason::default())),
@@ -965,7 +965,10 @@ mod tests {
         }
         let effects = key(&mut app, KeyCode::Enter);
         let params = vec![("service".to_string(), "shop/api".to_string()), ("step".to_string(), "1".to_string())];
-        assert_eq!(effects, [Effect::StartRunbook { name: "steps".into(), params: params.clone(), resume: false }]);
+        assert_eq!(
+            effects,
+            [Effect::StartRunbook { name: "steps".into(), params: params.clone(), resume: false, cluster: None }]
+        );
 
         let start = RunStart {
             runbook: "steps".into(),
@@ -973,6 +976,7 @@ mod tests {
             services: vec![Some("api".into())],
             rollbacks: vec![Some("steps-rollback".into())],
             params,
+            cluster: None,
         };
         app.on_runner(RunnerEvent::Started(start));
         let effects = key(&mut app, KeyCode::Char('p'));
@@ -988,7 +992,12 @@ mod tests {
         let only_declared = vec![("service".to_string(), "shop/api".to_string())];
         assert_eq!(
             effects,
-            [Effect::StartRunbook { name: "steps-rollback".into(), params: only_declared, resume: false }]
+            [Effect::StartRunbook {
+                name: "steps-rollback".into(),
+                params: only_declared,
+                resume: false,
+                cluster: None
+            }]
         );
     }
     fn ctrl(app: &mut App, c: char) -> Vec<Effect> {

@@ -91,8 +91,9 @@ pub enum Request {
     JumpToNamespace(String),
     /// Type the focused log pane's filter (or, `search`, its search).
     OpenLogFilter { search: bool },
-    /// Ask for a runbook's parameters, `line` filled in.
-    OpenRunParams { name: String, line: String },
+    /// Ask for a runbook's parameters, `line` filled in; in a fleet, for the one cluster
+    /// it will run on.
+    OpenRunParams { name: String, line: String, cluster: Option<String> },
     /// Ask for the service name a runbook step wants typed.
     ConfirmName(String),
     /// Ask why a manual step is skipped.

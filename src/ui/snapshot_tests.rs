@@ -228,6 +228,7 @@ fn scenes() -> Vec<Scene> {
                 services: vec![None, Some("api".into())],
                 rollbacks: vec![None, None],
                 params: vec![("service".into(), "shop/api".into())],
+                cluster: None,
             };
             a.on_runner(RunnerEvent::Started(start));
             let state = Box::new(interrupted_run());
