@@ -509,63 +509,6 @@ fn a_change_goes_to_its_own_cluster_only_and_production_wants_the_cluster_named(
     assert!(applied.iter().all(|e| e["target"] == "shop/deploy/web"), "{audit}");
 }
 
-/// The fleet target of issue #20, run by hand (`cargo test --test fleet -- --ignored
-/// five_clusters`): five simulated clusters of 2,000 pods each; prints the time from start
-/// to every cluster live with all services shown, the cockpit's RSS, and the requests it
-/// makes at idle beyond its watches.
-#[test]
-#[ignore = "a benchmark: five large simulators, minutes of CPU on a shared machine"]
-fn five_clusters_of_2000_pods() {
-    use std::time::{Duration, Instant};
-    let dir = tempfile::tempdir().unwrap();
-    let names: Vec<String> = (1..=5).map(|i| format!("c{i}")).collect();
-    let rigs: Vec<Rig> = names
-        .iter()
-        .map(|name| {
-            let rig = Rig::start_scenario(SimOptions { pods: Some(2000), ..SimOptions::default() });
-            std::fs::write(dir.path().join(format!("{name}.kubeconfig")), renamed(rig.sim().kubeconfig(), name))
-                .unwrap();
-            rig
-        })
-        .collect();
-    let fleet = Fleet { clusters: names.iter().cloned().zip(rigs).collect(), names, dir };
-    let services: usize = {
-        let out = fleet.cockpit(&["status", "--all-contexts", "-A", "-o", "json"]);
-        json(&out)["services"].as_array().unwrap().len()
-    };
-    let start = Instant::now();
-    let pty = spawn_cockpit(&fleet, &["--all-contexts", "-A"], 200, 50);
-    pty.wait_within(Duration::from_secs(60), "every cluster live with every service", |s| {
-        (1..=5).all(|i| s.contains(&format!("c{i} live"))) && s.contains(&format!("Services {services}"))
-    });
-    let synced = start.elapsed();
-    let non_watch = |rig: &Rig| {
-        let m = rig.sim().metrics();
-        m["by"]
-            .as_array()
-            .map(|by| by.iter().filter(|b| b["verb"] != "watch").filter_map(|b| b["count"].as_u64()).sum::<u64>())
-            .unwrap_or(0)
-    };
-    std::thread::sleep(Duration::from_secs(3));
-    let before: Vec<u64> = fleet.clusters.iter().map(|(_, r)| non_watch(r)).collect();
-    std::thread::sleep(Duration::from_secs(5));
-    let after: Vec<u64> = fleet.clusters.iter().map(|(_, r)| non_watch(r)).collect();
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pty.pid())).unwrap_or_default();
-    let rss = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?").to_string();
-    let idle: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
-    eprintln!("five clusters, {services} services: synced in {synced:?}; peak {rss}; idle non-watch requests {idle:?}");
-    assert!(idle.iter().all(|n| *n == 0), "requests at idle: {idle:?}");
-
-    // One cluster killed mid-run: marked stale while the others stay live.
-    let mut fleet = fleet;
-    let killed = Instant::now();
-    fleet.stop("c5");
-    pty.wait_within(Duration::from_secs(60), "c5 stale, the others live", |s| {
-        s.contains("c5 stale") && (1..=4).all(|i| s.contains(&format!("c{i} live")))
-    });
-    eprintln!("c5 killed: stale after {:?}, c1-c4 live", killed.elapsed());
-}
-
 /// A cluster that does not answer when the cockpit starts is `unreachable` (the other is
 /// shown), is tried again in the background, and joins once it answers.
 #[test]
