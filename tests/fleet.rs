@@ -435,15 +435,12 @@ fn a_cluster_taken_down_is_marked_and_recovers_while_the_other_stays_live() {
     assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
 }
 
-/// The audit log as text, and its entries of changes applied.
-fn applied_changes(fleet: &Fleet) -> (String, Vec<Value>) {
+/// The audit log as text, and its entries whose outcome is `outcome`.
+fn audited(fleet: &Fleet, outcome: &str) -> (String, Vec<Value>) {
     let audit = std::fs::read_to_string(fleet.dir.path().join("data").join("audit.jsonl")).unwrap();
-    let applied = audit
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|e| e["outcome"] == "applied")
-        .collect();
-    (audit, applied)
+    let entries =
+        audit.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|e| e["outcome"] == outcome).collect();
+    (audit, entries)
 }
 
 /// The cockpit on both clusters of `fleet`, live, its overview filtered to one service of
@@ -503,7 +500,7 @@ fn a_change_goes_to_its_own_cluster_only_and_production_wants_the_cluster_named(
     pty.send("\r");
     pty.send("q");
 
-    let (audit, applied) = applied_changes(&fleet);
+    let (audit, applied) = audited(&fleet, "applied");
     let contexts: Vec<&str> = applied.iter().map(|e| e["context"].as_str().unwrap()).collect();
     assert_eq!(contexts, ["us", "eu"], "{audit}");
     assert!(applied.iter().all(|e| e["target"] == "shop/deploy/web"), "{audit}");
@@ -598,7 +595,53 @@ fn a_runbook_runs_on_its_services_cluster_only() {
     pty.send("q");
     assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
 
-    let (audit, applied) = applied_changes(&fleet);
+    let (audit, applied) = audited(&fleet, "applied");
     assert_eq!(applied.len(), 1, "{audit}");
     assert_eq!((applied[0]["context"].as_str(), applied[0]["target"].as_str()), (Some("us"), Some("shop/deploy/web")));
+}
+
+/// `kubectl get node NODE` in `cluster`: whether it is cordoned.
+fn cordoned(fleet: &Fleet, cluster: &str, node: &str) -> bool {
+    fleet.kubectl(cluster, &["get", "node", node, "-o", "jsonpath={.spec.unschedulable}"]) == "true"
+}
+
+/// The nodes view in the fleet cockpit is the selected service's cluster's: its title names
+/// the cluster, an uncordon and a drain go to that cluster only (kubectl asked on each).
+#[test]
+fn the_nodes_view_works_on_the_selected_services_cluster_only() {
+    let fleet = two();
+    for cluster in ["eu", "us"] {
+        fleet.kubectl(cluster, &["cordon", "node-a"]);
+    }
+    let mut pty = cockpit_on(&fleet, "us/shop/web");
+    pty.send(" d");
+    pty.wait_until("us's nodes", |s| {
+        s.contains("Nodes in us · 2") && s.lines().any(|l| l.contains("node-a") && l.contains("cordoned"))
+    });
+    pty.send("u");
+    pty.wait_until("node-a uncordoned", |s| s.contains("uncordoned node-a"));
+    assert!(!cordoned(&fleet, "us", "node-a"), "us's node-a is still cordoned");
+    assert!(cordoned(&fleet, "eu", "node-a"), "eu's node-a was uncordoned");
+
+    pty.send("\x1b[B");
+    pty.wait_until("node-b's drain preview", |s| s.contains("Drain preview · node-b"));
+    pty.send("d");
+    pty.wait_until("the drain popup, in us", |s| {
+        s.contains("Drain node-b in us") && s.contains("Enter: ask the API server")
+    });
+    pty.send("\r");
+    pty.wait_until("the server's dry-run answer", |s| s.contains("server dry-run: ok"));
+    pty.send("\r");
+    pty.wait_within(std::time::Duration::from_secs(90), "the drain to its end", |s| s.contains("drained node-b"));
+    assert!(cordoned(&fleet, "us", "node-b"), "us's node-b was not drained");
+    assert!(!cordoned(&fleet, "eu", "node-b"), "eu's node-b was cordoned");
+    pty.send("\r");
+    pty.send("q");
+    let (audit, drained) = audited(&fleet, "drained");
+    assert_eq!(drained.len(), 1, "{audit}");
+    assert_eq!(
+        (&drained[0]["context"], &drained[0]["target"]),
+        (&Value::from("us"), &Value::from("node/node-b")),
+        "{audit}"
+    );
 }

@@ -75,16 +75,22 @@ pub enum Job {
         dry_run: Option<String>,
         outcome: String,
     },
-    /// Look at every node, pod and budget of the cluster once (the nodes view opened).
-    ReadNodes,
+    /// Look at every node, pod and budget of the cluster once (the nodes view opened); in
+    /// a fleet, of the cluster named.
+    ReadNodes {
+        cluster: Option<String>,
+    },
     /// The server's dry-run of a drain's cordon and evictions.
     DrainDryRun(NodeDrain),
     /// Cordon the node and evict its pods one owner at a time, reporting progress.
     Drain(NodeDrain),
     /// Stop the drain under way between two steps (the node stays cordoned).
     StopDrain,
-    /// Let the node take pods again.
-    Uncordon(String),
+    /// Let the node take pods again (in a fleet, the node of the cluster named).
+    Uncordon {
+        node: String,
+        cluster: Option<String>,
+    },
 }
 
 /// What came of a job.
@@ -107,8 +113,11 @@ pub enum JobEvent {
     Measured(Vec<(String, Result<ServerReading, String>)>),
     /// A job that failed with nothing else to report (the audit log could not be written).
     Failed(String),
-    /// The cluster-wide look the nodes view asked for.
-    Nodes(std::sync::Arc<NodesLook>),
+    /// The cluster-wide look the nodes view asked for (in a fleet, of the cluster named).
+    Nodes {
+        cluster: Option<String>,
+        look: std::sync::Arc<NodesLook>,
+    },
     DrainChecked {
         node: String,
         result: Result<(), String>,
@@ -143,24 +152,36 @@ pub struct Results {
 }
 
 /// The connection a job goes through: in a fleet, the cluster of the service it changes
-/// (a change never goes to another cluster than the one its preview named); node work
-/// belongs to one cluster and is refused in a fleet.
+/// (a change never goes to another cluster than the one its preview named), or of the
+/// nodes it looks at or drains (the cluster the nodes view was opened for).
 fn connection_for(job: &Job, session: &SessionHandle) -> Result<Connection, String> {
     let clusters = session.clusters.borrow();
     if clusters.is_empty() {
         return Ok(session.connection.borrow().clone());
     }
-    let plan = match job {
-        Job::DryRun(plan) | Job::Apply { plan, .. } | Job::Record { plan, .. } => plan,
-        Job::LoadAudit | Job::Measure(_) | Job::RecordRefusal { .. } => return Ok(session.connection.borrow().clone()),
-        Job::ReadNodes | Job::DrainDryRun(_) | Job::Drain(_) | Job::StopDrain | Job::Uncordon(_) => {
-            return Err("nodes belong to one cluster: open the cockpit with that cluster's --context".into());
+    let named = match job {
+        Job::DryRun(plan) | Job::Apply { plan, .. } | Job::Record { plan, .. } => {
+            let Some(cluster) = plan.service().cluster.as_deref() else {
+                return Err("this change names no cluster; nothing was sent".into());
+            };
+            cluster
         }
+        Job::LoadAudit | Job::Measure(_) | Job::RecordRefusal { .. } | Job::StopDrain => {
+            return Ok(session.connection.borrow().clone());
+        }
+        Job::ReadNodes { cluster } | Job::Uncordon { cluster, .. } => nodes_cluster(cluster.as_deref())?,
+        Job::DrainDryRun(drain) | Job::Drain(drain) => nodes_cluster(drain.cluster.as_deref())?,
     };
-    let Some(cluster) = plan.service().cluster.as_deref() else {
-        return Err("this change names no cluster; nothing was sent".into());
-    };
-    connected(&clusters, cluster)
+    connected(&clusters, named)
+}
+
+/// In a fleet, node work names its one cluster or is refused.
+fn nodes_cluster(cluster: Option<&str>) -> Result<&str, String> {
+    cluster.ok_or_else(|| {
+        "nodes belong to one cluster: select a service of that cluster, then open the nodes (Space d), \
+         or start the cockpit with that cluster's --context"
+            .into()
+    })
 }
 
 /// The connection a runbook runs through: in a fleet, the one cluster it was started for

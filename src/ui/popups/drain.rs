@@ -123,7 +123,10 @@ impl DrainWizard {
                 out.push(Request::Effect(Effect::Execute(Job::Drain(self.drain.clone()))));
             }
             DrainStage::Done { cordoned: true, ok: false, .. } => {
-                out.push(Request::Effect(Effect::Execute(Job::Uncordon(self.drain.node.clone()))));
+                out.push(Request::Effect(Effect::Execute(Job::Uncordon {
+                    node: self.drain.node.clone(),
+                    cluster: self.drain.cluster.clone(),
+                })));
                 out.push(Request::Close);
             }
             DrainStage::Done { .. } => out.push(Request::Close),
@@ -186,7 +189,11 @@ impl DrainWizard {
     pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect) {
         let theme = &ctx.theme;
         let rect = centered(area, wide_popup(area), 22);
-        let inner = draw_box(theme, format!(" Drain {} ", clean(&self.drain.node)), frame, rect);
+        let title = match &self.drain.cluster {
+            Some(cluster) => format!(" Drain {} in {} ", clean(&self.drain.node), clean(cluster)),
+            None => format!(" Drain {} ", clean(&self.drain.node)),
+        };
+        let inner = draw_box(theme, title, frame, rect);
         let mut lines: Vec<Line> = Vec::new();
         let moving = self.drain.pods.iter().filter(|p| p.moves()).count();
         lines.push(Line::from(Span::styled(
