@@ -446,7 +446,13 @@ fn audited(fleet: &Fleet, outcome: &str) -> (String, Vec<Value>) {
 /// The cockpit on both clusters of `fleet`, live, its overview filtered to one service of
 /// one cluster (`cluster/namespace/name`).
 fn cockpit_on(fleet: &Fleet, service: &str) -> support::pty::Pty {
-    let mut pty = spawn_cockpit(fleet, &["--context", "eu,us"], 160, 40);
+    cockpit_with(fleet, &[], service)
+}
+
+/// [`cockpit_on`] with more flags.
+fn cockpit_with(fleet: &Fleet, flags: &[&str], service: &str) -> support::pty::Pty {
+    let args: Vec<&str> = ["--context", "eu,us"].iter().chain(flags).copied().collect();
+    let mut pty = spawn_cockpit(fleet, &args, 160, 40);
     pty.wait_until("both clusters live", |s| s.contains("eu live") && s.contains("us live"));
     pty.send(&format!("/{service}\r"));
     pty.wait_until(service, |s| s.contains("Services 1 of 4") && s.contains(&format!("filter \"{service}\"")));
@@ -572,13 +578,15 @@ steps:
 
 /// A runbook started in the fleet cockpit from a service runs on that service's cluster
 /// only (kubectl asked on each): its parameters, its run and its confirmation name the
-/// cluster, and its audit entry is that cluster's.
+/// cluster (production wants `name@cluster` typed), and its audit entry is that cluster's.
 #[test]
 fn a_runbook_runs_on_its_services_cluster_only() {
     let fleet = two();
-    let runbooks = fleet.dir.path().join("config").join("runbooks");
-    std::fs::create_dir_all(&runbooks).unwrap();
-    std::fs::write(runbooks.join("bump.yaml"), BUMP).unwrap();
+    let config = fleet.dir.path().join("config");
+    std::fs::create_dir_all(config.join("runbooks")).unwrap();
+    std::fs::write(config.join("runbooks").join("bump.yaml"), BUMP).unwrap();
+    std::fs::create_dir_all(config.join("profiles")).unwrap();
+    std::fs::write(config.join("profiles").join("us.toml"), "production = true\n").unwrap();
     let mut pty = cockpit_on(&fleet, "us/shop/web");
     pty.send(" r");
     pty.wait_until("the runbooks", |s| s.contains("Runbooks") && s.contains("scale a service to 3"));
@@ -586,9 +594,16 @@ fn a_runbook_runs_on_its_services_cluster_only() {
     pty.wait_until("the parameters, for us", |s| s.contains("Run bump in us") && s.contains("service=shop/web"));
     pty.send("\r");
     pty.wait_until("the change to confirm, in us", |s| {
-        s.contains("shop in us") && s.contains("from 2 to 3") && s.contains("send this change")
+        s.contains("shop in us") && s.contains("from 2 to 3") && s.contains("type the service name to send it")
     });
     pty.send("\r");
+    pty.wait_until("the typed confirmation, in us", |s| s.contains("Confirm the change in us"));
+    pty.send("web\r");
+    pty.wait_until("the name alone refused", |s| s.contains("type web@us to confirm; the step still waits"));
+    assert_eq!(replicas_in(&fleet, "us", "web"), "2", "sent without the cluster named");
+    pty.send("\r");
+    pty.wait_until("the typed confirmation again", |s| s.contains("Confirm the change in us"));
+    pty.send("web@us\r");
     pty.wait_until("the run to pass", |s| s.contains("runbook bump passed"));
     assert_eq!(replicas_in(&fleet, "us", "web"), "3");
     assert_eq!(replicas_in(&fleet, "eu", "web"), "2", "the runbook changed another cluster");
@@ -644,4 +659,24 @@ fn the_nodes_view_works_on_the_selected_services_cluster_only() {
         (&Value::from("us"), &Value::from("node/node-b")),
         "{audit}"
     );
+}
+
+/// `--read-only` over a fleet: a change key and a drain are refused, and each refusal is
+/// audited under the cluster it was for, not the first one.
+#[test]
+fn a_refusal_in_a_fleet_is_audited_under_its_cluster() {
+    let fleet = two();
+    let mut pty = cockpit_with(&fleet, &["--read-only"], "us/shop/web");
+    pty.send("s");
+    pty.wait_until("the scale refused", |s| s.contains("scale: refused"));
+    pty.send(" d");
+    pty.wait_until("us's nodes", |s| s.contains("Nodes in us · 2") && s.contains("node-a"));
+    pty.send("d");
+    pty.wait_until("the drain refused", |s| s.contains("drain node-a: refused"));
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+    let (audit, refused) = audited(&fleet, "refused: read-only");
+    let seen: Vec<(&str, &str)> =
+        refused.iter().map(|e| (e["context"].as_str().unwrap(), e["target"].as_str().unwrap())).collect();
+    assert_eq!(seen, [("us", "shop/deploy/web"), ("us", "node/node-a")], "{audit}");
 }

@@ -64,7 +64,7 @@ impl Jobs {
                     let entries = read.map(|(entries, _bad)| entries).map_err(|e| e.to_string());
                     let _ = events.send(JobEvent::Audit(entries));
                 }
-                Job::RecordRefusal { action, target, outcome } => {
+                Job::RecordRefusal { action, target, outcome, .. } => {
                     if let Err(e) = exec.record_refusal(&action, target, outcome) {
                         let _ = events.send(JobEvent::Failed(format!("the audit log could not be written: {e}")));
                     }

@@ -68,6 +68,8 @@ pub enum Job {
         action: String,
         target: String,
         outcome: String,
+        /// In a fleet, the cluster it was for (its audit entry's context).
+        cluster: Option<String>,
     },
     /// An attempt that ends without a change (refused by a guard, declined): audited all the same.
     Record {
@@ -166,7 +168,8 @@ fn connection_for(job: &Job, session: &SessionHandle) -> Result<Connection, Stri
             };
             cluster
         }
-        Job::LoadAudit | Job::Measure(_) | Job::RecordRefusal { .. } | Job::StopDrain => {
+        Job::RecordRefusal { cluster: Some(cluster), .. } => cluster,
+        Job::LoadAudit | Job::Measure(_) | Job::RecordRefusal { cluster: None, .. } | Job::StopDrain => {
             return Ok(session.connection.borrow().clone());
         }
         Job::ReadNodes { cluster } | Job::Uncordon { cluster, .. } => nodes_cluster(cluster.as_deref())?,

@@ -265,6 +265,7 @@ impl App {
             action: command.name().replace('_', " "),
             target: crate::actions::plan::target_text(&service.key),
             outcome: format!("refused: {}", refusal.audited_as()),
+            cluster: service.key.cluster.clone(),
         })));
     }
 
@@ -704,7 +705,7 @@ mod tests {
         let asked = app.run(Command::DrainNode, Timestamp::now());
         assert!(app.overlay.is_none(), "no drain popup");
         assert!(
-            matches!(asked.as_slice(), [Effect::Execute(Job::RecordRefusal { action, target, outcome })]
+            matches!(asked.as_slice(), [Effect::Execute(Job::RecordRefusal { action, target, outcome, cluster: None })]
                 if action == "drain" && target == "node/node-a" && outcome == "refused: read-only"),
             "{asked:?}"
         );
@@ -855,6 +856,7 @@ mod tests {
             action: "scale".into(),
             target: "a/deploy/alpha".into(),
             outcome: "refused: read-only".into(),
+            cluster: None,
         };
         assert_eq!(effects, vec![Effect::Execute(audited)], "only the refusal, for the audit log");
         let notice = app.notice.clone().unwrap();

@@ -212,9 +212,14 @@ impl Context {
     /// What the operator types to confirm a change to `key`: its name, and in a fleet its
     /// cluster too (`api@eu`), so a confirmation cannot be given for the wrong cluster.
     pub fn typed_name(key: &ServiceKey) -> String {
-        match &key.cluster {
-            Some(cluster) => format!("{}@{cluster}", key.name),
-            None => key.name.clone(),
+        Context::named_in(&key.name, key.cluster.as_deref())
+    }
+
+    /// A service's or node's name as typed to confirm: `name@cluster` in a fleet.
+    pub fn named_in(name: &str, cluster: Option<&str>) -> String {
+        match cluster {
+            Some(cluster) => format!("{name}@{cluster}"),
+            None => name.to_string(),
         }
     }
 

@@ -94,7 +94,8 @@ impl DrainWizard {
     }
 
     fn audit(&self, outcome: String) -> Request {
-        Request::Effect(Effect::Execute(Job::RecordRefusal { action: "drain".into(), target: self.target(), outcome }))
+        let (action, target, cluster) = ("drain".into(), self.target(), self.drain.cluster.clone());
+        Request::Effect(Effect::Execute(Job::RecordRefusal { action, target, outcome, cluster }))
     }
 
     /// Enter: dry-run, then drain; at the end, close (uncordoning first when offered).

@@ -133,6 +133,7 @@ impl NodesScreen {
                 action: action.into(),
                 target: format!("node/{node}"),
                 outcome: format!("refused: {}", refusal.audited_as()),
+                cluster: self.cluster.clone(),
             })));
             return Some(refusal.why().into());
         }

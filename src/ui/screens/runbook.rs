@@ -32,13 +32,17 @@ const SIDE_BY_SIDE_WIDTH: u16 = 120;
 pub fn on_command(command: Command, ctx: &mut Context, out: &mut Vec<Request>, now: Timestamp) -> Handled {
     let prompt = ctx.runbooks.active.as_ref().and_then(|a| a.prompt.clone());
     let running = ctx.runbooks.running();
+    // In a fleet the name typed names the run's cluster too, as the cockpit's own changes do.
+    let cluster = ctx.runbooks.active.as_ref().and_then(|a| a.start.cluster.clone());
     let mut answer = |answer: Answer| out.push(Request::Effect(Effect::RunControl(Control::Answer(answer))));
     match command {
         Command::OpenDetail | Command::Confirm | Command::RunRunbook => match prompt {
             Some(Prompt::Change { plan, typed_name: true, .. }) => {
-                out.push(Request::ConfirmName(plan.service().name.clone()));
+                out.push(Request::ConfirmName(Context::named_in(&plan.service().name, cluster.as_deref())));
             }
-            Some(Prompt::Node { node, typed_name: true, .. }) => out.push(Request::ConfirmName(node)),
+            Some(Prompt::Node { node, typed_name: true, .. }) => {
+                out.push(Request::ConfirmName(Context::named_in(&node, cluster.as_deref())));
+            }
             Some(_) => {
                 ctx.runbooks.clear_prompt();
                 answer(Answer::Yes);
