@@ -680,3 +680,34 @@ fn a_refusal_in_a_fleet_is_audited_under_its_cluster() {
         refused.iter().map(|e| (e["context"].as_str().unwrap(), e["target"].as_str().unwrap())).collect();
     assert_eq!(seen, [("us", "shop/deploy/web"), ("us", "node/node-a")], "{audit}");
 }
+
+/// A runbook interrupted on one cluster of the fleet is offered when the fleet cockpit
+/// starts, named with its cluster, and resumes on that cluster only.
+#[test]
+fn an_interrupted_run_of_one_cluster_resumes_there() {
+    use cockpit::actions::runbook::state::{StepRecord, StepState};
+    let fleet = two();
+    let config = fleet.dir.path().join("config");
+    std::fs::create_dir_all(config.join("runbooks")).unwrap();
+    std::fs::write(config.join("runbooks").join("bump.yaml"), BUMP).unwrap();
+    let mut steps = vec![StepRecord::new("scale", "Scale shop/web to 3", "scale shop/web to 3".into())];
+    steps[0].state = StepState::Running;
+    let runs = fleet.dir.path().join("data").join("runs");
+    let params = vec![("service".to_string(), "shop/web".to_string())];
+    let source = config.join("runbooks").join("bump.yaml");
+    support::save_interrupted_run(&runs, &source, ("us", "shop", "bump"), params, steps);
+    let mut pty = spawn_cockpit(&fleet, &["--context", "eu,us"], 160, 40);
+    pty.wait_until("the offer to resume, in us", |s| {
+        s.contains("Interrupted runbook") && s.contains("bump on shop in us stopped at step 1 (scale)")
+    });
+    pty.send("\r");
+    pty.wait_until("the change to confirm, in us", |s| {
+        s.contains("shop in us") && s.contains("from 2 to 3") && s.contains("send this change")
+    });
+    pty.send("\r");
+    pty.wait_until("the run to pass", |s| s.contains("runbook bump passed"));
+    assert_eq!(replicas_in(&fleet, "us", "web"), "3");
+    assert_eq!(replicas_in(&fleet, "eu", "web"), "2", "the resumed run changed another cluster");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+}

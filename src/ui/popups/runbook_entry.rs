@@ -166,19 +166,24 @@ impl ResumeOffer {
     }
 
     pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect) {
-        draw_resume_offer(&ctx.theme, &self.0, frame, area);
+        // In a fleet the run is one cluster's, and resumes there.
+        let cluster = ctx.view.fleet.as_ref().map(|_| self.0.context.as_str());
+        draw_resume_offer(&ctx.theme, &self.0, cluster, frame, area);
     }
 }
 
 /// At start: an interrupted run, and the keys to continue it or not.
-fn draw_resume_offer(theme: &Theme, state: &RunState, frame: &mut Frame, area: Rect) {
+fn draw_resume_offer(theme: &Theme, state: &RunState, cluster: Option<&str>, frame: &mut Frame, area: Rect) {
     let rect = centered(area, 84, 7);
     frame.render_widget(Clear, rect);
     let block = popup_block(theme, " Interrupted runbook ".into());
     let at = state.resume_at().map_or_else(String::new, |i| format!(" at step {} ({})", i + 1, state.steps[i].id));
     let lines = vec![
         Line::from(Span::styled(
-            clean(&format!("{} on {} stopped{at}.", state.runbook, state.namespace)),
+            clean(&match cluster {
+                Some(cluster) => format!("{} on {} in {cluster} stopped{at}.", state.runbook, state.namespace),
+                None => format!("{} on {} stopped{at}.", state.runbook, state.namespace),
+            }),
             theme.style("ui.text"),
         )),
         Line::from(Span::styled(

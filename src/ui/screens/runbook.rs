@@ -345,10 +345,15 @@ fn draw_choices(ctx: &Context, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     for state in &ctx.runbooks.interrupted {
         let at = state.resume_at().map_or_else(String::new, |i| format!(" at step {} ({})", i + 1, state.steps[i].id));
+        // In a fleet the run is one cluster's: where it stopped and the command name it.
+        let (on, context) = match &ctx.view.fleet {
+            Some(_) => (format!("{} in {}", state.namespace, state.context), format!("--context {} ", state.context)),
+            None => (state.namespace.clone(), String::new()),
+        };
         lines.push(Line::from(Span::styled(
             clean(&format!(
-                "interrupted: {} on {}{at} — kubectl cockpit runbook run {} --resume",
-                state.runbook, state.namespace, state.runbook
+                "interrupted: {} on {on}{at} — kubectl cockpit {context}runbook run {} --resume",
+                state.runbook, state.runbook
             )),
             theme.style("state.warn"),
         )));
