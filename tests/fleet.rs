@@ -621,10 +621,14 @@ fn cordoned(fleet: &Fleet, cluster: &str, node: &str) -> bool {
 }
 
 /// The nodes view in the fleet cockpit is the selected service's cluster's: its title names
-/// the cluster, an uncordon and a drain go to that cluster only (kubectl asked on each).
+/// the cluster, an uncordon and a drain go to that cluster only (kubectl asked on each), and
+/// a production cluster's drain wants `node@cluster` typed.
 #[test]
 fn the_nodes_view_works_on_the_selected_services_cluster_only() {
     let fleet = two();
+    let profiles = fleet.dir.path().join("config").join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(profiles.join("us.toml"), "production = true\n").unwrap();
     for cluster in ["eu", "us"] {
         fleet.kubectl(cluster, &["cordon", "node-a"]);
     }
@@ -646,7 +650,10 @@ fn the_nodes_view_works_on_the_selected_services_cluster_only() {
     });
     pty.send("\r");
     pty.wait_until("the server's dry-run answer", |s| s.contains("server dry-run: ok"));
-    pty.send("\r");
+    pty.send("node-b\r");
+    pty.wait_until("the node's name alone refused", |s| s.contains("type node-b@us to drain in production"));
+    assert!(!cordoned(&fleet, "us", "node-b"), "drained without the cluster named");
+    pty.send("@us\r");
     pty.wait_within(std::time::Duration::from_secs(90), "the drain to its end", |s| s.contains("drained node-b"));
     assert!(cordoned(&fleet, "us", "node-b"), "us's node-b was not drained");
     assert!(!cordoned(&fleet, "eu", "node-b"), "eu's node-b was cordoned");

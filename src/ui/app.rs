@@ -383,9 +383,8 @@ impl App {
     }
 
     /// Opens the nodes screen and looks at the cluster (again, when it is already open:
-    /// the key doubles as "look again").
-    /// The nodes screen; in a fleet, of the selected service's cluster (nodes belong to one
-    /// cluster), and another cluster's nodes screen makes way for it.
+    /// the key doubles as "look again"). In a fleet, the selected service's cluster's (nodes
+    /// belong to one cluster); another cluster's nodes screen makes way for it.
     fn open_nodes(&mut self, out: &mut Vec<Request>) {
         let cluster = match &self.ctx.view.fleet {
             None => None,

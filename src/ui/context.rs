@@ -199,11 +199,15 @@ impl Context {
         (self.banner_hidden.as_ref() != Some(&profile.problems)).then_some(profile.problems.as_slice())
     }
 
-    /// The service `key` names, as the cluster shows it now.
     /// Whether a change to `key` is a change in production: its own cluster's profile
     /// says so in a fleet, the context's otherwise.
     pub fn production_of(&self, key: &ServiceKey) -> bool {
-        match (&self.view.fleet, &key.cluster) {
+        self.production_in(key.cluster.as_deref())
+    }
+
+    /// Whether `cluster` (in a fleet; else the context) is production by its profile.
+    pub fn production_in(&self, cluster: Option<&str>) -> bool {
+        match (&self.view.fleet, cluster) {
             (Some(fleet), Some(cluster)) => fleet.member(cluster).is_some_and(|m| m.production),
             _ => self.view.profile.production,
         }
