@@ -20,7 +20,6 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-
 /// One page of a list: its objects (checked one by one, see [`DeserializeGuard`]) and its
 /// list metadata (resourceVersion, continue token).
 pub(super) type Page<K> = (Vec<DeserializeGuard<K>>, ListMeta);

@@ -58,9 +58,9 @@ use tokio::task::JoinHandle;
 use super::collection::key_of;
 pub use super::collection::{Collection, Key, Watched};
 use super::connect::describe_kube_error_at;
-use super::raw::{EventStream, Page};
 use super::gitops::{ArgoApplication, FluxHelmRelease, FluxKustomization};
 use super::network::{CnpgCluster, ZalandoCluster};
+use super::raw::{EventStream, Page};
 use crate::model::changes::{Change, Changes, Part};
 use crate::model::discovery::{NetService, Network, OperatorCluster};
 use crate::model::events::MAX_EVENTS;
@@ -1405,7 +1405,6 @@ fn version_of<K: Resource>(obj: &DeserializeGuard<K>) -> Option<String> {
     };
     meta.resource_version.clone().filter(|v| !v.is_empty())
 }
-
 
 /// How one kind is listed (a page at a time: `None` is the first page, else the continue
 /// token) and watched (from a resourceVersion). Whole objects and metadata-only Secrets
