@@ -219,6 +219,7 @@ impl App {
             | Command::RolloutUndo
             | Command::HelmRollback
             | Command::SetImage
+            | Command::ResumeGitOps
             | Command::HpaBounds => self.prepare_change(command, out, now),
             Command::OpenBudget => self.open_budget(out),
             Command::OpenRunbooks => {
@@ -275,7 +276,8 @@ impl App {
         let (refused, allowed): (Vec<Effect>, Vec<Effect>) = effects.into_iter().partition(|e| {
             matches!(
                 e,
-                Effect::Execute(Job::Apply { .. } | Job::Drain(_) | Job::Uncordon(_)) | Effect::StartRunbook { .. }
+                Effect::Execute(Job::Apply { .. } | Job::Drain(_) | Job::Uncordon(_) | Job::WriteCheckout(_))
+                    | Effect::StartRunbook { .. }
             )
         });
         if !refused.is_empty() {
@@ -352,7 +354,7 @@ impl App {
     /// or a look at the selected service.
     fn copy_command(&mut self, now: Timestamp) -> Vec<Effect> {
         let command = match &self.overlay {
-            Some(Overlay::Action(w)) => w.plan(&self.ctx).ok().map(|p| p.kubectl().to_string()),
+            Some(Overlay::Action(w)) => w.copied(&self.ctx),
             Some(Overlay::Revisions(c)) => c.plan(&self.ctx).map(|p| p.kubectl().to_string()),
             _ => self.acted_on().map(kubectl_get),
         };
@@ -435,7 +437,7 @@ impl App {
         if let Some(change) = self.ctx.on_job(event)
             && let Some(Overlay::Action(w)) = &mut self.overlay
         {
-            w.on_job(change);
+            out.extend(w.on_job(change, &self.ctx));
         }
         out
     }
