@@ -141,15 +141,25 @@ fn key_of(line: &str) -> Option<&str> {
     (rest.is_empty() || rest.starts_with(' ')).then(|| key.trim_matches(|c| c == '"' || c == '\''))
 }
 
-/// `key: value  # comment` → the value's byte range.
+/// `key: value  # comment` → the value's byte range; a quoted value ends at its closing
+/// quote, and in a flow mapping (`- {name: api, image: x}`) a plain one at `,` or `}`.
 fn value_range(line: &str, key: &str) -> Option<(usize, usize)> {
-    let at = line.find(&format!("{key}:"))?;
+    let at = line.match_indices(&format!("{key}:")).map(|(i, _)| i).find(|&i| {
+        line[..i].trim().is_empty() || line[..i].ends_with(' ') || line[..i].ends_with('{') || line[..i].ends_with(',')
+    })?;
     let from = at + key.len() + 1;
     let rest = &line[from..];
     let lead = rest.len() - rest.trim_start().len();
     let value = rest.trim_start();
-    let len = value.find(" #").unwrap_or(value.len());
-    let len = value[..len].trim_end().len();
+    let len = match value.chars().next() {
+        Some(q @ ('"' | '\'')) => value[1..].find(q).map_or(value.len(), |end| end + 2),
+        _ => {
+            let flow = line[..at].contains('{');
+            let stop = value.find(" #").unwrap_or(value.len());
+            let stop = if flow { value[..stop].find([',', '}']).unwrap_or(stop) } else { stop };
+            value[..stop].trim_end().len()
+        }
+    };
     Some((from + lead, from + lead + len))
 }
 
@@ -221,7 +231,7 @@ fn set_image(lines: &mut [String], start: usize, end: usize, old: &str, new: &st
     for (i, line) in lines.iter_mut().enumerate().take(end).skip(start) {
         let Some((from, to)) = value_range(line, "image") else { continue };
         let value = line[from..to].trim_matches(|c| c == '"' || c == '\'');
-        if value != old || !line.trim_start().trim_start_matches("- ").starts_with("image:") {
+        if value != old {
             continue;
         }
         let quote = if line[from..].starts_with('"') { "\"" } else { "" };
@@ -358,6 +368,19 @@ spec:
         assert_eq!(edits.len(), 2);
         assert!(text.contains("spec:\n  values:\n    replicaCount: 2\n  interval: 5m"), "{text}");
         assert!(patch_yaml(WEB, &Field::Replicas(4), None).ends_with("spec:\n  values:\n    replicaCount: 4\n"));
+    }
+
+    #[test]
+    fn a_flow_mapping_container_gets_its_image_edited() {
+        let flow = "kind: Deployment\nmetadata: {name: api}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: api, image: \"a/api:1\", ports: [{containerPort: 80}]}\n        - {name: side, image: a/side:1}\n";
+        let image = Field::Image { old: "a/api:1".into(), new: "a/api:2".into() };
+        let (text, edits) = edit(flow, API, &image).unwrap();
+        assert_eq!(edits.len(), 1);
+        assert!(text.contains("- {name: api, image: \"a/api:2\", ports: [{containerPort: 80}]}"), "{text}");
+        let side = Field::Image { old: "a/side:1".into(), new: "a/side:2".into() };
+        assert!(edit(flow, API, &side).unwrap().0.contains("- {name: side, image: a/side:2}"));
+        let not_a_key = "kind: Deployment\nmetadata: {name: api}\nspec:\n  baseimage: a/api:1\n";
+        assert!(edit(not_a_key, API, &image).unwrap().1.is_empty());
     }
 
     #[test]

@@ -505,6 +505,9 @@ impl ChangeWizard {
             )));
         }
         lines.push(Line::default());
+        if w.stage == ActionStage::Editing && gitops_owned(ctx, w) {
+            offers(ctx, &mut lines);
+        }
         lines.push(stage_line(ctx, w));
         if let Some(error) = w.error.clone().or_else(|| w.denied(ctx)) {
             lines.push(Line::from(Span::styled(clean(&error), theme.style("ui.error"))));
@@ -533,17 +536,7 @@ fn stage_line<'a>(ctx: &Context, w: &ChangeWizard) -> Line<'a> {
             ("Enter: helm rollback --dry-run · Ctrl-y: copy the command · Esc: cancel".to_string(), "ui.hint")
         }
         ActionStage::Editing if gitops_owned(ctx, w) => {
-            let key = |command| {
-                ctx.keymap.keys_for(Mode::Input, command).first().cloned().unwrap_or_else(|| command.name().to_string())
-            };
-            (
-                format!(
-                    "Enter: dry-run as it is (reverted at the next reconcile) · {}: change it in git · {}: suspend the owner, then change · Esc: cancel",
-                    key(Command::ChangeInGit),
-                    key(Command::SuspendThenChange)
-                ),
-                "ui.hint",
-            )
+            ("Enter: dry-run as it is (the owner reverts it) · Esc: cancel".to_string(), "ui.hint")
         }
         ActionStage::Editing => ("Enter: ask the API server (dry-run) · Esc: cancel".to_string(), "ui.hint"),
         ActionStage::ReadingGit(_) => ("reading the checkout…".to_string(), "state.info"),
@@ -578,6 +571,30 @@ fn stage_line<'a>(ctx: &Context, w: &ChangeWizard) -> Line<'a> {
 /// are offered).
 fn gitops_owned(ctx: &Context, w: &ChangeWizard) -> bool {
     w.fixed.is_none() && w.typed != Typed::Bounds && ctx.service(&w.key).is_some_and(|s| s.gitops.is_some())
+}
+
+/// The two other paths of a change on a GitOps-owned service, with their keys.
+fn offers(ctx: &Context, lines: &mut Vec<Line<'static>>) {
+    let theme = &ctx.theme;
+    let key = |command: Command| {
+        ctx.keymap.keys_for(Mode::Input, command).first().cloned().unwrap_or_else(|| format!(":{}", command.name()))
+    };
+    let git = match &ctx.gitops_repo {
+        Some(repo) => format!("edit the manifest in {}, diff shown, nothing committed", repo.display()),
+        None => "the patch to commit (no --gitops-repo checkout)".to_string(),
+    };
+    let resume = ctx.keymap.keys_for(Mode::Overview, Command::ResumeGitOps).first().cloned();
+    let resume = resume.map_or_else(String::new, |k| format!("; {k} resumes it"));
+    for (label, command, what) in [
+        ("instead", Command::ChangeInGit, format!("change it in git: {git}")),
+        ("", Command::SuspendThenChange, format!("suspend the owner, then change (a reminder until resumed{resume})")),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{label:<18}"), theme.style("ui.text.dim")),
+            Span::styled(format!("{}: ", key(command)), theme.style("ui.hint.key")),
+            Span::styled(clean(&what), theme.style("ui.text")),
+        ]));
+    }
 }
 
 fn is_suspend(plan: &ActionPlan) -> bool {
