@@ -154,15 +154,15 @@ impl GitEdit {
         if self.found() {
             return None;
         }
-        let wanted = if self.kind == HELM_RELEASE {
-            let keys = match self.field {
-                Field::Replicas(_) => "spec.values.replicaCount",
-                Field::Image { .. } => "spec.values.image (repository + tag, or one string naming the image)",
-            };
-            format!("sets {keys} of HelmRelease {}/{}", self.namespace, self.name)
-        } else {
-            format!("is {} {}/{}", self.kind, self.namespace, self.name)
+        let keys = match (&self.field, self.kind == HELM_RELEASE) {
+            (Field::Replicas(_), true) => "spec.values.replicaCount".to_string(),
+            (Field::Image { .. }, true) => {
+                "spec.values.image (repository + tag, or one string naming the image)".to_string()
+            }
+            (Field::Replicas(_), false) => "spec.replicas".to_string(),
+            (Field::Image { old, .. }, false) => format!("an image: line naming {old}"),
         };
+        let wanted = format!("sets {keys} of {} {}/{}", self.kind, self.namespace, self.name);
         Some(clean(&format!(
             "no manifest in {} {wanted}: nothing was written (the patch is what to add)",
             repo.display()
@@ -200,7 +200,7 @@ mod tests {
         );
         assert_eq!(git.why_not(), None);
         let none = plan_git_edit(&service, Field::Replicas(4), Some(repo), &files[1..]);
-        assert!(none.why_not().unwrap().contains("no manifest in /checkout is Deployment shop/api"));
+        assert!(none.why_not().unwrap().contains("no manifest in /checkout sets spec.replicas of Deployment shop/api"));
         let no_repo = plan_git_edit(&service, Field::Replicas(4), None, &[]);
         assert!(no_repo.why_not().unwrap().contains("no checkout given"));
         assert!(no_repo.patch().contains("replicas: 4"));

@@ -54,9 +54,9 @@ pub fn edit(text: &str, target: Target<'_>, field: &Field) -> Option<(String, Ve
         let Some(sets) = settings(&value, target, field) else { continue };
         found = true;
         for (path, to) in sets {
-            if let Some(added) = set_path(&mut lines, start, end + added_since(&edits, start), &path, &to, &mut edits) {
-                inserted += added;
-            }
+            // A path through a flow mapping or a list, or no line naming the image: this
+            // file does not say it in a way the cockpit edits.
+            inserted += set_path(&mut lines, start, end + added_since(&edits, start), &path, &to, &mut edits)?;
         }
     }
     if !found {
@@ -182,8 +182,7 @@ fn set_path(
     edits: &mut Vec<LineEdit>,
 ) -> Option<usize> {
     if path.first().is_some_and(|p| p == IMAGE_LINES) {
-        set_image(lines, start, end, &path[1], value, edits);
-        return Some(0);
+        return set_image(lines, start, end, &path[1], value, edits).then_some(0);
     }
     let mut parent = (start..end).find(|&i| indent(&lines[i]) == 0 && key_of(&lines[i]) == Some(path[0].as_str()))?;
     let mut depth = 0;
@@ -227,10 +226,14 @@ fn set_path(
     Some(0)
 }
 
-fn set_image(lines: &mut [String], start: usize, end: usize, old: &str, new: &str, edits: &mut Vec<LineEdit>) {
+/// Every `image:` line naming `old` gets `new`; false when no line names either (the file
+/// pins another image, or a transformer sets it).
+fn set_image(lines: &mut [String], start: usize, end: usize, old: &str, new: &str, edits: &mut Vec<LineEdit>) -> bool {
+    let mut named = false;
     for (i, line) in lines.iter_mut().enumerate().take(end).skip(start) {
         let Some((from, to)) = value_range(line, "image") else { continue };
         let value = line[from..to].trim_matches(|c| c == '"' || c == '\'');
+        named |= value == old || value == new;
         if value != old {
             continue;
         }
@@ -239,6 +242,7 @@ fn set_image(lines: &mut [String], start: usize, end: usize, old: &str, new: &st
         line.replace_range(from..to, &format!("{quote}{new}{quote}"));
         edits.push(LineEdit { line: i + 1, before, after: line.clone() });
     }
+    named
 }
 
 /// The patch to put in git when no checkout is given: a strategic-merge patch a
@@ -380,7 +384,11 @@ spec:
         let side = Field::Image { old: "a/side:1".into(), new: "a/side:2".into() };
         assert!(edit(flow, API, &side).unwrap().0.contains("- {name: side, image: a/side:2}"));
         let not_a_key = "kind: Deployment\nmetadata: {name: api}\nspec:\n  baseimage: a/api:1\n";
-        assert!(edit(not_a_key, API, &image).unwrap().1.is_empty());
+        assert!(edit(not_a_key, API, &image).is_none(), "no image line: not this file's to say");
+        let (_, none) = edit(&edit(flow, API, &image).unwrap().0, API, &image).unwrap();
+        assert!(none.is_empty(), "git already says a/api:2");
+        let flow_spec = "kind: Deployment\nmetadata: {name: api}\nspec: {replicas: 2}\n";
+        assert!(edit(flow_spec, API, &Field::Replicas(3)).is_none(), "a flow mapping is left alone");
     }
 
     #[test]
