@@ -485,6 +485,48 @@ fn gitops_suspend_and_resume_are_one_command_each_audited() {
     );
 }
 
+/// Resume respects RBAC (the API server's answer to the dry-run, refused and audited) and
+/// refuses an owner it cannot read: whether it is suspended cannot be known.
+#[test]
+fn gitops_resume_is_refused_without_rbac_or_when_the_owner_cannot_be_read() {
+    use cockpit::sim::spec::{RuleSpec, UserSpec};
+    let user = |name: &str, rules: Vec<RuleSpec>| UserSpec {
+        name: name.into(),
+        token: format!("{name}-token"),
+        groups: vec![],
+        rules,
+    };
+    let rule = |verbs: &[&str], namespaces: &[&str]| RuleSpec {
+        verbs: verbs.iter().map(|v| v.to_string()).collect(),
+        resources: vec!["*".into()],
+        namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
+    };
+    let viewer = user("viewer", vec![rule(&["get", "list", "watch"], &[])]);
+    let shop_only = user("shop-only", vec![rule(&["*"], &["shop"])]);
+    let rig = flux_cluster_with(vec![viewer, shop_only]);
+    let suspended = rig.cockpit(&["gitops", "suspend", "shop/ks-api", "--yes"]);
+    assert_eq!(suspended.status.code(), Some(0), "{}", text(&suspended));
+    let as_user = |name: &str, args: &[&str]| {
+        let kubeconfig = rig.dir.path().join(format!("{name}.json"));
+        cockpit::sim::kubeconfig::write(&kubeconfig, &rig.sim().kubeconfig_for_user(name).unwrap()).unwrap();
+        rig.cockpit_as(&kubeconfig, args)
+    };
+
+    let forbidden = as_user("viewer", &["gitops", "resume", "shop/ks-api", "--yes"]);
+    assert_eq!(forbidden.status.code(), Some(4), "{}", text(&forbidden));
+    assert!(text(&forbidden).contains("forbidden"), "{}", text(&forbidden));
+    let unknown = as_user("shop-only", &["gitops", "resume", "shop/ks-api", "--yes"]);
+    assert_eq!(unknown.status.code(), Some(4), "{}", text(&unknown));
+    assert!(text(&unknown).contains("could not be read"), "{}", text(&unknown));
+    let still = suspend_flag(&rig, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system/apps");
+    assert_eq!(still, "true", "nothing was resumed");
+    let resumes: Vec<Value> = rig.audit().into_iter().filter(|e| e["action"] == "resume gitops").collect();
+    let outcomes: Vec<&str> = resumes.iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(outcomes[0].starts_with("refused: ") && outcomes[0].contains("forbidden"), "{outcomes:?}");
+    assert_eq!(outcomes[1], "refused: gitops-owner-unknown");
+}
+
 const ARGO: &str = r#"apiVersion: v1
 kind: Namespace
 metadata: {name: argocd}

@@ -937,16 +937,30 @@ mod tests {
 
     #[test]
     fn r_resumes_a_suspended_owner_and_says_why_not_otherwise() {
-        let mut app = app(vec![flux_owned("api", true), flux_owned("web", false), service("shop", "zz", None)], false);
-        key(&mut app, KeyCode::Char('R'));
-        let plan = wizard(&app).plan(&app).unwrap();
+        let mut cockpit =
+            app(vec![flux_owned("api", true), flux_owned("web", false), service("shop", "zz", None)], false);
+        key(&mut cockpit, KeyCode::Char('R'));
+        let plan = wizard(&cockpit).plan(&cockpit).unwrap();
         assert_eq!(plan.describe(), "resume Flux Kustomization flux-system/apps (owner of shop/deploy/api)");
-        let effects = key(&mut app, KeyCode::Enter);
+        let effects = key(&mut cockpit, KeyCode::Enter);
         assert!(matches!(&effects[..], [Effect::Execute(Job::DryRun(_))]), "{effects:?}");
-        app.overlay = None;
-        key(&mut app, KeyCode::Down);
-        key(&mut app, KeyCode::Char('R'));
-        assert!(app.overlay.is_none(), "web's owner is not suspended");
+        cockpit.overlay = None;
+        key(&mut cockpit, KeyCode::Down);
+        key(&mut cockpit, KeyCode::Char('R'));
+        assert!(cockpit.overlay.is_none(), "web's owner is not suspended");
+        // An owner that cannot be read: the wizard says so and Enter is refused, audited.
+        let mut unread = flux_owned("api", true);
+        if let Some(g) = unread.gitops.as_mut() {
+            g.state = None;
+        }
+        let mut unknown = app(vec![unread], false);
+        key(&mut unknown, KeyCode::Char('R'));
+        let effects = key(&mut unknown, KeyCode::Enter);
+        assert!(
+            matches!(&effects[..], [Effect::Execute(Job::Record { outcome, .. })] if outcome == "refused: gitops-owner-unknown"),
+            "{effects:?}"
+        );
+        assert!(wizard(&unknown).error.as_deref().is_some_and(|e| e.contains("could not be read")));
         let mut read_only = App::new(
             Theme::builtin("dark", &TerminalColors::from_values(false, "")).unwrap(),
             Keymap::builtin("default").unwrap(),
