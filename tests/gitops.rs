@@ -442,6 +442,11 @@ fn change_it_in_git_edits_the_helmrelease_values_and_set_image_goes_there_too() 
     assert!(said.contains("    image:\n        repository: ghcr.io/example/hr-web\n        tag: 2.2.0"), "{said}");
     assert!(said.contains("server dry-run: ok"), "{said}");
 
+    // The cockpit's checkout that is not there: said before the terminal is taken over.
+    let missing = rig.cockpit(&["--gitops-repo", rig.dir.path().join("no-such-checkout").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    assert!(text(&missing).contains("no-such-checkout: not a directory"), "{}", text(&missing));
+
     let in_git: Vec<Value> = rig.audit().into_iter().filter(|e| e["action"] == "change in git").collect();
     assert_eq!(
         fields(&in_git, "target", "outcome"),

@@ -109,6 +109,10 @@ pub async fn run(mut cli: Cli) -> Result<Exit> {
 async fn interactive(global: &GlobalArgs, paths: &Paths, gitops_repo: Option<std::path::PathBuf>) -> Result<Exit> {
     use crate::config::keymap::load_keymap;
     use crate::config::theme::{TerminalColors, load_theme};
+    // A checkout that is not there is said before the terminal is taken over.
+    if let Some(repo) = gitops_repo.as_ref().filter(|r| !r.is_dir()) {
+        return Err(exit::usage(format!("--gitops-repo {}: not a directory", repo.display())));
+    }
     let (theme, theme_problems) = load_theme(global.theme.as_deref(), paths, &TerminalColors::from_env());
     let (keymap, keymap_problems) = load_keymap(global.keymap.as_deref(), paths);
     let (session, target, fleet) = if global.is_fleet() {

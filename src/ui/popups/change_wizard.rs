@@ -499,10 +499,8 @@ impl ChangeWizard {
             (Ok(plan), _) => plan_lines(theme, plan, &mut lines),
         }
         if let Some(next) = &w.then {
-            lines.push(Line::from(Span::styled(
-                clean(&format!("then:             {} (the owner stays suspended: R resumes it)", next.describe())),
-                theme.style("state.info"),
-            )));
+            let then = format!("then:             {} (the owner stays suspended{})", next.describe(), resume_hint(ctx));
+            lines.push(Line::from(Span::styled(clean(&then), theme.style("state.info"))));
         }
         lines.push(Line::default());
         if w.stage == ActionStage::Editing && gitops_owned(ctx, w) {
@@ -583,8 +581,7 @@ fn offers(ctx: &Context, lines: &mut Vec<Line<'static>>) {
         Some(repo) => format!("edit the manifest in {}, diff shown, nothing committed", repo.display()),
         None => "the patch to commit (no --gitops-repo checkout)".to_string(),
     };
-    let resume = ctx.keymap.keys_for(Mode::Overview, Command::ResumeGitOps).first().cloned();
-    let resume = resume.map_or_else(String::new, |k| format!("; {k} resumes it"));
+    let resume = resume_hint(ctx);
     for (label, command, what) in [
         ("instead", Command::ChangeInGit, format!("change it in git: {git}")),
         ("", Command::SuspendThenChange, format!("suspend the owner, then change (a reminder until resumed{resume})")),
@@ -595,6 +592,12 @@ fn offers(ctx: &Context, lines: &mut Vec<Line<'static>>) {
             Span::styled(clean(&what), theme.style("ui.text")),
         ]));
     }
+}
+
+/// `; R resumes it`, with the key the keymap gives (nothing when it gives none).
+fn resume_hint(ctx: &Context) -> String {
+    let key = ctx.keymap.keys_for(Mode::Overview, Command::ResumeGitOps).first().cloned();
+    key.map_or_else(String::new, |k| format!("; {k} resumes it"))
 }
 
 fn is_suspend(plan: &ActionPlan) -> bool {
