@@ -15,6 +15,37 @@ use support::rig::{Rig, text};
 /// One cluster's variant of `shop`: `api` (image, replicas, env names and readiness period
 /// vary) and `web`, the same everywhere.
 fn variant(image: &str, replicas: u32, env: &[&str], period: u32) -> String {
+    variant_on(support::TWO_NODES, image, replicas, env, period)
+}
+
+/// The same variant on a cluster whose `shop/api` pods write lines naming `region`
+/// (`served-by-REGION`), so a log pane shows whose pods it streams.
+fn logging_variant(region: &str, image: &str) -> String {
+    let scenario = format!(
+        r#"
+apiVersion: sim.cockpit.dev/v1
+kind: Scenario
+metadata: {{name: {region}}}
+spec:
+  nodes:
+    - {{name: node-a, cpu: "8", memory: 16Gi}}
+  defaults: {{pull: 0s, start: 1s, shutdown: 1s}}
+  images:
+    - image: "shop/api:*"
+      logs:
+        - name: access
+          every: 1s
+          lines: ["GET /orders 200 served-by-{region}"]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {{name: shop}}
+"#
+    );
+    variant_on(&scenario, image, 2, &["DB_URL"], 10)
+}
+
+fn variant_on(scenario: &str, image: &str, replicas: u32, env: &[&str], period: u32) -> String {
     let env: Vec<String> = env.iter().map(|n| format!("{{name: {n}, value: \"secret-{n}\"}}")).collect();
     format!(
         r#"{}---
@@ -34,7 +65,7 @@ spec:
           readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: {period}}}
           resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}
 ---{}"#,
-        support::TWO_NODES,
+        scenario,
         env.join(", "),
         support::web(2, 1)
     )
@@ -404,6 +435,30 @@ fn a_cluster_taken_down_is_marked_and_recovers_while_the_other_stays_live() {
     assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
 }
 
+/// The audit log as text, and its entries whose outcome is `outcome`.
+fn audited(fleet: &Fleet, outcome: &str) -> (String, Vec<Value>) {
+    let audit = std::fs::read_to_string(fleet.dir.path().join("data").join("audit.jsonl")).unwrap();
+    let entries =
+        audit.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|e| e["outcome"] == outcome).collect();
+    (audit, entries)
+}
+
+/// The cockpit on both clusters of `fleet`, live, its overview filtered to one service of
+/// one cluster (`cluster/namespace/name`).
+fn cockpit_on(fleet: &Fleet, service: &str) -> support::pty::Pty {
+    cockpit_with(fleet, &[], service)
+}
+
+/// [`cockpit_on`] with more flags.
+fn cockpit_with(fleet: &Fleet, flags: &[&str], service: &str) -> support::pty::Pty {
+    let args: Vec<&str> = ["--context", "eu,us"].iter().chain(flags).copied().collect();
+    let mut pty = spawn_cockpit(fleet, &args, 160, 40);
+    pty.wait_until("both clusters live", |s| s.contains("eu live") && s.contains("us live"));
+    pty.send(&format!("/{service}\r"));
+    pty.wait_until(service, |s| s.contains("Services 1 of 4") && s.contains(&format!("filter \"{service}\"")));
+    pty
+}
+
 fn replicas_in(fleet: &Fleet, cluster: &str, name: &str) -> String {
     fleet.kubectl(cluster, &["get", "deploy", name, "-n", "shop", "-o", "jsonpath={.spec.replicas}"])
 }
@@ -451,72 +506,10 @@ fn a_change_goes_to_its_own_cluster_only_and_production_wants_the_cluster_named(
     pty.send("\r");
     pty.send("q");
 
-    let audit = std::fs::read_to_string(fleet.dir.path().join("data").join("audit.jsonl")).unwrap();
-    let applied: Vec<Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|e| e["outcome"] == "applied")
-        .collect();
+    let (audit, applied) = audited(&fleet, "applied");
     let contexts: Vec<&str> = applied.iter().map(|e| e["context"].as_str().unwrap()).collect();
     assert_eq!(contexts, ["us", "eu"], "{audit}");
     assert!(applied.iter().all(|e| e["target"] == "shop/deploy/web"), "{audit}");
-}
-
-/// The fleet target of issue #20, run by hand (`cargo test --test fleet -- --ignored
-/// five_clusters`): five simulated clusters of 2,000 pods each; prints the time from start
-/// to every cluster live with all services shown, the cockpit's RSS, and the requests it
-/// makes at idle beyond its watches.
-#[test]
-#[ignore = "a benchmark: five large simulators, minutes of CPU on a shared machine"]
-fn five_clusters_of_2000_pods() {
-    use std::time::{Duration, Instant};
-    let dir = tempfile::tempdir().unwrap();
-    let names: Vec<String> = (1..=5).map(|i| format!("c{i}")).collect();
-    let rigs: Vec<Rig> = names
-        .iter()
-        .map(|name| {
-            let rig = Rig::start_scenario(SimOptions { pods: Some(2000), ..SimOptions::default() });
-            std::fs::write(dir.path().join(format!("{name}.kubeconfig")), renamed(rig.sim().kubeconfig(), name))
-                .unwrap();
-            rig
-        })
-        .collect();
-    let fleet = Fleet { clusters: names.iter().cloned().zip(rigs).collect(), names, dir };
-    let services: usize = {
-        let out = fleet.cockpit(&["status", "--all-contexts", "-A", "-o", "json"]);
-        json(&out)["services"].as_array().unwrap().len()
-    };
-    let start = Instant::now();
-    let pty = spawn_cockpit(&fleet, &["--all-contexts", "-A"], 200, 50);
-    pty.wait_within(Duration::from_secs(60), "every cluster live with every service", |s| {
-        (1..=5).all(|i| s.contains(&format!("c{i} live"))) && s.contains(&format!("Services {services}"))
-    });
-    let synced = start.elapsed();
-    let non_watch = |rig: &Rig| {
-        let m = rig.sim().metrics();
-        m["by"]
-            .as_array()
-            .map(|by| by.iter().filter(|b| b["verb"] != "watch").filter_map(|b| b["count"].as_u64()).sum::<u64>())
-            .unwrap_or(0)
-    };
-    std::thread::sleep(Duration::from_secs(3));
-    let before: Vec<u64> = fleet.clusters.iter().map(|(_, r)| non_watch(r)).collect();
-    std::thread::sleep(Duration::from_secs(5));
-    let after: Vec<u64> = fleet.clusters.iter().map(|(_, r)| non_watch(r)).collect();
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pty.pid())).unwrap_or_default();
-    let rss = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?").to_string();
-    let idle: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
-    eprintln!("five clusters, {services} services: synced in {synced:?}; peak {rss}; idle non-watch requests {idle:?}");
-    assert!(idle.iter().all(|n| *n == 0), "requests at idle: {idle:?}");
-
-    // One cluster killed mid-run: marked stale while the others stay live.
-    let mut fleet = fleet;
-    let killed = Instant::now();
-    fleet.stop("c5");
-    pty.wait_within(Duration::from_secs(60), "c5 stale, the others live", |s| {
-        s.contains("c5 stale") && (1..=4).all(|i| s.contains(&format!("c{i} live")))
-    });
-    eprintln!("c5 killed: stale after {:?}, c1-c4 live", killed.elapsed());
 }
 
 /// A cluster that does not answer when the cockpit starts is `unreachable` (the other is
@@ -536,6 +529,192 @@ fn a_cluster_down_at_the_start_joins_when_it_answers() {
     pty.wait_within(std::time::Duration::from_secs(40), "us joins", |s| {
         s.contains("us live") && s.lines().any(|l| l.trim_start().starts_with("us") && l.contains("api"))
     });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+}
+
+/// A log pane in the fleet cockpit streams its service's own cluster's pods (the same
+/// service in the other cluster writes other lines) and its title names that cluster.
+#[test]
+fn a_log_pane_follows_its_services_own_cluster() {
+    let fleet = Fleet::start(&[
+        ("eu", logging_variant("eu", "shop/api:1.4.0")),
+        ("us", logging_variant("us", "shop/api:1.5.0")),
+    ]);
+    let mut pty = cockpit_on(&fleet, "us/shop/api");
+    pty.send("l");
+    pty.wait_until("us's pane with us's lines", |s| s.contains("shop/api in us") && s.contains("served-by-us"));
+    let screen = pty.screen_text();
+    assert!(!screen.contains("served-by-eu"), "a pane on us showed eu's pods: {screen}");
+    assert!(!screen.contains("shop/api in eu"), "{screen}");
+
+    // The same service in eu is another pane, through eu's connection.
+    pty.send("\x1b");
+    pty.wait_until("back on the overview", |s| s.contains("CLUSTER"));
+    pty.send("\x7f/eu/shop/api\r");
+    pty.wait_until("api in eu", |s| s.contains("Services 1 of 4") && s.contains("filter \"eu/shop/api\""));
+    pty.send("l");
+    pty.wait_until("two panes, each with its own cluster's lines", |s| {
+        s.contains("shop/api in eu")
+            && s.contains("shop/api in us")
+            && s.contains("served-by-eu")
+            && s.contains("served-by-us")
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+}
+
+const BUMP: &str = "\
+name: bump
+description: scale a service to 3
+params:
+  service: {description: the service}
+steps:
+  - id: scale
+    title: Scale {{service}} to 3
+    scale: {service: \"{{service}}\", replicas: 3}
+    gates: [rollout-complete]
+";
+
+/// A runbook started in the fleet cockpit from a service runs on that service's cluster
+/// only (kubectl asked on each): its parameters, its run and its confirmation name the
+/// cluster (production wants `name@cluster` typed), and its audit entry is that cluster's.
+#[test]
+fn a_runbook_runs_on_its_services_cluster_only() {
+    let fleet = two();
+    let config = fleet.dir.path().join("config");
+    std::fs::create_dir_all(config.join("runbooks")).unwrap();
+    std::fs::write(config.join("runbooks").join("bump.yaml"), BUMP).unwrap();
+    std::fs::create_dir_all(config.join("profiles")).unwrap();
+    std::fs::write(config.join("profiles").join("us.toml"), "production = true\n").unwrap();
+    let mut pty = cockpit_on(&fleet, "us/shop/web");
+    pty.send(" r");
+    pty.wait_until("the runbooks", |s| s.contains("Runbooks") && s.contains("scale a service to 3"));
+    pty.send("\r");
+    pty.wait_until("the parameters, for us", |s| s.contains("Run bump in us") && s.contains("service=shop/web"));
+    pty.send("\r");
+    pty.wait_until("the change to confirm, in us", |s| {
+        s.contains("shop in us") && s.contains("from 2 to 3") && s.contains("type the service name to send it")
+    });
+    pty.send("\r");
+    pty.wait_until("the typed confirmation, in us", |s| s.contains("Confirm the change in us"));
+    pty.send("web\r");
+    pty.wait_until("the name alone refused", |s| s.contains("type web@us to confirm; the step still waits"));
+    assert_eq!(replicas_in(&fleet, "us", "web"), "2", "sent without the cluster named");
+    pty.send("\r");
+    pty.wait_until("the typed confirmation again", |s| s.contains("Confirm the change in us"));
+    pty.send("web@us\r");
+    pty.wait_until("the run to pass", |s| s.contains("runbook bump passed"));
+    assert_eq!(replicas_in(&fleet, "us", "web"), "3");
+    assert_eq!(replicas_in(&fleet, "eu", "web"), "2", "the runbook changed another cluster");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+
+    let (audit, applied) = audited(&fleet, "applied");
+    assert_eq!(applied.len(), 1, "{audit}");
+    assert_eq!((applied[0]["context"].as_str(), applied[0]["target"].as_str()), (Some("us"), Some("shop/deploy/web")));
+}
+
+/// `kubectl get node NODE` in `cluster`: whether it is cordoned.
+fn cordoned(fleet: &Fleet, cluster: &str, node: &str) -> bool {
+    fleet.kubectl(cluster, &["get", "node", node, "-o", "jsonpath={.spec.unschedulable}"]) == "true"
+}
+
+/// The nodes view in the fleet cockpit is the selected service's cluster's: its title names
+/// the cluster, an uncordon and a drain go to that cluster only (kubectl asked on each), and
+/// a production cluster's drain wants `node@cluster` typed.
+#[test]
+fn the_nodes_view_works_on_the_selected_services_cluster_only() {
+    let fleet = two();
+    let profiles = fleet.dir.path().join("config").join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(profiles.join("us.toml"), "production = true\n").unwrap();
+    for cluster in ["eu", "us"] {
+        fleet.kubectl(cluster, &["cordon", "node-a"]);
+    }
+    let mut pty = cockpit_on(&fleet, "us/shop/web");
+    pty.send(" d");
+    pty.wait_until("us's nodes", |s| {
+        s.contains("Nodes in us · 2") && s.lines().any(|l| l.contains("node-a") && l.contains("cordoned"))
+    });
+    pty.send("u");
+    pty.wait_until("node-a uncordoned", |s| s.contains("uncordoned node-a"));
+    assert!(!cordoned(&fleet, "us", "node-a"), "us's node-a is still cordoned");
+    assert!(cordoned(&fleet, "eu", "node-a"), "eu's node-a was uncordoned");
+
+    pty.send("\x1b[B");
+    pty.wait_until("node-b's drain preview", |s| s.contains("Drain preview · node-b"));
+    pty.send("d");
+    pty.wait_until("the drain popup, in us", |s| {
+        s.contains("Drain node-b in us") && s.contains("Enter: ask the API server")
+    });
+    pty.send("\r");
+    pty.wait_until("the server's dry-run answer", |s| s.contains("server dry-run: ok"));
+    pty.send("node-b\r");
+    pty.wait_until("the node's name alone refused", |s| s.contains("type node-b@us to drain in production"));
+    assert!(!cordoned(&fleet, "us", "node-b"), "drained without the cluster named");
+    pty.send("@us\r");
+    pty.wait_within(std::time::Duration::from_secs(90), "the drain to its end", |s| s.contains("drained node-b"));
+    assert!(cordoned(&fleet, "us", "node-b"), "us's node-b was not drained");
+    assert!(!cordoned(&fleet, "eu", "node-b"), "eu's node-b was cordoned");
+    pty.send("\r");
+    pty.send("q");
+    let (audit, drained) = audited(&fleet, "drained");
+    assert_eq!(drained.len(), 1, "{audit}");
+    assert_eq!(
+        (&drained[0]["context"], &drained[0]["target"]),
+        (&Value::from("us"), &Value::from("node/node-b")),
+        "{audit}"
+    );
+}
+
+/// `--read-only` over a fleet: a change key and a drain are refused, and each refusal is
+/// audited under the cluster it was for, not the first one.
+#[test]
+fn a_refusal_in_a_fleet_is_audited_under_its_cluster() {
+    let fleet = two();
+    let mut pty = cockpit_with(&fleet, &["--read-only"], "us/shop/web");
+    pty.send("s");
+    pty.wait_until("the scale refused", |s| s.contains("scale: refused"));
+    pty.send(" d");
+    pty.wait_until("us's nodes", |s| s.contains("Nodes in us · 2") && s.contains("node-a"));
+    pty.send("d");
+    pty.wait_until("the drain refused", |s| s.contains("drain node-a: refused"));
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+    let (audit, refused) = audited(&fleet, "refused: read-only");
+    let seen: Vec<(&str, &str)> =
+        refused.iter().map(|e| (e["context"].as_str().unwrap(), e["target"].as_str().unwrap())).collect();
+    assert_eq!(seen, [("us", "shop/deploy/web"), ("us", "node/node-a")], "{audit}");
+}
+
+/// A runbook interrupted on one cluster of the fleet is offered when the fleet cockpit
+/// starts, named with its cluster, and resumes on that cluster only.
+#[test]
+fn an_interrupted_run_of_one_cluster_resumes_there() {
+    use cockpit::actions::runbook::state::{StepRecord, StepState};
+    let fleet = two();
+    let config = fleet.dir.path().join("config");
+    std::fs::create_dir_all(config.join("runbooks")).unwrap();
+    std::fs::write(config.join("runbooks").join("bump.yaml"), BUMP).unwrap();
+    let mut steps = vec![StepRecord::new("scale", "Scale shop/web to 3", "scale shop/web to 3".into())];
+    steps[0].state = StepState::Running;
+    let runs = fleet.dir.path().join("data").join("runs");
+    let params = vec![("service".to_string(), "shop/web".to_string())];
+    let source = config.join("runbooks").join("bump.yaml");
+    support::save_interrupted_run(&runs, &source, ("us", "shop", "bump"), params, steps);
+    let mut pty = spawn_cockpit(&fleet, &["--context", "eu,us"], 160, 40);
+    pty.wait_until("the offer to resume, in us", |s| {
+        s.contains("Interrupted runbook") && s.contains("bump on shop in us stopped at step 1 (scale)")
+    });
+    pty.send("\r");
+    pty.wait_until("the change to confirm, in us", |s| {
+        s.contains("shop in us") && s.contains("from 2 to 3") && s.contains("send this change")
+    });
+    pty.send("\r");
+    pty.wait_until("the run to pass", |s| s.contains("runbook bump passed"));
+    assert_eq!(replicas_in(&fleet, "us", "web"), "3");
+    assert_eq!(replicas_in(&fleet, "eu", "web"), "2", "the resumed run changed another cluster");
     pty.send("q");
     assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
 }

@@ -85,7 +85,7 @@ fn a_short_runbook_runs_through_the_stepper_confirming_each_step() {
 
 #[test]
 fn an_interrupted_run_is_offered_at_start_and_resumes_where_it_stopped() {
-    use cockpit::actions::runbook::state::{RunState, RunStatus, StepRecord, StepState, save, state_path};
+    use cockpit::actions::runbook::state::{StepRecord, StepState};
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("data").join("runs");
     let mut steps = vec![
@@ -96,21 +96,8 @@ fn an_interrupted_run_is_offered_at_start_and_resumes_where_it_stopped() {
     steps[0].state = StepState::Passed;
     steps[1].state = StepState::Skipped;
     steps[2].state = StepState::Running;
-    let state = RunState {
-        runbook: "short".into(),
-        source: dir.path().join("config/runbooks/short.yaml").display().to_string(),
-        context: "cockpit-sim".into(),
-        namespace: "soundspan-staging".into(),
-        params: vec![],
-        status: RunStatus::Running,
-        started: "2026-12-02T03:00:00Z".parse().unwrap(),
-        updated: "2026-12-02T03:01:00Z".parse().unwrap(),
-        pid: 999_999,
-        steps,
-        rollback: None,
-        message: String::new(),
-    };
-    save(&state_path(&runs, "cockpit-sim", "soundspan-staging", "short"), &state).unwrap();
+    let source = dir.path().join("config/runbooks/short.yaml");
+    support::save_interrupted_run(&runs, &source, ("cockpit-sim", "soundspan-staging", "short"), vec![], steps);
     let mut pty = cockpit(dir.path(), 100, 30);
     pty.wait_until("the offer to resume", |s| {
         s.contains("Interrupted runbook") && s.contains("short on soundspan-staging stopped at step 3 (worker)")

@@ -43,6 +43,12 @@ pub fn peak_rss_mb() -> f64 {
     status_mb("self", "VmHWM:")
 }
 
+/// The most another process has had resident so far.
+#[allow(dead_code)] // not every bench reports it
+pub fn peak_rss_mb_of(pid: u32) -> f64 {
+    status_mb(&pid.to_string(), "VmHWM:")
+}
+
 fn status_mb(process: &str, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{process}/status")).unwrap_or_default();
     let kb: f64 = status

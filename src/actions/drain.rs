@@ -339,7 +339,7 @@ mod tests {
     }
 
     fn node(pods: Vec<PodDrain>, unplaced: Vec<String>) -> NodeDrain {
-        NodeDrain { node: "a".into(), found: true, cordoned: false, pods, unplaced, estimate_s: None }
+        NodeDrain { node: "a".into(), cluster: None, found: true, cordoned: false, pods, unplaced, estimate_s: None }
     }
 
     #[test]

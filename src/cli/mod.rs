@@ -125,12 +125,15 @@ async fn interactive(global: &GlobalArgs, paths: &Paths, gitops_repo: Option<std
         (session, Some(target), None)
     };
     let view = session.views.borrow().clone();
+    // In a fleet, the runs any of its clusters left (each resumes on its own cluster).
+    let contexts = match &target {
+        Some(target) => vec![target.connection.context.clone()],
+        None => view.contexts.clone(),
+    };
     let mut app = crate::ui::app::App::new(theme, keymap, view, global.read_only);
     app.runbooks.choices = runbook_choices(paths);
     app.gitops_repo = gitops_repo;
-    if let Some(target) = &target {
-        app.offer_interrupted(interrupted_runs(paths, &target.connection.context));
-    }
+    app.offer_interrupted(contexts.iter().flat_map(|context| interrupted_runs(paths, context)).collect());
     app.helm = crate::cluster::helm::HelmSetup::new(
         crate::cluster::helm::locate(),
         global.kubeconfig.as_deref(),

@@ -114,6 +114,15 @@ impl<S> Collection<S> {
         }
     }
 
+    /// Forgets objects no view can show again ([`Watched::crowded_out`]): nothing the
+    /// model reads changes, so nothing is recorded.
+    pub(super) fn drop_unread(&self, keys: &[Key]) {
+        let mut inner = self.write();
+        for key in keys {
+            inner.live.remove(key);
+        }
+    }
+
     /// The objects of one namespace (`""` for cluster-scoped kinds), in name order.
     pub fn in_namespace(&self, namespace: &str) -> Vec<Arc<S>> {
         let inner = self.read();
@@ -150,6 +159,16 @@ pub trait Watched: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug
     /// The stored pod, for the readiness observer (only pods answer `Some`).
     fn as_pod(_stored: &Self::Stored) -> Option<&PodFacts> {
         None
+    }
+
+    /// Lets an update share what it has in common with the object it replaces (the same
+    /// labels), so updates do not each leave a copy behind.
+    fn share(_new: &mut Self::Stored, _previous: &Self::Stored) {}
+
+    /// Objects the store may forget now that `new` is in: ones the model can never read
+    /// again (for Events, the older ones about the same object past what the model shows).
+    fn crowded_out(_store: &Collection<Self::Stored>, _new: &Self::Stored) -> Vec<Key> {
+        Vec::new()
     }
 
     /// What an update changed, for the incremental model: by default everything the

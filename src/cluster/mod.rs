@@ -15,5 +15,6 @@ pub mod mutate;
 pub mod network;
 pub mod nodes;
 pub mod postgres;
+mod raw;
 pub mod session;
 pub mod watch;

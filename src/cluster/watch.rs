@@ -36,7 +36,6 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
-use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, StatefulSet};
@@ -46,7 +45,7 @@ use k8s_openapi::api::core::v1::{
     PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, ResourceRequirements, Secret, Service as KubeService,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use kube::Resource;
 use kube::api::{Api, ListParams, VersionMatch, WatchEvent, WatchParams};
@@ -61,8 +60,10 @@ pub use super::collection::{Collection, Key, Watched};
 use super::connect::describe_kube_error_at;
 use super::gitops::{ArgoApplication, FluxHelmRelease, FluxKustomization};
 use super::network::{CnpgCluster, ZalandoCluster};
+use super::raw::{EventStream, Page};
 use crate::model::changes::{Change, Changes, Part};
 use crate::model::discovery::{NetService, Network, OperatorCluster};
+use crate::model::events::MAX_EVENTS;
 use crate::model::gitops::GitOpsOwner;
 use crate::model::history::ReplicaSetFacts;
 use crate::model::pods::{self, PodFacts};
@@ -553,6 +554,22 @@ impl Watched for CoreEvent {
             ..Default::default()
         }
     }
+    /// A service shows the newest [`MAX_EVENTS`] of the Events about its objects, so past
+    /// that many about one object the older ones can never show: a busy cluster writes
+    /// Events all day (the API server keeps an hour of them), the store keeps what can.
+    fn crowded_out(store: &Collection<Self>, new: &Self) -> Vec<Key> {
+        let about = |e: &CoreEvent| (e.involved_object.kind.clone(), e.involved_object.name.clone());
+        let namespace = new.metadata.namespace.as_deref().unwrap_or_default();
+        let mut same: Vec<Arc<CoreEvent>> =
+            store.in_namespace(namespace).into_iter().filter(|e| about(e) == about(new)).collect();
+        if same.len() <= MAX_EVENTS {
+            return Vec::new();
+        }
+        // Newest first, in store order on ties: the order the service's rows are cut in.
+        same.sort_by_key(|e| std::cmp::Reverse(crate::model::events::last_seen(e)));
+        same[MAX_EVENTS..].iter().map(|e| key_of(&**e)).collect()
+    }
+
     /// An Event, new or counted again, is news about one object: it never changes how
     /// services are grouped.
     fn classify(_old: Option<&Self>, _new: &Self) -> Change {
@@ -580,6 +597,14 @@ impl Watched for Pod {
 
     fn as_pod(stored: &PodFacts) -> Option<&PodFacts> {
         Some(stored)
+    }
+
+    /// A pod's update shares the labels of the pod it replaces (the memo above only helps
+    /// pods that arrive one after another).
+    fn share(new: &mut PodFacts, previous: &PodFacts) {
+        if new.labels == previous.labels {
+            new.labels = previous.labels.clone();
+        }
     }
 
     fn classify(old: Option<&PodFacts>, new: &PodFacts) -> Change {
@@ -1258,7 +1283,14 @@ impl WatchContext {
             observe(pod, previous.as_deref().and_then(K::as_pod));
         }
         let key = event_object(&event).map(|(key, _)| key.clone());
+        let applied = match &event {
+            Event::Apply((_, stored)) => Some(stored.clone()),
+            _ => None,
+        };
         let change = feed.collection.apply(event, K::classify);
+        if let Some(stored) = applied {
+            feed.collection.drop_unread(&K::crowded_out(&feed.collection, &stored));
+        }
         if change != Change::None {
             self.record(feed.kind, key.as_ref(), change);
             self.bump();
@@ -1329,7 +1361,14 @@ impl WatchContext {
     {
         let mut bad = 0usize;
         let mut take = |guard: DeserializeGuard<K>| match guard.0 {
-            Ok(obj) => Some((key_of(&obj), Arc::new(obj.keep(memo)))),
+            Ok(obj) => {
+                let key = key_of(&obj);
+                let mut stored = obj.keep(memo);
+                if let Some(previous) = collection.get(&key) {
+                    K::share(&mut stored, &previous);
+                }
+                Some((key, Arc::new(stored)))
+            }
             Err(_) => {
                 bad += 1;
                 None
@@ -1366,12 +1405,6 @@ fn version_of<K: Resource>(obj: &DeserializeGuard<K>) -> Option<String> {
     };
     meta.resource_version.clone().filter(|v| !v.is_empty())
 }
-
-/// One page of a list: its objects (checked one by one, see [`DeserializeGuard`]) and its
-/// list metadata (resourceVersion, continue token).
-type Page<K> = (Vec<DeserializeGuard<K>>, ListMeta);
-/// The events of one open watch, bookmarks included.
-type EventStream<K> = BoxStream<'static, kube::Result<WatchEvent<DeserializeGuard<K>>>>;
 
 /// How one kind is listed (a page at a time: `None` is the first page, else the continue
 /// token) and watched (from a resourceVersion). Whole objects and metadata-only Secrets
@@ -1415,11 +1448,11 @@ where
     Source {
         list: Box::new(move |page| {
             let api = lister.clone();
-            async move { api.list(&list_params(None, page)).await.map(|list| (list.items, list.metadata)) }.boxed()
+            async move { super::raw::list(&api, &list_params(None, page)).await }.boxed()
         }),
         watch: Box::new(move |version| {
             let api = api.clone();
-            async move { api.watch(&watch_params(None), &version).await.map(StreamExt::boxed) }.boxed()
+            async move { super::raw::watch(&api, &watch_params(None), &version).await }.boxed()
         }),
     }
 }
@@ -1474,6 +1507,7 @@ fn event_object<K>(event: &Event<K>) -> Option<&K> {
 mod tests {
     use super::*;
     use crate::model::resources::Resources;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 
     /// A context whose client is never used: the tests hand the loop a [`Source`].
     fn offline() -> (WatchContext, Arc<Mutex<BTreeMap<ResourceKind, WatchHealth>>>) {
@@ -1808,5 +1842,40 @@ mod tests {
         let kept = serde_json::to_string(&release.keep(&mut ())).unwrap();
         assert!(!kept.contains("c2VjcmV0") && !kept.contains("team"), "{kept}");
         assert!(kept.contains("\"version\":\"2\""), "{kept}");
+    }
+
+    #[tokio::test]
+    async fn past_the_events_a_service_shows_the_oldest_about_one_object_are_forgotten() {
+        let (ctx, _) = offline();
+        let collection: Arc<Collection<CoreEvent>> = Arc::new(Collection::default());
+        let mut feed: Feed<CoreEvent> = Feed::new(ResourceKind::Events, collection.clone(), None);
+        let event = |name: String, pod: &str, minute: usize| -> DeserializeGuard<CoreEvent> {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "shop"},
+                "involvedObject": {"kind": "Pod", "name": pod, "namespace": "shop"},
+                "reason": "Unhealthy", "type": "Warning",
+                "lastTimestamp": format!("2026-12-04T05:{minute:02}:00Z"),
+            }))
+            .unwrap()
+        };
+        // Thirty Events about one pod, oldest first, and three about another.
+        for minute in 0..30 {
+            ctx.deliver(&mut feed, Event::Apply(event(format!("api-1.{minute:02}"), "api-1", minute)));
+        }
+        for minute in 0..3 {
+            ctx.deliver(&mut feed, Event::Apply(event(format!("api-2.{minute:02}"), "api-2", minute)));
+        }
+        let about = |pod: &str| -> Vec<String> {
+            collection
+                .snapshot()
+                .iter()
+                .filter(|e| e.involved_object.name.as_deref() == Some(pod))
+                .map(|e| e.metadata.name.clone().unwrap_or_default())
+                .collect()
+        };
+        let kept = about("api-1");
+        assert_eq!(kept.len(), MAX_EVENTS);
+        assert_eq!(kept.first().map(String::as_str), Some("api-1.10"), "the ten oldest are gone");
+        assert_eq!(about("api-2").len(), 3, "another object's Events are its own");
     }
 }

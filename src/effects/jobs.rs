@@ -64,7 +64,7 @@ impl Jobs {
                     let entries = read.map(|(entries, _bad)| entries).map_err(|e| e.to_string());
                     let _ = events.send(JobEvent::Audit(entries));
                 }
-                Job::RecordRefusal { action, target, outcome } => {
+                Job::RecordRefusal { action, target, outcome, .. } => {
                     if let Err(e) = exec.record_refusal(&action, target, outcome) {
                         let _ = events.send(JobEvent::Failed(format!("the audit log could not be written: {e}")));
                     }
@@ -75,9 +75,9 @@ impl Jobs {
                         let _ = events.send(JobEvent::Applied { plan, result });
                     }
                 }
-                Job::ReadNodes => {
+                Job::ReadNodes { cluster } => {
                     let look = crate::cluster::nodes::look(&exec.client, &server_url, timeout).await;
-                    let _ = events.send(JobEvent::Nodes(std::sync::Arc::new(look)));
+                    let _ = events.send(JobEvent::Nodes { cluster, look: std::sync::Arc::new(look) });
                 }
                 Job::DrainDryRun(drain) => {
                     let result = crate::actions::drain::dry_run(&exec, &drain).await;
@@ -88,7 +88,7 @@ impl Jobs {
                     let _ = events
                         .send(JobEvent::DrainChecked { node: drain.node, result: result.map_err(|e| e.to_string()) });
                 }
-                Job::Uncordon(node) => {
+                Job::Uncordon { node, .. } => {
                     let result = crate::actions::drain::set_cordon(&exec, &node, false).await;
                     let _ = events.send(JobEvent::Uncordoned { node, result: result.map_err(|e| e.to_string()) });
                 }

@@ -3,6 +3,7 @@
 //! dropped. Lines come back tagged with the pane's id.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,35 +35,54 @@ impl Followers {
     }
 
     /// Matches the followers to what is wanted, and each follower's streams to its
-    /// service's pods now; answers how many streams each one follows.
-    pub fn sync(&mut self, wanted: &[Follow], services: &[Arc<Service>], client: &kube::Client) -> HashMap<u64, usize> {
+    /// service's pods now; answers how many streams each one follows. `client_for` is the
+    /// connection a service's streams go through (in a fleet, its own cluster's); a service
+    /// whose cluster is not connected gets no follower yet (its pane says 0 streams).
+    pub fn sync(
+        &mut self,
+        wanted: &[Follow],
+        services: &[Arc<Service>],
+        client_for: impl Fn(&ServiceKey) -> Option<kube::Client>,
+    ) -> HashMap<u64, usize> {
         self.by_pane.retain(|id, _| wanted.iter().any(|w| w.id == *id));
         let targets =
             |key: &ServiceKey| services.iter().find(|s| &s.key == key).map(|s| pod_targets(s)).unwrap_or_default();
         let mut followed = HashMap::new();
         for want in wanted {
-            let follower = self.follower(want, client);
-            follower.sync(&targets(&want.key));
-            followed.insert(want.id, follower.followed());
+            let streams = match self.follower(want, &client_for) {
+                Some(follower) => {
+                    follower.sync(&targets(&want.key));
+                    follower.followed()
+                }
+                None => 0,
+            };
+            followed.insert(want.id, streams);
         }
         followed
     }
 
-    /// The follower of `want`, started on first use.
-    fn follower(&mut self, want: &Follow, client: &kube::Client) -> &mut LogFollower {
-        self.by_pane.entry(want.id).or_insert_with(|| {
-            let (tx, mut rx) = mpsc::unbounded_channel();
-            let all = self.events.clone();
-            let id = want.id;
-            tokio::spawn(async move {
-                while let Some(event) = rx.recv().await {
-                    if all.send((id, event)).is_err() {
-                        return;
-                    }
+    /// The follower of `want`, started on first use through its service's connection.
+    fn follower(
+        &mut self,
+        want: &Follow,
+        client_for: &impl Fn(&ServiceKey) -> Option<kube::Client>,
+    ) -> Option<&mut LogFollower> {
+        let vacant = match self.by_pane.entry(want.id) {
+            Entry::Occupied(follower) => return Some(follower.into_mut()),
+            Entry::Vacant(vacant) => vacant,
+        };
+        let client = client_for(&want.key)?;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let all = self.events.clone();
+        let id = want.id;
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if all.send((id, event)).is_err() {
+                    return;
                 }
-            });
-            let pods = kube::Api::namespaced(client.clone(), &want.key.namespace);
-            LogFollower::new(pods, Duration::from_secs(want.backfill_s), want.cap, tx)
-        })
+            }
+        });
+        let pods = kube::Api::namespaced(client, &want.key.namespace);
+        Some(vacant.insert(LogFollower::new(pods, Duration::from_secs(want.backfill_s), want.cap, tx)))
     }
 }

@@ -45,6 +45,8 @@ pub enum Effect {
         name: String,
         params: Vec<(String, String)>,
         resume: bool,
+        /// The one cluster it runs on, named when several are shown (a fleet).
+        cluster: Option<String>,
     },
     /// An answer or a pause/abort for the running runbook.
     RunControl(Control),
@@ -68,6 +70,8 @@ pub enum Job {
         action: String,
         target: String,
         outcome: String,
+        /// In a fleet, the cluster it was for (its audit entry's context).
+        cluster: Option<String>,
     },
     /// An attempt that ends without a change (refused by a guard, declined): audited all the same.
     Record {
@@ -75,16 +79,22 @@ pub enum Job {
         dry_run: Option<String>,
         outcome: String,
     },
-    /// Look at every node, pod and budget of the cluster once (the nodes view opened).
-    ReadNodes,
+    /// Look at every node, pod and budget of the cluster once (the nodes view opened); in
+    /// a fleet, of the cluster named.
+    ReadNodes {
+        cluster: Option<String>,
+    },
     /// The server's dry-run of a drain's cordon and evictions.
     DrainDryRun(NodeDrain),
     /// Cordon the node and evict its pods one owner at a time, reporting progress.
     Drain(NodeDrain),
     /// Stop the drain under way between two steps (the node stays cordoned).
     StopDrain,
-    /// Let the node take pods again.
-    Uncordon(String),
+    /// Let the node take pods again (in a fleet, the node of the cluster named).
+    Uncordon {
+        node: String,
+        cluster: Option<String>,
+    },
     /// Read the manifests of the local GitOps checkout for a change in git.
     ReadCheckout(std::path::PathBuf),
     /// Write a confirmed change in git to the checkout (never committed), audited.
@@ -116,8 +126,11 @@ pub enum JobEvent {
     Measured(Vec<(String, Result<ServerReading, String>)>),
     /// A job that failed with nothing else to report (the audit log could not be written).
     Failed(String),
-    /// The cluster-wide look the nodes view asked for.
-    Nodes(std::sync::Arc<NodesLook>),
+    /// The cluster-wide look the nodes view asked for (in a fleet, of the cluster named).
+    Nodes {
+        cluster: Option<String>,
+        look: std::sync::Arc<NodesLook>,
+    },
     DrainChecked {
         node: String,
         result: Result<(), String>,
@@ -156,28 +169,66 @@ pub struct Results {
 }
 
 /// The connection a job goes through: in a fleet, the cluster of the service it changes
-/// (a change never goes to another cluster than the one its preview named); node work
-/// belongs to one cluster and is refused in a fleet.
+/// (a change never goes to another cluster than the one its preview named), or of the
+/// nodes it looks at or drains (the cluster the nodes view was opened for).
 fn connection_for(job: &Job, session: &SessionHandle) -> Result<Connection, String> {
     let clusters = session.clusters.borrow();
     if clusters.is_empty() {
         return Ok(session.connection.borrow().clone());
     }
-    let plan = match job {
-        Job::DryRun(plan) | Job::Apply { plan, .. } | Job::Record { plan, .. } => plan,
+    let named = match job {
+        Job::DryRun(plan) | Job::Apply { plan, .. } | Job::Record { plan, .. } => {
+            let Some(cluster) = plan.service().cluster.as_deref() else {
+                return Err("this change names no cluster; nothing was sent".into());
+            };
+            cluster
+        }
+        Job::RecordRefusal { cluster: Some(cluster), .. } => cluster,
+        // A change in git is audited with the context of the service it was for.
+        Job::WriteCheckout(edit) | Job::RecordGitEdit { edit, .. } if edit.service.cluster.is_some() => {
+            edit.service.cluster.as_deref().unwrap_or_default()
+        }
         Job::LoadAudit
         | Job::Measure(_)
-        | Job::RecordRefusal { .. }
+        | Job::RecordRefusal { cluster: None, .. }
+        | Job::StopDrain
         | Job::ReadCheckout(_)
         | Job::WriteCheckout(_)
-        | Job::RecordGitEdit { .. } => return Ok(session.connection.borrow().clone()),
-        Job::ReadNodes | Job::DrainDryRun(_) | Job::Drain(_) | Job::StopDrain | Job::Uncordon(_) => {
-            return Err("nodes belong to one cluster: open the cockpit with that cluster's --context".into());
+        | Job::RecordGitEdit { .. } => {
+            return Ok(session.connection.borrow().clone());
         }
+        Job::ReadNodes { cluster } | Job::Uncordon { cluster, .. } => nodes_cluster(cluster.as_deref())?,
+        Job::DrainDryRun(drain) | Job::Drain(drain) => nodes_cluster(drain.cluster.as_deref())?,
     };
-    let Some(cluster) = plan.service().cluster.as_deref() else {
-        return Err("this change names no cluster; nothing was sent".into());
+    connected(&clusters, named)
+}
+
+/// In a fleet, node work names its one cluster or is refused.
+fn nodes_cluster(cluster: Option<&str>) -> Result<&str, String> {
+    cluster.ok_or_else(|| {
+        "nodes belong to one cluster: select a service of that cluster, then open the nodes (Space d), \
+         or start the cockpit with that cluster's --context"
+            .into()
+    })
+}
+
+/// The connection a runbook runs through: in a fleet, the one cluster it was started for
+/// (from a service of that cluster), never the first or all of them.
+fn runbook_connection(cluster: Option<&str>, session: &SessionHandle) -> Result<Connection, String> {
+    let clusters = session.clusters.borrow();
+    if clusters.is_empty() {
+        return Ok(session.connection.borrow().clone());
+    }
+    let Some(cluster) = cluster else {
+        return Err("a runbook runs on one cluster at a time: open the runbooks (Space r) on a service of that \
+                    cluster, or start the cockpit with that cluster's --context"
+            .into());
     };
+    connected(&clusters, cluster)
+}
+
+/// A fleet cluster's connection; one that is not connected (now) is refused, never replaced.
+fn connected(clusters: &std::collections::BTreeMap<String, Connection>, cluster: &str) -> Result<Connection, String> {
     clusters.get(cluster).cloned().ok_or_else(|| format!("cluster {cluster} is not connected; nothing was sent"))
 }
 
@@ -203,13 +254,11 @@ impl Effects {
                 let connection = connection_for(&job, session)?;
                 self.jobs.spawn(job, connection)
             }
-            Effect::StartRunbook { .. } if !session.clusters.borrow().is_empty() => {
-                return Err("a runbook runs on one cluster at a time: start the cockpit (or `runbook run`) \
-                            with that cluster's --context"
-                    .into());
-            }
-            Effect::StartRunbook { name, params, resume } => {
-                self.runner.start(name, params, resume, session.connection.borrow().clone());
+            Effect::StartRunbook { name, params, resume, cluster } => {
+                let connection = runbook_connection(cluster.as_deref(), session)?;
+                // Only a fleet names the cluster on the run's screen.
+                let cluster = (!session.clusters.borrow().is_empty()).then_some(connection.context.clone());
+                self.runner.start(name, params, resume, connection, cluster);
             }
             Effect::RunControl(control) => self.runner.control(control),
             Effect::Session(intent) => {
@@ -223,20 +272,19 @@ impl Effects {
     }
 
     /// Follows the log streams the screen wants; answers how many streams each follows.
+    /// In a fleet each service's streams go through its own cluster's connection, as its
+    /// changes do: a pane never shows another cluster's pods.
     pub fn follow_logs(
         &mut self,
         wanted: &[logs::Follow],
         services: &[Arc<Service>],
         session: &SessionHandle,
     ) -> HashMap<u64, usize> {
+        let clusters = session.clusters.borrow();
         let connection = session.connection.borrow();
-        // In a fleet the connection is one cluster's: the pods of the others are not
-        // streamed through it (their panes stay empty rather than show another cluster).
-        if services.iter().any(|s| s.key.cluster.is_some()) {
-            let own: Vec<Arc<Service>> =
-                services.iter().filter(|s| s.key.cluster.as_deref() == Some(&connection.context)).cloned().collect();
-            return self.followers.sync(wanted, &own, &connection.client);
-        }
-        self.followers.sync(wanted, services, &connection.client)
+        self.followers.sync(wanted, services, |key| match &key.cluster {
+            None => Some(connection.client.clone()),
+            Some(cluster) => clusters.get(cluster).map(|c| c.client.clone()),
+        })
     }
 }

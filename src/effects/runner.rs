@@ -32,6 +32,8 @@ pub struct RunStart {
     /// Per step: the runbook its failure hands over to.
     pub rollbacks: Vec<Option<String>>,
     pub params: Vec<(String, String)>,
+    /// The cluster it runs on, when the cockpit shows several (a fleet).
+    pub cluster: Option<String>,
 }
 
 /// What starting a runbook from the cockpit needs besides the current connection.
@@ -61,7 +63,15 @@ impl Runner {
         }
     }
 
-    pub fn start(&mut self, name: String, params: Vec<(String, String)>, resume: bool, connection: Connection) {
+    /// Starts a run through `connection` (in a fleet, the one cluster named `cluster`).
+    pub fn start(
+        &mut self,
+        name: String,
+        params: Vec<(String, String)>,
+        resume: bool,
+        connection: Connection,
+        cluster: Option<String>,
+    ) {
         if self.controls.as_ref().is_some_and(|c| !c.is_closed()) {
             let _ = self.events.send(RunnerEvent::Refused("a runbook is already running in this cockpit".into()));
             return;
@@ -75,7 +85,8 @@ impl Runner {
                 params: &params,
                 resume,
                 connection: connection.clone(),
-                options: setup.options.clone(),
+                // The run's own watches are of its cluster alone, whatever the cockpit shows.
+                options: ConnectOptions { context: Some(connection.context.clone()), ..setup.options.clone() },
                 profiles: setup.profiles.clone(),
                 paths: &setup.paths,
             };
@@ -93,7 +104,7 @@ impl Runner {
                     return;
                 }
             };
-            let _ = events.send(RunnerEvent::Started(run_start(&prepared.runbook, &prepared.namespace)));
+            let _ = events.send(RunnerEvent::Started(run_start(&prepared.runbook, &prepared.namespace, cluster)));
             let (engine_events, mut reports) = mpsc::unbounded_channel();
             let forward = events.clone();
             tokio::spawn(async move {
@@ -120,7 +131,7 @@ impl Runner {
 }
 
 /// What the stepper needs to know of a runbook's steps.
-fn run_start(runbook: &Runbook, namespace: &str) -> RunStart {
+fn run_start(runbook: &Runbook, namespace: &str, cluster: Option<String>) -> RunStart {
     let service =
         |s: &Step| s.action.service().or_else(|| s.gates.first().and_then(|g| g.service())).map(str::to_string);
     let rollback = |s: &Step| match &s.on_failure {
@@ -133,5 +144,6 @@ fn run_start(runbook: &Runbook, namespace: &str) -> RunStart {
         services: runbook.steps.iter().map(service).collect(),
         rollbacks: runbook.steps.iter().map(rollback).collect(),
         params: runbook.params.clone(),
+        cluster,
     }
 }

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{Node, PodSpec, Taint};
 
 use super::placement::tolerates;
 use super::pods::PodFacts;
-use super::resources::{Resources, Room, bytes, cpu_m, pod_requests};
+use super::resources::{PodNeed, Resources, Room, bytes, cpu_m};
 use super::sanitize::clean;
 
 /// A node that takes new pods, with what is left of its allocatable.
@@ -76,17 +76,24 @@ pub fn node_allocatable(node: &Node) -> Resources {
 /// per node, so the count is exact for the resource check: per node, the smaller of what
 /// its free cpu and its free memory hold.
 pub fn room(capacity: &NodeCapacity, spec: Option<&PodSpec>) -> Room {
+    room_for(capacity, &PodNeed::of(spec))
+}
+
+/// [`room`] from what one pod needs, kept with the service: when only the nodes' free
+/// capacity moved, each service's room is computed again from it, not rebuilt.
+pub fn room_for(capacity: &NodeCapacity, need: &PodNeed) -> Room {
     let rooms = match capacity {
         NodeCapacity::Unknown(why) => return Room::Unknown(why.clone()),
         NodeCapacity::Known(rooms) => rooms,
     };
-    let per_pod = spec.map(pod_requests).unwrap_or_default();
+    let per_pod = need.per_pod;
     if per_pod.is_zero() {
         return Room::NoRequests;
     }
-    let tolerations = spec.and_then(|s| s.tolerations.as_deref()).unwrap_or_default();
-    let eligible: Vec<&NodeRoom> =
-        rooms.iter().filter(|n| n.taints.iter().all(|taint| tolerations.iter().any(|t| tolerates(t, taint)))).collect();
+    let eligible: Vec<&NodeRoom> = rooms
+        .iter()
+        .filter(|n| n.taints.iter().all(|taint| need.tolerations.iter().any(|t| tolerates(t, taint))))
+        .collect();
     let holds = |free: i64, each: i64| if each <= 0 { u64::MAX } else { (free.max(0) / each) as u64 };
     let more_pods = eligible
         .iter()
@@ -98,7 +105,7 @@ pub fn room(capacity: &NodeCapacity, spec: Option<&PodSpec>) -> Room {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::resources::{format_cpu, format_memory, quantity};
+    use crate::model::resources::{format_cpu, format_memory, pod_requests, quantity};
     use serde_json::json;
 
     fn node(name: &str, cpu: &str, memory: &str, spec: serde_json::Value) -> Arc<Node> {

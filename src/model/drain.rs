@@ -116,6 +116,9 @@ impl PodDrain {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NodeDrain {
     pub node: String,
+    /// The cluster the node is in, when several are shown (a fleet): the drain goes there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     pub found: bool,
     pub cordoned: bool,
     pub pods: Vec<PodDrain>,
@@ -274,6 +277,7 @@ impl<'a> Cluster<'a> {
         let unplaced = rooms.place(&pods, facts);
         let mut drain = NodeDrain {
             node: clean(name),
+            cluster: None,
             found: node.is_some(),
             cordoned: node.is_some_and(|n| cordoned(n)),
             pods,

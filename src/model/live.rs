@@ -8,12 +8,13 @@
 //!   whose PDBs select it); their preflight checks are kept, since status cannot change a
 //!   spec. Every other service stays the same `Arc`.
 //! - The nodes' capacity is computed again only when nodes, or where pods run and what
-//!   they request, changed; when it moved, every service is rebuilt (each one's room
-//!   depends on it).
-//! - What depends on the clock (readiness flaps counted over a window, how long a pod has
-//!   been ready) ages: under steady change, the namespace built longest ago is rebuilt
-//!   once it is [`REFRESH_AFTER`] old, one per update, so no row shows a window that
-//!   has long closed.
+//!   they request, changed; when it moved, each service's room is computed again from
+//!   what its pods need (kept with the service), and only a service whose room moved
+//!   becomes a new row.
+//! - What depends on the clock (readiness flaps and warnings counted over a window) ages:
+//!   under steady change, the namespace looked at longest ago is looked at again once it
+//!   is [`REFRESH_AFTER`] old, one per update, so no row shows a window that has long
+//!   closed; only its services that read the clock are assembled again.
 //! - Which database each service uses (discovery) is found again only when a workload's
 //!   template or what discovery reads besides workloads changed (`Changes::network`),
 //!   never for a pod coming, going or changing status.
@@ -21,17 +22,19 @@
 //!   (a pass over services, not pods); a service is finished again only when it was
 //!   rebuilt or the budget of its database changed.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use super::budget::{self, DatabaseBudget};
-use super::capacity::NodeCapacity;
-use super::changes::Changes;
+use super::capacity::{self, NodeCapacity};
+use super::changes::{Changes, Part};
 use super::discovery::{self, Discovered, Network};
 use super::profile::{self, Profile};
-use super::service::{Service, ServiceKey};
+use super::service::{FLAPPING_WINDOW_S, Service, ServiceKey};
 use super::services::{self, ClusterObjects, NamespaceFinding, ReadinessHistory, Visibility};
 
 /// How old a namespace's build may grow under steady change before it is rebuilt for
@@ -76,6 +79,8 @@ pub struct Work {
     pub finished: usize,
     /// Discovery runs (which database each service uses).
     pub discovered: usize,
+    /// Services whose room moved with the nodes' free capacity (nothing else rebuilt).
+    pub roomed: usize,
 }
 
 #[derive(Default)]
@@ -98,7 +103,7 @@ pub struct LiveModel {
 struct Namespace {
     /// As built, before the profile's cross-service part.
     services: Vec<Arc<Service>>,
-    /// When it was built from all its objects.
+    /// When it was built from all its objects, or last looked at for the clock's sake.
     built_at: Timestamp,
     /// `finished[i]` is `services[i]` finished with the profile; `None` until it is.
     finished: Vec<Option<Arc<Service>>>,
@@ -149,10 +154,14 @@ impl LiveModel {
         // Read the nodes again only when they or what runs on them changed (and the first time).
         let capacity = match self.capacity.take() {
             Some(known) if !changes.capacity => known,
-            before => {
+            None => {
+                changes.everything = true;
+                services::node_capacity(inputs.visibility, &objects.on_nodes())
+            }
+            Some(before) => {
                 let read = services::node_capacity(inputs.visibility, &objects.on_nodes());
-                if before.as_ref() != Some(&read) {
-                    changes.everything = true;
+                if before != read && !changes.everything {
+                    self.follow_capacity(&read);
                 }
                 read
             }
@@ -166,13 +175,35 @@ impl LiveModel {
         }
         self.refresh_statuses(objects, &changes, &capacity, inputs);
         if let Some(stale) = self.oldest_build(inputs.now) {
-            self.rebuild(objects, &stale, &capacity, inputs);
+            self.age(objects, &stale, &capacity, inputs);
         }
         self.capacity = Some(capacity);
         if changes.everything || changes.network {
             self.discover(objects);
         }
         self.current(inputs)
+    }
+
+    /// The nodes' free capacity moved (a pod came, went or moved; a node changed): each
+    /// service's room is computed again from what its pods need, and only a service whose
+    /// room moved becomes a new row. Nothing is built again.
+    fn follow_capacity(&mut self, capacity: &NodeCapacity) {
+        for namespace in self.namespaces.values_mut() {
+            let moved: Vec<Option<Arc<Service>>> = namespace
+                .services
+                .iter()
+                .map(|s| {
+                    let room = capacity::room_for(capacity, &s.need);
+                    (room != s.room).then(|| Arc::new(Service { room, ..(**s).clone() }))
+                })
+                .collect();
+            for (i, fresh) in moved.into_iter().enumerate() {
+                let Some(fresh) = fresh else { continue };
+                namespace.services[i] = fresh;
+                namespace.finished[i] = None;
+                self.work.roomed += 1;
+            }
+        }
     }
 
     /// Finds again which database each service uses (specs only, never status).
@@ -214,34 +245,64 @@ impl LiveModel {
         capacity: &NodeCapacity,
         inputs: &Inputs<'_>,
     ) {
-        let prepare = |s: &mut Service| profile::apply_singletons(std::slice::from_mut(s), &inputs.profile.singletons);
         for (namespace, changed) in &changes.statuses {
-            if changes.namespaces.contains(namespace) {
-                continue;
+            if !changes.namespaces.contains(namespace) {
+                self.reassemble(objects, namespace, changed, capacity, inputs);
             }
-            let Some(entry) = self.namespaces.get_mut(namespace) else { continue };
-            let found = objects.objects_in(namespace);
-            let fresh = services::refresh_statuses(
-                &found,
-                capacity,
-                inputs.readiness,
-                inputs.now,
-                inputs.visibility,
-                &entry.services,
-                changed,
-                &prepare,
-            );
-            let kept: HashMap<&ServiceKey, *const Service> =
-                entry.services.iter().map(|s| (&s.key, Arc::as_ptr(s))).collect();
-            for service in &fresh {
-                match kept.get(&service.key) {
-                    Some(before) if *before == Arc::as_ptr(service) => {}
-                    Some(_) => self.work.services += 1,
-                    None => self.work.checked += 1,
-                }
-            }
-            entry.replace(fresh);
         }
+    }
+
+    /// The clock moved on for the namespace looked at longest ago. Only its services
+    /// whose rows read the clock (readiness flaps or warnings inside the window, which
+    /// expire) are assembled again, with their checks kept: nothing else in a row
+    /// changes with time alone.
+    fn age(&mut self, objects: &impl Objects, namespace: &str, capacity: &NodeCapacity, inputs: &Inputs<'_>) {
+        let Some(entry) = self.namespaces.get_mut(namespace) else { return };
+        let looked_at = std::mem::replace(&mut entry.built_at, inputs.now);
+        let ageing: BTreeSet<(Part, String)> = entry
+            .services
+            .iter()
+            .filter(|s| reads_the_clock(s, looked_at))
+            .map(|s| (Part::Workload, s.key.name.clone()))
+            .collect();
+        if !ageing.is_empty() {
+            self.reassemble(objects, namespace, &ageing, capacity, inputs);
+        }
+    }
+
+    /// Assembles again the services of `namespace` that `changed` reaches (their checks
+    /// kept); every other service stays the same `Arc`.
+    fn reassemble(
+        &mut self,
+        objects: &impl Objects,
+        namespace: &str,
+        changed: &BTreeSet<(Part, String)>,
+        capacity: &NodeCapacity,
+        inputs: &Inputs<'_>,
+    ) {
+        let prepare = |s: &mut Service| profile::apply_singletons(std::slice::from_mut(s), &inputs.profile.singletons);
+        let Some(entry) = self.namespaces.get_mut(namespace) else { return };
+        let found = objects.objects_in(namespace);
+        let fresh = services::refresh_statuses(
+            &found,
+            capacity,
+            inputs.readiness,
+            inputs.now,
+            inputs.visibility,
+            &entry.services,
+            changed,
+            &prepare,
+        );
+        let kept: HashMap<&ServiceKey, *const Service> =
+            entry.services.iter().map(|s| (&s.key, Arc::as_ptr(s))).collect();
+        for service in &fresh {
+            match kept.get(&service.key) {
+                Some(before) if *before == Arc::as_ptr(service) => {}
+                Some(_) => self.work.services += 1,
+                None => self.work.checked += 1,
+            }
+        }
+        entry.replace(fresh);
     }
 
     /// Sums the budgets and finishes every service with the profile, reusing a finished
@@ -280,6 +341,15 @@ impl LiveModel {
             discovery_notes: self.discovered.notes.clone(),
         }
     }
+}
+
+/// Whether a row built at `built` may read differently later with nothing changed:
+/// readiness flaps and warning Events are counted over a window that slides with the
+/// clock, so one inside the window when the row was built may have left it since.
+fn reads_the_clock(s: &Service, built: Timestamp) -> bool {
+    let window_then = built - jiff::SignedDuration::from_secs(FLAPPING_WINDOW_S);
+    s.pods.iter().any(|p| p.flaps > 0)
+        || s.events.iter().any(|e| e.warning && e.last_seen.is_some_and(|t| t >= window_then))
 }
 
 /// The databases whose budget differs between two sums (or is in only one).

@@ -2,7 +2,7 @@
 //! `1Gi`), a pod's effective requests, and the room a scale-up can count on. A leaf of the
 //! model: it imports nothing from its siblings, so the service row can carry [`Room`].
 
-use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, Toleration};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 /// CPU in millicores and memory in bytes.
@@ -50,6 +50,24 @@ pub enum Room {
         /// Nodes that take the service's pods (schedulable, taints tolerated).
         nodes: usize,
     },
+}
+
+/// What one more pod of a service asks of a node: its effective requests and the taints it
+/// tolerates. Kept with the service so its [`Room`] follows the nodes' free capacity
+/// without the service being built again.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PodNeed {
+    pub per_pod: Resources,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl PodNeed {
+    pub fn of(spec: Option<&PodSpec>) -> PodNeed {
+        PodNeed {
+            per_pod: spec.map(pod_requests).unwrap_or_default(),
+            tolerations: spec.and_then(|s| s.tolerations.clone()).unwrap_or_default(),
+        }
+    }
 }
 
 /// The largest quantity taken, in base units: 2^63 (what Kubernetes itself can hold). Past

@@ -8,7 +8,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::resources::Room;
+use super::resources::{PodNeed, Room};
 
 /// A Deployment or a StatefulSet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -308,6 +308,8 @@ pub struct Service {
     pub budget: Option<ServiceBudget>,
     /// How many more of its pods the nodes' free allocatable holds (scale-ups).
     pub room: Room,
+    /// What one more pod asks of a node: `room` again when only the nodes' capacity moved.
+    pub need: PodNeed,
     /// The Helm release the workload belongs to, with its revision history.
     pub helm: Option<HelmRelease>,
     /// The Flux or Argo CD object that applies the workload, its state, and the fields
@@ -504,6 +506,7 @@ impl Service {
             database: DatabaseHints::default(),
             budget: None,
             room: Room::Unknown("not listed in this example".into()),
+            need: PodNeed::default(),
             helm: None,
             gitops: None,
         }

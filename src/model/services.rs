@@ -1,7 +1,10 @@
 //! From cluster objects to services: grouping (selector → pods, owner → ReplicaSets,
 //! PDB and HPA matching) and the per-service computations. Pure: `now` is passed in.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+// Seeded per process like std's, much cheaper on the short keys (names, uids) looked up here.
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -19,6 +22,7 @@ use super::history::{CONTROLLER_REVISION_HASH, POD_TEMPLATE_HASH, ReplicaSetFact
 use super::owners::controller_uid;
 use super::pdb::{self, Coverage, pdb_headroom};
 use super::pods::PodFacts;
+use super::resources::PodNeed;
 // The watches record readiness and visibility through the assembler's names.
 pub use super::pods::ReadinessHistory;
 use super::sanitize::{Sgr, sanitize};
@@ -600,6 +604,7 @@ fn assemble<'a>(
     let mut rollout = w.rollout.clone();
     // A StatefulSet's revision number lives in its ControllerRevision.
     rollout.revision = rollout.revision.or_else(|| revisions.iter().find(|r| r.current).map(|r| r.revision));
+    let need = PodNeed::of(w.pod_spec);
     let mut service = Service {
         key: service_key(w),
         resource_version: w.meta.resource_version.clone(),
@@ -627,7 +632,8 @@ fn assemble<'a>(
         preflight: Vec::new(),
         database: budget::database_hints(annotations_of(w.meta), w.template_annotations, w.template_labels, w.pod_spec),
         budget: None,
-        room: capacity::room(shared.capacity, w.pod_spec),
+        room: capacity::room_for(shared.capacity, &need),
+        need,
         helm: helm::release_of(w.meta, shared.helm_releases),
         gitops: owner,
     };

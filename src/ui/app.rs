@@ -266,6 +266,7 @@ impl App {
             action: command.name().replace('_', " "),
             target: crate::actions::plan::target_text(&service.key),
             outcome: format!("refused: {}", refusal.audited_as()),
+            cluster: service.key.cluster.clone(),
         })));
     }
 
@@ -276,7 +277,7 @@ impl App {
         let (refused, allowed): (Vec<Effect>, Vec<Effect>) = effects.into_iter().partition(|e| {
             matches!(
                 e,
-                Effect::Execute(Job::Apply { .. } | Job::Drain(_) | Job::Uncordon(_) | Job::WriteCheckout(_))
+                Effect::Execute(Job::Apply { .. } | Job::Drain(_) | Job::Uncordon { .. } | Job::WriteCheckout(_))
                     | Effect::StartRunbook { .. }
             )
         });
@@ -302,8 +303,8 @@ impl App {
                 Request::OpenLogFilter { search } => {
                     self.overlay = LogFilterPopup::new(&mut self.ctx, search).map(Overlay::LogFilter);
                 }
-                Request::OpenRunParams { name, line } => {
-                    self.overlay = Some(Overlay::RunParams(RunParams::new(name, &line)));
+                Request::OpenRunParams { name, line, cluster } => {
+                    self.overlay = Some(Overlay::RunParams(RunParams::new(name, &line, cluster)));
                 }
                 Request::ConfirmName(name) => self.overlay = Some(Overlay::RunConfirmName(ConfirmName::new(name))),
                 Request::AskSkipReason => self.overlay = Some(Overlay::SkipReason(SkipReason::default())),
@@ -384,14 +385,31 @@ impl App {
     }
 
     /// Opens the nodes screen and looks at the cluster (again, when it is already open:
-    /// the key doubles as "look again").
+    /// the key doubles as "look again"). In a fleet, the selected service's cluster's (nodes
+    /// belong to one cluster); another cluster's nodes screen makes way for it.
     fn open_nodes(&mut self, out: &mut Vec<Request>) {
-        self.push_unless_on_top(Screen::Nodes(NodesScreen::default()));
+        let cluster = match &self.ctx.view.fleet {
+            None => None,
+            Some(_) => {
+                let open = self.nodes_screen().and_then(|n| n.cluster.clone());
+                match self.acted_on().and_then(|s| s.key.cluster.clone()).or(open) {
+                    Some(cluster) => Some(cluster),
+                    None => {
+                        self.ctx.report_error(
+                            "nodes belong to one cluster: select a service of that cluster, then Space d",
+                        );
+                        return;
+                    }
+                }
+            }
+        };
+        self.screens.retain(|s| !matches!(s, Screen::Nodes(n) if n.cluster != cluster));
+        self.push_unless_on_top(Screen::Nodes(NodesScreen { cluster: cluster.clone(), ..NodesScreen::default() }));
         if let Some(nodes) = self.nodes_screen()
             && !nodes.reading
         {
             nodes.reading = true;
-            out.push(Request::Effect(Effect::Execute(Job::ReadNodes)));
+            out.push(Request::Effect(Effect::Execute(Job::ReadNodes { cluster })));
         }
     }
 
@@ -408,8 +426,11 @@ impl App {
     pub fn on_job(&mut self, event: JobEvent) -> Vec<Effect> {
         let mut out = Vec::new();
         match &event {
-            JobEvent::Nodes(look) => {
-                if let Some(nodes) = self.nodes_screen() {
+            JobEvent::Nodes { cluster, look } => {
+                // A late look of another cluster's nodes is not this screen's.
+                if let Some(nodes) = self.nodes_screen()
+                    && nodes.cluster == *cluster
+                {
                     nodes.on_look(look.clone());
                 }
                 return Vec::new();
@@ -426,7 +447,7 @@ impl App {
                 }
                 if let Some(nodes) = self.nodes_screen() {
                     nodes.reading = true;
-                    out.push(Effect::Execute(Job::ReadNodes));
+                    out.push(Effect::Execute(Job::ReadNodes { cluster: nodes.cluster.clone() }));
                 }
             }
             _ => {}
@@ -626,8 +647,12 @@ mod tests {
     fn nodes_app(read_only: bool) -> App {
         let mut app = app(vec![], read_only);
         let asked = app.run(Command::OpenNodes, Timestamp::now());
-        assert_eq!(asked, vec![Effect::Execute(Job::ReadNodes)], "opening the view looks at the cluster");
-        app.on_job(JobEvent::Nodes(super::tests_support::nodes_look()));
+        assert_eq!(
+            asked,
+            vec![Effect::Execute(Job::ReadNodes { cluster: None })],
+            "opening the view looks at the cluster"
+        );
+        app.on_job(JobEvent::Nodes { cluster: None, look: super::tests_support::nodes_look() });
         app
     }
 
@@ -652,9 +677,10 @@ mod tests {
         assert_eq!(asked, vec![Effect::Execute(Job::StopDrain)], "Esc stops the drain between two steps");
         let end = DrainEnd::Stopped("aborted by the operator".into());
         let asked = app.on_job(JobEvent::Drained { node: "node-b".into(), end });
-        assert_eq!(asked, vec![Effect::Execute(Job::ReadNodes)], "the nodes are looked at again");
+        assert_eq!(asked, vec![Effect::Execute(Job::ReadNodes { cluster: None })], "the nodes are looked at again");
         let asked = app.run(Command::Confirm, Timestamp::now());
-        assert_eq!(asked, vec![Effect::Execute(Job::Uncordon("node-b".into()))], "uncordon is offered after an abort");
+        let uncordon = Job::Uncordon { node: "node-b".into(), cluster: None };
+        assert_eq!(asked, vec![Effect::Execute(uncordon)], "uncordon is offered after an abort");
     }
 
     #[test]
@@ -681,7 +707,7 @@ mod tests {
         let asked = app.run(Command::DrainNode, Timestamp::now());
         assert!(app.overlay.is_none(), "no drain popup");
         assert!(
-            matches!(asked.as_slice(), [Effect::Execute(Job::RecordRefusal { action, target, outcome })]
+            matches!(asked.as_slice(), [Effect::Execute(Job::RecordRefusal { action, target, outcome, cluster: None })]
                 if action == "drain" && target == "node/node-a" && outcome == "refused: read-only"),
             "{asked:?}"
         );
@@ -832,6 +858,7 @@ mod tests {
             action: "scale".into(),
             target: "a/deploy/alpha".into(),
             outcome: "refused: read-only".into(),
+            cluster: None,
         };
         assert_eq!(effects, vec![Effect::Execute(audited)], "only the refusal, for the audit log");
         let notice = app.notice.clone().unwrap();
@@ -1082,7 +1109,10 @@ mod tests {
         }
         let effects = key(&mut app, KeyCode::Enter);
         let params = vec![("service".to_string(), "shop/api".to_string()), ("step".to_string(), "1".to_string())];
-        assert_eq!(effects, [Effect::StartRunbook { name: "steps".into(), params: params.clone(), resume: false }]);
+        assert_eq!(
+            effects,
+            [Effect::StartRunbook { name: "steps".into(), params: params.clone(), resume: false, cluster: None }]
+        );
 
         let start = RunStart {
             runbook: "steps".into(),
@@ -1090,6 +1120,7 @@ mod tests {
             services: vec![Some("api".into())],
             rollbacks: vec![Some("steps-rollback".into())],
             params,
+            cluster: None,
         };
         app.on_runner(RunnerEvent::Started(start));
         let effects = key(&mut app, KeyCode::Char('p'));
@@ -1105,7 +1136,12 @@ mod tests {
         let only_declared = vec![("service".to_string(), "shop/api".to_string())];
         assert_eq!(
             effects,
-            [Effect::StartRunbook { name: "steps-rollback".into(), params: only_declared, resume: false }]
+            [Effect::StartRunbook {
+                name: "steps-rollback".into(),
+                params: only_declared,
+                resume: false,
+                cluster: None
+            }]
         );
     }
     fn ctrl(app: &mut App, c: char) -> Vec<Effect> {

@@ -91,8 +91,9 @@ pub enum Request {
     JumpToNamespace(String),
     /// Type the focused log pane's filter (or, `search`, its search).
     OpenLogFilter { search: bool },
-    /// Ask for a runbook's parameters, `line` filled in.
-    OpenRunParams { name: String, line: String },
+    /// Ask for a runbook's parameters, `line` filled in; in a fleet, for the one cluster
+    /// it will run on.
+    OpenRunParams { name: String, line: String, cluster: Option<String> },
     /// Ask for the service name a runbook step wants typed.
     ConfirmName(String),
     /// Ask why a manual step is skipped.
@@ -201,11 +202,15 @@ impl Context {
         (self.banner_hidden.as_ref() != Some(&profile.problems)).then_some(profile.problems.as_slice())
     }
 
-    /// The service `key` names, as the cluster shows it now.
     /// Whether a change to `key` is a change in production: its own cluster's profile
     /// says so in a fleet, the context's otherwise.
     pub fn production_of(&self, key: &ServiceKey) -> bool {
-        match (&self.view.fleet, &key.cluster) {
+        self.production_in(key.cluster.as_deref())
+    }
+
+    /// Whether `cluster` (in a fleet; else the context) is production by its profile.
+    pub fn production_in(&self, cluster: Option<&str>) -> bool {
+        match (&self.view.fleet, cluster) {
             (Some(fleet), Some(cluster)) => fleet.member(cluster).is_some_and(|m| m.production),
             _ => self.view.profile.production,
         }
@@ -214,9 +219,14 @@ impl Context {
     /// What the operator types to confirm a change to `key`: its name, and in a fleet its
     /// cluster too (`api@eu`), so a confirmation cannot be given for the wrong cluster.
     pub fn typed_name(key: &ServiceKey) -> String {
-        match &key.cluster {
-            Some(cluster) => format!("{}@{cluster}", key.name),
-            None => key.name.clone(),
+        Context::named_in(&key.name, key.cluster.as_deref())
+    }
+
+    /// A service's or node's name as typed to confirm: `name@cluster` in a fleet.
+    pub fn named_in(name: &str, cluster: Option<&str>) -> String {
+        match cluster {
+            Some(cluster) => format!("{name}@{cluster}"),
+            None => name.to_string(),
         }
     }
 

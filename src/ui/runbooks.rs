@@ -54,14 +54,17 @@ impl ActiveRun {
     pub fn current_service(&self, services: &[std::sync::Arc<Service>]) -> Option<ServiceKey> {
         let name = self.start.services.get(self.current()?)?.as_deref()?;
         let wanted = ServiceRef::parse(name).ok()?;
-        if let Ok(found) = wanted.resolve(services, &self.start.namespace) {
+        // In a fleet only the run's own cluster's services are candidates.
+        let own: Vec<&Service> =
+            services.iter().map(|s| &**s).filter(|s| s.key.cluster == self.start.cluster).collect();
+        if let Ok(found) = wanted.resolve(&own, &self.start.namespace) {
             return Some(found.key.clone());
         }
         Some(ServiceKey {
             namespace: wanted.namespace.unwrap_or_else(|| self.start.namespace.clone()),
             name: wanted.name,
             kind: wanted.kind.unwrap_or(WorkloadKind::Deployment),
-            cluster: None,
+            cluster: self.start.cluster.clone(),
         })
     }
 }
@@ -197,6 +200,7 @@ mod tests {
             services: vec![Some("api".into()), Some("web".into())],
             rollbacks: vec![None, Some("rb-rollback".into())],
             params: vec![],
+            cluster: None,
         };
         runbooks.on_event(RunnerEvent::Started(start));
         let mut state = RunState {

@@ -228,6 +228,7 @@ fn scenes() -> Vec<Scene> {
                 services: vec![None, Some("api".into())],
                 rollbacks: vec![None, None],
                 params: vec![("service".into(), "shop/api".into())],
+                cluster: None,
             };
             a.on_runner(RunnerEvent::Started(start));
             let state = Box::new(interrupted_run());
@@ -292,7 +293,7 @@ fn scenes() -> Vec<Scene> {
 /// The nodes screen with the cluster-wide look arrived.
 fn open_nodes(app: &mut App) {
     run(app, Command::OpenNodes);
-    app.on_job(JobEvent::Nodes(super::app::tests_support::nodes_look()));
+    app.on_job(JobEvent::Nodes { cluster: None, look: super::app::tests_support::nodes_look() });
 }
 
 /// The buffer as text, then its style runs line by line (`row: from..to style`).

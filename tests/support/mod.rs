@@ -74,3 +74,30 @@ spec: {{minAvailable: {min_available}, selector: {{matchLabels: {{app: web}}}}}}
 "#
     )
 }
+
+/// The state a run leaves when its cockpit dies mid-run (its process gone), saved where the
+/// cockpit looks for interrupted runs of `context`: `runs` is `$KUBECTL_COCKPIT_DATA/runs`.
+pub fn save_interrupted_run(
+    runs: &std::path::Path,
+    source: &std::path::Path,
+    (context, namespace, runbook): (&str, &str, &str),
+    params: Vec<(String, String)>,
+    steps: Vec<cockpit::actions::runbook::state::StepRecord>,
+) {
+    use cockpit::actions::runbook::state::{RunState, RunStatus, save, state_path};
+    let state = RunState {
+        runbook: runbook.into(),
+        source: source.display().to_string(),
+        context: context.into(),
+        namespace: namespace.into(),
+        params,
+        status: RunStatus::Running,
+        started: "2026-12-02T03:00:00Z".parse().unwrap(),
+        updated: "2026-12-02T03:01:00Z".parse().unwrap(),
+        pid: 999_999,
+        steps,
+        rollback: None,
+        message: String::new(),
+    };
+    save(&state_path(runs, context, namespace, runbook), &state).unwrap();
+}

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::model::changes::{Change, Part};
+use crate::model::service::FLAPPING_WINDOW_S;
 use crate::model::services::tests::{deployment, healthy, healthy_status, now, obj, pdb, pod};
 
 /// A store of objects the way the watches hold them.
@@ -73,9 +74,13 @@ fn inputs<'a>(history: &'a ReadinessHistory, profile: &'a Arc<Profile>) -> Input
 
 /// What a rebuild from every object shows, as the session showed it before.
 fn rebuilt(world: &World, history: &ReadinessHistory, profile: &Profile) -> Vec<Service> {
+    rebuilt_at(world, history, profile, now())
+}
+
+fn rebuilt_at(world: &World, history: &ReadinessHistory, profile: &Profile, at: Timestamp) -> Vec<Service> {
     let mut all = world.0.clone();
     all.node_pods = all.pods.clone();
-    let mut services = services::build_scope(&all, history, now(), Visibility::ALL).services;
+    let mut services = services::build_scope(&all, history, at, Visibility::ALL).services;
     let found = crate::model::discovery::discover(&services, &world.0.network);
     profile::apply(&mut services, profile, None, &found);
     services
@@ -113,7 +118,7 @@ fn a_pod_status_update_reassembles_its_service_alone_and_runs_no_check() {
     changes.status("shop", Part::Pod, "api-h2-0");
     let second = live.update(&world, changes, &inputs(&history, &profile));
 
-    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0 });
+    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0, roomed: 0 });
     assert!(same(&first, &second, "worker") && same(&first, &second, "web"), "untouched rows are not rebuilt");
     let api = second.services.iter().find(|s| s.key.name == "api").unwrap();
     assert_eq!(api.pods_summary.ready, 2);
@@ -150,18 +155,60 @@ fn nothing_changed_rebuilds_nothing_and_keeps_every_row() {
 }
 
 #[test]
-fn under_steady_change_the_oldest_build_is_redone_for_the_clock_one_namespace_at_a_time() {
-    let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+fn under_steady_change_the_clock_reassembles_only_rows_that_read_it_one_namespace_at_a_time() {
+    let (mut history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+    // An api pod flapped nine minutes and fifty seconds ago: inside the window now, out of it
+    // once REFRESH_AFTER has passed.
+    history.record("shop", "api-h2-0", now() - jiff::SignedDuration::from_secs(FLAPPING_WINDOW_S - 10));
     let world = world();
     let mut live = LiveModel::default();
-    live.update(&world, Changes::everything_at_start(), &inputs(&history, &profile));
-    let later = Inputs { now: now() + REFRESH_AFTER, ..inputs(&history, &profile) };
+    let first = live.update(&world, Changes::everything_at_start(), &inputs(&history, &profile));
+    let api_first = first.services.iter().find(|s| s.key.name == "api").unwrap();
+    assert_eq!(api_first.pods.iter().map(|p| p.flaps).sum::<usize>(), 1);
+
+    let at = now() + REFRESH_AFTER;
+    let later = Inputs { now: at, ..inputs(&history, &profile) };
+    let second = live.update(&world, Changes::default(), &later);
+    assert_eq!(live.work, Work { finished: 0, ..Work::default() }, "blog first: nothing there reads the clock");
+    let third = live.update(&world, Changes::default(), &later);
+    assert_eq!(live.work, Work { services: 1, finished: 1, ..Work::default() }, "then shop: the api alone");
+    assert!(same(&second, &third, "worker"), "a row that does not read the clock is kept");
+    assert_eq!(plain(&third), rebuilt_at(&world, &history, &profile, at), "the same as a rebuild then");
+    let api = third.services.iter().find(|s| s.key.name == "api").unwrap();
+    assert_eq!(api.pods.iter().map(|p| p.flaps).sum::<usize>(), 0, "the flap left the window");
     live.update(&world, Changes::default(), &later);
-    assert_eq!(live.work.namespaces, 1, "the oldest namespace");
-    live.update(&world, Changes::default(), &later);
-    assert_eq!(live.work.namespaces, 1, "then the other");
-    live.update(&world, Changes::default(), &later);
-    assert_eq!(live.work.namespaces, 0, "both are fresh");
+    assert_eq!(live.work, Work::default(), "both are fresh");
+}
+
+#[test]
+fn the_nodes_capacity_moving_changes_rooms_and_builds_nothing() {
+    let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+    let mut world = world();
+    let mut api = crate::model::services::tests::deployment("shop", "api", 3, healthy_status(3));
+    api["spec"]["template"]["spec"]["containers"][0]["resources"] =
+        json!({"requests": {"cpu": "500m", "memory": "256Mi"}});
+    let at = world.0.deployments.iter().position(|d| d.metadata.name.as_deref() == Some("api")).unwrap();
+    world.0.deployments[at] = obj(api);
+    let node = |name: &str, cpu: &str| {
+        obj(json!({"metadata": {"name": name}, "status": {"allocatable": {"cpu": cpu, "memory": "8Gi"}}}))
+    };
+    world.0.nodes.push(node("k3s-node-1", "4"));
+    let mut live = LiveModel::default();
+    let first = live.update(&world, Changes::everything_at_start(), &inputs(&history, &profile));
+    assert_eq!(plain(&first), rebuilt(&world, &history, &profile));
+
+    // A second node joins: more room for the api, whose pods request cpu; none for the
+    // others, which request nothing.
+    world.0.nodes.push(node("k3s-node-2", "2"));
+    let mut changes = Changes::default();
+    changes.capacity();
+    let second = live.update(&world, changes, &inputs(&history, &profile));
+    assert_eq!(live.work, Work { finished: 1, roomed: 1, ..Work::default() });
+    assert!(same(&first, &second, "worker") && same(&first, &second, "web"));
+    let room = |c: &Current| c.services.iter().find(|s| s.key.name == "api").unwrap().room.clone();
+    assert!(matches!(room(&first), crate::model::resources::Room::Known { more_pods: 8, .. }), "{:?}", room(&first));
+    assert!(matches!(room(&second), crate::model::resources::Room::Known { more_pods: 12, .. }));
+    assert_eq!(plain(&second), rebuilt(&world, &history, &profile), "the same as a rebuild from every object");
 }
 
 #[test]
@@ -203,7 +250,7 @@ fn a_workload_status_or_an_event_reassembles_the_service_it_is_about_alone() {
     let mut changes = Changes::default();
     changes.status("shop", Part::Workload, "worker");
     let second = live.update(&world, changes, &inputs(&history, &profile));
-    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0 });
+    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0, roomed: 0 });
     assert!(same(&first, &second, "api") && same(&first, &second, "web"));
     assert_eq!(plain(&second), rebuilt(&world, &history, &profile));
 
@@ -217,7 +264,7 @@ fn a_workload_status_or_an_event_reassembles_the_service_it_is_about_alone() {
     let mut changes = Changes::default();
     changes.status("shop", Part::Event, "api-h2-1.1");
     let third = live.update(&world, changes, &inputs(&history, &profile));
-    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0 });
+    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0, roomed: 0 });
     assert!(same(&second, &third, "worker") && same(&second, &third, "web"));
     assert!(third.services.iter().any(|s| s.key.name == "api" && !s.events.is_empty()));
     assert_eq!(plain(&third), rebuilt(&world, &history, &profile));

@@ -54,7 +54,7 @@ pub struct DrainWizard {
 impl DrainWizard {
     pub fn new(drain: NodeDrain, services: &[Service]) -> DrainWizard {
         let guards = guards(&drain, services);
-        let confirm = text_input(&drain.node);
+        let confirm = text_input(&Context::named_in(&drain.node, drain.cluster.as_deref()));
         DrainWizard { drain, guards, confirm, stage: DrainStage::Preview, progress: Vec::new(), error: None }
     }
 
@@ -64,8 +64,14 @@ impl DrainWizard {
         self.guards.iter().any(|g| g.verdict == Verdict::Refuse)
     }
 
-    fn needs_typed_name(&self, production: bool) -> bool {
-        production || self.accepts_a_guard()
+    /// Whether the node's name must be typed: its cluster is production, or a guard is accepted.
+    fn needs_typed_name(&self, ctx: &Context) -> bool {
+        ctx.production_in(self.drain.cluster.as_deref()) || self.accepts_a_guard()
+    }
+
+    /// What is typed to go: the node's name, `node@cluster` in a fleet.
+    fn typed_name(&self) -> String {
+        Context::named_in(&self.drain.node, self.drain.cluster.as_deref())
     }
 
     /// Where typing goes: the node's name while confirming.
@@ -94,7 +100,8 @@ impl DrainWizard {
     }
 
     fn audit(&self, outcome: String) -> Request {
-        Request::Effect(Effect::Execute(Job::RecordRefusal { action: "drain".into(), target: self.target(), outcome }))
+        let (action, target, cluster) = ("drain".into(), self.target(), self.drain.cluster.clone());
+        Request::Effect(Effect::Execute(Job::RecordRefusal { action, target, outcome, cluster }))
     }
 
     /// Enter: dry-run, then drain; at the end, close (uncordoning first when offered).
@@ -112,8 +119,8 @@ impl DrainWizard {
                 }
             },
             DrainStage::Confirm => {
-                let node = &self.drain.node;
-                if self.needs_typed_name(ctx.view.profile.production) && typed(&self.confirm) != *node {
+                let node = self.typed_name();
+                if self.needs_typed_name(ctx) && typed(&self.confirm) != node {
                     let why = if self.accepts_a_guard() { "accept what the guards say" } else { "drain in production" };
                     self.error = Some(format!("type {node} to {why}"));
                     return;
@@ -123,7 +130,10 @@ impl DrainWizard {
                 out.push(Request::Effect(Effect::Execute(Job::Drain(self.drain.clone()))));
             }
             DrainStage::Done { cordoned: true, ok: false, .. } => {
-                out.push(Request::Effect(Effect::Execute(Job::Uncordon(self.drain.node.clone()))));
+                out.push(Request::Effect(Effect::Execute(Job::Uncordon {
+                    node: self.drain.node.clone(),
+                    cluster: self.drain.cluster.clone(),
+                })));
                 out.push(Request::Close);
             }
             DrainStage::Done { .. } => out.push(Request::Close),
@@ -186,7 +196,11 @@ impl DrainWizard {
     pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect) {
         let theme = &ctx.theme;
         let rect = centered(area, wide_popup(area), 22);
-        let inner = draw_box(theme, format!(" Drain {} ", clean(&self.drain.node)), frame, rect);
+        let title = match &self.drain.cluster {
+            Some(cluster) => format!(" Drain {} in {} ", clean(&self.drain.node), clean(cluster)),
+            None => format!(" Drain {} ", clean(&self.drain.node)),
+        };
+        let inner = draw_box(theme, title, frame, rect);
         let mut lines: Vec<Line> = Vec::new();
         let moving = self.drain.pods.iter().filter(|p| p.moves()).count();
         lines.push(Line::from(Span::styled(
@@ -214,7 +228,7 @@ impl DrainWizard {
         if let Some(error) = &self.error {
             lines.push(Line::from(Span::styled(clean(error), theme.style("ui.error"))));
         }
-        let confirming = self.stage == DrainStage::Confirm && self.needs_typed_name(ctx.view.profile.production);
+        let confirming = self.stage == DrainStage::Confirm && self.needs_typed_name(ctx);
         let [text_area, confirm_area] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
         if confirming {

@@ -21,6 +21,8 @@ use crate::ui::runbooks::parse_param_line;
 /// The parameters of a runbook about to start, as `k=v` words.
 pub struct RunParams {
     pub name: String,
+    /// In a fleet, the one cluster the run goes to (the service's it was opened from).
+    pub cluster: Option<String>,
     pub input: TextArea<'static>,
     pub error: Option<String>,
 }
@@ -37,10 +39,10 @@ pub struct SkipReason {
 }
 
 impl RunParams {
-    pub fn new(name: String, line: &str) -> RunParams {
+    pub fn new(name: String, line: &str, cluster: Option<String>) -> RunParams {
         let mut input = text_input("name=value …");
         input.insert_str(line);
-        RunParams { name, input, error: None }
+        RunParams { name, cluster, input, error: None }
     }
 
     /// Enter: the run starts (on the runbooks screen), or the malformed word is named.
@@ -50,7 +52,8 @@ impl RunParams {
                 Ok(params) => {
                     out.push(Request::Close);
                     out.push(Request::Show(Show::Runbooks));
-                    let start = Effect::StartRunbook { name: self.name.clone(), params, resume: false };
+                    let (name, cluster) = (self.name.clone(), self.cluster.clone());
+                    let start = Effect::StartRunbook { name, params, resume: false, cluster };
                     out.push(Request::Effect(start));
                 }
                 Err(e) => self.error = Some(e),
@@ -63,7 +66,10 @@ impl RunParams {
 
     pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect) {
         let help = "parameters as name=value, separated by spaces; enter starts the run, esc cancels";
-        let title = format!(" Run {} ", clean(&self.name));
+        let title = match &self.cluster {
+            Some(cluster) => format!(" Run {} in {} ", clean(&self.name), clean(cluster)),
+            None => format!(" Run {} ", clean(&self.name)),
+        };
         draw_entry(&ctx.theme, title, help, self.error.as_deref(), &self.input, frame, area);
     }
 }
@@ -94,7 +100,12 @@ impl ConfirmName {
     pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect) {
         let help =
             format!("type {} and press enter to send the change; esc: the step keeps waiting", clean(&self.name));
-        draw_entry(&ctx.theme, " Confirm the change ".into(), &help, None, &self.input, frame, area);
+        let cluster = ctx.runbooks.active.as_ref().and_then(|a| a.start.cluster.as_deref());
+        let title = match cluster {
+            Some(cluster) => format!(" Confirm the change in {} ", clean(cluster)),
+            None => " Confirm the change ".into(),
+        };
+        draw_entry(&ctx.theme, title, &help, None, &self.input, frame, area);
     }
 }
 
@@ -139,8 +150,13 @@ impl ResumeOffer {
                 out.push(Request::Close);
                 out.push(Request::Show(Show::Runbooks));
                 let state = &self.0;
-                let start =
-                    Effect::StartRunbook { name: state.source_name(), params: state.params.clone(), resume: true };
+                // The run resumes on the cluster it was interrupted on.
+                let start = Effect::StartRunbook {
+                    name: state.source_name(),
+                    params: state.params.clone(),
+                    resume: true,
+                    cluster: Some(state.context.clone()),
+                };
                 out.push(Request::Effect(start));
             }
             Command::Cancel | Command::Back => out.push(Request::Close),
@@ -150,19 +166,24 @@ impl ResumeOffer {
     }
 
     pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect) {
-        draw_resume_offer(&ctx.theme, &self.0, frame, area);
+        // In a fleet the run is one cluster's, and resumes there.
+        let cluster = ctx.view.fleet.as_ref().map(|_| self.0.context.as_str());
+        draw_resume_offer(&ctx.theme, &self.0, cluster, frame, area);
     }
 }
 
 /// At start: an interrupted run, and the keys to continue it or not.
-fn draw_resume_offer(theme: &Theme, state: &RunState, frame: &mut Frame, area: Rect) {
+fn draw_resume_offer(theme: &Theme, state: &RunState, cluster: Option<&str>, frame: &mut Frame, area: Rect) {
     let rect = centered(area, 84, 7);
     frame.render_widget(Clear, rect);
     let block = popup_block(theme, " Interrupted runbook ".into());
     let at = state.resume_at().map_or_else(String::new, |i| format!(" at step {} ({})", i + 1, state.steps[i].id));
     let lines = vec![
         Line::from(Span::styled(
-            clean(&format!("{} on {} stopped{at}.", state.runbook, state.namespace)),
+            clean(&match cluster {
+                Some(cluster) => format!("{} on {} in {cluster} stopped{at}.", state.runbook, state.namespace),
+                None => format!("{} on {} stopped{at}.", state.runbook, state.namespace),
+            }),
             theme.style("ui.text"),
         )),
         Line::from(Span::styled(

@@ -112,8 +112,12 @@ pub(super) fn draw_pane(theme: &Theme, pane: &Pane, focused: bool, frame: &mut F
 }
 
 fn title<'a>(theme: &Theme, pane: &Pane) -> Line<'a> {
-    let mut spans =
-        vec![Span::styled(clean(&format!(" {}/{} ", pane.key.namespace, pane.key.name)), theme.style("ui.title"))];
+    // In a fleet the same service runs in several clusters: the title says whose pods these are.
+    let name = match &pane.key.cluster {
+        Some(cluster) => format!(" {}/{} in {cluster} ", pane.key.namespace, pane.key.name),
+        None => format!(" {}/{} ", pane.key.namespace, pane.key.name),
+    };
+    let mut spans = vec![Span::styled(clean(&name), theme.style("ui.title"))];
     let state = if pane.follow { "following" } else { "paused" };
     spans.push(Span::styled(format!("· {} streams · {state} ", pane.streams), theme.style("ui.text.dim")));
     if let Some(filter) = &pane.filter {

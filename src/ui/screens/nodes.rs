@@ -28,6 +28,8 @@ use crate::ui::format::age;
 /// The nodes as last looked at, and the one selected.
 #[derive(Debug, Default)]
 pub struct NodesScreen {
+    /// In a fleet, the one cluster whose nodes these are (the selected service's when opened).
+    pub cluster: Option<String>,
     /// The last cluster-wide look; `None` until the first one arrives.
     pub look: Option<Arc<NodesLook>>,
     /// Its nodes with their drain verdicts, computed once per look (not per frame).
@@ -102,7 +104,8 @@ impl NodesScreen {
             return;
         }
         let services = self.look.as_ref().map(|l| l.services.clone()).unwrap_or_default();
-        out.push(Request::OpenDrain { drain: row.drain.clone(), services });
+        let drain = crate::model::drain::NodeDrain { cluster: self.cluster.clone(), ..row.drain.clone() };
+        out.push(Request::OpenDrain { drain, services });
     }
 
     /// `u`: let the selected node take pods again.
@@ -116,7 +119,10 @@ impl NodesScreen {
             ctx.report_error(format!("uncordon {}: refused: {why}", row.name));
             return;
         }
-        out.push(Request::Effect(Effect::Execute(Job::Uncordon(row.name.clone()))));
+        out.push(Request::Effect(Effect::Execute(Job::Uncordon {
+            node: row.name.clone(),
+            cluster: self.cluster.clone(),
+        })));
     }
 
     /// Why a change to `node` may not be made: `--read-only` or a broken profile (audited),
@@ -127,6 +133,7 @@ impl NodesScreen {
                 action: action.into(),
                 target: format!("node/{node}"),
                 outcome: format!("refused: {}", refusal.audited_as()),
+                cluster: self.cluster.clone(),
             })));
             return Some(refusal.why().into());
         }
@@ -162,7 +169,11 @@ impl NodesScreen {
 
     fn draw_list(&self, ctx: &Context, frame: &mut Frame, area: Rect, now: Timestamp) {
         let theme = &ctx.theme;
-        let mut title = vec![Span::styled(format!(" Nodes · {} ", self.rows.len()), theme.style("ui.title"))];
+        let nodes = match &self.cluster {
+            Some(cluster) => format!(" Nodes in {} · {} ", clean(cluster), self.rows.len()),
+            None => format!(" Nodes · {} ", self.rows.len()),
+        };
+        let mut title = vec![Span::styled(nodes, theme.style("ui.title"))];
         if let Some(look) = &self.look {
             // Budgets of every namespace: a namespaced cockpit's own watches see only its own.
             let taken = age(Some(look.taken_at), now);

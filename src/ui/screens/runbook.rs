@@ -32,13 +32,17 @@ const SIDE_BY_SIDE_WIDTH: u16 = 120;
 pub fn on_command(command: Command, ctx: &mut Context, out: &mut Vec<Request>, now: Timestamp) -> Handled {
     let prompt = ctx.runbooks.active.as_ref().and_then(|a| a.prompt.clone());
     let running = ctx.runbooks.running();
+    // In a fleet the name typed names the run's cluster too, as the cockpit's own changes do.
+    let cluster = ctx.runbooks.active.as_ref().and_then(|a| a.start.cluster.clone());
     let mut answer = |answer: Answer| out.push(Request::Effect(Effect::RunControl(Control::Answer(answer))));
     match command {
         Command::OpenDetail | Command::Confirm | Command::RunRunbook => match prompt {
             Some(Prompt::Change { plan, typed_name: true, .. }) => {
-                out.push(Request::ConfirmName(plan.service().name.clone()));
+                out.push(Request::ConfirmName(Context::named_in(&plan.service().name, cluster.as_deref())));
             }
-            Some(Prompt::Node { node, typed_name: true, .. }) => out.push(Request::ConfirmName(node)),
+            Some(Prompt::Node { node, typed_name: true, .. }) => {
+                out.push(Request::ConfirmName(Context::named_in(&node, cluster.as_deref())));
+            }
             Some(_) => {
                 ctx.runbooks.clear_prompt();
                 answer(Answer::Yes);
@@ -90,17 +94,24 @@ fn offer_start(ctx: &mut Context, out: &mut Vec<Request>) {
     if let Some(active) = &ctx.runbooks.active {
         let rollback = active.rollback_offer().map(str::to_string);
         let params = active.start.params.clone();
+        // The rollback runs where the aborted run did.
+        let cluster = active.start.cluster.clone();
         ctx.runbooks.active = None;
         let Some(name) = rollback else { return };
         // The rollback takes the parameters of the aborted run that it declares.
         let declared = ctx.runbooks.choices.iter().find(|c| c.name == name).map(|c| c.params.clone());
         let params = params.into_iter().filter(|(k, _)| declared.iter().flatten().any(|d| &d.name == k)).collect();
-        out.push(Request::Effect(Effect::StartRunbook { name, params, resume: false }));
+        out.push(Request::Effect(Effect::StartRunbook { name, params, resume: false, cluster }));
+        return;
+    }
+    let cluster = ctx.runbooks_for.as_ref().and_then(|k| k.cluster.clone());
+    if ctx.view.fleet.is_some() && cluster.is_none() {
+        ctx.report_error("a runbook runs on one cluster at a time: select a service of that cluster, then Space r");
         return;
     }
     let Some(choice) = ctx.runbooks.selected_choice() else { return };
     let line = Runbooks::param_line(choice, ctx.runbooks_for.as_ref());
-    out.push(Request::OpenRunParams { name: choice.name.clone(), line });
+    out.push(Request::OpenRunParams { name: choice.name.clone(), line, cluster });
 }
 
 /// What the event loop reports about a run. The current step's service gets a log pane,
@@ -146,12 +157,20 @@ fn status_style(theme: &Theme, status: RunStatus) -> Style {
     }
 }
 
+/// Where the run changes things: its namespace, and in a fleet its one cluster.
+fn run_scope(start: &crate::effects::RunStart) -> String {
+    match &start.cluster {
+        Some(cluster) => format!("{} in {cluster}", start.namespace),
+        None => start.namespace.clone(),
+    }
+}
+
 fn draw_run(ctx: &Context, active: &ActiveRun, frame: &mut Frame, area: Rect, now: Timestamp) {
     let theme = &ctx.theme;
     let status = active.state.as_ref().map_or(RunStatus::Running, |s| s.status);
     let title = Line::from(vec![
         Span::styled(format!(" Runbook {} ", clean(&active.start.runbook)), theme.style("ui.title")),
-        Span::styled(format!("· {} · ", clean(&active.start.namespace)), theme.style("ui.text.dim")),
+        Span::styled(format!("· {} · ", clean(&run_scope(&active.start))), theme.style("ui.text.dim")),
         Span::styled(format!("{} ", status.as_str()), status_style(theme, status)),
     ]);
     let question = question_lines(theme, active);
@@ -326,10 +345,15 @@ fn draw_choices(ctx: &Context, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     for state in &ctx.runbooks.interrupted {
         let at = state.resume_at().map_or_else(String::new, |i| format!(" at step {} ({})", i + 1, state.steps[i].id));
+        // In a fleet the run is one cluster's: where it stopped and the command name it.
+        let (on, context) = match &ctx.view.fleet {
+            Some(_) => (format!("{} in {}", state.namespace, state.context), format!("--context {} ", state.context)),
+            None => (state.namespace.clone(), String::new()),
+        };
         lines.push(Line::from(Span::styled(
             clean(&format!(
-                "interrupted: {} on {}{at} — kubectl cockpit runbook run {} --resume",
-                state.runbook, state.namespace, state.runbook
+                "interrupted: {} on {on}{at} — kubectl cockpit {context}runbook run {} --resume",
+                state.runbook, state.runbook
             )),
             theme.style("state.warn"),
         )));
