@@ -960,6 +960,22 @@ mod tests {
         assert!(
             matches!(&wizard(&app).stage, ActionStage::Done { ok: true, message, .. } if message.contains("nothing was committed"))
         );
+
+        // No file of the checkout sets it: the patch instead, the attempt audited, Enter closes.
+        app.overlay = None;
+        key(&mut app, KeyCode::Char('s'));
+        key(&mut app, KeyCode::Backspace);
+        typed(&mut app, "6");
+        ctrl(&mut app, 'g');
+        let refused = app.on_job(JobEvent::Checkout(Ok(Vec::new())));
+        assert!(
+            matches!(&refused[..], [Effect::Execute(Job::RecordGitEdit { outcome, .. })]
+                if outcome.starts_with("refused: no manifest in /checkout sets spec.replicas")),
+            "{refused:?}"
+        );
+        assert!(wizard(&app).copied(&app).is_some_and(|p| p.contains("replicas: 6")));
+        assert!(key(&mut app, KeyCode::Enter).is_empty());
+        assert!(app.overlay.is_none());
     }
 
     #[test]

@@ -379,11 +379,6 @@ impl ChangeWizard {
                     w.stage = ActionStage::WritingGit(plan.clone());
                     out.push(Request::Effect(Effect::Execute(job)));
                 }
-                Some(why) if w.error.is_none() && edit.repo.is_some() => {
-                    let record = Job::RecordGitEdit { edit: edit.clone(), outcome: format!("refused: {why}") };
-                    out.push(Request::Effect(Effect::Execute(record)));
-                    out.push(Request::Close);
-                }
                 _ => out.push(Request::Close),
             },
             ActionStage::Checking(_)
@@ -409,8 +404,16 @@ impl ChangeWizard {
                 let field = field_of(&plan)?;
                 match (read, ctx.service(&self.key)) {
                     (Ok(files), Some(service)) => {
-                        let edit = plan_git_edit(service, field, ctx.gitops_repo.as_deref(), &files);
-                        ActionStage::InGit { plan, edit: Box::new(edit) }
+                        let edit = Box::new(plan_git_edit(service, field, ctx.gitops_repo.as_deref(), &files));
+                        // No file of the checkout sets it: the patch is shown, and the attempt audited.
+                        let refused = edit.why_not().map(|why| {
+                            Effect::Execute(Job::RecordGitEdit {
+                                edit: edit.clone(),
+                                outcome: format!("refused: {why}"),
+                            })
+                        });
+                        self.stage = ActionStage::InGit { plan, edit };
+                        return refused;
                     }
                     (Err(e), _) => ActionStage::Done { plan, message: e, ok: false },
                     (_, None) => ActionStage::Done { plan, message: format!("{} is gone", self.key.name), ok: false },
