@@ -235,17 +235,7 @@ fn suspend_then_resume_through_runbooks_is_audited_and_reminded() {
     let suspend = write(&rig, "hold-flux.yaml", SUSPEND);
     let run = rig.cockpit(&["runbook", "run", &suspend, "--yes"]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
-    let flag = |rig: &Rig| {
-        rig.kubectl(&[
-            "get",
-            "kustomizations.kustomize.toolkit.fluxcd.io",
-            "apps",
-            "-n",
-            "flux-system",
-            "-o",
-            "jsonpath={.spec.suspend}",
-        ])
-    };
+    let flag = |rig: &Rig| suspend_flag(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system/apps");
     assert_eq!(flag(&rig), "true");
 
     // While suspended: a reminder in status, and the scale warning says so.
@@ -320,13 +310,226 @@ fn change_it_in_git_edits_the_checkout_and_without_one_prints_the_patch() {
     assert!(std::fs::read_to_string(repo.join(".git/ks-api.yaml")).unwrap().contains("replicas: 2"), ".git untouched");
     assert_eq!(rig.stored_replicas("shop", "ks-api").0, 2, "the cluster is not changed: Flux applies the commit");
 
+    // hr-web is rendered by its chart: git holds its HelmRelease's values, not here.
     let missing = rig.cockpit(&["scale", "shop/hr-web", "2", "--gitops-repo", repo_arg]);
     assert_eq!(missing.status.code(), Some(4), "{}", text(&missing));
     assert!(
-        text(&missing).contains("replicas: 2") && text(&missing).contains("nothing was written"),
+        text(&missing).contains("replicaCount: 2")
+            && text(&missing).contains("sets spec.values.replicaCount of HelmRelease shop/web: nothing was written"),
         "{}",
         text(&missing)
     );
+}
+
+/// An owner's `spec.suspend` as kubectl prints it (empty when unset).
+fn suspend_flag(rig: &Rig, resource: &str, at: &str) -> String {
+    let (namespace, name) = at.split_once('/').unwrap();
+    rig.kubectl(&["get", resource, name, "-n", namespace, "-o", "jsonpath={.spec.suspend}"])
+}
+
+/// Two text fields of each audit entry.
+fn fields<'a>(entries: &'a [Value], a: &str, b: &str) -> Vec<(&'a str, &'a str)> {
+    entries.iter().map(|e| (e[a].as_str().unwrap_or_default(), e[b].as_str().unwrap_or_default())).collect()
+}
+
+/// Runs git in `repo`; its standard output.
+fn git(repo: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(repo)
+        .args(["-c", "user.name=cockpit-test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// A git checkout of `files` (path, text), committed: `git diff` shows what the cockpit wrote.
+fn checkout(rig: &Rig, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let repo = rig.dir.path().join("fleet-repo");
+    for (path, text) in files {
+        let path = repo.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "the fleet"]);
+    repo
+}
+
+/// The changed lines of `git diff` (no headers, no context).
+fn changed_lines(repo: &std::path::Path) -> Vec<String> {
+    git(repo, &["diff", "-U0"])
+        .lines()
+        .filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+++") && !l.starts_with("---"))
+        .map(String::from)
+        .collect()
+}
+
+const WEB_RELEASE: &str = r#"apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+  namespace: shop
+spec:
+  interval: 5m
+  chart:
+    spec: {chart: web, sourceRef: {kind: HelmRepository, name: charts}}
+  values:
+    replicaCount: 1 # the chart's default is 3
+    image:
+      repository: ghcr.io/example/hr-web
+      tag: "2.0.0"
+"#;
+
+#[test]
+fn change_it_in_git_edits_the_helmrelease_values_and_set_image_goes_there_too() {
+    let rig = flux_cluster();
+    let repo = checkout(&rig, &[("apps/shop/web.yaml", WEB_RELEASE), ("apps/shop/ks-api.yaml", KUSTOMIZATION_OWNED)]);
+    let repo_arg = repo.to_str().unwrap();
+    let scaled = rig.cockpit(&["scale", "shop/hr-web", "4", "--gitops-repo", repo_arg]);
+    assert_eq!(scaled.status.code(), Some(0), "{}", text(&scaled));
+    assert_eq!(
+        changed_lines(&repo),
+        ["-    replicaCount: 1 # the chart's default is 3", "+    replicaCount: 4 # the chart's default is 3"]
+    );
+    git(&repo, &["checkout", "."]);
+
+    let imaged = rig.cockpit(&["set-image", "shop/hr-web", "ghcr.io/example/hr-web:2.1.0", "--gitops-repo", repo_arg]);
+    assert_eq!(imaged.status.code(), Some(0), "{}", text(&imaged));
+    assert_eq!(changed_lines(&repo), ["-      tag: \"2.0.0\"", "+      tag: \"2.1.0\""]);
+    git(&repo, &["checkout", "."]);
+
+    // A Kustomization-owned workload: its own manifest's image line.
+    let dry = rig.cockpit(&[
+        "set-image",
+        "shop/ks-api",
+        "api=ghcr.io/example/ks-api:1.1.0",
+        "--gitops-repo",
+        repo_arg,
+        "--dry-run",
+    ]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert!(text(&dry).contains("+        - {name: api, image: \"ghcr.io/example/ks-api:1.1.0\"}"), "{}", text(&dry));
+    assert!(changed_lines(&repo).is_empty(), "--dry-run writes nothing");
+    let wrote =
+        rig.cockpit(&["set-image", "shop/ks-api", "api=ghcr.io/example/ks-api:1.1.0", "--gitops-repo", repo_arg]);
+    assert_eq!(wrote.status.code(), Some(0), "{}", text(&wrote));
+    assert_eq!(
+        changed_lines(&repo),
+        [
+            "-        - {name: api, image: \"ghcr.io/example/ks-api:1.0.0\"}",
+            "+        - {name: api, image: \"ghcr.io/example/ks-api:1.1.0\"}"
+        ]
+    );
+    let image = rig.kubectl(&[
+        "get",
+        "deploy",
+        "ks-api",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    assert_eq!(image, "ghcr.io/example/ks-api:1.0.0", "the cluster is not changed: Flux applies the commit");
+
+    // Without a checkout: the preview names the patch, then the change goes through the usual path.
+    let plain = rig.cockpit(&["set-image", "shop/hr-web", "ghcr.io/example/hr-web:2.2.0", "--dry-run"]);
+    let said = text(&plain);
+    assert_eq!(plain.status.code(), Some(0), "{said}");
+    assert!(said.contains("in git (Flux HelmRelease shop/web applies it), as a patch to commit:"), "{said}");
+    assert!(said.contains("    image:\n        repository: ghcr.io/example/hr-web\n        tag: 2.2.0"), "{said}");
+    assert!(said.contains("server dry-run: ok"), "{said}");
+
+    // The cockpit's checkout that is not there: said before the terminal is taken over.
+    let missing = rig.cockpit(&["--gitops-repo", rig.dir.path().join("no-such-checkout").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    assert!(text(&missing).contains("no-such-checkout: not a directory"), "{}", text(&missing));
+
+    let in_git: Vec<Value> = rig.audit().into_iter().filter(|e| e["action"] == "change in git").collect();
+    assert_eq!(
+        fields(&in_git, "target", "outcome"),
+        [
+            ("shop/deploy/hr-web", "written: 1 file(s)"),
+            ("shop/deploy/hr-web", "written: 1 file(s)"),
+            ("shop/deploy/ks-api", "dry-run"),
+            ("shop/deploy/ks-api", "written: 1 file(s)"),
+        ]
+    );
+    assert_eq!(in_git[0]["after"]["in"], "HelmRelease shop/web");
+    assert_eq!(in_git[0]["after"]["files"], serde_json::json!(["apps/shop/web.yaml"]));
+}
+
+#[test]
+fn gitops_suspend_and_resume_are_one_command_each_audited() {
+    let rig = flux_cluster();
+    let flag = |rig: &Rig| suspend_flag(rig, "helmreleases.helm.toolkit.fluxcd.io", "shop/web");
+    let dry = rig.cockpit(&["gitops", "suspend", "shop/hr-web", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert!(text(&dry).contains("suspend Flux HelmRelease shop/web (owner of shop/deploy/hr-web)"), "{}", text(&dry));
+    assert_eq!(flag(&rig), "", "--dry-run changes nothing");
+    let read_only = rig.cockpit(&["--read-only", "gitops", "suspend", "shop/hr-web", "--yes"]);
+    assert_eq!(read_only.status.code(), Some(4), "{}", text(&read_only));
+    let suspended = rig.cockpit(&["gitops", "suspend", "shop/hr-web", "--yes"]);
+    assert_eq!(suspended.status.code(), Some(0), "{}", text(&suspended));
+    assert_eq!(flag(&rig), "true");
+    let status = json_of(&rig, &["-A", "status", "-o", "json"]);
+    assert_eq!(status["gitops_suspended"][0]["owner"], "Flux HelmRelease shop/web");
+    let resumed = rig.cockpit(&["gitops", "resume", "shop/hr-web", "--yes"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
+    assert_eq!(flag(&rig), "false");
+    assert_eq!(
+        fields(&rig.audit(), "action", "outcome"),
+        [
+            ("suspend gitops", "dry-run"),
+            ("suspend gitops", "refused: read-only"),
+            ("suspend gitops", "applied"),
+            ("resume gitops", "applied"),
+        ]
+    );
+}
+
+/// Resume respects RBAC (the API server's answer to the dry-run, refused and audited) and
+/// refuses an owner it cannot read: whether it is suspended cannot be known.
+#[test]
+fn gitops_resume_is_refused_without_rbac_or_when_the_owner_cannot_be_read() {
+    use cockpit::sim::spec::{RuleSpec, UserSpec};
+    let user = |name: &str, rules: Vec<RuleSpec>| UserSpec {
+        name: name.into(),
+        token: format!("{name}-token"),
+        groups: vec![],
+        rules,
+    };
+    let rule = |verbs: &[&str], namespaces: &[&str]| RuleSpec {
+        verbs: verbs.iter().map(|v| v.to_string()).collect(),
+        resources: vec!["*".into()],
+        namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
+    };
+    let viewer = user("viewer", vec![rule(&["get", "list", "watch"], &[])]);
+    let shop_only = user("shop-only", vec![rule(&["*"], &["shop"])]);
+    let rig = flux_cluster_with(vec![viewer, shop_only]);
+    let suspended = rig.cockpit(&["gitops", "suspend", "shop/ks-api", "--yes"]);
+    assert_eq!(suspended.status.code(), Some(0), "{}", text(&suspended));
+    let as_user = |name: &str, args: &[&str]| {
+        let kubeconfig = rig.dir.path().join(format!("{name}.json"));
+        cockpit::sim::kubeconfig::write(&kubeconfig, &rig.sim().kubeconfig_for_user(name).unwrap()).unwrap();
+        rig.cockpit_as(&kubeconfig, args)
+    };
+
+    let forbidden = as_user("viewer", &["gitops", "resume", "shop/ks-api", "--yes"]);
+    assert_eq!(forbidden.status.code(), Some(4), "{}", text(&forbidden));
+    assert!(text(&forbidden).contains("forbidden"), "{}", text(&forbidden));
+    let unknown = as_user("shop-only", &["gitops", "resume", "shop/ks-api", "--yes"]);
+    assert_eq!(unknown.status.code(), Some(4), "{}", text(&unknown));
+    assert!(text(&unknown).contains("could not be read"), "{}", text(&unknown));
+    let still = suspend_flag(&rig, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system/apps");
+    assert_eq!(still, "true", "nothing was resumed");
+    let resumes: Vec<Value> = rig.audit().into_iter().filter(|e| e["action"] == "resume gitops").collect();
+    let outcomes: Vec<&str> = resumes.iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(outcomes[0].starts_with("refused: ") && outcomes[0].contains("forbidden"), "{outcomes:?}");
+    assert_eq!(outcomes[1], "refused: gitops-owner-unknown");
 }
 
 const ARGO: &str = r#"apiVersion: v1
@@ -513,4 +716,97 @@ fn the_cockpit_shows_the_owner_live_and_a_suspend_made_elsewhere_as_a_reminder()
     pty.wait_until("the drift badge", |s| s.contains("suspended + drift"));
     pty.send("q");
     assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+}
+
+/// The two-path preview in the cockpit: the scale wizard on a Flux-owned service offers
+/// "change it in git" (the diff of the checkout, confirmed, written: `git diff` shows
+/// exactly the replicas) and "suspend, change, remember" (the owner suspended as kubectl
+/// sees it, the scale applied, the reminder shown); `R` resumes the owner. All audited.
+#[test]
+fn the_scale_wizard_offers_git_or_suspend_and_one_key_resumes() {
+    let rig = flux_cluster();
+    let repo = checkout(&rig, &[("apps/shop/ks-api.yaml", KUSTOMIZATION_OWNED), ("apps/shop/web.yaml", WEB_RELEASE)]);
+    let dir = tempfile::tempdir().unwrap();
+    let env = isolated_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let kubeconfig = rig.kubeconfig.display().to_string();
+    let repo_arg = repo.display().to_string();
+    let mut pty = Pty::spawn(&["--kubeconfig", &kubeconfig, "-n", "shop", "--gitops-repo", &repo_arg], &env, 200, 50);
+    pty.wait_until("the owned services", |s| s.contains("GITOPS") && s.contains("ks-api"));
+    pty.send("/ks-api\r");
+    pty.wait_until("ks-api alone", |s| s.contains("Services 1 of"));
+
+    // Path 1: change it in git.
+    pty.send("s");
+    pty.wait_until("both paths offered", |s| {
+        s.contains("Scale shop/ks-api")
+            && s.contains("C-g: change it in git: edit the manifest in")
+            && s.contains("C-s: suspend the owner, then change")
+            && s.contains("reverts this change")
+    });
+    pty.send("\x7f5");
+    pty.wait_until("the preview of 5", |s| s.contains("2 → 5"));
+    pty.send("\x07");
+    pty.wait_until("the diff", |s| s.contains("+++ b/apps/shop/ks-api.yaml") && s.contains("+  replicas: 5"));
+    assert!(changed_lines(&repo).is_empty(), "nothing is written before Enter");
+    pty.send("\r");
+    pty.wait_until("written", |s| s.contains("written to 1 file(s); nothing was committed or pushed"));
+    assert_eq!(changed_lines(&repo), ["-  replicas: 2", "+  replicas: 5"]);
+    assert_eq!(rig.stored_replicas("shop", "ks-api").0, 2, "the cluster waits for Flux");
+    pty.send("\r");
+
+    // Path 2: suspend, change, remember.
+    let suspend = |rig: &Rig| suspend_flag(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system/apps");
+    pty.send("s");
+    pty.wait_until("the wizard again", |s| s.contains("Scale shop/ks-api") && s.contains("C-s: suspend"));
+    pty.send("\x7f3");
+    pty.wait_until("the preview of 3", |s| s.contains("2 → 3"));
+    pty.send("\x13");
+    pty.wait_until("the suspend's dry-run, the scale after it", |s| {
+        s.contains("server dry-run: ok · Enter: suspend Flux Kustomization flux-system/apps")
+            && s.contains("then:             scale shop/deploy/ks-api from 2 to 3")
+    });
+    assert_eq!(suspend(&rig), "", "nothing before Enter");
+    pty.send("\r");
+    pty.wait_until("the scale's dry-run once suspended", |s| {
+        s.contains("server dry-run: ok · Enter: scale shop/deploy/ks-api from 2 to 3")
+    });
+    assert_eq!(suspend(&rig), "true", "kubectl sees the owner suspended");
+    pty.send("\r");
+    pty.wait_until("scaled", |s| s.contains("rolled out: 3 replicas ready · Enter: close"));
+    rig.wait_until("3 replicas", || rig.stored_replicas("shop", "ks-api").0 == 3);
+    pty.send("\r");
+    pty.wait_until("the reminder", |s| s.contains("suspended: Flux Kustomization flux-system/apps"));
+
+    // One key resumes.
+    pty.send("R");
+    pty.wait_until("the resume preview", |s| {
+        s.contains("resume gitops") && s.contains("reconciliation resumes") && s.contains("spec.replicas changed by")
+    });
+    pty.send("\r");
+    pty.wait_until("the resume's dry-run", |s| s.contains("server dry-run: ok · Enter: resume Flux Kustomization"));
+    pty.send("\r");
+    pty.wait_until("resumed", |s| s.contains("done: resume Flux Kustomization"));
+    assert_eq!(suspend(&rig), "false");
+    pty.send("\r");
+    pty.wait_until("the reminder gone, the owner Ready", |s| s.contains("Ready + drift") && !s.contains("suspended"));
+    pty.send("q");
+    assert_eq!(pty.wait_exit(std::time::Duration::from_secs(10)), 0);
+
+    let audit = std::fs::read_to_string(dir.path().join("data").join("audit.jsonl")).unwrap();
+    let entries: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["outcome"] != "dry-run")
+        .collect();
+    let pairs = fields(&entries, "action", "outcome");
+    assert_eq!(
+        pairs,
+        [
+            ("change in git", "written: 1 file(s)"),
+            ("suspend gitops", "applied"),
+            ("scale", "applied"),
+            ("resume gitops", "applied")
+        ]
+    );
 }

@@ -109,7 +109,8 @@ fn help_lists_the_keys_of_the_active_keymap() {
     pty.send("\x1b");
     pty.wait_until("help closed", |s| !s.contains("Keys: overview"));
 
-    let (mut vim, _dir) = cockpit(&["--demo", "--keymap", "vim"], 100, 40);
+    // Tall enough for the overview's keys and the global ones below them.
+    let (mut vim, _dir) = cockpit(&["--demo", "--keymap", "vim"], 100, 50);
     wait_for_services(&vim);
     vim.send("?");
     vim.wait_until("the vim help overlay", |s| s.contains("(keymap vim)") && s.contains(" j  move_down"));

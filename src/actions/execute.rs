@@ -138,6 +138,12 @@ impl ExecContext {
         self.record_attempt(action, target, serde_json::Value::Null, serde_json::Value::Null, None, outcome)
     }
 
+    /// Appends a change made in git (or declined, or refused): the files and the setting.
+    pub fn record_git_edit(&self, edit: &super::git_edit::GitEdit, outcome: String) -> std::io::Result<()> {
+        let (before, after) = edit.audited();
+        self.record_attempt("change in git", target_text(&edit.service), before, after, None, outcome)
+    }
+
     /// Appends a runbook's transition (a step started, passed, failed; the run ended).
     pub fn record_runbook(
         &self,

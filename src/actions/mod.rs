@@ -6,6 +6,7 @@ pub mod audit;
 pub mod change;
 pub mod drain;
 pub mod execute;
+pub mod git_edit;
 pub mod guard;
 pub mod helm;
 pub mod plan;

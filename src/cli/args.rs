@@ -46,6 +46,11 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The interactive cockpit's "change it in git": the local checkout of the GitOps
+    /// repository whose manifests (or HelmRelease values) the scale and set-image wizards
+    /// edit (the diff shown and confirmed; nothing is committed or pushed)
+    #[arg(long, value_name = "PATH")]
+    pub gitops_repo: Option<PathBuf>,
 }
 
 /// kubectl-compatible flags, accepted before or after any subcommand.
@@ -134,6 +139,14 @@ pub enum Command {
     },
     /// Guided scale, with the same guards as the cockpit
     Scale(ScaleArgs),
+    /// Change a container's image (a rolling update), with the same guards as the cockpit
+    SetImage(SetImageArgs),
+    /// The GitOps owner (Flux Kustomization or HelmRelease, Argo CD Application) of a
+    /// service: suspend it before a change by hand, resume it after
+    Gitops {
+        #[command(subcommand)]
+        action: GitopsAction,
+    },
     /// Rollout actions: restart, pause, resume, history, undo
     Rollout {
         #[command(subcommand)]
@@ -221,6 +234,45 @@ pub struct ScaleArgs {
     /// checkout (the diff is shown; nothing is committed or pushed; --dry-run writes nothing)
     #[arg(long, value_name = "PATH")]
     pub gitops_repo: Option<std::path::PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SetImageArgs {
+    /// NAME, NAMESPACE/NAME or KIND/NAME (deploy/api, sts/redis)
+    pub service: String,
+    /// IMAGE (a single container) or CONTAINER=IMAGE
+    #[arg(value_name = "[CONTAINER=]IMAGE")]
+    pub image: String,
+    /// Show the plan and the server's dry-run answer; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Change it in git instead: edit the manifest (or HelmRelease values) that sets the
+    /// image in this local checkout (the diff is shown; nothing is committed or pushed)
+    #[arg(long, value_name = "PATH")]
+    pub gitops_repo: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GitopsAction {
+    /// Stop the owner reconciling (Flux `spec.suspend: true`; Argo CD auto-sync off)
+    Suspend(GitopsArgs),
+    /// Let the owner reconcile again (it sets back what was changed by hand)
+    Resume(GitopsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GitopsArgs {
+    /// NAME, NAMESPACE/NAME or KIND/NAME: the service whose owner it is
+    pub service: String,
+    /// Show the plan and the server's dry-run answer; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(clap::Args, Debug)]

@@ -1,92 +1,71 @@
-//! "Change it in git" (`scale … --gitops-repo PATH`): the manifest in a local checkout
-//! that sets the workload is edited and the diff shown; nothing is committed or pushed.
-//! Without a checkout, the preview of a change to a GitOps-owned service prints the patch
-//! to put in git.
+//! "Change it in git" headless (`scale|set-image … --gitops-repo PATH`): the manifest of a
+//! local checkout that sets the field is edited (the plan is `actions::git_edit`, the
+//! files `effects::checkout`), the diff shown and the attempt audited; nothing is
+//! committed or pushed. Without a checkout, the preview prints the patch to put in git.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use color_eyre::Result;
 
+use super::snapshot::Snapshot;
+use crate::actions::execute::ExecContext;
+use crate::actions::git_edit::{GitEdit, plan_git_edit};
+use crate::config::paths::Paths;
+use crate::effects::checkout;
 use crate::exit::{self, Exit};
-use crate::model::gitops::edit::{self, Field, Target};
+use crate::model::gitops::edit::Field;
 use crate::model::sanitize::clean;
 use crate::model::service::Service;
 
-fn target(service: &Service) -> Target<'_> {
-    Target { kind: service.key.kind.as_str(), name: &service.key.name, namespace: &service.key.namespace }
+/// The YAML patch that makes the change in git, under the preview.
+pub fn print_patch(service: &Service, field: Field) {
+    print_patch_of(&plan_git_edit(service, field, None, &[]));
 }
 
-/// The YAML patch that makes the change in git, under the preview.
-pub fn print_patch(service: &Service, field: &Field) {
-    let owner = service.gitops.as_ref().map_or_else(String::new, |g| format!(" ({} applies it)", g.describe()));
+fn print_patch_of(edit: &GitEdit) {
+    let owner = edit.owner.as_ref().map_or_else(String::new, |o| format!(" ({o} applies it)"));
     println!("in git{owner}, as a patch to commit:");
-    let container = service.containers.first().map(|c| c.container.as_str());
-    for line in edit::patch_yaml(target(service), field, container).lines() {
+    for line in edit.patch().lines() {
         println!("  {}", clean(line));
     }
 }
 
-/// Edits the manifests of `repo` that set the workload; `dry_run` shows the diff only.
-pub fn change_in_git(service: &Service, field: &Field, repo: &Path, dry_run: bool) -> Result<Exit> {
-    if !repo.is_dir() {
-        return Err(exit::usage(format!("--gitops-repo {}: not a directory", repo.display())));
+/// Edits the manifests of `repo` that set the field; `dry_run` shows the diff only.
+pub fn change_in_git(
+    snap: &Snapshot,
+    paths: &Paths,
+    service: &Service,
+    field: Field,
+    repo: &Path,
+    dry_run: bool,
+) -> Result<Exit> {
+    let manifests = checkout::read_manifests(repo).map_err(exit::usage)?;
+    let edit = plan_git_edit(service, field, Some(repo), &manifests);
+    let exec = ExecContext::new(&snap.target.connection, paths.audit_log());
+    if let Some(why) = edit.why_not() {
+        print_patch_of(&edit);
+        exec.record_git_edit(&edit, format!("refused: {why}"))?;
+        return Err(exit::refused(why));
     }
-    let mut files = Vec::new();
-    manifests(repo, &mut files);
-    files.sort();
-    let mut changed = 0;
-    let mut found = 0;
-    for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
-        let Some((edited, edits)) = edit::edit(&text, target(service), field) else { continue };
-        found += 1;
-        let shown = file.strip_prefix(repo).unwrap_or(&file).display().to_string();
-        if edits.is_empty() {
-            println!("{shown}: already says so");
-            continue;
-        }
-        println!("--- a/{shown}\n+++ b/{shown}");
-        for e in &edits {
-            println!("@@ line {} @@", e.line);
-            if !e.before.is_empty() {
-                println!("-{}", clean(&e.before));
-            }
-            println!("+{}", clean(&e.after));
-        }
-        if !dry_run {
-            std::fs::write(&file, edited)
-                .map_err(|e| exit::refused(format!("cannot write {}: {e}", file.display())))?;
-        }
-        changed += 1;
+    for line in edit.diff() {
+        println!("{line}");
     }
-    if found == 0 {
-        print_patch(service, field);
-        return Err(exit::refused(format!(
-            "no manifest in {} is {} {}/{}: nothing was written (the patch above is what to add)",
-            repo.display(),
-            service.key.kind.as_str(),
-            service.key.namespace,
-            service.key.name
-        )));
+    let changed = edit.changed().count();
+    if changed == 0 {
+        println!("git already says so: nothing to change");
+        return Ok(Exit::Ok);
     }
-    match (changed, dry_run) {
-        (0, _) => println!("git already says so: nothing to change"),
-        (_, true) => println!("--dry-run: nothing was written"),
-        (n, false) => println!("written to {n} file(s); nothing was committed or pushed: review, commit and push"),
+    if dry_run {
+        exec.record_git_edit(&edit, "dry-run".into())?;
+        println!("--dry-run: nothing was written");
+        return Ok(Exit::Ok);
     }
+    let written = checkout::write(&edit).map_err(exit::refused);
+    exec.record_git_edit(
+        &edit,
+        written.as_ref().map_or_else(|e| format!("failed: {e}"), |n| format!("written: {n} file(s)")),
+    )?;
+    let n = written?;
+    println!("written to {n} file(s); nothing was committed or pushed: review, commit and push");
     Ok(Exit::Ok)
-}
-
-/// Every `.yaml`/`.yml` file under `dir`, hidden folders (`.git`) skipped.
-fn manifests(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if path.is_dir() && !hidden {
-            manifests(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path);
-        }
-    }
 }

@@ -47,7 +47,7 @@ pub async fn run(mut cli: Cli) -> Result<Exit> {
     let paths = Paths::from_env();
     cli.global = with_profile_fleet(cli.global, &paths);
     match cli.command {
-        None => interactive(&cli.global, &paths).await,
+        None => interactive(&cli.global, &paths, cli.gitops_repo).await,
         Some(Command::Config { action: ConfigAction::Paths }) => {
             print_paths(&paths)?;
             Ok(Exit::Ok)
@@ -93,6 +93,8 @@ pub async fn run(mut cli: Cli) -> Result<Exit> {
             budget(&cli.global, output, at_hpa_max, pg_url_env.as_deref()).await
         }
         Some(Command::Scale(args)) => scale::run(&cli.global, args, &paths).await,
+        Some(Command::SetImage(args)) => scale::set_image(&cli.global, args, &paths).await,
+        Some(Command::Gitops { action }) => scale::gitops(&cli.global, action, &paths).await,
         Some(Command::Rollout { action }) => rollout::run(&cli.global, action, &paths).await,
         Some(Command::Runbook { action }) => runbook::run(&cli.global, action, &paths).await,
         Some(Command::Doctor { output }) => doctor::run(&cli.global, &paths, output).await,
@@ -104,9 +106,13 @@ pub async fn run(mut cli: Cli) -> Result<Exit> {
 
 /// The interactive cockpit. Everything that can fail with a one-line error (kubeconfig,
 /// connection) happens before the terminal is taken over.
-async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
+async fn interactive(global: &GlobalArgs, paths: &Paths, gitops_repo: Option<std::path::PathBuf>) -> Result<Exit> {
     use crate::config::keymap::load_keymap;
     use crate::config::theme::{TerminalColors, load_theme};
+    // A checkout that is not there is said before the terminal is taken over.
+    if let Some(repo) = gitops_repo.as_ref().filter(|r| !r.is_dir()) {
+        return Err(exit::usage(format!("--gitops-repo {}: not a directory", repo.display())));
+    }
     let (theme, theme_problems) = load_theme(global.theme.as_deref(), paths, &TerminalColors::from_env());
     let (keymap, keymap_problems) = load_keymap(global.keymap.as_deref(), paths);
     let (session, target, fleet) = if global.is_fleet() {
@@ -126,6 +132,7 @@ async fn interactive(global: &GlobalArgs, paths: &Paths) -> Result<Exit> {
     };
     let mut app = crate::ui::app::App::new(theme, keymap, view, global.read_only);
     app.runbooks.choices = runbook_choices(paths);
+    app.gitops_repo = gitops_repo;
     app.offer_interrupted(contexts.iter().flat_map(|context| interrupted_runs(paths, context)).collect());
     app.helm = crate::cluster::helm::HelmSetup::new(
         crate::cluster::helm::locate(),

@@ -159,6 +159,9 @@ catalog! {
     HelmRollback => "helm_rollback", "Roll the Helm release back to a chosen revision", [Overview, Detail];
     SetImage => "set_image", "Change a container image (staged rollout)", [Overview, Detail];
     HpaBounds => "hpa_bounds", "Change the HPA minimum and maximum", [Overview, Detail];
+    ResumeGitOps => "resume_gitops", "Resume the suspended GitOps owner (Flux, Argo CD)", [Overview, Detail];
+    ChangeInGit => "change_in_git", "Change it in git instead (the checkout, or a patch)", [Input];
+    SuspendThenChange => "suspend_then_change", "Suspend the GitOps owner, then make the change", [Input];
     CopyCommand => "copy_command", "Copy the equivalent kubectl command (OSC 52: works over SSH)", [Overview, Detail, Budget, Runbook, Audit, Palette, Input];
     RunRunbook => "run_runbook", "Run the selected runbook (dry-run first)", [Runbook];
     ToggleFollow => "toggle_follow", "Follow new log lines or stop scrolling", [Logs];

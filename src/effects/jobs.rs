@@ -93,6 +93,24 @@ impl Jobs {
                     let _ = events.send(JobEvent::Uncordoned { node, result: result.map_err(|e| e.to_string()) });
                 }
                 Job::StopDrain | Job::Drain(_) => {}
+                Job::ReadCheckout(repo) => {
+                    let read = tokio::task::spawn_blocking(move || super::checkout::read_manifests(&repo)).await;
+                    let _ = events.send(JobEvent::Checkout(read.unwrap_or_else(|e| Err(e.to_string()))));
+                }
+                Job::WriteCheckout(edit) => {
+                    let written = super::checkout::write(&edit);
+                    let outcome =
+                        written.as_ref().map_or_else(|e| format!("failed: {e}"), |n| format!("written: {n} file(s)"));
+                    let audited = exec
+                        .record_git_edit(&edit, outcome)
+                        .map_err(|e| format!("the audit log could not be written: {e}"));
+                    let _ = events.send(JobEvent::WrittenInGit(audited.and(written)));
+                }
+                Job::RecordGitEdit { edit, outcome } => {
+                    if let Err(e) = exec.record_git_edit(&edit, outcome) {
+                        let _ = events.send(JobEvent::Failed(format!("the audit log could not be written: {e}")));
+                    }
+                }
                 Job::Apply { plan, dry_run } => {
                     let applied = exec.apply_plan(&plan, &dry_run).await.map_err(|e| e.to_string());
                     let follow = applied.is_ok() && plan.rolls_pods();

@@ -3,6 +3,7 @@
 //! audit reads, runbook runs, log streams) and answers with messages the screen applies.
 //! The only part of the interactive cockpit that does I/O besides the terminal itself.
 
+pub mod checkout;
 pub mod jobs;
 pub mod logs;
 pub mod runner;
@@ -15,6 +16,7 @@ use tokio::sync::mpsc;
 use crate::actions::ActionPlan;
 use crate::actions::audit::AuditEntry;
 use crate::actions::drain::{DrainEnd, DrainEvent};
+use crate::actions::git_edit::GitEdit;
 use crate::actions::runbook::engine::Control;
 use crate::cluster::connect::Connection;
 use crate::cluster::logs::LogEvent;
@@ -93,6 +95,15 @@ pub enum Job {
         node: String,
         cluster: Option<String>,
     },
+    /// Read the manifests of the local GitOps checkout for a change in git.
+    ReadCheckout(std::path::PathBuf),
+    /// Write a confirmed change in git to the checkout (never committed), audited.
+    WriteCheckout(Box<GitEdit>),
+    /// A change in git that ends without writing (declined, nothing to write to): audited.
+    RecordGitEdit {
+        edit: Box<GitEdit>,
+        outcome: String,
+    },
 }
 
 /// What came of a job.
@@ -136,6 +147,10 @@ pub enum JobEvent {
         node: String,
         result: Result<(), String>,
     },
+    /// The checkout's manifests (path, text), or why they could not be read.
+    Checkout(Result<Vec<(std::path::PathBuf, String)>, String>),
+    /// How many files a change in git wrote.
+    WrittenInGit(Result<usize, String>),
 }
 
 /// The hands of one cockpit session: they perform the effects that reach the cluster or
@@ -169,7 +184,17 @@ fn connection_for(job: &Job, session: &SessionHandle) -> Result<Connection, Stri
             cluster
         }
         Job::RecordRefusal { cluster: Some(cluster), .. } => cluster,
-        Job::LoadAudit | Job::Measure(_) | Job::RecordRefusal { cluster: None, .. } | Job::StopDrain => {
+        // A change in git is audited with the context of the service it was for.
+        Job::WriteCheckout(edit) | Job::RecordGitEdit { edit, .. } if edit.service.cluster.is_some() => {
+            edit.service.cluster.as_deref().unwrap_or_default()
+        }
+        Job::LoadAudit
+        | Job::Measure(_)
+        | Job::RecordRefusal { cluster: None, .. }
+        | Job::StopDrain
+        | Job::ReadCheckout(_)
+        | Job::WriteCheckout(_)
+        | Job::RecordGitEdit { .. } => {
             return Ok(session.connection.borrow().clone());
         }
         Job::ReadNodes { cluster } | Job::Uncordon { cluster, .. } => nodes_cluster(cluster.as_deref())?,

@@ -219,6 +219,7 @@ impl App {
             | Command::RolloutUndo
             | Command::HelmRollback
             | Command::SetImage
+            | Command::ResumeGitOps
             | Command::HpaBounds => self.prepare_change(command, out, now),
             Command::OpenBudget => self.open_budget(out),
             Command::OpenRunbooks => {
@@ -276,7 +277,8 @@ impl App {
         let (refused, allowed): (Vec<Effect>, Vec<Effect>) = effects.into_iter().partition(|e| {
             matches!(
                 e,
-                Effect::Execute(Job::Apply { .. } | Job::Drain(_) | Job::Uncordon { .. }) | Effect::StartRunbook { .. }
+                Effect::Execute(Job::Apply { .. } | Job::Drain(_) | Job::Uncordon { .. } | Job::WriteCheckout(_))
+                    | Effect::StartRunbook { .. }
             )
         });
         if !refused.is_empty() {
@@ -353,7 +355,7 @@ impl App {
     /// or a look at the selected service.
     fn copy_command(&mut self, now: Timestamp) -> Vec<Effect> {
         let command = match &self.overlay {
-            Some(Overlay::Action(w)) => w.plan(&self.ctx).ok().map(|p| p.kubectl().to_string()),
+            Some(Overlay::Action(w)) => w.copied(&self.ctx),
             Some(Overlay::Revisions(c)) => c.plan(&self.ctx).map(|p| p.kubectl().to_string()),
             _ => self.acted_on().map(kubectl_get),
         };
@@ -456,7 +458,7 @@ impl App {
         if let Some(change) = self.ctx.on_job(event)
             && let Some(Overlay::Action(w)) = &mut self.overlay
         {
-            w.on_job(change);
+            out.extend(w.on_job(change, &self.ctx));
         }
         out
     }
@@ -600,6 +602,7 @@ mod tests {
     use crate::cluster::helm::HelmSetup;
     use crate::config::theme::TerminalColors;
     use crate::model::service::*;
+    use crate::ui::popups::change_wizard::ActionStage;
     use crate::ui::popups::revisions::RevisionChooser;
 
     fn service(namespace: &str, name: &str, problem: Option<Severity>) -> Service {
@@ -883,6 +886,136 @@ mod tests {
         assert!(app.changes_refused().is_none(), "the profile loads: changes are offered again");
         key(&mut app, KeyCode::Char('s'));
         assert!(app.overlay.is_some(), "the scale wizard opens");
+    }
+
+    /// `name` applied by the Flux Kustomization flux-system/apps, suspended or not.
+    fn flux_owned(name: &str, suspended: bool) -> Service {
+        use crate::model::gitops::{GitOpsOwner, OwnerKind, OwnerRef, ServiceGitOps};
+        let mut s = service("shop", name, None);
+        s.replicas.desired = 2;
+        let owner = GitOpsOwner {
+            kind: OwnerKind::Kustomization,
+            namespace: "flux-system".into(),
+            name: "apps".into(),
+            ready: None,
+            suspended,
+            revision: None,
+            interval: Some("10m".into()),
+            automated: None,
+            saved_automated: None,
+        };
+        let owner_ref =
+            OwnerRef { kind: OwnerKind::Kustomization, namespace: Some("flux-system".into()), name: "apps".into() };
+        s.gitops = Some(ServiceGitOps { owner: owner_ref, state: Some(owner), drift: vec![] });
+        s
+    }
+
+    #[test]
+    fn the_scale_wizard_on_a_gitops_owned_service_suspends_first_or_goes_to_git() {
+        let mut app = app(vec![flux_owned("api", false)], false);
+        key(&mut app, KeyCode::Char('s'));
+        key(&mut app, KeyCode::Backspace);
+        typed(&mut app, "4");
+        // Suspend, change, remember: the owner's suspend is dry-run first, the scale after it applied.
+        let effects = ctrl(&mut app, 's');
+        let [Effect::Execute(Job::DryRun(suspend))] = &effects[..] else { panic!("{effects:?}") };
+        assert_eq!(suspend.describe(), "suspend Flux Kustomization flux-system/apps (owner of shop/deploy/api)");
+        assert!(wizard(&app).then.as_ref().is_some_and(|p| p.scale().is_some_and(|s| s.to == 4)));
+        app.on_job(JobEvent::DryRun { plan: suspend.clone(), result: Ok(()) });
+        let effects = key(&mut app, KeyCode::Enter);
+        assert!(matches!(&effects[..], [Effect::Execute(Job::Apply { plan, .. })] if plan == suspend), "{effects:?}");
+        let next = app.on_job(JobEvent::Applied { plan: suspend.clone(), result: Ok(()) });
+        assert!(
+            matches!(&next[..], [Effect::Execute(Job::DryRun(p))] if p.scale().is_some_and(|s| s.to == 4)),
+            "{next:?}"
+        );
+        assert!(wizard(&app).then.is_none());
+
+        // Change it in git without a checkout: the patch, and Ctrl-y copies it.
+        app.overlay = None;
+        key(&mut app, KeyCode::Char('s'));
+        key(&mut app, KeyCode::Backspace);
+        typed(&mut app, "5");
+        assert!(ctrl(&mut app, 'g').is_empty(), "no checkout: nothing to read");
+        let copied = wizard(&app).copied(&app).unwrap();
+        assert!(copied.contains("kind: Deployment") && copied.contains("replicas: 5"), "{copied}");
+        assert!(key(&mut app, KeyCode::Enter).is_empty(), "nothing to write");
+        assert!(app.overlay.is_none());
+
+        // With a checkout: read (a job), then the diff; Enter writes (a job); read-only never.
+        app.gitops_repo = Some("/checkout".into());
+        key(&mut app, KeyCode::Char('s'));
+        key(&mut app, KeyCode::Backspace);
+        typed(&mut app, "5");
+        let effects = ctrl(&mut app, 'g');
+        assert!(
+            matches!(&effects[..], [Effect::Execute(Job::ReadCheckout(p))] if p.as_path() == std::path::Path::new("/checkout"))
+        );
+        let manifest = "kind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 2\n".to_string();
+        app.on_job(JobEvent::Checkout(Ok(vec![("/checkout/api.yaml".into(), manifest)])));
+        let effects = key(&mut app, KeyCode::Enter);
+        let [Effect::Execute(Job::WriteCheckout(edit))] = &effects[..] else { panic!("{effects:?}") };
+        assert_eq!(edit.diff().last().map(String::as_str), Some("+  replicas: 5"));
+        app.on_job(JobEvent::WrittenInGit(Ok(1)));
+        assert!(
+            matches!(&wizard(&app).stage, ActionStage::Done { ok: true, message, .. } if message.contains("nothing was committed"))
+        );
+
+        // No file of the checkout sets it: the patch instead, the attempt audited, Enter closes.
+        app.overlay = None;
+        key(&mut app, KeyCode::Char('s'));
+        key(&mut app, KeyCode::Backspace);
+        typed(&mut app, "6");
+        ctrl(&mut app, 'g');
+        let refused = app.on_job(JobEvent::Checkout(Ok(Vec::new())));
+        assert!(
+            matches!(&refused[..], [Effect::Execute(Job::RecordGitEdit { outcome, .. })]
+                if outcome.starts_with("refused: no manifest in /checkout sets spec.replicas")),
+            "{refused:?}"
+        );
+        assert!(wizard(&app).copied(&app).is_some_and(|p| p.contains("replicas: 6")));
+        assert!(key(&mut app, KeyCode::Enter).is_empty());
+        assert!(app.overlay.is_none());
+    }
+
+    #[test]
+    fn r_resumes_a_suspended_owner_and_says_why_not_otherwise() {
+        let mut cockpit =
+            app(vec![flux_owned("api", true), flux_owned("web", false), service("shop", "zz", None)], false);
+        key(&mut cockpit, KeyCode::Char('R'));
+        let plan = wizard(&cockpit).plan(&cockpit).unwrap();
+        assert_eq!(plan.describe(), "resume Flux Kustomization flux-system/apps (owner of shop/deploy/api)");
+        let effects = key(&mut cockpit, KeyCode::Enter);
+        assert!(matches!(&effects[..], [Effect::Execute(Job::DryRun(_))]), "{effects:?}");
+        cockpit.overlay = None;
+        key(&mut cockpit, KeyCode::Down);
+        key(&mut cockpit, KeyCode::Char('R'));
+        assert!(cockpit.overlay.is_none(), "web's owner is not suspended");
+        // An owner that cannot be read: the wizard says so and Enter is refused, audited.
+        let mut unread = flux_owned("api", true);
+        if let Some(g) = unread.gitops.as_mut() {
+            g.state = None;
+        }
+        let mut unknown = app(vec![unread], false);
+        key(&mut unknown, KeyCode::Char('R'));
+        let effects = key(&mut unknown, KeyCode::Enter);
+        assert!(
+            matches!(&effects[..], [Effect::Execute(Job::Record { outcome, .. })] if outcome == "refused: gitops-owner-unknown"),
+            "{effects:?}"
+        );
+        assert!(wizard(&unknown).error.as_deref().is_some_and(|e| e.contains("could not be read")));
+        let mut read_only = App::new(
+            Theme::builtin("dark", &TerminalColors::from_values(false, "")).unwrap(),
+            Keymap::builtin("default").unwrap(),
+            view(1, vec![flux_owned("api", true)]),
+            true,
+        );
+        let effects = key(&mut read_only, KeyCode::Char('R'));
+        assert!(read_only.overlay.is_none(), "--read-only: no wizard");
+        assert!(
+            matches!(&effects[..], [Effect::Execute(Job::RecordRefusal { action, .. })] if action == "resume gitops"),
+            "{effects:?}"
+        );
     }
 
     #[test]

@@ -149,6 +149,8 @@ pub struct Context {
     pub runbooks_for: Option<ServiceKey>,
     /// Where helm is and how it reaches this cluster (a rollback runs only with a helm).
     pub helm: HelmSetup,
+    /// The local GitOps checkout the wizards' "change it in git" edits (`--gitops-repo`).
+    pub gitops_repo: Option<std::path::PathBuf>,
 }
 
 impl Context {
@@ -172,6 +174,7 @@ impl Context {
             runbooks: Runbooks::default(),
             runbooks_for: None,
             helm: HelmSetup::default(),
+            gitops_repo: None,
         }
     }
 

@@ -14,11 +14,12 @@ use ratatui_textarea::TextArea;
 use super::frame::{centered, draw_box, plan_lines, through_helm, wide_popup};
 use crate::actions::ActionPlan;
 use crate::actions::allowed::{Write, change_denied};
-use crate::actions::change::{plan_hpa_bounds, plan_set_image};
+use crate::actions::change::{Change, plan_gitops_suspend, plan_hpa_bounds, plan_set_image};
+use crate::actions::git_edit::{GitEdit, field_of, plan_git_edit};
 use crate::actions::guard::Verdict;
 use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::actions::scale::plan_scale;
-use crate::config::commands::Command;
+use crate::config::commands::{Command, Mode};
 use crate::effects::{Effect, Job, JobEvent};
 use crate::model::budget::budget_of;
 use crate::model::sanitize::clean;
@@ -44,6 +45,14 @@ pub enum ActionStage {
         message: String,
         ok: bool,
     },
+    /// "Change it in git": the checkout's manifests are being read.
+    ReadingGit(ActionPlan),
+    /// The diff (or the patch to copy); Enter writes the files.
+    InGit {
+        plan: ActionPlan,
+        edit: Box<GitEdit>,
+    },
+    WritingGit(ActionPlan),
 }
 
 /// A change being prepared: a scale (replicas typed, preview live) or a plan fixed when
@@ -59,6 +68,8 @@ pub struct ChangeWizard {
     pub confirm: TextArea<'static>,
     pub stage: ActionStage,
     pub error: Option<String>,
+    /// Suspend, change, remember: the change to make once the owner's suspend is applied.
+    pub then: Option<ActionPlan>,
 }
 
 /// What a wizard's input line holds.
@@ -131,9 +142,22 @@ impl ChangeWizard {
         ChangeWizard::fixed(service.key.clone(), plan_rollout(service, request))
     }
 
+    /// `R`: resume the service's suspended GitOps owner; what to say instead when there
+    /// is nothing to resume. An owner that cannot be read opens the wizard, whose guard
+    /// refuses (the cockpit cannot know whether it is suspended).
+    pub fn resume_gitops(service: &Service) -> Result<ChangeWizard, String> {
+        let Some(g) = &service.gitops else {
+            return Err(format!("no Flux or Argo CD object applies {}: nothing to resume", service.key.name));
+        };
+        if g.state.as_ref().is_some_and(|o| !o.suspended) {
+            return Err(format!("{} is not suspended: nothing to resume", g.describe()));
+        }
+        Ok(ChangeWizard::fixed(service.key.clone(), plan_gitops_suspend(service, false)))
+    }
+
     fn new(key: ServiceKey, typed: Typed, input: TextArea<'static>, fixed: Option<ActionPlan>) -> ChangeWizard {
         let confirm = text_input(&key.name);
-        ChangeWizard { key, typed, input, fixed, confirm, stage: ActionStage::Editing, error: None }
+        ChangeWizard { key, typed, input, fixed, confirm, stage: ActionStage::Editing, error: None, then: None }
     }
 
     /// Where typing goes: the value while editing, the name while confirming.
@@ -154,9 +178,16 @@ impl ChangeWizard {
     ) -> Handled {
         match command {
             Command::Confirm => self.advance(ctx, out),
+            Command::ChangeInGit => self.change_in_git(ctx, out),
+            Command::SuspendThenChange => self.suspend_then_change(ctx, out),
             Command::Cancel | Command::Back => {
                 out.push(Request::Close);
                 match &self.stage {
+                    ActionStage::InGit { edit, .. } if edit.why_not().is_none() && edit.changed().next().is_some() => {
+                        ctx.say("not confirmed; nothing was written", now);
+                        let record = Job::RecordGitEdit { edit: edit.clone(), outcome: "declined".into() };
+                        out.push(Request::Effect(Effect::Execute(record)));
+                    }
                     ActionStage::Confirm { plan, dry_run } => {
                         ctx.say("not confirmed; nothing was changed", now);
                         let record = Job::Record {
@@ -179,12 +210,92 @@ impl ChangeWizard {
         Handled::Yes
     }
 
+    /// The change typed now, when it can go another way on a GitOps-owned service: what
+    /// to say instead when it cannot.
+    fn gitops_change(&self, ctx: &Context) -> Result<ActionPlan, String> {
+        if self.stage != ActionStage::Editing || self.fixed.is_some() {
+            return Err("only while the change is typed".into());
+        }
+        let service = ctx.service(&self.key).ok_or_else(|| format!("{} is gone from the cluster", self.key.name))?;
+        if service.gitops.is_none() {
+            return Err(format!("no Flux or Argo CD object applies {}", self.key.name));
+        }
+        let plan = self.plan(ctx)?;
+        if field_of(&plan).is_none() {
+            return Err("only a scale or an image can be changed in git from here".into());
+        }
+        Ok(plan)
+    }
+
+    /// Change it in git: the checkout's manifests are read for the diff; without a
+    /// checkout, the patch to copy is shown at once.
+    fn change_in_git(&mut self, ctx: &Context, out: &mut Vec<Request>) {
+        let plan = match self.gitops_change(ctx) {
+            Ok(plan) => plan,
+            Err(e) => return self.error = Some(e),
+        };
+        self.error = None;
+        match &ctx.gitops_repo {
+            Some(repo) => {
+                self.stage = ActionStage::ReadingGit(plan);
+                out.push(Request::Effect(Effect::Execute(Job::ReadCheckout(repo.clone()))));
+            }
+            None => {
+                let (Some(service), Some(field)) = (ctx.service(&self.key), field_of(&plan)) else { return };
+                let edit = Box::new(plan_git_edit(service, field, None, &[]));
+                self.stage = ActionStage::InGit { plan, edit };
+            }
+        }
+    }
+
+    /// Suspend, change, remember: the owner's suspend goes first (its own dry-run,
+    /// confirmation and audit), then the change typed; the status line reminds meanwhile.
+    fn suspend_then_change(&mut self, ctx: &Context, out: &mut Vec<Request>) {
+        let plan = match self.gitops_change(ctx) {
+            Ok(plan) => plan,
+            Err(e) => return self.error = Some(e),
+        };
+        let Some(service) = ctx.service(&self.key) else { return };
+        if let Some(denied) = self.denied(ctx) {
+            return self.error = Some(denied);
+        }
+        if let Some(guard) = plan.stopped_by() {
+            return self.error = Some(guard.message.clone());
+        }
+        let suspend = plan_gitops_suspend(service, true);
+        if let Some(guard) = suspend.stopped_by() {
+            self.error = Some(guard.message.clone());
+            let outcome = format!("refused: {}", guard.id);
+            out.push(Request::Effect(Effect::Execute(Job::Record { plan: suspend, dry_run: None, outcome })));
+            return;
+        }
+        if suspend.already_applied(service) == Some(true) {
+            return self.error = Some("the owner is suspended already: Enter makes the change".into());
+        }
+        self.error = None;
+        self.then = Some(plan);
+        self.stage = ActionStage::Checking(suspend.clone());
+        out.push(Request::Effect(Effect::Execute(Job::DryRun(suspend))));
+    }
+
+    /// What Ctrl-y copies: the patch to put in git while it is shown, else the kubectl command.
+    pub fn copied(&self, ctx: &Context) -> Option<String> {
+        if let ActionStage::InGit { edit, .. } = &self.stage {
+            return Some(edit.patch());
+        }
+        self.plan(ctx).ok().map(|p| p.kubectl().to_string())
+    }
+
     /// What RBAC forbids about the open wizard's change, as the access reviews (which may
     /// land after the wizard opened) say.
     pub fn denied(&self, ctx: &Context) -> Option<String> {
         let w = self;
         // helm checks its own permissions (and its dry-run shows the answer).
         if w.fixed.as_ref().is_some_and(through_helm) {
+            return None;
+        }
+        // The GitOps owner is its own object too.
+        if w.fixed.as_ref().is_some_and(|p| matches!(p.change(), Some(Change::GitOpsSuspend { .. }))) {
             return None;
         }
         // The autoscaler is its own object: its server dry-run answers for RBAC.
@@ -262,15 +373,69 @@ impl ChangeWizard {
                 out.push(Request::Effect(Effect::Execute(job)));
             }
             ActionStage::Done { .. } => out.push(Request::Close),
-            ActionStage::Checking(_) | ActionStage::Applying(_) | ActionStage::Following(_) => {}
+            ActionStage::InGit { plan, edit } => match edit.why_not() {
+                None if edit.changed().next().is_some() => {
+                    let job = Job::WriteCheckout(edit.clone());
+                    w.stage = ActionStage::WritingGit(plan.clone());
+                    out.push(Request::Effect(Effect::Execute(job)));
+                }
+                _ => out.push(Request::Close),
+            },
+            ActionStage::Checking(_)
+            | ActionStage::Applying(_)
+            | ActionStage::Following(_)
+            | ActionStage::ReadingGit(_)
+            | ActionStage::WritingGit(_) => {}
         }
     }
 
-    /// A job about this change reported back.
-    pub fn on_job(&mut self, event: JobEvent) {
+    /// A job about this change reported back; the next job, when the change goes on
+    /// (the change after the owner's suspend).
+    pub fn on_job(&mut self, event: JobEvent, ctx: &Context) -> Option<Effect> {
         self.stage = match event {
+            JobEvent::Applied { plan, result: Ok(()) } if self.then.is_some() && is_suspend(&plan) => {
+                let next = self.then.take()?;
+                self.stage = ActionStage::Checking(next.clone());
+                return Some(Effect::Execute(Job::DryRun(next)));
+            }
+            JobEvent::Checkout(read) => {
+                let ActionStage::ReadingGit(plan) = &self.stage else { return None };
+                let plan = plan.clone();
+                let field = field_of(&plan)?;
+                match (read, ctx.service(&self.key)) {
+                    (Ok(files), Some(service)) => {
+                        let edit = Box::new(plan_git_edit(service, field, ctx.gitops_repo.as_deref(), &files));
+                        // No file of the checkout sets it: the patch is shown, and the attempt audited.
+                        let refused = edit.why_not().map(|why| {
+                            Effect::Execute(Job::RecordGitEdit {
+                                edit: edit.clone(),
+                                outcome: format!("refused: {why}"),
+                            })
+                        });
+                        self.stage = ActionStage::InGit { plan, edit };
+                        return refused;
+                    }
+                    (Err(e), _) => ActionStage::Done { plan, message: e, ok: false },
+                    (_, None) => ActionStage::Done { plan, message: format!("{} is gone", self.key.name), ok: false },
+                }
+            }
+            JobEvent::WrittenInGit(result) => {
+                let ActionStage::WritingGit(plan) = &self.stage else { return None };
+                let plan = plan.clone();
+                match result {
+                    Ok(n) => ActionStage::Done {
+                        plan,
+                        message: format!(
+                            "written to {n} file(s); nothing was committed or pushed: review, commit and push"
+                        ),
+                        ok: true,
+                    },
+                    Err(e) => ActionStage::Done { plan, message: format!("failed: {e}"), ok: false },
+                }
+            }
             JobEvent::DryRun { plan, result: Ok(()) } => ActionStage::Confirm { plan, dry_run: "ok".into() },
             JobEvent::DryRun { plan, result: Err(e) } => {
+                self.then = None;
                 let who = if through_helm(&plan) { "helm" } else { "the API server" };
                 ActionStage::Done { plan, message: format!("{who} refused it: {e}"), ok: false }
             }
@@ -280,6 +445,7 @@ impl ChangeWizard {
             }
             JobEvent::Applied { plan, result: Ok(()) } => ActionStage::Following(plan),
             JobEvent::Applied { plan, result: Err(e) } => {
+                self.then = None;
                 ActionStage::Done { plan, message: format!("failed: {e}"), ok: false }
             }
             JobEvent::Followed { plan, result: Ok(true) } => {
@@ -292,8 +458,9 @@ impl ChangeWizard {
                 ok: false,
             },
             JobEvent::Followed { plan, result: Err(e) } => ActionStage::Done { plan, message: e, ok: false },
-            _ => return,
+            _ => return None,
         };
+        None
     }
 
     /// The change wizard: replicas input, the live impact preview and guards, the kubectl
@@ -319,15 +486,29 @@ impl ChangeWizard {
 
         let plan = match &w.stage {
             ActionStage::Editing => w.plan(ctx),
-            ActionStage::Checking(p) | ActionStage::Applying(p) | ActionStage::Following(p) => Ok(p.clone()),
-            ActionStage::Confirm { plan, .. } | ActionStage::Done { plan, .. } => Ok(plan.clone()),
+            ActionStage::Checking(p)
+            | ActionStage::Applying(p)
+            | ActionStage::Following(p)
+            | ActionStage::ReadingGit(p)
+            | ActionStage::WritingGit(p) => Ok(p.clone()),
+            ActionStage::Confirm { plan, .. } | ActionStage::Done { plan, .. } | ActionStage::InGit { plan, .. } => {
+                Ok(plan.clone())
+            }
         };
         let mut lines: Vec<Line> = Vec::new();
-        match &plan {
-            Err(e) => lines.push(Line::from(Span::styled(clean(e), theme.style("ui.error")))),
-            Ok(plan) => plan_lines(theme, plan, &mut lines),
+        match (&plan, &w.stage) {
+            (_, ActionStage::InGit { edit, .. }) => git_lines(ctx, edit, &mut lines),
+            (Err(e), _) => lines.push(Line::from(Span::styled(clean(e), theme.style("ui.error")))),
+            (Ok(plan), _) => plan_lines(theme, plan, &mut lines),
+        }
+        if let Some(next) = &w.then {
+            let then = format!("then:             {} (the owner stays suspended{})", next.describe(), resume_hint(ctx));
+            lines.push(Line::from(Span::styled(clean(&then), theme.style("state.info"))));
         }
         lines.push(Line::default());
+        if w.stage == ActionStage::Editing && gitops_owned(ctx, w) {
+            offers(ctx, &mut lines);
+        }
         lines.push(stage_line(ctx, w));
         if let Some(error) = w.error.clone().or_else(|| w.denied(ctx)) {
             lines.push(Line::from(Span::styled(clean(&error), theme.style("ui.error"))));
@@ -355,7 +536,19 @@ fn stage_line<'a>(ctx: &Context, w: &ChangeWizard) -> Line<'a> {
         ActionStage::Editing if w.fixed.as_ref().is_some_and(through_helm) => {
             ("Enter: helm rollback --dry-run · Ctrl-y: copy the command · Esc: cancel".to_string(), "ui.hint")
         }
+        ActionStage::Editing if gitops_owned(ctx, w) => {
+            ("Enter: dry-run as it is (the owner reverts it) · Esc: cancel".to_string(), "ui.hint")
+        }
         ActionStage::Editing => ("Enter: ask the API server (dry-run) · Esc: cancel".to_string(), "ui.hint"),
+        ActionStage::ReadingGit(_) => ("reading the checkout…".to_string(), "state.info"),
+        ActionStage::WritingGit(_) => ("writing…".to_string(), "state.info"),
+        ActionStage::InGit { edit, .. } => match edit.why_not() {
+            None if edit.changed().next().is_some() => {
+                ("Enter: write the file(s) (nothing is committed or pushed) · Esc: cancel".to_string(), "state.ok")
+            }
+            None => ("git already says so · Enter: close".to_string(), "state.ok"),
+            Some(_) => ("Ctrl-y: copy the patch · Enter: close".to_string(), "ui.hint"),
+        },
         ActionStage::Checking(_) => ("server dry-run…".to_string(), "state.info"),
         ActionStage::Confirm { plan, dry_run } => {
             let who = if through_helm(plan) { "helm --dry-run" } else { "server dry-run" };
@@ -373,6 +566,67 @@ fn stage_line<'a>(ctx: &Context, w: &ChangeWizard) -> Line<'a> {
         }
     };
     Line::from(Span::styled(clean(&text), theme.style(key)))
+}
+
+/// Whether the change typed is on a service a GitOps owner applies (the two other paths
+/// are offered).
+fn gitops_owned(ctx: &Context, w: &ChangeWizard) -> bool {
+    w.fixed.is_none() && w.typed != Typed::Bounds && ctx.service(&w.key).is_some_and(|s| s.gitops.is_some())
+}
+
+/// The two other paths of a change on a GitOps-owned service, with their keys.
+fn offers(ctx: &Context, lines: &mut Vec<Line<'static>>) {
+    let theme = &ctx.theme;
+    let key = |command: Command| {
+        ctx.keymap.keys_for(Mode::Input, command).first().cloned().unwrap_or_else(|| format!(":{}", command.name()))
+    };
+    let git = match &ctx.gitops_repo {
+        Some(repo) => format!("edit the manifest in {}, diff shown, nothing committed", repo.display()),
+        None => "the patch to commit (no --gitops-repo checkout)".to_string(),
+    };
+    let resume = resume_hint(ctx);
+    for (label, command, what) in [
+        ("instead", Command::ChangeInGit, format!("change it in git: {git}")),
+        ("", Command::SuspendThenChange, format!("suspend the owner, then change (a reminder until resumed{resume})")),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{label:<18}"), theme.style("ui.text.dim")),
+            Span::styled(format!("{}: ", key(command)), theme.style("ui.hint.key")),
+            Span::styled(clean(&what), theme.style("ui.text")),
+        ]));
+    }
+}
+
+/// `; R resumes it`, with the key the keymap gives (nothing when it gives none).
+fn resume_hint(ctx: &Context) -> String {
+    let key = ctx.keymap.keys_for(Mode::Overview, Command::ResumeGitOps).first().cloned();
+    key.map_or_else(String::new, |k| format!("; {k} resumes it"))
+}
+
+fn is_suspend(plan: &ActionPlan) -> bool {
+    matches!(plan.change(), Some(Change::GitOpsSuspend { suspend: true, .. }))
+}
+
+/// The change in git: what is edited, and the diff; or why nothing can be written and
+/// the patch to copy.
+fn git_lines(ctx: &Context, edit: &GitEdit, lines: &mut Vec<Line<'static>>) {
+    let theme = &ctx.theme;
+    lines.push(Line::from(Span::styled(edit.describe(), theme.style("ui.text"))));
+    if let Some(why) = edit.why_not() {
+        lines.push(Line::from(Span::styled(why, theme.style("state.warn"))));
+        for line in edit.patch().lines() {
+            lines.push(Line::from(Span::styled(format!("  {}", clean(line)), theme.style("ui.text"))));
+        }
+        return;
+    }
+    for line in edit.diff() {
+        let key = match line.chars().next() {
+            Some('+') if !line.starts_with("+++") => "state.ok",
+            Some('-') if !line.starts_with("---") => "state.error",
+            _ => "ui.text.dim",
+        };
+        lines.push(Line::from(Span::styled(line, theme.style(key))));
+    }
 }
 
 /// `2..6` or `2 6`: an autoscaler's minimum and maximum.

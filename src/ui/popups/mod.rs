@@ -59,6 +59,7 @@ impl Overlay {
             Command::RolloutRestart => wizard(ChangeWizard::rollout(service, RolloutRequest::Restart)),
             Command::RolloutPause => wizard(ChangeWizard::rollout(service, RolloutRequest::Pause)),
             Command::RolloutResume => wizard(ChangeWizard::rollout(service, RolloutRequest::Resume)),
+            Command::ResumeGitOps => ChangeWizard::resume_gitops(service).and_then(wizard),
             _ => {
                 let source =
                     if command == Command::HelmRollback { RevisionSource::Helm } else { RevisionSource::Rollout };
