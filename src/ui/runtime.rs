@@ -60,11 +60,15 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
             event = input.next() => match event {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     let asked = app.handle_key(key, jiff::Timestamp::now());
-                    dirty = true;
                     if apply_effects(&mut app, &session, &mut effects, &mut guard, asked) {
                         break Ending::Quit;
                     }
                     follow_logs(&mut app, &mut effects, &session);
+                    // The frame cap is for the cluster's bursts, not the operator: a key is
+                    // answered at once, never behind a frame just drawn for a pod update.
+                    screen.draw(&mut guard, &app)?;
+                    last_draw = Instant::now();
+                    dirty = false;
                 }
                 Some(Ok(TermEvent::Paste(text))) => {
                     app.handle_paste(&text);
