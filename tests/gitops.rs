@@ -2,7 +2,9 @@
 //! Flux's CRDs applied with kubectl, a Kustomization- and a HelmRelease-owned Deployment
 //! applied server-side as their controllers do, their owners' state in `status -o json`,
 //! a `kubectl scale` behind Flux's back reported as drift naming the manager, the scale
-//! preview warning about the revert, and suspend → resume through a runbook, audited.
+//! preview warning about the revert, suspend → resume through a runbook, audited, and the
+//! owners' Flux sources: their revision against the one applied (the `gitops-synced` gate)
+//! and a source that cannot fetch, in status, the detail view and lint.
 
 mod support;
 
@@ -84,6 +86,21 @@ spec:
   interval: 5m
   chart:
     spec: {chart: web, sourceRef: {kind: HelmRepository, name: charts}}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1m
+  url: https://github.com/example/fleet
+  ref: {branch: main}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: charts, namespace: shop}
+spec:
+  interval: 1h
+  url: https://charts.example.com
 "#;
 
 /// A clean cluster with Flux's CRDs served, two owners with a status, and a Deployment
@@ -94,13 +111,26 @@ fn flux_cluster() -> Rig {
 
 fn flux_cluster_with(extra_users: Vec<cockpit::sim::spec::UserSpec>) -> Rig {
     let rig = Rig::start_scenario(SimOptions { scenario: Some("clean".into()), extra_users, ..Default::default() });
-    for crd in ["flux-kustomizations.yaml", "flux-helmreleases.yaml"] {
+    let crds = [
+        "flux-kustomizations.yaml",
+        "flux-helmreleases.yaml",
+        "flux-gitrepositories.yaml",
+        "flux-helmrepositories.yaml",
+    ];
+    for crd in crds {
         let path = format!("{}/assets/crds/{crd}", env!("CARGO_MANIFEST_DIR"));
         rig.kubectl(&["apply", "-f", &path]);
     }
     rig.wait_until("the Flux kinds to be served", || {
-        rig.kubectl(&["api-resources", "-o", "name"]).contains("helmreleases.helm.toolkit.fluxcd.io")
-            && rig.kubectl(&["api-resources", "-o", "name"]).contains("kustomizations.kustomize.toolkit.fluxcd.io")
+        let served = rig.kubectl(&["api-resources", "-o", "name"]);
+        [
+            "helmreleases.helm.toolkit.fluxcd.io",
+            "kustomizations.kustomize.toolkit.fluxcd.io",
+            "helmrepositories.source.toolkit.fluxcd.io",
+            "gitrepositories.source.toolkit.fluxcd.io",
+        ]
+        .iter()
+        .all(|kind| served.contains(kind))
     });
     let namespaces = write(
         &rig,
@@ -110,28 +140,20 @@ fn flux_cluster_with(extra_users: Vec<cockpit::sim::spec::UserSpec>) -> Rig {
     rig.kubectl(&["apply", "-f", &namespaces]);
     let owners = write(&rig, "owners.yaml", OWNERS);
     rig.kubectl(&["apply", "-f", &owners]);
-    rig.kubectl(&[
-        "patch",
+    patch_status(
+        &rig,
         "kustomizations.kustomize.toolkit.fluxcd.io",
-        "apps",
-        "-n",
-        "flux-system",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
+        "flux-system/apps",
         r#"{"status":{"lastAppliedRevision":"main@sha1:4f2a","conditions":[{"type":"Ready","status":"True","reason":"ReconciliationSucceeded","message":"Applied revision: main@sha1:4f2a","lastTransitionTime":"2026-12-04T00:00:00Z"}]}}"#,
-    ]);
-    rig.kubectl(&[
-        "patch",
+    );
+    patch_status(
+        &rig,
         "helmreleases.helm.toolkit.fluxcd.io",
-        "web",
-        "-n",
-        "shop",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
+        "shop/web",
         r#"{"status":{"conditions":[{"type":"Ready","status":"False","reason":"UpgradeFailed","message":"Helm upgrade failed: timed out","lastTransitionTime":"2026-12-04T00:00:00Z"}]}}"#,
-    ]);
+    );
+    set_source(&rig, "gitrepositories", "flux-system/flux-system", "True", "main@sha1:4f2a", "stored artifact");
+    set_source(&rig, "helmrepositories", "shop/charts", "True", "sha256:9d1c", "stored artifact");
     let ks = write(&rig, "ks-api.yaml", KUSTOMIZATION_OWNED);
     rig.kubectl(&["apply", "--server-side", "--field-manager=kustomize-controller", "-f", &ks]);
     let hr = write(&rig, "hr-web.yaml", HELMRELEASE_OWNED);
@@ -319,6 +341,133 @@ fn change_it_in_git_edits_the_checkout_and_without_one_prints_the_patch() {
         "{}",
         text(&missing)
     );
+}
+
+/// A Flux source's status as source-controller writes it: Ready (or not) and the revision
+/// of the artifact it fetched last.
+fn set_source(rig: &Rig, plural: &str, at: &str, ready: &str, revision: &str, message: &str) {
+    let reason = if ready == "True" { "Succeeded" } else { "GitOperationFailed" };
+    let status = serde_json::json!({"status": {
+        "artifact": {"revision": revision},
+        "conditions": [{"type": "Ready", "status": ready, "reason": reason, "message": message,
+                        "lastTransitionTime": "2026-12-04T00:00:00Z"}],
+    }});
+    patch_status(rig, &format!("{plural}.source.toolkit.fluxcd.io"), at, &status.to_string());
+}
+
+/// The Kustomization's `status.lastAppliedRevision`, as kustomize-controller writes it.
+fn set_applied(rig: &Rig, revision: &str) {
+    let status = serde_json::json!({"status": {"lastAppliedRevision": revision}});
+    patch_status(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system/apps", &status.to_string());
+}
+
+/// Writes an object's status through the status subresource, as its controller does.
+fn patch_status(rig: &Rig, resource: &str, at: &str, status: &str) {
+    let (namespace, name) = at.split_once('/').unwrap();
+    rig.kubectl(&["patch", resource, name, "-n", namespace, "--subresource=status", "--type=merge", "-p", status]);
+}
+
+const SYNCED: &str = "\
+name: synced
+namespace: shop
+steps:
+  - id: check
+    title: Flux applied what git holds
+    wait: 0s
+    gates:
+      - gitops-synced: {service: ks-api, timeout: 2s}
+";
+
+/// The `gitops-synced` gate of one runbook run: the exit code and what it said.
+fn synced_gate(rig: &Rig) -> (Option<i32>, String) {
+    let book = write(rig, "synced.yaml", SYNCED);
+    let run = rig.cockpit(&["runbook", "run", &book, "--yes"]);
+    (run.status.code(), text(&run))
+}
+
+#[test]
+fn the_gate_passes_only_once_the_kustomization_applied_its_sources_revision() {
+    let rig = flux_cluster();
+    let status = json_of(&rig, &["-A", "status", "-o", "json"]);
+    let source = &row(&status, "ks-api")["gitops"]["source"];
+    assert_eq!(
+        (source["kind"].as_str(), source["namespace"].as_str(), source["name"].as_str()),
+        (Some("GitRepository"), Some("flux-system"), Some("flux-system")),
+        "{source:#}"
+    );
+    assert_eq!((source["ready"].as_bool(), source["revision"].as_str()), (Some(true), Some("main@sha1:4f2a")));
+    assert_eq!(source["url"], "https://github.com/example/fleet");
+    assert_eq!(row(&status, "hr-web")["gitops"]["source"]["kind"], "HelmRepository");
+    let (code, said) = synced_gate(&rig);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains(
+            "gate passed: gitops-synced ks-api: Flux Kustomization flux-system/apps Ready at main@sha1:4f2a; \
+             the revision of source GitRepository flux-system/flux-system"
+        ),
+        "{said}"
+    );
+
+    // A commit is fetched: the owner is still Ready, at the old revision.
+    set_source(&rig, "gitrepositories", "flux-system/flux-system", "True", "main@sha1:b7e9", "stored artifact");
+    let (code, said) = synced_gate(&rig);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(
+            "applied rev main@sha1:4f2a, source GitRepository flux-system/flux-system at main@sha1:b7e9 (not yet reconciled)"
+        ),
+        "{said}"
+    );
+
+    // Applied: synced again.
+    set_applied(&rig, "main@sha1:b7e9");
+    let (code, said) = synced_gate(&rig);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("Ready at main@sha1:b7e9; the revision of source"), "{said}");
+}
+
+#[test]
+fn a_source_that_cannot_fetch_is_shown_warned_by_lint_and_holds_the_gate() {
+    let rig = flux_cluster();
+    set_source(
+        &rig,
+        "gitrepositories",
+        "flux-system/flux-system",
+        "False",
+        "main@sha1:4f2a",
+        "authentication required",
+    );
+    let status = json_of(&rig, &["-A", "status", "-o", "json"]);
+    let source = &row(&status, "ks-api")["gitops"]["source"];
+    assert_eq!(source["ready"], false, "{source:#}");
+    assert_eq!(source["message"], "authentication required");
+    assert_eq!(source["state"], "not ready: authentication required");
+
+    let lint = json_of(&rig, &["-A", "lint", "-o", "json"]);
+    let all = lint.to_string();
+    assert!(
+        all.contains("gitops-source-not-ready")
+            && all.contains(
+                "source GitRepository flux-system/flux-system of Flux Kustomization flux-system/apps \
+                 not ready: authentication required"
+            ),
+        "{lint:#}"
+    );
+    let (code, said) = synced_gate(&rig);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("source GitRepository flux-system/flux-system not ready: authentication required"), "{said}");
+
+    // Its kind no longer served: unknown, so the gate refuses rather than pass on Ready.
+    rig.kubectl(&["delete", "crd", "gitrepositories.source.toolkit.fluxcd.io"]);
+    rig.wait_until("GitRepositories gone", || {
+        !rig.kubectl(&["api-resources", "-o", "name"]).contains("gitrepositories.source.toolkit.fluxcd.io")
+    });
+    let status = json_of(&rig, &["-A", "status", "-o", "json"]);
+    let source = &row(&status, "ks-api")["gitops"]["source"];
+    assert!(source["ready"].is_null() && source["revision"].is_null(), "{source:#}");
+    let (code, said) = synced_gate(&rig);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("could not be read (GitRepository is not served or may not be listed here)"), "{said}");
 }
 
 /// An owner's `spec.suspend` as kubectl prints it (empty when unset).
@@ -700,6 +849,13 @@ fn the_cockpit_shows_the_owner_live_and_a_suspend_made_elsewhere_as_a_reminder()
     pty.wait_until("the GITOPS column with both owners' state", |s| {
         s.contains("GITOPS") && s.contains("Ready") && s.contains("not ready: Helm upgrade failed")
     });
+    pty.send("/ks-api\r");
+    pty.wait_until("ks-api alone", |s| s.contains("Services 1 of"));
+    pty.send("\r");
+    pty.wait_until("the owner's source in the detail view", |s| {
+        s.contains("source GitRepository flux-system/flux-system  Ready  rev main@sha1:4f2a")
+    });
+    pty.send("\x1b");
     // Flux suspended by someone else: the owner's change reaches every service it applies.
     rig.kubectl(&[
         "patch",

@@ -404,7 +404,7 @@ fn shipped_crds() -> Vec<PathBuf> {
 fn every_shipped_crd_loads_and_serves_its_kind() {
     let s = Sim::start();
     let files = shipped_crds();
-    assert_eq!(files.len(), 6);
+    assert_eq!(files.len(), 8);
     for file in &files {
         s.ok(&["apply", "-f", &file.display().to_string()]);
     }
@@ -415,6 +415,8 @@ fn every_shipped_crd_loads_and_serves_its_kind() {
         ("kustomizations", "kustomize.toolkit.fluxcd.io/v1"),
         ("helmreleases", "helm.toolkit.fluxcd.io/v2"),
         ("gitrepositories", "source.toolkit.fluxcd.io/v1"),
+        ("ocirepositories", "source.toolkit.fluxcd.io/v1"),
+        ("helmrepositories", "source.toolkit.fluxcd.io/v1"),
         ("applications", "argoproj.io/v1alpha1"),
     ] {
         assert!(

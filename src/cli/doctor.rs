@@ -117,7 +117,7 @@ async fn rbac_checks(client: &kube::Client, namespace: Option<&str>, checks: &mu
     for kind in ResourceKind::ALL.into_iter().filter(|k| *k != ResourceKind::NodePods) {
         // An operator's kind on a cluster without that operator: nothing to be allowed.
         if let Some(group_version) = kind.served_only_as()
-            && !crate::cluster::network::serves(client, group_version).await
+            && !crate::cluster::network::serves(client, group_version, kind.plural()).await
         {
             continue;
         }
@@ -150,6 +150,9 @@ async fn rbac_checks(client: &kube::Client, namespace: Option<&str>, checks: &mu
                     ResourceKind::Services => "database hosts are not resolved to their servers",
                     ResourceKind::CnpgClusters | ResourceKind::ZalandoClusters => {
                         "operators' PostgreSQL clusters are not read for the budget"
+                    }
+                    kind if kind.is_gitops() => {
+                        "GitOps owners or their sources are unknown (a gitops-synced gate waits)"
                     }
                     _ => "Helm release history is unknown",
                 };

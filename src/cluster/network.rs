@@ -168,8 +168,14 @@ fn operator_cluster(operator: Operator, meta: &ObjectMeta, spec: &serde_json::Va
     }
 }
 
-/// Whether the API server serves `group_version` (an operator's CRD is installed). Only a
-/// 404 means "not installed"; any other failure is left to the watch to report.
-pub async fn serves(client: &kube::Client, group_version: &str) -> bool {
-    !matches!(client.list_api_group_resources(group_version).await, Err(kube::Error::Api(e)) if e.code == 404)
+/// Whether the API server serves `plural` in `group_version` (an operator's CRD is
+/// installed, at that version: Flux served OCIRepositories at v1beta2 before v1). Only a
+/// 404 or a group without that resource means "not installed"; any other failure is left
+/// to the watch to report.
+pub async fn serves(client: &kube::Client, group_version: &str, plural: &str) -> bool {
+    match client.list_api_group_resources(group_version).await {
+        Ok(list) => list.resources.iter().any(|r| r.name == plural),
+        Err(kube::Error::Api(e)) => e.code != 404,
+        Err(_) => true,
+    }
 }

@@ -58,13 +58,16 @@ use tokio::task::JoinHandle;
 use super::collection::key_of;
 pub use super::collection::{Collection, Key, Watched};
 use super::connect::describe_kube_error_at;
-use super::gitops::{ArgoApplication, FluxHelmRelease, FluxKustomization};
+use super::gitops::{
+    ArgoApplication, FluxGitRepository, FluxHelmRelease, FluxHelmRepository, FluxKustomization, FluxOciRepository,
+};
 use super::network::{CnpgCluster, ZalandoCluster};
 use super::raw::{EventStream, Page};
 use crate::model::changes::{Change, Changes, Part};
 use crate::model::discovery::{NetService, Network, OperatorCluster};
 use crate::model::events::MAX_EVENTS;
 use crate::model::gitops::GitOpsOwner;
+use crate::model::gitops::source::{GitOpsSource, SourceKind, Sources};
 use crate::model::history::ReplicaSetFacts;
 use crate::model::pods::{self, PodFacts};
 use crate::model::services::{ClusterObjects, Visibility};
@@ -204,10 +207,16 @@ pub enum ResourceKind {
     FluxHelmReleases,
     /// Argo CD `Application`s (argoproj.io), when served.
     ArgoApplications,
+    /// Flux `GitRepository`s (source.toolkit.fluxcd.io), when served: what owners apply from.
+    FluxGitRepositories,
+    /// Flux `OCIRepository`s, when served.
+    FluxOciRepositories,
+    /// Flux `HelmRepository`s, when served.
+    FluxHelmRepositories,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 18] = [
+    pub const ALL: [ResourceKind; 21] = [
         ResourceKind::Deployments,
         ResourceKind::StatefulSets,
         ResourceKind::ReplicaSets,
@@ -226,6 +235,9 @@ impl ResourceKind {
         ResourceKind::FluxKustomizations,
         ResourceKind::FluxHelmReleases,
         ResourceKind::ArgoApplications,
+        ResourceKind::FluxGitRepositories,
+        ResourceKind::FluxOciRepositories,
+        ResourceKind::FluxHelmRepositories,
     ];
 
     /// The plural resource name, as RBAC and kubectl spell it.
@@ -248,6 +260,9 @@ impl ResourceKind {
             ResourceKind::FluxKustomizations => "kustomizations",
             ResourceKind::FluxHelmReleases => "helmreleases",
             ResourceKind::ArgoApplications => "applications",
+            ResourceKind::FluxGitRepositories => "gitrepositories",
+            ResourceKind::FluxOciRepositories => "ocirepositories",
+            ResourceKind::FluxHelmRepositories => "helmrepositories",
         }
     }
 
@@ -265,6 +280,7 @@ impl ResourceKind {
             ResourceKind::FluxKustomizations => "kustomize.toolkit.fluxcd.io",
             ResourceKind::FluxHelmReleases => "helm.toolkit.fluxcd.io",
             ResourceKind::ArgoApplications => "argoproj.io",
+            kind if kind.source_kind().is_some() => "source.toolkit.fluxcd.io",
             _ => "",
         }
     }
@@ -277,6 +293,7 @@ impl ResourceKind {
             ResourceKind::FluxKustomizations => Some("kustomize.toolkit.fluxcd.io/v1"),
             ResourceKind::FluxHelmReleases => Some("helm.toolkit.fluxcd.io/v2"),
             ResourceKind::ArgoApplications => Some("argoproj.io/v1alpha1"),
+            kind if kind.source_kind().is_some() => Some("source.toolkit.fluxcd.io/v1"),
             _ => None,
         }
     }
@@ -294,18 +311,28 @@ impl ResourceKind {
         }
     }
 
-    /// Listed across the cluster whatever the scope (a GitOps owner usually lives in
-    /// another namespace than the workloads it applies).
+    /// Listed across the cluster whatever the scope (a GitOps owner and its source usually
+    /// live in another namespace than the workloads it applies).
     pub fn cluster_wide(self) -> bool {
-        matches!(self, ResourceKind::Nodes | ResourceKind::NodePods) || self.is_gitops_owner()
+        matches!(self, ResourceKind::Nodes | ResourceKind::NodePods) || self.is_gitops()
     }
 
-    /// A Flux or Argo CD object that applies workloads.
-    pub fn is_gitops_owner(self) -> bool {
+    /// A Flux or Argo CD object that applies workloads, or a Flux source one applies from.
+    pub fn is_gitops(self) -> bool {
         matches!(
             self,
             ResourceKind::FluxKustomizations | ResourceKind::FluxHelmReleases | ResourceKind::ArgoApplications
-        )
+        ) || self.source_kind().is_some()
+    }
+
+    /// The Flux source kind this is a watch of.
+    pub fn source_kind(self) -> Option<SourceKind> {
+        match self {
+            ResourceKind::FluxGitRepositories => Some(SourceKind::GitRepository),
+            ResourceKind::FluxOciRepositories => Some(SourceKind::OCIRepository),
+            ResourceKind::FluxHelmRepositories => Some(SourceKind::HelmRepository),
+            _ => None,
+        }
     }
 
     /// A kind only one part of the cockpit needs (node capacity in the scale preview, the
@@ -323,7 +350,7 @@ impl ResourceKind {
                 | ResourceKind::FluxKustomizations
                 | ResourceKind::FluxHelmReleases
                 | ResourceKind::ArgoApplications
-        )
+        ) || self.source_kind().is_some()
     }
 }
 
@@ -689,6 +716,8 @@ pub struct Watches {
     not_served: Arc<Mutex<Vec<String>>>,
     /// Flux Kustomizations and HelmReleases, Argo CD Applications, where served.
     pub gitops_owners: [Arc<Collection<GitOpsOwner>>; 3],
+    /// Flux Git, OCI and Helm repositories, where served.
+    pub gitops_sources: [Arc<Collection<GitOpsSource>>; 3],
     /// GitOps APIs this cluster does not serve (nothing to say: most clusters have none).
     gitops_not_served: Arc<Mutex<Vec<String>>>,
     config_map_reader: Option<super::network::ConfigMapReader>,
@@ -764,6 +793,7 @@ impl Watches {
             zalando_clusters: Default::default(),
             not_served: Default::default(),
             gitops_owners: Default::default(),
+            gitops_sources: Default::default(),
             gitops_not_served: Default::default(),
             health,
             pulse,
@@ -838,6 +868,21 @@ impl Watches {
                 w.gitops_owners[2].clone(),
                 w.gitops_not_served.clone(),
             ),
+            ctx.spawn_if_served::<FluxGitRepository>(
+                ResourceKind::FluxGitRepositories,
+                w.gitops_sources[0].clone(),
+                w.gitops_not_served.clone(),
+            ),
+            ctx.spawn_if_served::<FluxOciRepository>(
+                ResourceKind::FluxOciRepositories,
+                w.gitops_sources[1].clone(),
+                w.gitops_not_served.clone(),
+            ),
+            ctx.spawn_if_served::<FluxHelmRepository>(
+                ResourceKind::FluxHelmRepositories,
+                w.gitops_sources[2].clone(),
+                w.gitops_not_served.clone(),
+            ),
         ];
         if own_node_pods {
             let everywhere = objects_of(Api::all(ctx.client.clone()));
@@ -863,12 +908,25 @@ impl Watches {
             helm_releases: self.helm_releases.snapshot(),
             network: self.network(),
             gitops_owners: self.gitops_owners(),
+            gitops_sources: self.gitops_sources(),
         }
     }
 
     /// Every GitOps owner read, in kind/namespace/name order.
     pub fn gitops_owners(&self) -> Vec<Arc<GitOpsOwner>> {
         self.gitops_owners.iter().flat_map(|c| c.snapshot()).collect()
+    }
+
+    /// Every Flux source read, and the kinds listed now (served, allowed, and listed at
+    /// least once): a source absent from a kind not listed is unknown, not missing.
+    pub fn gitops_sources(&self) -> Sources {
+        let health = self.health();
+        let readable = health
+            .iter()
+            .filter(|(_, h)| matches!(h, WatchHealth::Live { .. } | WatchHealth::Silent { .. }))
+            .filter_map(|(kind, _)| kind.source_kind())
+            .collect();
+        Sources { read: self.gitops_sources.iter().flat_map(|c| c.snapshot()).collect(), readable }
     }
 
     /// What database discovery reads besides workloads.
@@ -884,7 +942,7 @@ impl Watches {
         let mut notes = self.config_maps.notes();
         notes.extend(self.not_served.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned());
         for (kind, health) in self.health() {
-            if kind.is_gitops_owner() {
+            if kind.is_gitops() {
                 continue;
             }
             if let (WatchHealth::NoAccess { permission }, Some(_)) = (health, kind.served_only_as()) {
@@ -925,6 +983,7 @@ impl Watches {
             helm_releases: self.helm_releases.in_namespace(namespace),
             network: Default::default(),
             gitops_owners: self.gitops_owners(),
+            gitops_sources: self.gitops_sources(),
         }
     }
 
@@ -1053,7 +1112,7 @@ impl WatchContext {
             ResourceKind::Nodes => changes.capacity(),
             ResourceKind::Services | ResourceKind::CnpgClusters | ResourceKind::ZalandoClusters => changes.network(),
             // An owner applies workloads of any namespace: every service is found again.
-            kind if kind.is_gitops_owner() => changes.everything(),
+            kind if kind.is_gitops() => changes.everything(),
             ResourceKind::NodePods if change == Change::Structure => changes.capacity(),
             ResourceKind::NodePods => {}
             ResourceKind::Pods if change == Change::Structure => {
@@ -1099,7 +1158,7 @@ impl WatchContext {
         let ctx = self.clone();
         let group_version = kind.served_only_as().unwrap_or_default();
         tokio::spawn(async move {
-            if !super::network::serves(&ctx.client, group_version).await {
+            if !super::network::serves(&ctx.client, group_version, kind.plural()).await {
                 not_served
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

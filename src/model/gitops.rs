@@ -14,6 +14,9 @@ use serde_json::Value;
 use super::sanitize::clean;
 
 pub mod edit;
+pub mod source;
+
+use source::{ServiceSource, SourceRef, Sources};
 
 const FLUX_KUSTOMIZATION_NAME: &str = "kustomize.toolkit.fluxcd.io/name";
 const FLUX_KUSTOMIZATION_NAMESPACE: &str = "kustomize.toolkit.fluxcd.io/namespace";
@@ -119,6 +122,19 @@ pub struct GitOpsOwner {
     /// kept in [`ARGO_AUTOMATED_ANNOTATION`] (what `resume-gitops` restores).
     pub automated: Option<String>,
     pub saved_automated: Option<String>,
+    /// Flux: the source it applies from (`None` for Argo CD).
+    pub source: Option<SourceRef>,
+}
+
+/// The `Ready` condition of a Flux object's status, sanitized.
+fn ready_condition(status: &Value) -> Option<Condition> {
+    let text = |v: &Value| v.as_str().map(clean).filter(|s| !s.is_empty());
+    let c = status["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "Ready")?;
+    Some(Condition {
+        status: text(&c["status"]).unwrap_or_else(|| "Unknown".into()),
+        reason: text(&c["reason"]),
+        message: text(&c["message"]),
+    })
 }
 
 /// What the overview's GITOPS column says of an owner.
@@ -137,17 +153,11 @@ impl GitOpsOwner {
         let text = |v: &Value| v.as_str().map(clean).filter(|s| !s.is_empty());
         let mut automated = None;
         let (ready, suspended, revision) = match kind {
-            OwnerKind::Kustomization | OwnerKind::HelmRelease => {
-                let ready =
-                    status["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == "Ready").map(|c| {
-                        Condition {
-                            status: text(&c["status"]).unwrap_or_else(|| "Unknown".into()),
-                            reason: text(&c["reason"]),
-                            message: text(&c["message"]),
-                        }
-                    });
-                (ready, spec["suspend"].as_bool().unwrap_or(false), text(&status["lastAppliedRevision"]))
-            }
+            OwnerKind::Kustomization | OwnerKind::HelmRelease => (
+                ready_condition(status),
+                spec["suspend"].as_bool().unwrap_or(false),
+                text(&status["lastAppliedRevision"]),
+            ),
             OwnerKind::Application => {
                 let sync = text(&status["sync"]["status"]);
                 let health = text(&status["health"]["status"]);
@@ -168,9 +178,11 @@ impl GitOpsOwner {
                 (ready, automated.is_none(), text(&status["sync"]["revision"]))
             }
         };
+        let namespace = clean(meta.namespace.as_deref().unwrap_or_default());
         GitOpsOwner {
             kind,
-            namespace: clean(meta.namespace.as_deref().unwrap_or_default()),
+            source: SourceRef::of_owner(kind, &namespace, spec),
+            namespace,
             name: clean(meta.name.as_deref().unwrap_or_default()),
             ready,
             suspended,
@@ -215,7 +227,8 @@ impl GitOpsOwner {
         }
     }
 
-    /// Ready and reconciling: what the `gitops-synced` gate asks.
+    /// Ready and reconciling: the owner's half of what the `gitops-synced` gate asks
+    /// ([`ServiceGitOps::synced`] adds its source's revision).
     pub fn is_synced(&self) -> bool {
         self.state() == OwnerState::Ready
     }
@@ -259,6 +272,9 @@ pub struct ServiceGitOps {
     /// `None`: the owner could not be read (not served, no access, not found).
     pub state: Option<GitOpsOwner>,
     pub drift: Vec<Drift>,
+    /// The Flux source the owner names, as far as it is known (`None`: the owner was not
+    /// read, or names none, as an Argo CD Application).
+    pub source: Option<ServiceSource>,
 }
 
 impl ServiceGitOps {
@@ -275,6 +291,27 @@ impl ServiceGitOps {
 
     pub fn interval(&self) -> Option<&str> {
         self.state.as_ref().and_then(|s| s.interval.as_deref())
+    }
+
+    /// What the `gitops-synced` gate asks: the owner Ready, and a Flux owner at the
+    /// revision its source holds now (a source named but unreadable is never taken as
+    /// synced). `Ok` says what was checked, `Err` what it waits for.
+    pub fn synced(&self) -> Result<String, String> {
+        let owner = self.describe();
+        let Some(state) = self.state.as_ref() else { return Err(format!("{owner} could not be read")) };
+        match state.state() {
+            OwnerState::Ready => {}
+            OwnerState::Suspended => return Err(format!("{owner} is suspended")),
+            OwnerState::NotReady(why) => return Err(format!("owner {owner} not ready: {why}")),
+            OwnerState::Unknown => return Err(format!("{owner} could not be read")),
+        }
+        let revision = state.revision.as_ref().map_or(String::new(), |r| format!(" at {r}"));
+        match &self.source {
+            None => Ok(format!("{owner} Ready{revision}")),
+            Some(source) => source::applied_from_source(state.kind, state.revision.as_deref(), source)
+                .map(|checked| format!("{owner} Ready{revision}; {checked}"))
+                .map_err(|why| format!("{owner} Ready, but {why}")),
+        }
     }
 
     /// `the next reconcile (every 10m) reverts it` for the change previews.
@@ -315,8 +352,14 @@ pub fn owner_ref(meta: &ObjectMeta) -> Option<OwnerRef> {
 }
 
 /// The owner of a workload and its state among `owners` (`None`: the owners could not be
-/// read). `app.kubernetes.io/instance` names an owner only when such an Application exists.
-pub fn resolve(meta: &ObjectMeta, owners: Option<&[Arc<GitOpsOwner>]>, autoscaled: bool) -> Option<ServiceGitOps> {
+/// read), with its source among `sources`. `app.kubernetes.io/instance` names an owner only
+/// when such an Application exists.
+pub fn resolve(
+    meta: &ObjectMeta,
+    owners: Option<&[Arc<GitOpsOwner>]>,
+    sources: &Sources,
+    autoscaled: bool,
+) -> Option<ServiceGitOps> {
     let found = |r: &OwnerRef| {
         owners?
             .iter()
@@ -330,7 +373,8 @@ pub fn resolve(meta: &ObjectMeta, owners: Option<&[Arc<GitOpsOwner>]>, autoscale
     })?;
     let state = found(&owner);
     let drift = drift(meta.managed_fields.as_deref().unwrap_or_default(), autoscaled);
-    Some(ServiceGitOps { owner, state, drift })
+    let source = state.as_ref().and_then(|o| o.source.clone()).map(|r| ServiceSource::find(r, sources));
+    Some(ServiceGitOps { owner, state, drift, source })
 }
 
 /// The fields a GitOps manager applied that another manager changed after its last apply.
@@ -530,13 +574,44 @@ mod tests {
         assert_eq!(owner_ref(&argo).unwrap().name, "shop");
         let helm_only = meta(json!({"labels": {APP_INSTANCE_LABEL: "web"}}));
         assert_eq!(owner_ref(&helm_only), None);
-        assert!(resolve(&helm_only, Some(&[]), false).is_none(), "no Application named web");
+        assert!(resolve(&helm_only, Some(&[]), &Sources::default(), false).is_none(), "no Application named web");
         let app = Arc::new(owner(
             OwnerKind::Application,
             json!({"metadata": {"namespace": "argocd", "name": "web"}, "spec": {}, "status": {}}),
         ));
-        let found = resolve(&helm_only, Some(&[app]), false).unwrap();
+        let found = resolve(&helm_only, Some(&[app]), &Sources::default(), false).unwrap();
         assert_eq!(found.describe(), "Argo CD Application argocd/web");
+    }
+
+    #[test]
+    fn synced_says_whether_the_owner_or_its_source_holds_it_back() {
+        use source::{GitOpsSource, SourceKind};
+        let workload =
+            meta(json!({"labels": {FLUX_KUSTOMIZATION_NAME: "apps", FLUX_KUSTOMIZATION_NAMESPACE: "flux-system"}}));
+        let ks = |ready: &str| {
+            Arc::new(owner(
+                OwnerKind::Kustomization,
+                json!({"metadata": {"namespace": "flux-system", "name": "apps"},
+                       "spec": {"sourceRef": {"kind": "GitRepository", "name": "fleet"}},
+                       "status": {"lastAppliedRevision": "main@sha1:aaa",
+                                  "conditions": [{"type": "Ready", "status": ready, "message": "build failed"}]}}),
+            ))
+        };
+        let repo = GitOpsSource::read(
+            SourceKind::GitRepository,
+            &meta(json!({"namespace": "flux-system", "name": "fleet"})),
+            &json!({}),
+            &json!({"artifact": {"revision": "main@sha1:aaa"}, "conditions": [{"type": "Ready", "status": "True"}]}),
+        );
+        let sources = Sources { read: vec![Arc::new(repo)], readable: SourceKind::READ.to_vec() };
+        let synced = |owner| resolve(&workload, Some(&[owner]), &sources, false).unwrap().synced();
+        assert!(synced(ks("True")).is_ok());
+        assert_eq!(
+            synced(ks("False")),
+            Err("owner Flux Kustomization flux-system/apps not ready: build failed".into())
+        );
+        let unread = resolve(&workload, Some(&[ks("True")]), &Sources::default(), false).unwrap();
+        assert!(unread.synced().unwrap_err().contains("could not be read"), "Ready alone is not synced");
     }
 
     fn entry(manager: &str, operation: &str, sub: Option<&str>, time: &str, fields: Value) -> ManagedFieldsEntry {

@@ -97,6 +97,9 @@ checks! {
     "gitops-drift", Info,
         "the GitOps controller will put the declared replica count back on its next sync, undoing the manual change",
         "change the replica count in Git, or suspend the sync while the manual change must hold";
+    "gitops-source-not-ready", Warning,
+        "the GitOps owner applies nothing new while its source cannot fetch: a commit pushed now does not reach the cluster",
+        "fix what the source's message says (credentials, URL, branch), or point the owner at a source that exists";
     "rwo-rolling-update", Warning,
         "a surge pod scheduled on another node cannot attach the ReadWriteOnce claim the old pod holds, so the rollout stalls, even at one replica",
         "strategy: Recreate, or a StatefulSet";
@@ -466,12 +469,29 @@ fn drift(w: &WorkloadFacts<'_>, out: &mut Vec<Finding>) {
         out.push(finding("gitops-drift", format!("{tool} declares {declared} replicas; {} are set", w.replicas)));
     }
     if let Some(owner) = w.owner {
+        source_not_ready(owner, out);
         for d in &owner.drift {
             out.push(finding(
                 "gitops-drift",
                 format!("{}; {} sets it back at its next reconcile", d.describe(), owner.describe()),
             ));
         }
+    }
+}
+
+/// The Flux source the owner applies from is not Ready or does not exist: what is pushed
+/// to git is not applied. One that cannot be read is not judged.
+fn source_not_ready(owner: &super::gitops::ServiceGitOps, out: &mut Vec<Finding>) {
+    use super::gitops::source::SourceState;
+    let Some(source) = &owner.source else { return };
+    let why = match &source.state {
+        SourceState::Found(found) => found.not_ready().map(|why| format!("not ready: {why}")),
+        SourceState::NotFound => Some("not found".to_string()),
+        SourceState::NotReadable(_) => None,
+    };
+    if let Some(why) = why {
+        let message = format!("source {} of {} {why}", source.reference.describe(), owner.describe());
+        out.push(finding("gitops-source-not-ready", message));
     }
 }
 

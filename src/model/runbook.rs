@@ -472,16 +472,12 @@ fn judge(gate: &Gate, e: &GateEvidence<'_>) -> GateStatus {
 /// Passed once the service's GitOps owner is Ready and reconciling; a service no owner
 /// applies fails at once (nothing will ever sync it).
 fn gitops_synced(service: &Service) -> GateStatus {
-    use super::gitops::OwnerState;
     let Some(g) = &service.gitops else {
         return GateStatus::Failed(format!("no Flux or Argo CD object applies {}", service.key.name));
     };
-    let revision = g.state.as_ref().and_then(|o| o.revision.as_ref()).map_or(String::new(), |r| format!(" at {r}"));
-    match g.state() {
-        OwnerState::Ready => GateStatus::Passed(format!("{} Ready{revision}", g.describe())),
-        OwnerState::Suspended => GateStatus::Waiting(format!("{} is suspended", g.describe())),
-        OwnerState::NotReady(why) => GateStatus::Waiting(format!("{} not ready: {why}", g.describe())),
-        OwnerState::Unknown => GateStatus::Waiting(format!("{} could not be read", g.describe())),
+    match g.synced() {
+        Ok(checked) => GateStatus::Passed(checked),
+        Err(waiting) => GateStatus::Waiting(waiting),
     }
 }
 

@@ -53,6 +53,8 @@ pub struct ClusterObjects {
     /// Every Flux Kustomization and HelmRelease and Argo CD Application read, whatever
     /// its namespace (an owner usually lives in another namespace than its workloads).
     pub gitops_owners: Vec<Arc<crate::model::gitops::GitOpsOwner>>,
+    /// The Flux sources the owners apply from, and which kinds could be read.
+    pub gitops_sources: crate::model::gitops::source::Sources,
 }
 
 /// The nodes' free capacity, when both the nodes and what runs on them can be read.
@@ -212,6 +214,7 @@ struct Shared<'a> {
     /// `None`: the release Secrets could not be listed.
     helm_releases: Option<&'a [Arc<ObjectMeta>]>,
     gitops_owners: &'a [Arc<crate::model::gitops::GitOpsOwner>],
+    gitops_sources: &'a crate::model::gitops::source::Sources,
 }
 
 impl<'a> Shared<'a> {
@@ -220,6 +223,7 @@ impl<'a> Shared<'a> {
             capacity,
             helm_releases: visibility.helm_releases.then_some(objects.helm_releases.as_slice()),
             gitops_owners: &objects.gitops_owners,
+            gitops_sources: &objects.gitops_sources,
         }
     }
 }
@@ -599,7 +603,7 @@ fn assemble<'a>(
         .min_by_key(|h| h.metadata.name.clone())
         .map(|h| hpa::hpa_summary(h));
     let gitops = flags::gitops(w.meta);
-    let owner = crate::model::gitops::resolve(w.meta, Some(shared.gitops_owners), hpa.is_some());
+    let owner = crate::model::gitops::resolve(w.meta, Some(shared.gitops_owners), shared.gitops_sources, hpa.is_some());
     let revisions = revision_history(w, &members, index);
     let mut rollout = w.rollout.clone();
     // A StatefulSet's revision number lives in its ControllerRevision.

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::model::age::human_age;
+use crate::model::gitops::source::ServiceSource;
 use crate::model::service::{ProbeKind, Service};
 use crate::model::services::{NamespaceFinding, Visibility};
 
@@ -300,7 +301,10 @@ fn service_json(s: &Service, v: Visibility) -> Value {
 }
 
 /// The GitOps owner: `{kind, namespace, name, ready, suspended, revision, interval,
-/// message, state, drift}`; `ready` and the rest are null when the owner could not be read.
+/// message, state, drift, source}`; `ready` and the rest are null when the owner could not
+/// be read; `source` (`{kind, namespace, name, ready, revision, message, state}`) is null
+/// when the owner names none (Argo CD) or could not be read, and its `ready` and
+/// `revision` are null when the source could not be read or was not found.
 pub fn gitops_json(s: &Service) -> Value {
     let Some(g) = &s.gitops else { return Value::Null };
     let state = g.state.as_ref();
@@ -322,6 +326,21 @@ pub fn gitops_json(s: &Service) -> Value {
         "message": state.and_then(|o| o.ready.as_ref()).and_then(|c| c.message.clone().or_else(|| c.reason.clone())),
         "state": g.state().badge(),
         "drift": drift,
+        "source": g.source.as_ref().map(source_json),
+    })
+}
+
+fn source_json(source: &ServiceSource) -> Value {
+    let found = source.found();
+    json!({
+        "kind": source.reference.kind.as_str(),
+        "namespace": source.reference.namespace,
+        "name": source.reference.name,
+        "ready": found.map(|s| s.not_ready().is_none()),
+        "revision": found.and_then(|s| s.revision.clone()),
+        "message": found.and_then(|s| s.ready.as_ref()).and_then(|c| c.message.clone().or_else(|| c.reason.clone())),
+        "url": found.and_then(|s| s.url.clone()),
+        "state": source.badge(),
     })
 }
 

@@ -903,10 +903,11 @@ mod tests {
             interval: Some("10m".into()),
             automated: None,
             saved_automated: None,
+            source: None,
         };
         let owner_ref =
             OwnerRef { kind: OwnerKind::Kustomization, namespace: Some("flux-system".into()), name: "apps".into() };
-        s.gitops = Some(ServiceGitOps { owner: owner_ref, state: Some(owner), drift: vec![] });
+        s.gitops = Some(ServiceGitOps { owner: owner_ref, state: Some(owner), drift: vec![], source: None });
         s
     }
 

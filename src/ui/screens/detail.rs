@@ -210,6 +210,14 @@ fn gitops<'a>(theme: &Theme, s: &Service, out: &mut Vec<Line<'a>>) {
         parts.extend(owner.interval.as_ref().map(|i| format!("every {i}")));
     }
     out.push(text(theme.style(key), clean(&format!("gitops    {}", parts.join(" · ")))));
+    if let Some(source) = &g.source {
+        let key = match source.found().map(|s| s.not_ready()) {
+            Some(None) => "state.ok",
+            Some(Some(_)) => "state.error",
+            None => "ui.text.dim",
+        };
+        out.push(text(theme.style(key), clean(&format!("  {}", source.describe()))));
+    }
     for d in &g.drift {
         out.push(text(
             theme.style("state.warn"),

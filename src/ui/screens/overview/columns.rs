@@ -415,13 +415,14 @@ mod tests {
             interval: Some("10m".into()),
             automated: None,
             saved_automated: None,
+            source: None,
         };
         let owner_ref = OwnerRef { kind: OwnerKind::Kustomization, namespace: None, name: "apps".into() };
-        s.gitops = Some(ServiceGitOps { owner: owner_ref.clone(), state: Some(owner), drift: vec![] });
+        s.gitops = Some(ServiceGitOps { owner: owner_ref.clone(), state: Some(owner), drift: vec![], source: None });
         assert_eq!(text(&s), "suspended");
         let drift =
             Drift { field: "spec.replicas".into(), manager: "kubectl".into(), operation: "Update".into(), time: None };
-        s.gitops = Some(ServiceGitOps { owner: owner_ref, state: None, drift: vec![drift] });
+        s.gitops = Some(ServiceGitOps { owner: owner_ref, state: None, drift: vec![drift], source: None });
         assert_eq!(text(&s), "unknown + drift");
     }
 
