@@ -470,6 +470,60 @@ fn a_source_that_cannot_fetch_is_shown_warned_by_lint_and_holds_the_gate() {
     assert!(said.contains("could not be read (GitRepository is not served or may not be listed here)"), "{said}");
 }
 
+/// RBAC that lets a user read the owners but not their GitRepository: quiet in status,
+/// and the gate waits, naming what it cannot read, rather than pass on the owner's Ready.
+#[test]
+fn a_user_who_may_not_list_the_sources_gets_a_gate_that_waits_not_a_pass() {
+    use cockpit::sim::spec::{RuleSpec, UserSpec};
+    let readable = [
+        "deployments",
+        "statefulsets",
+        "replicasets",
+        "pods",
+        "poddisruptionbudgets",
+        "horizontalpodautoscalers",
+        "persistentvolumeclaims",
+        "events",
+        "controllerrevisions",
+        "nodes",
+        "secrets",
+        "services",
+        "configmaps",
+        "kustomizations",
+        "helmreleases",
+        "helmrepositories",
+    ];
+    let no_git = UserSpec {
+        name: "no-git".into(),
+        token: "no-git-token".into(),
+        groups: vec![],
+        rules: vec![RuleSpec {
+            verbs: vec!["get".into(), "list".into(), "watch".into()],
+            resources: readable.iter().map(|r| r.to_string()).collect(),
+            namespaces: vec![],
+        }],
+    };
+    let rig = flux_cluster_with(vec![no_git]);
+    let kubeconfig = rig.dir.path().join("no-git.json");
+    cockpit::sim::kubeconfig::write(&kubeconfig, &rig.sim().kubeconfig_for_user("no-git").unwrap()).unwrap();
+    let out = rig.cockpit_as(&kubeconfig, &["-A", "status", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("gitrepositories"), "quiet: {stderr}");
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let g = &row(&status, "ks-api")["gitops"];
+    assert_eq!(g["state"], "Ready", "{g:#}");
+    assert_eq!(g["source"]["state"], "not readable: GitRepository is not served or may not be listed here");
+    assert!(g["source"]["ready"].is_null());
+    assert_eq!(row(&status, "hr-web")["gitops"]["source"]["state"], "Ready", "HelmRepositories may be listed");
+
+    let book = write(&rig, "synced.yaml", SYNCED);
+    let run = rig.cockpit_as(&kubeconfig, &["runbook", "run", &book, "--yes"]);
+    let said = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{said}");
+    assert!(said.contains("Ready, but source GitRepository flux-system/flux-system could not be read"), "{said}");
+}
+
 /// An owner's `spec.suspend` as kubectl prints it (empty when unset).
 fn suspend_flag(rig: &Rig, resource: &str, at: &str) -> String {
     let (namespace, name) = at.split_once('/').unwrap();

@@ -124,6 +124,9 @@ pub struct GitOpsOwner {
     pub saved_automated: Option<String>,
     /// Flux: the source it applies from (`None` for Argo CD).
     pub source: Option<SourceRef>,
+    /// Flux HelmRelease: the digest of the OCI artifact it installed last
+    /// (`status.lastAttemptedRevisionDigest`), compared with an OCIRepository source's.
+    pub applied_digest: Option<String>,
 }
 
 /// The `Ready` condition of a Flux object's status, sanitized.
@@ -156,7 +159,10 @@ impl GitOpsOwner {
             OwnerKind::Kustomization | OwnerKind::HelmRelease => (
                 ready_condition(status),
                 spec["suspend"].as_bool().unwrap_or(false),
-                text(&status["lastAppliedRevision"]),
+                // helm.toolkit.fluxcd.io/v2 says only what it attempted (Ready says it worked).
+                text(&status["lastAppliedRevision"]).or_else(|| {
+                    (kind == OwnerKind::HelmRelease).then(|| text(&status["lastAttemptedRevision"])).flatten()
+                }),
             ),
             OwnerKind::Application => {
                 let sync = text(&status["sync"]["status"]);
@@ -189,6 +195,7 @@ impl GitOpsOwner {
             revision,
             interval: text(&spec["interval"]),
             automated,
+            applied_digest: text(&status["lastAttemptedRevisionDigest"]),
             saved_automated: meta.annotations.as_ref().and_then(|a| a.get(ARGO_AUTOMATED_ANNOTATION)).cloned(),
         }
     }
@@ -308,7 +315,7 @@ impl ServiceGitOps {
         let revision = state.revision.as_ref().map_or(String::new(), |r| format!(" at {r}"));
         match &self.source {
             None => Ok(format!("{owner} Ready{revision}")),
-            Some(source) => source::applied_from_source(state.kind, state.revision.as_deref(), source)
+            Some(source) => source::applied_from_source(state, source)
                 .map(|checked| format!("{owner} Ready{revision}; {checked}"))
                 .map_err(|why| format!("{owner} Ready, but {why}")),
         }

@@ -904,6 +904,7 @@ mod tests {
             automated: None,
             saved_automated: None,
             source: None,
+            applied_digest: None,
         };
         let owner_ref =
             OwnerRef { kind: OwnerKind::Kustomization, namespace: Some("flux-system".into()), name: "apps".into() };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
-use super::{Condition, OwnerKind};
+use super::{Condition, GitOpsOwner, OwnerKind};
 use crate::model::sanitize::clean;
 
 /// The kind of a Flux source. The cockpit reads Git, OCI and Helm repositories; any other
@@ -185,9 +185,10 @@ impl ServiceSource {
 
 /// Whether an owner applied what its source holds now: `Ok` with what was checked, `Err`
 /// with why it cannot be said (yet). A Kustomization's `lastAppliedRevision` is its
-/// source's artifact revision; a HelmRelease applies a chart version, which its source's
-/// revision (a Helm index, an OCI digest) is not compared with: its source must be Ready.
-pub fn applied_from_source(kind: OwnerKind, applied: Option<&str>, source: &ServiceSource) -> Result<String, String> {
+/// source's artifact revision. A HelmRelease installs a chart version: from an
+/// OCIRepository the digest it installed is compared with the artifact's; from a Helm
+/// repository (an index) there is nothing to compare, and its source must be Ready.
+pub fn applied_from_source(owner: &GitOpsOwner, source: &ServiceSource) -> Result<String, String> {
     let at = source.reference.describe();
     let found = match &source.state {
         SourceState::Found(s) => s,
@@ -199,13 +200,17 @@ pub fn applied_from_source(kind: OwnerKind, applied: Option<&str>, source: &Serv
     if let Some(why) = found.not_ready() {
         return Err(format!("source {at} not ready: {why}"));
     }
-    if kind != OwnerKind::Kustomization {
-        return Ok(format!("source {at} Ready"));
-    }
-    match (applied, found.revision.as_deref()) {
-        (_, None) => Err(format!("source {at} has no artifact yet")),
-        (Some(applied), Some(held)) if applied == held => Ok(format!("the revision of source {at}")),
-        (applied, Some(held)) => {
+    let Some(held) = found.revision.as_deref() else { return Err(format!("source {at} has no artifact yet")) };
+    let (applied, expected) = match owner.kind {
+        OwnerKind::Kustomization => (owner.revision.as_deref(), held),
+        OwnerKind::HelmRelease if found.kind == SourceKind::OCIRepository && owner.applied_digest.is_some() => {
+            (owner.applied_digest.as_deref(), held.rsplit_once('@').map_or(held, |(_, digest)| digest))
+        }
+        _ => return Ok(format!("source {at} Ready (a chart version has no revision of it to compare)")),
+    };
+    match applied {
+        Some(applied) if applied == expected => Ok(format!("the revision of source {at}")),
+        applied => {
             Err(format!("applied rev {}, source {at} at {held} (not yet reconciled)", applied.unwrap_or("none")))
         }
     }
@@ -253,10 +258,10 @@ mod tests {
         assert_eq!(chart.unwrap().describe(), "HelmRepository flux-system/charts");
     }
 
-    fn source(ready: &str, revision: &str) -> Arc<GitOpsSource> {
+    fn source(kind: SourceKind, ready: &str, revision: &str) -> Arc<GitOpsSource> {
         let meta = serde_json::from_value(json!({"namespace": "shop", "name": "app"})).unwrap();
         Arc::new(GitOpsSource::read(
-            SourceKind::GitRepository,
+            kind,
             &meta,
             &json!({"url": "https://example.com/app.git"}),
             &json!({"artifact": {"revision": revision},
@@ -264,27 +269,61 @@ mod tests {
         ))
     }
 
+    fn git(ready: &str, revision: &str) -> Arc<GitOpsSource> {
+        source(SourceKind::GitRepository, ready, revision)
+    }
+
     fn found(read: Vec<Arc<GitOpsSource>>, readable: Vec<SourceKind>) -> ServiceSource {
-        let r = SourceRef { kind: SourceKind::GitRepository, namespace: "shop".into(), name: "app".into() };
+        let kind = read.first().map_or(SourceKind::GitRepository, |s| s.kind.clone());
+        let r = SourceRef { kind, namespace: "shop".into(), name: "app".into() };
         ServiceSource::find(r, &Sources { read, readable })
+    }
+
+    /// A Flux owner Ready with `status` (its lastAppliedRevision and the rest).
+    fn owner(kind: OwnerKind, status: Value) -> GitOpsOwner {
+        let meta = serde_json::from_value(json!({"namespace": "shop", "name": "x"})).unwrap();
+        let mut status = status;
+        status["conditions"] = json!([{"type": "Ready", "status": "True"}]);
+        GitOpsOwner::read(kind, &meta, &json!({}), &status)
+    }
+
+    fn kustomization(applied: &str) -> GitOpsOwner {
+        owner(OwnerKind::Kustomization, json!({"lastAppliedRevision": applied}))
     }
 
     #[test]
     fn synced_is_the_sources_revision_applied() {
-        let at_a = found(vec![source("True", "main@sha1:aaa")], SourceKind::READ.to_vec());
+        let at_a = found(vec![git("True", "main@sha1:aaa")], SourceKind::READ.to_vec());
         assert_eq!(at_a.describe(), "source GitRepository shop/app  Ready  rev main@sha1:aaa");
-        let ks = OwnerKind::Kustomization;
-        assert!(applied_from_source(ks, Some("main@sha1:aaa"), &at_a).is_ok());
+        assert!(applied_from_source(&kustomization("main@sha1:aaa"), &at_a).is_ok());
         assert_eq!(
-            applied_from_source(ks, Some("main@sha1:000"), &at_a),
+            applied_from_source(&kustomization("main@sha1:000"), &at_a),
             Err("applied rev main@sha1:000, source GitRepository shop/app at main@sha1:aaa (not yet reconciled)".into())
         );
-        assert!(applied_from_source(OwnerKind::HelmRelease, Some("1.0.0"), &at_a).is_ok(), "a chart version");
-        let failing = found(vec![source("False", "main@sha1:aaa")], SourceKind::READ.to_vec());
+        let chart = owner(OwnerKind::HelmRelease, json!({"lastAttemptedRevision": "1.0.0"}));
+        assert_eq!(chart.revision.as_deref(), Some("1.0.0"), "helm.toolkit.fluxcd.io/v2 says what it attempted");
+        assert!(applied_from_source(&chart, &at_a).is_ok(), "a chart version is not a git revision");
+        let failing = found(vec![git("False", "main@sha1:aaa")], SourceKind::READ.to_vec());
         assert_eq!(failing.badge(), "not ready: auth failed");
         assert_eq!(
-            applied_from_source(ks, Some("main@sha1:aaa"), &failing),
+            applied_from_source(&kustomization("main@sha1:aaa"), &failing),
             Err("source GitRepository shop/app not ready: auth failed".into())
+        );
+    }
+
+    #[test]
+    fn a_helmrelease_from_an_oci_repository_is_synced_at_its_digest() {
+        let oci = found(vec![source(SourceKind::OCIRepository, "True", "1.2.0@sha256:bbb")], SourceKind::READ.to_vec());
+        let installed = |digest: &str| {
+            owner(
+                OwnerKind::HelmRelease,
+                json!({"lastAttemptedRevision": "1.2.0", "lastAttemptedRevisionDigest": digest}),
+            )
+        };
+        assert!(applied_from_source(&installed("sha256:bbb"), &oci).is_ok());
+        assert_eq!(
+            applied_from_source(&installed("sha256:aaa"), &oci),
+            Err("applied rev sha256:aaa, source OCIRepository shop/app at 1.2.0@sha256:bbb (not yet reconciled)".into())
         );
     }
 
@@ -292,11 +331,11 @@ mod tests {
     fn a_source_that_cannot_be_read_is_never_taken_as_synced() {
         let absent = found(Vec::new(), SourceKind::READ.to_vec());
         assert_eq!(absent.state, SourceState::NotFound);
-        let hidden = found(vec![source("True", "a")], Vec::new());
+        let hidden = found(vec![git("True", "a")], Vec::new());
         assert_eq!(hidden.badge(), "not readable: GitRepository is not served or may not be listed here");
         for s in [absent, hidden] {
-            assert!(applied_from_source(OwnerKind::Kustomization, Some("a"), &s).is_err());
-            assert!(applied_from_source(OwnerKind::HelmRelease, Some("a"), &s).is_err());
+            assert!(applied_from_source(&kustomization("a"), &s).is_err());
+            assert!(applied_from_source(&owner(OwnerKind::HelmRelease, json!({})), &s).is_err());
         }
     }
 }

@@ -416,6 +416,7 @@ mod tests {
             automated: None,
             saved_automated: None,
             source: None,
+            applied_digest: None,
         };
         let owner_ref = OwnerRef { kind: OwnerKind::Kustomization, namespace: None, name: "apps".into() };
         s.gitops = Some(ServiceGitOps { owner: owner_ref.clone(), state: Some(owner), drift: vec![], source: None });
