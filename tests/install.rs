@@ -116,3 +116,73 @@ fn the_published_crate_holds_what_a_user_builds_and_no_test_fixtures() {
         }
     }
 }
+
+/// The suite's own build directory: the test binary runs from `<dir>/<profile>/deps/`.
+fn suite_build_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(3).expect("the test binary sits in <target>/<profile>/deps").to_path_buf()
+}
+
+/// The crate as `cargo publish` would upload it builds on its own, and the binary built
+/// from it (what `cargo install kubectl-cockpit` gives a user) behaves as this one. Cargo's
+/// own verification (`cargo package` without `--no-verify`) compiles every dependency from
+/// scratch in a directory of its own, minutes on two cores; here the packaged crate's
+/// intermediate artefacts go to the suite's build directory (`build.build-dir`), where every
+/// dependency is already built in this profile, so only the crate itself compiles (about a
+/// minute: the one proof that what is published is complete) and its binary lands apart.
+/// The crate is unpacked beside the build directory's own files (`packaged-crate/`).
+#[test]
+fn the_packaged_crate_builds_a_binary_that_behaves_as_this_one() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let scratch = tempfile::tempdir().unwrap();
+    let packed = scratch.path().join("packed");
+    run(Command::new(&cargo)
+        .args(["package", "--no-verify", "--allow-dirty", "--offline", "--target-dir"])
+        .arg(&packed)
+        .current_dir(env!("CARGO_MANIFEST_DIR")));
+    let name = format!("kubectl-cockpit-{}", env!("CARGO_PKG_VERSION"));
+    // A fixed place: the crate's artefacts in the build directory are keyed by its path,
+    // so a new path each run would leave another copy of them behind every time.
+    let unpacked = suite_build_dir().join("packaged-crate");
+    let _ = std::fs::remove_dir_all(&unpacked);
+    std::fs::create_dir_all(&unpacked).unwrap();
+    run(Command::new("tar")
+        .arg("xzf")
+        .arg(packed.join("package").join(format!("{name}.crate")))
+        .arg("-C")
+        .arg(&unpacked));
+    let installed = scratch.path().join("installed");
+    run(Command::new(&cargo)
+        .args(["build", "--offline", "--locked", "--bin", "kubectl-cockpit", "--manifest-path"])
+        .arg(unpacked.join(&name).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&installed)
+        .env("CARGO_BUILD_BUILD_DIR", suite_build_dir())
+        .env_remove("CARGO_TARGET_DIR"));
+    let from_package = installed.join("debug").join("kubectl-cockpit");
+    assert!(from_package.is_file(), "the package's binary is in its own target directory");
+    let ours = Path::new(env!("CARGO_BIN_EXE_kubectl-cockpit"));
+    for args in [&["--version"][..], &["--help"], &["status", "--demo", "-o", "json"]] {
+        let of = |binary: &Path| {
+            let out = Command::new(binary).args(args).output().unwrap();
+            (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let (code, text) = of(&from_package);
+        assert_eq!(code, Some(0), "{args:?} from the package: {text}");
+        if args[0] == "status" {
+            // Ages move between two runs; the services, their checks and numbers must not.
+            let services = |text: &str| -> Vec<String> {
+                let json: serde_json::Value = serde_json::from_str(text).unwrap();
+                json["services"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| format!("{}/{} {} {}", s["namespace"], s["name"], s["kind"], s["replicas"]["desired"]))
+                    .collect()
+            };
+            assert_eq!(services(&text), services(&of(ours).1), "status from the package");
+        } else {
+            assert_eq!((code, text), of(ours), "{args:?} from the package");
+        }
+    }
+}
