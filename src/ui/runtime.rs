@@ -46,6 +46,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
     let mut input = EventStream::new();
     let frame = Duration::from_secs(1) / max_fps.clamp(1, 240);
     let mut last_draw = Instant::now() - frame;
+    let mut last_key_draw = last_draw;
     let mut dirty = true;
     let mut screen = OffscreenFrame::default();
     let mut session_open = true;
@@ -65,10 +66,16 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
                     }
                     follow_logs(&mut app, &mut effects, &session);
                     // The frame cap is for the cluster's bursts, not the operator: a key is
-                    // answered at once, never behind a frame just drawn for a pod update.
-                    screen.draw(&mut guard, &app)?;
-                    last_draw = Instant::now();
-                    dirty = false;
+                    // answered at once, never behind a frame just drawn for a pod update. A
+                    // flood of keys (a held arrow, an unbracketed paste) is capped as well.
+                    if last_key_draw.elapsed() >= frame {
+                        screen.draw(&mut guard, &app)?;
+                        last_draw = Instant::now();
+                        last_key_draw = last_draw;
+                        dirty = false;
+                    } else {
+                        dirty = true;
+                    }
                 }
                 Some(Ok(TermEvent::Paste(text))) => {
                     app.handle_paste(&text);
