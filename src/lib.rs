@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod config;
 pub mod effects;
 pub mod exit;
+pub mod memory;
 pub mod model;
 pub mod report;
 pub mod sim;

@@ -38,6 +38,7 @@ pub fn runtime(cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if !matches!(cli.command, Some(Command::Sim { .. })) {
         builder.worker_threads(COCKPIT_WORKERS);
+        crate::memory::one_arena();
     }
     builder.enable_all().build()
 }

@@ -220,6 +220,8 @@ async fn run(
         let mut permissions = std::pin::pin!(async move { missing_permissions(&client, namespace.as_deref()).await });
         let mut denied: Option<Vec<String>> = None;
         let mut last_update = tokio::time::Instant::now() - STEADY_INTERVAL;
+        // When freed memory was last handed back; `None` until the scope's first list is in.
+        let mut gave_back: Option<tokio::time::Instant> = None;
         let intent = loop {
             tokio::select! {
                 missing = &mut permissions, if denied.is_none() => {
@@ -238,7 +240,12 @@ async fn run(
                     last_update = tokio::time::Instant::now();
                     pulse.borrow_and_update();
                     let view = build_view(&scope, &watches, &mut live, &readiness, &contexts, &publish, denied.as_deref());
+                    let listed = !view.syncing;
                     let _ = publish.send(Arc::new(view));
+                    if listed && gave_back.is_none_or(|at| at.elapsed() >= crate::memory::GIVE_BACK_EVERY) {
+                        crate::memory::give_back_freed();
+                        gave_back = Some(tokio::time::Instant::now());
+                    }
                 }
                 intent = inbox.recv() => match intent {
                     // Same scope, same watches: only the profile's part of the view changes.

@@ -220,12 +220,15 @@ impl OverviewScreen {
             .iter()
             .enumerate()
             .filter(|(_, s)| {
+                if filter.is_empty() {
+                    return true;
+                }
                 // In a fleet `cluster/namespace/name`: `us/shop` narrows to one cluster.
                 let haystack = match &s.key.cluster {
                     Some(cluster) => format!("{cluster}/{}/{}", s.key.namespace, s.key.name),
                     None => format!("{}/{}", s.key.namespace, s.key.name),
                 };
-                filter.is_empty() || haystack.to_lowercase().contains(&filter)
+                haystack.to_lowercase().contains(&filter)
             })
             .map(|(i, _)| i)
             .collect();
@@ -236,23 +239,27 @@ impl OverviewScreen {
         let severity = |s: &Service| s.severity_with(gates.get(&s.key).copied());
         // Each row's sort key once (not per comparison: a view arrives with every change
         // the cluster makes, and a key may allocate).
-        let mut keyed: Vec<(usize, (i64, String))> = rows.iter().map(|&i| (i, sort_key(sort, &services[i]))).collect();
-        keyed.sort_by(|(a, key_a), (b, key_b)| {
+        // The severity too: it walks the service's findings.
+        let mut keyed: Vec<(usize, Option<Severity>, (i64, String))> =
+            rows.iter().map(|&i| (i, severity(&services[i]), sort_key(sort, &services[i]))).collect();
+        keyed.sort_by(|(a, severity_a, key_a), (b, severity_b, key_b)| {
             let (a, b): (&Service, &Service) = (&services[*a], &services[*b]);
             let mut order = key_a.cmp(key_b);
             if self.reverse {
                 order = order.reverse();
             }
             let groups = if grouping { a.key.namespace.cmp(&b.key.namespace) } else { std::cmp::Ordering::Equal };
-            let problems = if self.problems_first { severity(b).cmp(&severity(a)) } else { std::cmp::Ordering::Equal };
+            let problems = if self.problems_first { severity_b.cmp(severity_a) } else { std::cmp::Ordering::Equal };
             groups.then(problems).then(order).then_with(|| a.key.cmp(&b.key))
         });
-        let rows: Vec<usize> = keyed.into_iter().map(|(i, _)| i).collect();
         self.problems.clear();
         self.groups.clear();
-        for (at, &i) in rows.iter().enumerate() {
+        let mut rows = Vec::with_capacity(keyed.len());
+        for (at, (i, severity, _)) in keyed.into_iter().enumerate() {
+            rows.push(i);
             let s: &Service = &services[i];
-            let problem = s.has_problems_with(gates.get(&s.key).copied());
+            // As `Service::has_problems_with`, from the severity read above.
+            let problem = severity >= Some(Severity::Warning);
             if problem {
                 self.problems.push(at);
             }
