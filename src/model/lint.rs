@@ -123,6 +123,12 @@ pub fn is_preflight(finding: &Finding) -> bool {
 
 // Declared here rather than with the row: which findings are preflight checks is the
 // lint catalogue's knowledge, and the row stays free of imports from its siblings.
+/// Whether a service at `severity` is wrong now (a warning or worse): counted in the
+/// overview's header and `status`'s summary.
+pub fn is_problem(severity: Option<Severity>) -> bool {
+    severity >= Some(Severity::Warning)
+}
+
 impl Service {
     /// Every preflight finding: the checks of the manifests, and the live findings that are
     /// also guidelines (a missing or blocking PDB), worst first.
@@ -153,7 +159,7 @@ impl Service {
     /// Whether something is wrong now (a warning or worse): counted in the overview's
     /// header and `status`'s summary.
     pub fn has_problems(&self) -> bool {
-        self.severity() >= Some(Severity::Warning)
+        is_problem(self.severity())
     }
 
     /// [`Self::severity`] with the service's SLO gate, where its logs are followed: a
@@ -168,7 +174,7 @@ impl Service {
     }
 
     pub fn has_problems_with(&self, slo: Option<GateState>) -> bool {
-        self.severity_with(slo) >= Some(Severity::Warning)
+        is_problem(self.severity_with(slo))
     }
 
     /// The preflight check saying the next rollout stalls on a ReadWriteOnce claim.

@@ -237,9 +237,8 @@ impl OverviewScreen {
         // A service whose followed logs put its SLO gate at warn or fail is wrong now too.
         let gates = ctx.slo_gates(Timestamp::now());
         let severity = |s: &Service| s.severity_with(gates.get(&s.key).copied());
-        // Each row's sort key once (not per comparison: a view arrives with every change
-        // the cluster makes, and a key may allocate).
-        // The severity too: it walks the service's findings.
+        // Each row's sort key and severity once, not per comparison: a view arrives with
+        // every change the cluster makes, a key may allocate and a severity walks findings.
         let mut keyed: Vec<(usize, Option<Severity>, (i64, String))> =
             rows.iter().map(|&i| (i, severity(&services[i]), sort_key(sort, &services[i]))).collect();
         keyed.sort_by(|(a, severity_a, key_a), (b, severity_b, key_b)| {
@@ -258,8 +257,7 @@ impl OverviewScreen {
         for (at, (i, severity, _)) in keyed.into_iter().enumerate() {
             rows.push(i);
             let s: &Service = &services[i];
-            // As `Service::has_problems_with`, from the severity read above.
-            let problem = severity >= Some(Severity::Warning);
+            let problem = crate::model::lint::is_problem(severity);
             if problem {
                 self.problems.push(at);
             }
