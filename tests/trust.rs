@@ -247,3 +247,76 @@ fn doctor_names_a_credentials_plugin_that_is_not_installed() {
     assert!(said.contains("fix: install it from your cloud's CLI"), "{said}");
     assert!(said.contains("fail    server"), "the server check still runs and says why: {said}");
 }
+
+/// Under churn (readiness flips, restarts, new Events, a rollout now and then, each a real
+/// watch event) the live model reassembles only the services a status change reaches,
+/// from their own objects looked up by name. When the churn stops, what it shows must be
+/// what a build from every object shows: nothing missed, nothing stale.
+#[test]
+fn under_churn_the_live_model_shows_what_a_build_from_every_object_shows() {
+    use cockpit::cluster::connect::{ConnectOptions, connect};
+    use cockpit::cluster::watch::{Watches, visibility};
+    use cockpit::model::live::{Inputs, LiveModel};
+    use cockpit::model::profile::{self, Profile};
+    use cockpit::model::services::{self, ReadinessHistory};
+    use std::sync::Arc;
+
+    let rig = Rig::start(SimOptions { churn: 300.0, ..Default::default() });
+    let file = rig.dir.path().join("churn.json");
+    std::fs::write(&file, r#"{"rate": 0}"#).unwrap();
+    rig.rt.block_on(async {
+        let options =
+            ConnectOptions { kubeconfig: Some(rig.kubeconfig.clone()), all_namespaces: true, ..Default::default() };
+        let connection = connect(&options).await.expect("connects to the simulator");
+        let watches = Watches::start(connection.client.clone(), &connection.server_url, None, 0, None);
+        assert!(watches.wait_synced(Duration::from_secs(60)).await.is_empty(), "every watch lists");
+        // One clock for every update and for the build compared with: rows that read the
+        // clock then differ only if the model missed a change.
+        let now = jiff::Timestamp::now();
+        let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+        let inputs = Inputs {
+            readiness: &history,
+            now,
+            visibility: visibility(&watches.health()),
+            profile: &profile,
+            scope: None,
+        };
+        let mut live = LiveModel::default();
+        live.update(&watches, watches.take_changes(), &inputs);
+        let mut pulse = watches.subscribe();
+        let (mut narrow, mut events) = (0, 0);
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        while narrow < 30 || events < 3 {
+            assert!(std::time::Instant::now() < deadline, "{narrow} status-only updates, {events} with Events");
+            pulse.changed().await.unwrap();
+            let changes = watches.take_changes();
+            let with_events =
+                changes.statuses.values().flatten().any(|(part, _)| *part == cockpit::model::changes::Part::Event);
+            live.update(&watches, changes, &inputs);
+            if live.work.namespaces == 0 && live.work.services > 0 {
+                assert_eq!(live.work.checked, 0, "a status change runs no preflight check: {:?}", live.work);
+                narrow += 1;
+                events += usize::from(with_events);
+            }
+        }
+        rig.kubectl(&["create", "--raw", "/sim/churn", "-f", file.to_str().unwrap()]);
+        // Quiet: a second without a watch event.
+        while tokio::time::timeout(Duration::from_secs(1), pulse.changed()).await.is_ok() {
+            assert!(std::time::Instant::now() < deadline + Duration::from_secs(60), "the churn stops");
+        }
+        let shown = live.update(&watches, watches.take_changes(), &inputs);
+        let objects = watches.objects();
+        let mut built = services::build_scope(&objects, &history, now, inputs.visibility).services;
+        let found = cockpit::model::discovery::discover(&built, &objects.network);
+        profile::apply(&mut built, &profile, None, &found);
+        let shown: Vec<_> = shown.services.iter().map(|s| (**s).clone()).collect();
+        assert_eq!(shown.len(), built.len());
+        for (live, full) in shown.iter().zip(&built) {
+            assert_eq!(
+                live, full,
+                "{}/{} as the live model keeps it and as a full build makes it",
+                full.key.namespace, full.key.name
+            );
+        }
+    });
+}

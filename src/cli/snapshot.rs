@@ -102,7 +102,7 @@ async fn take_with(global: &GlobalArgs, namespace: Option<&str>, with_profile: b
     let visibility = crate::cluster::watch::visibility(&health);
     let objects = watches.objects();
     let now = jiff::Timestamp::now();
-    let services::Built { mut services, namespace_findings } =
+    let services::Built { mut services, namespace_findings, .. } =
         services::build_scope(&objects, &ReadinessHistory::default(), now, visibility);
     let production = loaded.profile.production;
     let found = crate::model::discovery::discover(&services, &objects.network);

@@ -84,8 +84,14 @@ impl<S> Collection<S> {
     }
 
     /// Applies one watcher event; returns what it changed of the visible objects
-    /// (`classify` tells a status-only update from one that changes what the model groups by).
-    pub(super) fn apply(&self, event: Event<(Key, Arc<S>)>, classify: fn(Option<&S>, &S) -> Change) -> Change {
+    /// (`classify` tells a status-only update from one that changes what the model groups
+    /// by; `gone` is what an object deleted changes, [`Watched::GONE`]).
+    pub(super) fn apply(
+        &self,
+        event: Event<(Key, Arc<S>)>,
+        classify: fn(Option<&S>, &S) -> Change,
+        gone: Change,
+    ) -> Change {
         let mut inner = self.write();
         match event {
             Event::Init => {
@@ -108,7 +114,7 @@ impl<S> Collection<S> {
                 change
             }
             Event::Delete((key, _)) => match inner.live.remove(&key) {
-                Some(_) => Change::Structure,
+                Some(_) => gone,
                 None => Change::None,
             },
         }
@@ -128,6 +134,19 @@ impl<S> Collection<S> {
         let inner = self.read();
         let from = (namespace.to_string(), String::new());
         inner.live.range(from..).take_while(|((ns, _), _)| ns == namespace).map(|(_, o)| o.clone()).collect()
+    }
+
+    /// The objects of `namespace` with these names (those that exist), in name order: a
+    /// lookup per name, not a walk over the namespace.
+    pub fn named(&self, namespace: &str, names: &std::collections::BTreeSet<String>) -> Vec<Arc<S>> {
+        let inner = self.read();
+        let mut key: Key = (namespace.to_string(), String::new());
+        let mut found = Vec::with_capacity(names.len());
+        for name in names {
+            name.clone_into(&mut key.1);
+            found.extend(inner.live.get(&key).cloned());
+        }
+        found
     }
 
     /// The namespaces that hold at least one object, in order; a skip from one namespace
@@ -176,6 +195,9 @@ pub trait Watched: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug
     fn classify(_old: Option<&Self::Stored>, _new: &Self::Stored) -> Change {
         Change::Structure
     }
+
+    /// What an object going changes: by default what services are grouped by.
+    const GONE: Change = Change::Structure;
 }
 
 /// A custom resource (an operator's cluster, a GitOps owner) read as untyped `spec` and

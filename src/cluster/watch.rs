@@ -69,6 +69,7 @@ use crate::model::events::MAX_EVENTS;
 use crate::model::gitops::GitOpsOwner;
 use crate::model::gitops::source::{GitOpsSource, SourceKind, Sources};
 use crate::model::history::ReplicaSetFacts;
+use crate::model::live::{Objects, Wanted};
 use crate::model::pods::{self, PodFacts};
 use crate::model::services::{ClusterObjects, Visibility};
 
@@ -602,6 +603,10 @@ impl Watched for CoreEvent {
     fn classify(_old: Option<&Self>, _new: &Self) -> Change {
         Change::Status
     }
+
+    /// Nor does one going: the API server deletes Events an hour old, as many a second as
+    /// a busy cluster writes, and each reaches only the services that showed it.
+    const GONE: Change = Change::Status;
 }
 
 impl Watched for Pod {
@@ -728,9 +733,13 @@ pub struct Watches {
     tasks: Vec<JoinHandle<()>>,
 }
 
-impl crate::model::live::Objects for Watches {
+impl Objects for Watches {
     fn objects_in(&self, namespace: &str) -> ClusterObjects {
         Watches::objects_in(self, namespace)
+    }
+
+    fn named(&self, namespace: &str, wanted: &Wanted) -> ClusterObjects {
+        Watches::named(self, namespace, wanted)
     }
 
     fn namespaces(&self) -> Vec<String> {
@@ -969,14 +978,36 @@ impl Watches {
     /// nodes and the pods on them are not included (they feed the capacity alone).
     pub fn objects_in(&self, namespace: &str) -> ClusterObjects {
         ClusterObjects {
-            deployments: self.deployments.in_namespace(namespace),
-            statefulsets: self.statefulsets.in_namespace(namespace),
             replicasets: self.replicasets.in_namespace(namespace),
             pods: self.pods.in_namespace(namespace),
+            events: self.events.in_namespace(namespace),
+            ..self.shared_in(namespace)
+        }
+    }
+
+    /// What a reassembly after status changes reads of one namespace
+    /// ([`crate::model::live::Objects::named`]): ReplicaSets, pods and Events looked up
+    /// by name.
+    pub fn named(&self, namespace: &str, wanted: &Wanted) -> ClusterObjects {
+        ClusterObjects {
+            replicasets: self.replicasets.named(namespace, &wanted.replicasets),
+            pods: self.pods.named(namespace, &wanted.pods),
+            events: self.events.named(namespace, &wanted.events),
+            ..self.shared_in(namespace)
+        }
+    }
+
+    /// The objects of one namespace every service of it reads alike.
+    fn shared_in(&self, namespace: &str) -> ClusterObjects {
+        ClusterObjects {
+            deployments: self.deployments.in_namespace(namespace),
+            statefulsets: self.statefulsets.in_namespace(namespace),
+            replicasets: Vec::new(),
+            pods: Vec::new(),
             pdbs: self.pdbs.in_namespace(namespace),
             hpas: self.hpas.in_namespace(namespace),
             pvcs: self.pvcs.in_namespace(namespace),
-            events: self.events.in_namespace(namespace),
+            events: Vec::new(),
             controller_revisions: self.controller_revisions.in_namespace(namespace),
             nodes: Vec::new(),
             node_pods: Vec::new(),
@@ -1303,7 +1334,7 @@ impl WatchContext {
     where
         K: Watched,
     {
-        feed.collection.apply(Event::Init, K::classify);
+        feed.collection.apply(Event::Init, K::classify, K::GONE);
         let mut page = None;
         loop {
             let (items, meta) = match tokio::time::timeout(bound, (source.list)(page.take())).await {
@@ -1346,7 +1377,7 @@ impl WatchContext {
             Event::Apply((_, stored)) => Some(stored.clone()),
             _ => None,
         };
-        let change = feed.collection.apply(event, K::classify);
+        let change = feed.collection.apply(event, K::classify, K::GONE);
         if let Some(stored) = applied {
             feed.collection.drop_unread(&K::crowded_out(&feed.collection, &stored));
         }
@@ -1777,7 +1808,7 @@ mod tests {
     #[test]
     fn a_forbidden_kind_is_forgotten_not_shown_as_current() {
         let c: Collection<u32> = Collection::default();
-        c.apply(Event::Apply((("ns".into(), "a".into()), Arc::new(1))), |_, _| Change::Structure);
+        c.apply(Event::Apply((("ns".into(), "a".into()), Arc::new(1))), |_, _| Change::Structure, Change::Structure);
         assert!(c.forget(), "something was shown");
         assert!(c.is_empty() && !c.forget());
     }
@@ -1936,5 +1967,20 @@ mod tests {
         assert_eq!(kept.len(), MAX_EVENTS);
         assert_eq!(kept.first().map(String::as_str), Some("api-1.10"), "the ten oldest are gone");
         assert_eq!(about("api-2").len(), 3, "another object's Events are its own");
+
+        // Looked up by name: those that exist, in name order.
+        let names: std::collections::BTreeSet<String> =
+            ["api-2.01", "api-1.00", "api-1.29", "other"].map(String::from).into();
+        let found: Vec<String> =
+            collection.named("shop", &names).iter().map(|e| e.metadata.name.clone().unwrap()).collect();
+        assert_eq!(found, ["api-1.29", "api-2.01"], "api-1.00 was crowded out, `other` never was");
+
+        // One going (the API server expires Events) is news about its object, not a regrouping.
+        let take = || std::mem::take(&mut *ctx.changes.lock().unwrap());
+        take();
+        ctx.deliver(&mut feed, Event::Delete(event("api-2.01".into(), "api-2", 1)));
+        let changes = take();
+        assert!(changes.namespaces.is_empty(), "{changes:?}");
+        assert!(changes.statuses["shop"].contains(&(Part::Event, "api-2.01".to_string())), "{changes:?}");
     }
 }

@@ -9,7 +9,10 @@
 //! where it came from.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// Seeded per process like std's, cheaper on the keys hashed here (every service, with each view).
+use foldhash::HashMap;
 
 use k8s_openapi::api::core::v1::PodSpec;
 

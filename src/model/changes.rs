@@ -32,6 +32,15 @@ pub enum Part {
     Event,
 }
 
+/// An object as a status change names it (its part and name), as a number: what each
+/// service reads is kept as these, eight bytes an object rather than its name. Two objects
+/// may share one, which can only make a change reach a service it need not reach, never
+/// miss one it must.
+pub fn read_key(part: Part, name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x636f_636b_7069_7400).hash_one((part, name))
+}
+
 /// The changes gathered between two model updates.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changes {

@@ -6,7 +6,11 @@
 //!   on objects of their own namespace, and on the nodes' capacity).
 //! - A pod's status alone reassembles only the services that pod belongs to (and those
 //!   whose PDBs select it); their preflight checks are kept, since status cannot change a
-//!   spec. Every other service stays the same `Arc`.
+//!   spec. Every other service stays the same `Arc`. Which services an object reaches is
+//!   noted when its namespace is built ([`services::Reads`]), and a reassembly reads only
+//!   those services' ReplicaSets, pods and Events, looked up by name, beside the few
+//!   objects every service of the namespace reads: its cost follows the services reached,
+//!   not the namespace. An Event, new, counted again or expired, is status too.
 //! - The nodes' capacity is computed again only when nodes, or where pods run and what
 //!   they request, changed; when it moved, each service's room is computed again from
 //!   what its pods need (kept with the service), and only a service whose room moved
@@ -25,17 +29,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use super::budget::{self, DatabaseBudget};
 use super::capacity::{self, NodeCapacity};
-use super::changes::{Changes, Part};
+use super::changes::{Changes, Part, read_key};
 use super::discovery::{self, Discovered, Network};
 use super::profile::{self, Profile};
-use super::service::{FLAPPING_WINDOW_S, Service, ServiceKey};
-use super::services::{self, ClusterObjects, NamespaceFinding, ReadinessHistory, Visibility};
+use super::service::{FLAPPING_WINDOW_S, Service};
+use super::services::{self, ClusterObjects, NamespaceFinding, ReadinessHistory, Reads, Touched, Visibility};
 
 /// How old a namespace's build may grow under steady change before it is rebuilt for
 /// the clock's sake alone.
@@ -52,6 +57,37 @@ pub trait Objects {
     /// What database discovery reads besides workloads (Services, referenced ConfigMaps,
     /// operators' clusters).
     fn network(&self) -> Network;
+    /// The objects of one namespace a reassembly after status changes reads: every
+    /// workload, PDB, HPA, PVC, ControllerRevision and release, and of the ReplicaSets,
+    /// pods and Events only those `wanted` names. A store that looks objects up by name
+    /// answers without walking the namespace.
+    fn named(&self, namespace: &str, wanted: &Wanted) -> ClusterObjects {
+        wanted.keep_only(self.objects_in(namespace))
+    }
+}
+
+/// The ReplicaSets, pods and Events of a namespace a reassembly reads, by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub replicasets: BTreeSet<String>,
+    pub pods: BTreeSet<String>,
+    pub events: BTreeSet<String>,
+}
+
+impl Wanted {
+    /// `objects` (one namespace) with only the ReplicaSets, pods and Events wanted.
+    pub fn keep_only(&self, mut objects: ClusterObjects) -> ClusterObjects {
+        objects.replicasets.retain(|rs| self.replicasets.contains(&rs.name));
+        objects.pods.retain(|p| self.pods.contains(&p.name));
+        objects.events.retain(|e| e.metadata.name.as_ref().is_some_and(|n| self.events.contains(n)));
+        objects
+    }
+
+    fn add(&mut self, reads: &Reads) {
+        self.replicasets.extend(reads.replicasets.iter().map(String::from));
+        self.pods.extend(reads.pods.iter().map(String::from));
+        self.events.extend(reads.events.iter().map(String::from));
+    }
 }
 
 /// What one update hands to the view.
@@ -101,33 +137,103 @@ pub struct LiveModel {
 
 #[derive(Default)]
 struct Namespace {
-    /// As built, before the profile's cross-service part.
+    /// As built, before the profile's cross-service part, in namespace/name order.
     services: Vec<Arc<Service>>,
     /// When it was built from all its objects, or last looked at for the clock's sake.
     built_at: Timestamp,
     /// `finished[i]` is `services[i]` finished with the profile; `None` until it is.
     finished: Vec<Option<Arc<Service>>>,
     findings: Vec<NamespaceFinding>,
+    /// `reads[i]`: what `services[i]` was assembled from.
+    reads: Vec<Reads>,
+    /// Which services read an object: the services a status change of it reaches.
+    readers: Readers,
+}
+
+/// The services (by position) that read each object, by its [`read_key`].
+#[derive(Default)]
+struct Readers(HashMap<u64, Reader>);
+
+/// Most objects are read by one service; a pod that two services' PDBs select, by more.
+enum Reader {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Readers {
+    fn of(&self, key: u64) -> &[usize] {
+        match self.0.get(&key) {
+            Some(Reader::One(at)) => std::slice::from_ref(at),
+            Some(Reader::Many(all)) => all,
+            None => &[],
+        }
+    }
+
+    fn add(&mut self, at: usize, reads: &Reads) {
+        for &key in &reads.reach {
+            match self.0.entry(key) {
+                Entry::Vacant(slot) => drop(slot.insert(Reader::One(at))),
+                Entry::Occupied(mut slot) => match slot.get_mut() {
+                    Reader::One(first) => {
+                        let all = vec![*first, at];
+                        slot.insert(Reader::Many(all));
+                    }
+                    Reader::Many(all) => all.push(at),
+                },
+            }
+        }
+    }
+
+    fn remove(&mut self, at: usize, reads: &Reads) {
+        for key in &reads.reach {
+            let Entry::Occupied(mut slot) = self.0.entry(*key) else { continue };
+            let gone = match slot.get_mut() {
+                Reader::One(only) => *only == at,
+                Reader::Many(all) => {
+                    all.retain(|&i| i != at);
+                    all.is_empty()
+                }
+            };
+            if gone {
+                slot.remove();
+            }
+        }
+    }
+}
+
+/// The part an Event's object is recorded under, when a service can read that object.
+fn part_of_kind(kind: &str) -> Option<Part> {
+    match kind {
+        "Pod" => Some(Part::Pod),
+        "ReplicaSet" => Some(Part::ReplicaSet),
+        "Deployment" | "StatefulSet" => Some(Part::Workload),
+        _ => None,
+    }
 }
 
 impl Namespace {
-    fn new(services: Vec<Arc<Service>>, findings: Vec<NamespaceFinding>, built_at: Timestamp) -> Self {
-        Namespace { finished: vec![None; services.len()], services, findings, built_at }
+    fn new(built: services::Built, prepared: Vec<Arc<Service>>, built_at: Timestamp) -> Self {
+        let mut readers = Readers::default();
+        for (at, reads) in built.reads.iter().enumerate() {
+            readers.add(at, reads);
+        }
+        Namespace {
+            finished: vec![None; prepared.len()],
+            services: prepared,
+            findings: built.namespace_findings,
+            reads: built.reads,
+            readers,
+            built_at,
+        }
     }
 
-    /// New built services (same keys, same order): a finished one is kept only for a
-    /// built one that is the same `Arc` as before.
-    fn replace(&mut self, fresh: Vec<Arc<Service>>) {
-        let same_rows = fresh.len() == self.services.len();
-        self.finished = fresh
-            .iter()
-            .enumerate()
-            .map(|(i, s)| match (same_rows, self.services.get(i), self.finished.get(i)) {
-                (true, Some(before), Some(done)) if Arc::ptr_eq(before, s) => done.clone(),
-                _ => None,
-            })
-            .collect();
-        self.services = fresh;
+    /// `services[at]` assembled again: its finished row goes, what it reads is noted anew.
+    fn set(&mut self, at: usize, service: Arc<Service>, reads: Reads) {
+        self.readers.remove(at, &self.reads[at]);
+        self.readers.add(at, &reads);
+        self.services[at] = service;
+        self.reads[at] = reads;
+        self.finished[at] = None;
     }
 }
 
@@ -227,13 +333,13 @@ impl LiveModel {
             self.namespaces.remove(namespace);
             return;
         }
-        let built = services::build_on(&found, capacity, inputs.readiness, inputs.now, inputs.visibility);
-        let mut services = built.services;
+        let mut built = services::build_on(&found, capacity, inputs.readiness, inputs.now, inputs.visibility);
+        let mut services = std::mem::take(&mut built.services);
         profile::apply_singletons(&mut services, &inputs.profile.singletons);
         self.work.namespaces += 1;
         self.work.checked += services.len();
         let services = services.into_iter().map(Arc::new).collect();
-        self.namespaces.insert(namespace.to_string(), Namespace::new(services, built.namespace_findings, inputs.now));
+        self.namespaces.insert(namespace.to_string(), Namespace::new(built, services, inputs.now));
     }
 
     /// Reassembles the services whose objects changed status alone, in namespaces not
@@ -271,7 +377,9 @@ impl LiveModel {
     }
 
     /// Assembles again the services of `namespace` that `changed` reaches (their checks
-    /// kept); every other service stays the same `Arc`.
+    /// kept), from their own objects and what every service of the namespace reads
+    /// alike; every other service stays the same `Arc`. The work follows the services
+    /// reached, not the namespace.
     fn reassemble(
         &mut self,
         objects: &impl Objects,
@@ -280,29 +388,35 @@ impl LiveModel {
         capacity: &NodeCapacity,
         inputs: &Inputs<'_>,
     ) {
-        let prepare = |s: &mut Service| profile::apply_singletons(std::slice::from_mut(s), &inputs.profile.singletons);
         let Some(entry) = self.namespaces.get_mut(namespace) else { return };
-        let found = objects.objects_in(namespace);
-        let fresh = services::refresh_statuses(
-            &found,
-            capacity,
-            inputs.readiness,
-            inputs.now,
-            inputs.visibility,
-            &entry.services,
-            changed,
-            &prepare,
-        );
-        let kept: HashMap<&ServiceKey, *const Service> =
-            entry.services.iter().map(|s| (&s.key, Arc::as_ptr(s))).collect();
-        for service in &fresh {
-            match kept.get(&service.key) {
-                Some(before) if *before == Arc::as_ptr(service) => {}
-                Some(_) => self.work.services += 1,
-                None => self.work.checked += 1,
-            }
+        let reached = reached(entry, objects, namespace, changed);
+        if reached.is_empty() {
+            return;
         }
-        entry.replace(fresh);
+        // New Events are read by the services they reach; those gone are simply not found.
+        let mut wanted = Wanted::default();
+        wanted.events.extend(changed.iter().filter(|(part, _)| *part == Part::Event).map(|(_, name)| name.clone()));
+        for &at in &reached {
+            wanted.add(&entry.reads[at]);
+        }
+        // A service whose names could not be listed reads its whole namespace.
+        let unlisted = reached.iter().any(|&at| entry.reads[at].unlisted);
+        let found = if unlisted { objects.objects_in(namespace) } else { objects.named(namespace, &wanted) };
+        let touched = reached
+            .iter()
+            .map(|&at| Touched {
+                kind: entry.services[at].key.kind,
+                name: &entry.reads[at].workload,
+                preflight: entry.services[at].preflight.clone(),
+            })
+            .collect();
+        let fresh = services::reassemble(&found, capacity, inputs.readiness, inputs.now, inputs.visibility, touched);
+        for (mut service, reads) in fresh {
+            profile::apply_singletons(std::slice::from_mut(&mut service), &inputs.profile.singletons);
+            let Ok(at) = entry.services.binary_search_by(|s| s.key.cmp(&service.key)) else { continue };
+            entry.set(at, Arc::new(service), reads);
+            self.work.services += 1;
+        }
     }
 
     /// Sums the budgets and finishes every service with the profile, reusing a finished
@@ -359,6 +473,37 @@ fn moved_budgets<'a>(before: &'a [DatabaseBudget], now: &'a [DatabaseBudget]) ->
     let changed_or_new = now.iter().filter(|b| old.get(b.name.as_str()) != Some(b)).map(|b| b.name.as_str());
     let gone = before.iter().filter(|b| !new.contains_key(b.name.as_str())).map(|b| b.name.as_str());
     changed_or_new.chain(gone).collect()
+}
+
+/// The services of a namespace (by position) that status changes reach: those that read
+/// a changed object, and for an Event not read before, those that read what it is about.
+fn reached(
+    entry: &Namespace,
+    objects: &impl Objects,
+    namespace: &str,
+    changed: &BTreeSet<(Part, String)>,
+) -> BTreeSet<usize> {
+    let mut reached = BTreeSet::new();
+    let mut news = Wanted::default();
+    for (part, name) in changed {
+        match entry.readers.of(read_key(*part, name)) {
+            [] if *part == Part::Event => drop(news.events.insert(name.clone())),
+            readers => reached.extend(readers),
+        }
+    }
+    if news.events.is_empty() {
+        return reached;
+    }
+    for event in &objects.named(namespace, &news).events {
+        let about = &event.involved_object;
+        if about.namespace.as_deref().is_some_and(|ns| ns != namespace) {
+            continue;
+        }
+        if let Some(part) = about.kind.as_deref().and_then(part_of_kind) {
+            reached.extend(entry.readers.of(read_key(part, about.name.as_deref().unwrap_or(""))));
+        }
+    }
+    reached
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! From cluster objects to services: grouping (selector → pods, owner → ReplicaSets,
 //! PDB and HPA matching) and the per-service computations. Pure: `now` is passed in.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 // Seeded per process like std's, much cheaper on the short keys (names, uids) looked up here.
-use foldhash::{HashMap, HashMapExt, HashSet};
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::capacity::{self, NodeCapacity};
-use super::changes::Part;
+use super::changes::{Part, read_key};
 use super::findings::{self, Facts, pdb_selects_nothing};
 use super::history::{CONTROLLER_REVISION_HASH, POD_TEMPLATE_HASH, ReplicaSetFacts};
 use super::owners::controller_uid;
@@ -91,13 +91,65 @@ pub fn build_with(
     let index = Index::new(objects);
     let workloads = workloads(objects);
     let capacity = node_capacity(visibility, objects);
-    assemble_all(&index, &workloads, &Shared::new(objects, &capacity, visibility), readiness, now, visibility)
+    let assembled =
+        assemble_all(&index, &workloads, &Shared::new(objects, &capacity, visibility), readiness, now, visibility);
+    assembled.into_iter().map(|(service, _)| service).collect()
 }
 
 /// What the cockpit shows of a scope: the services and the findings no service owns.
 pub struct Built {
     pub services: Vec<Service>,
     pub namespace_findings: Vec<NamespaceFinding>,
+    /// `reads[i]`: what `services[i]` was assembled from, by name.
+    pub reads: Vec<Reads>,
+}
+
+/// What one service was assembled from, besides what every service of its namespace
+/// reads alike (workloads, PDBs, HPAs, PVCs, ControllerRevisions, releases): a status
+/// change to any of these objects reaches this service, and the ReplicaSets, pods and
+/// Events named here are all a reassembly of it needs. What a service groups by (owners,
+/// labels, selectors) cannot change with a status, so this holds until its namespace is
+/// built again. Kept small: a cluster's every pod and Event is named here once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reads {
+    /// Its workload's name, as the API has it.
+    pub workload: String,
+    pub replicasets: Names,
+    /// Its pods, and every pod its PDBs select (their health is the PDBs' headroom).
+    pub pods: Names,
+    /// The Events about its workload, ReplicaSets and pods.
+    pub events: Names,
+    /// Every object it read (those above, its PDBs and HPAs) as [`read_key`]s, sorted.
+    pub reach: Box<[u64]>,
+    /// A name could not be listed (see [`Names`]): reassembling it reads its whole namespace.
+    pub unlisted: bool,
+}
+
+/// Names in one string, a line each: one allocation for a service's pods, not one a pod.
+/// Object names never hold a line break (the API server refuses them); a name that
+/// does is not listed, and `Names::of` says so.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Names(String);
+
+impl Names {
+    /// The names, or `None` when one holds a line break.
+    fn of<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<Names> {
+        let mut text = String::new();
+        for name in names {
+            if name.contains('\n') {
+                return None;
+            }
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(name);
+        }
+        Some(Names(text))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.split('\n').filter(|name| !name.is_empty())
+    }
 }
 
 /// [`build_with`] and [`namespace_findings`] from one index of the objects (a rebuild on a
@@ -123,89 +175,50 @@ pub fn build_on(
 ) -> Built {
     let index = Index::new(objects);
     let workloads = workloads(objects);
-    let services =
+    let assembled =
         assemble_all(&index, &workloads, &Shared::new(objects, capacity, visibility), readiness, now, visibility);
     let namespace_findings =
         if visibility.pods && visibility.pdbs { unselecting_pdbs(objects, &index, &workloads) } else { Vec::new() };
-    Built { services, namespace_findings }
+    let (services, reads) = assembled.into_iter().unzip();
+    Built { services, namespace_findings, reads }
 }
 
-/// The services of `objects` (one namespace) after objects' status alone changed
-/// (`changed`). A service none of them belongs to is kept as it was (the same `Arc`); the
-/// others are assembled again with the preflight checks they had, since a status cannot
-/// change a workload's spec. An object belongs to a service when it is its workload, one
-/// of its ReplicaSets or pods, a PDB covering it (or selecting a changed pod), its HPA, or
-/// an Event about any of these. `prepare` finishes a reassembled service as the full
-/// build's caller does (profile singletons).
-#[allow(clippy::too_many_arguments)]
-pub fn refresh_statuses(
+/// A service to assemble again after a status change: its workload, and the preflight
+/// checks it had (a status cannot change a spec, so they are kept, not run again).
+pub struct Touched<'a> {
+    pub kind: WorkloadKind,
+    pub name: &'a str,
+    pub preflight: Vec<Finding>,
+}
+
+/// The services `touched` assembled again from `objects`, which need hold of their
+/// namespace only what every service reads alike and what these services read
+/// ([`Reads`]): the same services, to the byte, as a build from all the namespace's
+/// objects, at a cost that follows these services' size, not the namespace's. In
+/// namespace/name order, each with what it read.
+pub fn reassemble(
     objects: &ClusterObjects,
     capacity: &NodeCapacity,
     readiness: &ReadinessHistory,
     now: Timestamp,
     visibility: Visibility,
-    previous: &[Arc<Service>],
-    changed: &BTreeSet<(Part, String)>,
-    prepare: &dyn Fn(&mut Service),
-) -> Vec<Arc<Service>> {
+    touched: Vec<Touched<'_>>,
+) -> Vec<(Service, Reads)> {
     let index = Index::new(objects);
     let workloads = workloads(objects);
     let shared = Shared::new(objects, capacity, visibility);
-    let kept: HashMap<&ServiceKey, &Arc<Service>> = previous.iter().map(|s| (&s.key, s)).collect();
-    let changed: HashSet<(Part, &str)> = changed.iter().map(|(part, name)| (*part, name.as_str())).collect();
-    let is = |part: Part, name: &str| changed.contains(&(part, name));
-    let selects_changed = |pdb: &&PodDisruptionBudget| {
-        let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
-        is(Part::DisruptionBudget, pdb.metadata.name.as_deref().unwrap_or(""))
-            || index
-                .pods_in(namespace_of(&pdb.metadata))
-                .iter()
-                .any(|p| is(Part::Pod, &p.name) && optional_selector_matches(selector, &p.labels))
-    };
-    let touched_pdbs: Vec<&PodDisruptionBudget> = objects.pdbs.iter().map(|p| &**p).filter(selects_changed).collect();
-    let touched_hpas: Vec<&HorizontalPodAutoscaler> = objects
-        .hpas
+    let mut touched = touched;
+    let mut out: Vec<(Service, Reads)> = workloads
         .iter()
-        .filter(|h| is(Part::Autoscaler, h.metadata.name.as_deref().unwrap_or("")))
-        .map(|h| &**h)
-        .collect();
-    // What the changed Events are about, as (kind, name).
-    let news: HashSet<(&str, &str)> = objects
-        .events
-        .iter()
-        .filter(|e| is(Part::Event, e.metadata.name.as_deref().unwrap_or("")))
-        .map(|e| (e.involved_object.kind.as_deref().unwrap_or(""), e.involved_object.name.as_deref().unwrap_or("")))
-        .collect();
-    let mut services: Vec<Arc<Service>> = workloads
-        .iter()
-        .map(|w| {
+        .filter_map(|w| {
+            let at = touched.iter().position(|t| t.kind == w.kind && t.name == w.name)?;
+            let preflight = touched.swap_remove(at).preflight;
             let members = members(w, &index);
-            let before = kept.get(&service_key(w)).copied();
-            let rs_touched = |rs: &&ReplicaSetFacts| {
-                is(Part::ReplicaSet, &rs.name) || news.contains(&("ReplicaSet", rs.name.as_str()))
-            };
-            let pod_touched =
-                |(p, _): &(&PodFacts, bool)| is(Part::Pod, &p.name) || news.contains(&("Pod", p.name.as_str()));
-            let touched = is(Part::Workload, w.name)
-                || news.contains(&(w.kind.as_str(), w.name))
-                || members.replicasets.iter().any(rs_touched)
-                || members.pods.iter().any(pod_touched)
-                || touched_hpas.iter().any(|h| hpa::targets(h, w.kind, w.name))
-                || touched_pdbs.iter().any(|pdb| pdb_covers(pdb, w, &members.pods));
-            match before {
-                Some(before) if !touched => before.clone(),
-                _ => {
-                    let preflight = before.map(|b| b.preflight.clone());
-                    let mut service =
-                        assemble(w, members, preflight, &index, &workloads, &shared, readiness, now, visibility);
-                    prepare(&mut service);
-                    Arc::new(service)
-                }
-            }
+            Some(assemble(w, members, Some(preflight), &index, &workloads, &shared, readiness, now, visibility))
         })
         .collect();
-    services.sort_by(|a, b| a.key.cmp(&b.key));
-    services
+    out.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+    out
 }
 
 /// What every service of a build reads alike: computed once per build.
@@ -235,12 +248,12 @@ fn assemble_all<'a>(
     readiness: &ReadinessHistory,
     now: Timestamp,
     visibility: Visibility,
-) -> Vec<Service> {
-    let mut services: Vec<Service> = workloads
+) -> Vec<(Service, Reads)> {
+    let mut services: Vec<(Service, Reads)> = workloads
         .iter()
         .map(|w| assemble(w, members(w, index), None, index, workloads, shared, readiness, now, visibility))
         .collect();
-    services.sort_by(|a, b| a.key.cmp(&b.key));
+    services.sort_by(|a, b| a.0.key.cmp(&b.0.key));
     services
 }
 
@@ -526,12 +539,48 @@ fn matching_budgets<'a>(
     index: &Index<'a>,
     all: &[Workload<'a>],
 ) -> Vec<PdbHeadroom> {
+    covering_budgets(w, pods, index).map(|pdb| pdb_headroom(pdb, coverage(pdb, w.namespace, index, all))).collect()
+}
+
+/// The PDBs of the namespace that cover the workload ([`pdb_covers`]).
+fn covering_budgets<'a, 'i>(
+    w: &'i Workload<'a>,
+    pods: &'i [(&PodFacts, bool)],
+    index: &'i Index<'a>,
+) -> impl Iterator<Item = &'a PodDisruptionBudget> + 'i {
     let candidates = index.pdbs_by_namespace.get(w.namespace).map_or(&[][..], Vec::as_slice);
-    candidates
-        .iter()
-        .filter(|pdb| pdb_covers(pdb, w, pods))
-        .map(|pdb| pdb_headroom(pdb, coverage(pdb, w.namespace, index, all)))
-        .collect()
+    candidates.iter().copied().filter(move |pdb| pdb_covers(pdb, w, pods))
+}
+
+/// What a service assembled from `members` read ([`Reads`]).
+fn reads_of<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>, events: &[&'a Event]) -> Reads {
+    let name = |meta: &'a ObjectMeta| meta.name.as_deref().unwrap_or("");
+    let covering: Vec<&PodDisruptionBudget> = covering_budgets(w, &members.pods, index).collect();
+    let mut pods: Vec<&str> = members.pods.iter().map(|(p, _)| p.name.as_str()).collect();
+    for pdb in &covering {
+        pods.extend(selected_pods(pdb, w.namespace, index).into_iter().map(|p| p.name.as_str()));
+    }
+    pods.sort_unstable();
+    pods.dedup();
+    let replicasets: Vec<&str> = members.replicasets.iter().map(|rs| rs.name.as_str()).collect();
+    let events: Vec<&str> = events.iter().map(|e| name(&e.metadata)).collect();
+    let hpas =
+        index.hpas_by_namespace.get(w.namespace).into_iter().flatten().filter(|h| hpa::targets(h, w.kind, w.name));
+    let mut reach: Vec<u64> = std::iter::once(read_key(Part::Workload, w.name))
+        .chain(replicasets.iter().map(|n| read_key(Part::ReplicaSet, n)))
+        .chain(pods.iter().map(|n| read_key(Part::Pod, n)))
+        .chain(events.iter().map(|n| read_key(Part::Event, n)))
+        .chain(covering.iter().map(|pdb| read_key(Part::DisruptionBudget, name(&pdb.metadata))))
+        .chain(hpas.map(|h| read_key(Part::Autoscaler, name(&h.metadata))))
+        .collect();
+    reach.sort_unstable();
+    reach.dedup();
+    let listed = (Names::of(replicasets), Names::of(pods), Names::of(events));
+    let (unlisted, (replicasets, pods, events)) = match listed {
+        (Some(r), Some(p), Some(e)) => (false, (r, p, e)),
+        _ => (true, Default::default()),
+    };
+    Reads { workload: w.name.to_string(), replicasets, pods, events, reach: reach.into_boxed_slice(), unlisted }
 }
 
 /// A PDB covers a workload when it selects its pod template or any of its pods.
@@ -541,11 +590,16 @@ fn pdb_covers(pdb: &PodDisruptionBudget, w: &Workload<'_>, pods: &[(&PodFacts, b
         || pods.iter().any(|(p, _)| optional_selector_matches(selector, &p.labels))
 }
 
+/// The pods of `ns` a PDB selects.
+fn selected_pods<'a>(pdb: &PodDisruptionBudget, ns: &str, index: &Index<'a>) -> Vec<&'a PodFacts> {
+    let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
+    index.pods_in(ns).iter().copied().filter(|p| optional_selector_matches(selector, &p.labels)).collect()
+}
+
 /// The pods and controller scale a PDB covers, for when it has no status yet.
 fn coverage(pdb: &PodDisruptionBudget, ns: &str, index: &Index<'_>, all: &[Workload<'_>]) -> Coverage {
     let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
-    let selected: Vec<&PodFacts> =
-        index.pods_in(ns).iter().copied().filter(|p| optional_selector_matches(selector, &p.labels)).collect();
+    let selected = selected_pods(pdb, ns, index);
     let scale = all
         .iter()
         .filter(|w| w.namespace == ns && optional_selector_matches(selector, w.template_labels))
@@ -587,7 +641,9 @@ fn assemble<'a>(
     readiness: &ReadinessHistory,
     now: Timestamp,
     visibility: Visibility,
-) -> Service {
+) -> (Service, Reads) {
+    let about = service_events(w, &members, index);
+    let reads = reads_of(w, &members, index, &about);
     let pod_rows: Vec<PodRow> =
         members.pods.iter().map(|(p, updated)| pods::pod_row(p, *updated, readiness, now)).collect();
     let budgets = matching_budgets(w, &members.pods, index, all);
@@ -628,7 +684,7 @@ fn assemble<'a>(
             rwo_volume: flags::rwo_volume(w.pod_spec, w.claim_templates, pvcs),
         },
         pdb,
-        events: events::newest_first(service_events(w, &members, index)),
+        events: events::newest_first(about),
         revisions,
         containers: history::container_images(w.pod_spec),
         env: history::env_vars(w.pod_spec),
@@ -653,7 +709,7 @@ fn assemble<'a>(
     service.findings = findings::service_findings(&service, &facts);
     if let Some(kept) = preflight {
         service.preflight = kept;
-        return service;
+        return (service, reads);
     }
     service.preflight = lint::workload_checks(&lint::WorkloadFacts {
         kind: w.kind,
@@ -668,7 +724,7 @@ fn assemble<'a>(
         declared_replicas: flags::declared_replicas(w.meta),
         owner: service.gitops.as_ref(),
     });
-    service
+    (service, reads)
 }
 
 fn service_events<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>) -> Vec<&'a Event> {

@@ -10,9 +10,10 @@ use crate::model::changes::{Change, Part};
 use crate::model::service::FLAPPING_WINDOW_S;
 use crate::model::services::tests::{deployment, healthy, healthy_status, now, obj, pdb, pod};
 
-/// A store of objects the way the watches hold them.
+/// A store of objects the way the watches hold them; it notes what reassemblies asked
+/// for by name.
 #[derive(Default)]
-struct World(ClusterObjects);
+struct World(ClusterObjects, std::cell::RefCell<Vec<Wanted>>);
 
 fn in_ns<T>(items: &[Arc<T>], ns: &str, of: impl Fn(&T) -> &str) -> Vec<Arc<T>> {
     items.iter().filter(|o| of(o) == ns).cloned().collect()
@@ -56,6 +57,11 @@ impl Objects for World {
     fn network(&self) -> crate::model::discovery::Network {
         self.0.network.clone()
     }
+
+    fn named(&self, ns: &str, wanted: &Wanted) -> ClusterObjects {
+        self.1.borrow_mut().push(wanted.clone());
+        wanted.keep_only(self.objects_in(ns))
+    }
 }
 
 /// Two namespaces: `shop` with an api behind a PDB and a worker, `blog` with a web.
@@ -65,7 +71,7 @@ fn world() -> World {
     healthy(&mut o, "shop", "worker", 2);
     healthy(&mut o, "blog", "web", 2);
     o.pdbs.push(obj(pdb("shop", "api", "api", json!({"minAvailable": 2}))));
-    World(o)
+    World(o, Default::default())
 }
 
 fn inputs<'a>(history: &'a ReadinessHistory, profile: &'a Arc<Profile>) -> Inputs<'a> {
@@ -93,6 +99,16 @@ fn plain(current: &Current) -> Vec<Service> {
 fn same(a: &Current, b: &Current, name: &str) -> bool {
     let find = |c: &Current| c.services.iter().find(|s| s.key.name == name).cloned().unwrap();
     Arc::ptr_eq(&find(a), &find(b))
+}
+
+/// A crash-loop Event about one pod of `shop` (named `<pod>.1`).
+fn back_off(pod: &str) -> serde_json::Value {
+    json!({
+        "metadata": {"name": format!("{pod}.1"), "namespace": "shop"},
+        "involvedObject": {"kind": "Pod", "name": pod, "namespace": "shop"},
+        "reason": "BackOff", "message": "Back-off restarting failed container", "type": "Warning",
+        "lastTimestamp": "2025-06-01T11:59:00Z", "count": 1,
+    })
 }
 
 fn set_pod(world: &mut World, ns: &str, name: &str, value: serde_json::Value) {
@@ -123,6 +139,63 @@ fn a_pod_status_update_reassembles_its_service_alone_and_runs_no_check() {
     let api = second.services.iter().find(|s| s.key.name == "api").unwrap();
     assert_eq!(api.pods_summary.ready, 2);
     assert_eq!(plain(&second), rebuilt(&world, &history, &profile), "the same as a rebuild from every object");
+    // Read by name: the api's pods, none of the worker's beside them in the namespace.
+    let asked = world.1.borrow().last().cloned().unwrap();
+    assert_eq!(asked.pods, ["api-h2-0", "api-h2-1", "api-h2-2"].map(String::from).into());
+    assert!(asked.replicasets.iter().all(|rs| rs.starts_with("api-")), "{asked:?}");
+}
+
+#[test]
+fn a_service_with_a_name_that_cannot_be_listed_is_reassembled_from_its_whole_namespace() {
+    let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+    let mut world = world();
+    let mut odd = pod("shop", "api", 2, 0, true);
+    odd["metadata"]["name"] = json!("api-h2-0\nx");
+    set_pod(&mut world, "shop", "api-h2-0", odd.clone());
+    let mut live = LiveModel::default();
+    live.update(&world, Changes::everything_at_start(), &inputs(&history, &profile));
+
+    let mut unready = pod("shop", "api", 2, 0, false);
+    unready["metadata"]["name"] = odd["metadata"]["name"].clone();
+    set_pod(&mut world, "shop", "api-h2-0\nx", unready);
+    let mut changes = Changes::default();
+    changes.status("shop", Part::Pod, "api-h2-0\nx");
+    let second = live.update(&world, changes, &inputs(&history, &profile));
+    assert_eq!(live.work.services, 1);
+    assert!(world.1.borrow().is_empty(), "nothing asked by name");
+    assert_eq!(plain(&second), rebuilt(&world, &history, &profile));
+}
+
+#[test]
+fn an_event_going_reassembles_the_service_that_showed_it_alone() {
+    let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
+    let mut world = world();
+    world.0.events.push(obj(back_off("worker-h2-0")));
+    let mut live = LiveModel::default();
+    let first = live.update(&world, Changes::everything_at_start(), &inputs(&history, &profile));
+    assert!(first.services.iter().any(|s| s.key.name == "worker" && !s.events.is_empty()));
+
+    // The API server deletes it an hour on: a status change of the Event, as the watch records it.
+    world.0.events.clear();
+    let mut changes = Changes::default();
+    changes.status("shop", Part::Event, "worker-h2-0.1");
+    let second = live.update(&world, changes, &inputs(&history, &profile));
+    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0, roomed: 0 });
+    assert!(same(&first, &second, "api") && same(&first, &second, "web"));
+    assert_eq!(plain(&second), rebuilt(&world, &history, &profile), "the row no longer shows it");
+
+    // An Event about no service's object reaches none.
+    world.0.events.push(obj(json!({
+        "metadata": {"name": "node-1.1", "namespace": "shop"},
+        "involvedObject": {"kind": "Node", "name": "node-1"},
+        "reason": "NodeReady", "message": "ready", "type": "Normal",
+        "lastTimestamp": "2025-06-01T11:59:00Z", "count": 1,
+    })));
+    let mut changes = Changes::default();
+    changes.status("shop", Part::Event, "node-1.1");
+    let third = live.update(&world, changes, &inputs(&history, &profile));
+    assert_eq!(live.work.services, 0);
+    assert!(["api", "worker", "web"].iter().all(|n| same(&second, &third, n)));
 }
 
 #[test]
@@ -255,12 +328,7 @@ fn a_workload_status_or_an_event_reassembles_the_service_it_is_about_alone() {
     assert_eq!(plain(&second), rebuilt(&world, &history, &profile));
 
     // An Event about one api pod.
-    world.0.events.push(obj(json!({
-        "metadata": {"name": "api-h2-1.1", "namespace": "shop"},
-        "involvedObject": {"kind": "Pod", "name": "api-h2-1", "namespace": "shop"},
-        "reason": "BackOff", "message": "Back-off restarting failed container", "type": "Warning",
-        "lastTimestamp": "2025-06-01T11:59:00Z", "count": 1,
-    })));
+    world.0.events.push(obj(back_off("api-h2-1")));
     let mut changes = Changes::default();
     changes.status("shop", Part::Event, "api-h2-1.1");
     let third = live.update(&world, changes, &inputs(&history, &profile));
