@@ -17,7 +17,8 @@ pub fn deployment_rollout(deployment: &Deployment) -> Rollout {
     let name = safe_name(deployment.metadata.name.as_deref());
     let revision = deployment_revision(deployment);
     let spec = Some(&deployment.spec);
-    let status = deployment.status.clone().unwrap_or_default();
+    let unknown = Default::default();
+    let status = deployment.status.as_ref().unwrap_or(&unknown);
     let generation = deployment.metadata.generation.unwrap_or(0);
     let observed = status.observed_generation.unwrap_or(0);
     let (state, message) = if spec.and_then(|s| s.paused).unwrap_or(false) {
@@ -73,7 +74,8 @@ pub fn revision_annotation(annotations: Option<&std::collections::BTreeMap<Strin
 
 pub fn statefulset_rollout(sts: &StatefulSet) -> Rollout {
     let spec = Some(&sts.spec);
-    let status = sts.status.clone().unwrap_or_default();
+    let unknown = Default::default();
+    let status = sts.status.as_ref().unwrap_or(&unknown);
     let strategy = spec.and_then(|s| s.update_strategy.as_ref());
     let strategy_type = strategy.and_then(|u| u.type_.as_deref()).unwrap_or("RollingUpdate");
     let revision = statefulset_revision(sts);

@@ -377,7 +377,10 @@ struct Workload<'a> {
     template_annotations: &'a BTreeMap<String, String>,
     pod_spec: Option<&'a PodSpec>,
     replicas: Replicas,
-    rollout: Rollout,
+    /// The revision it runs (a Deployment's annotation, a StatefulSet's revision number).
+    revision: Option<i64>,
+    /// The object itself, for what only an assembled service reads (its rollout state).
+    object: WorkloadObject<'a>,
     claim_templates: &'a [PersistentVolumeClaim],
     /// The pod label that names the revision a StatefulSet pod runs.
     update_revision: Option<&'a str>,
@@ -387,6 +390,23 @@ struct Workload<'a> {
     /// A RollingUpdate Deployment's maxUnavailable (`None`: the default 25 %).
     max_unavailable: Option<&'a IntOrString>,
     rolling: bool,
+}
+
+#[derive(Clone, Copy)]
+enum WorkloadObject<'a> {
+    Deployment(&'a Deployment),
+    StatefulSet(&'a StatefulSet),
+}
+
+impl Workload<'_> {
+    /// Its rollout as `kubectl rollout status` tells it: read only for a service being
+    /// assembled, not for every workload its namespace's services are grouped against.
+    fn rollout(&self) -> Rollout {
+        match self.object {
+            WorkloadObject::Deployment(d) => rollout::deployment_rollout(d),
+            WorkloadObject::StatefulSet(s) => rollout::statefulset_rollout(s),
+        }
+    }
 }
 
 fn workloads(objects: &ClusterObjects) -> Vec<Workload<'_>> {
@@ -415,7 +435,8 @@ fn deployment_workload(d: &Deployment) -> Workload<'_> {
             updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
             available: status.and_then(|s| s.available_replicas).unwrap_or(0),
         },
-        rollout: rollout::deployment_rollout(d),
+        revision: rollout::deployment_revision(d),
+        object: WorkloadObject::Deployment(d),
         claim_templates: &[],
         update_revision: None,
         current_revision: None,
@@ -461,7 +482,8 @@ fn statefulset_workload(s: &StatefulSet) -> Workload<'_> {
             updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
             available: status.and_then(|s| s.available_replicas).unwrap_or(0),
         },
-        rollout: rollout::statefulset_rollout(s),
+        revision: rollout::statefulset_revision(s),
+        object: WorkloadObject::StatefulSet(s),
         claim_templates: spec.and_then(|s| s.volume_claim_templates.as_deref()).unwrap_or_default(),
         update_revision: status.and_then(|s| s.update_revision.as_deref()),
         current_revision: status.and_then(|s| s.current_revision.as_deref()),
@@ -524,8 +546,7 @@ fn members<'a>(w: &Workload<'a>, index: &Index<'a>) -> Members<'a> {
 /// The ReplicaSet with the Deployment's revision, else the newest one.
 fn current_replicaset<'a>(w: &Workload<'a>, replicasets: &[&'a ReplicaSetFacts]) -> Option<&'a ReplicaSetFacts> {
     let revision_of = |rs: &&ReplicaSetFacts| rs.revision;
-    w.rollout
-        .revision
+    w.revision
         .and_then(|r| replicasets.iter().find(|rs| revision_of(rs) == Some(r)))
         .or_else(|| replicasets.iter().max_by_key(|rs| revision_of(rs)))
         .copied()
@@ -615,7 +636,7 @@ fn coverage(pdb: &PodDisruptionBudget, ns: &str, index: &Index<'_>, all: &[Workl
 /// The revision history: a Deployment's ReplicaSets, a StatefulSet's ControllerRevisions.
 fn revision_history<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>) -> Vec<Revision> {
     match w.kind {
-        WorkloadKind::Deployment => history::revisions(&members.replicasets, w.rollout.revision),
+        WorkloadKind::Deployment => history::revisions(&members.replicasets, w.revision),
         WorkloadKind::StatefulSet => {
             let owned = w.uid.and_then(|uid| index.revisions_by_owner.get(uid)).map_or(&[][..], Vec::as_slice);
             let pods: Vec<&PodFacts> = members.pods.iter().map(|(p, _)| *p).collect();
@@ -661,7 +682,7 @@ fn assemble<'a>(
     let gitops = flags::gitops(w.meta);
     let owner = crate::model::gitops::resolve(w.meta, Some(shared.gitops_owners), shared.gitops_sources, hpa.is_some());
     let revisions = revision_history(w, &members, index);
-    let mut rollout = w.rollout.clone();
+    let mut rollout = w.rollout();
     // A StatefulSet's revision number lives in its ControllerRevision.
     rollout.revision = rollout.revision.or_else(|| revisions.iter().find(|r| r.current).map(|r| r.revision));
     let need = PodNeed::of(w.pod_spec);
