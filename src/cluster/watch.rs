@@ -41,8 +41,8 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, Event as CoreEvent, Node, NodeCondition, NodeSpec, NodeStatus, ObjectReference,
-    PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, ResourceRequirements, Secret, Service as KubeService,
+    Container, EnvVar, Event as CoreEvent, Node, NodeCondition, NodeSpec, NodeStatus, PersistentVolumeClaim, Pod,
+    PodSpec, PodTemplateSpec, ResourceRequirements, Secret, Service as KubeService,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -65,7 +65,7 @@ use super::network::{CnpgCluster, ZalandoCluster};
 use super::raw::{EventStream, Page};
 use crate::model::changes::{Change, Changes, Part};
 use crate::model::discovery::{NetService, Network, OperatorCluster};
-use crate::model::events::MAX_EVENTS;
+use crate::model::events::{EventFacts, MAX_EVENTS};
 use crate::model::gitops::GitOpsOwner;
 use crate::model::gitops::source::{GitOpsSource, SourceKind, Sources};
 use crate::model::history::ReplicaSetFacts;
@@ -552,55 +552,34 @@ impl Watched for KubeService {
 }
 
 impl Watched for CoreEvent {
-    type Stored = CoreEvent;
-    type Memo = ();
     /// Events are the most numerous kind after pods on a busy cluster (an hour of them
     /// is kept by the API server): the store keeps what the model reads of one (what it
-    /// is about, its reason, type, message, count and times) and drops the rest.
-    fn keep(self, _: &mut ()) -> Self {
-        CoreEvent {
-            metadata: ObjectMeta {
-                name: self.metadata.name,
-                namespace: self.metadata.namespace,
-                creation_timestamp: self.metadata.creation_timestamp,
-                ..Default::default()
-            },
-            involved_object: ObjectReference {
-                kind: self.involved_object.kind,
-                name: self.involved_object.name,
-                namespace: self.involved_object.namespace,
-                ..Default::default()
-            },
-            reason: self.reason,
-            message: self.message,
-            type_: self.type_,
-            count: self.count,
-            series: self.series,
-            first_timestamp: self.first_timestamp,
-            last_timestamp: self.last_timestamp,
-            event_time: self.event_time,
-            ..Default::default()
-        }
+    /// is about, and the row a service shows of it).
+    type Stored = EventFacts;
+    type Memo = ();
+
+    fn keep(self, _: &mut ()) -> EventFacts {
+        EventFacts::from(self)
     }
+
     /// A service shows the newest [`MAX_EVENTS`] of the Events about its objects, so past
     /// that many about one object the older ones can never show: a busy cluster writes
     /// Events all day (the API server keeps an hour of them), the store keeps what can.
-    fn crowded_out(store: &Collection<Self>, new: &Self) -> Vec<Key> {
-        let about = |e: &CoreEvent| (e.involved_object.kind.clone(), e.involved_object.name.clone());
-        let namespace = new.metadata.namespace.as_deref().unwrap_or_default();
-        let mut same: Vec<Arc<CoreEvent>> =
-            store.in_namespace(namespace).into_iter().filter(|e| about(e) == about(new)).collect();
+    fn crowded_out(store: &Collection<EventFacts>, new: &EventFacts) -> Vec<Key> {
+        let about = |e: &EventFacts| e.about_kind == new.about_kind && e.about_name == new.about_name;
+        let mut same: Vec<Arc<EventFacts>> =
+            store.in_namespace(&new.namespace).into_iter().filter(|e| about(e)).collect();
         if same.len() <= MAX_EVENTS {
             return Vec::new();
         }
         // Newest first, in store order on ties: the order the service's rows are cut in.
-        same.sort_by_key(|e| std::cmp::Reverse(crate::model::events::last_seen(e)));
-        same[MAX_EVENTS..].iter().map(|e| key_of(&**e)).collect()
+        same.sort_by_key(|e| std::cmp::Reverse(e.row.last_seen));
+        same[MAX_EVENTS..].iter().map(|e| (e.namespace.clone(), e.name.clone())).collect()
     }
 
     /// An Event, new or counted again, is news about one object: it never changes how
     /// services are grouped.
-    fn classify(_old: Option<&Self>, _new: &Self) -> Change {
+    fn classify(_old: Option<&EventFacts>, _new: &EventFacts) -> Change {
         Change::Status
     }
 
@@ -703,7 +682,7 @@ pub struct Watches {
     pub pdbs: Arc<Collection<PodDisruptionBudget>>,
     pub hpas: Arc<Collection<HorizontalPodAutoscaler>>,
     pub pvcs: Arc<Collection<PersistentVolumeClaim>>,
-    pub events: Arc<Collection<CoreEvent>>,
+    pub events: Arc<Collection<EventFacts>>,
     pub controller_revisions: Arc<Collection<ControllerRevision>>,
     pub nodes: Arc<Collection<Node>>,
     /// The pods on the nodes: `pods` itself across all namespaces, else a watch of its own.
@@ -1760,13 +1739,13 @@ mod tests {
             "source": {"component": "kubelet", "host": "node-a"}, "reportingComponent": "kubelet",
             "reportingInstance": "node-a", "lastTimestamp": "2025-06-01T10:05:00Z"}))
         .unwrap();
-        let kept = event.clone().keep(&mut ());
-        assert_eq!(kept.involved_object.name.as_deref(), Some("api-1"));
-        assert_eq!((kept.reason.as_deref(), kept.count), (Some("BackOff"), Some(3)));
-        assert_eq!(kept.last_timestamp, event.last_timestamp);
-        assert!(kept.source.is_none() && kept.reporting_component.is_none() && kept.metadata.annotations.is_none());
-        let model = |e: &CoreEvent| crate::model::events::newest_first(vec![e]);
-        assert_eq!(model(&kept), model(&event), "the model sees the same event");
+        let kept = event.keep(&mut ());
+        assert_eq!((kept.namespace.as_str(), kept.name.as_str()), ("shop", "api-1.17"));
+        assert_eq!((kept.about_kind.as_str(), kept.about_name.as_str()), ("Pod", "api-1"));
+        let row = &kept.row;
+        assert_eq!((row.reason.as_str(), row.message.as_str(), row.count), ("BackOff", "Back-off", 3));
+        assert_eq!((row.warning, row.object.as_str()), (true, "pod/api-1"));
+        assert_eq!(row.last_seen, Some("2025-06-01T10:05:00Z".parse().unwrap()));
     }
 
     #[tokio::test]
@@ -1937,7 +1916,7 @@ mod tests {
     #[tokio::test]
     async fn past_the_events_a_service_shows_the_oldest_about_one_object_are_forgotten() {
         let (ctx, _) = offline();
-        let collection: Arc<Collection<CoreEvent>> = Arc::new(Collection::default());
+        let collection: Arc<Collection<EventFacts>> = Arc::new(Collection::default());
         let mut feed: Feed<CoreEvent> = Feed::new(ResourceKind::Events, collection.clone(), None);
         let event = |name: String, pod: &str, minute: usize| -> DeserializeGuard<CoreEvent> {
             serde_json::from_value(serde_json::json!({
@@ -1956,12 +1935,7 @@ mod tests {
             ctx.deliver(&mut feed, Event::Apply(event(format!("api-2.{minute:02}"), "api-2", minute)));
         }
         let about = |pod: &str| -> Vec<String> {
-            collection
-                .snapshot()
-                .iter()
-                .filter(|e| e.involved_object.name.as_deref() == Some(pod))
-                .map(|e| e.metadata.name.clone().unwrap_or_default())
-                .collect()
+            collection.snapshot().iter().filter(|e| e.about_name == pod).map(|e| e.name.clone()).collect()
         };
         let kept = about("api-1");
         assert_eq!(kept.len(), MAX_EVENTS);
@@ -1971,8 +1945,7 @@ mod tests {
         // Looked up by name: those that exist, in name order.
         let names: std::collections::BTreeSet<String> =
             ["api-2.01", "api-1.00", "api-1.29", "other"].map(String::from).into();
-        let found: Vec<String> =
-            collection.named("shop", &names).iter().map(|e| e.metadata.name.clone().unwrap()).collect();
+        let found: Vec<String> = collection.named("shop", &names).iter().map(|e| e.name.clone()).collect();
         assert_eq!(found, ["api-1.29", "api-2.01"], "api-1.00 was crowded out, `other` never was");
 
         // One going (the API server expires Events) is news about its object, not a regrouping.

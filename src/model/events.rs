@@ -2,6 +2,7 @@
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Event;
+use serde::Deserialize;
 
 use super::sanitize::{Sgr, cut_for_display, sanitize};
 use super::service::EventRow;
@@ -12,8 +13,46 @@ pub const MAX_EVENTS: usize = 20;
 /// Event messages can be long (a whole stack trace); rows keep the start.
 const MAX_MESSAGE_CHARS: usize = 300;
 
+/// What the model reads of an Event, taken once when it arrives: the API server keeps an
+/// hour of Events, thousands on a busy cluster, and a whole `Event` is a kilobyte as
+/// stored. The row a service shows of it is made here, sanitised once, not with every
+/// reassembly. Deserialises from an Event's JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(from = "Event")]
+pub struct EventFacts {
+    pub namespace: String,
+    pub name: String,
+    /// What it is about, as the API names it (kind, name, and namespace when given).
+    pub about_kind: String,
+    pub about_name: String,
+    pub about_namespace: Option<String>,
+    pub row: EventRow,
+}
+
+impl From<Event> for EventFacts {
+    fn from(event: Event) -> Self {
+        let row = event_row(&event);
+        let about = event.involved_object;
+        EventFacts {
+            namespace: event.metadata.namespace.unwrap_or_default(),
+            name: event.metadata.name.unwrap_or_default(),
+            about_kind: about.kind.unwrap_or_default(),
+            about_name: about.name.unwrap_or_default(),
+            about_namespace: about.namespace,
+            row,
+        }
+    }
+}
+
+impl EventFacts {
+    /// The namespace of what it is about (its own when the reference names none).
+    pub fn about_namespace(&self) -> &str {
+        self.about_namespace.as_deref().unwrap_or(&self.namespace)
+    }
+}
+
 /// When the event last happened, from whichever field the reporter filled in.
-pub fn last_seen(event: &Event) -> Option<Timestamp> {
+fn last_seen(event: &Event) -> Option<Timestamp> {
     event
         .series
         .as_ref()
@@ -25,7 +64,7 @@ pub fn last_seen(event: &Event) -> Option<Timestamp> {
         .or_else(|| event.metadata.creation_timestamp.as_ref().map(|t| t.0))
 }
 
-pub fn event_row(event: &Event) -> EventRow {
+fn event_row(event: &Event) -> EventRow {
     let involved = &event.involved_object;
     let kind = short_kind(involved.kind.as_deref().unwrap_or(""));
     let message = sanitize(event.message.as_deref().unwrap_or(""), Sgr::Strip);
@@ -40,8 +79,8 @@ pub fn event_row(event: &Event) -> EventRow {
 }
 
 /// Newest first, capped at [`MAX_EVENTS`].
-pub fn newest_first<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<EventRow> {
-    let mut rows: Vec<EventRow> = events.into_iter().map(event_row).collect();
+pub fn newest_first<'a>(events: impl IntoIterator<Item = &'a EventFacts>) -> Vec<EventRow> {
+    let mut rows: Vec<EventRow> = events.into_iter().map(|e| e.row.clone()).collect();
     rows.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then_with(|| a.object.cmp(&b.object)));
     rows.truncate(MAX_EVENTS);
     rows
@@ -68,7 +107,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn event(name: &str, kind: &str, last: &str, reason: &str, message: &str) -> Event {
+    fn event(name: &str, kind: &str, last: &str, reason: &str, message: &str) -> EventFacts {
         serde_json::from_value(json!({
             "metadata": {"name": name, "namespace": "s"},
             "involvedObject": {"kind": kind, "name": "fe-1", "namespace": "s"},
@@ -93,7 +132,7 @@ mod tests {
 
     #[test]
     fn capped() {
-        let events: Vec<Event> = (0..30)
+        let events: Vec<EventFacts> = (0..30)
             .map(|i| event(&format!("e{i}"), "Pod", &format!("2025-06-01T10:{i:02}:00Z"), "Pulled", "ok"))
             .collect();
         let rows = newest_first(events.iter());

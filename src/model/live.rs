@@ -79,7 +79,7 @@ impl Wanted {
     pub fn keep_only(&self, mut objects: ClusterObjects) -> ClusterObjects {
         objects.replicasets.retain(|rs| self.replicasets.contains(&rs.name));
         objects.pods.retain(|p| self.pods.contains(&p.name));
-        objects.events.retain(|e| e.metadata.name.as_ref().is_some_and(|n| self.events.contains(n)));
+        objects.events.retain(|e| self.events.contains(&e.name));
         objects
     }
 
@@ -495,12 +495,11 @@ fn reached(
         return reached;
     }
     for event in &objects.named(namespace, &news).events {
-        let about = &event.involved_object;
-        if about.namespace.as_deref().is_some_and(|ns| ns != namespace) {
+        if event.about_namespace() != namespace {
             continue;
         }
-        if let Some(part) = about.kind.as_deref().and_then(part_of_kind) {
-            reached.extend(entry.readers.of(read_key(part, about.name.as_deref().unwrap_or(""))));
+        if let Some(part) = part_of_kind(&event.about_kind) {
+            reached.extend(entry.readers.of(read_key(part, &event.about_name)));
         }
     }
     reached

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Event, Node, PersistentVolumeClaim, PodSpec};
+use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, PodSpec};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::capacity::{self, NodeCapacity};
 use super::changes::{Part, read_key};
+use super::events::EventFacts;
 use super::findings::{self, Facts, pdb_selects_nothing};
 use super::history::{CONTROLLER_REVISION_HASH, POD_TEMPLATE_HASH, ReplicaSetFacts};
 use super::owners::controller_uid;
@@ -41,7 +42,7 @@ pub struct ClusterObjects {
     pub pdbs: Vec<Arc<PodDisruptionBudget>>,
     pub hpas: Vec<Arc<HorizontalPodAutoscaler>>,
     pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
-    pub events: Vec<Arc<Event>>,
+    pub events: Vec<Arc<EventFacts>>,
     pub controller_revisions: Vec<Arc<ControllerRevision>>,
     pub nodes: Vec<Arc<Node>>,
     /// Every pod scheduled on the nodes, whatever its namespace (free node capacity).
@@ -307,7 +308,7 @@ struct Index<'a> {
     pdbs_by_namespace: HashMap<&'a str, Vec<&'a PodDisruptionBudget>>,
     hpas_by_namespace: HashMap<&'a str, Vec<&'a HorizontalPodAutoscaler>>,
     pvcs_by_namespace: HashMap<&'a str, Vec<&'a PersistentVolumeClaim>>,
-    events_by_object: HashMap<(&'a str, &'a str, &'a str), Vec<&'a Event>>,
+    events_by_object: HashMap<(&'a str, &'a str, &'a str), Vec<&'a EventFacts>>,
 }
 
 fn namespace_of(meta: &ObjectMeta) -> &str {
@@ -352,9 +353,7 @@ impl<'a> Index<'a> {
             index.pvcs_by_namespace.entry(namespace_of(&pvc.metadata)).or_default().push(pvc);
         }
         for event in &objects.events {
-            let involved = &event.involved_object;
-            let ns = involved.namespace.as_deref().unwrap_or_else(|| namespace_of(&event.metadata));
-            let key = (ns, involved.kind.as_deref().unwrap_or(""), involved.name.as_deref().unwrap_or(""));
+            let key = (event.about_namespace(), event.about_kind.as_str(), event.about_name.as_str());
             index.events_by_object.entry(key).or_default().push(event);
         }
         index
@@ -574,7 +573,7 @@ fn covering_budgets<'a, 'i>(
 }
 
 /// What a service assembled from `members` read ([`Reads`]).
-fn reads_of<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>, events: &[&'a Event]) -> Reads {
+fn reads_of<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>, events: &[&'a EventFacts]) -> Reads {
     let name = |meta: &'a ObjectMeta| meta.name.as_deref().unwrap_or("");
     let covering: Vec<&PodDisruptionBudget> = covering_budgets(w, &members.pods, index).collect();
     let mut pods: Vec<&str> = members.pods.iter().map(|(p, _)| p.name.as_str()).collect();
@@ -584,7 +583,7 @@ fn reads_of<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>, even
     pods.sort_unstable();
     pods.dedup();
     let replicasets: Vec<&str> = members.replicasets.iter().map(|rs| rs.name.as_str()).collect();
-    let events: Vec<&str> = events.iter().map(|e| name(&e.metadata)).collect();
+    let events: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
     let hpas =
         index.hpas_by_namespace.get(w.namespace).into_iter().flatten().filter(|h| hpa::targets(h, w.kind, w.name));
     let mut reach: Vec<u64> = std::iter::once(read_key(Part::Workload, w.name))
@@ -748,7 +747,7 @@ fn assemble<'a>(
     (service, reads)
 }
 
-fn service_events<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>) -> Vec<&'a Event> {
+fn service_events<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>) -> Vec<&'a EventFacts> {
     let mut objects: Vec<(&str, &str)> = vec![(w.kind.as_str(), w.name)];
     objects.extend(members.replicasets.iter().map(|rs| ("ReplicaSet", rs.name.as_str())));
     objects.extend(members.pods.iter().map(|(p, _)| ("Pod", p.name.as_str())));

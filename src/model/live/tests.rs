@@ -35,7 +35,7 @@ impl Objects for World {
             pdbs: in_ns(&o.pdbs, ns, |p| ns_of(&p.metadata)),
             hpas: in_ns(&o.hpas, ns, |h| ns_of(&h.metadata)),
             pvcs: in_ns(&o.pvcs, ns, |p| ns_of(&p.metadata)),
-            events: in_ns(&o.events, ns, |e| ns_of(&e.metadata)),
+            events: in_ns(&o.events, ns, |e| &e.namespace),
             controller_revisions: in_ns(&o.controller_revisions, ns, |c| ns_of(&c.metadata)),
             helm_releases: in_ns(&o.helm_releases, ns, ns_of),
             ..Default::default()
