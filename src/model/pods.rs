@@ -19,30 +19,67 @@ use super::service::{FLAPPING_TRANSITIONS, FLAPPING_WINDOW_S, PodRow, PodsSummar
 /// counts them over [`FLAPPING_WINDOW_S`] to find flapping pods.
 #[derive(Clone, Debug, Default)]
 pub struct ReadinessHistory {
-    transitions: BTreeMap<(String, String), VecDeque<Timestamp>>,
+    /// By namespace, then pod: a lookup builds no key, a namespace's name is kept once.
+    transitions: BTreeMap<String, BTreeMap<String, VecDeque<Timestamp>>>,
+    /// Pods with transitions kept.
+    pods: usize,
+    /// Transitions recorded since pods whose every transition left the window were last
+    /// forgotten.
+    since_sweep: usize,
 }
+
+/// Pods whose transitions all left the window (gone, or steady since) are forgotten
+/// after at least this many transitions, and at least as many as pods are kept: the
+/// sweep costs a pass over them, so it stays a constant cost per transition.
+const SWEEP_AFTER: usize = 1024;
 
 impl ReadinessHistory {
     /// Records that `namespace/pod` changed readiness at `at`, forgetting what fell out of
-    /// the window so memory stays bounded.
+    /// the window so memory stays bounded by the pods that changed within it.
     pub fn record(&mut self, namespace: &str, pod: &str, at: Timestamp) {
-        let entry = self.transitions.entry((namespace.to_string(), pod.to_string())).or_default();
-        entry.push_back(at);
         let horizon = at - SignedDuration::from_secs(FLAPPING_WINDOW_S);
+        if !self.transitions.contains_key(namespace) {
+            self.transitions.insert(namespace.to_string(), BTreeMap::new());
+        }
+        let pods = self.transitions.get_mut(namespace).expect("inserted above");
+        if !pods.contains_key(pod) {
+            pods.insert(pod.to_string(), VecDeque::new());
+            self.pods += 1;
+        }
+        let entry = pods.get_mut(pod).expect("inserted above");
+        entry.push_back(at);
         while entry.front().is_some_and(|t| *t < horizon) {
             entry.pop_front();
         }
+        self.since_sweep += 1;
+        if self.since_sweep >= SWEEP_AFTER.max(self.pods) {
+            self.forget_steady(horizon);
+        }
+    }
+
+    /// Forgets the pods none of whose transitions is at or after `horizon`.
+    fn forget_steady(&mut self, horizon: Timestamp) {
+        for pods in self.transitions.values_mut() {
+            pods.retain(|_, at| at.back().is_some_and(|t| *t >= horizon));
+        }
+        self.transitions.retain(|_, pods| !pods.is_empty());
+        self.pods = self.transitions.values().map(BTreeMap::len).sum();
+        self.since_sweep = 0;
     }
 
     /// Transitions of `namespace/pod` since `since`.
     pub fn transitions_since(&self, namespace: &str, pod: &str, since: Timestamp) -> usize {
-        self.transitions
-            .get(&(namespace.to_string(), pod.to_string()))
-            .map_or(0, |ts| ts.iter().filter(|t| **t >= since).count())
+        let at = self.transitions.get(namespace).and_then(|pods| pods.get(pod));
+        at.map_or(0, |ts| ts.iter().filter(|t| **t >= since).count())
     }
 
-    pub fn forget(&mut self, namespace: &str, pod: &str) {
-        self.transitions.remove(&(namespace.to_string(), pod.to_string()));
+    /// Pods with transitions kept.
+    pub fn len(&self) -> usize {
+        self.pods
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pods == 0
     }
 }
 
@@ -289,8 +326,27 @@ mod tests {
         }
         let rows = vec![pod_row(&p, true, &history, n)];
         assert_eq!(rows[0].flaps, 4);
+        assert_eq!(history.transitions_since("s", "fe-2", n - SignedDuration::from_secs(600)), 0);
         let summary = summarize(&rows);
         assert_eq!((summary.total, summary.ready, summary.flapping), (1, 0, 1));
+    }
+
+    #[test]
+    fn pods_steady_for_a_whole_window_are_forgotten() {
+        let mut history = ReadinessHistory::default();
+        let start = now() - SignedDuration::from_secs(3 * FLAPPING_WINDOW_S);
+        // Two thousand pods flip once, long ago (pods since deleted, or steady since).
+        for i in 0..2000 {
+            history.record("s", &format!("old-{i}"), start);
+        }
+        assert_eq!(history.len(), 2000);
+        // A busy pod flips all the while: the old ones are swept, it is kept.
+        for i in 0..3000 {
+            history.record("s", "busy", now() - SignedDuration::from_secs(i % 60));
+        }
+        assert_eq!(history.len(), 1, "only the pod that changed within the window");
+        assert!(history.transitions_since("s", "busy", now() - SignedDuration::from_secs(60)) > 0);
+        assert_eq!(history.transitions_since("s", "old-7", start), 0);
     }
 
     #[test]
