@@ -721,6 +721,10 @@ impl Objects for Watches {
         Watches::named(self, namespace, wanted)
     }
 
+    fn events_named(&self, namespace: &str, names: &std::collections::BTreeSet<String>) -> Vec<Arc<EventFacts>> {
+        self.events.named(namespace, names)
+    }
+
     fn namespaces(&self) -> Vec<String> {
         self.service_namespaces()
     }

@@ -38,6 +38,7 @@ use super::budget::{self, DatabaseBudget};
 use super::capacity::{self, NodeCapacity};
 use super::changes::{Changes, Part, read_key};
 use super::discovery::{self, Discovered, Network};
+use super::events::EventFacts;
 use super::profile::{self, Profile};
 use super::service::{FLAPPING_WINDOW_S, Service};
 use super::services::{self, ClusterObjects, NamespaceFinding, ReadinessHistory, Reads, Touched, Visibility};
@@ -63,6 +64,10 @@ pub trait Objects {
     /// answers without walking the namespace.
     fn named(&self, namespace: &str, wanted: &Wanted) -> ClusterObjects {
         wanted.keep_only(self.objects_in(namespace))
+    }
+    /// The Events of one namespace with these names (what new Events are about), alone.
+    fn events_named(&self, namespace: &str, names: &BTreeSet<String>) -> Vec<Arc<EventFacts>> {
+        self.objects_in(namespace).events.into_iter().filter(|e| names.contains(&e.name)).collect()
     }
 }
 
@@ -484,17 +489,17 @@ fn reached(
     changed: &BTreeSet<(Part, String)>,
 ) -> BTreeSet<usize> {
     let mut reached = BTreeSet::new();
-    let mut news = Wanted::default();
+    let mut news = BTreeSet::new();
     for (part, name) in changed {
         match entry.readers.of(read_key(*part, name)) {
-            [] if *part == Part::Event => drop(news.events.insert(name.clone())),
+            [] if *part == Part::Event => drop(news.insert(name.clone())),
             readers => reached.extend(readers),
         }
     }
-    if news.events.is_empty() {
+    if news.is_empty() {
         return reached;
     }
-    for event in &objects.named(namespace, &news).events {
+    for event in &objects.events_named(namespace, &news) {
         if event.about_namespace() != namespace {
             continue;
         }

@@ -551,34 +551,41 @@ fn current_replicaset<'a>(w: &Workload<'a>, replicasets: &[&'a ReplicaSetFacts])
         .copied()
 }
 
-/// Every PDB of the namespace that selects the workload's pods (or, with no pods,
-/// its pod template), with its headroom.
-fn matching_budgets<'a>(
-    w: &Workload<'a>,
-    pods: &[(&PodFacts, bool)],
-    index: &Index<'a>,
-    all: &[Workload<'a>],
-) -> Vec<PdbHeadroom> {
-    covering_budgets(w, pods, index).map(|pdb| pdb_headroom(pdb, coverage(pdb, w.namespace, index, all))).collect()
+/// A PDB that covers a workload ([`pdb_covers`]) and every pod of the namespace it
+/// selects: read once for its headroom and for what the service reads.
+struct Covering<'a> {
+    pdb: &'a PodDisruptionBudget,
+    selected: Vec<&'a PodFacts>,
 }
 
-/// The PDBs of the namespace that cover the workload ([`pdb_covers`]).
-fn covering_budgets<'a, 'i>(
-    w: &'i Workload<'a>,
-    pods: &'i [(&PodFacts, bool)],
-    index: &'i Index<'a>,
-) -> impl Iterator<Item = &'a PodDisruptionBudget> + 'i {
+/// Every PDB of the namespace that selects the workload's pods (or, with no pods,
+/// its pod template).
+fn covering_budgets<'a>(w: &Workload<'a>, pods: &[(&PodFacts, bool)], index: &Index<'a>) -> Vec<Covering<'a>> {
     let candidates = index.pdbs_by_namespace.get(w.namespace).map_or(&[][..], Vec::as_slice);
-    candidates.iter().copied().filter(move |pdb| pdb_covers(pdb, w, pods))
+    candidates
+        .iter()
+        .filter(|pdb| pdb_covers(pdb, w, pods))
+        .map(|pdb| Covering { pdb, selected: selected_pods(pdb, w.namespace, index) })
+        .collect()
+}
+
+/// The covering PDBs with their headroom.
+fn matching_budgets(w: &Workload<'_>, covering: &[Covering<'_>], all: &[Workload<'_>]) -> Vec<PdbHeadroom> {
+    covering.iter().map(|c| pdb_headroom(c.pdb, coverage(c, w.namespace, all))).collect()
 }
 
 /// What a service assembled from `members` read ([`Reads`]).
-fn reads_of<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>, events: &[&'a EventFacts]) -> Reads {
+fn reads_of<'a>(
+    w: &Workload<'a>,
+    members: &Members<'a>,
+    covering: &[Covering<'a>],
+    index: &Index<'a>,
+    events: &[&'a EventFacts],
+) -> Reads {
     let name = |meta: &'a ObjectMeta| meta.name.as_deref().unwrap_or("");
-    let covering: Vec<&PodDisruptionBudget> = covering_budgets(w, &members.pods, index).collect();
     let mut pods: Vec<&str> = members.pods.iter().map(|(p, _)| p.name.as_str()).collect();
-    for pdb in &covering {
-        pods.extend(selected_pods(pdb, w.namespace, index).into_iter().map(|p| p.name.as_str()));
+    for c in covering {
+        pods.extend(c.selected.iter().map(|p| p.name.as_str()));
     }
     pods.sort_unstable();
     pods.dedup();
@@ -590,7 +597,7 @@ fn reads_of<'a>(w: &Workload<'a>, members: &Members<'a>, index: &Index<'a>, even
         .chain(replicasets.iter().map(|n| read_key(Part::ReplicaSet, n)))
         .chain(pods.iter().map(|n| read_key(Part::Pod, n)))
         .chain(events.iter().map(|n| read_key(Part::Event, n)))
-        .chain(covering.iter().map(|pdb| read_key(Part::DisruptionBudget, name(&pdb.metadata))))
+        .chain(covering.iter().map(|c| read_key(Part::DisruptionBudget, name(&c.pdb.metadata))))
         .chain(hpas.map(|h| read_key(Part::Autoscaler, name(&h.metadata))))
         .collect();
     reach.sort_unstable();
@@ -617,9 +624,9 @@ fn selected_pods<'a>(pdb: &PodDisruptionBudget, ns: &str, index: &Index<'a>) -> 
 }
 
 /// The pods and controller scale a PDB covers, for when it has no status yet.
-fn coverage(pdb: &PodDisruptionBudget, ns: &str, index: &Index<'_>, all: &[Workload<'_>]) -> Coverage {
-    let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
-    let selected = selected_pods(pdb, ns, index);
+fn coverage(covering: &Covering<'_>, ns: &str, all: &[Workload<'_>]) -> Coverage {
+    let selector = covering.pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
+    let selected = &covering.selected;
     let scale = all
         .iter()
         .filter(|w| w.namespace == ns && optional_selector_matches(selector, w.template_labels))
@@ -663,10 +670,11 @@ fn assemble<'a>(
     visibility: Visibility,
 ) -> (Service, Reads) {
     let about = service_events(w, &members, index);
-    let reads = reads_of(w, &members, index, &about);
+    let covering = covering_budgets(w, &members.pods, index);
+    let reads = reads_of(w, &members, &covering, index, &about);
     let pod_rows: Vec<PodRow> =
         members.pods.iter().map(|(p, updated)| pods::pod_row(p, *updated, readiness, now)).collect();
-    let budgets = matching_budgets(w, &members.pods, index, all);
+    let budgets = matching_budgets(w, &covering, all);
     let matching_pdbs: Vec<String> = budgets.iter().map(|b| b.name.clone()).collect();
     let pdb = pdb::most_restrictive(budgets);
     let pvcs = index.pvcs_by_namespace.get(w.namespace).map_or(&[][..], Vec::as_slice);
