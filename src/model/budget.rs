@@ -587,6 +587,19 @@ pub fn format_percent(percent: f64) -> String {
     }
 }
 
+/// Whether the budgets read the same of `a` as of `b`: everything [`databases`] reads of
+/// a service (its name, environment, database hints and pod template labels, desired
+/// replicas and HPA ceiling). A service assembled again with the same inputs cannot move
+/// any budget, so the sums over every service are kept. A read added to [`databases`]
+/// belongs here too.
+pub fn same_inputs(a: &Service, b: &Service) -> bool {
+    a.key == b.key
+        && a.env == b.env
+        && a.database == b.database
+        && a.replicas.desired == b.replicas.desired
+        && a.hpa.as_ref().map(|h| h.max) == b.hpa.as_ref().map(|h| h.max)
+}
+
 /// The budget of every database some service uses or the profile declares: the profile's
 /// bindings first, then `cockpit.dev/db`, then what discovery found in the services' env.
 pub fn databases<S: Borrow<Service>>(rules: &BudgetRules, services: &[S], found: &Discovered) -> Vec<DatabaseBudget> {

@@ -122,6 +122,8 @@ pub struct Work {
     pub discovered: usize,
     /// Services whose room moved with the nodes' free capacity (nothing else rebuilt).
     pub roomed: usize,
+    /// Times the databases' budgets were summed over every service.
+    pub summed: usize,
 }
 
 #[derive(Default)]
@@ -133,6 +135,9 @@ pub struct LiveModel {
     profile: Option<Arc<Profile>>,
     /// Every database's budget, as last summed.
     budgets: Vec<DatabaseBudget>,
+    /// No input to the budgets changed since they were last summed (see
+    /// [`budget::same_inputs`]): a status change leaves them as they are.
+    budgets_hold: bool,
     /// Which database each service uses, as last discovered: found again only when a
     /// namespace was rebuilt or the network changed, never for a status change.
     discovered: Discovered,
@@ -278,6 +283,7 @@ impl LiveModel {
             }
         };
         if changes.everything {
+            self.budgets_hold = false;
             self.namespaces.clear();
             changes.namespaces = objects.namespaces().into_iter().collect();
         }
@@ -322,6 +328,7 @@ impl LiveModel {
         let plain: Vec<&Service> = self.namespaces.values().flat_map(|n| n.services.iter().map(|s| &**s)).collect();
         self.discovered = discovery::discover(&plain, &objects.network());
         self.work.discovered += 1;
+        self.budgets_hold = false;
     }
 
     /// The namespace built longest ago, when that is [`REFRESH_AFTER`] or more.
@@ -334,6 +341,7 @@ impl LiveModel {
     /// anything is dropped).
     fn rebuild(&mut self, objects: &impl Objects, namespace: &str, capacity: &NodeCapacity, inputs: &Inputs<'_>) {
         let found = objects.objects_in(namespace);
+        self.budgets_hold = false;
         if found.pods.is_empty() && found.deployments.is_empty() && found.statefulsets.is_empty() {
             self.namespaces.remove(namespace);
             return;
@@ -419,6 +427,7 @@ impl LiveModel {
         for (mut service, reads) in fresh {
             profile::apply_singletons(std::slice::from_mut(&mut service), &inputs.profile.singletons);
             let Ok(at) = entry.services.binary_search_by(|s| s.key.cmp(&service.key)) else { continue };
+            self.budgets_hold &= budget::same_inputs(&entry.services[at], &service);
             entry.set(at, Arc::new(service), reads);
             self.work.services += 1;
         }
@@ -428,10 +437,15 @@ impl LiveModel {
     /// service whose built one and database budget are as before.
     fn current(&mut self, inputs: &Inputs<'_>) -> Current {
         let profile = inputs.profile;
-        let plain: Vec<&Service> = self.namespaces.values().flat_map(|n| n.services.iter().map(|s| &**s)).collect();
-        let budgets = budget::databases(&profile.budget, &plain, &self.discovered);
+        let budgets = if self.budgets_hold {
+            self.budgets.clone()
+        } else {
+            let plain: Vec<&Service> = self.namespaces.values().flat_map(|n| n.services.iter().map(|s| &**s)).collect();
+            self.work.summed += 1;
+            budget::databases(&profile.budget, &plain, &self.discovered)
+        };
         let moved: BTreeSet<&str> = moved_budgets(&self.budgets, &budgets);
-        let mut services = Vec::with_capacity(plain.len());
+        let mut services = Vec::with_capacity(self.namespaces.values().map(|n| n.services.len()).sum());
         for namespace in self.namespaces.values_mut() {
             for (base, finished) in namespace.services.iter().zip(namespace.finished.iter_mut()) {
                 let still =
@@ -452,6 +466,7 @@ impl LiveModel {
             }
         }
         self.budgets = budgets.clone();
+        self.budgets_hold = true;
         let namespace_findings = self.namespaces.values().flat_map(|n| n.findings.iter().cloned()).collect();
         Current {
             services,

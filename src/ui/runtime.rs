@@ -10,10 +10,8 @@ use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::time::{Instant, sleep_until};
 
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::{Terminal, TerminalOptions, Viewport};
 
 use super::app::App;
 use super::panes;
@@ -48,7 +46,7 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
     let mut last_draw = Instant::now() - frame;
     let mut last_key_draw = last_draw;
     let mut dirty = true;
-    let mut screen = OffscreenFrame::default();
+    let mut screen = QuietFrame::default();
     let mut session_open = true;
     let mut clock = tokio::time::interval(CLOCK);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -139,34 +137,34 @@ pub async fn run(mut app: App, mut session: SessionHandle, max_fps: u32, setup: 
     Ok(ending)
 }
 
-/// Renders off-screen first and touches the terminal only when a cell differs from what
-/// it already shows. ratatui writes colour resets and cursor commands on every draw, even
-/// an identical one; this keeps an idle cockpit (and one whose cluster changes nothing
-/// visible) completely silent on the wire.
+/// Renders into the terminal's own back buffer and hands it to the terminal only when a
+/// cell differs from what it already shows. ratatui writes colour resets and cursor
+/// commands on every applied frame, even an identical one; this keeps an idle cockpit (and
+/// one whose cluster changes nothing visible) completely silent on the wire. Rendering in
+/// place, not into a second off-screen terminal, spares that terminal's diff and cell
+/// copies on every view the cluster sends (a third of the cost of drawing under churn).
 #[derive(Default)]
-struct OffscreenFrame {
-    /// Kept between frames; rebuilt only when the terminal's size changes.
-    shadow: Option<Terminal<TestBackend>>,
+struct QuietFrame {
+    /// What the terminal shows; `None` when unknown (before the first frame, after a resize).
     shown: Option<Buffer>,
 }
 
-impl OffscreenFrame {
+impl QuietFrame {
     fn draw(&mut self, guard: &mut TerminalGuard, app: &App) -> Result<()> {
-        let area: Rect = guard.terminal.size()?.into();
-        let shadow = match &mut self.shadow {
-            Some(shadow) if shadow.backend().buffer().area == area => shadow,
-            stale => stale.insert(Terminal::with_options(
-                TestBackend::new(area.width, area.height),
-                TerminalOptions { viewport: Viewport::Fixed(area) },
-            )?),
-        };
-        shadow.draw(|f| app.draw(f, jiff::Timestamp::now()))?;
-        let next = shadow.backend().buffer();
-        if self.shown.as_ref() == Some(next) {
+        let terminal = &mut guard.terminal;
+        terminal.autoresize()?;
+        app.draw(&mut terminal.get_frame(), jiff::Timestamp::now());
+        let next = terminal.current_buffer_mut();
+        if self.shown.as_ref() == Some(&*next) {
+            // Left as the terminal leaves a buffer it swapped out: blank for the next frame.
+            next.reset();
             return Ok(());
         }
-        guard.terminal.draw(|f| f.buffer_mut().clone_from(next))?;
-        self.shown = Some(next.clone());
+        match &mut self.shown {
+            Some(shown) => shown.clone_from(next),
+            None => self.shown = Some(next.clone()),
+        }
+        terminal.apply_buffer()?;
         Ok(())
     }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::service::{HpaSummary, PodRow, Service};
+use crate::model::service::{HpaSummary, PodRow, Replicas, Service};
 use crate::model::service_match::parse_selector;
 
 /// The budgets with nothing discovered: what the profile and annotations alone say.
@@ -442,4 +442,54 @@ fn counts_past_u32_read_as_huge_not_as_missing() {
     s.env = vec![env("DB_POOL_SIZE", "99999999999")];
     let b = databases(&rules(vec![declared_db("pg", 100, 3, 15)], vec![]), &[s]);
     assert_eq!(b[0].state(), BudgetState::Over, "an env pool past u32 is not silently the default 5");
+}
+
+#[test]
+fn what_moves_a_budget_is_an_input_and_a_status_change_is_not() {
+    let base = with_hpa_max(user("shop", "api", 2, "pg"), 4);
+    let rules = rules(
+        vec![declared_db("pg", 100, 3, 10)],
+        vec![BindingDecl {
+            database: "pg".into(),
+            services: ServiceMatch::Selector { namespace: None, requirements: parse_selector("tier=web").unwrap() },
+            pool: Some(7),
+            overflow: Some(1),
+            extra_per_pod: None,
+            url_env: None,
+            application_name: None,
+        }],
+    );
+    let budgets = |s: &Service| databases(&rules, std::slice::from_ref(s));
+    let inputs: Vec<(&str, Service)> = vec![
+        ("desired replicas", Service { replicas: Replicas { desired: 5, ..base.replicas }, ..base.clone() }),
+        ("HPA ceiling", with_hpa_max(base.clone(), 9)),
+        ("pool env", Service { env: vec![env("DB_POOL", "20")], ..base.clone() }),
+        ("pool annotation", {
+            let mut s = base.clone();
+            s.database.pool_annotation = Some("10+5".into());
+            s
+        }),
+        ("labels a binding selects", {
+            let mut s = base.clone();
+            s.database.labels.insert("tier".into(), "web".into());
+            s
+        }),
+    ];
+    for (what, changed) in &inputs {
+        assert_ne!(budgets(changed), budgets(&base), "{what} moves the budget");
+        assert!(!same_inputs(&base, changed), "{what} is an input");
+    }
+    let statuses: Vec<(&str, Service)> = vec![
+        ("ready replicas", Service { replicas: Replicas { ready: 1, ..base.replicas }, ..base.clone() }),
+        ("HPA's current replicas", {
+            let mut s = base.clone();
+            s.hpa.as_mut().unwrap().current = 3;
+            s
+        }),
+        ("pods", Service { pods: vec![pod("api-1", "10.0.0.1")], ..base.clone() }),
+    ];
+    for (what, changed) in &statuses {
+        assert_eq!(budgets(changed), budgets(&base), "{what} moves no budget");
+        assert!(same_inputs(&base, changed), "{what} is not an input");
+    }
 }

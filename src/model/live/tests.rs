@@ -134,7 +134,7 @@ fn a_pod_status_update_reassembles_its_service_alone_and_runs_no_check() {
     changes.status("shop", Part::Pod, "api-h2-0");
     let second = live.update(&world, changes, &inputs(&history, &profile));
 
-    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0, roomed: 0 });
+    assert_eq!(live.work, Work { services: 1, finished: 1, ..Work::default() });
     assert!(same(&first, &second, "worker") && same(&first, &second, "web"), "untouched rows are not rebuilt");
     let api = second.services.iter().find(|s| s.key.name == "api").unwrap();
     assert_eq!(api.pods_summary.ready, 2);
@@ -180,7 +180,7 @@ fn an_event_going_reassembles_the_service_that_showed_it_alone() {
     let mut changes = Changes::default();
     changes.status("shop", Part::Event, "worker-h2-0.1");
     let second = live.update(&world, changes, &inputs(&history, &profile));
-    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0, roomed: 0 });
+    assert_eq!(live.work, Work { services: 1, finished: 1, ..Work::default() });
     assert!(same(&first, &second, "api") && same(&first, &second, "web"));
     assert_eq!(plain(&second), rebuilt(&world, &history, &profile), "the row no longer shows it");
 
@@ -323,7 +323,7 @@ fn a_workload_status_or_an_event_reassembles_the_service_it_is_about_alone() {
     let mut changes = Changes::default();
     changes.status("shop", Part::Workload, "worker");
     let second = live.update(&world, changes, &inputs(&history, &profile));
-    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0, roomed: 0 });
+    assert_eq!(live.work, Work { services: 1, finished: 1, ..Work::default() });
     assert!(same(&first, &second, "api") && same(&first, &second, "web"));
     assert_eq!(plain(&second), rebuilt(&world, &history, &profile));
 
@@ -332,7 +332,7 @@ fn a_workload_status_or_an_event_reassembles_the_service_it_is_about_alone() {
     let mut changes = Changes::default();
     changes.status("shop", Part::Event, "api-h2-1.1");
     let third = live.update(&world, changes, &inputs(&history, &profile));
-    assert_eq!(live.work, Work { namespaces: 0, services: 1, checked: 0, finished: 1, discovered: 0, roomed: 0 });
+    assert_eq!(live.work, Work { services: 1, finished: 1, ..Work::default() });
     assert!(same(&second, &third, "worker") && same(&second, &third, "web"));
     assert!(third.services.iter().any(|s| s.key.name == "api" && !s.events.is_empty()));
     assert_eq!(plain(&third), rebuilt(&world, &history, &profile));
@@ -367,21 +367,23 @@ fn discovery_runs_again_for_specs_and_services_never_for_a_pod_status() {
     let mut changes = Changes::default();
     set_pod(&mut world, "shop", "api-h2-0", pod("shop", "api", 2, 0, false));
     changes.status("shop", Part::Pod, "api-h2-0");
-    live.update(&world, changes, &inputs(&history, &profile));
+    let second = live.update(&world, changes, &inputs(&history, &profile));
     assert_eq!(live.work.discovered, 0, "a pod's status says nothing about databases");
+    assert_eq!(live.work.summed, 0, "nor about budgets: they are kept, not summed again");
+    assert_eq!(second.budgets, first.budgets);
 
     // A new pod rebuilds its namespace, and still says nothing about databases.
     let mut changes = Changes::default();
     changes.namespace("shop");
     live.update(&world, changes, &inputs(&history, &profile));
-    assert_eq!((live.work.discovered, live.work.namespaces), (0, 1));
+    assert_eq!((live.work.discovered, live.work.namespaces, live.work.summed), (0, 1, 1));
 
     // The Service goes: the host no longer resolves, and the budget says so.
     world.0.network.services.clear();
     let mut changes = Changes::default();
     changes.network();
     let third = live.update(&world, changes, &inputs(&history, &profile));
-    assert_eq!((live.work.discovered, live.work.namespaces), (1, 0));
+    assert_eq!((live.work.discovered, live.work.namespaces, live.work.summed), (1, 0, 1));
     let pg = third.budgets.iter().find(|b| b.name == "pg").unwrap();
     assert_eq!(pg.notes, ["no Service pg in namespace shop"]);
     assert_eq!(plain(&third), rebuilt(&world, &history, &profile));
