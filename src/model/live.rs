@@ -453,12 +453,16 @@ impl LiveModel {
                 let done = match finished.as_ref().filter(|done| still(done)) {
                     Some(done) => done.clone(),
                     None => {
-                        let mut service = (**base).clone();
-                        profile::finish(&mut service, &budgets, profile);
                         self.work.finished += 1;
                         // Most services use no database and no rule touches them: share the
-                        // built one rather than keep two copies of every row.
-                        let done = if service == **base { base.clone() } else { Arc::new(service) };
+                        // built one rather than copy it (or keep two copies of every row).
+                        let done = if profile::leaves_as_built(base, &budgets, profile) {
+                            base.clone()
+                        } else {
+                            let mut service = (**base).clone();
+                            profile::finish(&mut service, &budgets, profile);
+                            if service == **base { base.clone() } else { Arc::new(service) }
+                        };
                         finished.insert(done).clone()
                     }
                 };

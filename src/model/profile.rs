@@ -5,7 +5,7 @@
 use super::budget::{self, BudgetRules, DatabaseBudget};
 use super::discovery::Discovered;
 use super::lint::{self, LintRule};
-use super::service::Service;
+use super::service::{Service, worst_first};
 use super::service_match::{ServiceMatch, covers};
 use super::slo::SloRule;
 
@@ -66,6 +66,17 @@ pub fn finish(service: &mut Service, budgets: &[DatabaseBudget], profile: &Profi
     budget::attach(one, budgets);
     lint::profile_checks(one, budgets);
     lint::apply_rules(one, &profile.lint);
+}
+
+/// Whether [`finish`] would leave `service` exactly as built: no budget uses it, it is no
+/// singleton, the profile has no lint rules, and its checks are in order already. Most
+/// services of a large cluster are; their finished row is the built one, not a copy.
+pub fn leaves_as_built(service: &Service, budgets: &[DatabaseBudget], profile: &Profile) -> bool {
+    profile.lint.is_empty()
+        && service.budget.is_none()
+        && service.flags.singleton.is_none()
+        && budget::budget_of(budgets, &service.key).is_none()
+        && service.preflight.is_sorted_by_key(worst_first)
 }
 
 /// The budgets that matter in `namespace` (all of them for all namespaces): used by a

@@ -388,3 +388,43 @@ fn discovery_runs_again_for_specs_and_services_never_for_a_pod_status() {
     assert_eq!(pg.notes, ["no Service pg in namespace shop"]);
     assert_eq!(plain(&third), rebuilt(&world, &history, &profile));
 }
+
+#[test]
+fn a_row_the_profile_leaves_as_built_is_shared_and_equals_the_finished_one() {
+    let history = ReadinessHistory::default();
+    let mut world = world();
+    let mut api = deployment("shop", "api", 3, healthy_status(3));
+    api["metadata"]["annotations"] = json!({"cockpit.dev/db": "pg"});
+    let at = world.0.deployments.iter().position(|d| d.metadata.name.as_deref() == Some("api")).unwrap();
+    world.0.deployments[at] = obj(api);
+    let built = |profile: &Arc<Profile>| {
+        let mut live = LiveModel::default();
+        let current = live.update(&world, Changes::everything_at_start(), &inputs(&history, profile));
+        (live, current)
+    };
+    let finished_in_full = |live: &LiveModel, current: &Current, profile: &Profile| {
+        let bases: Vec<&Arc<Service>> = live.namespaces.values().flat_map(|n| n.services.iter()).collect();
+        let mut shared = Vec::new();
+        for (base, done) in bases.iter().zip(&current.services) {
+            let mut finished = (***base).clone();
+            profile::finish(&mut finished, &live.budgets, profile);
+            assert_eq!(**done, finished, "{}", base.key.name);
+            if profile::leaves_as_built(base, &live.budgets, profile) {
+                assert!(Arc::ptr_eq(base, done), "{} is shared, not copied", base.key.name);
+                shared.push(base.key.name.clone());
+            }
+        }
+        shared
+    };
+
+    let plain = Arc::new(Profile::default());
+    let (live, current) = built(&plain);
+    assert_eq!(finished_in_full(&live, &current, &plain), ["web", "worker"], "the api uses a database");
+
+    let ruled = Arc::new(Profile {
+        lint: vec![crate::model::lint::LintRule { check: "no-pdb".into(), severity: None, services: None }],
+        ..Profile::default()
+    });
+    let (live, current) = built(&ruled);
+    assert!(finished_in_full(&live, &current, &ruled).is_empty(), "a lint rule may touch any row");
+}

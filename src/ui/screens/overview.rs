@@ -8,6 +8,7 @@
 mod columns;
 mod panel;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
@@ -239,7 +240,7 @@ impl OverviewScreen {
         let severity = |s: &Service| s.severity_with(gates.get(&s.key).copied());
         // Each row's sort key and severity once, not per comparison: a view arrives with
         // every change the cluster makes, a key may allocate and a severity walks findings.
-        let mut keyed: Vec<(usize, Option<Severity>, (i64, String))> =
+        let mut keyed: Vec<(usize, Option<Severity>, SortKey)> =
             rows.iter().map(|&i| (i, severity(&services[i]), sort_key(sort, &services[i]))).collect();
         keyed.sort_by(|(a, severity_a, key_a), (b, severity_b, key_b)| {
             let (a, b): (&Service, &Service) = (&services[*a], &services[*b]);
@@ -318,14 +319,20 @@ fn service_at(ctx: &Context, i: usize) -> &Service {
 }
 
 /// The value a column sorts by; text sorts alphabetically, numbers numerically.
-fn sort_key(column: Col, s: &Service) -> (i64, String) {
+/// A row's place under a column: a number, then text, then more text.
+type SortKey<'a> = (i64, Cow<'a, str>, &'a str);
+
+/// A row's place under `column`, borrowed from the service where it can be: every row's
+/// key is made again with each view.
+fn sort_key(column: Col, s: &Service) -> SortKey<'_> {
     let r = &s.replicas;
-    let number = |n: i64| (n, String::new());
+    let number = |n: i64| (n, Cow::Borrowed(""), "");
+    let text = |t: &'static str| (0, Cow::Borrowed(t), "");
     match column {
-        Col::Service => (0, s.key.name.clone()),
-        Col::Cluster => (0, s.key.cluster.clone().unwrap_or_default()),
-        Col::Namespace => (0, format!("{}/{}", s.key.namespace, s.key.name)),
-        Col::Kind => (0, s.key.kind.short().to_string()),
+        Col::Service => (0, Cow::Borrowed(s.key.name.as_str()), ""),
+        Col::Cluster => (0, Cow::Borrowed(s.key.cluster.as_deref().unwrap_or_default()), ""),
+        Col::Namespace => (0, Cow::Borrowed(s.key.namespace.as_str()), s.key.name.as_str()),
+        Col::Kind => text(s.key.kind.short()),
         // Relative to desired, so the services missing the most pods come first.
         Col::Ready => number(i64::from(r.ready) - i64::from(r.desired)),
         Col::UpToDate => number(i64::from(r.updated) - i64::from(r.desired)),
@@ -338,7 +345,10 @@ fn sort_key(column: Col, s: &Service) -> (i64, String) {
         Col::Budget => number(s.budget.as_ref().map_or(1, |b| b.percent.map_or(0, |p| -(p * 10.0) as i64))),
         // The most failed checks first.
         Col::Checks => number(-(s.lint_findings().len() as i64)),
-        Col::GitOps => (0, s.gitops.as_ref().map_or_else(|| "~".to_string(), |g| g.state().badge())),
+        Col::GitOps => match &s.gitops {
+            Some(g) => (0, Cow::Owned(g.state().badge()), ""),
+            None => text("~"),
+        },
         Col::Age => number(-s.created.map_or(0, |t| t.as_second())),
         // Never chosen (see `Col::next_sort`).
         Col::Slo => number(0),
