@@ -46,6 +46,7 @@ fn view() -> Arc<ClusterView> {
         slo_rules: Arc::new(builtin_demo_rules()),
         profile: ProfileStatus::default(),
         fleet: None,
+        capacity: Default::default(),
     })
 }
 

@@ -228,6 +228,24 @@ fn the_scale_wizard_previews_dry_runs_confirms_and_follows_to_completion() {
 }
 
 #[test]
+fn the_scale_wizard_says_how_many_more_pods_the_nodes_hold() {
+    // 500m cpu and 1Gi a pod: the demo's three nodes hold fewer than 47 more. The room is
+    // read from the nodes' capacity when the preview is drawn, not kept with the row.
+    let (mut pty, _dir) = cockpit(&["--demo"], 160, 40);
+    wait_for_services(&pty);
+    pty.send("/soundspan-audio-analyzer\r");
+    pty.wait_until("the analyzer selected", |s| s.contains("deploy soundspan/soundspan-audio-analyzer ─"));
+    pty.send("s");
+    pty.wait_until("the wizard", |s| s.contains("Scale soundspan/soundspan-audio-analyzer") && s.contains("replicas:"));
+    pty.send("\x7f48");
+    pty.wait_until("the node capacity line and its warning", |s| {
+        s.contains("47 new pods x 500m cpu, 1Gi memory; room for") && s.contains("would stay Pending")
+    });
+    pty.send("\x7f\x7f2");
+    pty.wait_until("one more fits", |s| s.contains("1 new pods x 500m cpu") && !s.contains("would stay Pending"));
+}
+
+#[test]
 fn rollout_restart_from_the_overview_goes_through_the_same_wizard() {
     // A steady service: the demo's flapping frontend can take longer than a test's patience
     // to become available again, which is the frontend's problem, not the wizard's.

@@ -18,8 +18,9 @@ pub struct ScaleChange {
     pub force: bool,
 }
 
-/// The plan for scaling `service` to `to` replicas.
-pub fn plan_scale(service: &Service, to: i32, force: bool, budget: Option<&DatabaseBudget>) -> ActionPlan {
+/// The plan for scaling `service` to `to` replicas; `room` is how many more of its pods
+/// the nodes hold now ([`crate::model::capacity::room_for`]).
+pub fn plan_scale(service: &Service, to: i32, force: bool, budget: Option<&DatabaseBudget>, room: &Room) -> ActionPlan {
     let from = service.replicas.desired;
     let scale = ScaleChange { from, to, force };
     let mut plan = ActionPlan::new(service, Action::Scale(scale), kubectl_scale(&service.key, to));
@@ -27,10 +28,10 @@ pub fn plan_scale(service: &Service, to: i32, force: bool, budget: Option<&Datab
     plan.preview.extend(pdb_line(service, to));
     plan.preview.extend(hpa_line(service));
     plan.preview.extend(budget.and_then(|b| budget_line(b, service, to)));
-    plan.preview.extend(node_capacity_line(service, to));
+    plan.preview.extend(node_capacity_line(service, room, to));
     plan.guards = guards(service, to);
     plan.guards.extend(budget.and_then(|b| budget_guard(b, service, to)));
-    plan.guards.extend(node_capacity_guard(service, to));
+    plan.guards.extend(node_capacity_guard(service, room, to));
     plan
 }
 
@@ -40,9 +41,9 @@ fn added_pods(service: &Service, to: i32) -> Option<u64> {
 }
 
 /// Whether the nodes hold the added pods: `3 new pods x 500m cpu, 1Gi memory; room for 34 more on 3 nodes`.
-fn node_capacity_line(service: &Service, to: i32) -> Option<PreviewLine> {
+fn node_capacity_line(service: &Service, room: &Room, to: i32) -> Option<PreviewLine> {
     let added = added_pods(service, to)?;
-    let (text, severity) = match &service.room {
+    let (text, severity) = match room {
         Room::Unknown(why) => (format!("unknown: {why}"), Severity::Info),
         Room::NoRequests => ("the pods request no cpu or memory: nothing to check".into(), Severity::Info),
         Room::Known { per_pod, more_pods, nodes } => (
@@ -55,9 +56,9 @@ fn node_capacity_line(service: &Service, to: i32) -> Option<PreviewLine> {
 
 /// Pods the nodes cannot hold stay Pending ("Insufficient cpu"): the rollout then waits
 /// for capacity that may never come.
-fn node_capacity_guard(service: &Service, to: i32) -> Option<Guard> {
+fn node_capacity_guard(service: &Service, room: &Room, to: i32) -> Option<Guard> {
     let added = added_pods(service, to)?;
-    let Room::Known { per_pod, more_pods, .. } = &service.room else { return None };
+    let Room::Known { per_pod, more_pods, .. } = room else { return None };
     let fits = *more_pods;
     (fits < added).then(|| Guard {
         id: "node-capacity",
@@ -302,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_plain_scale_previews_replicas_and_the_kubectl_command() {
-        let plan = plan_scale(&service(3), 5, false, None);
+        let plan = plan_scale(&service(3), 5, false, None, &Room::NoRequests);
         assert_eq!(plan.scale().map(|s| (s.from, s.to)), Some((3, 5)));
         assert!(plan.stopped_by().is_none());
         assert!(plan.preview[0].text.starts_with("3 → 5"), "{:?}", plan.preview);
@@ -314,14 +315,14 @@ mod tests {
     fn the_pdb_line_shows_the_headroom_after_the_change() {
         let mut s = service(3);
         s.pdb = Some(pdb("2", 3));
-        let down = plan_scale(&s, 2, false, None);
+        let down = plan_scale(&s, 2, false, None, &Room::NoRequests);
         let line = down.preview.iter().find(|l| l.label == "disruption budget").unwrap();
         assert!(line.text.contains("1 allowed now → 0 after"), "{}", line.text);
         assert_eq!(line.severity, Severity::Warning);
-        let to_one = plan_scale(&s, 1, false, None);
+        let to_one = plan_scale(&s, 1, false, None, &Room::NoRequests);
         assert_eq!(ids(&to_one), ["pdb-unsatisfiable"]);
         assert!(to_one.stopped_by().is_none(), "a warning, not a refusal");
-        let up = plan_scale(&s, 5, false, None);
+        let up = plan_scale(&s, 5, false, None, &Room::NoRequests);
         assert!(up.preview.iter().any(|l| l.text.contains("1 allowed now → 3 after")), "{:?}", up.preview);
     }
 
@@ -337,7 +338,7 @@ mod tests {
             targets: vec![],
             resource_version: None,
         });
-        let plan = plan_scale(&s, 6, true, None);
+        let plan = plan_scale(&s, 6, true, None, &Room::NoRequests);
         let guard = plan.stopped_by().expect("even --force cannot beat the HPA");
         assert_eq!(guard.id, "hpa-owns-replicas");
         assert!(guard.alternative.as_ref().unwrap().contains("kubectl patch hpa web"));
@@ -347,15 +348,18 @@ mod tests {
     fn singletons_and_rwo_volumes_refuse_unless_forced() {
         let mut s = service(1);
         s.flags.singleton = Some("annotation cockpit.dev/singleton".into());
-        let plan = plan_scale(&s, 2, false, None);
+        let plan = plan_scale(&s, 2, false, None, &Room::NoRequests);
         assert_eq!(plan.stopped_by().map(|g| g.id), Some("singleton"));
-        let forced = plan_scale(&s, 2, true, None);
+        let forced = plan_scale(&s, 2, true, None, &Room::NoRequests);
         assert!(forced.stopped_by().is_none() && forced.overrides_a_guard());
-        assert!(plan_scale(&s, 0, false, None).stopped_by().is_none(), "stopping a singleton is fine");
+        assert!(
+            plan_scale(&s, 0, false, None, &Room::NoRequests).stopped_by().is_none(),
+            "stopping a singleton is fine"
+        );
 
         let mut s = service(1);
         s.flags.rwo_volume = Some("data".into());
-        let plan = plan_scale(&s, 3, false, None);
+        let plan = plan_scale(&s, 3, false, None, &Room::NoRequests);
         let guard = plan.stopped_by().unwrap();
         assert_eq!(guard.id, "rwo-volume");
         assert!(guard.alternative.as_ref().unwrap().contains("ReadWriteMany"));
@@ -365,11 +369,14 @@ mod tests {
     fn gitops_is_a_warning_with_how_to_suspend() {
         let mut s = service(2);
         s.flags.gitops = Some("Flux".into());
-        let plan = plan_scale(&s, 3, false, None);
+        let plan = plan_scale(&s, 3, false, None, &Room::NoRequests);
         assert!(plan.stopped_by().is_none());
         assert_eq!(ids(&plan), ["gitops-managed"]);
         assert!(plan.guards[0].alternative.as_ref().unwrap().contains("flux suspend"));
-        assert_eq!(plan_scale(&s, -1, true, None).stopped_by().map(|g| g.id), Some("invalid-replicas"));
+        assert_eq!(
+            plan_scale(&s, -1, true, None, &Room::NoRequests).stopped_by().map(|g| g.id),
+            Some("invalid-replicas")
+        );
     }
 
     #[test]
@@ -377,30 +384,33 @@ mod tests {
         let mut s = service(4);
         s.database.uses = Some("pg".into());
         let budget = crate::model::budget::example_budget(&s, 15);
-        let plan = plan_scale(&s, 5, false, Some(&budget));
+        let plan = plan_scale(&s, 5, false, Some(&budget), &Room::NoRequests);
         let line = plan.preview.iter().find(|l| l.label == "connection budget").unwrap();
         assert_eq!(line.text, "pg: 75 → 90 of 97 usable (77 % → 93 %; 15 per replica)");
         assert_eq!(line.severity, Severity::Warning);
         assert!(ids(&plan).is_empty(), "93 % warns in the preview but is no guard");
-        let plan = plan_scale(&s, 6, false, Some(&budget));
+        let plan = plan_scale(&s, 6, false, Some(&budget), &Room::NoRequests);
         assert_eq!(plan.preview.iter().find(|l| l.label == "connection budget").unwrap().severity, Severity::Error);
         assert_eq!(ids(&plan), ["db-budget-exceeded"]);
         assert!(plan.guards[0].message.contains("105 connections of 97 usable"), "{}", plan.guards[0].message);
         assert!(plan.stopped_by().is_none(), "a warning: the operator decides");
-        assert!(ids(&plan_scale(&s, 2, false, Some(&budget))).is_empty(), "scaling down never trips it");
+        assert!(
+            ids(&plan_scale(&s, 2, false, Some(&budget), &Room::NoRequests)).is_empty(),
+            "scaling down never trips it"
+        );
     }
 
     #[test]
     fn a_scale_up_the_nodes_cannot_hold_warns_and_says_how_far_it_can_go() {
         use crate::model::resources::Resources;
-        let mut s = service(3);
-        s.room = Room::Known { per_pod: Resources { cpu_m: 500, memory: 1 << 30 }, more_pods: 4, nodes: 3 };
-        let fits = plan_scale(&s, 7, false, None);
+        let s = service(3);
+        let room = Room::Known { per_pod: Resources { cpu_m: 500, memory: 1 << 30 }, more_pods: 4, nodes: 3 };
+        let fits = plan_scale(&s, 7, false, None, &room);
         assert!(ids(&fits).is_empty(), "4 more fit");
         let line = fits.preview.iter().find(|l| l.label == "node capacity").unwrap();
         assert_eq!(line.text, "4 new pods x 500m cpu, 1Gi memory; room for 4 more on 3 nodes");
         assert_eq!(line.severity, Severity::Info);
-        let over = plan_scale(&s, 10, false, None);
+        let over = plan_scale(&s, 10, false, None, &room);
         assert_eq!(ids(&over), ["node-capacity"]);
         assert!(over.stopped_by().is_none(), "a warning: a cluster autoscaler may add nodes");
         assert!(
@@ -409,20 +419,19 @@ mod tests {
         );
         assert!(over.guards[0].alternative.as_ref().unwrap().ends_with("scale to 7 at most"));
         assert!(
-            plan_scale(&s, 2, false, None).preview.iter().all(|l| l.label != "node capacity"),
+            plan_scale(&s, 2, false, None, &room).preview.iter().all(|l| l.label != "node capacity"),
             "not for a scale-down"
         );
     }
 
     #[test]
     fn unknown_node_capacity_is_said_not_guessed() {
-        let mut s = service(3);
-        s.room = Room::Unknown("the nodes cannot be listed (a cluster-scoped permission)".into());
-        let plan = plan_scale(&s, 30, false, None);
+        let s = service(3);
+        let room = Room::Unknown("the nodes cannot be listed (a cluster-scoped permission)".into());
+        let plan = plan_scale(&s, 30, false, None, &room);
         assert!(ids(&plan).is_empty());
         let line = plan.preview.iter().find(|l| l.label == "node capacity").unwrap();
         assert_eq!(line.text, "unknown: the nodes cannot be listed (a cluster-scoped permission)");
-        s.room = Room::NoRequests;
-        assert!(ids(&plan_scale(&s, 30, false, None)).is_empty());
+        assert!(ids(&plan_scale(&s, 30, false, None, &Room::NoRequests)).is_empty());
     }
 }

@@ -286,8 +286,8 @@ async fn dry_run(exec: &ExecContext, runbook: &Runbook, view: &ClusterView, name
             continue;
         }
         loop {
-            let plan =
-                plan_step(step, &services, &view.budgets, namespace, None).map_err(|e| exit::usage(e.to_string()))?;
+            let plan = plan_step(step, &services, &view.budgets, &|s| view.room(s), namespace, None)
+                .map_err(|e| exit::usage(e.to_string()))?;
             match &plan {
                 StepPlan::Manual { checklist } => checklist.iter().for_each(|c| println!("       [ ] {c}")),
                 StepPlan::Wait { seconds } => println!("       wait {}", duration_words(*seconds)),

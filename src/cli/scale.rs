@@ -11,7 +11,9 @@ use crate::actions::scale::plan_scale;
 use crate::config::paths::Paths;
 use crate::exit::Exit;
 use crate::model::budget::budget_of;
+use crate::model::capacity::room_for;
 use crate::model::gitops::edit::Field;
+use crate::model::services::node_capacity;
 
 pub async fn run(global: &GlobalArgs, args: ScaleArgs, paths: &Paths) -> Result<Exit> {
     let (snap, service) = change::find_service(global, &args.service).await?;
@@ -23,7 +25,8 @@ pub async fn run(global: &GlobalArgs, args: ScaleArgs, paths: &Paths) -> Result<
         gitops_repo::print_patch(&service, field);
     }
     let budget = budget_of(&snap.budgets, &service.key);
-    let plan = plan_scale(&service, args.replicas, args.force, budget);
+    let room = room_for(&node_capacity(snap.visibility, &snap.objects), &service.need);
+    let plan = plan_scale(&service, args.replicas, args.force, budget, &room);
     change::run(&snap, paths, plan, ChangeFlags { dry_run: args.dry_run, yes: args.yes, read_only: global.read_only })
         .await
 }

@@ -258,6 +258,10 @@ impl Merge {
             ),
             profile,
             fleet: Some(Arc::new(FleetStatus { members, drift, drift_clusters })),
+            capacity: reached
+                .iter()
+                .filter_map(|(c, v)| Some((Some(c.context.clone()), v.capacity.get(&None)?.clone())))
+                .collect(),
         }
     }
 }

@@ -17,10 +17,12 @@ use super::mutate::missing_permissions;
 use super::watch::{PodObserver, ResourceKind, WatchHealth, Watches, visibility};
 use crate::config::profile::ProfileChoice;
 use crate::model::budget::DatabaseBudget;
+use crate::model::capacity::{self, NodeCapacity};
 use crate::model::drift::{Difference, SameService};
 use crate::model::live::{Inputs, LiveModel};
 use crate::model::pods::PodFacts;
 use crate::model::profile::Profile;
+use crate::model::resources::Room;
 use crate::model::service::Service;
 use crate::model::services::{self, NamespaceFinding, ReadinessHistory};
 use crate::model::slo::SloRule;
@@ -72,6 +74,19 @@ pub struct ClusterView {
     /// Set when several clusters are shown at once: each one's state and the services
     /// that differ between them (see [`super::fleet`]). `None` for one cluster.
     pub fleet: Option<Arc<FleetStatus>>,
+    /// Each cluster's nodes' free capacity, by the cluster a service's key names (`None`
+    /// for one cluster): the room a scale-up has, read when one is planned.
+    pub capacity: BTreeMap<Option<String>, Arc<NodeCapacity>>,
+}
+
+impl ClusterView {
+    /// How many more of `service`'s pods its cluster's nodes hold now.
+    pub fn room(&self, service: &Service) -> Room {
+        match self.capacity.get(&service.key.cluster) {
+            Some(capacity) => capacity::room_for(capacity, &service.need),
+            None => capacity::room_for(&NodeCapacity::default(), &service.need),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -190,6 +205,7 @@ fn empty_view(scope: &Scope, contexts: &[String], error: Option<String>) -> Clus
         slo_rules: scope.slo_rules.clone(),
         profile: scope.profile_status.clone(),
         fleet: None,
+        capacity: BTreeMap::new(),
     }
 }
 
@@ -369,6 +385,7 @@ fn build_view(
         slo_rules: scope.slo_rules.clone(),
         profile: scope.profile_status.clone(),
         fleet: None,
+        capacity: [(None, current.capacity)].into(),
     }
 }
 

@@ -29,6 +29,13 @@ pub enum NodeCapacity {
     Unknown(String),
 }
 
+/// Before the nodes are first read (a view is shown while the scope still lists).
+impl Default for NodeCapacity {
+    fn default() -> Self {
+        NodeCapacity::Unknown("the nodes are not read yet".into())
+    }
+}
+
 pub use super::pods::holds_resources;
 
 /// What the pods that still hold resources request, per node.

@@ -3,7 +3,7 @@
 //! restarts, heartbeats); a rebuild per change would cost a core.
 //!
 //! - A change to anything but a pod's status rebuilds its namespace (services depend only
-//!   on objects of their own namespace, and on the nodes' capacity).
+//!   on objects of their own namespace).
 //! - A pod's status alone reassembles only the services that pod belongs to (and those
 //!   whose PDBs select it); their preflight checks are kept, since status cannot change a
 //!   spec. Every other service stays the same `Arc`. Which services an object reaches is
@@ -12,9 +12,9 @@
 //!   objects every service of the namespace reads: its cost follows the services reached,
 //!   not the namespace. An Event, new, counted again or expired, is status too.
 //! - The nodes' capacity is computed again only when nodes, or where pods run and what
-//!   they request, changed; when it moved, each service's room is computed again from
-//!   what its pods need (kept with the service), and only a service whose room moved
-//!   becomes a new row.
+//!   they request, changed. It goes with the scope as it is; no service holds its room
+//!   (a scale-up's preview reads it from the capacity and what the service's pods need),
+//!   so a pod landing anywhere makes no row new.
 //! - What depends on the clock (readiness flaps and warnings counted over a window) ages:
 //!   under steady change, the namespace looked at longest ago is looked at again once it
 //!   is [`REFRESH_AFTER`] old, one per update, so no row shows a window that has long
@@ -23,8 +23,8 @@
 //!   template or what discovery reads besides workloads changed (`Changes::network`),
 //!   never for a pod coming, going or changing status.
 //! - The profile's cross-service part (database budgets) is summed from every service
-//!   (a pass over services, not pods); a service is finished again only when it was
-//!   rebuilt or the budget of its database changed.
+//!   (a pass over services, not pods) only when an input to it changed; a service is
+//!   finished again only when it was rebuilt or the budget of its database changed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,7 +35,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::budget::{self, DatabaseBudget};
-use super::capacity::{self, NodeCapacity};
+use super::capacity::NodeCapacity;
 use super::changes::{Changes, Part, read_key};
 use super::discovery::{self, Discovered, Network};
 use super::events::EventFacts;
@@ -105,6 +105,8 @@ pub struct Current {
     pub namespace_findings: Vec<NamespaceFinding>,
     /// What database discovery could not read.
     pub discovery_notes: Vec<String>,
+    /// The nodes' free capacity: the room a scale-up has.
+    pub capacity: Arc<NodeCapacity>,
 }
 
 /// How much an update rebuilt: what the tests and the bench read.
@@ -120,8 +122,6 @@ pub struct Work {
     pub finished: usize,
     /// Discovery runs (which database each service uses).
     pub discovered: usize,
-    /// Services whose room moved with the nodes' free capacity (nothing else rebuilt).
-    pub roomed: usize,
     /// Times the databases' budgets were summed over every service.
     pub summed: usize,
 }
@@ -130,7 +130,7 @@ pub struct Work {
 pub struct LiveModel {
     /// The services of each namespace before the profile's cross-service part.
     namespaces: BTreeMap<String, Namespace>,
-    capacity: Option<NodeCapacity>,
+    capacity: Option<Arc<NodeCapacity>>,
     visibility: Option<Visibility>,
     profile: Option<Arc<Profile>>,
     /// Every database's budget, as last summed.
@@ -268,59 +268,30 @@ impl LiveModel {
         self.visibility = Some(inputs.visibility);
         self.profile = Some(inputs.profile.clone());
         // Read the nodes again only when they or what runs on them changed (and the first time).
-        let capacity = match self.capacity.take() {
-            Some(known) if !changes.capacity => known,
-            None => {
-                changes.everything = true;
-                services::node_capacity(inputs.visibility, &objects.on_nodes())
+        let first = self.capacity.is_none();
+        if first || changes.capacity {
+            let read = services::node_capacity(inputs.visibility, &objects.on_nodes());
+            if self.capacity.as_deref() != Some(&read) {
+                self.capacity = Some(Arc::new(read));
             }
-            Some(before) => {
-                let read = services::node_capacity(inputs.visibility, &objects.on_nodes());
-                if before != read && !changes.everything {
-                    self.follow_capacity(&read);
-                }
-                read
-            }
-        };
+        }
+        changes.everything |= first;
         if changes.everything {
             self.budgets_hold = false;
             self.namespaces.clear();
             changes.namespaces = objects.namespaces().into_iter().collect();
         }
         for namespace in &changes.namespaces {
-            self.rebuild(objects, namespace, &capacity, inputs);
+            self.rebuild(objects, namespace, inputs);
         }
-        self.refresh_statuses(objects, &changes, &capacity, inputs);
+        self.refresh_statuses(objects, &changes, inputs);
         if let Some(stale) = self.oldest_build(inputs.now) {
-            self.age(objects, &stale, &capacity, inputs);
+            self.age(objects, &stale, inputs);
         }
-        self.capacity = Some(capacity);
         if changes.everything || changes.network {
             self.discover(objects);
         }
         self.current(inputs)
-    }
-
-    /// The nodes' free capacity moved (a pod came, went or moved; a node changed): each
-    /// service's room is computed again from what its pods need, and only a service whose
-    /// room moved becomes a new row. Nothing is built again.
-    fn follow_capacity(&mut self, capacity: &NodeCapacity) {
-        for namespace in self.namespaces.values_mut() {
-            let moved: Vec<Option<Arc<Service>>> = namespace
-                .services
-                .iter()
-                .map(|s| {
-                    let room = capacity::room_for(capacity, &s.need);
-                    (room != s.room).then(|| Arc::new(Service { room, ..(**s).clone() }))
-                })
-                .collect();
-            for (i, fresh) in moved.into_iter().enumerate() {
-                let Some(fresh) = fresh else { continue };
-                namespace.services[i] = fresh;
-                namespace.finished[i] = None;
-                self.work.roomed += 1;
-            }
-        }
     }
 
     /// Finds again which database each service uses (specs only, never status).
@@ -339,14 +310,14 @@ impl LiveModel {
 
     /// Builds one namespace from all its objects (a namespace that no longer holds
     /// anything is dropped).
-    fn rebuild(&mut self, objects: &impl Objects, namespace: &str, capacity: &NodeCapacity, inputs: &Inputs<'_>) {
+    fn rebuild(&mut self, objects: &impl Objects, namespace: &str, inputs: &Inputs<'_>) {
         let found = objects.objects_in(namespace);
         self.budgets_hold = false;
         if found.pods.is_empty() && found.deployments.is_empty() && found.statefulsets.is_empty() {
             self.namespaces.remove(namespace);
             return;
         }
-        let mut built = services::build_on(&found, capacity, inputs.readiness, inputs.now, inputs.visibility);
+        let mut built = services::build_scope(&found, inputs.readiness, inputs.now, inputs.visibility);
         let mut services = std::mem::take(&mut built.services);
         profile::apply_singletons(&mut services, &inputs.profile.singletons);
         self.work.namespaces += 1;
@@ -357,16 +328,10 @@ impl LiveModel {
 
     /// Reassembles the services whose objects changed status alone, in namespaces not
     /// rebuilt whole by this update.
-    fn refresh_statuses(
-        &mut self,
-        objects: &impl Objects,
-        changes: &Changes,
-        capacity: &NodeCapacity,
-        inputs: &Inputs<'_>,
-    ) {
+    fn refresh_statuses(&mut self, objects: &impl Objects, changes: &Changes, inputs: &Inputs<'_>) {
         for (namespace, changed) in &changes.statuses {
             if !changes.namespaces.contains(namespace) {
-                self.reassemble(objects, namespace, changed, capacity, inputs);
+                self.reassemble(objects, namespace, changed, inputs);
             }
         }
     }
@@ -375,7 +340,7 @@ impl LiveModel {
     /// whose rows read the clock (readiness flaps or warnings inside the window, which
     /// expire) are assembled again, with their checks kept: nothing else in a row
     /// changes with time alone.
-    fn age(&mut self, objects: &impl Objects, namespace: &str, capacity: &NodeCapacity, inputs: &Inputs<'_>) {
+    fn age(&mut self, objects: &impl Objects, namespace: &str, inputs: &Inputs<'_>) {
         let Some(entry) = self.namespaces.get_mut(namespace) else { return };
         let looked_at = std::mem::replace(&mut entry.built_at, inputs.now);
         let ageing: BTreeSet<(Part, String)> = entry
@@ -385,7 +350,7 @@ impl LiveModel {
             .map(|s| (Part::Workload, s.key.name.clone()))
             .collect();
         if !ageing.is_empty() {
-            self.reassemble(objects, namespace, &ageing, capacity, inputs);
+            self.reassemble(objects, namespace, &ageing, inputs);
         }
     }
 
@@ -398,7 +363,6 @@ impl LiveModel {
         objects: &impl Objects,
         namespace: &str,
         changed: &BTreeSet<(Part, String)>,
-        capacity: &NodeCapacity,
         inputs: &Inputs<'_>,
     ) {
         let Some(entry) = self.namespaces.get_mut(namespace) else { return };
@@ -423,7 +387,7 @@ impl LiveModel {
                 preflight: entry.services[at].preflight.clone(),
             })
             .collect();
-        let fresh = services::reassemble(&found, capacity, inputs.readiness, inputs.now, inputs.visibility, touched);
+        let fresh = services::reassemble(&found, inputs.readiness, inputs.now, inputs.visibility, touched);
         for (mut service, reads) in fresh {
             profile::apply_singletons(std::slice::from_mut(&mut service), &inputs.profile.singletons);
             let Ok(at) = entry.services.binary_search_by(|s| s.key.cmp(&service.key)) else { continue };
@@ -477,6 +441,7 @@ impl LiveModel {
             budgets: profile::in_scope(budgets, profile, inputs.scope),
             namespace_findings,
             discovery_notes: self.discovered.notes.clone(),
+            capacity: self.capacity.clone().unwrap_or_default(),
         }
     }
 }

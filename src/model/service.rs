@@ -8,7 +8,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::resources::{PodNeed, Room};
+use super::resources::PodNeed;
 
 /// A Deployment or a StatefulSet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -306,9 +306,9 @@ pub struct Service {
     /// This service's line of its database's connection budget (needs every service, so
     /// it is filled in by [`super::profile::apply`]).
     pub budget: Option<ServiceBudget>,
-    /// How many more of its pods the nodes' free allocatable holds (scale-ups).
-    pub room: Room,
-    /// What one more pod asks of a node: `room` again when only the nodes' capacity moved.
+    /// What one more pod asks of a node. How many more the nodes hold is read from the
+    /// nodes' capacity when a scale-up is planned ([`super::capacity::room_for`]), not kept
+    /// here: a pod landing anywhere moves every service's room, and would make every row new.
     pub need: PodNeed,
     /// The Helm release the workload belongs to, with its revision history.
     pub helm: Option<HelmRelease>,
@@ -505,7 +505,6 @@ impl Service {
             preflight: vec![],
             database: DatabaseHints::default(),
             budget: None,
-            room: Room::Unknown("not listed in this example".into()),
             need: PodNeed::default(),
             helm: None,
             gitops: None,

@@ -91,9 +91,7 @@ pub fn build_with(
 ) -> Vec<Service> {
     let index = Index::new(objects);
     let workloads = workloads(objects);
-    let capacity = node_capacity(visibility, objects);
-    let assembled =
-        assemble_all(&index, &workloads, &Shared::new(objects, &capacity, visibility), readiness, now, visibility);
+    let assembled = assemble_all(&index, &workloads, &Shared::new(objects, visibility), readiness, now, visibility);
     assembled.into_iter().map(|(service, _)| service).collect()
 }
 
@@ -161,23 +159,9 @@ pub fn build_scope(
     now: Timestamp,
     visibility: Visibility,
 ) -> Built {
-    build_on(objects, &node_capacity(visibility, objects), readiness, now, visibility)
-}
-
-/// [`build_scope`] with the nodes' capacity already known: the live model builds one
-/// namespace at a time (`objects` holds that namespace) and computes the capacity only
-/// when the nodes or what runs on them changed.
-pub fn build_on(
-    objects: &ClusterObjects,
-    capacity: &NodeCapacity,
-    readiness: &ReadinessHistory,
-    now: Timestamp,
-    visibility: Visibility,
-) -> Built {
     let index = Index::new(objects);
     let workloads = workloads(objects);
-    let assembled =
-        assemble_all(&index, &workloads, &Shared::new(objects, capacity, visibility), readiness, now, visibility);
+    let assembled = assemble_all(&index, &workloads, &Shared::new(objects, visibility), readiness, now, visibility);
     let namespace_findings =
         if visibility.pods && visibility.pdbs { unselecting_pdbs(objects, &index, &workloads) } else { Vec::new() };
     let (services, reads) = assembled.into_iter().unzip();
@@ -199,7 +183,6 @@ pub struct Touched<'a> {
 /// namespace/name order, each with what it read.
 pub fn reassemble(
     objects: &ClusterObjects,
-    capacity: &NodeCapacity,
     readiness: &ReadinessHistory,
     now: Timestamp,
     visibility: Visibility,
@@ -207,7 +190,7 @@ pub fn reassemble(
 ) -> Vec<(Service, Reads)> {
     let index = Index::new(objects);
     let workloads = workloads(objects);
-    let shared = Shared::new(objects, capacity, visibility);
+    let shared = Shared::new(objects, visibility);
     let mut touched = touched;
     let mut out: Vec<(Service, Reads)> = workloads
         .iter()
@@ -224,7 +207,6 @@ pub fn reassemble(
 
 /// What every service of a build reads alike: computed once per build.
 struct Shared<'a> {
-    capacity: &'a NodeCapacity,
     /// `None`: the release Secrets could not be listed.
     helm_releases: Option<&'a [Arc<ObjectMeta>]>,
     gitops_owners: &'a [Arc<crate::model::gitops::GitOpsOwner>],
@@ -232,9 +214,8 @@ struct Shared<'a> {
 }
 
 impl<'a> Shared<'a> {
-    fn new(objects: &'a ClusterObjects, capacity: &'a NodeCapacity, visibility: Visibility) -> Self {
+    fn new(objects: &'a ClusterObjects, visibility: Visibility) -> Self {
         Shared {
-            capacity,
             helm_releases: visibility.helm_releases.then_some(objects.helm_releases.as_slice()),
             gitops_owners: &objects.gitops_owners,
             gitops_sources: &objects.gitops_sources,
@@ -720,7 +701,6 @@ fn assemble<'a>(
         preflight: Vec::new(),
         database: budget::database_hints(annotations_of(w.meta), w.template_annotations, w.template_labels, w.pod_spec),
         budget: None,
-        room: capacity::room_for(shared.capacity, &need),
         need,
         helm: helm::release_of(w.meta, shared.helm_releases),
         gitops: owner,

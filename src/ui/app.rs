@@ -522,6 +522,7 @@ pub mod tests_support {
             slo_rules: Arc::new(vec![]),
             profile: Default::default(),
             fleet: None,
+            capacity: BTreeMap::new(),
         })
     }
 

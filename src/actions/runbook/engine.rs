@@ -435,7 +435,7 @@ fn restart_stamp(run: &Run, i: usize) -> Option<String> {
 /// already has it — which is what makes a resumed step safe).
 async fn act(io: &mut Io, run: &mut Run, i: usize, step: &Step, view: &ClusterView) -> Flow<Acted> {
     let stamp = restart_stamp(run, i);
-    let plan = plan_step(step, &view.services, &view.budgets, &run.namespace, stamp.as_deref())
+    let plan = plan_step(step, &view.services, &view.budgets, &|s| view.room(s), &run.namespace, stamp.as_deref())
         .map_err(|e| Interrupt::Failed { reason: e.to_string(), refused: false })?;
     match plan {
         StepPlan::Manual { checklist } => match io.ask(Prompt::Manual { step: i, checklist }).await? {
@@ -636,7 +636,8 @@ async fn send(io: &mut Io, run: &Run, i: usize, plan: &ActionPlan, dry_text: &st
                 observe_change(io, &plan, old).await;
                 let view = io.synced_view().await?;
                 let stamp = restart_stamp(run, i);
-                let again = plan_step(step, &view.services, &view.budgets, &run.namespace, stamp.as_deref());
+                let again =
+                    plan_step(step, &view.services, &view.budgets, &|s| view.room(s), &run.namespace, stamp.as_deref());
                 match again {
                     Ok(StepPlan::Change(newer)) if newer.same_change(&plan) => plan = *newer,
                     _ => break,

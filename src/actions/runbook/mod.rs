@@ -17,6 +17,7 @@ use crate::actions::rollout::{RolloutRequest, plan_rollout};
 use crate::actions::scale::plan_scale;
 use crate::actions::{Action, ActionPlan};
 use crate::model::budget::{DatabaseBudget, budget_of};
+use crate::model::resources::Room;
 use crate::model::runbook::{Gate, Runbook, Step, StepAction, next_increment};
 use crate::model::service::{ContainerImage, EnvValue, EnvVar, Service};
 use crate::model::service_ref::ServiceRef;
@@ -64,11 +65,13 @@ pub fn resolve<'a, S: Borrow<Service>>(
     ServiceRef::parse(name).and_then(|r| r.resolve(services, namespace)).map_err(StepError::Unresolved)
 }
 
-/// Plans `step`. A scale in increments plans its next increment from the current replicas.
+/// Plans `step`. A scale in increments plans its next increment from the current replicas;
+/// `room` says how many more of a service's pods the nodes hold now.
 pub fn plan_step<S: Borrow<Service>>(
     step: &Step,
     services: &[S],
     budgets: &[DatabaseBudget],
+    room: &dyn Fn(&Service) -> Room,
     namespace: &str,
     restarted_at: Option<&str>,
 ) -> Result<StepPlan, StepError> {
@@ -86,7 +89,7 @@ pub fn plan_step<S: Borrow<Service>>(
         }
         (StepAction::Scale { replicas, step, .. }, Some(s)) => {
             let to = next_increment(s.replicas.desired, *replicas, *step);
-            plan_scale(s, to, false, budget_of(budgets, &s.key))
+            plan_scale(s, to, false, budget_of(budgets, &s.key), &room(s))
         }
         (StepAction::SetEnv { container, vars, .. }, Some(s)) => plan_set_env(s, container.as_deref(), vars),
         (StepAction::SetImage { container, image, .. }, Some(s)) => plan_set_image(s, container.as_deref(), image),
@@ -217,7 +220,8 @@ mod tests {
     fn steps_become_the_same_plans_the_wizards_build() {
         let services = vec![Service::example("shop", "api", 2), Service::example("shop", "worker", 0)];
         let scale = step(StepAction::Scale { service: "worker".into(), replicas: 1, step: None });
-        let StepPlan::Change(p) = plan_step(&scale, &services, &[], "shop", None).unwrap() else {
+        let StepPlan::Change(p) = plan_step(&scale, &services, &[], &|_| Room::NoRequests, "shop", None).unwrap()
+        else {
             panic!("a scale plan")
         };
         let scaled = p.scale().expect("a scale plan");
@@ -225,13 +229,15 @@ mod tests {
         assert_eq!(p.kubectl, "kubectl scale deployment/worker -n shop --replicas=1");
         let missing = step(StepAction::Restart { service: "gone".into() });
         assert!(
-            plan_step(&missing, &services, &[], "shop", None)
+            plan_step(&missing, &services, &[], &|_| Room::NoRequests, "shop", None)
                 .unwrap_err()
                 .to_string()
                 .contains("no Deployment or StatefulSet \"gone\"")
         );
         let restart = step(StepAction::Restart { service: "api".into() });
-        let StepPlan::Change(plan) = plan_step(&restart, &services, &[], "shop", Some("T")).unwrap() else {
+        let StepPlan::Change(plan) =
+            plan_step(&restart, &services, &[], &|_| Room::NoRequests, "shop", Some("T")).unwrap()
+        else {
             panic!("a rollout plan")
         };
         let r = plan.rollout().expect("a rollout plan");
@@ -262,11 +268,11 @@ mod tests {
     fn increments_are_planned_one_at_a_time_from_the_current_replicas() {
         let mut services = vec![Service::example("shop", "api", 2)];
         let scale = step(StepAction::Scale { service: "api".into(), replicas: 5, step: Some(2) });
-        let first = plan_step(&scale, &services, &[], "shop", None).unwrap();
+        let first = plan_step(&scale, &services, &[], &|_| Room::NoRequests, "shop", None).unwrap();
         assert!(matches!(&first, StepPlan::Change(p) if p.scale().is_some_and(|s| s.to == 4)));
         project(&mut services, &first);
         assert!(more_increments(&scale, &services[0]));
-        let second = plan_step(&scale, &services, &[], "shop", None).unwrap();
+        let second = plan_step(&scale, &services, &[], &|_| Room::NoRequests, "shop", None).unwrap();
         assert!(matches!(&second, StepPlan::Change(p) if p.scale().is_some_and(|s| s.to == 5)));
         project(&mut services, &second);
         assert!(!more_increments(&scale, &services[0]));
@@ -280,7 +286,7 @@ mod tests {
             container: None,
             vars: vec![("ROLE".into(), Some("api".into()))],
         });
-        let plan = plan_step(&env, &services, &[], "shop", None).unwrap();
+        let plan = plan_step(&env, &services, &[], &|_| Room::NoRequests, "shop", None).unwrap();
         let StepPlan::Change(p) = &plan else { panic!() };
         assert_eq!(p.already_applied(&services[0]), Some(false));
         project(&mut services, &plan);

@@ -254,7 +254,7 @@ fn under_steady_change_the_clock_reassembles_only_rows_that_read_it_one_namespac
 }
 
 #[test]
-fn the_nodes_capacity_moving_changes_rooms_and_builds_nothing() {
+fn the_nodes_capacity_moving_changes_the_room_a_scale_up_has_and_no_row() {
     let (history, profile) = (ReadinessHistory::default(), Arc::new(Profile::default()));
     let mut world = world();
     let mut api = crate::model::services::tests::deployment("shop", "api", 3, healthy_status(3));
@@ -276,12 +276,20 @@ fn the_nodes_capacity_moving_changes_rooms_and_builds_nothing() {
     let mut changes = Changes::default();
     changes.capacity();
     let second = live.update(&world, changes, &inputs(&history, &profile));
-    assert_eq!(live.work, Work { finished: 1, roomed: 1, ..Work::default() });
-    assert!(same(&first, &second, "worker") && same(&first, &second, "web"));
-    let room = |c: &Current| c.services.iter().find(|s| s.key.name == "api").unwrap().room.clone();
+    assert_eq!(live.work, Work::default(), "nothing is built, finished or summed again");
+    assert!(["api", "worker", "web"].iter().all(|n| same(&first, &second, n)), "every row is the same");
+    let room = |c: &Current| {
+        let api = c.services.iter().find(|s| s.key.name == "api").unwrap();
+        crate::model::capacity::room_for(&c.capacity, &api.need)
+    };
     assert!(matches!(room(&first), crate::model::resources::Room::Known { more_pods: 8, .. }), "{:?}", room(&first));
     assert!(matches!(room(&second), crate::model::resources::Room::Known { more_pods: 12, .. }));
     assert_eq!(plain(&second), rebuilt(&world, &history, &profile), "the same as a rebuild from every object");
+    assert_eq!(*second.capacity, services::node_capacity(Visibility::ALL, &world.on_nodes()));
+
+    // Nothing on the nodes changed: the capacity is the one read before, not read again.
+    let third = live.update(&world, Changes::default(), &inputs(&history, &profile));
+    assert!(Arc::ptr_eq(&second.capacity, &third.capacity));
 }
 
 #[test]

@@ -384,7 +384,7 @@ fn a_statefulsets_revisions_and_number_come_from_its_controller_revisions() {
 }
 
 #[test]
-fn the_nodes_room_for_more_pods_is_part_of_each_service() {
+fn the_nodes_room_for_more_pods_is_read_from_their_capacity_and_what_a_pod_needs() {
     use crate::model::resources::{Resources, Room};
     let mut objects = ClusterObjects::default();
     let mut d = deployment("app", "web", 1, healthy_status(1));
@@ -397,14 +397,15 @@ fn the_nodes_room_for_more_pods_is_part_of_each_service() {
     elsewhere["spec"]["containers"][0]["resources"] = json!({"requests": {"cpu": "2500m"}});
     objects.node_pods.push(obj(elsewhere));
     let services = build(&objects, &ReadinessHistory::default(), now());
+    let room =
+        |visible| crate::model::capacity::room_for(&node_capacity(visible, &objects), &find(&services, "web").need);
     assert_eq!(
-        find(&services, "web").room,
+        room(Visibility::ALL),
         Room::Known { per_pod: Resources { cpu_m: 1000, memory: 1 << 30 }, more_pods: 1, nodes: 1 },
         "4 cpu minus the 2.5 another namespace's pod requests"
     );
     let hidden = Visibility { nodes: false, ..Visibility::ALL };
-    let services = build_with(&objects, &ReadinessHistory::default(), now(), hidden);
-    assert!(matches!(&find(&services, "web").room, Room::Unknown(why) if why.contains("nodes cannot be listed")));
+    assert!(matches!(&room(hidden), Room::Unknown(why) if why.contains("nodes cannot be listed")));
 }
 
 #[test]

@@ -332,10 +332,11 @@ impl ChangeWizard {
             }
         }
         let to: i32 = typed.parse().map_err(|_| format!("\"{typed}\" is not a number of replicas"))?;
-        let plan = plan_scale(service, to, false, budget);
+        let room = ctx.view.room(service);
+        let plan = plan_scale(service, to, false, budget, &room);
         // A refusal can be overridden in the cockpit by typing the service name.
         let overridable = plan.stopped_by().is_some_and(|g| g.verdict == Verdict::Refuse);
-        Ok(if overridable { plan_scale(service, to, true, budget) } else { plan })
+        Ok(if overridable { plan_scale(service, to, true, budget, &room) } else { plan })
     }
 
     /// Enter in the wizard: dry-run, then apply.
