@@ -41,8 +41,12 @@ impl Sim {
     }
 
     fn start(scenario: world::Scenario) -> Self {
+        Sim::start_with(scenario, SimOptions::default())
+    }
+
+    fn start_with(scenario: world::Scenario, options: SimOptions) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let sim = rt.block_on(cockpit::sim::start_with(scenario, SimOptions::default())).expect("simulator starts");
+        let sim = rt.block_on(cockpit::sim::start_with(scenario, options)).expect("simulator starts");
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig.json");
         sim.write_kubeconfig(&kubeconfig).unwrap();
@@ -949,4 +953,33 @@ fn churn_makes_real_watch_events_at_the_rate_set_and_stops_at_zero() {
     std::fs::write(&file, r#"{"rate": -1}"#).unwrap();
     let out = s.kubectl(&["create", "--raw", "/sim/churn", "-f", file.to_str().unwrap()]);
     assert!(!out.status.success(), "a negative rate is refused");
+}
+
+#[test]
+fn events_expire_a_ttl_after_their_last_write_as_the_api_servers_leases_make_them() {
+    let scenario = world::load(&ScenarioSource::Builtin("demo".into())).expect("the demo loads");
+    let options = SimOptions { event_ttl: Some(Duration::from_secs(2)), ..Default::default() };
+    let s = Sim::start_with(scenario.with_time_scale(DEMO_TIME_SCALE), options);
+    let file = s.dir.path().join("event.json");
+    let event = serde_json::json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "api.probe", "namespace": "soundspan"},
+        "involvedObject": {"kind": "Pod", "namespace": "soundspan", "name": "api"},
+        "reason": "Unhealthy", "message": "Readiness probe failed", "type": "Warning",
+    });
+    std::fs::write(&file, event.to_string()).unwrap();
+    let mut watch = s.spawn(&[
+        "get",
+        "events",
+        "-n",
+        "soundspan",
+        "--watch-only",
+        "--output-watch-events",
+        "-o",
+        "custom-columns=TYPE:.type,NAME:.object.metadata.name",
+    ]);
+    s.ok(&["create", "-f", file.to_str().unwrap()]);
+    assert!(s.ok(&["get", "event", "-n", "soundspan", "api.probe", "-o", "name"]).contains("api.probe"));
+    wait_for("the Event to expire", || !s.kubectl(&["get", "event", "-n", "soundspan", "api.probe"]).status.success());
+    watch.until("its deletion on the watch", |l| l.contains("DELETED") && l.contains("api.probe"));
 }

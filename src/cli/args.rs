@@ -410,6 +410,10 @@ pub struct SimServeArgs {
     /// heartbeats, Events, a rollout a minute); changed at run time with POST /sim/churn
     #[arg(long, value_name = "RATE", default_value_t = 0.0)]
     pub churn: f64,
+    /// Seconds an Event lives after its last write, as kube-apiserver's --event-ttl
+    /// [default: 3600]
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub event_ttl: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]

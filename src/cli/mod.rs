@@ -262,6 +262,7 @@ async fn sim_serve(args: SimServeArgs) -> Result<Exit> {
         pods: args.pods,
         addr: args.addr,
         churn: args.churn,
+        event_ttl: args.event_ttl.map(std::time::Duration::from_secs),
         ..Default::default()
     };
     let sim = crate::sim::start(opts).await?;

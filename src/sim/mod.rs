@@ -17,6 +17,7 @@ pub mod auth;
 pub mod churn;
 pub mod crd;
 pub mod error;
+pub mod expiry;
 pub mod faults;
 pub mod kubeconfig;
 pub mod logs;
@@ -69,6 +70,8 @@ pub struct SimOptions {
     pub api_only: bool,
     /// Pod updates per second from the start (see [`churn`]); 0: none.
     pub churn: f64,
+    /// How long an Event lives after its last write; default [`expiry::DEFAULT_EVENT_TTL`].
+    pub event_ttl: Option<Duration>,
 }
 
 impl SimOptions {
@@ -140,13 +143,19 @@ pub async fn start_with(mut scenario: Scenario, opts: SimOptions) -> Result<Runn
     state.churn.set(opts.churn);
     let server = server::spawn(listener, state.clone(), tls.acceptor);
     let name = scenario.name.clone();
+    // Events expire as the API server's leases make them, controllers or not.
+    let ttl = opts.event_ttl.unwrap_or(expiry::DEFAULT_EVENT_TTL);
+    let expiry = AbortOnDrop(tokio::spawn(expiry::run(state.store.clone(), ttl)));
     let world = match opts.api_only {
-        true => tokio::spawn(std::future::pending()),
+        true => tokio::spawn(async move {
+            let _expiry = expiry;
+            std::future::pending::<()>().await;
+        }),
         false => {
             // The churn ends with the world (the guard aborts it when this task is dropped).
             let churn = AbortOnDrop(tokio::spawn(churn::run(state.store.clone(), state.churn.clone())));
             tokio::spawn(async move {
-                let _churn = churn;
+                let (_churn, _expiry) = (churn, expiry);
                 world::run(scenario, ctx).await;
             })
         }
