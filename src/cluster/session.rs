@@ -24,7 +24,7 @@ use crate::model::pods::PodFacts;
 use crate::model::profile::Profile;
 use crate::model::resources::Room;
 use crate::model::service::Service;
-use crate::model::services::{self, NamespaceFinding, ReadinessHistory};
+use crate::model::services::{NamespaceFinding, ReadinessHistory};
 use crate::model::slo::SloRule;
 
 /// Changes arriving within this window are folded into one update: a rollout touching
@@ -358,8 +358,7 @@ fn build_view(
     };
     let current = live.update(watches, changes, &inputs);
     drop(history);
-    let mut built = current.services;
-    services::problems_first(&mut built);
+    let built = live.problems_first(current.services);
     let mut namespaces = watches.service_namespaces();
     if let Some(ns) = scope.namespace.as_ref().filter(|ns| !namespaces.contains(ns)) {
         namespaces.push(ns.clone());

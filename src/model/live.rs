@@ -124,6 +124,8 @@ pub struct Work {
     pub discovered: usize,
     /// Times the databases' budgets were summed over every service.
     pub summed: usize,
+    /// Times every service was sorted into the overview's order.
+    pub sorted: usize,
 }
 
 #[derive(Default)]
@@ -143,6 +145,8 @@ pub struct LiveModel {
     discovered: Discovered,
     /// What the last update rebuilt.
     pub work: Work,
+    /// The overview's default order, kept while no service moves in it.
+    order: services::ProblemsFirst,
 }
 
 #[derive(Default)]
@@ -258,6 +262,15 @@ pub struct Inputs<'a> {
 }
 
 impl LiveModel {
+    /// `current`'s services (in key order) in the overview's default order: problems first,
+    /// sorted again only when a service came, went or changed severity.
+    pub fn problems_first(&mut self, by_key: Vec<Arc<Service>>) -> Vec<Arc<Service>> {
+        let sorts = self.order.sorts;
+        let ordered = self.order.order(by_key);
+        self.work.sorted += self.order.sorts - sorts;
+        ordered
+    }
+
     /// Brings the model up to date with `changes` and returns the scope as it is now.
     pub fn update(&mut self, objects: &impl Objects, mut changes: Changes, inputs: &Inputs<'_>) -> Current {
         self.work = Work::default();

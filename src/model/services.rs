@@ -247,6 +247,59 @@ pub fn problems_first<S: std::borrow::Borrow<Service>>(services: &mut [S]) {
     services.sort_by_cached_key(|s| std::cmp::Reverse(s.borrow().severity()));
 }
 
+/// [`problems_first`] kept from one view to the next. A view comes with every change the
+/// cluster makes; most change a few services and move none of them (a pod flips ready and
+/// back, a restart is counted), so the order is sorted again only when a service came,
+/// went, or changed how severe its worst problem is. Otherwise the changed services take
+/// their old places.
+#[derive(Default)]
+pub struct ProblemsFirst {
+    /// The services last ordered, by key, and where each of them went.
+    by_key: Vec<Arc<Service>>,
+    at: Vec<usize>,
+    ordered: Vec<Arc<Service>>,
+    /// How often the services were sorted, rather than updated in place.
+    pub sorts: usize,
+}
+
+impl ProblemsFirst {
+    /// `by_key` (every service, in key order) in the overview's default order.
+    pub fn order(&mut self, by_key: Vec<Arc<Service>>) -> Vec<Arc<Service>> {
+        if self.still_holds(&by_key) {
+            for (i, service) in by_key.iter().enumerate() {
+                if !Arc::ptr_eq(service, &self.by_key[i]) {
+                    self.ordered[self.at[i]] = service.clone();
+                }
+            }
+            self.by_key = by_key;
+        } else {
+            self.sort(by_key);
+        }
+        self.ordered.clone()
+    }
+
+    /// The same services, each one as severe as it was.
+    fn still_holds(&self, by_key: &[Arc<Service>]) -> bool {
+        by_key.len() == self.by_key.len()
+            && by_key.iter().zip(&self.by_key).all(|(now, before)| {
+                Arc::ptr_eq(now, before) || (now.key == before.key && now.severity() == before.severity())
+            })
+    }
+
+    fn sort(&mut self, by_key: Vec<Arc<Service>>) {
+        let mut order: Vec<usize> = (0..by_key.len()).collect();
+        order.sort_by(|&a, &b| by_key[a].key.cmp(&by_key[b].key));
+        order.sort_by_cached_key(|&i| std::cmp::Reverse(by_key[i].severity()));
+        self.at = vec![0; by_key.len()];
+        for (place, &i) in order.iter().enumerate() {
+            self.at[i] = place;
+        }
+        self.ordered = order.iter().map(|&i| by_key[i].clone()).collect();
+        self.by_key = by_key;
+        self.sorts += 1;
+    }
+}
+
 /// Findings that belong to no service: PDBs that select no pod and no workload.
 pub fn namespace_findings(objects: &ClusterObjects) -> Vec<NamespaceFinding> {
     unselecting_pdbs(objects, &Index::new(objects), &workloads(objects))

@@ -95,8 +95,8 @@ impl App {
         if let Some(error) = view.error.clone().filter(|_| view.generation != self.ctx.view.generation) {
             self.ctx.report_error(error);
         }
-        self.ctx.view = view;
-        self.overview.on_view(selected, &self.ctx);
+        let before = std::mem::replace(&mut self.ctx.view, view);
+        self.overview.on_view(selected, &self.ctx, &before.services);
     }
 
     /// Whether the clock changes what is on screen (ages, "reconnecting 12s").

@@ -430,3 +430,48 @@ fn a_helm_managed_workload_carries_its_release_history() {
     let services = build_with(&objects, &ReadinessHistory::default(), now(), hidden);
     assert_eq!(find(&services, "docs").helm.as_ref().unwrap().history, None, "no access: unknown");
 }
+
+#[test]
+fn the_problems_first_order_is_kept_while_no_service_comes_goes_or_changes_severity() {
+    use crate::model::service::{Finding, Severity};
+    let finding = |severity| Finding { id: "replicas-unavailable", severity, message: "down".into() };
+    let service = |ns: &str, name: &str, severity: Option<Severity>| {
+        let mut s = Service::example(ns, name, 2);
+        s.findings.extend(severity.map(finding));
+        Arc::new(s)
+    };
+    let mut by_key = vec![
+        service("a", "api", None),
+        service("a", "web", Some(Severity::Warning)),
+        service("b", "db", None),
+        service("b", "queue", Some(Severity::Error)),
+    ];
+    let expected = |by_key: &[Arc<Service>]| {
+        let mut all = by_key.to_vec();
+        problems_first(&mut all);
+        all.iter().map(|s| s.key.name.clone()).collect::<Vec<_>>()
+    };
+    let names = |ordered: Vec<Arc<Service>>| ordered.iter().map(|s| s.key.name.clone()).collect::<Vec<_>>();
+    let mut order = ProblemsFirst::default();
+    assert_eq!(names(order.order(by_key.clone())), ["queue", "web", "api", "db"]);
+    assert_eq!(order.sorts, 1);
+
+    // A pod of the db flips unready and back: a new row, as severe as before, in its place.
+    let mut db = (*by_key[2]).clone();
+    db.replicas.ready = 1;
+    by_key[2] = Arc::new(db);
+    let ordered = order.order(by_key.clone());
+    assert_eq!(order.sorts, 1, "not sorted again");
+    assert!(Arc::ptr_eq(&ordered[3], &by_key[2]), "the new row took the old one's place");
+    assert_eq!(names(ordered), expected(&by_key));
+
+    // The api goes wrong: sorted again, above the healthy db.
+    by_key[0] = service("a", "api", Some(Severity::Warning));
+    assert_eq!(names(order.order(by_key.clone())), expected(&by_key));
+    assert_eq!(order.sorts, 2);
+
+    // A service goes: sorted again.
+    by_key.remove(3);
+    assert_eq!(names(order.order(by_key.clone())), expected(&by_key));
+    assert_eq!(order.sorts, 3);
+}

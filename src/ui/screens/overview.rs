@@ -10,6 +10,7 @@ mod panel;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use ratatui::Frame;
@@ -52,6 +53,9 @@ pub struct OverviewScreen {
     pub problems: Vec<usize>,
     /// Per namespace shown: its services and how many have problems (the group headers).
     pub groups: BTreeMap<String, (usize, usize)>,
+    /// What the rows were last ordered with besides the services and the operator's
+    /// choices: the SLO gates and whether namespaces are grouped. `None`: order anew.
+    ordered_with: Option<(BTreeMap<ServiceKey, GateState>, bool)>,
 }
 
 impl OverviewScreen {
@@ -67,6 +71,7 @@ impl OverviewScreen {
             grouped: false,
             problems: Vec::new(),
             groups: BTreeMap::new(),
+            ordered_with: None,
         };
         overview.refresh_rows(ctx);
         overview
@@ -145,9 +150,34 @@ impl OverviewScreen {
 
     /// A new cluster view arrived. Selection follows the selected service, not its row
     /// number, so rows moving under the cursor do not change what is selected.
-    pub fn on_view(&mut self, selected: Option<ServiceKey>, ctx: &Context) {
-        self.refresh_rows(ctx);
+    /// A new view, whose services were `before` in the one it replaces.
+    pub fn on_view(&mut self, selected: Option<ServiceKey>, ctx: &Context, before: &[Arc<Service>]) {
+        if !self.order_holds(ctx, before) {
+            self.refresh_rows(ctx);
+        }
         self.select(selected.as_ref(), ctx);
+    }
+
+    /// Whether the rows as ordered still hold for the new view: the same services in the
+    /// same places, each changed one as severe as before and sorting as before, under the
+    /// same gates and grouping. Most views change a few rows and move none; they are then
+    /// not filtered and sorted again.
+    fn order_holds(&self, ctx: &Context, before: &[Arc<Service>]) -> bool {
+        let Some((gates, grouping)) = &self.ordered_with else { return false };
+        let services = &ctx.view.services;
+        if services.len() != before.len()
+            || *grouping != self.grouping(ctx)
+            || ctx.slo_gates(Timestamp::now()) != *gates
+        {
+            return false;
+        }
+        let severity = |s: &Service| s.severity_with(gates.get(&s.key).copied());
+        services.iter().zip(before).all(|(now, then)| {
+            Arc::ptr_eq(now, then)
+                || (now.key == then.key
+                    && severity(now) == severity(then)
+                    && sort_key(self.sort, now) == sort_key(self.sort, then))
+        })
     }
 
     /// The service to keep selected across a new view, once the operator chose one.
@@ -269,6 +299,7 @@ impl OverviewScreen {
             }
         }
         self.rows = rows;
+        self.ordered_with = Some((gates, grouping));
     }
 
     pub fn draw(&self, ctx: &Context, frame: &mut Frame, area: Rect, now: Timestamp) {
@@ -640,5 +671,62 @@ mod tests {
             }
         }
         assert_eq!(overview.groups.get("ns-0"), Some(&(4, 0)));
+    }
+
+    #[test]
+    fn a_view_that_moves_no_row_keeps_the_order_and_one_that_does_orders_anew() {
+        use crate::model::service::Finding;
+        let services: Vec<Service> =
+            (0..6).map(|i| Service::example(&format!("ns-{}", i / 3), &format!("svc-{i}"), 2)).collect();
+        let mut ctx = context(services);
+        let mut overview = OverviewScreen::new(&ctx);
+        let names = |o: &OverviewScreen, ctx: &Context| -> Vec<String> {
+            o.rows.iter().map(|&i| ctx.view.services[i].key.name.clone()).collect()
+        };
+        let fresh = |ctx: &Context| names(&OverviewScreen::new(ctx), ctx);
+        // A new view in which `services[at]` is `change`d.
+        let next = |ctx: &mut Context, at: usize, change: &dyn Fn(&mut Service)| {
+            let before = ctx.view.services.clone();
+            let mut services: Vec<Service> = before.iter().map(|s| (**s).clone()).collect();
+            change(&mut services[at]);
+            let mut view = (*crate::ui::app::tests_support::view(2, services)).clone();
+            // Untouched services stay the same Arc, as the session sends them.
+            let fresh: Vec<Arc<Service>> =
+                (0..before.len()).map(|i| if i == at { view.services[i].clone() } else { before[i].clone() }).collect();
+            view.services = Arc::new(fresh);
+            ctx.view = Arc::new(view);
+            before
+        };
+
+        // A readiness flip: the row changes, its place does not.
+        let before = next(&mut ctx, 4, &|s| s.replicas.ready = 1);
+        assert!(overview.order_holds(&ctx, &before));
+        overview.on_view(None, &ctx, &before);
+        assert_eq!(names(&overview, &ctx), fresh(&ctx));
+
+        // svc-4 goes wrong: problems first, it moves to the top.
+        let before = next(&mut ctx, 4, &|s| {
+            s.findings.push(Finding { id: "replicas-unavailable", severity: Severity::Error, message: "down".into() })
+        });
+        assert!(!overview.order_holds(&ctx, &before));
+        overview.on_view(None, &ctx, &before);
+        assert_eq!(names(&overview, &ctx)[0], "svc-4");
+        assert_eq!(names(&overview, &ctx), fresh(&ctx));
+        assert_eq!(overview.problems, [0]);
+
+        // Sorted by ready replicas, a flip moves the row: ordered anew.
+        overview.sort = Col::Ready;
+        overview.refresh_rows(&ctx);
+        let before = next(&mut ctx, 1, &|s| s.replicas.ready = 0);
+        assert!(!overview.order_holds(&ctx, &before));
+        overview.on_view(None, &ctx, &before);
+        assert_eq!(names(&overview, &ctx), fresh_sorted(&ctx, Col::Ready));
+    }
+
+    fn fresh_sorted(ctx: &Context, sort: Col) -> Vec<String> {
+        let mut o = OverviewScreen::new(ctx);
+        o.sort = sort;
+        o.refresh_rows(ctx);
+        o.rows.iter().map(|&i| ctx.view.services[i].key.name.clone()).collect()
     }
 }
