@@ -82,10 +82,9 @@ pub struct ClusterView {
 impl ClusterView {
     /// How many more of `service`'s pods its cluster's nodes hold now.
     pub fn room(&self, service: &Service) -> Room {
-        match self.capacity.get(&service.key.cluster) {
-            Some(capacity) => capacity::room_for(capacity, &service.need),
-            None => capacity::room_for(&NodeCapacity::default(), &service.need),
-        }
+        let unknown = NodeCapacity::default();
+        let capacity = self.capacity.get(&service.key.cluster).map_or(&unknown, |c| &**c);
+        capacity::room_for(capacity, &service.need)
     }
 }
 

@@ -124,8 +124,6 @@ pub struct Work {
     pub discovered: usize,
     /// Times the databases' budgets were summed over every service.
     pub summed: usize,
-    /// Times every service was sorted into the overview's order.
-    pub sorted: usize,
 }
 
 #[derive(Default)]
@@ -265,10 +263,7 @@ impl LiveModel {
     /// `current`'s services (in key order) in the overview's default order: problems first,
     /// sorted again only when a service came, went or changed severity.
     pub fn problems_first(&mut self, by_key: Vec<Arc<Service>>) -> Vec<Arc<Service>> {
-        let sorts = self.order.sorts;
-        let ordered = self.order.order(by_key);
-        self.work.sorted += self.order.sorts - sorts;
-        ordered
+        self.order.order(by_key)
     }
 
     /// Brings the model up to date with `changes` and returns the scope as it is now.
@@ -414,14 +409,18 @@ impl LiveModel {
     /// service whose built one and database budget are as before.
     fn current(&mut self, inputs: &Inputs<'_>) -> Current {
         let profile = inputs.profile;
-        let budgets = if self.budgets_hold {
-            self.budgets.clone()
-        } else {
+        // Summed again only when an input moved; then the finished rows of the databases
+        // whose budget moved are finished again.
+        let mut moved = BTreeSet::new();
+        if !self.budgets_hold {
             let plain: Vec<&Service> = self.namespaces.values().flat_map(|n| n.services.iter().map(|s| &**s)).collect();
+            let summed = budget::databases(&profile.budget, &plain, &self.discovered);
+            moved = moved_budgets(&self.budgets, &summed);
+            self.budgets = summed;
+            self.budgets_hold = true;
             self.work.summed += 1;
-            budget::databases(&profile.budget, &plain, &self.discovered)
-        };
-        let moved: BTreeSet<&str> = moved_budgets(&self.budgets, &budgets);
+        }
+        let budgets = &self.budgets;
         let mut services = Vec::with_capacity(self.namespaces.values().map(|n| n.services.len()).sum());
         for namespace in self.namespaces.values_mut() {
             for (base, finished) in namespace.services.iter().zip(namespace.finished.iter_mut()) {
@@ -433,11 +432,11 @@ impl LiveModel {
                         self.work.finished += 1;
                         // Most services use no database and no rule touches them: share the
                         // built one rather than copy it (or keep two copies of every row).
-                        let done = if profile::leaves_as_built(base, &budgets, profile) {
+                        let done = if profile::leaves_as_built(base, budgets, profile) {
                             base.clone()
                         } else {
                             let mut service = (**base).clone();
-                            profile::finish(&mut service, &budgets, profile);
+                            profile::finish(&mut service, budgets, profile);
                             if service == **base { base.clone() } else { Arc::new(service) }
                         };
                         finished.insert(done).clone()
@@ -446,12 +445,10 @@ impl LiveModel {
                 services.push(done);
             }
         }
-        self.budgets = budgets.clone();
-        self.budgets_hold = true;
         let namespace_findings = self.namespaces.values().flat_map(|n| n.findings.iter().cloned()).collect();
         Current {
             services,
-            budgets: profile::in_scope(budgets, profile, inputs.scope),
+            budgets: profile::in_scope(budgets.clone(), profile, inputs.scope),
             namespace_findings,
             discovery_notes: self.discovered.notes.clone(),
             capacity: self.capacity.clone().unwrap_or_default(),
@@ -469,12 +466,12 @@ fn reads_the_clock(s: &Service, built: Timestamp) -> bool {
 }
 
 /// The databases whose budget differs between two sums (or is in only one).
-fn moved_budgets<'a>(before: &'a [DatabaseBudget], now: &'a [DatabaseBudget]) -> BTreeSet<&'a str> {
+fn moved_budgets(before: &[DatabaseBudget], now: &[DatabaseBudget]) -> BTreeSet<String> {
     let old: HashMap<&str, &DatabaseBudget> = before.iter().map(|b| (b.name.as_str(), b)).collect();
     let new: HashMap<&str, &DatabaseBudget> = now.iter().map(|b| (b.name.as_str(), b)).collect();
     let changed_or_new = now.iter().filter(|b| old.get(b.name.as_str()) != Some(b)).map(|b| b.name.as_str());
     let gone = before.iter().filter(|b| !new.contains_key(b.name.as_str())).map(|b| b.name.as_str());
-    changed_or_new.chain(gone).collect()
+    changed_or_new.chain(gone).map(String::from).collect()
 }
 
 /// The services of a namespace (by position) that status changes reach: those that read

@@ -152,8 +152,9 @@ impl OverviewScreen {
     /// number, so rows moving under the cursor do not change what is selected.
     /// A new view, whose services were `before` in the one it replaces.
     pub fn on_view(&mut self, selected: Option<ServiceKey>, ctx: &Context, before: &[Arc<Service>]) {
-        if !self.order_holds(ctx, before) {
-            self.refresh_rows(ctx);
+        let gates = ctx.slo_gates(Timestamp::now());
+        if !self.order_holds(ctx, before, &gates) {
+            self.order_rows(ctx, gates);
         }
         self.select(selected.as_ref(), ctx);
     }
@@ -162,13 +163,10 @@ impl OverviewScreen {
     /// same places, each changed one as severe as before and sorting as before, under the
     /// same gates and grouping. Most views change a few rows and move none; they are then
     /// not filtered and sorted again.
-    fn order_holds(&self, ctx: &Context, before: &[Arc<Service>]) -> bool {
+    fn order_holds(&self, ctx: &Context, before: &[Arc<Service>], gates_now: &BTreeMap<ServiceKey, GateState>) -> bool {
         let Some((gates, grouping)) = &self.ordered_with else { return false };
         let services = &ctx.view.services;
-        if services.len() != before.len()
-            || *grouping != self.grouping(ctx)
-            || ctx.slo_gates(Timestamp::now()) != *gates
-        {
+        if services.len() != before.len() || *grouping != self.grouping(ctx) || gates_now != gates {
             return false;
         }
         let severity = |s: &Service| s.severity_with(gates.get(&s.key).copied());
@@ -245,6 +243,11 @@ impl OverviewScreen {
     /// Recomputes which services the overview shows and in which order, and where the
     /// problems among them are.
     pub fn refresh_rows(&mut self, ctx: &Context) {
+        self.order_rows(ctx, ctx.slo_gates(Timestamp::now()));
+    }
+
+    /// [`Self::refresh_rows`] under these SLO gates.
+    fn order_rows(&mut self, ctx: &Context, gates: BTreeMap<ServiceKey, GateState>) {
         let services = &ctx.view.services;
         let filter = self.filter.trim().to_lowercase();
         let rows: Vec<usize> = services
@@ -266,7 +269,6 @@ impl OverviewScreen {
         let sort = self.sort;
         let grouping = self.grouping(ctx);
         // A service whose followed logs put its SLO gate at warn or fail is wrong now too.
-        let gates = ctx.slo_gates(Timestamp::now());
         let severity = |s: &Service| s.severity_with(gates.get(&s.key).copied());
         // Each row's sort key and severity once, not per comparison: a view arrives with
         // every change the cluster makes, a key may allocate and a severity walks findings.
@@ -700,7 +702,7 @@ mod tests {
 
         // A readiness flip: the row changes, its place does not.
         let before = next(&mut ctx, 4, &|s| s.replicas.ready = 1);
-        assert!(overview.order_holds(&ctx, &before));
+        assert!(overview.order_holds(&ctx, &before, &ctx.slo_gates(Timestamp::now())));
         overview.on_view(None, &ctx, &before);
         assert_eq!(names(&overview, &ctx), fresh(&ctx));
 
@@ -708,7 +710,7 @@ mod tests {
         let before = next(&mut ctx, 4, &|s| {
             s.findings.push(Finding { id: "replicas-unavailable", severity: Severity::Error, message: "down".into() })
         });
-        assert!(!overview.order_holds(&ctx, &before));
+        assert!(!overview.order_holds(&ctx, &before, &ctx.slo_gates(Timestamp::now())));
         overview.on_view(None, &ctx, &before);
         assert_eq!(names(&overview, &ctx)[0], "svc-4");
         assert_eq!(names(&overview, &ctx), fresh(&ctx));
@@ -718,7 +720,7 @@ mod tests {
         overview.sort = Col::Ready;
         overview.refresh_rows(&ctx);
         let before = next(&mut ctx, 1, &|s| s.replicas.ready = 0);
-        assert!(!overview.order_holds(&ctx, &before));
+        assert!(!overview.order_holds(&ctx, &before, &ctx.slo_gates(Timestamp::now())));
         overview.on_view(None, &ctx, &before);
         assert_eq!(names(&overview, &ctx), fresh_sorted(&ctx, Col::Ready));
     }
